@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs everything sluice needs to build, test and benchmark on Debian 12.
+# Idempotent: installs only what is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+APT_PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates time
+  libpq-dev libsqlite3-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libspdlog-dev libfmt-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
+  libzstd-dev libarchive-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  postgresql-15 postgresql-client-15
+  python3 python3-aiosmtpd python3-boto3 python3-botocore python3-pandas python3-psycopg2
+  zip
+)
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+# Node.js images often ship npm inside their nodejs package (it conflicts with Debian's npm).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: apt packages present"
+fi
+
+# Test-only npm tools (independent Parquet reader); installed into a cache folder, never committed.
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/build/_npm_tools"
+if [ ! -f "$tools/node_modules/hyparquet/package.json" ] || [ ! -f "$tools/node_modules/hyparquet-compressors/package.json" ]; then
+  mkdir -p "$tools"
+  [ -f "$tools/package.json" ] || echo '{"name":"sluice-test-tools","private":true}' >"$tools/package.json"
+  (cd "$tools" && npm install --silent --no-audit --no-fund hyparquet@1.31.5 hyparquet-compressors >/dev/null)
+  echo "install-deps: npm test tools installed in $tools"
+fi
