@@ -5,6 +5,7 @@
 #include <cassert>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <variant>
@@ -127,6 +128,8 @@ class [[nodiscard]] Result {
  private:
   std::variant<T, Status> storage_;
 };
+
+inline std::ostream& operator<<(std::ostream& os, const Status& s) { return os << s.ToString(); }
 
 namespace internal {
 inline Status ToStatus(Status s) { return s; }

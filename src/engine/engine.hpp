@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.hpp"
+
+// The only module that sees duckdb.h; everything above it speaks SQL text and plain values.
+namespace sluice::engine {
+
+struct DatabaseOptions {
+  std::string path = ":memory:";
+  std::string temp_directory;  // where DuckDB spills; "" = DuckDB's default
+  std::string memory_limit;    // e.g. "1GB"; "" = DuckDB's default
+  int threads = 0;             // 0 = all cores
+};
+
+/// One row of a result, every value rendered as text (nullopt = SQL NULL).
+using TextRow = std::vector<std::optional<std::string>>;
+
+struct ColumnDescription {
+  std::string name;
+  std::string type;  // DuckDB type name, e.g. "BIGINT", "DECIMAL(12,4)", "TIMESTAMP WITH TIME ZONE"
+};
+
+struct Progress {
+  double percentage = -1;  // -1 when DuckDB cannot estimate
+  uint64_t rows_processed = 0;
+  uint64_t total_rows = 0;
+};
+
+/// A fully materialised result with values as text. For small results (metadata, checks, CLI).
+class TextResult {
+ public:
+  std::vector<std::string> column_names;
+  std::vector<TextRow> rows;
+  uint64_t rows_changed = 0;  // for INSERT/COPY: rows affected
+
+  size_t ColumnIndex(std::string_view name) const;  // npos if absent
+  /// Value of `column` in row `row`, or "" for NULL/out of range.
+  std::string Get(size_t row, std::string_view column) const;
+  int64_t GetInt(size_t row, std::string_view column, int64_t fallback = 0) const;
+};
+
+/// Rows pulled a chunk at a time; memory stays bounded whatever the result size.
+class TextStream {
+ public:
+  virtual ~TextStream() = default;
+  virtual const std::vector<std::string>& column_names() const = 0;
+  /// Fills `rows` with the next batch (cleared first); an empty batch means the end.
+  virtual Status Next(std::vector<TextRow>* rows) = 0;
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  /// Runs one or more statements, discarding results.
+  virtual Status Execute(std::string_view sql) = 0;
+  virtual Result<TextResult> Query(std::string_view sql) = 0;
+  /// Streams a query's rows as text (the query must be a single statement returning rows).
+  virtual Result<std::unique_ptr<TextStream>> Stream(std::string_view sql) = 0;
+  /// Column names and types a query would return, without running it.
+  virtual Result<std::vector<ColumnDescription>> Describe(std::string_view sql) = 0;
+  /// Thread-safe: progress of the statement running on this connection.
+  virtual Progress CurrentProgress() = 0;
+  /// Thread-safe: makes the running statement fail with a cancellation.
+  virtual void Interrupt() = 0;
+};
+
+class Database {
+ public:
+  /// Opens DuckDB, checking the library is the version we were built against and that extensions
+  /// are never downloaded (there is no network to fetch them from).
+  static Result<std::unique_ptr<Database>> Open(const DatabaseOptions& options);
+  virtual ~Database() = default;
+  virtual Result<std::unique_ptr<Connection>> Connect() = 0;
+};
+
+/// The DuckDB version this build expects ("v1.4.4").
+std::string ExpectedLibraryVersion();
+std::string LibraryVersion();
+
+}  // namespace sluice::engine
