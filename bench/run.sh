@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# All benchmarks, each against its baseline measured in the same run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-build}
+echo "== CSV → raw Parquet (sluice run vs bare DuckDB COPY)"
+"$here/files_to_raw.sh" "$build" ${BENCH_ROWS:-1000000 5000000}

@@ -1,0 +1,117 @@
+#include <fmt/chrono.h>
+
+#include <map>
+
+#include "cli/cli_context.hpp"
+#include "cli/output_format.hpp"
+#include "common/strings.hpp"
+
+namespace sluice::cli {
+namespace {
+
+std::string ShortTime(TimePoint t) {
+  return fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(t));
+}
+
+int ListTables(CliContext& context) {
+  auto loaded = LoadAll(context, false);
+  if (!loaded.ok()) return ReportError(context, loaded.status());
+  auto tables = loaded->workspace->catalog().ListTables();
+  if (!tables.ok()) return ReportError(context, tables.status());
+  std::vector<engine::TextRow> rows;
+  for (const auto& t : *tables) {
+    rows.push_back({t.name.ToString(), std::to_string(t.current_version), std::to_string(t.row_count),
+                    std::to_string(t.file_count), HumanBytes(static_cast<uint64_t>(t.total_bytes)),
+                    ShortTime(t.updated_at), t.location});
+  }
+  PrintTable(stdout, {"table", "version", "rows", "files", "size", "updated", "location"}, rows);
+  return kExitOk;
+}
+
+Result<catalog::TableInfo> FindTable(LoadedProject& loaded, const std::string& name) {
+  SLUICE_ASSIGN_OR_RETURN(auto table_name, catalog::TableName::Parse(name));
+  SLUICE_ASSIGN_OR_RETURN(auto table, loaded.workspace->catalog().GetTable(table_name));
+  if (!table) {
+    SLUICE_ASSIGN_OR_RETURN(auto all, loaded.workspace->catalog().ListTables());
+    std::vector<std::string> names;
+    for (const auto& t : all) names.push_back(t.name.ToString());
+    std::string hint = NearestWord(name, names);
+    return Status::NotFound("no table {} in the catalog{}; `sluice catalog list` shows them", name,
+                            hint.empty() ? "" : fmt::format(" (did you mean {}?)", hint));
+  }
+  return *table;
+}
+
+int ShowTable(CliContext& context, const std::string& name) {
+  auto loaded = LoadAll(context, false);
+  if (!loaded.ok()) return ReportError(context, loaded.status());
+  auto table = FindTable(*loaded, name);
+  if (!table.ok()) return ReportError(context, table.status());
+  const auto& t = *table;
+  fmt::print("table:      {}\n", t.name.ToString());
+  fmt::print("location:   {}/{}\n", loaded->workspace->lake().Describe(), t.location);
+  fmt::print("source:     {}\n", t.source);
+  fmt::print("version:    {}\n", t.current_version);
+  fmt::print("rows:       {}\nfiles:      {}\nsize:       {}\n", t.row_count, t.file_count,
+             HumanBytes(static_cast<uint64_t>(t.total_bytes)));
+  fmt::print("partitions: {}\n", t.partition_columns.empty() ? "(none)" : Join(t.partition_columns, ", "));
+  fmt::print("created:    {}\nupdated:    {}\n\n", ShortTime(t.created_at), ShortTime(t.updated_at));
+  std::vector<engine::TextRow> rows;
+  for (const auto& c : t.schema.columns) rows.push_back({c.name, c.type, c.nullable ? "yes" : "no"});
+  PrintTable(stdout, {"column", "type", "nullable"}, rows);
+  auto files = loaded->workspace->catalog().ListFiles(t.name);
+  if (files.ok()) {
+    std::map<std::string, std::pair<int64_t, int64_t>> by_partition;
+    for (const auto& f : *files) {
+      std::vector<std::string> parts;
+      for (const auto& [k, v] : f.partition_values) parts.push_back(k + "=" + v);
+      auto& entry = by_partition[parts.empty() ? "(unpartitioned)" : Join(parts, "/")];
+      entry.first += 1;
+      entry.second += f.rows;
+    }
+    if (!by_partition.empty()) {
+      std::vector<engine::TextRow> prow;
+      for (const auto& [p, v] : by_partition) prow.push_back({p, std::to_string(v.first), std::to_string(v.second)});
+      fmt::print("\n");
+      PrintTable(stdout, {"partition", "files", "rows"}, prow);
+    }
+  }
+  return kExitOk;
+}
+
+int History(CliContext& context, const std::string& name) {
+  auto loaded = LoadAll(context, false);
+  if (!loaded.ok()) return ReportError(context, loaded.status());
+  auto table = FindTable(*loaded, name);
+  if (!table.ok()) return ReportError(context, table.status());
+  auto history = loaded->workspace->catalog().History(table->name);
+  if (!history.ok()) return ReportError(context, history.status());
+  std::vector<engine::TextRow> rows;
+  for (const auto& v : *history) {
+    rows.push_back({std::to_string(v.version), ShortTime(v.committed_at), v.operation, v.run_id,
+                    fmt::format("+{} -{}", v.files_added, v.files_removed), fmt::format("+{} -{}", v.rows_added, v.rows_removed),
+                    v.schema_change.empty() ? "" : v.schema_change});
+  }
+  PrintTable(stdout, {"version", "committed", "operation", "run", "files", "rows", "schema change"}, rows);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddCatalogCommand(CLI::App& app, CliContext& context) {
+  auto* cmd = app.add_subcommand("catalog", "Inspect the lake's tables, schemas, partitions and versions");
+  cmd->require_subcommand(1);
+  auto* list = cmd->add_subcommand("list", "List tables with version, rows, files and size");
+  list->callback([&context] { context.action = [&context] { return ListTables(context); }; });
+  auto show_name = std::make_shared<std::string>();
+  auto* show = cmd->add_subcommand("show", "Show a table's location, schema and partitions");
+  show->add_option("TABLE", *show_name, "zone.table")->required();
+  show->callback([&context, show_name] { context.action = [&context, show_name] { return ShowTable(context, *show_name); }; });
+  auto history_name = std::make_shared<std::string>();
+  auto* history = cmd->add_subcommand("history", "List a table's versions and what each commit changed");
+  history->add_option("TABLE", *history_name, "zone.table")->required();
+  history->callback(
+      [&context, history_name] { context.action = [&context, history_name] { return History(context, *history_name); }; });
+}
+
+}  // namespace sluice::cli

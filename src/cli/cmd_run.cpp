@@ -1,0 +1,84 @@
+#include <cstdio>
+
+#include "cli/cli_context.hpp"
+#include "cli/progress_display.hpp"
+#include "common/strings.hpp"
+#include "pipeline/runner.hpp"
+
+namespace sluice::cli {
+
+void AddRunCommand(CLI::App& app, CliContext& context) {
+  struct Args {
+    std::string pipeline, job;
+    bool full_refresh = false;
+    bool quiet = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("run", "Run a pipeline once, with a progress display");
+  cmd->add_option("PIPELINE", args->pipeline, "pipeline name (pipelines/NAME.yaml or its name: key)")->required();
+  cmd->add_option("--job", args->job, "run only this job of the pipeline");
+  cmd->add_flag("--full-refresh", args->full_refresh,
+                "reload every input and replace the target tables' contents (one atomic commit)");
+  cmd->add_flag("--quiet,-q", args->quiet, "no progress display, only the summary line");
+  cmd->footer("Exit codes: 0 succeeded or no changes, 1 run failed, 2 invalid usage or config.");
+  cmd->callback([&context, args] {
+    context.action = [&context, args]() -> int {
+      auto loaded = LoadAll(context);
+      if (!loaded.ok()) return ReportError(context, loaded.status());
+      pipeline::PipelineRunner runner(*loaded->workspace, loaded->pipelines);
+      pipeline::RunRequest request;
+      request.pipeline = args->pipeline;
+      request.full_refresh = args->full_refresh;
+      if (!args->job.empty()) request.only_job = args->job;
+      ProgressDisplay display(stderr);
+      auto outcome = runner.Run(request, args->quiet ? nullptr : &display);
+      if (!outcome.ok()) return ReportError(context, outcome.status());
+      const auto& r = outcome->record;
+      double seconds =
+          r.finished_at ? std::chrono::duration<double>(*r.finished_at - r.started_at).count() : 0.0;
+      std::printf("run %s %s: %lld rows written, %lld rejected, %s in %.2fs\n", r.id.value.c_str(),
+                  catalog::RunStatusName(r.status), static_cast<long long>(r.rows_written),
+                  static_cast<long long>(r.rows_rejected), HumanBytes(static_cast<uint64_t>(r.bytes_written)).c_str(),
+                  seconds);
+      if (r.status == catalog::RunStatus::kFailed) {
+        std::fprintf(stderr, "error: %s\n  see `sluice logs %s`\n", context.redactor->Apply(r.error).c_str(),
+                     r.id.value.c_str());
+        return kExitFailed;
+      }
+      return kExitOk;
+    };
+  });
+}
+
+void AddValidateCommand(CLI::App& app, CliContext& context) {
+  auto pipeline_name = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("validate", "Check sluice.yaml and pipelines (all, or one) without reading data");
+  cmd->add_option("PIPELINE", *pipeline_name, "only this pipeline");
+  cmd->callback([&context, pipeline_name] {
+    context.action = [&context, pipeline_name]() -> int {
+      auto loaded = LoadAll(context);
+      if (!loaded.ok()) return ReportError(context, loaded.status());
+      pipeline::PipelineRunner runner(*loaded->workspace, loaded->pipelines);
+      int checked = 0;
+      std::vector<std::string> errors;
+      for (const auto& p : loaded->pipelines) {
+        if (!pipeline_name->empty() && p.name != *pipeline_name) continue;
+        ++checked;
+        Status st = runner.Validate(p);
+        if (st.ok()) {
+          std::printf("ok  %s (%zu job%s)\n", p.name.c_str(), p.jobs.size(), p.jobs.size() == 1 ? "" : "s");
+        } else {
+          errors.push_back(st.message());
+        }
+      }
+      if (!pipeline_name->empty() && checked == 0) {
+        return ReportError(context, Status::Invalid("no pipeline named '{}'", *pipeline_name));
+      }
+      if (!errors.empty()) return ReportError(context, Status::Invalid("{}", Join(errors, "\n")));
+      std::printf("%s: %d pipeline%s valid\n", loaded->project.file.string().c_str(), checked, checked == 1 ? "" : "s");
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace sluice::cli

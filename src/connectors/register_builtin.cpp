@@ -1,0 +1,11 @@
+#include "connectors/source.hpp"
+#include "connectors/sources/files/files_source.hpp"
+
+namespace sluice::connectors {
+
+// One line per source plug-in; tests/unit/connectors asserts the full list.
+void RegisterBuiltinSources(SourceRegistry& registry) {
+  (void)registry.Register(FilesSourceDescriptor());
+}
+
+}  // namespace sluice::connectors

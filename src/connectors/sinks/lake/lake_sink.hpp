@@ -1,0 +1,43 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/status.hpp"
+#include "engine/engine.hpp"
+#include "storage/object_store.hpp"
+
+namespace sluice::connectors {
+
+/// A Parquet file written to local staging, with the object key it will have in the lake.
+struct StagedFile {
+  std::filesystem::path local;
+  std::string key;
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  std::vector<std::pair<std::string, std::string>> partition_values;
+};
+
+struct LakeWriteRequest {
+  std::string select_sql;                     // the rows to write
+  std::filesystem::path staging_dir;          // local, private to the run; created if missing
+  std::string data_prefix;                    // lake key prefix, e.g. "raw/files/birds/original/incremental"
+  std::vector<std::pair<std::string, std::string>> fixed_partitions;  // e.g. {{"_load_date", "2026-11-23"}}
+  std::vector<std::string> partition_by;      // columns of select_sql written as hive folders
+  uint64_t target_file_bytes = 256ull << 20;  // rotation size when not partitioning by columns
+  std::string file_prefix;                    // file names: <file_prefix>-<n>.parquet
+};
+
+/// Writes `select_sql` as zstd Parquet under the staging folder (nothing in the lake yet).
+/// Returns one entry per non-empty file with its rows, bytes and partition values.
+Result<std::vector<StagedFile>> WriteParquetToStaging(engine::Connection& connection, const LakeWriteRequest& request);
+
+/// Uploads staged files to their keys (the local store moves them). Not yet visible to readers:
+/// only the catalog commit that references them publishes them.
+Status UploadStaged(storage::ObjectStore& store, const std::vector<StagedFile>& files);
+
+/// Best-effort removal of uploaded objects after a failed commit; leftovers are vacuum's job.
+void DiscardUploaded(storage::ObjectStore& store, const std::vector<StagedFile>& files);
+
+}  // namespace sluice::connectors

@@ -1,0 +1,112 @@
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/status.hpp"
+#include "config/options.hpp"
+#include "config/project.hpp"
+#include "config/value.hpp"
+#include "engine/engine.hpp"
+
+namespace sluice::connectors {
+
+/// An input a source has consumed (a file, an object); the pipeline records it in the same
+/// commit as the data so a rerun skips it.
+struct ConsumedInput {
+  std::string path;
+  int64_t size = 0;
+  int64_t mtime_us = 0;
+  std::string content_hash;  // "" when identity is path + size + mtime
+};
+
+/// What a source resumes from; opaque to the pipeline except for the consumed inputs.
+struct Checkpoint {
+  std::string state_json = "{}";
+  std::vector<ConsumedInput> consumed;  // inputs committed by earlier runs
+};
+
+struct BindContext {
+  const config::ProjectConfig& project;
+  std::string pipeline;
+  std::string job;
+  std::string connection_name;  // "" when the source is inline (type:)
+};
+
+struct RunContext {
+  const Clock& clock;
+  std::filesystem::path work_dir;  // private scratch folder of this run, removed afterwards
+  std::string run_id;
+};
+
+/// What the pipeline needs to know after Bind, before any data is read.
+struct SourcePlan {
+  std::string connector;    // "files"
+  std::string origin;       // layout segment of raw tables: connection name or connector name
+  std::string description;  // for logs and `sluice validate`: "3 CSV files matching incoming/*.csv"
+  bool is_incremental = true;  // raw layout: …/incremental/… or …/full/…
+};
+
+enum class ReadState { kHaveMore, kFinished };
+
+/// Per-run reader. Read() makes (the next part of) the input visible to the engine as the
+/// relation `relation` — a view over files or a table the reader filled — and says whether more
+/// parts follow. Readers never write to the lake or the catalog.
+class SourceReader {
+ public:
+  virtual ~SourceReader() = default;
+  /// Human summary of the pending input ("2 new files, 170 MB").
+  virtual std::string PendingSummary() const = 0;
+  /// True when there is nothing new to read (the run then reports "no changes").
+  virtual bool NothingToRead() const = 0;
+  /// Bytes of input this run will read, for progress; 0 when unknown.
+  virtual uint64_t PendingBytes() const = 0;
+  virtual Result<ReadState> Read(engine::Connection& connection, const std::string& relation) = 0;
+  /// Rows the source could not read, as a relation with columns
+  /// (_source_file VARCHAR, _line BIGINT, _column VARCHAR, _error_type VARCHAR, _reason VARCHAR, _raw_line VARCHAR);
+  /// "" when the source never rejects rows. Valid after the relation from Read() has been consumed.
+  virtual std::string RejectsRelation() const = 0;
+  /// The checkpoint to commit with this run's data.
+  virtual Checkpoint NewCheckpoint() const = 0;
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual const SourcePlan& plan() const = 0;
+  virtual Result<std::unique_ptr<SourceReader>> Open(const Checkpoint& checkpoint, const RunContext& context) = 0;
+};
+
+/// A source plug-in: a name, its options as data, and a Bind step that validates options and
+/// plans without reading data (so `sluice validate` can call it).
+struct SourceDescriptor {
+  std::string name;
+  std::string description;
+  std::vector<config::OptionSpec> options;
+  std::function<Result<std::unique_ptr<Source>>(const BindContext&, const config::Value& options)> bind;
+};
+
+class SourceRegistry {
+ public:
+  Status Register(SourceDescriptor descriptor);
+  const SourceDescriptor* Find(std::string_view name) const;
+  std::vector<std::string> Names() const;
+  const std::vector<SourceDescriptor>& descriptors() const { return descriptors_; }
+
+ private:
+  std::vector<SourceDescriptor> descriptors_;
+};
+
+/// Registers every built-in source: one line per plug-in in register_builtin.cpp.
+void RegisterBuiltinSources(SourceRegistry& registry);
+
+/// Validates `options` against the descriptor's specs (unknown keys with hints, types) and binds.
+/// `skip_keys` are keys the pipeline itself consumes (type, connection).
+Result<std::unique_ptr<Source>> BindSource(const SourceDescriptor& descriptor, const BindContext& context,
+                                           const config::Value& options);
+
+}  // namespace sluice::connectors

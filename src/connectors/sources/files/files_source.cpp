@@ -1,0 +1,441 @@
+#include "connectors/sources/files/files_source.hpp"
+
+#include <fnmatch.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "common/strings.hpp"
+#include "connectors/sources/files/zip_extract.hpp"
+
+namespace sluice::connectors {
+namespace fs = std::filesystem;
+namespace {
+
+enum class FileFormat { kCsv, kJson, kParquet };
+
+const char* FormatName(FileFormat f) {
+  switch (f) {
+    case FileFormat::kCsv: return "csv";
+    case FileFormat::kJson: return "json";
+    case FileFormat::kParquet: return "parquet";
+  }
+  return "?";
+}
+
+/// Format implied by a file name, looking through .gz; nullopt when the extension says nothing.
+std::optional<FileFormat> FormatFromName(std::string name) {
+  name = ToLower(name);
+  if (EndsWith(name, ".gz")) name.resize(name.size() - 3);
+  if (EndsWith(name, ".csv") || EndsWith(name, ".tsv") || EndsWith(name, ".txt")) return FileFormat::kCsv;
+  if (EndsWith(name, ".json") || EndsWith(name, ".jsonl") || EndsWith(name, ".ndjson")) return FileFormat::kJson;
+  if (EndsWith(name, ".parquet")) return FileFormat::kParquet;
+  return std::nullopt;
+}
+
+struct CsvOptions {
+  std::string delimiter = ",", quote = "\"", escape = "\"", comment, encoding = "utf-8";
+  std::string date_format, timestamp_format;
+  bool header = true, all_varchar = false;
+  int64_t skip_rows = 0, sample_size = 20480;
+  std::vector<std::string> null_values = {""};
+};
+
+struct FilesOptions {
+  std::vector<std::string> patterns;
+  std::optional<FileFormat> format;
+  CsvOptions csv;
+  std::vector<std::pair<std::string, std::string>> column_types;  // pinned types, file order
+  bool union_by_name = false;
+  std::string json_format = "auto";
+};
+
+/// One file DuckDB will read; `display` is what users see in _source_file.
+struct InputFile {
+  fs::path local;
+  std::string display;
+};
+
+struct PendingInput {
+  ConsumedInput identity;  // what is recorded as loaded
+  fs::path path;
+  bool is_zip = false;
+};
+
+int64_t MtimeMicros(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000 + st.st_mtim.tv_nsec / 1000;
+}
+
+std::string DisplayPath(const fs::path& root, const fs::path& file) {
+  auto rel = file.lexically_relative(root);
+  if (!rel.empty() && *rel.begin() != "..") return rel.generic_string();
+  return file.generic_string();
+}
+
+std::string SqlList(const std::vector<std::string>& items) {
+  std::vector<std::string> quoted;
+  for (const auto& i : items) quoted.push_back(SqlQuote(i));
+  return "[" + Join(quoted, ", ") + "]";
+}
+
+class FilesReader final : public SourceReader {
+ public:
+  FilesReader(const FilesOptions& options, fs::path root, std::vector<PendingInput> pending, RunContext context)
+      : options_(options), root_(std::move(root)), pending_(std::move(pending)), work_dir_(context.work_dir) {}
+
+  std::string PendingSummary() const override {
+    if (pending_.empty()) return "no new files";
+    return fmt::format("{} new file{}, {}", pending_.size(), pending_.size() == 1 ? "" : "s", HumanBytes(PendingBytes()));
+  }
+  bool NothingToRead() const override { return pending_.empty(); }
+  uint64_t PendingBytes() const override {
+    uint64_t total = 0;
+    for (const auto& p : pending_) total += static_cast<uint64_t>(p.identity.size);
+    return total;
+  }
+
+  Result<ReadState> Read(engine::Connection& connection, const std::string& relation) override {
+    SLUICE_ASSIGN_OR_RETURN(auto files, MaterializeInputs());
+    SLUICE_ASSIGN_OR_RETURN(FileFormat format, ResolveFormat(files));
+    format_ = format;
+    std::string display_expr = DisplayExpression();
+    std::vector<std::string> selects;
+    auto select_over = [&](const std::vector<std::string>& paths, const std::string& suffix) {
+      return fmt::format("SELECT * REPLACE ({} AS _source_file) FROM {}", display_expr,
+                         ReaderCall(format, paths, relation + suffix));
+    };
+    std::vector<std::string> all_paths;
+    for (const auto& f : files) all_paths.push_back(f.local.string());
+    if (options_.union_by_name && files.size() > 1) {
+      for (size_t i = 0; i < files.size(); ++i) {
+        selects.push_back(select_over({files[i].local.string()}, fmt::format("_{}", i)));
+        reject_suffixes_.push_back(fmt::format("_{}", i));
+      }
+    } else {
+      selects.push_back(select_over(all_paths, ""));
+      reject_suffixes_.push_back("");
+    }
+    relation_ = relation;
+    std::string sql = fmt::format("CREATE OR REPLACE TEMP VIEW {} AS {}", SqlIdent(relation),
+                                  Join(selects, " UNION ALL BY NAME "));
+    Status st = connection.Execute(sql);
+    if (!st.ok()) return ExplainReadError(st);
+    return ReadState::kFinished;
+  }
+
+  std::string RejectsRelation() const override {
+    if (format_ != FileFormat::kCsv || relation_.empty()) return "";
+    std::vector<std::string> parts;
+    std::string display_expr = DisplayExpression();
+    for (const auto& suffix : reject_suffixes_) {
+      std::string errors = SqlIdent(relation_ + suffix + "__reject_errors");
+      std::string scans = SqlIdent(relation_ + suffix + "__reject_scans");
+      std::string display = display_expr;
+      // The display expression rewrites the column _source_file; here it applies to file_path.
+      for (size_t pos = display.find("_source_file"); pos != std::string::npos; pos = display.find("_source_file")) {
+        display.replace(pos, std::string("_source_file").size(), "s.file_path");
+      }
+      // DuckDB reports a short line once per missing column; one row per line is what people
+      // want, explained by its most basic problem (structure before type conversion).
+      parts.push_back(fmt::format(
+          "SELECT {} AS _source_file, e.line::BIGINT AS _line, "
+          "arg_min(e.column_name, (e.error_type = 'CAST', e.column_idx)) AS _column, "
+          "arg_min(e.error_type::VARCHAR, (e.error_type = 'CAST', e.column_idx)) AS _error_type, "
+          "arg_min(e.error_message, (e.error_type = 'CAST', e.column_idx)) AS _reason, "
+          "any_value(e.csv_line) AS _raw_line "
+          "FROM {} e JOIN {} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id GROUP BY ALL",
+          display, errors, scans));
+    }
+    return "(" + Join(parts, " UNION ALL ") + ")";
+  }
+
+  Checkpoint NewCheckpoint() const override {
+    Checkpoint checkpoint;
+    for (const auto& p : pending_) checkpoint.consumed.push_back(p.identity);
+    return checkpoint;
+  }
+
+ private:
+  Result<std::vector<InputFile>> MaterializeInputs() {
+    std::vector<InputFile> files;
+    int archive_index = 0;
+    for (const auto& p : pending_) {
+      if (!p.is_zip) {
+        files.push_back({p.path, p.identity.path});
+        continue;
+      }
+      fs::path dest = work_dir_ / fmt::format("unzipped-{}", archive_index++);
+      SLUICE_ASSIGN_OR_RETURN(auto members, ExtractZip(p.path, dest));
+      int used = 0;
+      for (const auto& member : members) {
+        auto name = member.filename().string();
+        if (StartsWith(name, ".") || (!options_.format && !FormatFromName(name))) continue;
+        files.push_back({member, p.identity.path + "/" + member.lexically_relative(dest).generic_string()});
+        ++used;
+      }
+      archive_prefixes_.emplace_back(dest.string() + "/", p.identity.path + "/");
+      if (used == 0) {
+        return Status::DataError("zip archive '{}' holds no CSV, JSON or Parquet file; set format: to read its members",
+                                 p.identity.path);
+      }
+    }
+    return files;
+  }
+
+  Result<FileFormat> ResolveFormat(const std::vector<InputFile>& files) const {
+    if (options_.format) return *options_.format;
+    std::optional<FileFormat> seen;
+    std::string first;
+    for (const auto& f : files) {
+      auto format = FormatFromName(f.local.filename().string());
+      if (!format) {
+        return Status::Invalid("cannot tell the format of '{}' from its name; set format: csv|json|parquet in the source",
+                               f.display);
+      }
+      if (seen && *seen != *format) {
+        return Status::Invalid("files '{}' ({}) and '{}' ({}) have different formats; narrow path: or set format:", first,
+                               FormatName(*seen), f.display, FormatName(*format));
+      }
+      seen = format;
+      first = f.display;
+    }
+    return *seen;
+  }
+
+  /// SQL turning DuckDB's file path into the path users know (project-relative, or archive/member).
+  std::string DisplayExpression() const {
+    std::string expr = "_source_file";
+    for (const auto& [extracted, shown] : archive_prefixes_) {
+      expr = fmt::format("replace({}, {}, {})", expr, SqlQuote(extracted), SqlQuote(shown));
+    }
+    return fmt::format("replace({}, {}, '')", expr, SqlQuote(root_.string() + "/"));
+  }
+
+  std::string ReaderCall(FileFormat format, const std::vector<std::string>& paths, const std::string& rejects) const {
+    std::vector<std::string> args = {SqlList(paths), "filename = '_source_file'"};
+    if (format == FileFormat::kCsv) {
+      const auto& c = options_.csv;
+      args.push_back("delim = " + SqlQuote(c.delimiter));
+      args.push_back("quote = " + SqlQuote(c.quote));
+      args.push_back("escape = " + SqlQuote(c.escape));
+      args.push_back(fmt::format("header = {}", c.header));
+      args.push_back("nullstr = " + SqlList(c.null_values));
+      args.push_back("encoding = " + SqlQuote(c.encoding));
+      args.push_back(fmt::format("sample_size = {}", c.sample_size));
+      if (c.skip_rows > 0) args.push_back(fmt::format("skip = {}", c.skip_rows));
+      if (!c.comment.empty()) args.push_back("comment = " + SqlQuote(c.comment));
+      if (!c.date_format.empty()) args.push_back("dateformat = " + SqlQuote(c.date_format));
+      if (!c.timestamp_format.empty()) args.push_back("timestampformat = " + SqlQuote(c.timestamp_format));
+      if (c.all_varchar) args.push_back("all_varchar = true");
+      if (!options_.column_types.empty()) args.push_back("types = " + TypeStruct());
+      // Bad rows never stop the scan; they land in the rejects tables and the pipeline decides
+      // (fail with the first one's file/line, or quarantine them all).
+      args.push_back("store_rejects = true");
+      args.push_back("ignore_errors = true");
+      args.push_back("rejects_table = " + SqlQuote(rejects + "__reject_errors"));
+      args.push_back("rejects_scan = " + SqlQuote(rejects + "__reject_scans"));
+      return fmt::format("read_csv({})", Join(args, ", "));
+    }
+    if (format == FileFormat::kJson) {
+      args.push_back("format = " + SqlQuote(options_.json_format));
+      if (!options_.column_types.empty()) args.push_back("columns = " + TypeStruct());
+      return fmt::format("read_json({})", Join(args, ", "));
+    }
+    args.push_back("union_by_name = true");
+    return fmt::format("read_parquet({})", Join(args, ", "));
+  }
+
+  std::string TypeStruct() const {
+    std::vector<std::string> fields;
+    for (const auto& [column, type] : options_.column_types) fields.push_back(SqlQuote(column) + ": " + SqlQuote(type));
+    return "{" + Join(fields, ", ") + "}";
+  }
+
+  Status ExplainReadError(const Status& st) const {
+    return st.WithContext("reading {} as {} ({})", pending_.size() == 1 ? pending_[0].identity.path : "the matching files",
+                          options_.format ? FormatName(*options_.format) : "format from extension",
+                          "check the source options: delimiter, header, format, columns");
+  }
+
+  FilesOptions options_;
+  fs::path root_;
+  std::vector<PendingInput> pending_;
+  fs::path work_dir_;
+  std::vector<std::pair<std::string, std::string>> archive_prefixes_;
+  std::vector<std::string> reject_suffixes_;
+  std::string relation_;
+  std::optional<FileFormat> format_;
+};
+
+class FilesSource final : public Source {
+ public:
+  FilesSource(FilesOptions options, fs::path root, SourcePlan plan)
+      : options_(std::move(options)), root_(std::move(root)), plan_(std::move(plan)) {}
+
+  const SourcePlan& plan() const override { return plan_; }
+
+  Result<std::unique_ptr<SourceReader>> Open(const Checkpoint& checkpoint, const RunContext& context) override {
+    std::set<std::tuple<std::string, int64_t, int64_t>> loaded;
+    for (const auto& c : checkpoint.consumed) loaded.emplace(c.path, c.size, c.mtime_us);
+    std::vector<PendingInput> pending;
+    std::set<fs::path> seen;
+    for (const auto& pattern : options_.patterns) {
+      SLUICE_ASSIGN_OR_RETURN(auto matches, ExpandGlob(root_, pattern));
+      for (const auto& path : matches) {
+        if (!seen.insert(path).second) continue;
+        std::error_code ec;
+        auto size = static_cast<int64_t>(fs::file_size(path, ec));
+        if (ec) return Status::IoError("cannot read size of '{}': {}", path.string(), ec.message());
+        PendingInput input;
+        input.path = path;
+        input.identity = ConsumedInput{DisplayPath(root_, path), size, MtimeMicros(path), ""};
+        input.is_zip = EndsWith(ToLower(path.filename().string()), ".zip");
+        if (loaded.count({input.identity.path, input.identity.size, input.identity.mtime_us}) > 0) continue;
+        pending.push_back(std::move(input));
+      }
+    }
+    return std::unique_ptr<SourceReader>(std::make_unique<FilesReader>(options_, root_, std::move(pending), context));
+  }
+
+ private:
+  FilesOptions options_;
+  fs::path root_;
+  SourcePlan plan_;
+};
+
+Result<FilesOptions> ParseOptions(const config::Value& v) {
+  FilesOptions o;
+  SLUICE_ASSIGN_OR_RETURN(o.patterns, v.Find("path")->AsStringList());
+  if (const auto* format = v.Find("format")) {
+    SLUICE_ASSIGN_OR_RETURN(auto text, format->AsString());
+    text = ToLower(text);
+    if (text == "csv") o.format = FileFormat::kCsv;
+    else if (text == "json") o.format = FileFormat::kJson;
+    else if (text == "parquet") o.format = FileFormat::kParquet;
+    else return Status::Invalid("{}: format '{}' is not one of csv, json, parquet", format->location().ToString(), text);
+  }
+  auto& c = o.csv;
+  bool tsv = !o.patterns.empty() && EndsWith(ToLower(o.patterns[0]), ".tsv");
+  SLUICE_ASSIGN_OR_RETURN(c.delimiter, v.GetString("delimiter", tsv ? "\t" : ","));
+  SLUICE_ASSIGN_OR_RETURN(c.quote, v.GetString("quote", "\""));
+  SLUICE_ASSIGN_OR_RETURN(c.escape, v.GetString("escape", c.quote));
+  SLUICE_ASSIGN_OR_RETURN(c.header, v.GetBool("header", true));
+  SLUICE_ASSIGN_OR_RETURN(c.comment, v.GetString("comment", ""));
+  SLUICE_ASSIGN_OR_RETURN(c.encoding, v.GetString("encoding", "utf-8"));
+  SLUICE_ASSIGN_OR_RETURN(c.date_format, v.GetString("date_format", ""));
+  SLUICE_ASSIGN_OR_RETURN(c.timestamp_format, v.GetString("timestamp_format", ""));
+  SLUICE_ASSIGN_OR_RETURN(c.skip_rows, v.GetInt("skip_rows", 0));
+  SLUICE_ASSIGN_OR_RETURN(c.sample_size, v.GetInt("sample_size", 20480));
+  SLUICE_ASSIGN_OR_RETURN(c.all_varchar, v.GetBool("all_varchar", false));
+  if (const auto* nulls = v.Find("null_values")) {
+    SLUICE_ASSIGN_OR_RETURN(c.null_values, nulls->AsStringList());
+  }
+  if (const auto* columns = v.Find("columns")) {
+    if (!columns->IsMap()) {
+      return Status::Invalid("{}: columns: must map column names to types, e.g. columns: {{ id: BIGINT }}",
+                             columns->location().ToString());
+    }
+    for (const auto& [name, type] : columns->entries()) {
+      SLUICE_ASSIGN_OR_RETURN(auto type_text, type.AsString());
+      o.column_types.emplace_back(name, type_text);
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(o.union_by_name, v.GetBool("union_by_name", false));
+  SLUICE_ASSIGN_OR_RETURN(o.json_format, v.GetString("json_format", "auto"));
+  if (o.json_format != "auto" && o.json_format != "newline_delimited" && o.json_format != "array") {
+    return Status::Invalid("{}: json_format '{}' is not one of auto, newline_delimited, array",
+                           v.Find("json_format")->location().ToString(), o.json_format);
+  }
+  return o;
+}
+
+/// "a.csv.gz" -> "a.csv": a pattern written for the plain name also matches compressed copies.
+std::string WithoutCompressionSuffix(const std::string& name) {
+  for (std::string_view suffix : {".gz", ".zip"}) {
+    if (EndsWith(ToLower(name), suffix)) return name.substr(0, name.size() - suffix.size());
+  }
+  return name;
+}
+
+bool HasWildcard(std::string_view segment) { return segment.find_first_of("*?[") != std::string_view::npos; }
+
+}  // namespace
+
+Result<std::vector<fs::path>> ExpandGlob(const fs::path& base, const std::string& pattern) {
+  fs::path full = fs::path(pattern).is_absolute() ? fs::path(pattern) : base / pattern;
+  full = full.lexically_normal();
+  // Walk from the deepest folder without wildcards; match the rest against relative paths.
+  fs::path start;
+  for (const auto& part : full) {
+    if (HasWildcard(part.string())) break;
+    start /= part;
+  }
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (start == full) {
+    if (fs::is_regular_file(full, ec)) out.push_back(full);
+    return out;
+  }
+  if (!fs::is_directory(start, ec)) return out;
+  std::string rest = full.lexically_relative(start).generic_string();
+  bool deep = rest.find("**") != std::string::npos;
+  int flags = deep ? 0 : FNM_PATHNAME;
+  for (auto it = fs::recursive_directory_iterator(start, fs::directory_options::skip_permission_denied, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) return Status::IoError("cannot list '{}': {}", start.string(), ec.message());
+    if (!it->is_regular_file(ec)) continue;
+    auto name = it->path().filename().string();
+    if (StartsWith(name, ".")) continue;  // hidden and half-written temp files
+    std::string relative = it->path().lexically_relative(start).generic_string();
+    if (fnmatch(rest.c_str(), relative.c_str(), flags) == 0 ||
+        fnmatch(rest.c_str(), WithoutCompressionSuffix(relative).c_str(), flags) == 0) {
+      out.push_back(it->path());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+SourceDescriptor FilesSourceDescriptor() {
+  using config::OptionType;
+  SourceDescriptor d;
+  d.name = "files";
+  d.description = "Local files matching a glob: CSV, JSON lines/arrays, Parquet; .gz and .zip read transparently";
+  d.options = {
+      {"path", OptionType::kStringList, "", true, false, "file or glob (relative to the project), or a list of them"},
+      {"format", OptionType::kString, "", false, false, "csv | json | parquet; omitted = from the file extension"},
+      {"delimiter", OptionType::kString, ",", false, false, "CSV field separator (tab for .tsv)"},
+      {"quote", OptionType::kString, "\"", false, false, "CSV quote character"},
+      {"escape", OptionType::kString, "\"", false, false, "CSV escape character inside quotes"},
+      {"header", OptionType::kBool, "true", false, false, "CSV files start with a header row"},
+      {"null_values", OptionType::kStringList, "[\"\"]", false, false, "CSV values read as NULL"},
+      {"skip_rows", OptionType::kInt, "0", false, false, "lines to skip before the header"},
+      {"comment", OptionType::kString, "", false, false, "CSV comment character"},
+      {"encoding", OptionType::kString, "utf-8", false, false, "utf-8 | utf-16 | latin-1"},
+      {"date_format", OptionType::kString, "", false, false, "strptime format of DATE values, e.g. %d/%m/%Y"},
+      {"timestamp_format", OptionType::kString, "", false, false, "strptime format of TIMESTAMP values"},
+      {"sample_size", OptionType::kInt, "20480", false, false, "rows sampled to infer column types"},
+      {"all_varchar", OptionType::kBool, "false", false, false, "read every CSV column as text (no type inference)"},
+      {"columns", OptionType::kMap, "", false, false,
+       "pin column types, e.g. {id: BIGINT, amount: 'DECIMAL(12,2)'}; for JSON, the columns to read"},
+      {"union_by_name", OptionType::kBool, "false", false, false,
+       "files have different column sets/orders: read each file and align columns by name"},
+      {"json_format", OptionType::kString, "auto", false, false, "auto | newline_delimited | array"},
+  };
+  d.bind = [](const BindContext& context, const config::Value& options) -> Result<std::unique_ptr<Source>> {
+    SLUICE_ASSIGN_OR_RETURN(auto parsed, ParseOptions(options));
+    SourcePlan plan;
+    plan.connector = "files";
+    plan.origin = context.connection_name.empty() ? "files" : context.connection_name;
+    plan.description = fmt::format("files matching {}", Join(parsed.patterns, ", "));
+    plan.is_incremental = true;
+    return std::unique_ptr<Source>(std::make_unique<FilesSource>(std::move(parsed), context.project.root, plan));
+  };
+  return d;
+}
+
+}  // namespace sluice::connectors

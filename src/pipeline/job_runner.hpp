@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+
+#include "config/pipeline.hpp"
+#include "connectors/source.hpp"
+#include "pipeline/progress.hpp"
+#include "pipeline/workspace.hpp"
+
+namespace sluice::pipeline {
+
+/// A job's source after resolving `type:` / `connection:`: the plug-in and its merged options.
+struct ResolvedSource {
+  const connectors::SourceDescriptor* descriptor = nullptr;
+  config::Value options;
+  std::string connection_name;
+};
+
+Result<ResolvedSource> ResolveSource(const Workspace& workspace, const config::PipelineConfig& pipeline,
+                                     const config::JobConfig& job);
+
+/// Resolves and binds a job's source (no data read).
+Result<std::unique_ptr<connectors::Source>> BindJobSource(const Workspace& workspace,
+                                                          const config::PipelineConfig& pipeline,
+                                                          const config::JobConfig& job);
+
+struct JobRunContext {
+  Workspace& workspace;
+  const config::PipelineConfig& pipeline;
+  std::string run_id;
+  bool full_refresh = false;
+  ProgressListener* listener = nullptr;
+};
+
+/// Source → staging Parquet → upload → one catalog commit (data, rejects, loaded inputs, state).
+/// Never leaves a partial table version: on any failure before the commit, nothing is published.
+JobSummary RunJob(JobRunContext& context, const config::JobConfig& job);
+
+}  // namespace sluice::pipeline

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sluice::pipeline {
+
+struct JobProgress {
+  std::string job;
+  double percentage = -1;   // -1 when unknown
+  uint64_t rows = 0;        // rows processed so far (engine's estimate while running)
+  uint64_t input_bytes = 0; // total input of this run, when the source knows it
+  double elapsed_seconds = 0;
+};
+
+struct JobSummary {
+  std::string job;
+  std::string status;       // succeeded | no_changes | failed | skipped
+  std::string table;        // zone.table written
+  int64_t rows_read = 0, rows_written = 0, rows_rejected = 0, bytes_written = 0, files_written = 0;
+  int64_t table_version = 0;
+  double seconds = 0;
+  std::string message;      // error or note, redacted
+};
+
+/// Receives a run's progress; the CLI renders it, the server stores it. Called from the runner's
+/// threads, so implementations must be thread-safe.
+class ProgressListener {
+ public:
+  virtual ~ProgressListener() = default;
+  virtual void OnJobStart(const std::string& job, const std::string& input_summary) = 0;
+  virtual void OnJobProgress(const JobProgress& progress) = 0;
+  virtual void OnJobFinish(const JobSummary& summary) = 0;
+};
+
+}  // namespace sluice::pipeline

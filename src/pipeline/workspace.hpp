@@ -1,0 +1,47 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "catalog/metadata_store.hpp"
+#include "common/clock.hpp"
+#include "common/secret.hpp"
+#include "config/project.hpp"
+#include "connectors/source.hpp"
+#include "engine/engine.hpp"
+#include "storage/object_store.hpp"
+
+namespace sluice::pipeline {
+
+/// Everything a command needs that is opened from the project file: the lake's object store,
+/// the catalog, the embedded engine and the plug-in registries. Owned by main() and lent down.
+class Workspace {
+ public:
+  static Result<std::unique_ptr<Workspace>> Open(config::ProjectConfig project, std::shared_ptr<const Clock> clock,
+                                                std::shared_ptr<const Redactor> redactor);
+
+  const config::ProjectConfig& project() const { return project_; }
+  storage::ObjectStore& lake() { return *lake_; }
+  catalog::MetadataStore& catalog() { return *catalog_; }
+  engine::Database& engine() { return *engine_; }
+  const connectors::SourceRegistry& sources() const { return sources_; }
+  const Clock& clock() const { return *clock_; }
+  /// Masks secret values in text that leaves the process (run records, notifications).
+  std::string Redact(std::string_view text) const { return redactor_ ? redactor_->Apply(text) : std::string(text); }
+  std::shared_ptr<const Clock> shared_clock() const { return clock_; }
+  /// <project>/.sluice: catalog default, locks, run logs, staging, engine spill.
+  std::filesystem::path state_dir() const { return project_.root / ".sluice"; }
+  std::filesystem::path RunLogPath(const std::string& run_id) const;
+
+ private:
+  Workspace() = default;
+  config::ProjectConfig project_;
+  std::shared_ptr<const Clock> clock_;
+  std::shared_ptr<const Redactor> redactor_;
+  std::unique_ptr<storage::ObjectStore> lake_;
+  std::unique_ptr<catalog::MetadataStore> catalog_;
+  std::unique_ptr<engine::Database> engine_;
+  connectors::SourceRegistry sources_;
+};
+
+}  // namespace sluice::pipeline

@@ -1,0 +1,98 @@
+"""Helpers for end-to-end tests: a throwaway project folder and the real sluice binary."""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import textwrap
+import unittest
+
+SLUICE = os.environ.get("SLUICE_BIN", os.path.join(os.path.dirname(__file__), "../../build/sluice"))
+NPM_TOOLS = os.environ.get("SLUICE_NPM_TOOLS", os.path.join(os.path.dirname(__file__), "../../build/_npm_tools"))
+READ_PARQUET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "read_parquet.mjs")
+
+
+class Result:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def __repr__(self):
+        return f"rc={self.rc}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+
+class Project:
+    """A project folder in a temp dir; removed by cleanup()."""
+
+    def __init__(self, sluice_yaml="project: test\nlake: ./lake\n"):
+        self.root = tempfile.mkdtemp(prefix="sluice-e2e-")
+        os.makedirs(os.path.join(self.root, "pipelines"))
+        os.makedirs(os.path.join(self.root, "incoming"))
+        self.write("sluice.yaml", sluice_yaml)
+
+    def cleanup(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def path(self, *parts):
+        return os.path.join(self.root, *parts)
+
+    def write(self, rel, text, mode="w"):
+        full = self.path(rel)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, mode) as f:
+            f.write(textwrap.dedent(text) if isinstance(text, str) else text)
+        return full
+
+    def pipeline(self, name, text):
+        return self.write(f"pipelines/{name}.yaml", text)
+
+    def sluice(self, *args, env=None, timeout=600):
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        proc = subprocess.run([SLUICE, "--project", self.root, *args], capture_output=True, text=True,
+                              env=full_env, timeout=timeout, cwd=self.root)
+        return Result(proc)
+
+    def start(self, *args):
+        """Starts sluice in the background; the caller waits on or kills the Popen."""
+        return subprocess.Popen([SLUICE, "--project", self.root, *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=self.root)
+
+    def query(self, sql):
+        r = self.sluice("query", sql, "--format", "json")
+        if r.rc != 0:
+            raise AssertionError(f"query failed: {sql}\n{r}")
+        return json.loads(r.out)
+
+    def scalar(self, sql):
+        rows = self.query(sql)
+        return list(rows[0].values())[0]
+
+    def lake_files(self, pattern="**/*.parquet"):
+        return sorted(glob.glob(os.path.join(self.root, "lake", pattern), recursive=True))
+
+
+def read_parquet_independently(files):
+    """Rows of the files as decoded by hyparquet (node), not by DuckDB."""
+    if not files:
+        return {"columns": [], "rows": []}
+    proc = subprocess.run(["node", READ_PARQUET, *files], capture_output=True, text=True,
+                          env=dict(os.environ, SLUICE_NPM_TOOLS=NPM_TOOLS), timeout=300)
+    if proc.returncode != 0:
+        raise AssertionError(f"hyparquet could not read {files}: {proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+class ProjectTest(unittest.TestCase):
+    sluice_yaml = "project: test\nlake: ./lake\n"
+
+    def setUp(self):
+        self.p = Project(self.sluice_yaml)
+
+    def tearDown(self):
+        self.p.cleanup()
+
+    def assertOk(self, result):
+        self.assertEqual(result.rc, 0, msg=repr(result))

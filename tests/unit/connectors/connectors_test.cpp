@@ -1,0 +1,234 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "config/options.hpp"
+#include "config/value.hpp"
+#include "connectors/sinks/lake/lake_sink.hpp"
+#include "connectors/source.hpp"
+#include "connectors/sources/files/files_source.hpp"
+#include "connectors/sources/files/zip_extract.hpp"
+#include "storage/local_object_store.hpp"
+
+namespace sluice::connectors {
+namespace {
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/sluice-connectors-XXXXXX";
+    path_ = ::mkdtemp(pattern);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+  void Write(const std::string& rel, const std::string& text) const {
+    fs::create_directories((path_ / rel).parent_path());
+    std::ofstream(path_ / rel, std::ios::binary) << text;
+  }
+
+ private:
+  fs::path path_;
+};
+
+config::Value Options(const std::string& yaml) {
+  config::ParseOptions options;
+  auto parsed = config::ParseYaml(yaml, "test.yaml", options);
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  return parsed.ok() ? *parsed : config::Value();
+}
+
+TEST(SourceRegistryTest, BuiltinSourcesAreExactlyTheseNames) {
+  SourceRegistry registry;
+  RegisterBuiltinSources(registry);
+  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"files"}));
+  EXPECT_FALSE(registry.Register(FilesSourceDescriptor()).ok());
+}
+
+TEST(FilesSourceTest, GlobMatchesWithinAndAcrossFolders) {
+  TempDir dir;
+  dir.Write("in/a.csv", "x\n");
+  dir.Write("in/b.csv", "x\n");
+  dir.Write("in/.hidden.csv", "x\n");
+  dir.Write("in/sub/c.csv", "x\n");
+  dir.Write("in/d.json", "{}\n");
+  auto flat = ExpandGlob(dir.path(), "in/*.csv");
+  ASSERT_TRUE(flat.ok());
+  EXPECT_EQ(*flat, (std::vector<fs::path>{dir.path() / "in/a.csv", dir.path() / "in/b.csv"}));
+  auto deep = ExpandGlob(dir.path(), "in/**.csv");
+  ASSERT_TRUE(deep.ok());
+  EXPECT_EQ(deep->size(), 3u);
+  auto exact = ExpandGlob(dir.path(), "in/d.json");
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact->size(), 1u);
+  auto none = ExpandGlob(dir.path(), "missing/*.csv");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(ZipExtractTest, RefusesMembersEscapingTheFolder) {
+  TempDir dir;
+  // A minimal stored zip with one member named "../evil.txt", built by hand.
+  std::string name = "../evil.txt", data = "x";
+  auto le16 = [](uint16_t v) { return std::string{static_cast<char>(v & 0xff), static_cast<char>(v >> 8)}; };
+  auto le32 = [&](uint32_t v) { return le16(v & 0xffff) + le16(v >> 16); };
+  uint32_t crc = 0x8cdc1683;  // crc32("x")
+  std::string local = le32(0x04034b50) + le16(10) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc) +
+                      le32(1) + le32(1) + le16(static_cast<uint16_t>(name.size())) + le16(0) + name + data;
+  std::string central = le32(0x02014b50) + le16(20) + le16(10) + le16(0) + le16(0) + le16(0) + le16(0) +
+                        le32(crc) + le32(1) + le32(1) + le16(static_cast<uint16_t>(name.size())) + le16(0) +
+                        le16(0) + le16(0) + le16(0) + le32(0) + le32(0) + name;
+  std::string end = le32(0x06054b50) + le16(0) + le16(0) + le16(1) + le16(1) +
+                    le32(static_cast<uint32_t>(central.size())) + le32(static_cast<uint32_t>(local.size())) + le16(0);
+  dir.Write("evil.zip", local + central + end);
+  auto extracted = ExtractZip(dir.path() / "evil.zip", dir.path() / "out");
+  ASSERT_FALSE(extracted.ok());
+  EXPECT_NE(extracted.status().message().find("outside"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir.path() / "evil.txt"));
+}
+
+class FilesReadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = engine::Database::Open({});
+    ASSERT_TRUE(db.ok());
+    db_ = std::move(db).value();
+    auto conn = db_->Connect();
+    ASSERT_TRUE(conn.ok());
+    conn_ = std::move(conn).value();
+    project_.root = dir_.path();
+  }
+
+  Result<std::unique_ptr<SourceReader>> OpenSource(const std::string& yaml, const Checkpoint& checkpoint = {}) {
+    auto descriptor = FilesSourceDescriptor();
+    BindContext bind{project_, "p", "j", ""};
+    SLUICE_ASSIGN_OR_RETURN(source_, BindSource(descriptor, bind, Options(yaml)));
+    fs::create_directories(dir_.path() / "work");
+    return source_->Open(checkpoint, RunContext{clock_, dir_.path() / "work", "r1"});
+  }
+
+  TempDir dir_;
+  SystemClock clock_;
+  config::ProjectConfig project_;
+  std::unique_ptr<engine::Database> db_;
+  std::unique_ptr<engine::Connection> conn_;
+  std::unique_ptr<Source> source_;
+};
+
+TEST_F(FilesReadTest, ReadsCsvAndCollectsRejectsWithLines) {
+  dir_.Write("in/a.csv", "id,name\n1,a\n2\n3,c\n");
+  auto reader = OpenSource("path: in/*.csv\n");
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_FALSE((*reader)->NothingToRead());
+  ASSERT_TRUE((*reader)->Read(*conn_, "src").ok());
+  auto rows = conn_->Query("SELECT id, name, _source_file FROM src ORDER BY id");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->rows.size(), 2u);
+  EXPECT_EQ(rows->Get(1, "name"), "c");
+  EXPECT_EQ(rows->Get(0, "_source_file"), "in/a.csv");
+  auto rejects = conn_->Query(fmt::format("SELECT * FROM {}", (*reader)->RejectsRelation()));
+  ASSERT_TRUE(rejects.ok()) << rejects.status();
+  ASSERT_EQ(rejects->rows.size(), 1u);
+  EXPECT_EQ(rejects->Get(0, "_line"), "3");
+  EXPECT_EQ(rejects->Get(0, "_source_file"), "in/a.csv");
+  EXPECT_EQ(rejects->Get(0, "_raw_line"), "2");
+}
+
+TEST_F(FilesReadTest, SkipsInputsAlreadyInTheCheckpoint) {
+  dir_.Write("in/a.csv", "id\n1\n");
+  dir_.Write("in/b.csv", "id\n2\n");
+  auto first = OpenSource("path: in/*.csv\n");
+  ASSERT_TRUE(first.ok());
+  auto checkpoint = (*first)->NewCheckpoint();
+  ASSERT_EQ(checkpoint.consumed.size(), 2u);
+  checkpoint.consumed.pop_back();  // pretend only a.csv was committed
+  auto second = OpenSource("path: in/*.csv\n", checkpoint);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ((*second)->NewCheckpoint().consumed.size(), 1u);
+  EXPECT_EQ((*second)->NewCheckpoint().consumed[0].path, "in/b.csv");
+  auto nothing = OpenSource("path: in/*.csv\n", (*first)->NewCheckpoint());
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_TRUE((*nothing)->NothingToRead());
+}
+
+TEST_F(FilesReadTest, UnknownOptionIsRejectedWithHint) {
+  auto reader = OpenSource("path: in/*.csv\ndelimeter: ';'\n");
+  ASSERT_FALSE(reader.ok());
+  EXPECT_NE(reader.status().message().find("did you mean 'delimiter'"), std::string::npos)
+      << reader.status().message();
+}
+
+TEST_F(FilesReadTest, MixedFormatsNeedAnExplicitFormat) {
+  dir_.Write("in/a.csv", "id\n1\n");
+  dir_.Write("in/b.json", "{\"id\": 2}\n");
+  auto reader = OpenSource("path: in/*\n");
+  ASSERT_TRUE(reader.ok());
+  auto read = (*reader)->Read(*conn_, "src");
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().message().find("different formats"), std::string::npos);
+}
+
+TEST(LakeSinkTest, StagesParquetWithStatsThenUploads) {
+  TempDir dir;
+  auto db = engine::Database::Open({});
+  ASSERT_TRUE(db.ok());
+  auto conn = (*db)->Connect();
+  ASSERT_TRUE(conn.ok());
+  LakeWriteRequest request;
+  request.select_sql = "SELECT i, i % 3 AS bucket FROM range(1000) t(i)";
+  request.staging_dir = dir.path() / "staging";
+  request.data_prefix = "raw/x/t";
+  request.fixed_partitions = {{"_load_date", "2026-11-23"}};
+  request.partition_by = {"bucket"};
+  request.file_prefix = "part-r1";
+  auto staged = WriteParquetToStaging(**conn, request);
+  ASSERT_TRUE(staged.ok()) << staged.status();
+  ASSERT_EQ(staged->size(), 3u);
+  int64_t total = 0;
+  for (const auto& f : *staged) {
+    total += f.rows;
+    EXPECT_EQ(f.partition_values.front(), (std::pair<std::string, std::string>{"_load_date", "2026-11-23"}));
+    EXPECT_EQ(f.partition_values.back().first, "bucket");
+    EXPECT_EQ(f.key.rfind("raw/x/t/_load_date=2026-11-23/bucket=", 0), 0u) << f.key;
+  }
+  EXPECT_EQ(total, 1000);
+  auto store = storage::MakeLocalObjectStore(dir.path() / "lake");
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(UploadStaged(**store, *staged).ok());
+  auto listed = (*store)->List("raw/x/t/");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 3u);
+  EXPECT_FALSE(fs::exists((*staged)[0].local));  // the local store took the file over
+}
+
+/// docs/connectors/*.md carry the option tables generated from the descriptors; regenerate with
+/// SLUICE_UPDATE_DOCS=1.
+TEST(ConnectorDocsTest, OptionTablesAreCurrent) {
+  const char* source_dir = std::getenv("SLUICE_SOURCE_DIR");
+  ASSERT_NE(source_dir, nullptr);
+  SourceRegistry registry;
+  RegisterBuiltinSources(registry);
+  for (const auto& d : registry.descriptors()) {
+    fs::path doc = fs::path(source_dir) / "docs" / "connectors" / (d.name + ".md");
+    std::ifstream in(doc);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string content = text.str();
+    const std::string begin = "<!-- options:begin -->\n", end = "<!-- options:end -->";
+    auto b = content.find(begin), e = content.find(end);
+    ASSERT_TRUE(b != std::string::npos && e != std::string::npos) << doc << " lacks the options markers";
+    std::string generated = config::OptionsMarkdown(d.options);
+    std::string current = content.substr(b + begin.size(), e - b - begin.size());
+    if (std::getenv("SLUICE_UPDATE_DOCS") != nullptr) {
+      content.replace(b + begin.size(), e - b - begin.size(), generated);
+      std::ofstream(doc) << content;
+      continue;
+    }
+    EXPECT_EQ(current, generated) << doc << " is stale: run the connectors tests with SLUICE_UPDATE_DOCS=1";
+  }
+}
+
+}  // namespace
+}  // namespace sluice::connectors
