@@ -1,0 +1,189 @@
+#include "config/options.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/strings.hpp"
+#include "config/document.hpp"
+
+namespace sluice::config {
+
+using internal::Prefix;
+
+const char* OptionTypeName(OptionType type) {
+  switch (type) {
+    case OptionType::kString:
+      return "string";
+    case OptionType::kInt:
+      return "int";
+    case OptionType::kDouble:
+      return "double";
+    case OptionType::kBool:
+      return "bool";
+    case OptionType::kDuration:
+      return "duration";
+    case OptionType::kByteSize:
+      return "byte size";
+    case OptionType::kStringList:
+      return "string list";
+    case OptionType::kMap:
+      return "map";
+    case OptionType::kList:
+      return "list";
+    case OptionType::kAny:
+      return "any";
+  }
+  return "?";
+}
+
+const char* OptionTypeForm(OptionType type) {
+  switch (type) {
+    case OptionType::kString:
+      return "a text value";
+    case OptionType::kInt:
+      return "a whole number";
+    case OptionType::kDouble:
+      return "a number";
+    case OptionType::kBool:
+      return "true or false";
+    case OptionType::kDuration:
+      return "a duration such as 30s, 5m, 2h, 1 day or 500ms (a bare number is seconds)";
+    case OptionType::kByteSize:
+      return "a size such as 512MB, 10GB or 1GiB (a bare number is bytes)";
+    case OptionType::kStringList:
+      return "a list of text values, e.g. [a, b] (a single value is a one-item list)";
+    case OptionType::kMap:
+      return "a map (key: value)";
+    case OptionType::kList:
+      return "a list (items starting with '- ')";
+    case OptionType::kAny:
+      return "any value";
+  }
+  return "?";
+}
+
+bool MatchesType(const Value& value, OptionType type) {
+  switch (type) {
+    case OptionType::kString:
+      return value.IsScalar();
+    case OptionType::kInt:
+      return value.AsInt().ok();
+    case OptionType::kDouble:
+      return value.AsDouble().ok();
+    case OptionType::kBool:
+      return value.AsBool().ok();
+    case OptionType::kDuration:
+      return value.AsDuration().ok();
+    case OptionType::kByteSize:
+      return value.AsByteSize().ok();
+    case OptionType::kStringList:
+      return value.AsStringList().ok();
+    case OptionType::kMap:
+      return value.IsMap();
+    case OptionType::kList:
+      return value.IsList();
+    case OptionType::kAny:
+      return true;
+  }
+  return false;
+}
+
+namespace {
+
+std::string Found(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull:
+      return "nothing";
+    case Value::Kind::kList:
+      return "a list";
+    case Value::Kind::kMap:
+      return "a map";
+    case Value::Kind::kScalar:
+      break;
+  }
+  if (v.is_secret()) return fmt::format("'{}' (a secret reference)", Redactor::kMask);
+  return fmt::format("'{}'", v.scalar());
+}
+
+std::string Hint(std::string_view key, const std::vector<std::string>& known) {
+  std::string nearest = NearestWord(key, known);
+  if (!nearest.empty()) return fmt::format(" (did you mean '{}'?)", nearest);
+  return fmt::format(" (expected one of: {})", Join(known, ", "));
+}
+
+}  // namespace
+
+void ValidateOptions(const Value& map, const std::vector<OptionSpec>& specs, std::string_view context,
+                     std::vector<std::string>* errors) {
+  if (!map.IsNull() && !map.IsMap()) {
+    errors->push_back(fmt::format("{}{} must be {}, got {}", Prefix(map.location()), context,
+                                  OptionTypeForm(OptionType::kMap), Found(map)));
+    return;
+  }
+  std::vector<std::string> known;
+  known.reserve(specs.size());
+  for (const auto& spec : specs) known.push_back(spec.key);
+
+  for (const auto& [key, value] : map.entries()) {
+    auto spec = std::find_if(specs.begin(), specs.end(), [&](const OptionSpec& s) { return s.key == key; });
+    if (spec == specs.end()) {
+      errors->push_back(
+          fmt::format("{}unknown key '{}' in {}{}", Prefix(map.KeyLocation(key)), key, context, Hint(key, known)));
+      continue;
+    }
+    if (value.IsNull() || MatchesType(value, spec->type)) continue;
+    errors->push_back(fmt::format("{}invalid value for '{}' in {}: must be {}, got {}", Prefix(value.location()), key,
+                                  context, OptionTypeForm(spec->type), Found(value)));
+  }
+  for (const auto& spec : specs) {
+    if (!spec.required) continue;
+    const Value* value = map.Find(spec.key);
+    if (value != nullptr && !value->IsNull()) continue;
+    const Location& where = value != nullptr ? map.KeyLocation(spec.key) : map.location();
+    errors->push_back(fmt::format("{}missing required key '{}' in {}{}", Prefix(where), spec.key, context,
+                                  spec.description.empty() ? "" : fmt::format(" ({})", spec.description)));
+  }
+}
+
+namespace {
+
+std::string MarkdownCell(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string OptionsMarkdown(const std::vector<OptionSpec>& specs) {
+  std::string out = "| key | type | default | required | description |\n| --- | --- | --- | --- | --- |\n";
+  for (const auto& spec : specs) {
+    std::string description =
+        spec.secret ? fmt::format("secret: use `${{env:…}}` or `${{file:…}}`. {}", spec.description) : spec.description;
+    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", spec.key, OptionTypeName(spec.type),
+                       spec.default_value.empty() ? "" : fmt::format("`{}`", MarkdownCell(spec.default_value)),
+                       spec.required ? "yes" : "", MarkdownCell(description));
+  }
+  return out;
+}
+
+Status ErrorsToStatus(const std::vector<std::string>& errors) {
+  std::vector<std::string> unique;
+  for (const auto& e : errors) {
+    if (std::find(unique.begin(), unique.end(), e) == unique.end()) unique.push_back(e);
+  }
+  if (unique.empty()) return Status::OK();
+  if (unique.size() == 1) return Status::Invalid("{}", unique.front());
+  return Status::Invalid("{} configuration errors:\n  {}", unique.size(), Join(unique, "\n  "));
+}
+
+}  // namespace sluice::config

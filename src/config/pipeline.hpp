@@ -1,0 +1,74 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.hpp"
+#include "config/options.hpp"
+#include "config/project.hpp"
+#include "config/value.hpp"
+
+namespace sluice::config {
+
+struct TargetConfig {
+  std::string zone;  // raw | silver | gold
+  std::string table;
+  std::vector<std::string> partition_by;
+  std::string write = "append";  // append | overwrite | overwrite_partitions | merge
+  Value raw;                     // whole target map (other keys such as file_size, add_metadata_columns)
+};
+
+struct JobConfig {
+  std::string name;
+  Location location;
+  std::string description;
+  /// Jobs this one waits for; entries may be "job" or maps {job: x, condition: success|failure|always}.
+  std::vector<std::string> depends_on;
+  std::vector<std::pair<std::string, std::string>> depends_on_conditions;  // (job, condition), default success
+  Value source;               // map; validated later by the connector chosen by type/connection/table
+  std::string mode = "full";  // full | incremental | window | changes | cdc
+  std::vector<std::string> primary_key;
+  std::string deletes = "ignore";                                    // ignore | mark
+  std::string on_error = "fail";                                     // fail | quarantine
+  Value window, partitioning, mask, steps, checks, schema, options;  // null when absent
+  std::optional<int64_t> retries;                                    // unset: the project's defaults decide
+  std::optional<std::chrono::microseconds> timeout;                  // unset: no limit unless defaults set one
+  TargetConfig target;
+  Value raw;  // whole job map (for the single-job form: the pipeline map)
+};
+
+struct PipelineConfig {
+  std::string name;            // `name:` or the file stem
+  std::filesystem::path file;  // absolute
+  Location location;
+  std::string description;
+  std::vector<std::string> tags;
+  std::vector<std::string> environments;  // names defined under the pipeline's environments:
+  Value triggers, notify;
+  std::vector<JobConfig> jobs;  // topological order (stable: file order among independent jobs)
+  Value raw;                    // merged document without its environments: section
+  const JobConfig* FindJob(std::string_view job) const;
+};
+
+/// Keys of a job (also valid at the top of a single-job pipeline), the pipeline-only keys, and
+/// the keys of target: (validation and docs/configuration.md).
+const std::vector<OptionSpec>& JobKeys();
+const std::vector<OptionSpec>& PipelineKeys();
+const std::vector<OptionSpec>& TargetKeys();
+
+/// Without `jobs:`, the top-level source/mode/steps/checks/target/... form one job named after the pipeline.
+/// With `jobs:` (a map of name -> job, or a list of jobs with name:), those keys at top level are an error.
+/// Every unknown key is an error with a nearest-key hint. depends_on naming a missing job, or a cycle, is an
+/// error naming the jobs. A pipeline-level `environments.<env>` overlay (env: options.env, else project.env)
+/// is applied like the project one. Collects ALL errors in the file into one Status.
+Result<PipelineConfig> LoadPipeline(const std::filesystem::path& file, const ProjectConfig& project,
+                                    const LoadOptions& options);
+/// All pipelines/*.yaml (and *.yml) of the project, sorted by name; duplicate names are an error naming
+/// both files. Errors of all files come back together.
+Result<std::vector<PipelineConfig>> LoadPipelines(const ProjectConfig& project, const LoadOptions& options);
+
+}  // namespace sluice::config

@@ -1,0 +1,200 @@
+#include "config/project.hpp"
+
+#include <fmt/format.h>
+
+#include "common/strings.hpp"
+#include "config/document.hpp"
+
+namespace sluice::config {
+
+namespace fs = std::filesystem;
+using internal::Prefix;
+
+const std::vector<OptionSpec>& ProjectKeys() {
+  static const std::vector<OptionSpec> kKeys = {
+      {"project", OptionType::kString, "", false, false,
+       "name of the project, shown in logs, run records and the UI; default: the name of its folder"},
+      {"lake", OptionType::kString, "./lake", false, false,
+       "where tables are stored: a local folder (relative to sluice.yaml) or s3://bucket/prefix"},
+      {"catalog", OptionType::kString, ".sluice/catalog.db", false, false,
+       "metadata store: a SQLite file (relative to sluice.yaml) or postgresql://user@host:port/db for shared use"},
+      {"s3", OptionType::kMap, "", false, false, "S3 settings, used when the lake or a source is s3:// (keys below)"},
+      {"connections", OptionType::kMap, "", false, false,
+       "named connections that sources use with connection: NAME; each is a map with a type: (the connector) "
+       "and that connector's keys"},
+      {"notifications", OptionType::kMap, "", false, false,
+       "named notification targets that pipelines use in notify:; each is a map with a type: (email, webhook)"},
+      {"server", OptionType::kMap, "", false, false, "settings of sluice serve (listen, token, ...)"},
+      {"query", OptionType::kMap, "", false, false,
+       "settings of sluice query (max_bytes_scanned, result_location, ...)"},
+      {"engine", OptionType::kMap, "", false, false,
+       "settings of the embedded engine (memory_limit, threads, temp_directory, ...)"},
+      {"defaults", OptionType::kMap, "", false, false, "defaults for every job of every pipeline"},
+      {"environments", OptionType::kMap, "", false, false,
+       "named overlays chosen with --env NAME: maps merge key by key, lists and values replace"},
+  };
+  return kKeys;
+}
+
+const std::vector<OptionSpec>& S3Keys() {
+  static const std::vector<OptionSpec> kKeys = {
+      {"endpoint", OptionType::kString, "", false, false,
+       "http(s)://host:port of an S3-compatible server; omit for AWS"},
+      {"region", OptionType::kString, "us-east-1", false, false, "region used for signing requests"},
+      {"access_key_id", OptionType::kString, "", false, true, "access key id"},
+      {"secret_access_key", OptionType::kString, "", false, true, "secret access key"},
+      {"session_token", OptionType::kString, "", false, true, "session token of temporary credentials"},
+      {"profile", OptionType::kString, "", false, false, "profile of ~/.aws/credentials to take the keys from"},
+      {"path_style", OptionType::kBool, "false", false, false,
+       "address buckets as endpoint/bucket/key instead of bucket.endpoint/key (most local S3 servers need true)"},
+      {"verify_tls", OptionType::kBool, "true", false, false, "check the server's TLS certificate"},
+  };
+  return kKeys;
+}
+
+fs::path ResolveProjectPath(const ProjectConfig& project, std::string_view text) {
+  fs::path path(text);
+  if (!path.is_absolute()) path = project.root / path;
+  return path.lexically_normal();
+}
+
+namespace {
+
+/// connections: / notifications: — each entry a map with a type.
+void CheckNamedSections(const Value& section, std::string_view section_name, std::string_view example,
+                        std::vector<std::string>* errors) {
+  if (!section.IsMap()) return;  // a wrong type is reported by ValidateOptions
+  for (const auto& [name, entry] : section.entries()) {
+    Location key_loc = section.KeyLocation(name);
+    if (!internal::IsPlainName(name)) {
+      errors->push_back(fmt::format("{}{} name '{}' may only use letters, digits, '_', '-' and '.'", Prefix(key_loc),
+                                    section_name, name));
+    }
+    if (!entry.IsMap()) {
+      errors->push_back(
+          fmt::format("{}{}.{} must be a map with a type:, e.g. {}", Prefix(key_loc), section_name, name, example));
+      continue;
+    }
+    const Value* type = entry.Find("type");
+    if (type == nullptr || type->IsNull()) {
+      errors->push_back(fmt::format("{}{}.{} needs a type:, e.g. {}", Prefix(key_loc), section_name, name, example));
+    } else if (!type->IsScalar()) {
+      errors->push_back(fmt::format("{}{}.{}.type must be a name such as {}, got a {}", Prefix(type->location()),
+                                    section_name, name, example, type->IsList() ? "list" : "map"));
+    }
+  }
+}
+
+std::string ReadString(const Value& doc, std::string_view key, std::string fallback, std::vector<std::string>* errors) {
+  auto value = doc.GetString(key, std::move(fallback));
+  if (!value.ok()) {
+    errors->push_back(value.status().message());
+    return "";
+  }
+  return *value;
+}
+
+/// A value for a message: masked when it came from a secret reference.
+std::string Shown(const Value& value, const std::string& text) {
+  return value.is_secret() ? std::string(Redactor::kMask) : text;
+}
+
+Value Section(const Value& doc, std::string_view key) {
+  const Value* v = doc.Find(key);
+  return v == nullptr ? Value() : *v;
+}
+
+}  // namespace
+
+Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& options) {
+  std::error_code ec;
+  fs::path given = fs::absolute(path, ec).lexically_normal();
+  if (ec) return Status::Invalid("cannot make '{}' absolute: {}", path.string(), ec.message());
+  fs::path file = given;
+  if (fs::is_directory(given, ec)) {
+    file = given / "sluice.yaml";
+    if (!fs::exists(file, ec) && fs::exists(given / "sluice.yml", ec)) file = given / "sluice.yml";
+  }
+  if (!fs::is_regular_file(file, ec)) {
+    return Status::NotFound(
+        "no project file at '{}'; pass the folder holding sluice.yaml, or create one with "
+        "`sluice init DIR`",
+        file.string());
+  }
+
+  ProjectConfig config;
+  config.file = file;
+  config.root = file.parent_path();
+  config.env = options.env;
+  const std::string display = file.filename().string();
+
+  std::vector<std::string> errors;
+  SLUICE_ASSIGN_OR_RETURN(Value doc, internal::ParseFileUnresolved(file, display, &errors));
+  if (doc.IsNull()) doc = Value::Map({}, Location{display, 0, 0});
+  if (!doc.IsMap()) {
+    return Status::Invalid("{}{} must be a map of settings (project:, lake:, ...), got {}", Prefix(doc.location()),
+                           display, doc.IsList() ? "a list" : "a single value");
+  }
+
+  config.environments = internal::ApplyEnvironment(&doc, options.env, display, ProjectKeys(), true, &errors);
+  internal::ResolveReferences(&doc, ParseOptions{config.root, options.redactor, options.getenv}, &errors);
+  ValidateOptions(doc, ProjectKeys(), display, &errors);
+
+  config.project = ReadString(doc, "project", config.root.filename().string(), &errors);
+  if (const Value* name = doc.Find("project"); name != nullptr && name->IsScalar() && name->scalar().empty()) {
+    errors.push_back(fmt::format("{}project: must not be empty", Prefix(doc.KeyLocation("project"))));
+  }
+
+  std::string lake = ReadString(doc, "lake", "./lake", &errors);
+  if (StartsWith(lake, "file://")) lake = lake.substr(7);
+  if (StartsWith(lake, "s3://")) {
+    if (lake.size() <= 5 || lake[5] == '/') {
+      errors.push_back(fmt::format("{}lake '{}' names no bucket; write s3://bucket or s3://bucket/prefix",
+                                   Prefix(Section(doc, "lake").location()), Shown(Section(doc, "lake"), lake)));
+    }
+    config.lake = lake;
+  } else if (lake.find("://") != std::string::npos) {
+    errors.push_back(
+        fmt::format("{}lake '{}' is neither a local folder nor s3://bucket/prefix; other stores are "
+                    "not supported",
+                    Prefix(Section(doc, "lake").location()), Shown(Section(doc, "lake"), lake)));
+  } else if (lake.empty()) {
+    errors.push_back(fmt::format("{}lake: must not be empty; write a folder such as ./lake or s3://bucket/prefix",
+                                 Prefix(doc.KeyLocation("lake"))));
+  } else {
+    config.lake = ResolveProjectPath(config, lake).string();
+  }
+
+  std::string catalog = ReadString(doc, "catalog", ".sluice/catalog.db", &errors);
+  if (StartsWith(catalog, "postgresql://") || StartsWith(catalog, "postgres://")) {
+    config.catalog = catalog;
+  } else if (catalog.find("://") != std::string::npos) {
+    errors.push_back(
+        fmt::format("{}catalog '{}' is neither a SQLite file nor postgresql://…; those are the "
+                    "supported metadata stores",
+                    Prefix(Section(doc, "catalog").location()), Shown(Section(doc, "catalog"), catalog)));
+  } else if (catalog.empty()) {
+    errors.push_back(fmt::format("{}catalog: must not be empty; write a file such as .sluice/catalog.db",
+                                 Prefix(doc.KeyLocation("catalog"))));
+  } else {
+    config.catalog = ResolveProjectPath(config, catalog).string();
+  }
+
+  config.s3 = Section(doc, "s3");
+  ValidateOptions(config.s3, S3Keys(), fmt::format("s3 of {}", display), &errors);
+  config.connections = Section(doc, "connections");
+  CheckNamedSections(config.connections, "connections",
+                     "{ type: postgres, url: postgresql://user@host/db, password: ${env:PW} }", &errors);
+  config.notifications = Section(doc, "notifications");
+  CheckNamedSections(config.notifications, "notifications", "{ type: webhook, url: http://host/hook }", &errors);
+  config.server = Section(doc, "server");
+  config.query = Section(doc, "query");
+  config.engine = Section(doc, "engine");
+  config.defaults = Section(doc, "defaults");
+  config.raw = std::move(doc);
+
+  if (!errors.empty()) return ErrorsToStatus(errors);
+  return config;
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,125 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/secret.hpp"
+#include "common/status.hpp"
+
+namespace sluice::config {
+
+namespace internal {
+struct ValueAccess;
+}
+
+/// Where something was written. 1-based; `file` as given (relative to the project root when inside it).
+struct Location {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  /// "pipelines/x.yaml:12:3"; just the file when line == 0; "" when nothing is known.
+  std::string ToString() const;
+};
+
+/// A YAML node after ${...} resolution, with where it was written. Maps keep file order.
+class Value {
+ public:
+  enum class Kind { kNull, kScalar, kList, kMap };
+
+  Value();  // null, no location
+
+  Kind kind() const { return kind_; }
+  bool IsNull() const { return kind_ == Kind::kNull; }
+  bool IsScalar() const { return kind_ == Kind::kScalar; }
+  bool IsList() const { return kind_ == Kind::kList; }
+  bool IsMap() const { return kind_ == Kind::kMap; }
+
+  const Location& location() const { return location_; }
+  /// Key path for messages, e.g. "jobs.clean.target.zone" or "jobs.clean.steps[1].clean".
+  const std::string& path() const { return path_; }
+  /// Resolved text ("" unless a scalar).
+  const std::string& scalar() const { return scalar_; }
+  /// The scalar used a ${env:}/${file:} reference: never echo it.
+  bool is_secret() const { return secret_; }
+  const std::vector<Value>& items() const { return items_; }
+  const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
+  /// nullptr if absent or not a map.
+  const Value* Find(std::string_view key) const;
+  std::vector<std::string> Keys() const;
+  /// Where `key` itself was written (for "unknown key" messages); the map's location if absent.
+  const Location& KeyLocation(std::string_view key) const;
+
+  // Typed reads; errors are Status::Invalid naming location, key path and the expected form.
+  Result<std::string> AsString() const;
+  Result<int64_t> AsInt() const;
+  Result<double> AsDouble() const;
+  /// true/false/yes/no/on/off (any case).
+  Result<bool> AsBool() const;
+  /// "30s", "5m", "2h", "1 day", "7d", "1 week", "500ms", "1h 30m"; a bare number is seconds.
+  Result<std::chrono::microseconds> AsDuration() const;
+  /// "10GB", "512MiB"; a bare number is bytes.
+  Result<uint64_t> AsByteSize() const;
+  /// A lone scalar counts as a one-item list.
+  Result<std::vector<std::string>> AsStringList() const;
+  Result<Secret> AsSecret() const;
+
+  // For optional keys of a map: missing (or null) key -> fallback; present but wrong type -> error.
+  Result<std::string> GetString(std::string_view key, std::string fallback) const;
+  Result<int64_t> GetInt(std::string_view key, int64_t fallback) const;
+  Result<bool> GetBool(std::string_view key, bool fallback) const;
+  Result<double> GetDouble(std::string_view key, double fallback) const;
+  Result<std::chrono::microseconds> GetDuration(std::string_view key, std::chrono::microseconds fallback) const;
+  Result<uint64_t> GetByteSize(std::string_view key, uint64_t fallback) const;
+
+  /// A copy whose path (and its descendants' paths) start at `path` instead of this one's.
+  Value WithPath(std::string path) const;
+
+  // Builders, used by tests and by code that synthesises config. Child paths are derived from
+  // `path` when the children have none.
+  static Value Scalar(std::string text, Location loc = {}, std::string path = "");
+  static Value SecretScalar(std::string text, Location loc = {}, std::string path = "");
+  static Value Map(std::vector<std::pair<std::string, Value>> entries, Location loc = {}, std::string path = "");
+  static Value List(std::vector<Value> items, Location loc = {}, std::string path = "");
+
+ private:
+  friend struct internal::ValueAccess;
+
+  Kind kind_ = Kind::kNull;
+  bool secret_ = false;
+  Location location_;
+  std::string path_;
+  std::string scalar_;
+  std::vector<Value> items_;
+  std::vector<std::pair<std::string, Value>> entries_;
+  std::vector<Location> key_locations_;  // parallel to entries_
+};
+
+/// Key path of a map entry / list item below `parent` ("a.b", "a[2]").
+std::string ChildPath(std::string_view parent, std::string_view key);
+std::string ItemPath(std::string_view parent, size_t index);
+
+/// Options of ParseYaml. ${file:PATH} is relative to `base_dir`; resolved values go to `redactor`.
+struct ParseOptions {
+  std::filesystem::path base_dir;
+  std::shared_ptr<Redactor> redactor;
+  std::function<std::optional<std::string>(const std::string&)> getenv;  // default: ::getenv
+};
+
+/// Parses YAML text into a Value, resolving ${env:NAME}, ${env:NAME:-default} and ${file:PATH}
+/// inside any scalar (also embedded: "postgresql://u:${env:PW}@h/db"); "$${" is a literal "${".
+/// Unknown reference kinds, missing variables and unreadable files are errors with location and key path.
+Result<Value> ParseYaml(std::string_view text, std::string display_file, const ParseOptions& options);
+Result<Value> ParseYamlFile(const std::filesystem::path& file, std::string display_file, const ParseOptions& options);
+
+/// `overlay` deep-merged onto `base`: maps merge key by key, lists and scalars replace.
+Value MergeOverlay(const Value& base, const Value& overlay);
+
+}  // namespace sluice::config
