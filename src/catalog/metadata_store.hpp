@@ -1,0 +1,68 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "catalog/types.hpp"
+#include "common/clock.hpp"
+#include "common/status.hpp"
+
+namespace sluice::catalog {
+
+/// The source of truth of the lake: tables, their versions and files, job state and runs.
+/// A table's data is exactly the set of files its current version references; Commit() makes new files
+/// visible and advances job state in one transaction. Implementations are safe to share between threads
+/// and between processes using the same catalog.
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  /// "sqlite:/abs/path/catalog.db" (never a password).
+  virtual std::string Describe() const = 0;
+
+  virtual Result<std::optional<TableInfo>> GetTable(const TableName& name) = 0;
+  /// Ordered by zone, then name.
+  virtual Result<std::vector<TableInfo>> ListTables() = 0;
+  /// Files of the current version, or of version `as_of` (files added at or before it and not removed by then).
+  /// NotFound for an unknown table.
+  virtual Result<std::vector<DataFile>> ListFiles(const TableName& name,
+                                                  std::optional<int64_t> as_of = std::nullopt) = 0;
+  /// Oldest first. NotFound for an unknown table.
+  virtual Result<std::vector<TableVersion>> History(const TableName& name) = 0;
+  /// Latest version committed at or before `t` (nullopt if none). NotFound for an unknown table.
+  virtual Result<std::optional<int64_t>> VersionAt(const TableName& name, TimePoint t) = 0;
+
+  /// All or nothing. Conflict (retryable) when an expected_version does not match.
+  virtual Result<CommitResult> Commit(const CommitRequest& request) = 0;
+
+  /// Every path referenced by any version of any table (vacuum keeps these).
+  virtual Result<std::vector<std::string>> AllReferencedPaths() = 0;
+  /// Paths no longer referenced by the current version of any table, removed in a version committed before
+  /// `before` (vacuum candidates once time travel to those versions is no longer wanted).
+  virtual Result<std::vector<std::string>> PathsRemovedBefore(TimePoint before) = 0;
+
+  virtual Result<std::optional<std::string>> GetState(const std::string& scope, const std::string& key) = 0;
+  /// Ordered by key.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ListState(const std::string& scope) = 0;
+  /// Ordered by path.
+  virtual Result<std::vector<LoadedFile>> LoadedFiles(const std::string& scope) = 0;
+
+  /// AlreadyExists if a run with this id is recorded.
+  virtual Status InsertRun(const RunRecord& run) = 0;
+  /// Replaces the record with the same id; NotFound if there is none.
+  virtual Status UpdateRun(const RunRecord& run) = 0;
+  /// Newest first; `limit` <= 0 means all.
+  virtual Result<std::vector<RunRecord>> ListRuns(int limit, const std::string& pipeline_filter = "") = 0;
+  /// Also accepts a unique prefix of the id; an ambiguous prefix is an error.
+  virtual Result<std::optional<RunRecord>> GetRun(const std::string& run_id) = 0;
+};
+
+/// `location` is a filesystem path of a SQLite file (parent folders created; an optional "sqlite:" prefix is
+/// accepted). A "postgresql://" URL returns Status::Invalid: that store is not built yet.
+Result<std::unique_ptr<MetadataStore>> OpenMetadataStore(const std::string& location,
+                                                         std::shared_ptr<const Clock> clock);
+
+}  // namespace sluice::catalog

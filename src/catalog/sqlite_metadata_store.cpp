@@ -1,0 +1,863 @@
+#include "catalog/sqlite_metadata_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "catalog/sqlite_connection.hpp"
+#include "common/strings.hpp"
+
+namespace sluice::catalog {
+namespace {
+
+using sqlite::Statement;
+using sqlite::Transaction;
+
+/// Migration N brings a catalog from schema version N-1 to N. Append new steps; never edit a released one.
+/// The SQL avoids SQLite-only features (except INTEGER PRIMARY KEY row ids) so the PostgreSQL store can
+/// mirror it: BIGINT/TEXT columns, JSON kept as TEXT, times as microseconds since the Unix epoch.
+const char* const kMigrations[] = {
+    // 1: initial layout.
+    R"sql(
+CREATE TABLE lake_tables (
+  table_id          INTEGER PRIMARY KEY,
+  zone              TEXT NOT NULL,
+  table_name        TEXT NOT NULL,
+  location          TEXT NOT NULL,
+  source            TEXT NOT NULL,
+  partition_columns TEXT NOT NULL,
+  current_version   BIGINT NOT NULL,
+  schema_id         BIGINT NOT NULL,
+  created_at_us     BIGINT NOT NULL,
+  updated_at_us     BIGINT NOT NULL,
+  row_count         BIGINT NOT NULL,
+  file_count        BIGINT NOT NULL,
+  total_bytes       BIGINT NOT NULL,
+  UNIQUE (zone, table_name)
+);
+CREATE TABLE table_schemas (
+  table_id      BIGINT NOT NULL REFERENCES lake_tables (table_id),
+  schema_id     BIGINT NOT NULL,
+  columns_json  TEXT NOT NULL,
+  first_version BIGINT NOT NULL,
+  PRIMARY KEY (table_id, schema_id)
+);
+CREATE TABLE table_versions (
+  table_id        BIGINT NOT NULL REFERENCES lake_tables (table_id),
+  version         BIGINT NOT NULL,
+  committed_at_us BIGINT NOT NULL,
+  run_id          TEXT NOT NULL,
+  pipeline        TEXT NOT NULL,
+  job_name        TEXT NOT NULL,
+  operation       TEXT NOT NULL,
+  files_added     BIGINT NOT NULL,
+  files_removed   BIGINT NOT NULL,
+  rows_added      BIGINT NOT NULL,
+  rows_removed    BIGINT NOT NULL,
+  schema_id       BIGINT NOT NULL,
+  schema_change   TEXT NOT NULL,
+  PRIMARY KEY (table_id, version)
+);
+CREATE INDEX table_versions_by_time ON table_versions (table_id, committed_at_us);
+CREATE TABLE data_files (
+  file_id          INTEGER PRIMARY KEY,
+  table_id         BIGINT NOT NULL REFERENCES lake_tables (table_id),
+  path             TEXT NOT NULL,
+  row_count        BIGINT NOT NULL,
+  byte_count       BIGINT NOT NULL,
+  partition_values TEXT NOT NULL,
+  version_added    BIGINT NOT NULL,
+  version_removed  BIGINT
+);
+CREATE INDEX data_files_by_version ON data_files (table_id, version_removed, version_added);
+CREATE INDEX data_files_by_path ON data_files (table_id, path);
+CREATE INDEX data_files_by_name ON data_files (path);
+CREATE TABLE job_state (
+  scope         TEXT NOT NULL,
+  state_key     TEXT NOT NULL,
+  state_value   TEXT NOT NULL,
+  updated_at_us BIGINT NOT NULL,
+  PRIMARY KEY (scope, state_key)
+);
+CREATE TABLE loaded_files (
+  scope        TEXT NOT NULL,
+  path         TEXT NOT NULL,
+  size_bytes   BIGINT NOT NULL,
+  mtime_us     BIGINT NOT NULL,
+  content_hash TEXT NOT NULL,
+  loaded_at_us BIGINT NOT NULL,
+  run_id       TEXT NOT NULL,
+  PRIMARY KEY (scope, path)
+);
+CREATE TABLE runs (
+  run_id         TEXT PRIMARY KEY,
+  pipeline       TEXT NOT NULL,
+  job_name       TEXT NOT NULL,
+  env            TEXT NOT NULL,
+  trigger_kind   TEXT NOT NULL,
+  status         TEXT NOT NULL,
+  started_at_us  BIGINT NOT NULL,
+  finished_at_us BIGINT,
+  rows_read      BIGINT NOT NULL,
+  rows_written   BIGINT NOT NULL,
+  rows_rejected  BIGINT NOT NULL,
+  bytes_written  BIGINT NOT NULL,
+  files_written  BIGINT NOT NULL,
+  error_message  TEXT NOT NULL,
+  details_json   TEXT NOT NULL
+);
+CREATE INDEX runs_by_start ON runs (started_at_us);
+CREATE INDEX runs_by_pipeline ON runs (pipeline, started_at_us);
+)sql",
+};
+constexpr int64_t kMigrationCount = static_cast<int64_t>(std::size(kMigrations));
+static_assert(kMigrationCount == SqliteMetadataStore::kSchemaVersion, "one migration per schema version");
+
+constexpr const char* kTableColumns =
+    "t.table_id, t.zone, t.table_name, t.location, t.source, t.partition_columns, t.current_version, "
+    "t.created_at_us, t.updated_at_us, t.row_count, t.file_count, t.total_bytes, s.columns_json "
+    "FROM lake_tables t LEFT JOIN table_schemas s ON s.table_id = t.table_id AND s.schema_id = t.schema_id";
+
+constexpr const char* kRunColumns =
+    "run_id, pipeline, job_name, env, trigger_kind, status, started_at_us, finished_at_us, rows_read, rows_written, "
+    "rows_rejected, bytes_written, files_written, error_message, details_json FROM runs";
+
+using PartitionValues = std::vector<std::pair<std::string, std::string>>;
+
+std::string PartitionValuesToJson(const PartitionValues& values) {
+  nlohmann::json doc = nlohmann::json::array();
+  for (const auto& [column, value] : values) doc.push_back({column, value});
+  return doc.dump();
+}
+
+Result<PartitionValues> PartitionValuesFromJson(const std::string& text, const std::string& path) {
+  try {
+    PartitionValues values;
+    for (const auto& pair : nlohmann::json::parse(text)) {
+      values.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
+    }
+    return values;
+  } catch (const nlohmann::json::exception& e) {
+    return Status::DataError("catalog entry of file '{}' has malformed partition values '{}' ({})", path, text,
+                             e.what());
+  }
+}
+
+std::string StringListToJson(const std::vector<std::string>& values) { return nlohmann::json(values).dump(); }
+
+Result<std::vector<std::string>> StringListFromJson(const std::string& text, const std::string& table) {
+  try {
+    return nlohmann::json::parse(text).get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::DataError("catalog entry of table {} has malformed partition columns '{}' ({})", table, text,
+                             e.what());
+  }
+}
+
+Result<TableInfo> ReadTableInfo(const Statement& row) {
+  TableInfo info;
+  info.id = row.Int(0);
+  info.name = TableName{row.Text(1), row.Text(2)};
+  info.location = row.Text(3);
+  info.source = row.Text(4);
+  SLUICE_ASSIGN_OR_RETURN(info.partition_columns, StringListFromJson(row.Text(5), info.name.ToString()));
+  info.current_version = row.Int(6);
+  info.created_at = FromUnixMicros(row.Int(7));
+  info.updated_at = FromUnixMicros(row.Int(8));
+  info.row_count = row.Int(9);
+  info.file_count = row.Int(10);
+  info.total_bytes = row.Int(11);
+  if (!row.IsNull(12)) {
+    SLUICE_ASSIGN_OR_RETURN(info.schema, Schema::FromJson(row.Text(12)));
+  }
+  return info;
+}
+
+Result<RunRecord> ReadRun(const Statement& row) {
+  RunRecord run;
+  run.id = RunId{row.Text(0)};
+  run.pipeline = row.Text(1);
+  run.job = row.Text(2);
+  run.env = row.Text(3);
+  run.trigger = row.Text(4);
+  auto status = ParseRunStatus(row.Text(5));
+  if (!status.ok()) return status.status().WithContext("catalog entry of run {}", run.id.value);
+  run.status = *status;
+  run.started_at = FromUnixMicros(row.Int(6));
+  if (auto finished = row.OptionalInt(7)) run.finished_at = FromUnixMicros(*finished);
+  run.rows_read = row.Int(8);
+  run.rows_written = row.Int(9);
+  run.rows_rejected = row.Int(10);
+  run.bytes_written = row.Int(11);
+  run.files_written = row.Int(12);
+  run.error = row.Text(13);
+  run.details_json = row.Text(14);
+  return run;
+}
+
+Status ValidateRun(const RunRecord& run) {
+  if (run.id.value.empty()) return Status::Invalid("a run record needs an id");
+  if (!run.details_json.empty() && !nlohmann::json::accept(run.details_json)) {
+    return Status::Invalid("details of run {} are not valid JSON; pass an object such as {{}}", run.id.value);
+  }
+  return Status::OK();
+}
+
+Status BindRun(Statement& statement, const RunRecord& run) {
+  std::optional<int64_t> finished;
+  if (run.finished_at) finished = ToUnixMicros(*run.finished_at);
+  return statement.BindAll(run.id.value, run.pipeline, run.job, run.env, run.trigger, RunStatusName(run.status),
+                           ToUnixMicros(run.started_at), finished, run.rows_read, run.rows_written, run.rows_rejected,
+                           run.bytes_written, run.files_written, run.error,
+                           run.details_json.empty() ? std::string("{}") : run.details_json);
+}
+
+/// True when every (column, value) of `filter` is among `values`.
+bool PartitionMatches(const PartitionValues& values, const PartitionValues& filter) {
+  return std::all_of(filter.begin(), filter.end(),
+                     [&](const auto& pair) { return std::find(values.begin(), values.end(), pair) != values.end(); });
+}
+
+Status ValidateTableChange(const TableChange& change) {
+  std::string table = change.table.ToString();
+  auto parsed = TableName::Parse(table);
+  if (!parsed.ok()) return parsed.status().WithContext("commit");
+  std::set<std::string> added;
+  for (const auto& f : change.added) {
+    if (f.path.empty()) return Status::Invalid("commit to {}: an added file has an empty path", table);
+    if (f.rows < 0 || f.bytes < 0) {
+      return Status::Invalid("commit to {}: file '{}' has negative rows or bytes", table, f.path);
+    }
+    if (!added.insert(f.path).second) {
+      return Status::Invalid("commit to {}: file '{}' is added twice", table, f.path);
+    }
+  }
+  for (const auto& path : change.removed_paths) {
+    if (added.count(path) != 0) {
+      return Status::Invalid(
+          "commit to {}: file '{}' is both removed and added; files are immutable, write the new data under a new "
+          "name",
+          table, path);
+    }
+  }
+  if (change.operation == WriteOperation::kAppend &&
+      (change.remove_all_current || !change.removed_paths.empty() || !change.remove_partition.empty())) {
+    return Status::Invalid("commit to {}: an append cannot remove files; use overwrite, delete or compact", table);
+  }
+  std::set<std::string> columns;
+  for (const auto& c : change.schema.columns) {
+    if (c.name.empty() || c.type.empty()) {
+      return Status::Invalid("commit to {}: every schema column needs a name and a type", table);
+    }
+    if (!columns.insert(c.name).second) {
+      return Status::Invalid("commit to {}: column '{}' appears twice in the schema", table, c.name);
+    }
+  }
+  return Status::OK();
+}
+
+Status ValidateCommit(const CommitRequest& request) {
+  std::set<TableName> tables;
+  for (const auto& change : request.tables) {
+    SLUICE_TRY(ValidateTableChange(change));
+    if (!tables.insert(change.table).second) {
+      return Status::Invalid("commit changes table {} twice; merge the changes into one entry",
+                             change.table.ToString());
+    }
+  }
+  for (const auto& s : request.state) {
+    if (s.scope.empty() || s.key.empty()) return Status::Invalid("commit: a state update needs a scope and a key");
+  }
+  for (const auto& f : request.loaded_files) {
+    if (f.scope.empty() || f.path.empty()) return Status::Invalid("commit: a loaded file needs a scope and a path");
+  }
+  return Status::OK();
+}
+
+struct CurrentFile {
+  int64_t file_id = 0;
+  std::string path;
+  int64_t rows = 0, bytes = 0;
+};
+
+}  // namespace
+
+SqliteMetadataStore::SqliteMetadataStore(std::unique_ptr<sqlite::Connection> connection, std::filesystem::path file,
+                                         std::shared_ptr<const Clock> clock)
+    : connection_(std::move(connection)), file_(std::move(file)), clock_(std::move(clock)) {}
+
+SqliteMetadataStore::~SqliteMetadataStore() = default;
+
+Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const std::filesystem::path& file,
+                                                                       std::shared_ptr<const Clock> clock,
+                                                                       SqliteStoreOptions options) {
+  if (!clock) clock = std::make_shared<SystemClock>();
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(file, ec);
+  if (ec) return Status::IoError("catalog {}: cannot resolve the path: {}", file.string(), ec.message());
+  SLUICE_ASSIGN_OR_RETURN(auto connection, sqlite::Connection::Open(absolute.string(), options.busy_timeout));
+  std::unique_ptr<SqliteMetadataStore> store(
+      new SqliteMetadataStore(std::move(connection), absolute, std::move(clock)));
+  SLUICE_TRY(store->Migrate());
+  return store;
+}
+
+Status SqliteMetadataStore::Migrate() {
+  auto read_version = [this]() -> Result<int64_t> {
+    SLUICE_ASSIGN_OR_RETURN(auto exists,
+                            connection_->Prepare("SELECT count(*) FROM sqlite_master WHERE name = 'schema_version'"));
+    SLUICE_ASSIGN_OR_RETURN(bool row, exists.Step());
+    if (!row || exists.Int(0) == 0) return int64_t{0};
+    SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT max(version) FROM schema_version"));
+    SLUICE_ASSIGN_OR_RETURN(row, query.Step());
+    return row ? query.OptionalInt(0).value_or(0) : 0;
+  };
+  SLUICE_ASSIGN_OR_RETURN(int64_t version, read_version());
+  if (version == kSchemaVersion) return Status::OK();
+
+  // Take the write lock before re-reading, so two processes opening a new file do not both migrate it.
+  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
+  SLUICE_ASSIGN_OR_RETURN(version, read_version());
+  if (version > kSchemaVersion) {
+    return Status::Invalid(
+        "catalog {} has schema version {}, newer than this sluice understands ({}); upgrade sluice to use it",
+        file_.string(), version, kSchemaVersion);
+  }
+  if (version == kSchemaVersion) return Status::OK();
+  SLUICE_TRY(connection_->Execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"));
+  for (int64_t next = version + 1; next <= kSchemaVersion; ++next) {
+    SLUICE_TRY(connection_->Execute(kMigrations[next - 1])
+                   .WithContext("migrating catalog {} to schema version {}", file_.string(), next));
+  }
+  SLUICE_TRY(connection_->Execute("DELETE FROM schema_version"));
+  SLUICE_ASSIGN_OR_RETURN(auto insert, connection_->Prepare("INSERT INTO schema_version (version) VALUES (?)"));
+  SLUICE_TRY(insert.BindAll(kSchemaVersion));
+  SLUICE_TRY(insert.Run());
+  SLUICE_TRY(transaction.Commit());
+  if (version == 0) {
+    spdlog::debug("created catalog {}", file_.string());
+  } else {
+    spdlog::info("migrated catalog {} from schema version {} to {}", file_.string(), version, kSchemaVersion);
+  }
+  return Status::OK();
+}
+
+std::string SqliteMetadataStore::Describe() const { return "sqlite:" + file_.string(); }
+
+Result<std::pair<int64_t, int64_t>> SqliteMetadataStore::RequireTable(const TableName& name) {
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT table_id, current_version FROM lake_tables "
+                                                           "WHERE zone = ? AND table_name = ?"));
+  SLUICE_TRY(query.BindAll(name.zone, name.name));
+  SLUICE_ASSIGN_OR_RETURN(bool found, query.Step());
+  if (found) return std::make_pair(query.Int(0), query.Int(1));
+
+  SLUICE_ASSIGN_OR_RETURN(auto all, connection_->Prepare("SELECT zone, table_name FROM lake_tables"));
+  std::vector<std::string> names;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, all.Step());
+    if (!row) break;
+    names.push_back(TableName{all.Text(0), all.Text(1)}.ToString());
+  }
+  std::string nearest = NearestWord(name.ToString(), names);
+  std::string hint = nearest.empty() ? "" : fmt::format("did you mean {}? ", nearest);
+  return Status::NotFound("table {} is not in catalog {}; {}`sluice catalog list` shows the tables", name.ToString(),
+                          Describe(), hint);
+}
+
+Result<std::optional<TableInfo>> SqliteMetadataStore::GetTable(const TableName& name) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(
+      auto query, connection_->Prepare(fmt::format("SELECT {} WHERE t.zone = ? AND t.table_name = ?", kTableColumns)));
+  SLUICE_TRY(query.BindAll(name.zone, name.name));
+  SLUICE_ASSIGN_OR_RETURN(bool found, query.Step());
+  if (!found) return std::optional<TableInfo>();
+  SLUICE_ASSIGN_OR_RETURN(auto info, ReadTableInfo(query));
+  return std::optional<TableInfo>(std::move(info));
+}
+
+Result<std::vector<TableInfo>> SqliteMetadataStore::ListTables() {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query,
+                          connection_->Prepare(fmt::format("SELECT {} ORDER BY t.zone, t.table_name", kTableColumns)));
+  std::vector<TableInfo> tables;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    SLUICE_ASSIGN_OR_RETURN(auto info, ReadTableInfo(query));
+    tables.push_back(std::move(info));
+  }
+  return tables;
+}
+
+Result<std::vector<DataFile>> SqliteMetadataStore::ListFiles(const TableName& name, std::optional<int64_t> as_of) {
+  std::lock_guard lock(mutex_);
+  // One read transaction: the version checked and the files listed come from the same snapshot.
+  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN"));
+  SLUICE_ASSIGN_OR_RETURN(auto table, RequireTable(name));
+  auto [table_id, current_version] = table;
+  int64_t version = as_of.value_or(current_version);
+  if (version < 0 || version > current_version) {
+    return Status::Invalid("table {} has versions 1 to {}; there is no version {} (`sluice catalog history {}`)",
+                           name.ToString(), current_version, version, name.ToString());
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto query,
+                          connection_->Prepare("SELECT path, row_count, byte_count, partition_values, version_added "
+                                               "FROM data_files WHERE table_id = ? AND version_added <= ? "
+                                               "AND (version_removed IS NULL OR version_removed > ?) "
+                                               "ORDER BY version_added, path"));
+  SLUICE_TRY(query.BindAll(table_id, version, version));
+  std::vector<DataFile> files;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    DataFile file;
+    file.path = query.Text(0);
+    file.rows = query.Int(1);
+    file.bytes = query.Int(2);
+    SLUICE_ASSIGN_OR_RETURN(file.partition_values, PartitionValuesFromJson(query.Text(3), file.path));
+    file.version_added = query.Int(4);
+    files.push_back(std::move(file));
+  }
+  SLUICE_TRY(transaction.Commit());
+  return files;
+}
+
+Result<std::vector<TableVersion>> SqliteMetadataStore::History(const TableName& name) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN"));
+  SLUICE_ASSIGN_OR_RETURN(auto table, RequireTable(name));
+  SLUICE_ASSIGN_OR_RETURN(auto query,
+                          connection_->Prepare("SELECT v.version, v.committed_at_us, v.run_id, v.pipeline, v.job_name, "
+                                               "v.operation, v.files_added, v.files_removed, v.rows_added, "
+                                               "v.rows_removed, s.columns_json, v.schema_change "
+                                               "FROM table_versions v LEFT JOIN table_schemas s "
+                                               "ON s.table_id = v.table_id AND s.schema_id = v.schema_id "
+                                               "WHERE v.table_id = ? ORDER BY v.version"));
+  SLUICE_TRY(query.BindAll(table.first));
+  std::vector<TableVersion> history;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    TableVersion v;
+    v.version = query.Int(0);
+    v.committed_at = FromUnixMicros(query.Int(1));
+    v.run_id = query.Text(2);
+    v.pipeline = query.Text(3);
+    v.job = query.Text(4);
+    v.operation = query.Text(5);
+    v.files_added = query.Int(6);
+    v.files_removed = query.Int(7);
+    v.rows_added = query.Int(8);
+    v.rows_removed = query.Int(9);
+    if (!query.IsNull(10)) {
+      SLUICE_ASSIGN_OR_RETURN(v.schema, Schema::FromJson(query.Text(10)));
+    }
+    v.schema_change = query.Text(11);
+    history.push_back(std::move(v));
+  }
+  SLUICE_TRY(transaction.Commit());
+  return history;
+}
+
+Result<std::optional<int64_t>> SqliteMetadataStore::VersionAt(const TableName& name, TimePoint t) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN"));
+  SLUICE_ASSIGN_OR_RETURN(auto table, RequireTable(name));
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT max(version) FROM table_versions "
+                                                           "WHERE table_id = ? AND committed_at_us <= ?"));
+  SLUICE_TRY(query.BindAll(table.first, ToUnixMicros(t)));
+  SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+  std::optional<int64_t> version = row ? query.OptionalInt(0) : std::nullopt;
+  SLUICE_TRY(transaction.Commit());
+  return version;
+}
+
+Result<int64_t> SqliteMetadataStore::ApplyTableChange(const CommitRequest& request, const TableChange& change,
+                                                      int64_t now_us) {
+  const std::string table = change.table.ToString();
+  SLUICE_ASSIGN_OR_RETURN(auto lookup, connection_->Prepare("SELECT table_id, current_version, schema_id "
+                                                            "FROM lake_tables WHERE zone = ? AND table_name = ?"));
+  SLUICE_TRY(lookup.BindAll(change.table.zone, change.table.name));
+  SLUICE_ASSIGN_OR_RETURN(bool exists, lookup.Step());
+  int64_t table_id = 0, current_version = 0, schema_id = 0;
+  if (exists) {
+    table_id = lookup.Int(0);
+    current_version = lookup.Int(1);
+    schema_id = lookup.Int(2);
+  }
+  if (change.expected_version && *change.expected_version != current_version) {
+    return Status::Conflict(
+        "commit to table {} expected version {} but the catalog is at version {}{}; another commit landed first — "
+        "re-read the table and retry",
+        table, *change.expected_version, current_version, exists ? "" : " (the table does not exist yet)");
+  }
+  if (!exists) {
+    if (change.location.empty()) {
+      return Status::Invalid("commit creates table {} but gives no location (the key prefix of its files)", table);
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto insert,
+                            connection_->Prepare("INSERT INTO lake_tables (zone, table_name, location, source, "
+                                                 "partition_columns, current_version, schema_id, created_at_us, "
+                                                 "updated_at_us, row_count, file_count, total_bytes) "
+                                                 "VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, 0, 0, 0) RETURNING table_id"));
+    SLUICE_TRY(insert.BindAll(change.table.zone, change.table.name, change.location, change.source,
+                              StringListToJson(change.partition_columns), now_us, now_us));
+    SLUICE_ASSIGN_OR_RETURN(bool row, insert.Step());
+    if (!row) return Status::Internal("creating table {} in catalog {} returned no id", table, Describe());
+    table_id = insert.Int(0);
+  }
+  const int64_t version = current_version + 1;
+
+  // Which current files this version stops referencing.
+  std::map<int64_t, CurrentFile> removed;
+  bool partition_overwrite =
+      change.operation == WriteOperation::kOverwrite && !change.remove_all_current && change.remove_partition.empty();
+  if (change.remove_all_current || !change.remove_partition.empty() || partition_overwrite) {
+    std::set<std::string> added_partitions;
+    for (const auto& f : change.added) added_partitions.insert(PartitionValuesToJson(f.partition_values));
+    SLUICE_ASSIGN_OR_RETURN(auto current,
+                            connection_->Prepare("SELECT file_id, path, row_count, byte_count, partition_values "
+                                                 "FROM data_files WHERE table_id = ? AND version_removed IS NULL"));
+    SLUICE_TRY(current.BindAll(table_id));
+    while (true) {
+      SLUICE_ASSIGN_OR_RETURN(bool row, current.Step());
+      if (!row) break;
+      CurrentFile file{current.Int(0), current.Text(1), current.Int(2), current.Int(3)};
+      bool drop = change.remove_all_current;
+      if (!drop && !change.remove_partition.empty()) {
+        SLUICE_ASSIGN_OR_RETURN(auto values, PartitionValuesFromJson(current.Text(4), file.path));
+        drop = PartitionMatches(values, change.remove_partition);
+      } else if (!drop && partition_overwrite) {
+        // Compare parsed values re-serialised the same way as the added files', not the stored text.
+        SLUICE_ASSIGN_OR_RETURN(auto values, PartitionValuesFromJson(current.Text(4), file.path));
+        drop = added_partitions.count(PartitionValuesToJson(values)) != 0;
+      }
+      if (drop) removed.emplace(file.file_id, std::move(file));
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto find_current,
+                          connection_->Prepare("SELECT file_id, row_count, byte_count, version_added FROM data_files "
+                                               "WHERE table_id = ? AND path = ? AND version_removed IS NULL"));
+  for (const auto& path : change.removed_paths) {
+    find_current.Reset();
+    SLUICE_TRY(find_current.BindAll(table_id, path));
+    SLUICE_ASSIGN_OR_RETURN(bool row, find_current.Step());
+    if (!row) {
+      return Status::Conflict(
+          "commit to table {} removes file '{}', which version {} does not reference (removed by a concurrent "
+          "commit, or never added); re-read the table and retry",
+          table, path, current_version);
+    }
+    removed.emplace(find_current.Int(0),
+                    CurrentFile{find_current.Int(0), path, find_current.Int(1), find_current.Int(2)});
+  }
+
+  SLUICE_ASSIGN_OR_RETURN(auto insert_file,
+                          connection_->Prepare("INSERT INTO data_files (table_id, path, row_count, byte_count, "
+                                               "partition_values, version_added, version_removed) "
+                                               "VALUES (?, ?, ?, ?, ?, ?, NULL)"));
+  int64_t rows_added = 0, bytes_added = 0;
+  for (const auto& f : change.added) {
+    find_current.Reset();
+    SLUICE_TRY(find_current.BindAll(table_id, f.path));
+    SLUICE_ASSIGN_OR_RETURN(bool row, find_current.Step());
+    if (row) {
+      return Status::Invalid(
+          "commit to table {} adds file '{}', which the table already references (added in version {}); files are "
+          "immutable, write new data under a new name",
+          table, f.path, find_current.Int(3));
+    }
+    insert_file.Reset();
+    SLUICE_TRY(
+        insert_file.BindAll(table_id, f.path, f.rows, f.bytes, PartitionValuesToJson(f.partition_values), version));
+    SLUICE_TRY(insert_file.Run());
+    rows_added += f.rows;
+    bytes_added += f.bytes;
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto mark_removed,
+                          connection_->Prepare("UPDATE data_files SET version_removed = ? WHERE file_id = ?"));
+  int64_t rows_removed = 0, bytes_removed = 0;
+  for (const auto& [file_id, file] : removed) {
+    mark_removed.Reset();
+    SLUICE_TRY(mark_removed.BindAll(version, file_id));
+    SLUICE_TRY(mark_removed.Run());
+    rows_removed += file.rows;
+    bytes_removed += file.bytes;
+  }
+
+  // A new schema version when the columns changed; no columns in the change means "unchanged".
+  Schema current_schema;
+  if (schema_id > 0) {
+    SLUICE_ASSIGN_OR_RETURN(auto schema_query, connection_->Prepare("SELECT columns_json FROM table_schemas "
+                                                                    "WHERE table_id = ? AND schema_id = ?"));
+    SLUICE_TRY(schema_query.BindAll(table_id, schema_id));
+    SLUICE_ASSIGN_OR_RETURN(bool row, schema_query.Step());
+    if (row) {
+      SLUICE_ASSIGN_OR_RETURN(current_schema, Schema::FromJson(schema_query.Text(0)));
+    }
+  }
+  std::string schema_change;
+  bool new_schema = schema_id == 0 || (!change.schema.columns.empty() && change.schema != current_schema);
+  if (new_schema) {
+    if (schema_id > 0) schema_change = DescribeSchemaChange(current_schema, change.schema);
+    ++schema_id;
+    SLUICE_ASSIGN_OR_RETURN(auto insert_schema,
+                            connection_->Prepare("INSERT INTO table_schemas (table_id, schema_id, columns_json, "
+                                                 "first_version) VALUES (?, ?, ?, ?)"));
+    SLUICE_TRY(insert_schema.BindAll(table_id, schema_id, change.schema.ToJson(), version));
+    SLUICE_TRY(insert_schema.Run());
+  }
+
+  // Commit times never go backwards within a table, so VersionAt() stays monotonic even when the clocks of
+  // several writers disagree.
+  SLUICE_ASSIGN_OR_RETURN(auto last_time,
+                          connection_->Prepare("SELECT max(committed_at_us) FROM table_versions WHERE table_id = ?"));
+  SLUICE_TRY(last_time.BindAll(table_id));
+  SLUICE_ASSIGN_OR_RETURN(bool has_last, last_time.Step());
+  int64_t committed_at_us = now_us;
+  if (has_last) committed_at_us = std::max(now_us, last_time.OptionalInt(0).value_or(now_us));
+
+  SLUICE_ASSIGN_OR_RETURN(auto insert_version,
+                          connection_->Prepare("INSERT INTO table_versions (table_id, version, committed_at_us, "
+                                               "run_id, pipeline, job_name, operation, files_added, files_removed, "
+                                               "rows_added, rows_removed, schema_id, schema_change) "
+                                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  SLUICE_TRY(insert_version.BindAll(table_id, version, committed_at_us, request.run_id.value, request.pipeline,
+                                    request.job, WriteOperationName(change.operation),
+                                    static_cast<int64_t>(change.added.size()), static_cast<int64_t>(removed.size()),
+                                    rows_added, rows_removed, schema_id, schema_change));
+  SLUICE_TRY(insert_version.Run());
+
+  SLUICE_ASSIGN_OR_RETURN(auto update_table,
+                          connection_->Prepare("UPDATE lake_tables SET current_version = ?, schema_id = ?, "
+                                               "updated_at_us = ?, row_count = row_count + ?, "
+                                               "file_count = file_count + ?, total_bytes = total_bytes + ? "
+                                               "WHERE table_id = ? AND current_version = ?"));
+  SLUICE_TRY(update_table.BindAll(version, schema_id, committed_at_us, rows_added - rows_removed,
+                                  static_cast<int64_t>(change.added.size()) - static_cast<int64_t>(removed.size()),
+                                  bytes_added - bytes_removed, table_id, current_version));
+  SLUICE_TRY(update_table.Run());
+  if (connection_->Changes() != 1) {
+    // Cannot happen under BEGIN IMMEDIATE; guards the protocol if the locking ever changes.
+    return Status::Conflict("commit to table {}: version {} changed during the commit; retry", table, current_version);
+  }
+  return version;
+}
+
+Result<CommitResult> SqliteMetadataStore::Commit(const CommitRequest& request) {
+  SLUICE_TRY(ValidateCommit(request));
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
+  const int64_t now_us = ToUnixMicros(clock_->Now());
+
+  if (!request.forget_loaded_scopes.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(auto forget, connection_->Prepare("DELETE FROM loaded_files WHERE scope = ?"));
+    for (const auto& scope : request.forget_loaded_scopes) {
+      forget.Reset();
+      SLUICE_TRY(forget.BindAll(scope));
+      SLUICE_TRY(forget.Run());
+    }
+  }
+
+  CommitResult result;
+  for (const auto& change : request.tables) {
+    SLUICE_ASSIGN_OR_RETURN(int64_t version, ApplyTableChange(request, change, now_us));
+    result.versions.push_back(version);
+  }
+
+  if (!request.state.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(auto upsert,
+                            connection_->Prepare("INSERT INTO job_state (scope, state_key, state_value, updated_at_us) "
+                                                 "VALUES (?, ?, ?, ?) ON CONFLICT (scope, state_key) DO UPDATE SET "
+                                                 "state_value = excluded.state_value, "
+                                                 "updated_at_us = excluded.updated_at_us"));
+    SLUICE_ASSIGN_OR_RETURN(auto erase,
+                            connection_->Prepare("DELETE FROM job_state WHERE scope = ? AND state_key = ?"));
+    for (const auto& s : request.state) {
+      if (s.value) {
+        upsert.Reset();
+        SLUICE_TRY(upsert.BindAll(s.scope, s.key, *s.value, now_us));
+        SLUICE_TRY(upsert.Run());
+      } else {
+        erase.Reset();
+        SLUICE_TRY(erase.BindAll(s.scope, s.key));
+        SLUICE_TRY(erase.Run());
+      }
+    }
+  }
+
+  if (!request.loaded_files.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(
+        auto upsert, connection_->Prepare("INSERT INTO loaded_files (scope, path, size_bytes, mtime_us, content_hash, "
+                                          "loaded_at_us, run_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                                          "ON CONFLICT (scope, path) DO UPDATE SET size_bytes = excluded.size_bytes, "
+                                          "mtime_us = excluded.mtime_us, content_hash = excluded.content_hash, "
+                                          "loaded_at_us = excluded.loaded_at_us, run_id = excluded.run_id"));
+    for (const auto& f : request.loaded_files) {
+      upsert.Reset();
+      SLUICE_TRY(upsert.BindAll(f.scope, f.path, f.size, f.mtime_us, f.content_hash, now_us, request.run_id.value));
+      SLUICE_TRY(upsert.Run());
+    }
+  }
+
+  SLUICE_TRY(transaction.Commit());
+  return result;
+}
+
+Result<std::vector<std::string>> SqliteMetadataStore::AllReferencedPaths() {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT DISTINCT path FROM data_files ORDER BY path"));
+  std::vector<std::string> paths;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    paths.push_back(query.Text(0));
+  }
+  return paths;
+}
+
+Result<std::vector<std::string>> SqliteMetadataStore::PathsRemovedBefore(TimePoint before) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query,
+                          connection_->Prepare("SELECT DISTINCT f.path FROM data_files f JOIN table_versions v "
+                                               "ON v.table_id = f.table_id AND v.version = f.version_removed "
+                                               "WHERE v.committed_at_us < ? AND NOT EXISTS (SELECT 1 FROM data_files c "
+                                               "WHERE c.path = f.path AND c.version_removed IS NULL) ORDER BY f.path"));
+  SLUICE_TRY(query.BindAll(ToUnixMicros(before)));
+  std::vector<std::string> paths;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    paths.push_back(query.Text(0));
+  }
+  return paths;
+}
+
+Result<std::optional<std::string>> SqliteMetadataStore::GetState(const std::string& scope, const std::string& key) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query,
+                          connection_->Prepare("SELECT state_value FROM job_state WHERE scope = ? AND state_key = ?"));
+  SLUICE_TRY(query.BindAll(scope, key));
+  SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(query.Text(0));
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> SqliteMetadataStore::ListState(const std::string& scope) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT state_key, state_value FROM job_state "
+                                                           "WHERE scope = ? ORDER BY state_key"));
+  SLUICE_TRY(query.BindAll(scope));
+  std::vector<std::pair<std::string, std::string>> entries;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    entries.emplace_back(query.Text(0), query.Text(1));
+  }
+  return entries;
+}
+
+Result<std::vector<LoadedFile>> SqliteMetadataStore::LoadedFiles(const std::string& scope) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT scope, path, size_bytes, mtime_us, content_hash "
+                                                           "FROM loaded_files WHERE scope = ? ORDER BY path"));
+  SLUICE_TRY(query.BindAll(scope));
+  std::vector<LoadedFile> files;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    files.push_back({query.Text(0), query.Text(1), query.Int(2), query.Int(3), query.Text(4)});
+  }
+  return files;
+}
+
+Status SqliteMetadataStore::InsertRun(const RunRecord& run) {
+  SLUICE_TRY(ValidateRun(run));
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto insert,
+                          connection_->Prepare("INSERT INTO runs (run_id, pipeline, job_name, env, trigger_kind, "
+                                               "status, started_at_us, finished_at_us, rows_read, rows_written, "
+                                               "rows_rejected, bytes_written, files_written, error_message, "
+                                               "details_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  SLUICE_TRY(BindRun(insert, run));
+  Status status = insert.Run();
+  if (status.code() == StatusCode::kAlreadyExists) {
+    return Status::AlreadyExists("run {} is already recorded in catalog {}; run ids must be unique", run.id.value,
+                                 Describe());
+  }
+  return status;
+}
+
+Status SqliteMetadataStore::UpdateRun(const RunRecord& run) {
+  SLUICE_TRY(ValidateRun(run));
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto update,
+                          connection_->Prepare("UPDATE runs SET run_id = ?, pipeline = ?, job_name = ?, env = ?, "
+                                               "trigger_kind = ?, status = ?, started_at_us = ?, finished_at_us = ?, "
+                                               "rows_read = ?, rows_written = ?, rows_rejected = ?, "
+                                               "bytes_written = ?, files_written = ?, error_message = ?, "
+                                               "details_json = ? WHERE run_id = ?"));
+  SLUICE_TRY(BindRun(update, run));
+  SLUICE_TRY(update.Bind(15, run.id.value));
+  SLUICE_TRY(update.Run());
+  if (connection_->Changes() == 0) {
+    return Status::NotFound("run {} is not in catalog {}; record it with InsertRun first", run.id.value, Describe());
+  }
+  return Status::OK();
+}
+
+Result<std::vector<RunRecord>> SqliteMetadataStore::ListRuns(int limit, const std::string& pipeline_filter) {
+  std::lock_guard lock(mutex_);
+  std::string sql = fmt::format("SELECT {}{} ORDER BY started_at_us DESC, run_id DESC{}", kRunColumns,
+                                pipeline_filter.empty() ? "" : " WHERE pipeline = ?", limit > 0 ? " LIMIT ?" : "");
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare(sql));
+  int index = 0;
+  if (!pipeline_filter.empty()) SLUICE_TRY(query.Bind(index++, pipeline_filter));
+  if (limit > 0) SLUICE_TRY(query.Bind(index++, int64_t{limit}));
+  std::vector<RunRecord> runs;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    SLUICE_ASSIGN_OR_RETURN(auto run, ReadRun(query));
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+Result<std::optional<RunRecord>> SqliteMetadataStore::GetRun(const std::string& run_id) {
+  if (run_id.empty()) return Status::Invalid("give a run id (or the start of one); `sluice runs` lists them");
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto exact, connection_->Prepare(fmt::format("SELECT {} WHERE run_id = ?", kRunColumns)));
+  SLUICE_TRY(exact.BindAll(run_id));
+  SLUICE_ASSIGN_OR_RETURN(bool found, exact.Step());
+  if (found) {
+    SLUICE_ASSIGN_OR_RETURN(auto run, ReadRun(exact));
+    return std::optional<RunRecord>(std::move(run));
+  }
+  // substr() rather than LIKE: ids may contain '_' or '%', which LIKE would treat as wildcards.
+  SLUICE_ASSIGN_OR_RETURN(
+      auto prefix, connection_->Prepare(
+                       fmt::format("SELECT {} WHERE substr(run_id, 1, ?) = ? ORDER BY run_id LIMIT 4", kRunColumns)));
+  SLUICE_TRY(prefix.BindAll(static_cast<int64_t>(run_id.size()), run_id));
+  std::vector<RunRecord> matches;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, prefix.Step());
+    if (!row) break;
+    SLUICE_ASSIGN_OR_RETURN(auto run, ReadRun(prefix));
+    matches.push_back(std::move(run));
+  }
+  if (matches.empty()) return std::optional<RunRecord>();
+  if (matches.size() > 1) {
+    std::vector<std::string> ids;
+    for (const auto& m : matches) ids.push_back(m.id.value);
+    if (ids.size() > 3) ids.back() = "...";
+    return Status::Invalid("run id prefix '{}' matches several runs ({}); give more characters", run_id,
+                           Join(ids, ", "));
+  }
+  return std::optional<RunRecord>(std::move(matches.front()));
+}
+
+}  // namespace sluice::catalog

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "catalog/metadata_store.hpp"
+
+namespace sluice::catalog {
+
+namespace sqlite {
+class Connection;
+}
+
+struct SqliteStoreOptions {
+  /// How long a writer waits for another process's transaction before giving up (Status::Unavailable).
+  std::chrono::milliseconds busy_timeout{30'000};
+};
+
+/// MetadataStore in one SQLite file (WAL mode). Several processes may share the file: writes take the lock
+/// with BEGIN IMMEDIATE and wait up to the busy timeout; readers never block. One instance serialises its
+/// own calls, so it may be shared between threads.
+class SqliteMetadataStore final : public MetadataStore {
+ public:
+  /// Version of the table layout this build writes; older files are migrated on open.
+  static constexpr int64_t kSchemaVersion = 1;
+
+  /// Opens or creates the catalog file (parent folders must exist) and migrates it to kSchemaVersion.
+  static Result<std::unique_ptr<SqliteMetadataStore>> Open(const std::filesystem::path& file,
+                                                           std::shared_ptr<const Clock> clock,
+                                                           SqliteStoreOptions options = {});
+  ~SqliteMetadataStore() override;
+
+  std::string Describe() const override;
+  Result<std::optional<TableInfo>> GetTable(const TableName& name) override;
+  Result<std::vector<TableInfo>> ListTables() override;
+  Result<std::vector<DataFile>> ListFiles(const TableName& name, std::optional<int64_t> as_of = std::nullopt) override;
+  Result<std::vector<TableVersion>> History(const TableName& name) override;
+  Result<std::optional<int64_t>> VersionAt(const TableName& name, TimePoint t) override;
+  Result<CommitResult> Commit(const CommitRequest& request) override;
+  Result<std::vector<std::string>> AllReferencedPaths() override;
+  Result<std::vector<std::string>> PathsRemovedBefore(TimePoint before) override;
+  Result<std::optional<std::string>> GetState(const std::string& scope, const std::string& key) override;
+  Result<std::vector<std::pair<std::string, std::string>>> ListState(const std::string& scope) override;
+  Result<std::vector<LoadedFile>> LoadedFiles(const std::string& scope) override;
+  Status InsertRun(const RunRecord& run) override;
+  Status UpdateRun(const RunRecord& run) override;
+  Result<std::vector<RunRecord>> ListRuns(int limit, const std::string& pipeline_filter = "") override;
+  Result<std::optional<RunRecord>> GetRun(const std::string& run_id) override;
+
+ private:
+  SqliteMetadataStore(std::unique_ptr<sqlite::Connection> connection, std::filesystem::path file,
+                      std::shared_ptr<const Clock> clock);
+  Status Migrate();
+  /// The table's id and current version, or NotFound naming the nearest existing table.
+  Result<std::pair<int64_t, int64_t>> RequireTable(const TableName& name);
+  Result<int64_t> ApplyTableChange(const CommitRequest& request, const TableChange& change, int64_t now_us);
+
+  std::mutex mutex_;  // one connection, so one call at a time
+  std::unique_ptr<sqlite::Connection> connection_;
+  std::filesystem::path file_;
+  std::shared_ptr<const Clock> clock_;
+};
+
+}  // namespace sluice::catalog

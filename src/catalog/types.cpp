@@ -1,0 +1,170 @@
+#include "catalog/types.hpp"
+
+#include <array>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/strings.hpp"
+
+namespace sluice::catalog {
+namespace {
+
+bool IsNamePart(std::string_view part) {
+  if (part.empty()) return false;
+  for (char c : part) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+constexpr std::array<std::pair<WriteOperation, const char*>, 4> kWriteOperations{{
+    {WriteOperation::kAppend, "append"},
+    {WriteOperation::kOverwrite, "overwrite"},
+    {WriteOperation::kDelete, "delete"},
+    {WriteOperation::kCompact, "compact"},
+}};
+
+constexpr std::array<std::pair<RunStatus, const char*>, 8> kRunStatuses{{
+    {RunStatus::kQueued, "queued"},
+    {RunStatus::kRunning, "running"},
+    {RunStatus::kSucceeded, "succeeded"},
+    {RunStatus::kNoChanges, "no_changes"},
+    {RunStatus::kFailed, "failed"},
+    {RunStatus::kInterrupted, "interrupted"},
+    {RunStatus::kCancelled, "cancelled"},
+    {RunStatus::kSkipped, "skipped"},
+}};
+
+template <typename Enum, size_t N>
+std::string NameList(const std::array<std::pair<Enum, const char*>, N>& table) {
+  std::vector<std::string> names;
+  for (const auto& [value, name] : table) names.emplace_back(name);
+  return Join(names, ", ");
+}
+
+}  // namespace
+
+Result<TableName> TableName::Parse(std::string_view text) {
+  std::string trimmed = Trim(text);
+  auto dot = trimmed.find('.');
+  if (dot == std::string::npos || trimmed.find('.', dot + 1) != std::string::npos) {
+    return Status::Invalid(
+        "'{}' is not a table name: write zone.table, e.g. raw.birdstrikes (the zone is the lake layer: raw, silver, "
+        "gold, ...)",
+        trimmed);
+  }
+  TableName name{trimmed.substr(0, dot), trimmed.substr(dot + 1)};
+  if (!IsNamePart(name.zone) || !IsNamePart(name.name)) {
+    return Status::Invalid(
+        "'{}' is not a table name: in zone.table (e.g. raw.birdstrikes) both parts must be non-empty and use only "
+        "letters, digits and '_'",
+        trimmed);
+  }
+  return name;
+}
+
+std::string TableName::ToString() const { return zone + "." + name; }
+
+std::string Schema::ToJson() const {
+  nlohmann::json columns_json = nlohmann::json::array();
+  for (const auto& c : columns) {
+    columns_json.push_back({{"name", c.name}, {"type", c.type}, {"nullable", c.nullable}});
+  }
+  nlohmann::json doc = {{"columns", std::move(columns_json)}};
+  return doc.dump();
+}
+
+Result<Schema> Schema::FromJson(std::string_view json) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(json);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::DataError(
+        "table schema is not valid JSON ({}); expected {{\"columns\":[{{\"name\":..,\"type\":..}}]}}", e.what());
+  }
+  if (!doc.is_object() || !doc.contains("columns") || !doc["columns"].is_array()) {
+    return Status::DataError(
+        "table schema JSON has no \"columns\" array; expected {{\"columns\":[{{\"name\":..,"
+        "\"type\":..}}]}}");
+  }
+  Schema schema;
+  std::set<std::string> seen;
+  const auto& columns = doc["columns"];
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const auto& c = columns[i];
+    if (!c.is_object() || !c.contains("name") || !c["name"].is_string() || !c.contains("type") ||
+        !c["type"].is_string()) {
+      return Status::DataError("table schema JSON: columns[{}] needs string \"name\" and \"type\"", i);
+    }
+    Column column{c["name"].get<std::string>(), c["type"].get<std::string>(), true};
+    if (c.contains("nullable")) {
+      if (!c["nullable"].is_boolean()) {
+        return Status::DataError("table schema JSON: columns[{}].nullable must be true or false", i);
+      }
+      column.nullable = c["nullable"].get<bool>();
+    }
+    if (!seen.insert(column.name).second) {
+      return Status::DataError("table schema JSON: column '{}' appears twice (columns[{}])", column.name, i);
+    }
+    schema.columns.push_back(std::move(column));
+  }
+  return schema;
+}
+
+const Column* Schema::Find(std::string_view name) const {
+  for (const auto& c : columns) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::string DescribeSchemaChange(const Schema& before, const Schema& after) {
+  std::vector<std::string> parts;
+  for (const auto& c : after.columns) {
+    const Column* old = before.Find(c.name);
+    if (old == nullptr) {
+      parts.push_back(fmt::format("added column {} ({})", c.name, c.type));
+      continue;
+    }
+    if (old->type != c.type) parts.push_back(fmt::format("type of {} {} -> {}", c.name, old->type, c.type));
+    if (old->nullable != c.nullable) {
+      parts.push_back(fmt::format("{} became {}", c.name, c.nullable ? "nullable" : "NOT NULL"));
+    }
+  }
+  for (const auto& c : before.columns) {
+    if (after.Find(c.name) == nullptr) parts.push_back(fmt::format("removed column {}", c.name));
+  }
+  if (parts.empty() && before != after) parts.emplace_back("columns reordered");
+  return Join(parts, "; ");
+}
+
+const char* WriteOperationName(WriteOperation operation) {
+  for (const auto& [value, name] : kWriteOperations) {
+    if (value == operation) return name;
+  }
+  return "unknown";
+}
+
+Result<WriteOperation> ParseWriteOperation(std::string_view text) {
+  for (const auto& [value, name] : kWriteOperations) {
+    if (text == name) return value;
+  }
+  return Status::Invalid("unknown write operation '{}'; expected one of {}", text, NameList(kWriteOperations));
+}
+
+const char* RunStatusName(RunStatus status) {
+  for (const auto& [value, name] : kRunStatuses) {
+    if (value == status) return name;
+  }
+  return "unknown";
+}
+
+Result<RunStatus> ParseRunStatus(std::string_view text) {
+  for (const auto& [value, name] : kRunStatuses) {
+    if (text == name) return value;
+  }
+  return Status::Invalid("unknown run status '{}'; expected one of {}", text, NameList(kRunStatuses));
+}
+
+}  // namespace sluice::catalog

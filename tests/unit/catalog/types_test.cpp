@@ -1,0 +1,88 @@
+#include "catalog/types.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace sluice::catalog {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(TableNameTest, ParsesZoneDotTable) {
+  auto name = TableName::Parse(" raw.birdstrikes ");
+  ASSERT_TRUE(name.ok()) << name.status();
+  EXPECT_EQ(name->zone, "raw");
+  EXPECT_EQ(name->name, "birdstrikes");
+  EXPECT_EQ(name->ToString(), "raw.birdstrikes");
+  EXPECT_EQ(TableName::Parse("silver.orders_2024__rejects")->name, "orders_2024__rejects");
+}
+
+TEST(TableNameTest, RejectsOtherShapesAndExplainsTheForm) {
+  for (const char* bad : {"birdstrikes", "raw.", ".birds", "a.b.c", "raw.bird strikes", "raw.birds;drop", ""}) {
+    auto name = TableName::Parse(bad);
+    ASSERT_FALSE(name.ok()) << bad;
+    EXPECT_EQ(name.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(name.status().message(), HasSubstr("zone.table")) << bad;
+  }
+  EXPECT_THAT(TableName::Parse("birdstrikes").status().message(), HasSubstr("raw"));
+}
+
+TEST(TableNameTest, OrdersByZoneThenName) {
+  EXPECT_LT((TableName{"raw", "z"}), (TableName{"silver", "a"}));
+  EXPECT_LT((TableName{"raw", "a"}), (TableName{"raw", "b"}));
+  EXPECT_EQ((TableName{"raw", "a"}), TableName::Parse("raw.a").value());
+}
+
+TEST(SchemaTest, JsonRoundTripsAndFindsColumns) {
+  Schema schema{{{"id", "BIGINT", false}, {"amount", "DECIMAL(18,2)", true}, {"name \"quoted\"", "VARCHAR", true}}};
+  auto back = Schema::FromJson(schema.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, schema);
+  ASSERT_NE(schema.Find("amount"), nullptr);
+  EXPECT_EQ(schema.Find("amount")->type, "DECIMAL(18,2)");
+  EXPECT_EQ(schema.Find("missing"), nullptr);
+  EXPECT_EQ(Schema::FromJson(Schema{}.ToJson()).value(), Schema{});
+  EXPECT_TRUE(Schema::FromJson(R"({"columns":[{"name":"a","type":"INT"}]})")->columns[0].nullable);
+}
+
+TEST(SchemaTest, MalformedJsonIsADataErrorSayingWhere) {
+  EXPECT_EQ(Schema::FromJson("{").status().code(), StatusCode::kDataError);
+  EXPECT_THAT(Schema::FromJson("[]").status().message(), HasSubstr("columns"));
+  EXPECT_THAT(Schema::FromJson(R"({"columns":[{"name":"a","type":"INT"},{"name":"b"}]})").status().message(),
+              HasSubstr("columns[1]"));
+  EXPECT_THAT(
+      Schema::FromJson(R"({"columns":[{"name":"a","type":"INT"},{"name":"a","type":"INT"}]})").status().message(),
+      HasSubstr("twice"));
+  EXPECT_THAT(Schema::FromJson(R"({"columns":[{"name":"a","type":"INT","nullable":"yes"}]})").status().message(),
+              HasSubstr("nullable"));
+}
+
+TEST(DescribeSchemaChangeTest, SummarisesAddedChangedAndRemovedColumns) {
+  Schema before{{{"y", "INTEGER", true}, {"z", "VARCHAR", true}, {"k", "BIGINT", true}}};
+  Schema after{{{"y", "BIGINT", true}, {"k", "BIGINT", false}, {"x", "BIGINT", true}}};
+  EXPECT_EQ(DescribeSchemaChange(before, after),
+            "type of y INTEGER -> BIGINT; k became NOT NULL; added column x (BIGINT); removed column z");
+  EXPECT_EQ(DescribeSchemaChange(before, before), "");
+  EXPECT_EQ(DescribeSchemaChange(Schema{}, Schema{{{"x", "BIGINT", true}}}), "added column x (BIGINT)");
+  Schema reordered{{before.columns[1], before.columns[0], before.columns[2]}};
+  EXPECT_EQ(DescribeSchemaChange(before, reordered), "columns reordered");
+}
+
+TEST(NamesTest, WriteOperationsAndRunStatusesRoundTrip) {
+  for (auto op :
+       {WriteOperation::kAppend, WriteOperation::kOverwrite, WriteOperation::kDelete, WriteOperation::kCompact}) {
+    EXPECT_EQ(ParseWriteOperation(WriteOperationName(op)).value(), op);
+  }
+  EXPECT_STREQ(WriteOperationName(WriteOperation::kOverwrite), "overwrite");
+  EXPECT_STREQ(RunStatusName(RunStatus::kNoChanges), "no_changes");
+  for (auto status : {RunStatus::kQueued, RunStatus::kRunning, RunStatus::kSucceeded, RunStatus::kNoChanges,
+                      RunStatus::kFailed, RunStatus::kInterrupted, RunStatus::kCancelled, RunStatus::kSkipped}) {
+    EXPECT_EQ(ParseRunStatus(RunStatusName(status)).value(), status);
+  }
+  auto bad = ParseRunStatus("done");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("succeeded"));
+}
+
+}  // namespace
+}  // namespace sluice::catalog
