@@ -194,6 +194,8 @@ class DuckConnection final : public Connection {
   void Interrupt() override { duckdb_interrupt(connection_); }
 
  private:
+  void* RawHandle() override { return connection_; }
+
   duckdb_connection connection_;
 };
 

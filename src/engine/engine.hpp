@@ -69,6 +69,11 @@ class Connection {
   virtual Progress CurrentProgress() = 0;
   /// Thread-safe: makes the running statement fail with a cancellation.
   virtual void Interrupt() = 0;
+
+ private:
+  friend class Appender;
+  /// The duckdb_connection behind this connection, for engine-internal code that needs the C API.
+  virtual void* RawHandle() { return nullptr; }
 };
 
 class Database {

@@ -1,0 +1,128 @@
+#pragma once
+
+// A real PostgreSQL 15 server for a GoogleTest suite: started once per suite through
+// scripts/pg_test_server.py (a private cluster on a free 127.0.0.1 port), stopped by pid after it.
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "connectors/sources/postgres/pg_client.hpp"
+
+namespace sluice::postgres::testing {
+
+struct PgServerInfo {
+  int port = 0;
+  int pid = 0;
+  std::string dir;
+  std::string url;  // postgresql://sluice@127.0.0.1:PORT/postgres (password separate)
+  std::string password;
+};
+
+inline std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+/// The repository's scripts/pg_test_server.py: from SLUICE_SOURCE_DIR (set by ctest), else
+/// relative to this header, so the test binary also runs on its own.
+inline std::string PgServerScript() {
+  if (const char* root = std::getenv("SLUICE_SOURCE_DIR"); root != nullptr && *root != '\0') {
+    return (std::filesystem::path(root) / "scripts" / "pg_test_server.py").string();
+  }
+  return (std::filesystem::path(__FILE__).parent_path() / ".." / ".." / ".." / "scripts" / "pg_test_server.py")
+      .lexically_normal()
+      .string();
+}
+
+/// Runs a command, returning its exit code and combined output.
+inline int RunCommand(const std::string& command, std::string* output) {
+  output->clear();
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return -1;
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output->append(buffer.data(), n);
+  int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/// Starts a server in a fresh temp dir; on failure returns nullopt and explains in `error`.
+inline std::optional<PgServerInfo> StartPgServer(std::string* error) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "sluice-pg-test-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    *error = "mkdtemp failed";
+    return std::nullopt;
+  }
+  std::string output;
+  int rc = RunCommand("/usr/bin/python3 " + ShellQuote(PgServerScript()) + " start " + ShellQuote(pattern), &output);
+  if (rc != 0) {
+    *error = "pg_test_server.py start failed (exit " + std::to_string(rc) + "): " + output;
+    std::filesystem::remove_all(pattern);
+    return std::nullopt;
+  }
+  // The JSON line is the last line of the output.
+  size_t start = output.rfind('{');
+  try {
+    auto json = nlohmann::json::parse(output.substr(start == std::string::npos ? 0 : start));
+    PgServerInfo info;
+    info.port = json.at("port").get<int>();
+    info.pid = json.at("pid").get<int>();
+    info.dir = json.at("dir").get<std::string>();
+    info.url = json.at("url").get<std::string>();
+    info.password = json.at("password").get<std::string>();
+    return info;
+  } catch (const std::exception& e) {
+    *error = std::string("cannot parse pg_test_server.py output: ") + e.what() + ": " + output;
+    return std::nullopt;
+  }
+}
+
+inline void StopPgServer(const PgServerInfo& info) {
+  std::string output;
+  int rc = RunCommand("/usr/bin/python3 " + ShellQuote(PgServerScript()) + " stop " + ShellQuote(info.dir), &output);
+  if (rc != 0) ADD_FAILURE() << "stopping the test PostgreSQL server (pid " << info.pid << ") failed: " << output;
+  std::error_code ignored;
+  std::filesystem::remove_all(info.dir, ignored);
+}
+
+/// Base fixture: one server per test suite; Connect() opens a client as the password role.
+class PgServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string error;
+    server_ = StartPgServer(&error);
+    if (!server_) start_error_ = error;
+  }
+
+  static void TearDownTestSuite() {
+    if (server_) StopPgServer(*server_);
+    server_.reset();
+  }
+
+  void SetUp() override { ASSERT_TRUE(server_.has_value()) << "no test PostgreSQL server: " << start_error_; }
+
+  static std::unique_ptr<PgClient> Connect() {
+    auto client = PgClient::Connect(server_->url, Secret(server_->password));
+    EXPECT_TRUE(client.ok()) << client.status();
+    return client.ok() ? std::move(client).value() : nullptr;
+  }
+
+  static inline std::optional<PgServerInfo> server_;
+  static inline std::string start_error_;
+};
+
+}  // namespace sluice::postgres::testing
