@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
                "and answers SQL over it.",
                "sluice"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand: `sluice run p --env prod`
   app.set_version_flag("--version", std::string("sluice 0.1.0"));
   app.add_option("--project,-p", context.options.project_dir,
                  "project folder (holding sluice.yaml); default: searched upwards from here, or $SLUICE_PROJECT");

@@ -1,5 +1,7 @@
 #include "pipeline/catalog_views.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <set>
 
 #include "common/strings.hpp"
@@ -42,10 +44,12 @@ Status BindCatalogViews(engine::Connection& connection, catalog::MetadataStore& 
     std::optional<int64_t> version = as_of;
     if (version && *version > t.current_version) version = t.current_version;
     SLUICE_ASSIGN_OR_RETURN(auto scan, TableScanSql(catalog, lake, t, version));
-    SLUICE_TRY(connection
-                   .Execute(fmt::format("CREATE OR REPLACE VIEW {}.{} AS {}", SqlIdent(t.name.zone),
-                                        SqlIdent(t.name.name), scan))
-                   .WithContext("exposing table {} to SQL", t.name.ToString()));
+    Status st = connection.Execute(
+        fmt::format("CREATE OR REPLACE VIEW {}.{} AS {}", SqlIdent(t.name.zone), SqlIdent(t.name.name), scan));
+    if (!st.ok()) {
+      // One damaged table must not take every other table's queries down with it.
+      spdlog::warn("table {} cannot be read and is left out of this query: {}", t.name.ToString(), st.message());
+    }
   }
   return Status::OK();
 }

@@ -170,10 +170,21 @@ class JobExecution {
     if (const auto* add = job_.target.raw.Find("add_metadata_columns")) {
       SLUICE_ASSIGN_OR_RETURN(metadata_columns, add->AsBool());
     }
-    std::string select_sql =
-        metadata_columns
-            ? fmt::format("SELECT *, TIMESTAMP '{}' AS _loaded_at FROM {}", SqlTimestamp(loaded_at), SqlIdent(relation))
-            : fmt::format("SELECT * EXCLUDE (_source_file) FROM {}", SqlIdent(relation));
+    SLUICE_ASSIGN_OR_RETURN(auto input_columns, connection->Describe("SELECT * FROM " + SqlIdent(relation)));
+    bool has_loaded_at = false, has_source_file = false;
+    for (const auto& c : input_columns) {
+      has_loaded_at |= c.name == "_loaded_at";
+      has_source_file |= c.name == "_source_file";
+    }
+    std::string loaded_at_sql = fmt::format("TIMESTAMP '{}'", SqlTimestamp(loaded_at));
+    std::string select_sql;
+    if (!metadata_columns) {
+      select_sql = fmt::format("SELECT *{} FROM {}", has_source_file ? " EXCLUDE (_source_file)" : "", SqlIdent(relation));
+    } else if (has_loaded_at) {
+      select_sql = fmt::format("SELECT * REPLACE ({} AS _loaded_at) FROM {}", loaded_at_sql, SqlIdent(relation));
+    } else {
+      select_sql = fmt::format("SELECT *, {} AS _loaded_at FROM {}", loaded_at_sql, SqlIdent(relation));
+    }
 
     std::vector<std::pair<std::string, std::string>> fixed_partitions;
     std::vector<std::string> partition_columns;

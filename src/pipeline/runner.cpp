@@ -72,6 +72,8 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
     for (const auto& j : pipeline->jobs) found |= j.name == *request.only_job;
     if (!found) return Status::Invalid("pipeline '{}' has no job '{}'", pipeline->name, *request.only_job);
   }
+  // Configuration mistakes are reported before anything starts, as usage errors (exit code 2).
+  SLUICE_TRY(Validate(*pipeline));
   SLUICE_ASSIGN_OR_RETURN(auto lock, PipelineLock::TryAcquire(workspace_.state_dir() / "locks", pipeline->name));
 
   RunOutcome outcome;

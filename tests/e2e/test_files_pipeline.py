@@ -4,6 +4,7 @@ import fcntl
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import time
 import unittest
@@ -198,10 +199,12 @@ class FormatsTest(ProjectTest):
         self.run_pipeline("incoming/src.csv", expect_rows=30)
         parquet = self.p.lake_files()[0]
         os.makedirs(self.p.path("drop"), exist_ok=True)
-        os.replace(parquet, self.p.path("drop", "data.parquet"))  # taken out of the lake on purpose
+        shutil.copy(parquet, self.p.path("drop", "data.parquet"))
         self.p.pipeline("pq", "name: pq\nsource: { type: files, path: drop/*.parquet }\ntarget: { zone: raw, table: pq }\n")
         self.assertOk(self.p.sluice("run", "pq"))
         self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.pq"), 30)
+        # The copied file carried its own _source_file; the new one names where it came from now.
+        self.assertEqual(self.p.scalar("SELECT any_value(_source_file) FROM raw.pq"), "drop/data.parquet")
 
         with zipfile.ZipFile(self.p.path("incoming", "bundle.zip"), "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("one.csv", csv_rows(1, 7))
@@ -271,13 +274,29 @@ class ConfigErrorsTest(ProjectTest):
 
     def test_unknown_pipeline_and_usage_errors(self):
         self.p.pipeline("birds", BIRDS_PIPELINE)
-        r = self.p.sluice("run", "brids")
+        r = self.p.sluice("run", "birdstrike")
         self.assertEqual(r.rc, 2)
         self.assertIn("did you mean 'birdstrikes'", r.err)
         self.assertEqual(self.p.sluice("query").rc, 2)
         bad_sql = self.p.sluice("query", "SELEC 1")
         self.assertEqual(bad_sql.rc, 2)
         self.assertIn("syntax error", bad_sql.err.lower())
+
+
+class DamagedLakeTest(ProjectTest):
+    def test_missing_data_file_is_reported_and_other_tables_still_answer(self):
+        for name in ("a", "b"):
+            self.p.write(f"incoming/{name}.csv", csv_rows(1, 5))
+            self.p.pipeline(name, f"name: {name}\nsource: {{ type: files, path: incoming/{name}.csv }}\n"
+                                  f"target: {{ zone: raw, table: {name} }}\n")
+            self.assertOk(self.p.sluice("run", name))
+        os.remove(self.p.lake_files("raw/files/a/**/*.parquet")[0])
+        r = self.p.sluice("query", "SELECT count(*) AS n FROM raw.b", "--format", "csv")
+        self.assertOk(r)
+        self.assertEqual(r.out.splitlines(), ["n", "5"])
+        self.assertIn("raw.a", r.err)
+        broken = self.p.sluice("query", "SELECT count(*) FROM raw.a")
+        self.assertNotEqual(broken.rc, 0)
 
 
 class ConcurrencyAndCrashTest(ProjectTest):

@@ -16,6 +16,9 @@ namespace {
 
 enum class FileFormat { kCsv, kJson, kParquet };
 
+/// Column under which DuckDB's readers report each row's file; renamed to _source_file.
+constexpr const char* kPathColumn = "__sluice_path";
+
 const char* FormatName(FileFormat f) {
   switch (f) {
     case FileFormat::kCsv: return "csv";
@@ -104,19 +107,31 @@ class FilesReader final : public SourceReader {
     format_ = format;
     std::string display_expr = DisplayExpression();
     std::vector<std::string> selects;
-    auto select_over = [&](const std::vector<std::string>& paths, const std::string& suffix) {
-      return fmt::format("SELECT * REPLACE ({} AS _source_file) FROM {}", display_expr,
-                         ReaderCall(format, paths, relation + suffix));
+    auto select_over = [&](const std::vector<std::string>& paths, const std::string& suffix) -> Result<std::string> {
+      std::string call = ReaderCall(format, paths, relation + suffix);
+      // The file path arrives under a private name, so an input that already has a _source_file
+      // column (a re-ingested lake file) loses it to the path of the file it now comes from.
+      SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe("SELECT * FROM " + call));
+      std::vector<std::string> keep;
+      for (const auto& c : columns) {
+        if (c.name != kPathColumn && c.name != "_source_file") keep.push_back(SqlIdent(c.name));
+      }
+      keep.push_back(display_expr + " AS _source_file");
+      return fmt::format("SELECT {} FROM {}", Join(keep, ", "), call);
     };
     std::vector<std::string> all_paths;
     for (const auto& f : files) all_paths.push_back(f.local.string());
     if (options_.union_by_name && files.size() > 1) {
       for (size_t i = 0; i < files.size(); ++i) {
-        selects.push_back(select_over({files[i].local.string()}, fmt::format("_{}", i)));
+        auto select = select_over({files[i].local.string()}, fmt::format("_{}", i));
+        if (!select.ok()) return ExplainReadError(select.status());
+        selects.push_back(*select);
         reject_suffixes_.push_back(fmt::format("_{}", i));
       }
     } else {
-      selects.push_back(select_over(all_paths, ""));
+      auto select = select_over(all_paths, "");
+      if (!select.ok()) return ExplainReadError(select.status());
+      selects.push_back(*select);
       reject_suffixes_.push_back("");
     }
     relation_ = relation;
@@ -135,9 +150,10 @@ class FilesReader final : public SourceReader {
       std::string errors = SqlIdent(relation_ + suffix + "__reject_errors");
       std::string scans = SqlIdent(relation_ + suffix + "__reject_scans");
       std::string display = display_expr;
-      // The display expression rewrites the column _source_file; here it applies to file_path.
-      for (size_t pos = display.find("_source_file"); pos != std::string::npos; pos = display.find("_source_file")) {
-        display.replace(pos, std::string("_source_file").size(), "s.file_path");
+      // The display expression rewrites the reader's path column; here it applies to file_path.
+      const std::string path_column = kPathColumn;
+      for (size_t pos = display.find(path_column); pos != std::string::npos; pos = display.find(path_column)) {
+        display.replace(pos, path_column.size(), "s.file_path");
       }
       // DuckDB reports a short line once per missing column; one row per line is what people
       // want, explained by its most basic problem (structure before type conversion).
@@ -208,7 +224,7 @@ class FilesReader final : public SourceReader {
 
   /// SQL turning DuckDB's file path into the path users know (project-relative, or archive/member).
   std::string DisplayExpression() const {
-    std::string expr = "_source_file";
+    std::string expr = kPathColumn;
     for (const auto& [extracted, shown] : archive_prefixes_) {
       expr = fmt::format("replace({}, {}, {})", expr, SqlQuote(extracted), SqlQuote(shown));
     }
@@ -216,7 +232,7 @@ class FilesReader final : public SourceReader {
   }
 
   std::string ReaderCall(FileFormat format, const std::vector<std::string>& paths, const std::string& rejects) const {
-    std::vector<std::string> args = {SqlList(paths), "filename = '_source_file'"};
+    std::vector<std::string> args = {SqlList(paths), fmt::format("filename = '{}'", kPathColumn)};
     if (format == FileFormat::kCsv) {
       const auto& c = options_.csv;
       args.push_back("delim = " + SqlQuote(c.delimiter));
