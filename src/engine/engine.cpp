@@ -137,6 +137,26 @@ class DuckConnection final : public Connection {
   }
 
   Result<TextResult> Query(std::string_view sql) override {
+    // Row-returning statements go through the VARCHAR cast: DuckDB's value-by-value API
+    // mis-renders (or crashes on) UUID, DECIMAL and LIST values.
+    if (Describe(sql).ok()) {
+      SLUICE_ASSIGN_OR_RETURN(auto stream, Stream(sql));
+      TextResult out;
+      out.column_names = stream->column_names();
+      std::vector<TextRow> batch;
+      while (true) {
+        SLUICE_TRY(stream->Next(&batch));
+        if (batch.empty()) break;
+        for (auto& row : batch) out.rows.push_back(std::move(row));
+      }
+      return out;
+    }
+    return QueryDirect(sql);
+  }
+
+  /// Statements that cannot be a subquery (COPY … RETURN_STATS, PRAGMA, DDL), whose results
+  /// hold only plain types.
+  Result<TextResult> QueryDirect(std::string_view sql) {
     ResultHandle result;
     if (duckdb_query(connection_, std::string(sql).c_str(), result.get()) == DuckDBError) {
       return result.ErrorStatus();
@@ -178,7 +198,8 @@ class DuckConnection final : public Connection {
   }
 
   Result<std::vector<ColumnDescription>> Describe(std::string_view sql) override {
-    SLUICE_ASSIGN_OR_RETURN(auto described, Query(fmt::format("DESCRIBE {}", sql)));
+    // DESCRIBE returns only VARCHAR columns, which the direct path renders correctly.
+    SLUICE_ASSIGN_OR_RETURN(auto described, QueryDirect(fmt::format("DESCRIBE {}", sql)));
     std::vector<ColumnDescription> out;
     for (size_t r = 0; r < described.rows.size(); ++r) {
       out.push_back({described.Get(r, "column_name"), described.Get(r, "column_type")});

@@ -27,6 +27,26 @@ TEST(EngineTest, QueryReturnsTextValuesAndNulls) {
   EXPECT_EQ(result->Get(0, "d"), "2024-02-29");
 }
 
+TEST(EngineTest, QueryRendersUuidDecimalAndListValues) {
+  std::unique_ptr<Database> db;
+  auto conn = Connect(db);
+  auto result = conn->Query(
+      "SELECT '123e4567-e89b-12d3-a456-426614174000'::UUID AS u, 1.5::DECIMAL(4,2) AS d, [1, NULL, 3] AS l");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->Get(0, "u"), "123e4567-e89b-12d3-a456-426614174000");
+  EXPECT_EQ(result->Get(0, "d"), "1.50");
+  EXPECT_EQ(result->Get(0, "l"), "[1, NULL, 3]");
+}
+
+TEST(EngineTest, QueryRunsStatementsThatAreNotSubqueries) {
+  std::unique_ptr<Database> db;
+  auto conn = Connect(db);
+  ASSERT_TRUE(conn->Execute("CREATE TABLE t AS SELECT 1 AS a").ok());
+  auto pragma = conn->Query("PRAGMA table_info('t')");
+  ASSERT_TRUE(pragma.ok()) << pragma.status();
+  EXPECT_EQ(pragma->Get(0, "name"), "a");
+}
+
 TEST(EngineTest, ErrorsCarryCodes) {
   std::unique_ptr<Database> db;
   auto conn = Connect(db);
