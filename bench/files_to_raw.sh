@@ -35,7 +35,8 @@ for rows in ${rows_list[@]}; do
     read -r t m < <(measure "$sluice" --project "$proj" run compounds -q)
     sluice_times+=("$t"); [ "$m" -gt "$sluice_rss" ] && sluice_rss=$m
     got=$("$sluice" --project "$proj" query "SELECT count(*) FROM raw.compounds" --format csv | tail -1)
-    [ "$got" = "$rows" ] || { echo "sluice loaded $got rows, expected $rows" >&2; exit 1; }
+    want=$("$bare" "SELECT count(*) FROM '$dir/bare/out.parquet'")
+    [ "$got" = "$want" ] || { echo "sluice loaded $got rows, bare DuckDB $want" >&2; exit 1; }
   done
   b=$(printf '%s\n' "${bare_times[@]}" | median); s=$(printf '%s\n' "${sluice_times[@]}" | median)
   printf '%-9s %10s %10s %7.2f %10dMB %10dMB %10.2f\n' "$rows" "$b" "$s" "$(echo "$s / $b" | bc -l)" \

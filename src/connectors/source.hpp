@@ -9,6 +9,7 @@
 #include "common/clock.hpp"
 #include "common/status.hpp"
 #include "config/options.hpp"
+#include "config/pipeline.hpp"
 #include "config/project.hpp"
 #include "config/value.hpp"
 #include "engine/engine.hpp"
@@ -35,6 +36,9 @@ struct BindContext {
   std::string pipeline;
   std::string job;
   std::string connection_name;  // "" when the source is inline (type:)
+  /// The job being bound: load mode, primary key, window, partitioning, mask. Null in unit tests
+  /// that bind a source on its own.
+  const config::JobConfig* job_config = nullptr;
 };
 
 struct RunContext {
@@ -49,13 +53,18 @@ struct SourcePlan {
   std::string origin;       // layout segment of raw tables: connection name or connector name
   std::string description;  // for logs and `sluice validate`: "3 CSV files matching incoming/*.csv"
   bool is_incremental = true;  // raw layout: …/incremental/… or …/full/…
+  /// Each run delivers the whole source: its commit replaces the table's contents (a new
+  /// snapshot version) instead of appending.
+  bool snapshot = false;
 };
 
 enum class ReadState { kHaveMore, kFinished };
 
 /// Per-run reader. Read() makes (the next part of) the input visible to the engine as the
 /// relation `relation` — a view over files or a table the reader filled — and says whether more
-/// parts follow. Readers never write to the lake or the catalog.
+/// parts follow. The pipeline writes each part to staging before asking for the next, so a
+/// reader holds at most one part in memory; all parts are published by one commit at the end.
+/// Readers never write to the lake or the catalog.
 class SourceReader {
  public:
   virtual ~SourceReader() = default;

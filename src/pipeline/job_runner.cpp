@@ -159,31 +159,10 @@ class JobExecution {
 
     SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
     std::string relation = "source_" + job_.name;
-    SLUICE_ASSIGN_OR_RETURN(auto read_state, reader->Read(*connection, relation));
-    if (read_state != connectors::ReadState::kFinished) {
-      return Status::Internal("source {} returned data in parts, which this job type does not handle yet",
-                              plan.connector);
-    }
-
     TimePoint loaded_at = ws_.clock().Now();
     bool metadata_columns = true;
     if (const auto* add = job_.target.raw.Find("add_metadata_columns")) {
       SLUICE_ASSIGN_OR_RETURN(metadata_columns, add->AsBool());
-    }
-    SLUICE_ASSIGN_OR_RETURN(auto input_columns, connection->Describe("SELECT * FROM " + SqlIdent(relation)));
-    bool has_loaded_at = false, has_source_file = false;
-    for (const auto& c : input_columns) {
-      has_loaded_at |= c.name == "_loaded_at";
-      has_source_file |= c.name == "_source_file";
-    }
-    std::string loaded_at_sql = fmt::format("TIMESTAMP '{}'", SqlTimestamp(loaded_at));
-    std::string select_sql;
-    if (!metadata_columns) {
-      select_sql = fmt::format("SELECT *{} FROM {}", has_source_file ? " EXCLUDE (_source_file)" : "", SqlIdent(relation));
-    } else if (has_loaded_at) {
-      select_sql = fmt::format("SELECT * REPLACE ({} AS _loaded_at) FROM {}", loaded_at_sql, SqlIdent(relation));
-    } else {
-      select_sql = fmt::format("SELECT *, {} AS _loaded_at FROM {}", loaded_at_sql, SqlIdent(relation));
     }
 
     std::vector<std::pair<std::string, std::string>> fixed_partitions;
@@ -195,24 +174,35 @@ class JobExecution {
     for (const auto& c : job_.target.partition_by) partition_columns.push_back(c);
 
     connectors::LakeWriteRequest write;
-    write.select_sql = select_sql;
-    write.staging_dir = scratch.path / "data";
     write.data_prefix = data_prefix;
     write.fixed_partitions = fixed_partitions;
     write.partition_by = job_.target.partition_by;
-    write.file_prefix = "part-" + ctx_.run_id;
     if (const auto* size = job_.target.raw.Find("file_size")) {
       SLUICE_ASSIGN_OR_RETURN(write.target_file_bytes, size->AsByteSize());
     }
 
+    // One staged part per part the source hands over; memory holds one part at a time.
     std::vector<connectors::StagedFile> staged;
-    {
-      ProgressPoller poller(*connection, ctx_.listener, job_.name, reader->PendingBytes());
-      SLUICE_ASSIGN_OR_RETURN(staged, connectors::WriteParquetToStaging(*connection, write));
-    }
-    for (const auto& f : staged) {
-      summary_.rows_written += f.rows;
-      summary_.bytes_written += f.bytes;
+    std::string select_sql;
+    for (int part = 0;; ++part) {
+      connectors::ReadState read_state;
+      std::vector<connectors::StagedFile> part_files;
+      {
+        ProgressPoller poller(*connection, ctx_.listener, job_.name, reader->PendingBytes());
+        SLUICE_ASSIGN_OR_RETURN(read_state, reader->Read(*connection, relation));
+        SLUICE_ASSIGN_OR_RETURN(select_sql, SelectWithMetadata(*connection, relation, metadata_columns, loaded_at));
+        write.select_sql = select_sql;
+        write.staging_dir = scratch.path / "data" / fmt::format("part-{:05d}", part);
+        write.file_prefix = fmt::format("part-{}-{:05d}", ctx_.run_id, part);
+        SLUICE_ASSIGN_OR_RETURN(part_files, connectors::WriteParquetToStaging(*connection, write));
+      }
+      for (auto& f : part_files) {
+        // Staging folders differ per part; keys already carry the part number in the file name.
+        summary_.rows_written += f.rows;
+        summary_.bytes_written += f.bytes;
+        staged.push_back(std::move(f));
+      }
+      if (read_state == connectors::ReadState::kFinished) break;
     }
     summary_.files_written = static_cast<int64_t>(staged.size());
 
@@ -229,8 +219,9 @@ class JobExecution {
     commit.job = job_.name;
     catalog::TableChange change;
     change.table = table_name;
-    change.operation = ctx_.full_refresh ? catalog::WriteOperation::kOverwrite : catalog::WriteOperation::kAppend;
-    change.remove_all_current = ctx_.full_refresh;
+    bool replace_contents = ctx_.full_refresh || plan.snapshot;
+    change.operation = replace_contents ? catalog::WriteOperation::kOverwrite : catalog::WriteOperation::kAppend;
+    change.remove_all_current = replace_contents;
     change.location = layout.Root();
     change.source = plan.description;
     change.partition_columns = partition_columns;
@@ -271,6 +262,26 @@ class JobExecution {
       summary_.message = fmt::format("{} rows set aside in {}__rejects", summary_.rows_rejected, summary_.table);
     }
     return Status::OK();
+  }
+
+  /// The part's rows plus _loaded_at (replacing an input column of that name), or without
+  /// _source_file when the target turned metadata columns off.
+  static Result<std::string> SelectWithMetadata(engine::Connection& connection, const std::string& relation,
+                                                bool metadata_columns, TimePoint loaded_at) {
+    SLUICE_ASSIGN_OR_RETURN(auto input_columns, connection.Describe("SELECT * FROM " + SqlIdent(relation)));
+    bool has_loaded_at = false, has_source_file = false;
+    for (const auto& c : input_columns) {
+      has_loaded_at |= c.name == "_loaded_at";
+      has_source_file |= c.name == "_source_file";
+    }
+    std::string loaded_at_sql = fmt::format("TIMESTAMP '{}'", SqlTimestamp(loaded_at));
+    if (!metadata_columns) {
+      return fmt::format("SELECT *{} FROM {}", has_source_file ? " EXCLUDE (_source_file)" : "", SqlIdent(relation));
+    }
+    if (has_loaded_at) {
+      return fmt::format("SELECT * REPLACE ({} AS _loaded_at) FROM {}", loaded_at_sql, SqlIdent(relation));
+    }
+    return fmt::format("SELECT *, {} AS _loaded_at FROM {}", loaded_at_sql, SqlIdent(relation));
   }
 
   std::string RejectsSelect(const connectors::SourceReader& reader, TimePoint loaded_at) const {
@@ -378,7 +389,7 @@ Result<std::unique_ptr<connectors::Source>> BindJobSource(const Workspace& works
                                                           const config::PipelineConfig& pipeline,
                                                           const config::JobConfig& job) {
   SLUICE_ASSIGN_OR_RETURN(auto resolved, ResolveSource(workspace, pipeline, job));
-  connectors::BindContext context{workspace.project(), pipeline.name, job.name, resolved.connection_name};
+  connectors::BindContext context{workspace.project(), pipeline.name, job.name, resolved.connection_name, &job};
   return connectors::BindSource(*resolved.descriptor, context, resolved.options);
 }
 
