@@ -46,6 +46,27 @@ bool ConditionMet(const std::string& condition, const std::string& upstream_stat
 
 }  // namespace
 
+void PipelineRunner::RecoverInterruptedRuns(const std::string& pipeline) {
+  // Called with the pipeline's lock held: any other run of it still marked running has died
+  // (killed, power loss) before it could record its end.
+  auto runs = workspace_.catalog().ListRuns(0, pipeline);
+  if (!runs.ok()) {
+    spdlog::warn("could not check for interrupted runs of '{}': {}", pipeline, runs.status().message());
+    return;
+  }
+  for (auto run : *runs) {
+    if (run.status != catalog::RunStatus::kRunning) continue;
+    run.status = catalog::RunStatus::kInterrupted;
+    run.finished_at = workspace_.clock().Now();
+    if (run.error.empty()) run.error = "the process ended before the run finished; nothing of it was published";
+    Status st = workspace_.catalog().UpdateRun(run);
+    if (!st.ok()) spdlog::warn("could not mark run {} interrupted: {}", run.id, st.message());
+    std::error_code ec;
+    std::filesystem::remove_all(workspace_.state_dir() / "staging" / run.id.value, ec);
+    spdlog::warn("run {} of '{}' was interrupted earlier; marked as such", run.id, pipeline);
+  }
+}
+
 Status PipelineRunner::Validate(const config::PipelineConfig& pipeline) {
   std::vector<std::string> errors;
   for (const auto& job : pipeline.jobs) {
@@ -75,6 +96,8 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
   // Configuration mistakes are reported before anything starts, as usage errors (exit code 2).
   SLUICE_TRY(Validate(*pipeline));
   SLUICE_ASSIGN_OR_RETURN(auto lock, PipelineLock::TryAcquire(workspace_.state_dir() / "locks", pipeline->name));
+
+  RecoverInterruptedRuns(pipeline->name);
 
   RunOutcome outcome;
   auto& record = outcome.record;
@@ -127,6 +150,8 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
     if (summary.status == "failed" && record.error.empty()) record.error = summary.message;
     outcome.jobs.push_back(std::move(summary));
   }
+
+  std::filesystem::remove_all(workspace_.state_dir() / "staging" / record.id.value, ec);
 
   record.status = any_failed ? catalog::RunStatus::kFailed
                   : any_work ? catalog::RunStatus::kSucceeded

@@ -38,6 +38,8 @@ class PipelineRunner {
   Status Validate(const config::PipelineConfig& pipeline);
 
  private:
+  void RecoverInterruptedRuns(const std::string& pipeline);
+
   Workspace& workspace_;
   std::vector<config::PipelineConfig> pipelines_;
 };

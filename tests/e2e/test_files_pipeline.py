@@ -283,6 +283,39 @@ class ConfigErrorsTest(ProjectTest):
         self.assertIn("syntax error", bad_sql.err.lower())
 
 
+class TargetOptionsTest(ProjectTest):
+    def test_partition_by_columns_and_metadata_columns_off(self):
+        self.p.write("incoming/c.csv", "id,country\n1,DE\n2,FR\n3,DE\n4,\n")
+        self.p.pipeline("c", "name: c\nsource: { type: files, path: incoming/c.csv }\n"
+                        "target: { zone: raw, table: c, partition_by: [country], add_metadata_columns: false }\n")
+        self.assertOk(self.p.sluice("run", "c"))
+        dirs = sorted({os.path.basename(os.path.dirname(f)) for f in self.p.lake_files()})
+        self.assertEqual(dirs, ["country=DE", "country=FR", "country=NULL"])
+        self.assertEqual(self.p.query("SELECT country, count(*) AS n FROM raw.c GROUP BY 1 ORDER BY 1"),
+                         [{"country": "DE", "n": 2}, {"country": "FR", "n": 1}, {"country": None, "n": 1}])
+        columns = read_parquet_independently(self.p.lake_files())["columns"]
+        self.assertEqual(columns, ["id"])  # partition columns in paths, no metadata columns
+
+    def test_invalid_utf8_row_is_quarantined(self):
+        self.p.write("incoming/u.csv", b"id,name\n1,ok\n2,bad \xff\xfe byte\n3,fine\n", mode="wb")
+        self.p.pipeline("u", "name: u\nsource: { type: files, path: incoming/u.csv }\n"
+                        "target: { zone: raw, table: u }\non_error: quarantine\n")
+        self.assertOk(self.p.sluice("run", "u"))
+        self.assertEqual([r["id"] for r in self.p.query("SELECT id FROM raw.u ORDER BY id")], [1, 3])
+        self.assertEqual(self.p.query("SELECT _line, _error_type FROM raw.u__rejects"),
+                         [{"_line": 3, "_error_type": "INVALID ENCODING"}])
+
+    def test_json_log_format(self):
+        self.p.write("incoming/a.csv", "id\n1\n")
+        self.p.pipeline("a", "name: a\nsource: { type: files, path: incoming/a.csv }\ntarget: { zone: raw, table: a }\n")
+        r = self.p.sluice("run", "a", "--log-format", "json", "-q")
+        self.assertOk(r)
+        lines = [json.loads(l) for l in r.err.splitlines() if l.startswith("{")]
+        self.assertTrue(lines)
+        self.assertTrue(all({"ts", "level", "msg"} <= set(l) for l in lines))
+        self.assertTrue(any("succeeded" in l["msg"] for l in lines))
+
+
 class DamagedLakeTest(ProjectTest):
     def test_missing_data_file_is_reported_and_other_tables_still_answer(self):
         for name in ("a", "b"):
@@ -348,6 +381,10 @@ class ConcurrencyAndCrashTest(ProjectTest):
         r = self.p.sluice("run", "big", "-q")
         self.assertOk(r)
         self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.big"), 3000000)
+        runs = self.p.sluice("runs")
+        self.assertIn("interrupted", runs.out)
+        self.assertNotIn("running", runs.out)
+        self.assertEqual(os.listdir(self.p.path(".sluice", "staging")), [])
 
 
 if __name__ == "__main__":
