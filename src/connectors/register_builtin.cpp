@@ -1,11 +1,13 @@
 #include "connectors/source.hpp"
 #include "connectors/sources/files/files_source.hpp"
+#include "connectors/sources/postgres/postgres_source.hpp"
 
 namespace sluice::connectors {
 
 // One line per source plug-in; tests/unit/connectors asserts the full list.
 void RegisterBuiltinSources(SourceRegistry& registry) {
   (void)registry.Register(FilesSourceDescriptor());
+  (void)registry.Register(PostgresSourceDescriptor());
 }
 
 }  // namespace sluice::connectors

@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -10,6 +15,7 @@
 #include "connectors/source.hpp"
 #include "connectors/sources/files/files_source.hpp"
 #include "connectors/sources/files/zip_extract.hpp"
+#include "connectors/sources/postgres/postgres_source.hpp"
 #include "storage/local_object_store.hpp"
 
 namespace sluice::connectors {
@@ -43,7 +49,7 @@ config::Value Options(const std::string& yaml) {
 TEST(SourceRegistryTest, BuiltinSourcesAreExactlyTheseNames) {
   SourceRegistry registry;
   RegisterBuiltinSources(registry);
-  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"files"}));
+  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"files", "postgres"}));
   EXPECT_FALSE(registry.Register(FilesSourceDescriptor()).ok());
 }
 
@@ -228,6 +234,97 @@ TEST(ConnectorDocsTest, OptionTablesAreCurrent) {
     }
     EXPECT_EQ(current, generated) << doc << " is stale: run the connectors tests with SLUICE_UPDATE_DOCS=1";
   }
+}
+
+// Bind-time behaviour of the postgres source; reading real tables is covered end to end in
+// tests/e2e/test_postgres_source.py against a real PostgreSQL server.
+class PostgresBindTest : public ::testing::Test {
+ protected:
+  Result<std::unique_ptr<Source>> Bind(const std::string& mode, const std::string& yaml,
+                                       const std::string& connection = "") {
+    job_.name = "j";
+    job_.mode = mode;
+    BindContext bind{project_, "p", "j", connection, &job_};
+    return BindSource(PostgresSourceDescriptor(), bind, Options(yaml));
+  }
+  config::ProjectConfig project_;
+  config::JobConfig job_;
+};
+
+TEST_F(PostgresBindTest, FullModeReplacesAndIncrementalAppends) {
+  auto full = Bind("full", "url: postgresql://u@127.0.0.1:1/db\ntable: public.orders\n", "registry");
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_TRUE((*full)->plan().snapshot);
+  EXPECT_FALSE((*full)->plan().is_incremental);
+  EXPECT_EQ((*full)->plan().origin, "registry");
+  auto incremental = Bind("incremental", "url: postgresql://u@127.0.0.1:1/db\ntable: orders\ncursor: updated_at\n");
+  ASSERT_TRUE(incremental.ok()) << incremental.status();
+  EXPECT_FALSE((*incremental)->plan().snapshot);
+  EXPECT_TRUE((*incremental)->plan().is_incremental);
+  EXPECT_EQ((*incremental)->plan().origin, "postgres");
+  EXPECT_NE((*incremental)->plan().description.find("public.orders"), std::string::npos);
+}
+
+TEST_F(PostgresBindTest, IncrementalNeedsACursorAndOtherModesAreRefused) {
+  auto no_cursor = Bind("incremental", "url: postgresql://u@127.0.0.1:1/db\ntable: public.orders\n");
+  ASSERT_FALSE(no_cursor.ok());
+  EXPECT_NE(no_cursor.status().message().find("'cursor'"), std::string::npos) << no_cursor.status();
+  EXPECT_NE(no_cursor.status().message().find("job 'j'"), std::string::npos) << no_cursor.status();
+  EXPECT_NE(no_cursor.status().message().find("test.yaml:1"), std::string::npos) << no_cursor.status();
+  for (std::string mode : {"window", "changes", "cdc"}) {
+    auto refused = Bind(mode, "url: postgresql://u@127.0.0.1:1/db\ntable: public.orders\ncursor: id\n");
+    ASSERT_FALSE(refused.ok()) << mode;
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find("mode: " + mode), std::string::npos) << refused.status();
+    EXPECT_NE(refused.status().message().find("not available for the postgres source yet"), std::string::npos);
+  }
+}
+
+TEST_F(PostgresBindTest, TableOrQueryExactlyOneAndOptionsChecked) {
+  auto both = Bind("full", "url: postgresql://u@h/db\ntable: a.b\nquery: SELECT 1\n");
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("exactly one of table:"), std::string::npos) << both.status();
+  EXPECT_FALSE(Bind("full", "url: postgresql://u@h/db\n").ok());
+  auto bad_table = Bind("full", "url: postgresql://u@h/db\ntable: a.b.c\n");
+  ASSERT_FALSE(bad_table.ok());
+  EXPECT_NE(bad_table.status().message().find("schema.table"), std::string::npos);
+  auto typo = Bind("full", "url: postgresql://u@h/db\ntable: a.b\nbatch_row: 5\n");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("batch_rows"), std::string::npos) << typo.status();
+  EXPECT_FALSE(Bind("full", "url: postgresql://u@h/db\ntable: a.b\nbatch_rows: 0\n").ok());
+  EXPECT_FALSE(Bind("full", "url: postgresql://u@h/db\ntable: a.b\nsslmode: sometimes\n").ok());
+  EXPECT_FALSE(Bind("full", "table: a.b\n").ok());  // url is required
+}
+
+TEST_F(PostgresBindTest, ConnectionFailureNamesEndpointNotPassword) {
+  // A port nothing listens on: bind the socket, note its port, close it.
+  int port = 0;
+  {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    ::close(fd);
+  }
+  std::string yaml = fmt::format("url: postgresql://etl@127.0.0.1:{}/registry\npassword: hunter2-secret\ntable: t\n"
+                                 "connect_timeout: 2s\n",
+                                 port);
+  auto source = Bind("full", yaml, "registry");
+  ASSERT_TRUE(source.ok()) << source.status();
+  ManualClock clock(TimePoint{});
+  TempDir dir;
+  RunContext run{clock, dir.path(), "run-1"};
+  auto reader = (*source)->Open(Checkpoint{}, run);
+  ASSERT_FALSE(reader.ok());
+  std::string message = reader.status().message();
+  EXPECT_NE(message.find(fmt::format("127.0.0.1:{}/registry", port)), std::string::npos) << message;
+  EXPECT_NE(message.find("connection 'registry'"), std::string::npos) << message;
+  EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+  EXPECT_TRUE(reader.status().retryable()) << message;
 }
 
 }  // namespace

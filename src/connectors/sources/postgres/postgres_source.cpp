@@ -1,0 +1,478 @@
+#include "connectors/sources/postgres/postgres_source.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "common/strings.hpp"
+#include "connectors/sources/postgres/pg_client.hpp"
+#include "connectors/sources/postgres/pg_copy_reader.hpp"
+#include "connectors/sources/postgres/pg_types.hpp"
+
+namespace sluice::connectors {
+namespace {
+
+using postgres::PgClient;
+using postgres::PgColumn;
+using postgres::WireType;
+
+constexpr int64_t kDefaultBatchRows = 500'000;
+
+enum class LoadMode { kFull, kIncremental };
+
+/// What the cursor column holds decides how the watermark is compared and how lookback applies.
+enum class CursorKind { kInteger, kDate, kTimestamp, kTimestampTz };
+
+struct PostgresOptions {
+  std::string url;
+  std::optional<Secret> password;
+  std::string schema, table;  // table form
+  std::string query;          // query form
+  std::vector<std::string> columns;
+  std::string cursor;
+  config::Value lookback;  // null when absent; read once the cursor's type is known
+  config::Location location;
+  int64_t batch_rows = kDefaultBatchRows;
+  bool cast_unsupported_to_text = false;
+  postgres::ConnectOptions connect;
+  LoadMode mode = LoadMode::kFull;
+  std::string job, pipeline, connection;
+
+  bool is_table() const { return !table.empty(); }
+  /// "public.orders" or "the source query".
+  std::string What() const { return is_table() ? schema + "." + table : "the source query"; }
+  /// The relation the rows come from, as a FROM item.
+  std::string FromSql() const {
+    if (is_table()) return postgres::QuoteIdent(schema) + "." + postgres::QuoteIdent(table);
+    return "(" + query + ") AS src";
+  }
+};
+
+/// The PostgreSQL type a watermark literal is cast to.
+const char* PgTypeOf(CursorKind kind) {
+  switch (kind) {
+    case CursorKind::kInteger: return "bigint";
+    case CursorKind::kDate: return "date";
+    case CursorKind::kTimestamp: return "timestamp";
+    case CursorKind::kTimestampTz: return "timestamptz";
+  }
+  return "text";
+}
+
+std::optional<CursorKind> CursorKindOf(const PgColumn& column) {
+  switch (column.wire) {
+    case WireType::kInt2:
+    case WireType::kInt4:
+    case WireType::kInt8:
+    case WireType::kOid: return CursorKind::kInteger;
+    case WireType::kDate: return CursorKind::kDate;
+    case WireType::kTimestamp: return CursorKind::kTimestamp;
+    case WireType::kTimestampTz: return CursorKind::kTimestampTz;
+    default: return std::nullopt;
+  }
+}
+
+/// How far below the stored watermark a run starts reading, in the cursor's own units.
+struct Lookback {
+  int64_t amount = 0;  // integer cursors: a number; time cursors: microseconds
+  std::string Describe(CursorKind kind) const {
+    if (amount == 0) return "";
+    if (kind == CursorKind::kInteger) return fmt::format(" - {}", amount);
+    return fmt::format(" - {}s", static_cast<double>(amount) / 1e6);
+  }
+};
+
+Result<Lookback> ParseLookback(const config::Value& value, CursorKind kind, const std::string& cursor) {
+  Lookback lookback;
+  if (value.IsNull()) return lookback;
+  if (kind == CursorKind::kInteger) {
+    auto amount = value.AsInt();
+    if (!amount.ok()) {
+      return Status::Invalid("{}: lookback must be a whole number for the integer cursor column '{}' (e.g. lookback: 1000)",
+                             value.location().ToString(), cursor);
+    }
+    lookback.amount = *amount;
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(auto duration, value.AsDuration());
+    lookback.amount = duration.count();
+  }
+  if (lookback.amount < 0) {
+    return Status::Invalid("{}: lookback must not be negative", value.location().ToString());
+  }
+  return lookback;
+}
+
+/// `watermark - lookback` as a typed PostgreSQL expression.
+std::string LowerBoundSql(CursorKind kind, const std::string& watermark, const Lookback& lookback) {
+  std::string literal = fmt::format("{}::{}", postgres::QuoteLiteral(watermark), PgTypeOf(kind));
+  if (lookback.amount == 0) return literal;
+  if (kind == CursorKind::kInteger) return fmt::format("({} - {})", literal, lookback.amount);
+  return fmt::format("({} - '{} microseconds'::interval)", literal, lookback.amount);
+}
+
+struct SourceState {
+  std::optional<std::string> watermark;
+  std::string cursor;
+};
+
+Result<SourceState> ParseState(const std::string& state_json, const PostgresOptions& options) {
+  SourceState state;
+  if (state_json.empty() || state_json == "{}") return state;
+  try {
+    auto json = nlohmann::json::parse(state_json);
+    if (json.contains("watermark") && json["watermark"].is_string()) state.watermark = json["watermark"].get<std::string>();
+    if (json.contains("cursor") && json["cursor"].is_string()) state.cursor = json["cursor"].get<std::string>();
+  } catch (const std::exception& e) {
+    return Status::DataError(
+        "the stored state of job '{}' in pipeline '{}' is not valid JSON ({}); run it with --full-refresh to start over",
+        options.job, options.pipeline, e.what());
+  }
+  return state;
+}
+
+std::string StateJson(const SourceState& state) {
+  nlohmann::json json = nlohmann::json::object();
+  if (state.watermark) json["watermark"] = *state.watermark;
+  json["cursor"] = state.cursor;
+  return json.dump();
+}
+
+class PostgresReader final : public SourceReader {
+ public:
+  struct Setup {
+    std::unique_ptr<PgClient> client;
+    std::vector<PgColumn> columns;
+    std::string read_sql;
+    bool nothing_to_read = false;
+    uint64_t pending_bytes = 0;
+    std::string summary;
+    std::optional<CursorKind> cursor_kind;  // incremental only
+    SourceState state;
+  };
+
+  PostgresReader(PostgresOptions options, Setup setup) : options_(std::move(options)), s_(std::move(setup)) {}
+
+  std::string PendingSummary() const override { return s_.summary; }
+  bool NothingToRead() const override { return s_.nothing_to_read; }
+  uint64_t PendingBytes() const override { return s_.pending_bytes; }
+
+  Result<ReadState> Read(engine::Connection& connection, const std::string& relation) override {
+    if (copy_ == nullptr) {
+      postgres::CopyReaderOptions copy;
+      copy.query = s_.read_sql;
+      copy.columns = s_.columns;
+      copy.table = relation;
+      copy.temporary = true;
+      auto started = postgres::PgCopyReader::Start(*s_.client, connection, std::move(copy));
+      if (!started.ok()) return started.status().WithContext("reading {} from PostgreSQL", options_.What());
+      copy_ = std::move(*started);
+    } else if (copy_->table() != relation) {
+      return Status::Internal("postgres source: Read() was asked for relation '{}' after '{}'; a run reads into one",
+                              relation, copy_->table());
+    }
+    auto more = copy_->ReadBatch(static_cast<size_t>(options_.batch_rows));
+    if (!more.ok()) {
+      return more.status().WithContext("reading {} from PostgreSQL {} (row {})", options_.What(),
+                                       s_.client->endpoint(), copy_->rows() + 1);
+    }
+    if (s_.cursor_kind && copy_->batch_rows() > 0) SLUICE_TRY(AdvanceWatermark(connection, relation));
+    spdlog::debug("postgres source of job '{}': batch of {} rows ({} so far, {} bytes)", options_.job,
+                  copy_->batch_rows(), copy_->rows(), copy_->bytes());
+    return *more ? ReadState::kHaveMore : ReadState::kFinished;
+  }
+
+  std::string RejectsRelation() const override { return ""; }
+
+  Checkpoint NewCheckpoint() const override {
+    Checkpoint checkpoint;
+    if (options_.mode == LoadMode::kIncremental) checkpoint.state_json = StateJson(s_.state);
+    return checkpoint;
+  }
+
+ private:
+  /// The watermark becomes the largest cursor value seen so far (never lower than the stored one),
+  /// computed by DuckDB in the cursor's own type so that text ordering never decides.
+  Status AdvanceWatermark(engine::Connection& connection, const std::string& relation) {
+    const PgColumn* cursor = nullptr;
+    for (const auto& c : s_.columns) {
+      if (c.name == options_.cursor) cursor = &c;
+    }
+    if (cursor == nullptr) return Status::Internal("postgres source: cursor column '{}' is not read", options_.cursor);
+    std::string type = engine::DuckDbTypeName(cursor->target);
+    std::string sql = fmt::format("SELECT CAST(max(v) AS VARCHAR) AS m FROM (SELECT max({}) AS v FROM {}", SqlIdent(cursor->name),
+                                  SqlIdent(relation));
+    if (s_.state.watermark) sql += fmt::format(" UNION ALL SELECT CAST({} AS {})", SqlQuote(*s_.state.watermark), type);
+    sql += ")";
+    SLUICE_ASSIGN_OR_RETURN(auto result, connection.Query(sql));
+    if (!result.rows.empty() && !result.rows[0].empty() && result.rows[0][0]) s_.state.watermark = *result.rows[0][0];
+    return Status::OK();
+  }
+
+  PostgresOptions options_;
+  Setup s_;
+  std::unique_ptr<postgres::PgCopyReader> copy_;  // declared after s_: destroyed before the client it uses
+};
+
+class PostgresSource final : public Source {
+ public:
+  PostgresSource(PostgresOptions options, SourcePlan plan) : options_(std::move(options)), plan_(std::move(plan)) {}
+
+  const SourcePlan& plan() const override { return plan_; }
+
+  Result<std::unique_ptr<SourceReader>> Open(const Checkpoint& checkpoint, const RunContext&) override {
+    PostgresReader::Setup setup;
+    SLUICE_ASSIGN_OR_RETURN(setup.state, ParseState(checkpoint.state_json, options_));
+    bool incremental = options_.mode == LoadMode::kIncremental;
+    if (incremental && setup.state.watermark && !setup.state.cursor.empty() && setup.state.cursor != options_.cursor) {
+      return Status::Invalid(
+          "{}: job '{}' of pipeline '{}' stored its watermark for cursor column '{}', but the source now says cursor: {}; "
+          "run `sluice run {} --full-refresh` once to reload the table from scratch with the new cursor",
+          options_.location.ToString(), options_.job, options_.pipeline, setup.state.cursor, options_.cursor,
+          options_.pipeline);
+    }
+    setup.state.cursor = options_.cursor;
+
+    auto client = PgClient::Connect(options_.url, options_.password, options_.connect);
+    if (!client.ok()) {
+      if (options_.connection.empty()) return client.status();
+      return client.status().WithContext("connection '{}'", options_.connection);
+    }
+    setup.client = std::move(*client);
+    PgClient& pg = *setup.client;
+
+    postgres::TypeMappingOptions types;
+    types.cast_unsupported_to_text = options_.cast_unsupported_to_text;
+    auto described = options_.is_table() ? postgres::DescribeTable(pg, options_.schema, options_.table, types)
+                                         : postgres::DescribeQuery(pg, options_.query, types);
+    if (!described.ok()) return described.status().WithContext("{}: describing {}", options_.location.ToString(), options_.What());
+    SLUICE_ASSIGN_OR_RETURN(setup.columns, SelectColumns(std::move(*described)));
+
+    std::string where;
+    std::string condition;
+    if (incremental) {
+      const PgColumn* cursor = FindColumn(setup.columns, options_.cursor);
+      if (cursor == nullptr) {
+        return Status::Invalid("{}: cursor column '{}' is not among the columns read from {}{}",
+                               options_.location.ToString(), options_.cursor, options_.What(),
+                               Hint(options_.cursor, setup.columns));
+      }
+      setup.cursor_kind = CursorKindOf(*cursor);
+      if (!setup.cursor_kind) {
+        return Status::Invalid(
+            "{}: cursor column '{}' of {} is {}; an incremental cursor must be a timestamp, timestamptz, date or "
+            "integer column that grows when rows are added or changed",
+            options_.location.ToString(), options_.cursor, options_.What(), cursor->type_name);
+      }
+      SLUICE_ASSIGN_OR_RETURN(auto lookback, ParseLookback(options_.lookback, *setup.cursor_kind, options_.cursor));
+      std::string ident = postgres::QuoteIdent(options_.cursor);
+      if (setup.state.watermark) {
+        std::string watermark = LowerBoundSql(*setup.cursor_kind, *setup.state.watermark, {});
+        where = fmt::format(" WHERE {} > {}", ident, LowerBoundSql(*setup.cursor_kind, *setup.state.watermark, lookback));
+        condition = fmt::format("rows with {} > {}{}", options_.cursor, *setup.state.watermark,
+                                lookback.Describe(*setup.cursor_kind));
+        // Only rows beyond the watermark itself count as news; the lookback window is re-read
+        // when there are some, so a quiet source reports "no changes" instead of re-loading it.
+        SLUICE_ASSIGN_OR_RETURN(
+            auto probe, pg.Query(fmt::format("SELECT EXISTS(SELECT 1 FROM {} WHERE {} > {}) AS newer", options_.FromSql(),
+                                             ident, watermark)));
+        setup.nothing_to_read = probe.Get(0, "newer") != "t";
+      } else {
+        condition = "all rows (first run)";
+        SLUICE_ASSIGN_OR_RETURN(
+            auto probe, pg.Query(fmt::format("SELECT EXISTS(SELECT 1 FROM {}) AS any", options_.FromSql())));
+        setup.nothing_to_read = probe.Get(0, "any") != "t";
+      }
+    } else {
+      condition = "all rows";
+    }
+    setup.read_sql = fmt::format("SELECT * FROM {}{}", options_.FromSql(), where);
+
+    std::string size_text;
+    if (options_.is_table()) {
+      auto size = pg.QueryParams("SELECT pg_total_relation_size(format('%I.%I', $1::text, $2::text)::regclass) AS bytes",
+                                 {options_.schema, options_.table});
+      if (size.ok()) {
+        setup.pending_bytes = std::strtoull(size->Get(0, "bytes").c_str(), nullptr, 10);
+        size_text = fmt::format(" (≈ {})", HumanBytes(setup.pending_bytes));
+      }
+    }
+    setup.summary = fmt::format("{}{}, {}", options_.What(), size_text,
+                                setup.nothing_to_read ? fmt::format("nothing newer than {} {}", options_.cursor,
+                                                                    setup.state.watermark.value_or(""))
+                                                      : condition);
+    return std::unique_ptr<SourceReader>(std::make_unique<PostgresReader>(options_, std::move(setup)));
+  }
+
+ private:
+  static const PgColumn* FindColumn(const std::vector<PgColumn>& columns, std::string_view name) {
+    for (const auto& c : columns) {
+      if (c.name == name) return &c;
+    }
+    return nullptr;
+  }
+
+  static std::string Hint(const std::string& name, const std::vector<PgColumn>& columns) {
+    std::vector<std::string> names;
+    for (const auto& c : columns) names.push_back(c.name);
+    std::string nearest = NearestWord(name, names);
+    if (!nearest.empty()) return fmt::format(" (did you mean '{}'?)", nearest);
+    return fmt::format("; its columns are {}", Join(names, ", "));
+  }
+
+  /// The described columns narrowed to `columns:` (in the order given there), or all of them.
+  Result<std::vector<PgColumn>> SelectColumns(std::vector<PgColumn> described) const {
+    if (options_.columns.empty()) return described;
+    std::vector<PgColumn> selected;
+    for (const auto& name : options_.columns) {
+      const PgColumn* column = FindColumn(described, name);
+      if (column == nullptr) {
+        return Status::Invalid("{}: columns: names '{}', which {} does not have{}", options_.location.ToString(), name,
+                               options_.What(), Hint(name, described));
+      }
+      if (FindColumn(selected, name) != nullptr) {
+        return Status::Invalid("{}: columns: names '{}' twice", options_.location.ToString(), name);
+      }
+      selected.push_back(*column);
+    }
+    return selected;
+  }
+
+  PostgresOptions options_;
+  SourcePlan plan_;
+};
+
+Result<PostgresOptions> ParseOptions(const BindContext& context, const config::Value& v) {
+  PostgresOptions o;
+  o.location = v.location();
+  o.job = context.job;
+  o.pipeline = context.pipeline;
+  o.connection = context.connection_name;
+  std::string where = fmt::format("job '{}' of pipeline '{}'", context.job, context.pipeline);
+
+  SLUICE_ASSIGN_OR_RETURN(o.url, v.Find("url")->AsString());
+  if (const auto* password = v.Find("password"); password != nullptr && !password->IsNull()) {
+    SLUICE_ASSIGN_OR_RETURN(auto secret, password->AsSecret());
+    o.password = std::move(secret);
+  }
+
+  const auto* table = v.Find("table");
+  const auto* query = v.Find("query");
+  bool has_table = table != nullptr && !table->IsNull();
+  bool has_query = query != nullptr && !query->IsNull();
+  if (has_table == has_query) {
+    return Status::Invalid("{}: the postgres source of {} needs exactly one of table: (schema.table) or query: (a SELECT)",
+                           v.location().ToString(), where);
+  }
+  if (has_table) {
+    SLUICE_ASSIGN_OR_RETURN(auto name, table->AsString());
+    auto parts = Split(name, '.');
+    if (parts.size() == 1) {
+      o.schema = "public";
+      o.table = Trim(parts[0]);
+    } else if (parts.size() == 2) {
+      o.schema = Trim(parts[0]);
+      o.table = Trim(parts[1]);
+    }
+    if (o.schema.empty() || o.table.empty()) {
+      return Status::Invalid("{}: table: '{}' is not of the form schema.table (e.g. public.orders)",
+                             table->location().ToString(), name);
+    }
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(o.query, query->AsString());
+    o.query = Trim(o.query);
+    while (!o.query.empty() && o.query.back() == ';') o.query = Trim(o.query.substr(0, o.query.size() - 1));
+    if (o.query.empty()) return Status::Invalid("{}: query: is empty", query->location().ToString());
+  }
+
+  if (const auto* columns = v.Find("columns"); columns != nullptr && !columns->IsNull()) {
+    SLUICE_ASSIGN_OR_RETURN(o.columns, columns->AsStringList());
+  }
+  SLUICE_ASSIGN_OR_RETURN(o.cursor, v.GetString("cursor", ""));
+  if (const auto* lookback = v.Find("lookback")) o.lookback = *lookback;
+  SLUICE_ASSIGN_OR_RETURN(o.batch_rows, v.GetInt("batch_rows", kDefaultBatchRows));
+  if (o.batch_rows <= 0) {
+    return Status::Invalid("{}: batch_rows must be at least 1 (default {})", v.Find("batch_rows")->location().ToString(),
+                           kDefaultBatchRows);
+  }
+  SLUICE_ASSIGN_OR_RETURN(o.cast_unsupported_to_text, v.GetBool("cast_unsupported_to_text", false));
+  SLUICE_ASSIGN_OR_RETURN(auto timeout, v.GetDuration("connect_timeout", std::chrono::seconds(10)));
+  o.connect.connect_timeout_seconds =
+      std::max<int>(1, static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
+  SLUICE_ASSIGN_OR_RETURN(o.connect.sslmode, v.GetString("sslmode", ""));
+  static const std::vector<std::string> kSslModes = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+  if (!o.connect.sslmode.empty() &&
+      std::find(kSslModes.begin(), kSslModes.end(), o.connect.sslmode) == kSslModes.end()) {
+    return Status::Invalid("{}: sslmode '{}' is not one of {}", v.Find("sslmode")->location().ToString(),
+                           o.connect.sslmode, Join(kSslModes, ", "));
+  }
+
+  std::string mode = context.job_config != nullptr ? context.job_config->mode : "full";
+  if (mode == "full") {
+    o.mode = LoadMode::kFull;
+    if (!o.cursor.empty()) {
+      spdlog::warn("{}: cursor: {} is ignored because {} uses mode: full (each run copies everything)",
+                   v.Find("cursor")->location().ToString(), o.cursor, where);
+    }
+  } else if (mode == "incremental") {
+    o.mode = LoadMode::kIncremental;
+    if (o.cursor.empty()) {
+      return Status::Invalid(
+          "{}: {} uses mode: incremental, which needs the source key 'cursor': the column that grows when a row is "
+          "added or changed (e.g. cursor: updated_at)",
+          v.location().ToString(), where);
+    }
+  } else {
+    config::Location at = context.job_config->location;
+    if (const auto* m = context.job_config->raw.Find("mode")) at = m->location();
+    return Status::Invalid(
+        "{}: mode: {} of {} is not available for the postgres source yet; use mode: full (copy the table each run) "
+        "or mode: incremental with cursor: <column>",
+        at.ToString(), mode, where);
+  }
+  return o;
+}
+
+}  // namespace
+
+SourceDescriptor PostgresSourceDescriptor() {
+  using config::OptionType;
+  SourceDescriptor d;
+  d.name = "postgres";
+  d.description = "A PostgreSQL table or query, read with binary COPY in batches: full copies or incremental by a cursor column";
+  d.options = {
+      {"url", OptionType::kString, "", true, false, "postgresql://user@host:port/database (no password in it)"},
+      {"password", OptionType::kString, "", false, true, "the user's password (omit when the server trusts the user)"},
+      {"table", OptionType::kString, "", false, false, "schema.table (or table, in schema public) to read; or use query:"},
+      {"query", OptionType::kString, "", false, false, "a SELECT whose rows to read, instead of table:"},
+      {"columns", OptionType::kStringList, "", false, false, "only these columns, in this order; omitted = all"},
+      {"cursor", OptionType::kString, "", false, false,
+       "mode: incremental: the timestamp, date or integer column that grows when a row is added or changed"},
+      {"lookback", OptionType::kString, "", false, false,
+       "mode: incremental: re-read this much below the watermark (a duration such as 10m for time cursors, a number "
+       "for integer cursors)"},
+      {"batch_rows", OptionType::kInt, "500000", false, false, "rows per part handed to the lake (bounds memory)"},
+      {"cast_unsupported_to_text", OptionType::kBool, "false", false, false,
+       "read columns of unsupported types (inet, ranges, …) as text instead of failing"},
+      {"connect_timeout", OptionType::kDuration, "10s", false, false, "give up connecting after this long"},
+      {"sslmode", OptionType::kString, "", false, false,
+       "disable | allow | prefer | require | verify-ca | verify-full; omitted = what the URL says (libpq default prefer)"},
+  };
+  d.bind = [](const BindContext& context, const config::Value& options) -> Result<std::unique_ptr<Source>> {
+    SLUICE_ASSIGN_OR_RETURN(auto parsed, ParseOptions(context, options));
+    SourcePlan plan;
+    plan.connector = "postgres";
+    plan.origin = context.connection_name.empty() ? "postgres" : context.connection_name;
+    bool incremental = parsed.mode == LoadMode::kIncremental;
+    plan.description = incremental ? fmt::format("PostgreSQL {}, rows with a newer {}", parsed.What(), parsed.cursor)
+                                   : fmt::format("PostgreSQL {}, all rows", parsed.What());
+    plan.is_incremental = incremental;
+    plan.snapshot = !incremental;
+    return std::unique_ptr<Source>(std::make_unique<PostgresSource>(std::move(parsed), plan));
+  };
+  return d;
+}
+
+}  // namespace sluice::connectors
