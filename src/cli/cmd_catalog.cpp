@@ -9,10 +9,6 @@
 namespace sluice::cli {
 namespace {
 
-std::string ShortTime(TimePoint t) {
-  return fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(t));
-}
-
 int ListTables(CliContext& context) {
   auto loaded = LoadAll(context, false);
   if (!loaded.ok()) return ReportError(context, loaded.status());

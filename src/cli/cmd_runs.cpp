@@ -11,10 +11,6 @@
 namespace sluice::cli {
 namespace {
 
-std::string ShortTime(TimePoint t) {
-  return fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(t));
-}
-
 std::string Duration(const catalog::RunRecord& r) {
   if (!r.finished_at) return "running";
   return fmt::format("{:.1f}s", std::chrono::duration<double>(*r.finished_at - r.started_at).count());

@@ -1,5 +1,6 @@
 #include "cli/output_format.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -37,6 +38,10 @@ Status PrintJson(FILE* out, engine::Connection& connection, const std::string& s
 }
 
 }  // namespace
+
+std::string ShortTime(TimePoint t) {
+  return fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(t));
+}
 
 std::string CsvField(const std::optional<std::string>& value) {
   if (!value) return "";

@@ -4,10 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/status.hpp"
 #include "engine/engine.hpp"
 
 namespace sluice::cli {
+
+/// "2026-11-23 10:56:00" (UTC), for tables people read.
+std::string ShortTime(TimePoint t);
 
 enum class OutputFormat { kTable, kCsv, kJson };
 

@@ -13,6 +13,9 @@
 
 namespace sluice::config::internal {
 
+/// What was found, for "must be X, got Y" messages (a secret is never echoed).
+std::string DescribeFound(const Value& v);
+
 struct ValueAccess {
   static void SetScalar(Value* value, std::string text, bool secret) {
     value->scalar_ = std::move(text);

@@ -91,21 +91,6 @@ bool MatchesType(const Value& value, OptionType type) {
 
 namespace {
 
-std::string Found(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNull:
-      return "nothing";
-    case Value::Kind::kList:
-      return "a list";
-    case Value::Kind::kMap:
-      return "a map";
-    case Value::Kind::kScalar:
-      break;
-  }
-  if (v.is_secret()) return fmt::format("'{}' (a secret reference)", Redactor::kMask);
-  return fmt::format("'{}'", v.scalar());
-}
-
 std::string Hint(std::string_view key, const std::vector<std::string>& known) {
   std::string nearest = NearestWord(key, known);
   if (!nearest.empty()) return fmt::format(" (did you mean '{}'?)", nearest);
@@ -118,7 +103,7 @@ void ValidateOptions(const Value& map, const std::vector<OptionSpec>& specs, std
                      std::vector<std::string>* errors) {
   if (!map.IsNull() && !map.IsMap()) {
     errors->push_back(fmt::format("{}{} must be {}, got {}", Prefix(map.location()), context,
-                                  OptionTypeForm(OptionType::kMap), Found(map)));
+                                  OptionTypeForm(OptionType::kMap), internal::DescribeFound(map)));
     return;
   }
   std::vector<std::string> known;
@@ -134,7 +119,7 @@ void ValidateOptions(const Value& map, const std::vector<OptionSpec>& specs, std
     }
     if (value.IsNull() || MatchesType(value, spec->type)) continue;
     errors->push_back(fmt::format("{}invalid value for '{}' in {}: must be {}, got {}", Prefix(value.location()), key,
-                                  context, OptionTypeForm(spec->type), Found(value)));
+                                  context, OptionTypeForm(spec->type), internal::DescribeFound(value)));
   }
   for (const auto& spec : specs) {
     if (!spec.required) continue;

@@ -36,10 +36,7 @@ std::string ChildPath(std::string_view parent, std::string_view key) {
 
 std::string ItemPath(std::string_view parent, size_t index) { return fmt::format("{}[{}]", parent, index); }
 
-namespace {
-
-/// What was found, for "must be X, got Y" (a secret is never echoed).
-std::string Found(const Value& v) {
+std::string internal::DescribeFound(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kNull:
       return "nothing";
@@ -54,10 +51,12 @@ std::string Found(const Value& v) {
   return fmt::format("'{}'", v.scalar());
 }
 
+namespace {
+
 std::string Subject(const Value& v) { return v.path().empty() ? std::string("value") : v.path(); }
 
 Status Expected(const Value& v, std::string_view form) {
-  return Status::Invalid("{}{} must be {}, got {}", Prefix(v.location()), Subject(v), form, Found(v));
+  return Status::Invalid("{}{} must be {}, got {}", Prefix(v.location()), Subject(v), form, internal::DescribeFound(v));
 }
 
 bool ParseDouble(std::string_view text, double* out) {

@@ -166,23 +166,9 @@ Status StatusFromSqlState(std::string_view sqlstate, std::string message) {
   return Status(StatusCode::kIoError, std::move(message));
 }
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string QuoteLiteral(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
+// PostgreSQL quotes like DuckDB does (standard_conforming_strings is on since 9.1).
+std::string QuoteIdent(std::string_view name) { return SqlIdent(name); }
+std::string QuoteLiteral(std::string_view text) { return SqlQuote(text); }
 
 PgClient::PgClient(pg_conn* conn, std::string endpoint, Secret password)
     : conn_(conn), cancel_(PQgetCancel(conn)), endpoint_(std::move(endpoint)), password_(std::move(password)) {
