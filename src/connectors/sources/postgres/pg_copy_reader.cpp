@@ -302,6 +302,14 @@ bool DecodeScalar(WireType wire, const engine::AppendColumn& target, const uint8
       return true;
     }
     case WireType::kText:
+      // Text never holds NUL in PostgreSQL; a lone 0 byte is the empty value of type "char",
+      // which PostgreSQL itself prints as ''.
+      if (len == 1 && p[0] == 0) {
+        sink.Varchar(std::string_view());
+        return true;
+      }
+      sink.Varchar(std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(len)));
+      return true;
     case WireType::kJson:
       sink.Varchar(std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(len)));
       return true;
