@@ -11,6 +11,7 @@
 #include <new>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 #include "common/ids.hpp"
 #include "common/strings.hpp"
@@ -24,7 +25,7 @@ constexpr size_t kWriteBufferBytes = 256 * 1024;
 constexpr size_t kCopyChunkBytes = 1024 * 1024;
 // A folder emptied by a concurrent Delete can vanish between creating it and using it; a few
 // retries make that race invisible to callers.
-constexpr int kFolderRaceRetries = 8;
+constexpr int kFolderRaceRetries = 200;  // each retry yields; contention ends when the deleter does
 // A single path segment longer than this is refused by Linux filesystems (NAME_MAX).
 constexpr size_t kMaxSegmentBytes = 255;
 
@@ -126,6 +127,15 @@ Status SyncFolder(const fs::path& folder) {
   return Status::OK();
 }
 
+/// Makes a just-published object's rename durable. A concurrent Delete may already have removed
+/// the object and, with it, its emptied folder: then there is nothing left to make durable.
+Status SyncFolderAfterPublish(const fs::path& folder) {
+  FileDescriptor fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return errno == ENOENT ? Status::OK() : ErrnoStatus(errno, "open folder", folder);
+  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, "sync folder", folder);
+  return Status::OK();
+}
+
 uint64_t MtimeNanos(const struct stat& st) {
   return static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ULL + static_cast<uint64_t>(st.st_mtim.tv_nsec);
 }
@@ -182,6 +192,7 @@ Status MakeKeyFolders(const fs::path& root, std::string_view key, bool sync) {
       }
       // A concurrent Delete removed a parent we had just created; start again from the top.
       if (++restarts > kFolderRaceRetries) return ErrnoStatus(ENOENT, "create folder", dir);
+      std::this_thread::yield();
       pos = 0;
       continue;
     } else {
@@ -278,7 +289,7 @@ class LocalObjectWriter final : public ObjectWriter {
     }
     state_ = State::kFinished;
     if (sync_) {
-      Status st = SyncFolder(final_path_.parent_path());
+      Status st = SyncFolderAfterPublish(final_path_.parent_path());
       if (!st.ok()) return st.WithContext("object '{}' was written but may not survive a power loss", key_);
     }
     return Status::OK();
@@ -560,7 +571,7 @@ class LocalObjectStore final : public ObjectStore {
       if (err == ENOENT && attempt < kFolderRaceRetries && fs::exists(local, ec)) continue;
       return ErrnoStatus(err, "move into the lake", local).WithContext("cannot store object '{}'", key);
     }
-    if (options_.sync) SLUICE_TRY(SyncFolder(final_path.parent_path()));
+    if (options_.sync) SLUICE_TRY(SyncFolderAfterPublish(final_path.parent_path()));
     return true;
   }
 
