@@ -114,7 +114,7 @@ class SourceRegistry {
 void RegisterBuiltinSources(SourceRegistry& registry);
 
 /// Validates `options` against the descriptor's specs (unknown keys with hints, types) and binds.
-/// `skip_keys` are keys the pipeline itself consumes (type, connection).
+/// `options` no longer holds `type:`/`connection:`: the pipeline resolved and removed them.
 Result<std::unique_ptr<Source>> BindSource(const SourceDescriptor& descriptor, const BindContext& context,
                                            const config::Value& options);
 
