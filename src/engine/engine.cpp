@@ -139,8 +139,8 @@ class DuckConnection final : public Connection {
   Result<TextResult> Query(std::string_view sql) override {
     // Row-returning statements go through the VARCHAR cast: DuckDB's value-by-value API
     // mis-renders (or crashes on) UUID, DECIMAL and LIST values.
-    if (Describe(sql).ok()) {
-      SLUICE_ASSIGN_OR_RETURN(auto stream, Stream(sql));
+    if (auto columns = Describe(sql); columns.ok()) {
+      SLUICE_ASSIGN_OR_RETURN(auto stream, StreamDescribed(sql, *columns));
       TextResult out;
       out.column_names = stream->column_names();
       std::vector<TextRow> batch;
@@ -177,6 +177,12 @@ class DuckConnection final : public Connection {
 
   Result<std::unique_ptr<TextStream>> Stream(std::string_view sql) override {
     SLUICE_ASSIGN_OR_RETURN(auto columns, Describe(sql));
+    return StreamDescribed(sql, columns);
+  }
+
+  /// Stream() for a statement whose columns are already known.
+  Result<std::unique_ptr<TextStream>> StreamDescribed(std::string_view sql,
+                                                      const std::vector<ColumnDescription>& columns) {
     std::vector<std::string> names;
     std::string casts;
     for (size_t i = 0; i < columns.size(); ++i) {
