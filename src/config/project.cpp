@@ -30,6 +30,8 @@ const std::vector<OptionSpec>& ProjectKeys() {
       {"engine", OptionType::kMap, "", false, false,
        "settings of the embedded engine (memory_limit, threads, temp_directory, ...)"},
       {"defaults", OptionType::kMap, "", false, false, "defaults for every job of every pipeline"},
+      {"masking", OptionType::kMap, "", false, false,
+       "settings of mask: (key: the secret of keyed hashes, e.g. ${env:SLUICE_MASK_KEY})"},
       {"environments", OptionType::kMap, "", false, false,
        "named overlays chosen with --env NAME: maps merge key by key, lists and values replace"},
   };
@@ -48,6 +50,14 @@ const std::vector<OptionSpec>& S3Keys() {
       {"path_style", OptionType::kBool, "false", false, false,
        "address buckets as endpoint/bucket/key instead of bucket.endpoint/key (most local S3 servers need true)"},
       {"verify_tls", OptionType::kBool, "true", false, false, "check the server's TLS certificate"},
+  };
+  return kKeys;
+}
+
+const std::vector<OptionSpec>& MaskingKeys() {
+  static const std::vector<OptionSpec> kKeys = {
+      {"key", OptionType::kString, "", false, true,
+       "secret key of mask: hash (HMAC-SHA256); keep it stable, or hashed values stop matching earlier loads"},
   };
   return kKeys;
 }
@@ -191,6 +201,8 @@ Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& optio
   config.query = Section(doc, "query");
   config.engine = Section(doc, "engine");
   config.defaults = Section(doc, "defaults");
+  config.masking = Section(doc, "masking");
+  ValidateOptions(config.masking, MaskingKeys(), fmt::format("masking of {}", display), &errors);
   config.raw = std::move(doc);
 
   if (!errors.empty()) return ErrorsToStatus(errors);

@@ -30,13 +30,14 @@ struct ProjectConfig {
   std::string catalog;
   std::string env;                        // active environment or ""
   std::vector<std::string> environments;  // names defined under environments:, file order
-  Value s3, connections, notifications, server, query, engine, defaults;  // null Value when absent
+  Value s3, connections, notifications, server, query, engine, defaults, masking;  // null Value when absent
   Value raw;  // the whole merged document (without the environments: section, which the overlay consumed)
 };
 
-/// Keys of sluice.yaml and of its s3: section (validation and docs/configuration.md).
+/// Keys of sluice.yaml and of its s3: and masking: sections (validation and docs/configuration.md).
 const std::vector<OptionSpec>& ProjectKeys();
 const std::vector<OptionSpec>& S3Keys();
+const std::vector<OptionSpec>& MaskingKeys();
 
 /// `path` is sluice.yaml or the folder holding it. Applies `environments.<env>` (deep merge of maps; lists and
 /// scalars replace) before reading keys, then resolves ${...} references (those of other environments are

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,7 @@ class Connection {
 
  private:
   friend class Appender;
+  friend Status RegisterTextFunction(Connection&, const std::string&, std::function<std::string(std::string_view)>);
   /// The duckdb_connection behind this connection, for engine-internal code that needs the C API.
   virtual void* RawHandle() { return nullptr; }
 };
@@ -84,6 +86,12 @@ class Database {
   virtual ~Database() = default;
   virtual Result<std::unique_ptr<Connection>> Connect() = 0;
 };
+
+/// Makes `name(VARCHAR) -> VARCHAR` callable from SQL on the connection's database, computed by
+/// `function` (NULL in, NULL out). It runs on DuckDB's worker threads, so it must be thread-safe.
+/// Registering a name that exists already is an AlreadyExists error.
+Status RegisterTextFunction(Connection& connection, const std::string& name,
+                            std::function<std::string(std::string_view)> function);
 
 /// The DuckDB version this build expects ("v1.4.4").
 std::string ExpectedLibraryVersion();
