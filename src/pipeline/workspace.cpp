@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/strings.hpp"
+
 namespace sluice::pipeline {
 
 Result<storage::s3::S3Options> S3OptionsFromConfig(const config::Value& s3) {
@@ -45,7 +47,11 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(config::ProjectConfig project
   ws->clock_ = std::move(clock);
   ws->redactor_ = std::move(redactor);
   const auto& p = ws->project_;
-  SLUICE_ASSIGN_OR_RETURN(auto s3_options, S3OptionsFromConfig(p.s3));
+  // The s3: block matters only for an S3 lake; a local lake must not fail over an unused, partial block.
+  storage::s3::S3Options s3_options;
+  if (StartsWith(ToLower(p.lake), "s3://")) {
+    SLUICE_ASSIGN_OR_RETURN(s3_options, S3OptionsFromConfig(p.s3));
+  }
   SLUICE_ASSIGN_OR_RETURN(ws->lake_, storage::OpenObjectStore(p.lake, s3_options, storage::s3::ProcessEnvironment()));
   SLUICE_ASSIGN_OR_RETURN(uint64_t cache_size, p.s3.GetByteSize("cache_size", 10ull << 30));
   ws->query_cache_ = std::make_unique<storage::ReadThroughCache>(ws->state_dir() / "cache", cache_size);
