@@ -5,3 +5,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 echo "== CSV → raw Parquet (sluice run vs bare DuckDB COPY)"
 "$here/files_to_raw.sh" "$build" ${BENCH_ROWS:-1000000 5000000}
+echo "== S3 upload/download of a 1 GiB file (sluice's S3 store vs boto3, s3rver on loopback)"
+/usr/bin/python3 "$here/s3_throughput.py" "$build" ${BENCH_S3_MB:-1024}

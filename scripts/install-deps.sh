@@ -43,3 +43,10 @@ if [ ! -f "$tools/node_modules/hyparquet/package.json" ] || [ ! -f "$tools/node_
   (cd "$tools" && npm install --silent --no-audit --no-fund hyparquet@1.31.5 hyparquet-compressors >/dev/null)
   echo "install-deps: npm test tools installed in $tools"
 fi
+# S3-compatible server for the S3 store's tests (issue 6).
+if [ ! -f "$tools/node_modules/s3rver/package.json" ]; then
+  mkdir -p "$tools"
+  [ -f "$tools/package.json" ] || echo '{"name":"sluice-test-tools","private":true}' >"$tools/package.json"
+  (cd "$tools" && npm install --silent --no-audit --no-fund s3rver@3.7.1 >/dev/null)
+  echo "install-deps: s3rver installed in $tools"
+fi

@@ -26,7 +26,7 @@ void AddQueryCommand(CLI::App& app, CliContext& context) {
       if (!connection.ok()) return ReportError(context, connection.status());
       std::optional<int64_t> as_of;
       if (args->as_of >= 0) as_of = args->as_of;
-      Status st = pipeline::BindCatalogViews(**connection, ws.catalog(), ws.lake(), as_of);
+      Status st = pipeline::BindCatalogViews(**connection, ws.catalog(), ws.lake(), as_of, &ws.query_cache());
       if (!st.ok()) return ReportError(context, st);
       OutputFormat format = args->format == "csv"    ? OutputFormat::kCsv
                             : args->format == "json" ? OutputFormat::kJson

@@ -47,9 +47,18 @@ const std::vector<OptionSpec>& S3Keys() {
       {"secret_access_key", OptionType::kString, "", false, true, "secret access key"},
       {"session_token", OptionType::kString, "", false, true, "session token of temporary credentials"},
       {"profile", OptionType::kString, "", false, false, "profile of ~/.aws/credentials to take the keys from"},
-      {"path_style", OptionType::kBool, "false", false, false,
-       "address buckets as endpoint/bucket/key instead of bucket.endpoint/key (most local S3 servers need true)"},
-      {"verify_tls", OptionType::kBool, "true", false, false, "check the server's TLS certificate"},
+      {"path_style", OptionType::kBool, "", false, false,
+       "address buckets as endpoint/bucket/key instead of bucket.endpoint/key; default true with an endpoint "
+       "(local S3 servers), false for AWS"},
+      {"verify_tls", OptionType::kBool, "true", false, false,
+       "check the server's TLS certificate; false is unsafe (accepts any server) and only for test endpoints"},
+      // s3 block: transfer tuning (issue 6)
+      {"part_size", OptionType::kByteSize, "8MB", false, false,
+       "multipart upload part size; objects above it are uploaded in parts (AWS minimum 5MB)"},
+      {"max_attempts", OptionType::kInt, "6", false, false,
+       "tries per request (retries with exponential backoff and jitter on throttling, 5xx, timeouts)"},
+      {"cache_size", OptionType::kByteSize, "10GB", false, false,
+       "size limit of the local read-through cache (.sluice/cache) that queries read S3 tables from"},
   };
   return kKeys;
 }

@@ -9,7 +9,8 @@
 namespace sluice::pipeline {
 
 Result<std::string> TableScanSql(catalog::MetadataStore& catalog, storage::ObjectStore& lake,
-                                 const catalog::TableInfo& table, std::optional<int64_t> as_of) {
+                                 const catalog::TableInfo& table, std::optional<int64_t> as_of,
+                                 storage::ReadThroughCache* cache) {
   SLUICE_ASSIGN_OR_RETURN(auto files, catalog.ListFiles(table.name, as_of));
   if (files.empty()) {
     // An empty table still has its columns, so queries bind.
@@ -23,9 +24,19 @@ Result<std::string> TableScanSql(catalog::MetadataStore& catalog, storage::Objec
   std::vector<std::string> paths;
   for (const auto& f : files) {
     auto local = lake.LocalPath(f.path);
+    if (!local && cache != nullptr) {  // remote lake: read through the local cache
+      auto fetched = cache->Fetch(lake, f.path);
+      if (!fetched.ok()) {
+        return Status(fetched.status().code(),
+                      fmt::format("table {}: cannot fetch {} from {}: {}", table.name.ToString(), f.path,
+                                  lake.Describe(), fetched.status().message()),
+                      fetched.status().retryable());
+      }
+      local = *fetched;
+    }
     if (!local) {
-      return Status::Invalid("table {} lives in {}, which cannot be queried locally yet", table.name.ToString(),
-                             lake.Describe());
+      return Status::Invalid("table {} lives in {}, which cannot be queried without a read cache",
+                             table.name.ToString(), lake.Describe());
     }
     paths.push_back(SqlQuote(local->string()));
   }
@@ -34,7 +45,7 @@ Result<std::string> TableScanSql(catalog::MetadataStore& catalog, storage::Objec
 }
 
 Status BindCatalogViews(engine::Connection& connection, catalog::MetadataStore& catalog, storage::ObjectStore& lake,
-                        std::optional<int64_t> as_of) {
+                        std::optional<int64_t> as_of, storage::ReadThroughCache* cache) {
   SLUICE_ASSIGN_OR_RETURN(auto tables, catalog.ListTables());
   std::set<std::string> zones;
   for (const auto& t : tables) {
@@ -43,7 +54,7 @@ Status BindCatalogViews(engine::Connection& connection, catalog::MetadataStore& 
     }
     std::optional<int64_t> version = as_of;
     if (version && *version > t.current_version) version = t.current_version;
-    SLUICE_ASSIGN_OR_RETURN(auto scan, TableScanSql(catalog, lake, t, version));
+    SLUICE_ASSIGN_OR_RETURN(auto scan, TableScanSql(catalog, lake, t, version, cache));
     Status st = connection.Execute(
         fmt::format("CREATE OR REPLACE VIEW {}.{} AS {}", SqlIdent(t.name.zone), SqlIdent(t.name.name), scan));
     if (!st.ok()) {

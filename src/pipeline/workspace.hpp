@@ -10,11 +10,16 @@
 #include "connectors/source.hpp"
 #include "engine/engine.hpp"
 #include "storage/object_store.hpp"
+#include "storage/read_cache.hpp"
 
 namespace sluice::pipeline {
 
 /// Everything a command needs that is opened from the project file: the lake's object store,
 /// the catalog, the embedded engine and the plug-in registries. Owned by main() and lent down.
+/// The project's `s3:` block as store options (explicit credentials only when both keys are set;
+/// otherwise CompleteS3Options falls back to the AWS environment and shared credentials file).
+Result<storage::s3::S3Options> S3OptionsFromConfig(const config::Value& s3);
+
 class Workspace {
  public:
   static Result<std::unique_ptr<Workspace>> Open(config::ProjectConfig project, std::shared_ptr<const Clock> clock,
@@ -25,6 +30,8 @@ class Workspace {
   catalog::MetadataStore& catalog() { return *catalog_; }
   engine::Database& engine() { return *engine_; }
   const connectors::SourceRegistry& sources() const { return sources_; }
+  /// Local copies of remote lake files for queries (<project>/.sluice/cache).
+  storage::ReadThroughCache& query_cache() { return *query_cache_; }
   const Clock& clock() const { return *clock_; }
   /// Masks secret values in text that leaves the process (run records, notifications).
   std::string Redact(std::string_view text) const { return redactor_ ? redactor_->Apply(text) : std::string(text); }
@@ -39,6 +46,7 @@ class Workspace {
   std::shared_ptr<const Clock> clock_;
   std::shared_ptr<const Redactor> redactor_;
   std::unique_ptr<storage::ObjectStore> lake_;
+  std::unique_ptr<storage::ReadThroughCache> query_cache_;
   std::unique_ptr<catalog::MetadataStore> catalog_;
   std::unique_ptr<engine::Database> engine_;
   connectors::SourceRegistry sources_;

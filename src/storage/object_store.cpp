@@ -2,6 +2,7 @@
 
 #include "common/strings.hpp"
 #include "storage/local_object_store.hpp"
+#include "storage/s3/s3_object_store.hpp"
 
 namespace sluice::storage {
 namespace {
@@ -59,15 +60,20 @@ Status ValidateObjectPrefix(std::string_view prefix) {
 }
 
 Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& uri) {
+  return OpenObjectStore(uri, s3::S3Options(), s3::ProcessEnvironment());
+}
+
+Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& uri, const s3::S3Options& s3_options,
+                                                     const s3::EnvLookup& getenv) {
   if (uri.empty()) {
     return Status::Invalid("empty lake location: set 'lake:' to a local folder (./lake) or s3://bucket/prefix");
   }
   std::string lower = ToLower(uri);
   if (StartsWith(lower, "s3://")) {
-    return Status::Invalid(
-        "lake '{}': the S3 object store arrives with S3 support and is not available in this build; use a "
-        "local folder for now",
-        uri);
+    SLUICE_ASSIGN_OR_RETURN(auto location, s3::ParseS3Uri(uri));
+    auto completed = s3::CompleteS3Options(s3_options, getenv);
+    if (!completed.ok()) return Status::Invalid("lake '{}': {}", uri, completed.status().message());
+    return s3::MakeS3ObjectStore(location.first, location.second, std::move(*completed));
   }
   std::filesystem::path root;
   if (StartsWith(lower, "file://")) {

@@ -10,6 +10,7 @@
 
 #include "common/clock.hpp"
 #include "common/status.hpp"
+#include "storage/s3/s3_options.hpp"
 
 // The lake is reached only through this interface. It is shaped like an object store (no rename,
 // no append, whole objects appear atomically) so the local filesystem and S3 behave the same;
@@ -89,8 +90,12 @@ Status ValidateObjectKey(std::string_view key);
 /// Like ValidateObjectKey, but "" (everything) and a trailing '/' are allowed.
 Status ValidateObjectPrefix(std::string_view prefix);
 
-/// "s3://…" → Status::Invalid saying the S3 store arrives with S3 support; otherwise a local path
-/// (or a file:// URI) → the local store rooted there.
+/// "s3://bucket/prefix" → the S3 store (`s3` completed from the AWS environment variables and shared
+/// credentials file, see s3::CompleteS3Options); otherwise a local path (or a file:// URI) → the local
+/// store rooted there.
+Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& uri, const s3::S3Options& s3,
+                                                     const s3::EnvLookup& getenv);
+/// As above with default S3 settings and the process environment.
 Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& uri);
 
 }  // namespace sluice::storage

@@ -240,12 +240,14 @@ TEST_F(LocalObjectStoreTest, SymlinkLoopDoesNotHangList) {
   for (const auto& key : keys) EXPECT_LE(key.size(), kMaxKeyBytes);
 }
 
-TEST(OpenObjectStoreTest, S3IsNotAvailableYet) {
-  auto store = OpenObjectStore("s3://acme-lake/prod");
+TEST(OpenObjectStoreTest, S3WithoutCredentialsSaysWhereItLooked) {
+  auto store = OpenObjectStore("s3://acme-lake/prod", s3::S3Options(),
+                               [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(store.status().message(), HasSubstr("S3"));
   EXPECT_THAT(store.status().message(), HasSubstr("s3://acme-lake/prod"));
+  EXPECT_THAT(store.status().message(), HasSubstr("AWS_ACCESS_KEY_ID"));
+  EXPECT_THAT(OpenObjectStore("s3:///x").status().message(), HasSubstr("names no bucket"));
 }
 
 TEST(OpenObjectStoreTest, LocalPathsAndFileUris) {

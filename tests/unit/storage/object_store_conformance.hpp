@@ -20,6 +20,8 @@ struct StoreFactory {
   std::string name;
   /// `scratch` is an empty local folder owned by the test (local stores may live in it).
   std::function<Result<std::unique_ptr<ObjectStore>>(const std::filesystem::path& scratch)> make;
+  /// Non-empty: why ConcurrentWritersAndDeletersInOneFolder cannot run against this store's test server.
+  std::string skip_concurrency = {};
 };
 
 inline void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
