@@ -37,6 +37,8 @@ struct ProjectConfig {
 /// Keys of sluice.yaml and of its s3: section (validation and docs/configuration.md).
 const std::vector<OptionSpec>& ProjectKeys();
 const std::vector<OptionSpec>& S3Keys();
+/// Keys of the query: section.
+const std::vector<OptionSpec>& QueryKeys();
 
 /// `path` is sluice.yaml or the folder holding it. Applies `environments.<env>` (deep merge of maps; lists and
 /// scalars replace) before reading keys, then resolves ${...} references (those of other environments are

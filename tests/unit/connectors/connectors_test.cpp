@@ -49,7 +49,7 @@ config::Value Options(const std::string& yaml) {
 TEST(SourceRegistryTest, BuiltinSourcesAreExactlyTheseNames) {
   SourceRegistry registry;
   RegisterBuiltinSources(registry);
-  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"files", "postgres"}));
+  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"files", "postgres", "http"}));
   EXPECT_FALSE(registry.Register(FilesSourceDescriptor()).ok());
 }
 
