@@ -57,5 +57,6 @@ void AddRunCommand(CLI::App& app, CliContext& context);
 void AddQueryCommand(CLI::App& app, CliContext& context);
 void AddCatalogCommand(CLI::App& app, CliContext& context);
 void AddRunsCommands(CLI::App& app, CliContext& context);
+void AddMaintainCommand(CLI::App& app, CliContext& context);
 
 }  // namespace sluice::cli

@@ -4,7 +4,9 @@
 
 #include "cli/cli_context.hpp"
 #include "cli/output_format.hpp"
+#include "common/ids.hpp"
 #include "common/strings.hpp"
+#include "pipeline/crawl.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -92,6 +94,32 @@ int History(CliContext& context, const std::string& name) {
   return kExitOk;
 }
 
+int Crawl(CliContext& context, const std::string& path, const std::string& zone, const std::string& table) {
+  auto loaded = LoadAll(context, false);
+  if (!loaded.ok()) return ReportError(context, loaded.status());
+  auto& ws = *loaded->workspace;
+  auto connection = ws.engine().Connect();
+  if (!connection.ok()) return ReportError(context, connection.status());
+  pipeline::CrawlRequest request;
+  request.path = StartsWith(path, "s3://") ? path : config::ResolveProjectPath(loaded->project, path).string();
+  request.zone = zone;
+  request.table = table;
+  request.run_id = NewRunId(ws.clock());
+  request.scratch = ws.state_dir() / "staging" / request.run_id.value / "crawl";
+  auto crawled = pipeline::Crawl(ws.catalog(), ws.lake(), **connection, request);
+  std::error_code ec;
+  std::filesystem::remove_all(request.scratch.parent_path(), ec);
+  if (!crawled.ok()) return ReportError(context, crawled.status().WithContext("catalog crawl of {}", path));
+  std::vector<engine::TextRow> rows;
+  for (const auto& t : *crawled) {
+    rows.push_back({t.table, t.version == 0 ? "-" : std::to_string(t.version), std::to_string(t.files_added),
+                    std::to_string(t.files_known), std::to_string(t.rows_added),
+                    t.partition_columns.empty() ? "-" : Join(t.partition_columns, ", "), t.placement});
+  }
+  PrintTable(stdout, {"table", "version", "new files", "known files", "new rows", "partitions", "files"}, rows);
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddCatalogCommand(CLI::App& app, CliContext& context) {
@@ -108,6 +136,20 @@ void AddCatalogCommand(CLI::App& app, CliContext& context) {
   history->add_option("TABLE", *history_name, "zone.table")->required();
   history->callback(
       [&context, history_name] { context.action = [&context, history_name] { return History(context, *history_name); }; });
+  struct CrawlArgs {
+    std::string path, zone, table;
+  };
+  auto crawl_args = std::make_shared<CrawlArgs>();
+  auto* crawl = cmd->add_subcommand("crawl", "Register folders of existing Parquet/CSV/JSON files as tables");
+  crawl->add_option("PATH", crawl_args->path, "folder; each sub-folder becomes a table (or PATH itself with --table)")
+      ->required();
+  crawl->add_option("--zone", crawl_args->zone, "zone of the new tables, e.g. raw")->required();
+  crawl->add_option("--table", crawl_args->table, "register all of PATH as this one table");
+  crawl->callback([&context, crawl_args] {
+    context.action = [&context, crawl_args] {
+      return Crawl(context, crawl_args->path, crawl_args->zone, crawl_args->table);
+    };
+  });
 }
 
 }  // namespace sluice::cli

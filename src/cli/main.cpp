@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   AddQueryCommand(app, context);
   AddCatalogCommand(app, context);
   AddRunsCommands(app, context);
+  AddMaintainCommand(app, context);
 
   try {
     app.parse(argc, argv);

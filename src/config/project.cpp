@@ -38,6 +38,16 @@ const std::vector<OptionSpec>& ProjectKeys() {
   return kKeys;
 }
 
+const std::vector<OptionSpec>& QueryKeys() {
+  static const std::vector<OptionSpec> kKeys = {
+      {"max_bytes_scanned", OptionType::kByteSize, "", false, false,
+       "refuse a query whose files, after partition pruning, exceed this size (e.g. 10GB); omitted = no limit"},
+      {"result_location", OptionType::kString, "", false, false,
+       "where sluice query --save writes results: a folder (relative to sluice.yaml) or s3://bucket/prefix"},
+  };
+  return kKeys;
+}
+
 const std::vector<OptionSpec>& S3Keys() {
   static const std::vector<OptionSpec> kKeys = {
       {"endpoint", OptionType::kString, "", false, false,
@@ -208,6 +218,7 @@ Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& optio
   CheckNamedSections(config.notifications, "notifications", "{ type: webhook, url: http://host/hook }", &errors);
   config.server = Section(doc, "server");
   config.query = Section(doc, "query");
+  ValidateOptions(config.query, QueryKeys(), fmt::format("query of {}", display), &errors);
   config.engine = Section(doc, "engine");
   config.defaults = Section(doc, "defaults");
   config.masking = Section(doc, "masking");

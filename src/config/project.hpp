@@ -38,6 +38,8 @@ struct ProjectConfig {
 const std::vector<OptionSpec>& ProjectKeys();
 const std::vector<OptionSpec>& S3Keys();
 const std::vector<OptionSpec>& MaskingKeys();
+/// Keys of the query: section.
+const std::vector<OptionSpec>& QueryKeys();
 
 /// `path` is sluice.yaml or the folder holding it. Applies `environments.<env>` (deep merge of maps; lists and
 /// scalars replace) before reading keys, then resolves ${...} references (those of other environments are

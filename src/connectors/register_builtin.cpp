@@ -1,5 +1,6 @@
 #include "connectors/source.hpp"
 #include "connectors/sources/files/files_source.hpp"
+#include "connectors/sources/http/http_source.hpp"
 #include "connectors/sources/postgres/postgres_source.hpp"
 
 namespace sluice::connectors {
@@ -8,6 +9,7 @@ namespace sluice::connectors {
 void RegisterBuiltinSources(SourceRegistry& registry) {
   (void)registry.Register(FilesSourceDescriptor());
   (void)registry.Register(PostgresSourceDescriptor());
+  (void)registry.Register(HttpSourceDescriptor());
 }
 
 }  // namespace sluice::connectors

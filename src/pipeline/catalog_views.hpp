@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "catalog/metadata_store.hpp"
 #include "engine/engine.hpp"
@@ -21,5 +22,19 @@ Result<std::string> TableScanSql(catalog::MetadataStore& catalog, storage::Objec
 /// its tables cannot be read.
 Status BindCatalogViews(engine::Connection& connection, catalog::MetadataStore& catalog, storage::ObjectStore& lake,
                         std::optional<int64_t> as_of = std::nullopt, storage::ReadThroughCache* cache = nullptr);
+
+/// What a query would read, from the catalog alone (nothing is scanned).
+struct ScanEstimate {
+  uint64_t bytes = 0;
+  int64_t files = 0, files_pruned = 0;
+  std::vector<std::string> tables;  // zone.table names the SQL mentions
+};
+
+/// Adds up the files of every catalog table `sql` names as zone.table (at `as_of`), leaving out
+/// partitions that a simple predicate on a partition column excludes (col = 'v', col = 5,
+/// col IN (...)). Pruning is skipped when the SQL contains OR or NOT, so the figure is an upper
+/// bound of the Parquet bytes the query reads.
+Result<ScanEstimate> EstimateScan(catalog::MetadataStore& catalog, const std::string& sql,
+                                  std::optional<int64_t> as_of = std::nullopt);
 
 }  // namespace sluice::pipeline

@@ -35,6 +35,7 @@ TEST(DocsTest, KeyTablesMatchTheCode) {
   EXPECT_EQ(Section(doc, "project"), OptionsMarkdown(ProjectKeys()));
   EXPECT_EQ(Section(doc, "s3"), OptionsMarkdown(S3Keys()));
   EXPECT_EQ(Section(doc, "masking"), OptionsMarkdown(MaskingKeys()));
+  EXPECT_EQ(Section(doc, "query"), OptionsMarkdown(QueryKeys()));
   EXPECT_EQ(Section(doc, "pipeline"), OptionsMarkdown(PipelineKeys()));
   EXPECT_EQ(Section(doc, "job"), OptionsMarkdown(JobKeys()));
   EXPECT_EQ(Section(doc, "target"), OptionsMarkdown(TargetKeys()));

@@ -15,6 +15,8 @@
 #include "connectors/source.hpp"
 #include "connectors/sources/files/files_source.hpp"
 #include "connectors/sources/files/zip_extract.hpp"
+#include "connectors/sources/http/http_download.hpp"
+#include "connectors/sources/http/http_source.hpp"
 #include "connectors/sources/postgres/postgres_source.hpp"
 #include "storage/local_object_store.hpp"
 
@@ -49,7 +51,7 @@ config::Value Options(const std::string& yaml) {
 TEST(SourceRegistryTest, BuiltinSourcesAreExactlyTheseNames) {
   SourceRegistry registry;
   RegisterBuiltinSources(registry);
-  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"files", "postgres"}));
+  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"files", "postgres", "http"}));
   EXPECT_FALSE(registry.Register(FilesSourceDescriptor()).ok());
 }
 
@@ -207,6 +209,45 @@ TEST(LakeSinkTest, StagesParquetWithStatsThenUploads) {
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 3u);
   EXPECT_FALSE(fs::exists((*staged)[0].local));  // the local store took the file over
+}
+
+TEST(HttpSourceTest, RedactedUrlsKeepNoCredentials) {
+  EXPECT_EQ(RedactUrl("https://alice:pw@example.org:8443/a/b.csv?token=abc&x=1#frag"),
+            "https://example.org:8443/a/b.csv?token=***&x=***#frag");
+  EXPECT_EQ(RedactUrl("http://127.0.0.1:8000/indicators.zip"), "http://127.0.0.1:8000/indicators.zip");
+  EXPECT_EQ(RedactUrl("http://host/p@th/file.csv"), "http://host/p@th/file.csv");  // '@' in the path is not userinfo
+}
+
+TEST(HttpSourceTest, BindChecksUrlAndModeWithoutNetwork) {
+  config::ProjectConfig project;
+  config::JobConfig job;
+  job.mode = "full";
+  BindContext bind{project, "p", "j", "", &job};
+  auto bad = BindSource(HttpSourceDescriptor(), bind, Options("url: ftp://host/x.csv\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("http:// or https://"), std::string::npos) << bad.status();
+  auto good = BindSource(HttpSourceDescriptor(), bind, Options("url: http://127.0.0.1:1/x.csv\nretries: 0\n"));
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_TRUE((*good)->plan().snapshot);
+  EXPECT_EQ((*good)->plan().connector, "http");
+  job.mode = "window";
+  EXPECT_FALSE(BindSource(HttpSourceDescriptor(), bind, Options("url: http://127.0.0.1:1/x.csv\n")).ok());
+}
+
+TEST(HttpSourceTest, RefusedConnectionFailsNamingTheUrlAfterRetries) {
+  TempDir dir;
+  // Port 1 on loopback: nothing listens, the connection is refused at once.
+  DownloadRequest request;
+  request.url = "http://user:secret@127.0.0.1:1/x.csv";
+  request.retries = 2;
+  request.retry_backoff = std::chrono::milliseconds(1);
+  auto result = Download(request, dir.path() / "x.csv");
+  ASSERT_FALSE(result.ok());
+  const std::string& message = result.status().message();
+  EXPECT_NE(message.find("http://127.0.0.1:1/x.csv"), std::string::npos) << message;
+  EXPECT_NE(message.find("after 3 attempts"), std::string::npos) << message;
+  EXPECT_EQ(message.find("secret"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(dir.path() / "x.csv"));
 }
 
 /// docs/connectors/*.md carry the option tables generated from the descriptors; regenerate with

@@ -46,7 +46,9 @@ struct CsvOptions {
   std::vector<std::string> null_values = {""};
 };
 
-struct FilesOptions {
+}  // namespace
+
+struct FileReadOptions {
   std::vector<std::string> patterns;
   std::optional<FileFormat> format;
   CsvOptions csv;
@@ -55,17 +57,14 @@ struct FilesOptions {
   std::string json_format = "auto";
 };
 
+namespace {
+
 /// One file DuckDB will read; `display` is what users see in _source_file.
 struct InputFile {
   fs::path local;
   std::string display;
 };
 
-struct PendingInput {
-  ConsumedInput identity;  // what is recorded as loaded
-  fs::path path;
-  bool is_zip = false;
-};
 
 int64_t MtimeMicros(const fs::path& p) {
   struct stat st {};
@@ -87,7 +86,7 @@ std::string SqlList(const std::vector<std::string>& items) {
 
 class FilesReader final : public SourceReader {
  public:
-  FilesReader(const FilesOptions& options, fs::path root, std::vector<PendingInput> pending, RunContext context)
+  FilesReader(const FileReadOptions& options, fs::path root, std::vector<LocalInput> pending, RunContext context)
       : options_(options), root_(std::move(root)), pending_(std::move(pending)), work_dir_(context.work_dir) {}
 
   std::string PendingSummary() const override {
@@ -182,6 +181,8 @@ class FilesReader final : public SourceReader {
     for (const auto& p : pending_) {
       if (!p.is_zip) {
         files.push_back({p.path, p.identity.path});
+        // An input known by another name than its local path (a download's URL) shows that name.
+        if (p.identity.path != DisplayPath(root_, p.path)) archive_prefixes_.emplace_back(p.path.string(), p.identity.path);
         continue;
       }
       fs::path dest = work_dir_ / fmt::format("unzipped-{}", archive_index++);
@@ -277,9 +278,9 @@ class FilesReader final : public SourceReader {
                           "check the source options: delimiter, header, format, columns");
   }
 
-  FilesOptions options_;
+  FileReadOptions options_;
   fs::path root_;
-  std::vector<PendingInput> pending_;
+  std::vector<LocalInput> pending_;
   fs::path work_dir_;
   std::vector<std::pair<std::string, std::string>> archive_prefixes_;
   std::vector<std::string> reject_suffixes_;
@@ -289,7 +290,7 @@ class FilesReader final : public SourceReader {
 
 class FilesSource final : public Source {
  public:
-  FilesSource(FilesOptions options, fs::path root, SourcePlan plan)
+  FilesSource(FileReadOptions options, fs::path root, SourcePlan plan)
       : options_(std::move(options)), root_(std::move(root)), plan_(std::move(plan)) {}
 
   const SourcePlan& plan() const override { return plan_; }
@@ -297,7 +298,7 @@ class FilesSource final : public Source {
   Result<std::unique_ptr<SourceReader>> Open(const Checkpoint& checkpoint, const RunContext& context) override {
     std::set<std::tuple<std::string, int64_t, int64_t>> loaded;
     for (const auto& c : checkpoint.consumed) loaded.emplace(c.path, c.size, c.mtime_us);
-    std::vector<PendingInput> pending;
+    std::vector<LocalInput> pending;
     std::set<fs::path> seen;
     for (const auto& pattern : options_.patterns) {
       // s3 (issue 6): bucket inputs are not wired into this source yet; say so instead of matching nothing.
@@ -313,7 +314,7 @@ class FilesSource final : public Source {
         std::error_code ec;
         auto size = static_cast<int64_t>(fs::file_size(path, ec));
         if (ec) return Status::IoError("cannot read size of '{}': {}", path.string(), ec.message());
-        PendingInput input;
+        LocalInput input;
         input.path = path;
         input.identity = ConsumedInput{DisplayPath(root_, path), size, MtimeMicros(path), ""};
         input.is_zip = EndsWith(ToLower(path.filename().string()), ".zip");
@@ -325,14 +326,16 @@ class FilesSource final : public Source {
   }
 
  private:
-  FilesOptions options_;
+  FileReadOptions options_;
   fs::path root_;
   SourcePlan plan_;
 };
 
-Result<FilesOptions> ParseOptions(const config::Value& v) {
-  FilesOptions o;
-  SLUICE_ASSIGN_OR_RETURN(o.patterns, v.Find("path")->AsStringList());
+Result<FileReadOptions> ParseOptions(const config::Value& v) {
+  FileReadOptions o;
+  if (const auto* path = v.Find("path")) {
+    SLUICE_ASSIGN_OR_RETURN(o.patterns, path->AsStringList());
+  }
   if (const auto* format = v.Find("format")) {
     SLUICE_ASSIGN_OR_RETURN(auto text, format->AsString());
     text = ToLower(text);
@@ -423,13 +426,9 @@ Result<std::vector<fs::path>> ExpandGlob(const fs::path& base, const std::string
   return out;
 }
 
-SourceDescriptor FilesSourceDescriptor() {
+std::vector<config::OptionSpec> FileReadOptionSpecs() {
   using config::OptionType;
-  SourceDescriptor d;
-  d.name = "files";
-  d.description = "Local files matching a glob: CSV, JSON lines/arrays, Parquet; .gz and .zip read transparently";
-  d.options = {
-      {"path", OptionType::kStringList, "", true, false, "file or glob (relative to the project), or a list of them"},
+  return {
       {"format", OptionType::kString, "", false, false, "csv | json | parquet; omitted = from the file extension"},
       {"delimiter", OptionType::kString, ",", false, false, "CSV field separator (tab for .tsv)"},
       {"quote", OptionType::kString, "\"", false, false, "CSV quote character"},
@@ -449,6 +448,29 @@ SourceDescriptor FilesSourceDescriptor() {
        "files have different column sets/orders: read each file and align columns by name"},
       {"json_format", OptionType::kString, "auto", false, false, "auto | newline_delimited | array"},
   };
+}
+
+Result<std::shared_ptr<const FileReadOptions>> ParseFileReadOptions(const config::Value& options) {
+  SLUICE_ASSIGN_OR_RETURN(auto parsed, ParseOptions(options));
+  return std::shared_ptr<const FileReadOptions>(std::make_shared<FileReadOptions>(std::move(parsed)));
+}
+
+std::unique_ptr<SourceReader> MakeFilesReader(std::shared_ptr<const FileReadOptions> options,
+                                              std::filesystem::path display_root, std::vector<LocalInput> inputs,
+                                              const RunContext& context) {
+  return std::make_unique<FilesReader>(*options, std::move(display_root), std::move(inputs), context);
+}
+
+SourceDescriptor FilesSourceDescriptor() {
+  using config::OptionType;
+  SourceDescriptor d;
+  d.name = "files";
+  d.description = "Local files matching a glob: CSV, JSON lines/arrays, Parquet; .gz and .zip read transparently";
+  d.options = {
+      {"path", OptionType::kStringList, "", true, false, "file or glob (relative to the project), or a list of them"},
+  };
+  auto reading = FileReadOptionSpecs();
+  d.options.insert(d.options.end(), reading.begin(), reading.end());
   d.bind = [](const BindContext& context, const config::Value& options) -> Result<std::unique_ptr<Source>> {
     SLUICE_ASSIGN_OR_RETURN(auto parsed, ParseOptions(options));
     SourcePlan plan;
