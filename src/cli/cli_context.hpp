@@ -57,5 +57,6 @@ void AddRunCommand(CLI::App& app, CliContext& context);
 void AddQueryCommand(CLI::App& app, CliContext& context);
 void AddCatalogCommand(CLI::App& app, CliContext& context);
 void AddRunsCommands(CLI::App& app, CliContext& context);
+void AddCancelCommand(CLI::App& app, CliContext& context);  // orch: cmd_cancel.cpp
 
 }  // namespace sluice::cli

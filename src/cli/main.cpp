@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   AddQueryCommand(app, context);
   AddCatalogCommand(app, context);
   AddRunsCommands(app, context);
+  AddCancelCommand(app, context);  // orch
 
   try {
     app.parse(argc, argv);
