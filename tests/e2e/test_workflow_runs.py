@@ -21,10 +21,10 @@ class WorkflowTest(ProjectTest):
     def run_record(self, run_id=None):
         with sqlite3.connect(self.p.path(".sluice", "catalog.db")) as db:
             if run_id is None:
-                row = db.execute("SELECT run_id, status, error, details_json FROM runs "
-                                 "ORDER BY started_at DESC LIMIT 1").fetchone()
+                row = db.execute("SELECT run_id, status, error_message, details_json FROM runs "
+                                 "ORDER BY started_at_us DESC LIMIT 1").fetchone()
             else:
-                row = db.execute("SELECT run_id, status, error, details_json FROM runs WHERE run_id = ?",
+                row = db.execute("SELECT run_id, status, error_message, details_json FROM runs WHERE run_id = ?",
                                  (run_id,)).fetchone()
         jobs = {j["job"]: j for j in json.loads(row[3]).get("jobs", [])}
         return {"id": row[0], "status": row[1], "error": row[2], "jobs": jobs}
