@@ -58,5 +58,6 @@ void AddQueryCommand(CLI::App& app, CliContext& context);
 void AddCatalogCommand(CLI::App& app, CliContext& context);
 void AddRunsCommands(CLI::App& app, CliContext& context);
 void AddMaintainCommand(CLI::App& app, CliContext& context);
+void AddCancelCommand(CLI::App& app, CliContext& context);
 
 }  // namespace sluice::cli

@@ -4,6 +4,8 @@
 #include "cli/progress_display.hpp"
 #include "common/strings.hpp"
 #include "pipeline/runner.hpp"
+#include "notify/dispatch.hpp"
+#include "scheduler/run_notifications.hpp"
 
 namespace sluice::cli {
 
@@ -40,7 +42,16 @@ void AddRunCommand(CLI::App& app, CliContext& context) {
                   catalog::RunStatusName(r.status), static_cast<long long>(r.rows_written),
                   static_cast<long long>(r.rows_rejected), HumanBytes(static_cast<uint64_t>(r.bytes_written)).c_str(),
                   seconds);
-      if (r.status == catalog::RunStatus::kFailed) {
+      {  // tell the pipeline's notify: destinations; their failure does not change the run's outcome
+        notify::NotifierRegistry notifiers;
+        notify::RegisterBuiltinNotifiers(notifiers);
+        for (const auto& p : loaded->pipelines) {
+          if (p.name != r.pipeline) continue;
+          Status sent = scheduler::NotifyRunOutcome(notifiers, loaded->project, p, *outcome);
+          if (!sent.ok()) std::fprintf(stderr, "warning: %s\n", context.redactor->Apply(sent.message()).c_str());
+        }
+      }
+      if (r.status == catalog::RunStatus::kFailed || r.status == catalog::RunStatus::kCancelled) {
         std::fprintf(stderr, "error: %s\n  see `sluice logs %s`\n", context.redactor->Apply(r.error).c_str(),
                      r.id.value.c_str());
         return kExitFailed;
@@ -73,6 +84,16 @@ void AddValidateCommand(CLI::App& app, CliContext& context) {
       }
       if (!pipeline_name->empty() && checked == 0) {
         return ReportError(context, Status::Invalid("no pipeline named '{}'", *pipeline_name));
+      }
+      {  // notifications: of sluice.yaml and each pipeline's notify:
+        notify::NotifierRegistry notifiers;
+        notify::RegisterBuiltinNotifiers(notifiers);
+        notify::ValidateNotifications(notifiers, loaded->project.notifications, &errors);
+        for (const auto& p : loaded->pipelines) {
+          if (pipeline_name->empty() || p.name == *pipeline_name) {
+            notify::ValidatePipelineNotify(p.notify, loaded->project.notifications, p.name, &errors);
+          }
+        }
       }
       if (!errors.empty()) return ReportError(context, Status::Invalid("{}", Join(errors, "\n")));
       std::printf("%s: %d pipeline%s valid\n", loaded->project.file.string().c_str(), checked, checked == 1 ? "" : "s");

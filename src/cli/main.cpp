@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   AddCatalogCommand(app, context);
   AddRunsCommands(app, context);
   AddMaintainCommand(app, context);
+  AddCancelCommand(app, context);
 
   try {
     app.parse(argc, argv);

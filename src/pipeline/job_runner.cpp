@@ -112,6 +112,9 @@ class JobExecution {
     Status st = Execute();
     summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (!st.ok()) {
+      // An interrupted statement fails with the engine's generic error; the reason is ours.
+      if (ctx_.interrupt != nullptr && !ctx_.interrupt->reason().ok()) st = ctx_.interrupt->reason();
+      summary_.retryable = st.retryable();
       if (!uploaded_.empty()) connectors::DiscardUploaded(ws_.lake(), uploaded_);
       summary_.status = "failed";
       summary_.message = ws_.Redact(st.WithContext("job '{}' of pipeline '{}'", job_.name, ctx_.pipeline.name).message());
@@ -158,6 +161,8 @@ class JobExecution {
     }
 
     SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
+    ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
+    SLUICE_TRY(Interrupted());
     std::string relation = "source_" + job_.name;
     TimePoint loaded_at = ws_.clock().Now();
     bool metadata_columns = true;
@@ -185,6 +190,7 @@ class JobExecution {
     std::vector<connectors::StagedFile> staged;
     std::string select_sql;
     for (int part = 0;; ++part) {
+      SLUICE_TRY(Interrupted());
       connectors::ReadState read_state;
       std::vector<connectors::StagedFile> part_files;
       {
@@ -254,6 +260,7 @@ class JobExecution {
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), rejected_files));
     uploaded_.insert(uploaded_.end(), rejected_files.begin(), rejected_files.end());
 
+    SLUICE_TRY(Interrupted());  // the last moment a timeout or cancellation keeps the run unpublished
     SLUICE_ASSIGN_OR_RETURN(auto result, ws_.catalog().Commit(commit));
     uploaded_.clear();  // published: no longer ours to discard
     summary_.table_version = result.versions.empty() ? 0 : result.versions.front();
@@ -320,6 +327,8 @@ class JobExecution {
                  summary_.table);
     return Status::OK();
   }
+
+  Status Interrupted() const { return ctx_.interrupt != nullptr ? ctx_.interrupt->reason() : Status::OK(); }
 
   JobRunContext& ctx_;
   const config::JobConfig& job_;

@@ -5,6 +5,7 @@
 #include "config/pipeline.hpp"
 #include "connectors/source.hpp"
 #include "pipeline/progress.hpp"
+#include "pipeline/run_control.hpp"
 #include "pipeline/workspace.hpp"
 
 namespace sluice::pipeline {
@@ -30,6 +31,7 @@ struct JobRunContext {
   std::string run_id;
   bool full_refresh = false;
   ProgressListener* listener = nullptr;
+  JobInterrupt* interrupt = nullptr;  // lets the runner stop the job (timeout, cancellation)
 };
 
 /// Source → staging Parquet → upload → one catalog commit (data, rejects, loaded inputs, state).

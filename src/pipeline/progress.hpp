@@ -21,6 +21,8 @@ struct JobSummary {
   int64_t table_version = 0;
   double seconds = 0;
   std::string message;      // error or note, redacted
+  bool retryable = false;   // a failure that trying again may fix (lost race, server away, timeout)
+  int64_t attempts = 1;     // how often the job ran in this run (1 + retries)
 };
 
 /// Receives a run's progress; the CLI renders it, the server stores it. Called from the runner's

@@ -2,7 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
+#include <functional>
+#include <fstream>
 #include <map>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "common/ids.hpp"
@@ -33,6 +39,7 @@ nlohmann::json SummaryJson(const JobSummary& s) {
           {"files_written", s.files_written},
           {"table_version", s.table_version},
           {"seconds", s.seconds},
+          {"attempts", s.attempts},
           {"message", s.message}};
 }
 
@@ -44,7 +51,141 @@ bool ConditionMet(const std::string& condition, const std::string& upstream_stat
   return ok;
 }
 
+JobSummary NotRunSummary(const config::JobConfig& job, std::string status, std::string message) {
+  JobSummary summary;
+  summary.job = job.name;
+  summary.table = job.target.zone + "." + job.target.table;
+  summary.status = std::move(status);
+  summary.message = std::move(message);
+  summary.attempts = 0;
+  return summary;
+}
+
+/// Runs `jobs` (in topological order) as a DAG with at most `max_parallel` at once. A job whose
+/// upstream jobs (within this run) have all ended either runs — when each ended as its condition
+/// asks — or is recorded as skipped; with the run cancelled, jobs not yet started are cancelled.
+std::map<std::string, JobSummary> RunDag(const std::vector<const config::JobConfig*>& jobs, size_t max_parallel,
+                                         const RunRequest& request,
+                                         const std::function<JobSummary(const config::JobConfig&)>& run_job,
+                                         ProgressListener* listener) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::map<std::string, JobSummary> finished;
+  std::map<std::string, bool> started;
+  std::vector<std::thread> threads;
+  size_t running = 0;
+  std::set<std::string> in_run;
+  for (const auto* job : jobs) in_run.insert(job->name);
+
+  std::unique_lock lock(mutex);
+  while (finished.size() < jobs.size()) {
+    bool progressed = false;
+    for (const auto* job : jobs) {
+      if (started[job->name]) continue;
+      bool ready = true, runnable = true;
+      for (const auto& [upstream, condition] : job->depends_on_conditions) {
+        // With --job, upstream jobs are not part of this run: their last outcome is not ours to judge.
+        if (in_run.count(upstream) == 0) continue;
+        auto it = finished.find(upstream);
+        if (it == finished.end()) {
+          ready = false;
+          break;
+        }
+        if (!ConditionMet(condition, it->second.status)) runnable = false;
+      }
+      if (!ready) continue;
+      if (request.cancellation && request.cancellation->cancelled()) {
+        started[job->name] = true;
+        finished[job->name] = NotRunSummary(*job, "cancelled", "not started: " + request.cancellation->reason());
+        if (listener) listener->OnJobFinish(finished[job->name]);
+        progressed = true;
+        continue;
+      }
+      if (!runnable) {
+        started[job->name] = true;
+        finished[job->name] =
+            NotRunSummary(*job, "skipped", "an upstream job did not end as depends_on requires");
+        if (listener) listener->OnJobFinish(finished[job->name]);
+        progressed = true;
+        continue;
+      }
+      if (running >= max_parallel) continue;
+      started[job->name] = true;
+      ++running;
+      progressed = true;
+      threads.emplace_back([&, job] {
+        JobSummary summary = run_job(*job);
+        std::lock_guard guard(mutex);
+        finished[job->name] = std::move(summary);
+        --running;
+        changed.notify_all();
+      });
+    }
+    // Skips and cancellations may have made other jobs ready; otherwise wait for a running job.
+    if (!progressed && finished.size() < jobs.size()) changed.wait(lock);
+  }
+  lock.unlock();
+  for (auto& t : threads) t.join();
+  return finished;
+}
+
+std::filesystem::path CancelRequestPath(const Workspace& workspace, const std::string& run_id) {
+  return workspace.state_dir() / "cancel" / run_id;
+}
+
+/// Turns a cancel request file (written by another process) into a cancellation of this run.
+class CancelRequestWatcher {
+ public:
+  CancelRequestWatcher(std::filesystem::path request, std::shared_ptr<RunCancellation> cancellation)
+      : request_(std::move(request)), cancellation_(std::move(cancellation)) {
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mutex_);
+      while (!cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_; })) {
+        std::error_code ec;
+        if (std::filesystem::exists(request_, ec)) {
+          cancellation_->Cancel("cancelled by `sluice cancel`");
+          return;
+        }
+      }
+    });
+  }
+  ~CancelRequestWatcher() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    std::error_code ec;
+    std::filesystem::remove(request_, ec);
+  }
+
+ private:
+  std::filesystem::path request_;
+  std::shared_ptr<RunCancellation> cancellation_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
+
+Status RequestCancel(Workspace& workspace, const std::string& run_id) {
+  SLUICE_ASSIGN_OR_RETURN(auto run, workspace.catalog().GetRun(run_id));
+  if (!run) return Status::NotFound("no run '{}'; `sluice runs` lists recent runs", run_id);
+  if (run->status != catalog::RunStatus::kRunning) {
+    return Status::Invalid("run {} of '{}' is not running (it is {}); nothing to cancel", run_id, run->pipeline,
+                           catalog::RunStatusName(run->status));
+  }
+  auto path = CancelRequestPath(workspace, run_id);
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  std::ofstream out(path);
+  out << "cancel\n";
+  if (!out) return Status::IoError("cannot write the cancel request '{}'", path.string());
+  return Status::OK();
+}
 
 void PipelineRunner::RecoverInterruptedRuns(const std::string& pipeline) {
   // Called with the pipeline's lock held: any other run of it still marked running has died
@@ -64,6 +205,74 @@ void PipelineRunner::RecoverInterruptedRuns(const std::string& pipeline) {
     std::error_code ec;
     std::filesystem::remove_all(workspace_.state_dir() / "staging" / run.id.value, ec);
     spdlog::warn("run {} of '{}' was interrupted earlier; marked as such", run.id, pipeline);
+  }
+}
+
+JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipeline, const config::JobConfig& job,
+                                             const RunRequest& request, const std::string& run_id,
+                                             ProgressListener* listener) {
+  const auto& defaults = workspace_.project().defaults;
+  auto policy = RetryPolicy::ForJob(job, defaults);
+  auto timeout = JobTimeout(job, defaults);
+  if (!policy.ok() || !timeout.ok()) {
+    Status st = policy.ok() ? timeout.status() : policy.status();
+    return NotRunSummary(job, "failed", st.message());
+  }
+  for (int64_t attempt = 1;; ++attempt) {
+    JobInterrupt interrupt;
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    // Watches the attempt: interrupts it at its deadline or when the run is cancelled.
+    std::thread watchdog([&] {
+      auto deadline = std::chrono::steady_clock::now() + *timeout;
+      std::unique_lock lock(mutex);
+      while (!done) {
+        auto slice = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+        if (timeout->count() > 0 && deadline < slice) slice = deadline;
+        done_cv.wait_until(lock, slice, [&] { return done; });
+        if (done) break;
+        if (request.cancellation && request.cancellation->cancelled()) {
+          interrupt.Trigger(Status::Cancelled("cancelled: {}", request.cancellation->reason()));
+          break;
+        }
+        if (timeout->count() > 0 && std::chrono::steady_clock::now() >= deadline) {
+          interrupt.Trigger(Status::Timeout(
+              "ran longer than its timeout of {:.3g}s and was stopped; raise timeout: of the job in {}",
+              std::chrono::duration<double>(*timeout).count(), pipeline.file.string()));
+          break;
+        }
+      }
+    });
+    JobRunContext context{workspace_, pipeline, run_id, request.full_refresh, listener, &interrupt};
+    JobSummary summary = RunJob(context, job);
+    {
+      std::lock_guard lock(mutex);
+      done = true;
+    }
+    done_cv.notify_all();
+    watchdog.join();
+    summary.attempts = attempt;
+    if (summary.status == "failed" && interrupt.reason().code() == StatusCode::kCancelled) summary.status = "cancelled";
+    bool cancelled = request.cancellation && request.cancellation->cancelled();
+    if (summary.status != "failed" || cancelled || !policy->ShouldRetry(attempt, summary.retryable)) {
+      if (summary.status == "failed" && summary.retryable && attempt > 1) {
+        summary.message += fmt::format(" (gave up after {} attempts)", attempt);
+      }
+      if (listener) listener->OnJobFinish(summary);
+      return summary;
+    }
+    auto pause = policy->BackoffBefore(attempt);
+    spdlog::warn("job '{}' of pipeline '{}' failed (attempt {} of {}); retrying in {:.1f}s", job.name, pipeline.name,
+                 attempt, policy->max_retries + 1, std::chrono::duration<double>(pause).count());
+    bool slept = request.cancellation ? request.cancellation->SleepUnlessCancelled(pause)
+                                      : (std::this_thread::sleep_for(pause), true);
+    if (!slept) {
+      summary.status = "cancelled";
+      summary.message = "cancelled while waiting to retry: " + request.cancellation->reason();
+      if (listener) listener->OnJobFinish(summary);
+      return summary;
+    }
   }
 }
 
@@ -116,44 +325,39 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
   spdlog::info("run {} of pipeline '{}' started{}", record.id, pipeline->name,
                request.full_refresh ? " (full refresh)" : "");
 
-  std::map<std::string, std::string> job_status;
-  bool any_failed = false, any_work = false;
+  SLUICE_ASSIGN_OR_RETURN(int64_t max_parallel, MaxParallelJobs(workspace_.project().defaults));
+  RunRequest effective = request;
+  if (!effective.cancellation) effective.cancellation = std::make_shared<RunCancellation>();
+  CancelRequestWatcher cancel_watcher(CancelRequestPath(workspace_, record.id.value), effective.cancellation);
+  std::vector<const config::JobConfig*> selected;
   for (const auto& job : pipeline->jobs) {
-    if (request.only_job && job.name != *request.only_job) continue;
-    bool runnable = true;
-    for (const auto& [upstream, condition] : job.depends_on_conditions) {
-      auto it = job_status.find(upstream);
-      // With --job, upstream jobs were not part of this run: their last outcome is not ours to judge.
-      if (it == job_status.end()) continue;
-      if (!ConditionMet(condition, it->second)) runnable = false;
-    }
-    JobSummary summary;
-    if (!runnable) {
-      summary.job = job.name;
-      summary.table = job.target.zone + "." + job.target.table;
-      summary.status = "skipped";
-      summary.message = "an upstream job did not end as depends_on requires";
-      if (listener) listener->OnJobFinish(summary);
-    } else {
-      JobRunContext context{workspace_, *pipeline, record.id.value, request.full_refresh, listener};
-      summary = RunJob(context, job);
-      if (listener) listener->OnJobFinish(summary);
-    }
-    job_status[job.name] = summary.status;
+    if (!request.only_job || job.name == *request.only_job) selected.push_back(&job);
+  }
+  auto finished = RunDag(selected, static_cast<size_t>(max_parallel), effective, [&](const config::JobConfig& job) {
+    return RunJobWithRetries(*pipeline, job, effective, record.id.value, listener);
+  }, listener);
+
+  bool any_failed = false, any_work = false, any_cancelled = false;
+  for (const auto* job : selected) {
+    JobSummary summary = std::move(finished[job->name]);
     any_failed |= summary.status == "failed";
+    any_cancelled |= summary.status == "cancelled";
     any_work |= summary.status == "succeeded";
     record.rows_read += summary.rows_read;
     record.rows_written += summary.rows_written;
     record.rows_rejected += summary.rows_rejected;
     record.bytes_written += summary.bytes_written;
     record.files_written += summary.files_written;
-    if (summary.status == "failed" && record.error.empty()) record.error = summary.message;
+    if ((summary.status == "failed" || summary.status == "cancelled") && record.error.empty()) {
+      record.error = summary.message;
+    }
     outcome.jobs.push_back(std::move(summary));
   }
 
   std::filesystem::remove_all(workspace_.state_dir() / "staging" / record.id.value, ec);
 
-  record.status = any_failed ? catalog::RunStatus::kFailed
+  record.status = any_cancelled ? catalog::RunStatus::kCancelled
+                  : any_failed  ? catalog::RunStatus::kFailed
                   : any_work ? catalog::RunStatus::kSucceeded
                              : catalog::RunStatus::kNoChanges;
   record.finished_at = workspace_.clock().Now();

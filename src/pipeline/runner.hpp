@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "catalog/types.hpp"
 #include "config/pipeline.hpp"
 #include "pipeline/progress.hpp"
+#include "pipeline/run_control.hpp"
 #include "pipeline/workspace.hpp"
 
 namespace sluice::pipeline {
@@ -17,6 +19,9 @@ struct RunRequest {
   bool full_refresh = false;
   std::optional<std::string> only_job;
   std::string trigger = "manual";
+  /// Cancelling it stops the running jobs (their statements are interrupted), skips the
+  /// remaining ones and ends the run as cancelled. Optional.
+  std::shared_ptr<RunCancellation> cancellation;
 };
 
 struct RunOutcome {
@@ -24,13 +29,20 @@ struct RunOutcome {
   std::vector<JobSummary> jobs;
 };
 
+/// Asks the process running `run_id` of this project to cancel it (`sluice cancel RUN`): the run
+/// notices within a fraction of a second, interrupts its running jobs and ends as cancelled.
+Status RequestCancel(Workspace& workspace, const std::string& run_id);
+
 class PipelineRunner {
  public:
   PipelineRunner(Workspace& workspace, std::vector<config::PipelineConfig> pipelines)
       : workspace_(workspace), pipelines_(std::move(pipelines)) {}
 
-  /// Runs the pipeline's jobs in dependency order. A failed job fails the run and skips the jobs
-  /// depending on it. The returned Status is an error only when the run could not start at all
+  /// Runs the pipeline's jobs as a DAG: a job starts once every upstream job has ended, runs when
+  /// each ended as its depends_on condition asks (else it is recorded as skipped), and jobs that
+  /// do not depend on each other run at the same time (up to defaults.max_parallel_jobs). A job
+  /// failing with a retryable error runs again per its RetryPolicy; a job exceeding its timeout
+  /// is interrupted and fails with a (retryable) timeout. The returned Status is an error only when the run could not start at all
   /// (unknown pipeline, lock held, catalog unreachable); job failures are in the outcome.
   Result<RunOutcome> Run(const RunRequest& request, ProgressListener* listener);
 
@@ -39,6 +51,9 @@ class PipelineRunner {
 
  private:
   void RecoverInterruptedRuns(const std::string& pipeline);
+  /// One job with its retries and timeout, on the calling thread.
+  JobSummary RunJobWithRetries(const config::PipelineConfig& pipeline, const config::JobConfig& job,
+                               const RunRequest& request, const std::string& run_id, ProgressListener* listener);
 
   Workspace& workspace_;
   std::vector<config::PipelineConfig> pipelines_;
