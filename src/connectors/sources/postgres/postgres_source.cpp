@@ -21,7 +21,8 @@ using postgres::WireType;
 
 constexpr int64_t kDefaultBatchRows = 500'000;
 
-enum class LoadMode { kFull, kIncremental };
+/// kChanges reads every row like kFull; the pipeline's change detection keeps only what changed.
+enum class LoadMode { kFull, kIncremental, kChanges };
 
 /// What the cursor column holds decides how the watermark is compared and how lookback applies.
 enum class CursorKind { kInteger, kDate, kTimestamp, kTimestampTz };
@@ -424,12 +425,19 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
           "added or changed (e.g. cursor: updated_at)",
           v.location().ToString(), where);
     }
+  } else if (mode == "changes") {
+    o.mode = LoadMode::kChanges;
+    if (context.job_config->primary_key.empty()) {
+      return Status::Invalid(
+          "{}: {} uses mode: changes, which needs primary_key: (the columns identifying a row, e.g. primary_key: [id])",
+          context.job_config->location.ToString(), where);
+    }
   } else {
     config::Location at = context.job_config->location;
     if (const auto* m = context.job_config->raw.Find("mode")) at = m->location();
     return Status::Invalid(
-        "{}: mode: {} of {} is not available for the postgres source yet; use mode: full (copy the table each run) "
-        "or mode: incremental with cursor: <column>",
+        "{}: mode: {} of {} is not available for the postgres source yet; use mode: full (copy the table each run), "
+        "mode: incremental with cursor: <column>, or mode: changes with primary_key:",
         at.ToString(), mode, where);
   }
   return o;
@@ -468,8 +476,12 @@ SourceDescriptor PostgresSourceDescriptor() {
     bool incremental = parsed.mode == LoadMode::kIncremental;
     plan.description = incremental ? fmt::format("PostgreSQL {}, rows with a newer {}", parsed.What(), parsed.cursor)
                                    : fmt::format("PostgreSQL {}, all rows", parsed.What());
-    plan.is_incremental = incremental;
-    plan.snapshot = !incremental;
+    if (parsed.mode == LoadMode::kChanges) {
+      plan.description = fmt::format("PostgreSQL {}, rows changed since the last run", parsed.What());
+    }
+    // Change loads append inserts/updates/deletes under …/incremental/ like cursor loads.
+    plan.is_incremental = parsed.mode != LoadMode::kFull;
+    plan.snapshot = parsed.mode == LoadMode::kFull;
     return std::unique_ptr<Source>(std::make_unique<PostgresSource>(std::move(parsed), plan));
   };
   return d;
