@@ -123,6 +123,16 @@ connections:
         self.assertEqual(self.state()["window_start"], "2018-11-06 00:00:00")
         self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.deposits"), 2 * 288)
 
+        # A closed window without rows commits an empty version and moves on (it is not retried forever).
+        self.p.pipeline("empty", PIPELINE.replace("name: deposits", "name: empty")
+                        .replace("2018-11-04 00:00:00", "2018-12-01 00:00:00")
+                        .replace("2018-11-05 00:00:00", "2018-12-02 00:00:00").replace("table: deposits", "table: e"))
+        r = self.run_job("empty")
+        self.assertOk(r)
+        self.assertIn("0 rows written", r.out)
+        self.assertEqual(self.state("empty")["window_start"], "2018-12-02 00:00:00")
+        self.assertEqual(self.state("empty")["window_history"][-1]["rows"], 0)
+
         # A window that has not ended yet is left for later.
         self.p.pipeline("future", PIPELINE.replace("name: deposits", "name: future")
                         .replace("2018-11-04 00:00:00", "2999-01-01 00:00:00")
