@@ -5,3 +5,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 echo "== CSV → raw Parquet (sluice run vs bare DuckDB COPY)"
 "$here/files_to_raw.sh" "$build" ${BENCH_ROWS:-1000000 5000000}
+echo "== PostgreSQL → raw (sluice full/changes vs psql \\copy and pandas_hashdiff)"
+"$here/pg_extract.sh" "$build" ${BENCH_ROWS:-1000000 5000000}
