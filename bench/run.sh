@@ -7,3 +7,5 @@ echo "== CSV → raw Parquet (sluice run vs bare DuckDB COPY)"
 "$here/files_to_raw.sh" "$build" ${BENCH_ROWS:-1000000 5000000}
 echo "== S3 upload/download of a 1 GiB file (sluice's S3 store vs boto3, s3rver on loopback)"
 /usr/bin/python3 "$here/s3_throughput.py" "$build" ${BENCH_S3_MB:-1024}
+echo "== PostgreSQL → raw (sluice full/changes vs psql \\copy and pandas_hashdiff)"
+"$here/pg_extract.sh" "$build" ${BENCH_ROWS:-1000000 5000000}

@@ -10,11 +10,17 @@
 
 #include "common/strings.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
+#include "pipeline/change_detection.hpp"
 #include "storage/lake_layout.hpp"
 
 namespace sluice::pipeline {
 namespace fs = std::filesystem;
 namespace {
+
+/// mode: changes (pg): where a run's key → hash index goes in the lake, outside any table's files.
+std::string ChangeIndexKey(const std::string& pipeline, const std::string& job, const std::string& run_id) {
+  return fmt::format("_sluice/change_index/{}/{}/{}.parquet", pipeline, job, run_id);
+}
 
 std::string StateScope(const config::PipelineConfig& pipeline, const config::JobConfig& job) {
   return pipeline.name + "/" + job.name;
@@ -186,35 +192,72 @@ class JobExecution {
       SLUICE_ASSIGN_OR_RETURN(write.target_file_bytes, size->AsByteSize());
     }
 
+    // mode: changes (pg) — the previous key → hash index, and a detector diffing each part against it.
+    std::unique_ptr<ChangeDetector> changes;
+    ChangeIndexRef previous_index;
+    if (job_.mode == "changes") {
+      SLUICE_ASSIGN_OR_RETURN(changes, StartChangeDetection(*connection, scope, scratch.path, &previous_index));
+    }
+    // end mode: changes
+
     // One staged part per part the source hands over; memory holds one part at a time.
     std::vector<connectors::StagedFile> staged;
     std::string select_sql;
-    for (int part = 0;; ++part) {
-      SLUICE_TRY(Interrupted());
-      connectors::ReadState read_state;
-      std::vector<connectors::StagedFile> part_files;
-      {
-        ProgressPoller poller(*connection, ctx_.listener, job_.name, reader->PendingBytes());
-        SLUICE_ASSIGN_OR_RETURN(read_state, reader->Read(*connection, relation));
-        SLUICE_ASSIGN_OR_RETURN(select_sql, SelectWithMetadata(*connection, relation, metadata_columns, loaded_at));
-        write.select_sql = select_sql;
-        write.staging_dir = scratch.path / "data" / fmt::format("part-{:05d}", part);
-        write.file_prefix = fmt::format("part-{}-{:05d}", ctx_.run_id, part);
-        SLUICE_ASSIGN_OR_RETURN(part_files, connectors::WriteParquetToStaging(*connection, write));
-      }
+    auto stage_part = [&](const std::string& part_relation, int part) -> Status {
+      SLUICE_ASSIGN_OR_RETURN(select_sql, SelectWithMetadata(*connection, part_relation, metadata_columns, loaded_at));
+      write.select_sql = select_sql;
+      write.staging_dir = scratch.path / "data" / fmt::format("part-{:05d}", part);
+      write.file_prefix = fmt::format("part-{}-{:05d}", ctx_.run_id, part);
+      SLUICE_ASSIGN_OR_RETURN(auto part_files, connectors::WriteParquetToStaging(*connection, write));
       for (auto& f : part_files) {
         // Staging folders differ per part; keys already carry the part number in the file name.
         summary_.rows_written += f.rows;
         summary_.bytes_written += f.bytes;
         staged.push_back(std::move(f));
       }
+      return Status::OK();
+    };
+    int part = 0;
+    for (;; ++part) {
+      SLUICE_TRY(Interrupted());
+      connectors::ReadState read_state;
+      {
+        ProgressPoller poller(*connection, ctx_.listener, job_.name, reader->PendingBytes());
+        SLUICE_ASSIGN_OR_RETURN(read_state, reader->Read(*connection, relation));
+        std::string part_relation = relation;
+        if (changes) {  // mode: changes (pg)
+          SLUICE_ASSIGN_OR_RETURN(part_relation, changes->DiffPart(relation));
+        }
+        SLUICE_TRY(stage_part(part_relation, part));
+      }
       if (read_state == connectors::ReadState::kFinished) break;
     }
+    // mode: changes (pg) — delete markers, "no changes", and the new index staged with the data.
+    std::optional<connectors::StagedFile> new_index;
+    if (changes) {
+      SLUICE_ASSIGN_OR_RETURN(auto deleted, changes->FinishDeletes());
+      if (!deleted.empty()) SLUICE_TRY(stage_part(deleted, part + 1));
+      summary_.message = fmt::format("{} inserted, {} updated, {} deleted", changes->inserts(), changes->updates(),
+                                     changes->deletes());
+      if (changes->changes() == 0) {
+        summary_.status = "no_changes";
+        summary_.message = fmt::format("no changes in {} rows ({})", changes->index_rows(), plan.description);
+        return Status::OK();
+      }
+      connectors::StagedFile index;
+      index.local = scratch.path / "change_index.parquet";
+      index.key = ChangeIndexKey(ctx_.pipeline.name, job_.name, ctx_.run_id);
+      index.rows = changes->index_rows();
+      SLUICE_TRY(changes->WriteIndex(index.local));
+      new_index = index;
+    }
+    // end mode: changes
     summary_.files_written = static_cast<int64_t>(staged.size());
 
     std::vector<connectors::StagedFile> rejected_files;
     SLUICE_TRY(HandleRejects(*connection, *reader, layout, scratch.path, loaded_at, &rejected_files));
     summary_.rows_read = summary_.rows_written + summary_.rows_rejected;
+    if (changes) summary_.rows_read = changes->index_rows();  // mode: changes (pg): every current row was read
 
     SLUICE_ASSIGN_OR_RETURN(auto columns, connection->Describe(select_sql));
     SLUICE_ASSIGN_OR_RETURN(auto existing, ws_.catalog().GetTable(table_name));
@@ -254,21 +297,55 @@ class JobExecution {
     }
     if (new_checkpoint.state_json != "{}") commit.state.push_back({scope, "source", new_checkpoint.state_json});
     if (ctx_.full_refresh) commit.forget_loaded_scopes.push_back(scope);
+    if (new_index) {  // mode: changes (pg): the index advances only with this commit
+      commit.state.push_back({scope, "change_index", ChangeIndexRef{new_index->key, new_index->rows}.ToJson()});
+    }
 
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), staged));
     uploaded_ = staged;
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), rejected_files));
     uploaded_.insert(uploaded_.end(), rejected_files.begin(), rejected_files.end());
+    if (new_index) {  // mode: changes (pg)
+      SLUICE_TRY(connectors::UploadStaged(ws_.lake(), {*new_index}));
+      uploaded_.push_back(*new_index);
+    }
 
     SLUICE_TRY(Interrupted());  // the last moment a timeout or cancellation keeps the run unpublished
     SLUICE_ASSIGN_OR_RETURN(auto result, ws_.catalog().Commit(commit));
     uploaded_.clear();  // published: no longer ours to discard
+    if (new_index && !previous_index.key.empty()) {  // mode: changes (pg): the superseded index
+      Status removed = ws_.lake().Delete(previous_index.key);
+      if (!removed.ok()) spdlog::warn("job '{}': could not remove the old change index: {}", job_.name, removed.message());
+    }
     summary_.table_version = result.versions.empty() ? 0 : result.versions.front();
     summary_.status = "succeeded";
     if (summary_.rows_rejected > 0) {
       summary_.message = fmt::format("{} rows set aside in {}__rejects", summary_.rows_rejected, summary_.table);
     }
     return Status::OK();
+  }
+
+  /// mode: changes (pg): loads the index the last commit referenced (none after --full-refresh).
+  Result<std::unique_ptr<ChangeDetector>> StartChangeDetection(engine::Connection& connection, const std::string& scope,
+                                                               const fs::path& scratch, ChangeIndexRef* previous) {
+    std::optional<fs::path> local;
+    if (!ctx_.full_refresh) {
+      SLUICE_ASSIGN_OR_RETURN(auto state, ws_.catalog().GetState(scope, "change_index"));
+      if (state) {
+        SLUICE_ASSIGN_OR_RETURN(*previous, ChangeIndexRef::Parse(*state));
+      }
+      if (!previous->key.empty()) {
+        local = scratch / "previous_change_index.parquet";
+        SLUICE_TRY(ws_.lake().GetToFile(previous->key, *local).WithContext("reading the change index"));
+      }
+    }
+    ChangeDetectionOptions options;
+    options.primary_key = job_.primary_key;
+    options.mark_deletes = job_.deletes == "mark";
+    options.ignore_columns = {"_source_file", "_loaded_at"};
+    options.table_prefix = "changes_" + job_.name;
+    options.where = fmt::format("job '{}' of pipeline '{}'", job_.name, ctx_.pipeline.name);
+    return ChangeDetector::Start(connection, std::move(options), local);
   }
 
   /// The part's rows plus _loaded_at (replacing an input column of that name), or without

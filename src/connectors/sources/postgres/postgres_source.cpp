@@ -6,6 +6,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "common/strings.hpp"
 #include "connectors/sources/postgres/pg_client.hpp"
@@ -21,10 +22,34 @@ using postgres::WireType;
 
 constexpr int64_t kDefaultBatchRows = 500'000;
 
-enum class LoadMode { kFull, kIncremental };
+/// kChanges reads every row like kFull; the pipeline's change detection keeps only what changed.
+enum class LoadMode { kFull, kIncremental, kChanges, kWindow };
 
 /// What the cursor column holds decides how the watermark is compared and how lookback applies.
 enum class CursorKind { kInteger, kDate, kTimestamp, kTimestampTz };
+
+/// mode: window — `column >= start AND column < stop`, moving on by `step` after each successful run.
+struct WindowOptions {
+  std::string column, start, stop, step;
+};
+
+/// Ranges of an integer column read over concurrent connections (like Spark's JDBC partitioning):
+/// the first range also takes values below lower_bound and NULLs, the last those above upper_bound.
+struct PartitionOptions {
+  std::string column;
+  int64_t lower_bound = 0, upper_bound = 0, num_partitions = 1;
+
+  /// The WHERE condition of partition `i` (of num_partitions).
+  std::string Condition(int64_t i) const {
+    std::string ident = postgres::QuoteIdent(column);
+    int64_t stride = std::max<int64_t>(1, (upper_bound - lower_bound + num_partitions - 1) / num_partitions);
+    int64_t lo = lower_bound + i * stride, hi = lo + stride;
+    if (num_partitions == 1) return "TRUE";
+    if (i == 0) return fmt::format("({} < {} OR {} IS NULL)", ident, hi, ident);
+    if (i == num_partitions - 1) return fmt::format("{} >= {}", ident, lo);
+    return fmt::format("({} >= {} AND {} < {})", ident, lo, ident, hi);
+  }
+};
 
 struct PostgresOptions {
   std::string url;
@@ -36,9 +61,12 @@ struct PostgresOptions {
   config::Value lookback;  // null when absent; read once the cursor's type is known
   config::Location location;
   int64_t batch_rows = kDefaultBatchRows;
+  int64_t connect_retries = 2;
   bool cast_unsupported_to_text = false;
   postgres::ConnectOptions connect;
   LoadMode mode = LoadMode::kFull;
+  WindowOptions window;                          // mode: window
+  std::optional<PartitionOptions> partitioning;  // mode: window
   std::string job, pipeline, connection;
 
   bool is_table() const { return !table.empty(); }
@@ -116,7 +144,12 @@ std::string LowerBoundSql(CursorKind kind, const std::string& watermark, const L
 struct SourceState {
   std::optional<std::string> watermark;
   std::string cursor;
+  // mode: window: the window the next run reads, and the windows read so far (newest last).
+  std::optional<std::string> window_start, window_stop;
+  nlohmann::json window_history = nlohmann::json::array();
 };
+
+constexpr size_t kWindowHistoryKept = 200;
 
 Result<SourceState> ParseState(const std::string& state_json, const PostgresOptions& options) {
   SourceState state;
@@ -125,6 +158,11 @@ Result<SourceState> ParseState(const std::string& state_json, const PostgresOpti
     auto json = nlohmann::json::parse(state_json);
     if (json.contains("watermark") && json["watermark"].is_string()) state.watermark = json["watermark"].get<std::string>();
     if (json.contains("cursor") && json["cursor"].is_string()) state.cursor = json["cursor"].get<std::string>();
+    if (json.contains("window_start") && json["window_start"].is_string()) {
+      state.window_start = json["window_start"].get<std::string>();
+      state.window_stop = json.value("window_stop", "");
+    }
+    if (json.contains("window_history") && json["window_history"].is_array()) state.window_history = json["window_history"];
   } catch (const std::exception& e) {
     return Status::DataError(
         "the stored state of job '{}' in pipeline '{}' is not valid JSON ({}); run it with --full-refresh to start over",
@@ -135,6 +173,12 @@ Result<SourceState> ParseState(const std::string& state_json, const PostgresOpti
 
 std::string StateJson(const SourceState& state) {
   nlohmann::json json = nlohmann::json::object();
+  if (state.window_start) {
+    json["window_start"] = *state.window_start;
+    json["window_stop"] = state.window_stop.value_or("");
+    json["window_history"] = state.window_history;
+    return json.dump();
+  }
   if (state.watermark) json["watermark"] = *state.watermark;
   json["cursor"] = state.cursor;
   return json.dump();
@@ -151,6 +195,11 @@ class PostgresReader final : public SourceReader {
     std::string summary;
     std::optional<CursorKind> cursor_kind;  // incremental only
     SourceState state;
+    // mode: window: one query per partition, each on its own connection (clients[0] = client),
+    // all inside the snapshot the first one exported; the window this run reads and the next one.
+    std::vector<std::string> partition_sqls;
+    std::vector<std::unique_ptr<PgClient>> partition_clients;
+    std::string window_start, window_stop, next_start, next_stop, run_id;
   };
 
   PostgresReader(PostgresOptions options, Setup setup) : options_(std::move(options)), s_(std::move(setup)) {}
@@ -160,6 +209,7 @@ class PostgresReader final : public SourceReader {
   uint64_t PendingBytes() const override { return s_.pending_bytes; }
 
   Result<ReadState> Read(engine::Connection& connection, const std::string& relation) override {
+    if (!s_.partition_sqls.empty()) return ReadPartitions(connection, relation);
     if (copy_ == nullptr) {
       postgres::CopyReaderOptions copy;
       copy.query = s_.read_sql;
@@ -189,10 +239,58 @@ class PostgresReader final : public SourceReader {
   Checkpoint NewCheckpoint() const override {
     Checkpoint checkpoint;
     if (options_.mode == LoadMode::kIncremental) checkpoint.state_json = StateJson(s_.state);
+    if (options_.mode == LoadMode::kWindow) {
+      // The window moves on only through the commit that publishes its rows.
+      SourceState next = s_.state;
+      next.window_start = s_.next_start;
+      next.window_stop = s_.next_stop;
+      uint64_t rows = 0;
+      for (const auto& p : partitions_) rows += p->rows();
+      next.window_history.push_back({{"start", s_.window_start}, {"stop", s_.window_stop}, {"rows", rows},
+                                     {"partitions", s_.partition_sqls.size()}, {"run_id", s_.run_id}});
+      while (next.window_history.size() > kWindowHistoryKept) next.window_history.erase(next.window_history.begin());
+      checkpoint.state_json = StateJson(next);
+    }
     return checkpoint;
   }
 
  private:
+  /// mode: window: one COPY per partition runs concurrently on its own connection; each Read()
+  /// takes the next batch of every partition still going and shows them as one relation.
+  Result<ReadState> ReadPartitions(engine::Connection& connection, const std::string& relation) {
+    size_t n = s_.partition_sqls.size();
+    if (partitions_.empty()) {
+      for (size_t i = 0; i < n; ++i) {
+        postgres::CopyReaderOptions copy;
+        copy.query = s_.partition_sqls[i];
+        copy.columns = s_.columns;
+        copy.table = fmt::format("{}_partition_{}", relation, i);
+        copy.temporary = true;
+        PgClient& client = i == 0 ? *s_.client : *s_.partition_clients[i - 1];
+        auto started = postgres::PgCopyReader::Start(client, connection, std::move(copy));
+        if (!started.ok()) return started.status().WithContext("reading partition {} of {} of {}", i + 1, n, options_.What());
+        partitions_.push_back(std::move(*started));
+      }
+      partition_done_.assign(n, false);
+    }
+    size_t per_partition = static_cast<size_t>(std::max<int64_t>(1, options_.batch_rows / static_cast<int64_t>(n)));
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < n; ++i) {
+      if (partition_done_[i]) continue;
+      auto more = partitions_[i]->ReadBatch(per_partition);
+      if (!more.ok()) {
+        return more.status().WithContext("reading partition {} of {} of {} from PostgreSQL {} (window {} .. {})", i + 1, n,
+                                         options_.What(), s_.client->endpoint(), s_.window_start, s_.window_stop);
+      }
+      partition_done_[i] = !*more;
+      parts.push_back("SELECT * FROM " + SqlIdent(partitions_[i]->table()));
+    }
+    SLUICE_TRY(connection.Execute(fmt::format("CREATE OR REPLACE TEMP VIEW {} AS {}", SqlIdent(relation),
+                                              Join(parts, " UNION ALL "))));
+    bool all_done = std::all_of(partition_done_.begin(), partition_done_.end(), [](bool d) { return d; });
+    return all_done ? ReadState::kFinished : ReadState::kHaveMore;
+  }
+
   /// The watermark becomes the largest cursor value seen so far (never lower than the stored one),
   /// computed by DuckDB in the cursor's own type so that text ordering never decides.
   Status AdvanceWatermark(engine::Connection& connection, const std::string& relation) {
@@ -214,6 +312,8 @@ class PostgresReader final : public SourceReader {
   PostgresOptions options_;
   Setup s_;
   std::unique_ptr<postgres::PgCopyReader> copy_;  // declared after s_: destroyed before the client it uses
+  std::vector<std::unique_ptr<postgres::PgCopyReader>> partitions_;
+  std::vector<bool> partition_done_;
 };
 
 class PostgresSource final : public Source {
@@ -222,7 +322,7 @@ class PostgresSource final : public Source {
 
   const SourcePlan& plan() const override { return plan_; }
 
-  Result<std::unique_ptr<SourceReader>> Open(const Checkpoint& checkpoint, const RunContext&) override {
+  Result<std::unique_ptr<SourceReader>> Open(const Checkpoint& checkpoint, const RunContext& context) override {
     PostgresReader::Setup setup;
     SLUICE_ASSIGN_OR_RETURN(setup.state, ParseState(checkpoint.state_json, options_));
     bool incremental = options_.mode == LoadMode::kIncremental;
@@ -235,12 +335,7 @@ class PostgresSource final : public Source {
     }
     setup.state.cursor = options_.cursor;
 
-    auto client = PgClient::Connect(options_.url, options_.password, options_.connect);
-    if (!client.ok()) {
-      if (options_.connection.empty()) return client.status();
-      return client.status().WithContext("connection '{}'", options_.connection);
-    }
-    setup.client = std::move(*client);
+    SLUICE_ASSIGN_OR_RETURN(setup.client, ConnectWithRetries());
     PgClient& pg = *setup.client;
 
     postgres::TypeMappingOptions types;
@@ -285,6 +380,9 @@ class PostgresSource final : public Source {
             auto probe, pg.Query(fmt::format("SELECT EXISTS(SELECT 1 FROM {}) AS any", options_.FromSql())));
         setup.nothing_to_read = probe.Get(0, "any") != "t";
       }
+    } else if (options_.mode == LoadMode::kWindow) {
+      setup.run_id = context.run_id;
+      SLUICE_TRY(PlanWindow(pg, &setup, &condition));
     } else {
       condition = "all rows";
     }
@@ -307,6 +405,90 @@ class PostgresSource final : public Source {
   }
 
  private:
+  /// mode: window: the stored window (or the configured first one), whether it has closed, the
+  /// next one, and one query per partition on connections sharing one exported snapshot.
+  Status PlanWindow(PgClient& pg, PostgresReader::Setup* setup, std::string* condition) const {
+    const auto& w = options_.window;
+    const PgColumn* column = FindColumn(setup->columns, w.column);
+    if (column == nullptr) {
+      return Status::Invalid("{}: window column '{}' is not among the columns read from {}{}", options_.location.ToString(),
+                             w.column, options_.What(), Hint(w.column, setup->columns));
+    }
+    auto kind = CursorKindOf(*column);
+    if (!kind) {
+      return Status::Invalid("{}: window column '{}' of {} is {}; a window column must be a timestamp, timestamptz, date or "
+                             "integer column",
+                             options_.location.ToString(), w.column, options_.What(), column->type_name);
+    }
+    setup->window_start = setup->state.window_start.value_or(w.start);
+    setup->window_stop = setup->state.window_start ? setup->state.window_stop.value_or(w.stop) : w.stop;
+    std::string type = PgTypeOf(*kind);
+    std::string start = fmt::format("{}::{}", postgres::QuoteLiteral(setup->window_start), type);
+    std::string stop = fmt::format("{}::{}", postgres::QuoteLiteral(setup->window_stop), type);
+    std::string step = *kind == CursorKind::kInteger ? fmt::format("{}::bigint", postgres::QuoteLiteral(w.step))
+                                                     : fmt::format("{}::interval", postgres::QuoteLiteral(w.step));
+    std::string closed = *kind == CursorKind::kInteger ? "true" : fmt::format("{} <= now()::{}", stop, type);
+    auto plan = pg.Query(fmt::format("SELECT ({1} + {2})::{3}::text AS next_stop, {0} < {1} AS ordered, {4} AS closed",
+                                     start, stop, step, type, closed));
+    if (!plan.ok()) {
+      return plan.status().WithContext("{}: window {} .. {} step {} of column '{}'", options_.location.ToString(),
+                                       setup->window_start, setup->window_stop, w.step, w.column);
+    }
+    if (plan->Get(0, "ordered") != "t") {
+      return Status::Invalid("{}: window start {} is not before stop {} (column '{}')", options_.location.ToString(),
+                             setup->window_start, setup->window_stop, w.column);
+    }
+    // The next window starts where this one stops; a window still open is not read yet, so rows
+    // that arrive later in it are never skipped.
+    setup->next_start = setup->window_stop;
+    setup->next_stop = plan->Get(0, "next_stop");
+    *condition = fmt::format("window {} >= {} and < {}", w.column, setup->window_start, setup->window_stop);
+    if (plan->Get(0, "closed") != "t") {
+      setup->nothing_to_read = true;
+      *condition += " (not over yet)";
+      return Status::OK();
+    }
+    std::string window_where = fmt::format("{0} >= {1} AND {0} < {2}", postgres::QuoteIdent(w.column), start, stop);
+    PartitionOptions partitions = options_.partitioning.value_or(PartitionOptions{});
+    if (options_.partitioning && FindColumn(setup->columns, partitions.column) == nullptr) {
+      return Status::Invalid("{}: partitioning column '{}' is not among the columns read from {}{}",
+                             options_.location.ToString(), partitions.column, options_.What(),
+                             Hint(partitions.column, setup->columns));
+    }
+    if (partitions.num_partitions > 1) {
+      SLUICE_ASSIGN_OR_RETURN(auto snapshot, pg.ExportSnapshot());
+      for (int64_t i = 1; i < partitions.num_partitions; ++i) {
+        SLUICE_ASSIGN_OR_RETURN(auto client, ConnectWithRetries());
+        SLUICE_TRY(client->ImportSnapshot(snapshot));
+        setup->partition_clients.push_back(std::move(client));
+      }
+      *condition += fmt::format(", {} partitions of {} in one snapshot", partitions.num_partitions, partitions.column);
+    }
+    for (int64_t i = 0; i < partitions.num_partitions; ++i) {
+      setup->partition_sqls.push_back(fmt::format("SELECT * FROM {} WHERE {} AND {}", options_.FromSql(), window_where,
+                                                  partitions.Condition(i)));
+    }
+    return Status::OK();
+  }
+
+  /// Connects, retrying failures PostgreSQL marks as transient (refused, too many connections,
+  /// starting up) up to connect_retries times with a growing pause.
+  Result<std::unique_ptr<PgClient>> ConnectWithRetries() const {
+    for (int64_t attempt = 0;; ++attempt) {
+      auto client = PgClient::Connect(options_.url, options_.password, options_.connect);
+      if (client.ok()) return std::move(*client);
+      Status st = client.status();
+      if (!options_.connection.empty()) st = st.WithContext("connection '{}'", options_.connection);
+      if (!st.retryable() || attempt >= options_.connect_retries) {
+        if (attempt > 0) st = st.WithContext("after {} attempts", attempt + 1);
+        return st;
+      }
+      spdlog::warn("job '{}': connecting to PostgreSQL failed ({}); retry {} of {}", options_.job, st.message(),
+                   attempt + 1, options_.connect_retries);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500) * (1 << std::min<int64_t>(attempt, 4)));
+    }
+  }
+
   static const PgColumn* FindColumn(const std::vector<PgColumn>& columns, std::string_view name) {
     for (const auto& c : columns) {
       if (c.name == name) return &c;
@@ -343,6 +525,60 @@ class PostgresSource final : public Source {
   PostgresOptions options_;
   SourcePlan plan_;
 };
+
+/// A scalar of window: as text ("2018-11-04 00:00:00", 100, 1 day).
+Result<std::string> ScalarText(const config::Value& map, const char* key, const std::string& where) {
+  const auto* v = map.Find(key);
+  if (v == nullptr || v->IsNull() || !v->IsScalar() || v->scalar().empty()) {
+    return Status::Invalid("{}: window: of {} needs {}: (column, start, stop and step, e.g. step: 1 day)",
+                           map.location().ToString(), where, key);
+  }
+  return v->scalar();
+}
+
+Result<WindowOptions> ParseWindow(const config::JobConfig& job, const std::string& where) {
+  const auto& w = job.window;
+  if (!w.IsMap()) return Status::Invalid("{}: {} uses mode: window, which needs a window: map", job.location.ToString(), where);
+  for (const auto& [key, value] : w.entries()) {
+    static const std::vector<std::string> kKeys = {"column", "start", "stop", "step"};
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+      std::string hint = NearestWord(key, kKeys);
+      return Status::Invalid("{}: unknown key '{}' in window: of {}{}", value.location().ToString(), key, where,
+                             hint.empty() ? "; keys are column, start, stop, step" : fmt::format(" (did you mean '{}'?)", hint));
+    }
+  }
+  WindowOptions o;
+  SLUICE_ASSIGN_OR_RETURN(o.column, ScalarText(w, "column", where));
+  SLUICE_ASSIGN_OR_RETURN(o.start, ScalarText(w, "start", where));
+  SLUICE_ASSIGN_OR_RETURN(o.stop, ScalarText(w, "stop", where));
+  SLUICE_ASSIGN_OR_RETURN(o.step, ScalarText(w, "step", where));
+  return o;
+}
+
+Result<PartitionOptions> ParsePartitioning(const config::Value& p, const std::string& where) {
+  for (const auto& [key, value] : p.entries()) {
+    static const std::vector<std::string> kKeys = {"column", "lower_bound", "upper_bound", "num_partitions"};
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+      std::string hint = NearestWord(key, kKeys);
+      return Status::Invalid("{}: unknown key '{}' in partitioning: of {}{}", value.location().ToString(), key, where,
+                             hint.empty() ? "; keys are column, lower_bound, upper_bound, num_partitions"
+                                          : fmt::format(" (did you mean '{}'?)", hint));
+    }
+  }
+  PartitionOptions o;
+  SLUICE_ASSIGN_OR_RETURN(o.column, p.GetString("column", ""));
+  if (o.column.empty()) return Status::Invalid("{}: partitioning: of {} needs column:", p.location().ToString(), where);
+  SLUICE_ASSIGN_OR_RETURN(o.lower_bound, p.GetInt("lower_bound", 0));
+  SLUICE_ASSIGN_OR_RETURN(o.upper_bound, p.GetInt("upper_bound", 0));
+  SLUICE_ASSIGN_OR_RETURN(o.num_partitions, p.GetInt("num_partitions", 1));
+  if (o.num_partitions < 1 || o.num_partitions > 64) {
+    return Status::Invalid("{}: num_partitions of {} must be between 1 and 64", p.location().ToString(), where);
+  }
+  if (o.upper_bound <= o.lower_bound && o.num_partitions > 1) {
+    return Status::Invalid("{}: partitioning: of {} needs lower_bound < upper_bound", p.location().ToString(), where);
+  }
+  return o;
+}
 
 Result<PostgresOptions> ParseOptions(const BindContext& context, const config::Value& v) {
   PostgresOptions o;
@@ -398,6 +634,10 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
                            kDefaultBatchRows);
   }
   SLUICE_ASSIGN_OR_RETURN(o.cast_unsupported_to_text, v.GetBool("cast_unsupported_to_text", false));
+  SLUICE_ASSIGN_OR_RETURN(o.connect_retries, v.GetInt("connect_retries", 2));
+  if (o.connect_retries < 0) {
+    return Status::Invalid("{}: connect_retries must be 0 or more", v.Find("connect_retries")->location().ToString());
+  }
   SLUICE_ASSIGN_OR_RETURN(auto timeout, v.GetDuration("connect_timeout", std::chrono::seconds(10)));
   o.connect.connect_timeout_seconds =
       std::max<int>(1, static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
@@ -409,6 +649,12 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
                            o.connect.sslmode, Join(kSslModes, ", "));
   }
 
+  if (context.job_config != nullptr && context.job_config->mask.IsMap()) {
+    return Status::Invalid(
+        "{}: mask: of {} is not available in this version: the masked variant (…/masked/…) would not be written; "
+        "remove mask: to load the original only",
+        context.job_config->mask.location().ToString(), where);
+  }
   std::string mode = context.job_config != nullptr ? context.job_config->mode : "full";
   if (mode == "full") {
     o.mode = LoadMode::kFull;
@@ -424,12 +670,25 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
           "added or changed (e.g. cursor: updated_at)",
           v.location().ToString(), where);
     }
+  } else if (mode == "changes") {
+    o.mode = LoadMode::kChanges;
+    if (context.job_config->primary_key.empty()) {
+      return Status::Invalid(
+          "{}: {} uses mode: changes, which needs primary_key: (the columns identifying a row, e.g. primary_key: [id])",
+          context.job_config->location.ToString(), where);
+    }
+  } else if (mode == "window") {
+    o.mode = LoadMode::kWindow;
+    SLUICE_ASSIGN_OR_RETURN(o.window, ParseWindow(*context.job_config, where));
+    if (context.job_config->partitioning.IsMap()) {
+      SLUICE_ASSIGN_OR_RETURN(o.partitioning, ParsePartitioning(context.job_config->partitioning, where));
+    }
   } else {
     config::Location at = context.job_config->location;
     if (const auto* m = context.job_config->raw.Find("mode")) at = m->location();
     return Status::Invalid(
-        "{}: mode: {} of {} is not available for the postgres source yet; use mode: full (copy the table each run) "
-        "or mode: incremental with cursor: <column>",
+        "{}: mode: {} of {} is not available for the postgres source yet; use mode: full (copy the table each run), "
+        "mode: incremental with cursor: <column>, or mode: changes with primary_key:",
         at.ToString(), mode, where);
   }
   return o;
@@ -441,7 +700,8 @@ SourceDescriptor PostgresSourceDescriptor() {
   using config::OptionType;
   SourceDescriptor d;
   d.name = "postgres";
-  d.description = "A PostgreSQL table or query, read with binary COPY in batches: full copies or incremental by a cursor column";
+  d.description = "A PostgreSQL table or query, read with binary COPY in batches: full copies, incremental by a cursor column, "
+                  "changed rows (mode: changes) or windows read over parallel partitions (mode: window)";
   d.options = {
       {"url", OptionType::kString, "", true, false, "postgresql://user@host:port/database (no password in it)"},
       {"password", OptionType::kString, "", false, true, "the user's password (omit when the server trusts the user)"},
@@ -457,6 +717,8 @@ SourceDescriptor PostgresSourceDescriptor() {
       {"cast_unsupported_to_text", OptionType::kBool, "false", false, false,
        "read columns of unsupported types (inet, ranges, …) as text instead of failing"},
       {"connect_timeout", OptionType::kDuration, "10s", false, false, "give up connecting after this long"},
+      {"connect_retries", OptionType::kInt, "2", false, false,
+       "retry a connection that failed for a transient reason (refused, too many clients, starting up) this many times"},
       {"sslmode", OptionType::kString, "", false, false,
        "disable | allow | prefer | require | verify-ca | verify-full; omitted = what the URL says (libpq default prefer)"},
   };
@@ -468,8 +730,15 @@ SourceDescriptor PostgresSourceDescriptor() {
     bool incremental = parsed.mode == LoadMode::kIncremental;
     plan.description = incremental ? fmt::format("PostgreSQL {}, rows with a newer {}", parsed.What(), parsed.cursor)
                                    : fmt::format("PostgreSQL {}, all rows", parsed.What());
-    plan.is_incremental = incremental;
-    plan.snapshot = !incremental;
+    if (parsed.mode == LoadMode::kWindow) {
+      plan.description = fmt::format("PostgreSQL {}, the next window of {}", parsed.What(), parsed.window.column);
+    }
+    if (parsed.mode == LoadMode::kChanges) {
+      plan.description = fmt::format("PostgreSQL {}, rows changed since the last run", parsed.What());
+    }
+    // Change loads append inserts/updates/deletes under …/incremental/ like cursor loads.
+    plan.is_incremental = parsed.mode != LoadMode::kFull;
+    plan.snapshot = parsed.mode == LoadMode::kFull;
     return std::unique_ptr<Source>(std::make_unique<PostgresSource>(std::move(parsed), plan));
   };
   return d;
