@@ -11,6 +11,11 @@ namespace sluice::pipeline {
 Result<std::string> TableScanSql(catalog::MetadataStore& catalog, storage::ObjectStore& lake,
                                  const catalog::TableInfo& table, std::optional<int64_t> as_of) {
   SLUICE_ASSIGN_OR_RETURN(auto files, catalog.ListFiles(table.name, as_of));
+  return FilesScanSql(lake, table, files);
+}
+
+Result<std::string> FilesScanSql(storage::ObjectStore& lake, const catalog::TableInfo& table,
+                                 const std::vector<catalog::DataFile>& files) {
   if (files.empty()) {
     // An empty table still has its columns, so queries bind.
     std::vector<std::string> columns;

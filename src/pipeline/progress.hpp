@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sluice::pipeline {
 
@@ -13,6 +14,15 @@ struct JobProgress {
   double elapsed_seconds = 0;
 };
 
+/// One quality check's outcome in a job (stored with the run, shown by `sluice runs show`).
+struct CheckSummary {
+  std::string check;     // e.g. "unique(country, year)"
+  std::string severity;  // warn | fail
+  std::string status;    // passed | failed | warned | quarantined
+  int64_t failed_rows = 0;
+  std::string detail;
+};
+
 struct JobSummary {
   std::string job;
   std::string status;       // succeeded | no_changes | failed | skipped
@@ -21,6 +31,7 @@ struct JobSummary {
   int64_t table_version = 0;
   double seconds = 0;
   std::string message;      // error or note, redacted
+  std::vector<CheckSummary> checks;
 };
 
 /// Receives a run's progress; the CLI renders it, the server stores it. Called from the runner's

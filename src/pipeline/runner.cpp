@@ -23,6 +23,14 @@ const config::PipelineConfig* FindPipeline(const std::vector<config::PipelineCon
 }
 
 nlohmann::json SummaryJson(const JobSummary& s) {
+  nlohmann::json checks = nlohmann::json::array();
+  for (const auto& c : s.checks) {
+    checks.push_back({{"check", c.check},
+                      {"severity", c.severity},
+                      {"status", c.status},
+                      {"failed_rows", c.failed_rows},
+                      {"detail", c.detail}});
+  }
   return {{"job", s.job},
           {"status", s.status},
           {"table", s.table},
@@ -33,7 +41,8 @@ nlohmann::json SummaryJson(const JobSummary& s) {
           {"files_written", s.files_written},
           {"table_version", s.table_version},
           {"seconds", s.seconds},
-          {"message", s.message}};
+          {"message", s.message},
+          {"checks", checks}};
 }
 
 /// A dependent job runs only when each upstream job ended as its condition asks.
