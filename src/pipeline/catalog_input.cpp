@@ -117,16 +117,16 @@ uint64_t CatalogInput::PendingBytes() const {
 Status CatalogInput::Bind(engine::Connection& connection, catalog::MetadataStore& catalog, storage::ObjectStore& lake,
                           const std::string& relation) const {
   SLUICE_TRY(BindCatalogViews(connection, catalog, lake));
-  // The narrowed views are temporary (this connection only), so jobs sharing the engine never see
-  // each other's inputs; the temp catalog comes first when DuckDB resolves zone.table.
+  // DuckDB keeps temporary objects in one schema, so the narrowed zone.table views live in the
+  // shared engine: jobs of one engine must not bind catalog inputs concurrently (they run one
+  // after another today; a concurrent runner needs one engine database per job).
   for (const auto& in : inputs_) {
     SLUICE_ASSIGN_OR_RETURN(auto scan, FilesScanSql(lake, in.table, in.new_files));
-    SLUICE_TRY(connection.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS temp.{}", SqlIdent(in.table.name.zone))));
-    SLUICE_TRY(connection.Execute(fmt::format("CREATE OR REPLACE VIEW temp.{}.{} AS {}", SqlIdent(in.table.name.zone),
+    SLUICE_TRY(connection.Execute(fmt::format("CREATE OR REPLACE VIEW {}.{} AS {}", SqlIdent(in.table.name.zone),
                                               SqlIdent(in.table.name.name), scan)));
   }
   const auto& first = inputs_.front().table.name;
-  return connection.Execute(fmt::format("CREATE OR REPLACE TEMP VIEW {} AS SELECT * FROM temp.{}.{}", SqlIdent(relation),
+  return connection.Execute(fmt::format("CREATE OR REPLACE TEMP VIEW {} AS SELECT * FROM {}.{}", SqlIdent(relation),
                                         SqlIdent(first.zone), SqlIdent(first.name)));
 }
 

@@ -526,6 +526,12 @@ Result<std::unique_ptr<connectors::Source>> BindJobSource(const Workspace& works
   return connectors::BindSource(*resolved.descriptor, context, resolved.options);
 }
 
+Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pipeline, const config::JobConfig& job) {
+  if (!ReadsCatalogTables(job)) SLUICE_TRY(BindJobSource(workspace, pipeline, job).status());
+  SLUICE_TRY(TransformChain::Build(job, pipeline.name).status());
+  return ChecksRunner::Build(job, pipeline.name).status();
+}
+
 JobSummary RunJob(JobRunContext& context, const config::JobConfig& job) { return JobExecution(context, job).Run(); }
 
 }  // namespace sluice::pipeline

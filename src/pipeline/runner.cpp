@@ -79,8 +79,8 @@ void PipelineRunner::RecoverInterruptedRuns(const std::string& pipeline) {
 Status PipelineRunner::Validate(const config::PipelineConfig& pipeline) {
   std::vector<std::string> errors;
   for (const auto& job : pipeline.jobs) {
-    auto bound = BindJobSource(workspace_, pipeline, job);
-    if (!bound.ok()) errors.push_back(bound.status().message());
+    Status valid = ValidateJob(workspace_, pipeline, job);
+    if (!valid.ok()) errors.push_back(valid.message());
   }
   if (errors.empty()) return Status::OK();
   return Status::Invalid("{}", Join(errors, "\n"));

@@ -52,7 +52,8 @@ Result<SchemaDecision> DecideSchema(const std::optional<catalog::TableInfo>& exi
       return Status::OK();
     }
     if (WidensTo(type, it->type)) return Status::OK();  // the table's type already holds these values
-    if (WidensTo(it->type, type)) {
+    // Turning a typed column into text loses its type: that is the policy's call, not a widening.
+    if (type != "VARCHAR" && WidensTo(it->type, type)) {
       it->type = type;
       return Status::OK();
     }
