@@ -164,7 +164,7 @@ jobs:
 
 
 class StepsAndModesTest(ProjectTest):
-    @unittest.skip("known gap (proc branch, reported to the lead): scd2 over an incremental input drops the history of keys not in the batch; under investigation")
+    @unittest.skip("known gap (proc branch, reported to the lead): history rows differ from the expected ones; cause not yet investigated")
     def test_merge_scd2_and_partition_overwrite(self):
         self.p.pipeline("modes", STEPS_AND_MODES)
         self.p.write("incoming/o1.csv", "id,status,amount,day,_change_type\n1,new,10,d1,insert\n2,new,20,d1,insert\n"
@@ -187,7 +187,7 @@ class StepsAndModesTest(ProjectTest):
         self.assertEqual(self.p.query("SELECT day, n FROM gold.orders_daily ORDER BY day"),
                          [{"day": "d1", "n": 2}, {"day": "d2", "n": 2}, {"day": "d3", "n": 1}])
 
-    @unittest.skip("known gap (proc branch, reported to the lead): the blocking file does not make the local store's upload fail; needs another fault point")
+    @unittest.skip("known gap (proc branch, reported to the lead): the run with a blocking file in the lake did not fail (rc 0); cause not yet investigated")
     def test_failure_between_write_and_commit_leaves_nothing_and_rerun_is_exact(self):
         self.p.pipeline("modes", STEPS_AND_MODES)
         self.p.write("incoming/o1.csv", "id,status,amount,day,_change_type\n1,new,10,d1,insert\n")
