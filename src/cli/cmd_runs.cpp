@@ -59,6 +59,18 @@ int ShowRun(CliContext& context, const std::string& id) {
     }
     fmt::print("\n");
     PrintTable(stdout, {"job", "status", "table", "rows", "rejected", "took", "note"}, rows);
+    std::vector<engine::TextRow> checks;
+    for (const auto& j : details["jobs"]) {
+      if (!j.contains("checks")) continue;
+      for (const auto& c : j["checks"]) {
+        checks.push_back({j.value("job", ""), c.value("check", ""), c.value("severity", ""), c.value("status", ""),
+                          std::to_string(c.value("failed_rows", 0)), c.value("detail", "")});
+      }
+    }
+    if (!checks.empty()) {
+      fmt::print("\nchecks:\n");
+      PrintTable(stdout, {"job", "check", "severity", "status", "failed rows", "detail"}, checks);
+    }
   }
   fmt::print("\nlog: {}\n", loaded->workspace->RunLogPath(r.id.value).string());
   return kExitOk;

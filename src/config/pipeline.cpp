@@ -98,8 +98,11 @@ const std::vector<OptionSpec>& TargetKeys() {
       {"file_size", OptionType::kByteSize, "", false, false, "target size of each Parquet file, e.g. 256MB"},
       {"location", OptionType::kString, "", false, false,
        "folder of the table's files relative to the lake, instead of the standard layout"},
-      {"schema_evolution", OptionType::kString, "", false, false,
-       "what happens when the columns of the result change between runs"},
+      {"schema_evolution", OptionType::kString, "fail", false, false,
+       "an incompatible column type change between runs: fail (the run fails, naming the column) | evolve (the "
+       "column widens to a common type, else text) | quarantine (rows whose value does not fit the table's type go "
+       "to TABLE__rejects). New columns and safe widenings (int -> bigint, float -> double, int -> decimal/double) "
+       "are always applied"},
       {"add_metadata_columns", OptionType::kBool, "", false, false,
        "add _source_file, _loaded_at (and _change_type for change loads); on by default in the raw zone"},
   };

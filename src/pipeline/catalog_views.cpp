@@ -14,6 +14,11 @@ Result<std::string> TableScanSql(catalog::MetadataStore& catalog, storage::Objec
                                  const catalog::TableInfo& table, std::optional<int64_t> as_of,
                                  storage::ReadThroughCache* cache) {
   SLUICE_ASSIGN_OR_RETURN(auto files, catalog.ListFiles(table.name, as_of));
+  return FilesScanSql(lake, table, files, cache);
+}
+
+Result<std::string> FilesScanSql(storage::ObjectStore& lake, const catalog::TableInfo& table,
+                                 const std::vector<catalog::DataFile>& files, storage::ReadThroughCache* cache) {
   if (files.empty()) {
     // An empty table still has its columns, so queries bind.
     std::vector<std::string> columns;

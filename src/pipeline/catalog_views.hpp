@@ -16,6 +16,12 @@ Result<std::string> TableScanSql(catalog::MetadataStore& catalog, storage::Objec
                                  const catalog::TableInfo& table, std::optional<int64_t> as_of = std::nullopt,
                                  storage::ReadThroughCache* cache = nullptr);
 
+/// SQL that reads the given files of `table` (e.g. those added since a bookmark); no files gives
+/// an empty relation with the table's columns.
+Result<std::string> FilesScanSql(storage::ObjectStore& lake, const catalog::TableInfo& table,
+                                 const std::vector<catalog::DataFile>& files,
+                                 storage::ReadThroughCache* cache = nullptr);
+
 /// Creates a schema per zone and a view `zone.table` per catalog table over its committed files,
 /// so SQL sees only what commits published. `as_of` pins every table to a version (time travel).
 /// A remote lake (S3) is read through `cache` (local copies of the files each view needs); without one

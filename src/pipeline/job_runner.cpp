@@ -10,7 +10,12 @@
 
 #include "common/strings.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
+#include "pipeline/catalog_input.hpp"
 #include "pipeline/change_detection.hpp"
+#include "pipeline/catalog_views.hpp"
+#include "pipeline/checks_runner.hpp"
+#include "pipeline/schema_evolution.hpp"
+#include "pipeline/transform_chain.hpp"
 #include "storage/lake_layout.hpp"
 
 namespace sluice::pipeline {
@@ -74,29 +79,6 @@ class ProgressPoller {
   std::thread thread_;
 };
 
-/// The table's schema after adding `incoming` columns: existing columns keep their place
-/// (taking the new type when it changed), new columns are appended.
-catalog::Schema MergeSchema(const std::optional<catalog::TableInfo>& existing,
-                            const std::vector<engine::ColumnDescription>& incoming,
-                            const std::vector<std::string>& partition_columns) {
-  catalog::Schema merged;
-  if (existing) merged = existing->schema;
-  auto upsert = [&](const std::string& name, const std::string& type) {
-    for (auto& c : merged.columns) {
-      if (c.name == name) {
-        c.type = type;
-        return;
-      }
-    }
-    merged.columns.push_back({name, type, true});
-  };
-  for (const auto& c : incoming) upsert(c.name, c.type);
-  for (const auto& p : partition_columns) {
-    if (p == "_load_date") upsert(p, "DATE");
-  }
-  return merged;
-}
-
 /// Cleans the run's private folders whatever happens.
 struct ScratchFolder {
   fs::path path;
@@ -105,6 +87,13 @@ struct ScratchFolder {
     fs::remove_all(path, ec);
   }
 };
+
+/// SQL reading staged (not yet published) Parquet files, hive folders as columns.
+std::string StagedScan(const std::vector<connectors::StagedFile>& files) {
+  std::vector<std::string> paths;
+  for (const auto& f : files) paths.push_back(SqlQuote(f.local.string()));
+  return fmt::format("read_parquet([{}], hive_partitioning = true, union_by_name = true)", Join(paths, ", "));
+}
 
 class JobExecution {
  public:
@@ -131,25 +120,81 @@ class JobExecution {
 
  private:
   Status Execute() {
+    SLUICE_ASSIGN_OR_RETURN(chain_, TransformChain::Build(job_, ctx_.pipeline.name));
+    SLUICE_ASSIGN_OR_RETURN(checks_, ChecksRunner::Build(job_, ctx_.pipeline.name));
+    SLUICE_ASSIGN_OR_RETURN(auto policy_text, job_.target.raw.GetString("schema_evolution", "fail"));
+    auto policy = ParseSchemaChangePolicy(policy_text);
+    if (!policy.ok()) return policy.status().WithContext("target of job '{}'", job_.name);
+    policy_ = *policy;
+    plan_.partition_by = job_.target.partition_by;
+    plan_.write = job_.target.write;
+    if (const auto* size = job_.target.raw.Find("file_size")) {
+      SLUICE_ASSIGN_OR_RETURN(plan_.target_file_bytes, size->AsByteSize());
+    }
+    chain_.AdjustWrite(&plan_);
+    SLUICE_ASSIGN_OR_RETURN(table_name_, catalog::TableName::Parse(summary_.table));
+    SLUICE_ASSIGN_OR_RETURN(existing_, ws_.catalog().GetTable(table_name_));
+    scope_ = StateScope(ctx_.pipeline, job_);
+    scratch_.path = ws_.state_dir() / "staging" / ctx_.run_id / job_.name;
+    loaded_at_ = ws_.clock().Now();
+    if (ReadsCatalogTables(job_)) return ExecuteCatalogInput();
+    return ExecuteConnector();
+  }
+
+  /// A processing job: the files committed to its input tables since its bookmark (all of them
+  /// with --full-refresh, or whenever write: overwrite rebuilds the whole table).
+  Status ExecuteCatalogInput() {
+    SLUICE_ASSIGN_OR_RETURN(auto input, CatalogInput::Open(ws_.catalog(), job_, scope_, ctx_.full_refresh,
+                                                           /*whole_when_changed=*/plan_.write == "overwrite"));
+    if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, input.Summary());
+    if (input.NothingToRead()) {
+      summary_.status = "no_changes";
+      summary_.message = fmt::format("no new input ({})", input.Summary());
+      return Status::OK();
+    }
+    layout_ = storage::TableLayout{job_.target.zone, "", job_.target.table};
+    partition_columns_ = plan_.partition_by;
+    SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
+    ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
+    SLUICE_TRY(Interrupted());
+    std::string relation = "input_" + job_.name;
+    // Catalog-input jobs bind zone.table views in the shared engine; concurrent ones would clobber them.
+    std::lock_guard views_lock(ws_.catalog_input_mutex());
+    SLUICE_TRY(input.Bind(*connection, ws_.catalog(), ws_.lake(), &ws_.query_cache(), relation));
+    SLUICE_TRY(BindTargetCurrent(*connection));
+    {
+      ProgressPoller poller(*connection, ctx_.listener, job_.name, input.PendingBytes());
+      SLUICE_TRY(StagePart(*connection, SqlIdent(relation), 0, layout_.Root(), {}));
+    }
+    summary_.rows_read = summary_.rows_written + summary_.rows_rejected;
+    SLUICE_TRY(Audit(*connection));
+
+    catalog::CommitRequest commit = NewCommit();
+    bool replace_all = ctx_.full_refresh || plan_.write == "overwrite";
+    commit.tables.push_back(OutputChange(replace_all, input.Description()));
+    SLUICE_TRY(AddRejectsChange(*connection, &commit));
+    for (auto& bookmark : input.AdvancedBookmarks(scope_)) commit.state.push_back(std::move(bookmark));
+    return Publish(commit);
+  }
+
+  /// An ingestion job: a connector's parts, each staged as it arrives (memory holds one part).
+  Status ExecuteConnector() {
     SLUICE_ASSIGN_OR_RETURN(auto source, BindJobSource(ws_, ctx_.pipeline, job_));
     const auto& plan = source->plan();
-    SLUICE_ASSIGN_OR_RETURN(auto table_name, catalog::TableName::Parse(summary_.table));
-    storage::TableLayout layout{job_.target.zone, job_.target.zone == "raw" ? plan.origin : "", job_.target.table};
+    layout_ = storage::TableLayout{job_.target.zone, job_.target.zone == "raw" ? plan.origin : "", job_.target.table};
     std::string data_prefix = job_.target.zone == "raw"
-                                  ? layout.DataPrefix("original", plan.is_incremental ? "incremental" : "full")
-                                  : layout.Root();
+                                  ? layout_.DataPrefix("original", plan.is_incremental ? "incremental" : "full")
+                                  : layout_.Root();
 
-    std::string scope = StateScope(ctx_.pipeline, job_);
     connectors::Checkpoint checkpoint;
     if (!ctx_.full_refresh) {
-      SLUICE_ASSIGN_OR_RETURN(auto loaded, ws_.catalog().LoadedFiles(scope));
+      SLUICE_ASSIGN_OR_RETURN(auto loaded, ws_.catalog().LoadedFiles(scope_));
       for (const auto& f : loaded) checkpoint.consumed.push_back({f.path, f.size, f.mtime_us, f.content_hash});
-      SLUICE_ASSIGN_OR_RETURN(auto state, ws_.catalog().GetState(scope, "source"));
+      SLUICE_ASSIGN_OR_RETURN(auto state, ws_.catalog().GetState(scope_, "source"));
       if (state) checkpoint.state_json = *state;
     }
 
-    ScratchFolder scratch{ws_.state_dir() / "staging" / ctx_.run_id / job_.name};
-    connectors::RunContext run_context{ws_.clock(), scratch.path / "work", ctx_.run_id};
+    connectors::RunContext run_context{ws_.clock(), scratch_.path / "work", ctx_.run_id};
     std::error_code ec;
     fs::create_directories(run_context.work_dir, ec);
     if (ec) return Status::IoError("cannot create '{}': {}", run_context.work_dir.string(), ec.message());
@@ -169,53 +214,30 @@ class JobExecution {
     SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
     ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
     SLUICE_TRY(Interrupted());
+    SLUICE_TRY(BindTargetCurrent(*connection));
     std::string relation = "source_" + job_.name;
-    TimePoint loaded_at = ws_.clock().Now();
     bool metadata_columns = true;
     if (const auto* add = job_.target.raw.Find("add_metadata_columns")) {
       SLUICE_ASSIGN_OR_RETURN(metadata_columns, add->AsBool());
     }
-
     std::vector<std::pair<std::string, std::string>> fixed_partitions;
-    std::vector<std::string> partition_columns;
     if (job_.target.zone == "raw") {
-      fixed_partitions.emplace_back("_load_date", FormatDateUtc(loaded_at));
-      partition_columns.push_back("_load_date");
+      fixed_partitions.emplace_back("_load_date", FormatDateUtc(loaded_at_));
+      partition_columns_.push_back("_load_date");
     }
-    for (const auto& c : job_.target.partition_by) partition_columns.push_back(c);
+    for (const auto& c : plan_.partition_by) partition_columns_.push_back(c);
 
-    connectors::LakeWriteRequest write;
-    write.data_prefix = data_prefix;
-    write.fixed_partitions = fixed_partitions;
-    write.partition_by = job_.target.partition_by;
-    if (const auto* size = job_.target.raw.Find("file_size")) {
-      SLUICE_ASSIGN_OR_RETURN(write.target_file_bytes, size->AsByteSize());
-    }
-
-    // mode: changes (pg) — the previous key → hash index, and a detector diffing each part against it.
+    // mode: changes — each part is diffed against the key → hash index of the last commit.
     std::unique_ptr<ChangeDetector> changes;
-    ChangeIndexRef previous_index;
     if (job_.mode == "changes") {
-      SLUICE_ASSIGN_OR_RETURN(changes, StartChangeDetection(*connection, scope, scratch.path, &previous_index));
+      SLUICE_ASSIGN_OR_RETURN(changes, StartChangeDetection(*connection, scratch_.path));
     }
-    // end mode: changes
-
-    // One staged part per part the source hands over; memory holds one part at a time.
-    std::vector<connectors::StagedFile> staged;
-    std::string select_sql;
-    auto stage_part = [&](const std::string& part_relation, int part) -> Status {
-      SLUICE_ASSIGN_OR_RETURN(select_sql, SelectWithMetadata(*connection, part_relation, metadata_columns, loaded_at));
-      write.select_sql = select_sql;
-      write.staging_dir = scratch.path / "data" / fmt::format("part-{:05d}", part);
-      write.file_prefix = fmt::format("part-{}-{:05d}", ctx_.run_id, part);
-      SLUICE_ASSIGN_OR_RETURN(auto part_files, connectors::WriteParquetToStaging(*connection, write));
-      for (auto& f : part_files) {
-        // Staging folders differ per part; keys already carry the part number in the file name.
-        summary_.rows_written += f.rows;
-        summary_.bytes_written += f.bytes;
-        staged.push_back(std::move(f));
-      }
-      return Status::OK();
+    auto stage_with_metadata = [&](const std::string& part_relation, int part) -> Status {
+      SLUICE_ASSIGN_OR_RETURN(auto with_metadata,
+                              SelectWithMetadata(*connection, part_relation, metadata_columns, loaded_at_));
+      std::string view = SqlIdent(fmt::format("{}_part", relation));
+      SLUICE_TRY(connection->Execute(fmt::format("CREATE OR REPLACE TEMP VIEW {} AS {}", view, with_metadata)));
+      return StagePart(*connection, view, part, data_prefix, fixed_partitions);
     };
     int part = 0;
     for (;; ++part) {
@@ -225,18 +247,17 @@ class JobExecution {
         ProgressPoller poller(*connection, ctx_.listener, job_.name, reader->PendingBytes());
         SLUICE_ASSIGN_OR_RETURN(read_state, reader->Read(*connection, relation));
         std::string part_relation = relation;
-        if (changes) {  // mode: changes (pg)
+        if (changes) {
           SLUICE_ASSIGN_OR_RETURN(part_relation, changes->DiffPart(relation));
         }
-        SLUICE_TRY(stage_part(part_relation, part));
+        SLUICE_TRY(stage_with_metadata(part_relation, part));
       }
       if (read_state == connectors::ReadState::kFinished) break;
     }
-    // mode: changes (pg) — delete markers, "no changes", and the new index staged with the data.
-    std::optional<connectors::StagedFile> new_index;
     if (changes) {
+      // Delete markers, "no changes", and the new index, staged to be published with the data.
       SLUICE_ASSIGN_OR_RETURN(auto deleted, changes->FinishDeletes());
-      if (!deleted.empty()) SLUICE_TRY(stage_part(deleted, part + 1));
+      if (!deleted.empty()) SLUICE_TRY(stage_with_metadata(deleted, part + 1));
       summary_.message = fmt::format("{} inserted, {} updated, {} deleted", changes->inserts(), changes->updates(),
                                      changes->deletes());
       if (changes->changes() == 0) {
@@ -245,76 +266,184 @@ class JobExecution {
         return Status::OK();
       }
       connectors::StagedFile index;
-      index.local = scratch.path / "change_index.parquet";
+      index.local = scratch_.path / "change_index.parquet";
       index.key = ChangeIndexKey(ctx_.pipeline.name, job_.name, ctx_.run_id);
       index.rows = changes->index_rows();
       SLUICE_TRY(changes->WriteIndex(index.local));
-      new_index = index;
+      new_index_ = index;
     }
-    // end mode: changes
-    summary_.files_written = static_cast<int64_t>(staged.size());
 
-    std::vector<connectors::StagedFile> rejected_files;
-    SLUICE_TRY(HandleRejects(*connection, *reader, layout, scratch.path, loaded_at, &rejected_files));
+    SLUICE_TRY(HandleReaderRejects(*connection, *reader));
     summary_.rows_read = summary_.rows_written + summary_.rows_rejected;
-    if (changes) summary_.rows_read = changes->index_rows();  // mode: changes (pg): every current row was read
+    if (changes) summary_.rows_read = changes->index_rows();  // every current row of the source was read
+    SLUICE_TRY(Audit(*connection));
 
-    SLUICE_ASSIGN_OR_RETURN(auto columns, connection->Describe(select_sql));
-    SLUICE_ASSIGN_OR_RETURN(auto existing, ws_.catalog().GetTable(table_name));
+    catalog::CommitRequest commit = NewCommit();
+    bool replace_all = ctx_.full_refresh || plan.snapshot || plan_.write == "overwrite";
+    commit.tables.push_back(OutputChange(replace_all, plan.description));
+    SLUICE_TRY(AddRejectsChange(*connection, &commit));
+    auto new_checkpoint = reader->NewCheckpoint();
+    for (const auto& c : new_checkpoint.consumed) {
+      commit.loaded_files.push_back({scope_, c.path, c.size, c.mtime_us, c.content_hash});
+    }
+    if (new_checkpoint.state_json != "{}") commit.state.push_back({scope_, "source", new_checkpoint.state_json});
+    if (ctx_.full_refresh) commit.forget_loaded_scopes.push_back(scope_);
+    if (new_index_) {  // the index advances only with this commit
+      commit.state.push_back({scope_, "change_index", ChangeIndexRef{new_index_->key, new_index_->rows}.ToJson()});
+    }
+    return Publish(commit);
+  }
 
+  /// The target's current rows as `target_current`, for steps that combine them with the input (merge).
+  Status BindTargetCurrent(engine::Connection& connection) {
+    if (!existing_ || existing_->current_version == 0 || ctx_.full_refresh) return Status::OK();
+    SLUICE_ASSIGN_OR_RETURN(auto scan, TableScanSql(ws_.catalog(), ws_.lake(), *existing_, std::nullopt, &ws_.query_cache()));
+    return connection.Execute("CREATE OR REPLACE TEMP VIEW target_current AS " + scan);
+  }
+
+  /// Steps → schema decision → quarantine → staged Parquet, for one part of the input.
+  Status StagePart(engine::Connection& connection, const std::string& relation, int part,
+                   const std::string& data_prefix, const std::vector<std::pair<std::string, std::string>>& fixed) {
+    transforms::StepContext step_context{connection, ctx_.run_id, loaded_at_, summary_.table,
+                                         existing_.has_value() && existing_->current_version > 0 && !ctx_.full_refresh};
+    std::vector<std::string> rejects;
+    SLUICE_ASSIGN_OR_RETURN(auto shaped,
+                            chain_.Apply(step_context, relation, fmt::format("step_{}_{}", job_.name, part), &rejects));
+    SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe("SELECT * FROM " + shaped));
+    std::optional<catalog::TableInfo> known = ctx_.full_refresh || plan_.write == "overwrite" ? std::nullopt : existing_;
+    if (schema_) {
+      if (!known) known = catalog::TableInfo{};
+      known->name = table_name_;
+      known->schema = *schema_;
+    }
+    auto decision = DecideSchema(known, columns, partition_columns_, policy_);
+    if (!decision.ok()) return decision.status();
+    schema_ = decision->schema;
+    auto [fitting, unfit] = QuarantineSelects(shaped, *decision);
+    std::string output = fitting.empty() ? shaped : "(" + fitting + ")";
+    if (!unfit.empty()) rejects.push_back(unfit);
+    last_output_ = output;
+
+    connectors::LakeWriteRequest write;
+    write.select_sql = "SELECT * FROM " + checks_.Kept(output);
+    write.staging_dir = scratch_.path / "data" / fmt::format("part-{:05d}", part);
+    write.data_prefix = data_prefix;
+    write.fixed_partitions = fixed;
+    write.partition_by = plan_.partition_by;
+    if (plan_.target_file_bytes) write.target_file_bytes = *plan_.target_file_bytes;
+    write.file_prefix = fmt::format("part-{}-{:05d}", ctx_.run_id, part);
+    SLUICE_ASSIGN_OR_RETURN(auto files, connectors::WriteParquetToStaging(connection, write));
+    for (auto& f : files) {
+      summary_.rows_written += f.rows;
+      summary_.bytes_written += f.bytes;
+      staged_.push_back(std::move(f));
+    }
+    summary_.files_written = static_cast<int64_t>(staged_.size());
+
+    int n = 0;
+    for (const auto& select : rejects) {
+      SLUICE_ASSIGN_OR_RETURN(auto files, StageRejects(connection, select, fmt::format("{}-{}", part, n++)));
+      rejected_.insert(rejected_.end(), files.begin(), files.end());
+    }
+    if (std::string quarantined = checks_.Quarantined(output); !quarantined.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(auto files, StageRejects(connection, quarantined, fmt::format("{}-checks", part)));
+      quarantined_.insert(quarantined_.end(), files.begin(), files.end());
+      rejected_.insert(rejected_.end(), files.begin(), files.end());
+    }
+    return Status::OK();
+  }
+
+  /// Rows set aside (by a step, the schema policy or a quarantining check) → staged <table>__rejects files.
+  Result<std::vector<connectors::StagedFile>> StageRejects(engine::Connection& connection, const std::string& select,
+                                                           const std::string& name) {
+    SLUICE_ASSIGN_OR_RETURN(auto set_aside, connection.Describe(select));
+    bool has_run_id = false;
+    for (const auto& c : set_aside) has_run_id |= c.name == "_run_id";
+    std::string with_run = has_run_id
+                               ? fmt::format("SELECT * REPLACE ({} AS _run_id) FROM ({})", SqlQuote(ctx_.run_id), select)
+                               : fmt::format("SELECT *, {} AS _run_id FROM ({})", SqlQuote(ctx_.run_id), select);
+    SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(with_run));
+    reject_columns_.insert(reject_columns_.end(), columns.begin(), columns.end());
+    connectors::LakeWriteRequest write;
+    write.select_sql = with_run;
+    write.staging_dir = scratch_.path / "rejects" / name;
+    write.data_prefix = RejectsLayout().Root();
+    write.fixed_partitions = {{"_load_date", FormatDateUtc(loaded_at_)}};
+    write.file_prefix = fmt::format("part-{}-{}", ctx_.run_id, name);
+    SLUICE_ASSIGN_OR_RETURN(auto files, connectors::WriteParquetToStaging(connection, write));
+    for (const auto& f : files) summary_.rows_rejected += f.rows;
+    return files;
+  }
+
+  /// Write-audit-publish: the checks read the staged files, exactly what the commit would publish.
+  Status Audit(engine::Connection& connection) {
+    std::string output = staged_.empty() ? fmt::format("(SELECT * FROM {} LIMIT 0)", last_output_) : StagedScan(staged_);
+    std::string quarantined = quarantined_.empty() ? "" : StagedScan(quarantined_);
+    return checks_.Audit(connection, output, quarantined, summary_.table, loaded_at_, &summary_.checks);
+  }
+
+  catalog::CommitRequest NewCommit() const {
     catalog::CommitRequest commit;
     commit.run_id = RunId{ctx_.run_id};
     commit.pipeline = ctx_.pipeline.name;
     commit.job = job_.name;
+    return commit;
+  }
+
+  /// append adds files; overwrite (or a rebuild) replaces every current file; overwrite_partitions
+  /// replaces the current files of each partition the run wrote.
+  catalog::TableChange OutputChange(bool replace_all, const std::string& source) const {
     catalog::TableChange change;
-    change.table = table_name;
-    bool replace_contents = ctx_.full_refresh || plan.snapshot;
-    change.operation = replace_contents ? catalog::WriteOperation::kOverwrite : catalog::WriteOperation::kAppend;
-    change.remove_all_current = replace_contents;
-    change.location = layout.Root();
-    change.source = plan.description;
-    change.partition_columns = partition_columns;
-    change.schema = MergeSchema(ctx_.full_refresh ? std::nullopt : existing, columns, partition_columns);
-    for (const auto& f : staged) change.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0});
-    commit.tables.push_back(std::move(change));
+    change.table = table_name_;
+    bool by_partition = plan_.write == "overwrite_partitions";
+    change.operation = replace_all || by_partition ? catalog::WriteOperation::kOverwrite : catalog::WriteOperation::kAppend;
+    change.remove_all_current = replace_all;
+    change.location = layout_.Root();
+    change.source = source;
+    change.partition_columns = partition_columns_;
+    if (schema_) change.schema = *schema_;
+    for (const auto& f : staged_) change.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0});
+    return change;
+  }
 
-    if (!rejected_files.empty()) {
-      catalog::TableChange rejects;
-      rejects.table = catalog::TableName{job_.target.zone, job_.target.table + "__rejects"};
-      rejects.location = storage::TableLayout{layout.zone, layout.source, job_.target.table + "__rejects"}.Root();
-      rejects.source = "rows of " + summary_.table + " that could not be read";
-      rejects.partition_columns = {"_load_date"};
-      SLUICE_ASSIGN_OR_RETURN(auto reject_columns, connection->Describe(RejectsSelect(*reader, loaded_at)));
-      SLUICE_ASSIGN_OR_RETURN(auto existing_rejects, ws_.catalog().GetTable(rejects.table));
-      rejects.schema = MergeSchema(existing_rejects, reject_columns, rejects.partition_columns);
-      for (const auto& f : rejected_files) rejects.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0});
-      commit.tables.push_back(std::move(rejects));
-    }
+  storage::TableLayout RejectsLayout() const {
+    return storage::TableLayout{layout_.zone, layout_.source, job_.target.table + "__rejects"};
+  }
 
-    auto new_checkpoint = reader->NewCheckpoint();
-    for (const auto& c : new_checkpoint.consumed) {
-      commit.loaded_files.push_back({scope, c.path, c.size, c.mtime_us, c.content_hash});
-    }
-    if (new_checkpoint.state_json != "{}") commit.state.push_back({scope, "source", new_checkpoint.state_json});
-    if (ctx_.full_refresh) commit.forget_loaded_scopes.push_back(scope);
-    if (new_index) {  // mode: changes (pg): the index advances only with this commit
-      commit.state.push_back({scope, "change_index", ChangeIndexRef{new_index->key, new_index->rows}.ToJson()});
-    }
+  Status AddRejectsChange(engine::Connection& connection, catalog::CommitRequest* commit) {
+    (void)connection;
+    if (rejected_.empty()) return Status::OK();
+    catalog::TableChange rejects;
+    rejects.table = catalog::TableName{job_.target.zone, job_.target.table + "__rejects"};
+    rejects.location = RejectsLayout().Root();
+    rejects.source = "rows of " + summary_.table + " set aside";
+    rejects.partition_columns = {"_load_date"};
+    SLUICE_ASSIGN_OR_RETURN(auto existing_rejects, ws_.catalog().GetTable(rejects.table));
+    // Rejects of different causes have different columns; the table takes them all, text when they clash.
+    SLUICE_ASSIGN_OR_RETURN(auto decision, DecideSchema(existing_rejects, reject_columns_, rejects.partition_columns,
+                                                        SchemaChangePolicy::kEvolve));
+    rejects.schema = decision.schema;
+    for (const auto& f : rejected_) rejects.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0});
+    commit->tables.push_back(std::move(rejects));
+    return Status::OK();
+  }
 
-    SLUICE_TRY(connectors::UploadStaged(ws_.lake(), staged));
-    uploaded_ = staged;
-    SLUICE_TRY(connectors::UploadStaged(ws_.lake(), rejected_files));
-    uploaded_.insert(uploaded_.end(), rejected_files.begin(), rejected_files.end());
-    if (new_index) {  // mode: changes (pg)
-      SLUICE_TRY(connectors::UploadStaged(ws_.lake(), {*new_index}));
-      uploaded_.push_back(*new_index);
+  /// Uploads the staged files and commits data, rejects and state in one transaction.
+  Status Publish(catalog::CommitRequest& commit) {
+    SLUICE_TRY(connectors::UploadStaged(ws_.lake(), staged_));
+    uploaded_ = staged_;
+    SLUICE_TRY(connectors::UploadStaged(ws_.lake(), rejected_));
+    uploaded_.insert(uploaded_.end(), rejected_.begin(), rejected_.end());
+    if (new_index_) {
+      SLUICE_TRY(connectors::UploadStaged(ws_.lake(), {*new_index_}));
+      uploaded_.push_back(*new_index_);
     }
 
     SLUICE_TRY(Interrupted());  // the last moment a timeout or cancellation keeps the run unpublished
     SLUICE_ASSIGN_OR_RETURN(auto result, ws_.catalog().Commit(commit));
     uploaded_.clear();  // published: no longer ours to discard
-    if (new_index && !previous_index.key.empty()) {  // mode: changes (pg): the superseded index
-      Status removed = ws_.lake().Delete(previous_index.key);
+    if (new_index_ && !previous_index_.key.empty()) {
+      Status removed = ws_.lake().Delete(previous_index_.key);
       if (!removed.ok()) spdlog::warn("job '{}': could not remove the old change index: {}", job_.name, removed.message());
     }
     summary_.table_version = result.versions.empty() ? 0 : result.versions.front();
@@ -325,12 +454,12 @@ class JobExecution {
     return Status::OK();
   }
 
-  /// mode: changes (pg): loads the index the last commit referenced (none after --full-refresh).
-  Result<std::unique_ptr<ChangeDetector>> StartChangeDetection(engine::Connection& connection, const std::string& scope,
-                                                               const fs::path& scratch, ChangeIndexRef* previous) {
+  /// mode: changes: loads the index the last commit referenced (none after --full-refresh).
+  Result<std::unique_ptr<ChangeDetector>> StartChangeDetection(engine::Connection& connection, const fs::path& scratch) {
+    ChangeIndexRef* previous = &previous_index_;
     std::optional<fs::path> local;
     if (!ctx_.full_refresh) {
-      SLUICE_ASSIGN_OR_RETURN(auto state, ws_.catalog().GetState(scope, "change_index"));
+      SLUICE_ASSIGN_OR_RETURN(auto state, ws_.catalog().GetState(scope_, "change_index"));
       if (state) {
         SLUICE_ASSIGN_OR_RETURN(*previous, ChangeIndexRef::Parse(*state));
       }
@@ -347,6 +476,8 @@ class JobExecution {
     options.where = fmt::format("job '{}' of pipeline '{}'", job_.name, ctx_.pipeline.name);
     return ChangeDetector::Start(connection, std::move(options), local);
   }
+
+  Status Interrupted() const { return ctx_.interrupt != nullptr ? ctx_.interrupt->reason() : Status::OK(); }
 
   /// The part's rows plus _loaded_at (replacing an input column of that name), or without
   /// _source_file when the target turned metadata columns off.
@@ -368,20 +499,18 @@ class JobExecution {
     return fmt::format("SELECT *, {} AS _loaded_at FROM {}", loaded_at_sql, SqlIdent(relation));
   }
 
-  std::string RejectsSelect(const connectors::SourceReader& reader, TimePoint loaded_at) const {
-    return fmt::format("SELECT *, {} AS _run_id, TIMESTAMP '{}' AS _loaded_at FROM {}", SqlQuote(ctx_.run_id),
-                       SqlTimestamp(loaded_at), reader.RejectsRelation());
+  std::string ReaderRejectsSelect(const connectors::SourceReader& reader) const {
+    return fmt::format("SELECT *, TIMESTAMP '{}' AS _loaded_at FROM {}", SqlTimestamp(loaded_at_),
+                       reader.RejectsRelation());
   }
 
   /// Fails the job on the first unreadable row, or writes all of them to <table>__rejects.
-  Status HandleRejects(engine::Connection& connection, const connectors::SourceReader& reader,
-                       const storage::TableLayout& layout, const fs::path& scratch, TimePoint loaded_at,
-                       std::vector<connectors::StagedFile>* out) {
+  Status HandleReaderRejects(engine::Connection& connection, const connectors::SourceReader& reader) {
     std::string rejects = reader.RejectsRelation();
     if (rejects.empty()) return Status::OK();
     SLUICE_ASSIGN_OR_RETURN(auto count, connection.Query(fmt::format("SELECT count(*) AS n FROM {}", rejects)));
-    summary_.rows_rejected = count.GetInt(0, "n");
-    if (summary_.rows_rejected == 0) return Status::OK();
+    int64_t unreadable = count.GetInt(0, "n");
+    if (unreadable == 0) return Status::OK();
     if (job_.on_error != "quarantine") {
       SLUICE_ASSIGN_OR_RETURN(
           auto first, connection.Query(fmt::format("SELECT * FROM {} ORDER BY _source_file, _line LIMIT 1", rejects)));
@@ -389,29 +518,38 @@ class JobExecution {
       return Status::DataError(
           "{} row{} could not be read; first at {}:{}{}: {}. Fix the input, or set on_error: quarantine to load the "
           "good rows and keep the bad ones in {}__rejects",
-          summary_.rows_rejected, summary_.rows_rejected == 1 ? "" : "s", first.Get(0, "_source_file"),
-          first.Get(0, "_line"), column.empty() ? "" : fmt::format(" (column '{}')", column),
+          unreadable, unreadable == 1 ? "" : "s", first.Get(0, "_source_file"), first.Get(0, "_line"),
+          column.empty() ? "" : fmt::format(" (column '{}')", column),
           Trim(Split(first.Get(0, "_reason"), '\n').front()), summary_.table);
     }
-    connectors::LakeWriteRequest write;
-    write.select_sql = RejectsSelect(reader, loaded_at);
-    write.staging_dir = scratch / "rejects";
-    write.data_prefix = storage::TableLayout{layout.zone, layout.source, job_.target.table + "__rejects"}.Root();
-    write.fixed_partitions = {{"_load_date", FormatDateUtc(loaded_at)}};
-    write.file_prefix = "part-" + ctx_.run_id;
-    SLUICE_ASSIGN_OR_RETURN(*out, connectors::WriteParquetToStaging(connection, write));
-    spdlog::warn("job '{}': {} unreadable rows set aside in {}__rejects", job_.name, summary_.rows_rejected,
-                 summary_.table);
+    SLUICE_ASSIGN_OR_RETURN(auto files, StageRejects(connection, ReaderRejectsSelect(reader), "unreadable"));
+    rejected_.insert(rejected_.end(), files.begin(), files.end());
+    spdlog::warn("job '{}': {} unreadable rows set aside in {}__rejects", job_.name, unreadable, summary_.table);
     return Status::OK();
   }
-
-  Status Interrupted() const { return ctx_.interrupt != nullptr ? ctx_.interrupt->reason() : Status::OK(); }
 
   JobRunContext& ctx_;
   const config::JobConfig& job_;
   Workspace& ws_;
   JobSummary summary_;
+  TransformChain chain_;
+  ChecksRunner checks_;
+  SchemaChangePolicy policy_ = SchemaChangePolicy::kFail;
+  transforms::WritePlan plan_;
+  catalog::TableName table_name_;
+  std::optional<catalog::TableInfo> existing_;
+  std::optional<catalog::Schema> schema_;  // the table's schema after the parts staged so far
+  std::string scope_;
+  ScratchFolder scratch_;
+  TimePoint loaded_at_;
+  storage::TableLayout layout_;
+  std::vector<std::string> partition_columns_;
+  std::string last_output_;
+  std::vector<engine::ColumnDescription> reject_columns_;
+  std::vector<connectors::StagedFile> staged_, rejected_, quarantined_;
   std::vector<connectors::StagedFile> uploaded_;
+  ChangeIndexRef previous_index_;                   // mode: changes: the index the last commit referenced
+  std::optional<connectors::StagedFile> new_index_;  // mode: changes: this run's index, published with the data
 };
 
 }  // namespace
@@ -442,10 +580,7 @@ Result<ResolvedSource> ResolveSource(const Workspace& workspace, const config::P
   } else if (const auto* t = source.Find("type")) {
     SLUICE_ASSIGN_OR_RETURN(type, t->AsString());
   } else if (source.Find("table") != nullptr) {
-    return Status::Invalid(
-        "{} reads a catalog table (source: {{table: zone.name}}); processing jobs over catalog tables are not "
-        "available in this version — load from a connector (type: files) instead",
-        where);
+    return Status::Invalid("{} reads catalog tables (table:); it has no connector to resolve", where);
   } else {
     return Status::Invalid("{} needs type: (a connector such as files), connection: or table:", where);
   }
@@ -477,6 +612,12 @@ Result<std::unique_ptr<connectors::Source>> BindJobSource(const Workspace& works
   SLUICE_ASSIGN_OR_RETURN(auto resolved, ResolveSource(workspace, pipeline, job));
   connectors::BindContext context{workspace.project(), pipeline.name, job.name, resolved.connection_name, &job};
   return connectors::BindSource(*resolved.descriptor, context, resolved.options);
+}
+
+Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pipeline, const config::JobConfig& job) {
+  if (!ReadsCatalogTables(job)) SLUICE_TRY(BindJobSource(workspace, pipeline, job).status());
+  SLUICE_TRY(TransformChain::Build(job, pipeline.name).status());
+  return ChecksRunner::Build(job, pipeline.name).status();
 }
 
 JobSummary RunJob(JobRunContext& context, const config::JobConfig& job) { return JobExecution(context, job).Run(); }

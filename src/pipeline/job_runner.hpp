@@ -25,6 +25,10 @@ Result<std::unique_ptr<connectors::Source>> BindJobSource(const Workspace& works
                                                           const config::PipelineConfig& pipeline,
                                                           const config::JobConfig& job);
 
+/// Checks a job without reading data: its source binds (or its catalog-table source is well
+/// formed), its steps and checks build.
+Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pipeline, const config::JobConfig& job);
+
 struct JobRunContext {
   Workspace& workspace;
   const config::PipelineConfig& pipeline;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sluice::pipeline {
 
@@ -11,6 +12,15 @@ struct JobProgress {
   uint64_t rows = 0;        // rows processed so far (engine's estimate while running)
   uint64_t input_bytes = 0; // total input of this run, when the source knows it
   double elapsed_seconds = 0;
+};
+
+/// One quality check's outcome in a job (stored with the run, shown by `sluice runs show`).
+struct CheckSummary {
+  std::string check;     // e.g. "unique(country, year)"
+  std::string severity;  // warn | fail
+  std::string status;    // passed | failed | warned | quarantined
+  int64_t failed_rows = 0;
+  std::string detail;
 };
 
 struct JobSummary {
@@ -23,6 +33,7 @@ struct JobSummary {
   std::string message;      // error or note, redacted
   bool retryable = false;   // a failure that trying again may fix (lost race, server away, timeout)
   int64_t attempts = 1;     // how often the job ran in this run (1 + retries)
+  std::vector<CheckSummary> checks;
 };
 
 /// Receives a run's progress; the CLI renders it, the server stores it. Called from the runner's

@@ -29,6 +29,14 @@ const config::PipelineConfig* FindPipeline(const std::vector<config::PipelineCon
 }
 
 nlohmann::json SummaryJson(const JobSummary& s) {
+  nlohmann::json checks = nlohmann::json::array();
+  for (const auto& c : s.checks) {
+    checks.push_back({{"check", c.check},
+                      {"severity", c.severity},
+                      {"status", c.status},
+                      {"failed_rows", c.failed_rows},
+                      {"detail", c.detail}});
+  }
   return {{"job", s.job},
           {"status", s.status},
           {"table", s.table},
@@ -40,7 +48,8 @@ nlohmann::json SummaryJson(const JobSummary& s) {
           {"table_version", s.table_version},
           {"seconds", s.seconds},
           {"attempts", s.attempts},
-          {"message", s.message}};
+          {"message", s.message},
+          {"checks", checks}};
 }
 
 /// A dependent job runs only when each upstream job ended as its condition asks.
@@ -279,8 +288,8 @@ JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipel
 Status PipelineRunner::Validate(const config::PipelineConfig& pipeline) {
   std::vector<std::string> errors;
   for (const auto& job : pipeline.jobs) {
-    auto bound = BindJobSource(workspace_, pipeline, job);
-    if (!bound.ok()) errors.push_back(bound.status().message());
+    Status valid = ValidateJob(workspace_, pipeline, job);
+    if (!valid.ok()) errors.push_back(valid.message());
   }
   if (errors.empty()) return Status::OK();
   return Status::Invalid("{}", Join(errors, "\n"));

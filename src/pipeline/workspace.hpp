@@ -1,5 +1,7 @@
 #pragma once
 
+#include <mutex>
+
 #include <filesystem>
 #include <memory>
 
@@ -32,6 +34,8 @@ class Workspace {
   const connectors::SourceRegistry& sources() const { return sources_; }
   /// Local copies of remote lake files for queries (<project>/.sluice/cache).
   storage::ReadThroughCache& query_cache() { return *query_cache_; }
+  /// Held by a job that reads catalog tables: it narrows the shared engine's zone.table views to its input.
+  std::mutex& catalog_input_mutex() { return catalog_input_mutex_; }
   const Clock& clock() const { return *clock_; }
   /// Masks secret values in text that leaves the process (run records, notifications).
   std::string Redact(std::string_view text) const { return redactor_ ? redactor_->Apply(text) : std::string(text); }
@@ -47,6 +51,7 @@ class Workspace {
   std::shared_ptr<const Redactor> redactor_;
   std::unique_ptr<storage::ObjectStore> lake_;
   std::unique_ptr<storage::ReadThroughCache> query_cache_;
+  std::mutex catalog_input_mutex_;
   std::unique_ptr<catalog::MetadataStore> catalog_;
   std::unique_ptr<engine::Database> engine_;
   connectors::SourceRegistry sources_;

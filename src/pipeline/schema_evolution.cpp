@@ -1,0 +1,100 @@
+#include "pipeline/schema_evolution.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/strings.hpp"
+
+namespace sluice::pipeline {
+namespace {
+
+int IntegerRank(const std::string& type) {
+  static const std::vector<std::string> kOrder = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"};
+  auto it = std::find(kOrder.begin(), kOrder.end(), type);
+  return it == kOrder.end() ? -1 : static_cast<int>(it - kOrder.begin());
+}
+
+bool IsDecimal(const std::string& type) { return StartsWith(type, "DECIMAL"); }
+bool IsFloating(const std::string& type) { return type == "FLOAT" || type == "DOUBLE"; }
+bool IsNumeric(const std::string& type) { return IntegerRank(type) >= 0 || IsDecimal(type) || IsFloating(type); }
+
+}  // namespace
+
+Result<SchemaChangePolicy> ParseSchemaChangePolicy(const std::string& text) {
+  if (text.empty() || text == "fail") return SchemaChangePolicy::kFail;
+  if (text == "evolve") return SchemaChangePolicy::kEvolve;
+  if (text == "quarantine") return SchemaChangePolicy::kQuarantine;
+  return Status::Invalid("schema_evolution '{}' is not one of fail, evolve, quarantine", text);
+}
+
+bool WidensTo(const std::string& from, const std::string& to) {
+  if (from == to || to == "VARCHAR") return true;
+  int from_int = IntegerRank(from), to_int = IntegerRank(to);
+  if (from_int >= 0 && to_int >= 0) return from_int <= to_int;
+  if (from_int >= 0 && (IsDecimal(to) || IsFloating(to))) return true;
+  if (from == "FLOAT" && to == "DOUBLE") return true;
+  if (IsDecimal(from) && to == "DOUBLE") return true;
+  if (from == "DATE" && StartsWith(to, "TIMESTAMP")) return true;
+  return false;
+}
+
+Result<SchemaDecision> DecideSchema(const std::optional<catalog::TableInfo>& existing,
+                                    const std::vector<engine::ColumnDescription>& incoming,
+                                    const std::vector<std::string>& partition_columns, SchemaChangePolicy policy) {
+  SchemaDecision decision;
+  if (existing) decision.schema = existing->schema;
+  auto& columns = decision.schema.columns;
+  auto merge = [&](const std::string& name, const std::string& type) -> Status {
+    auto it = std::find_if(columns.begin(), columns.end(), [&](const catalog::Column& c) { return c.name == name; });
+    if (it == columns.end()) {
+      columns.push_back({name, type, true});
+      return Status::OK();
+    }
+    if (WidensTo(type, it->type)) return Status::OK();  // the table's type already holds these values
+    // Turning a typed column into text loses its type: that is the policy's call, not a widening.
+    if (type != "VARCHAR" && WidensTo(it->type, type)) {
+      it->type = type;
+      return Status::OK();
+    }
+    switch (policy) {
+      case SchemaChangePolicy::kEvolve:
+        it->type = IsNumeric(it->type) && IsNumeric(type) ? "DOUBLE" : "VARCHAR";
+        return Status::OK();
+      case SchemaChangePolicy::kQuarantine:
+        decision.casts.emplace_back(name, it->type);
+        return Status::OK();
+      case SchemaChangePolicy::kFail:
+        break;
+    }
+    return Status::DataError(
+        "column '{}' of {} is {} in the table but {} in this run's output, which {} cannot hold; set "
+        "target.schema_evolution: evolve (widen the column) or quarantine (set the rows that do not fit aside), or "
+        "fix the input",
+        name, existing->name.ToString(), it->type, type, it->type);
+  };
+  for (const auto& c : incoming) SLUICE_TRY(merge(c.name, c.type));
+  for (const auto& p : partition_columns) {
+    if (p == "_load_date") SLUICE_TRY(merge(p, "DATE"));
+  }
+  return decision;
+}
+
+std::pair<std::string, std::string> QuarantineSelects(const std::string& relation, const SchemaDecision& decision) {
+  if (decision.casts.empty()) return {};
+  std::vector<std::string> replaced, unfit, reasons;
+  for (const auto& [column, type] : decision.casts) {
+    std::string ident = SqlIdent(column);
+    replaced.push_back(fmt::format("CAST({} AS {}) AS {}", ident, type, ident));
+    std::string bad = fmt::format("({0} IS NOT NULL AND TRY_CAST({0} AS {1}) IS NULL)", ident, type);
+    unfit.push_back(bad);
+    reasons.push_back(fmt::format("CASE WHEN {} THEN {} END", bad,
+                                  SqlQuote(fmt::format("column {}: value does not fit the table's type {}", column, type))));
+  }
+  std::string any_unfit = Join(unfit, " OR ");
+  return {fmt::format("SELECT * REPLACE ({}) FROM {} WHERE NOT ({})", Join(replaced, ", "), relation, any_unfit),
+          fmt::format("SELECT *, concat_ws('; ', {}) AS _reject_reason FROM {} WHERE {}", Join(reasons, ", "), relation,
+                      any_unfit)};
+}
+
+}  // namespace sluice::pipeline

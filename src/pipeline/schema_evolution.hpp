@@ -1,0 +1,41 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/types.hpp"
+#include "common/status.hpp"
+#include "engine/engine.hpp"
+
+namespace sluice::pipeline {
+
+/// target.schema_evolution: what an incompatible column type change does (new columns and safe
+/// widenings are always applied).
+enum class SchemaChangePolicy { kFail, kEvolve, kQuarantine };
+Result<SchemaChangePolicy> ParseSchemaChangePolicy(const std::string& text);
+
+/// The table's schema after this run, and how the run's rows must be shaped to fit it.
+struct SchemaDecision {
+  catalog::Schema schema;
+  /// Quarantine: (column, table type) whose values must be cast; rows that do not cast go to rejects.
+  std::vector<std::pair<std::string, std::string>> casts;
+};
+
+/// Whether a column of type `from` can be read as `to` without loss (INTEGER -> BIGINT, FLOAT ->
+/// DOUBLE, integer -> DECIMAL/DOUBLE, DATE -> TIMESTAMP, anything -> VARCHAR).
+bool WidensTo(const std::string& from, const std::string& to);
+
+/// Merges the output's columns into the table's schema: existing columns keep their place; new
+/// ones are appended (nullable); a type the table's type widens to is kept; a wider incoming type
+/// widens the table; anything else follows `policy` (fail names the column, both types and the
+/// key to change; evolve takes a common wider type or VARCHAR; quarantine keeps the table's type).
+Result<SchemaDecision> DecideSchema(const std::optional<catalog::TableInfo>& existing,
+                                    const std::vector<engine::ColumnDescription>& incoming,
+                                    const std::vector<std::string>& partition_columns, SchemaChangePolicy policy);
+
+/// SELECT over `relation` casting the quarantined columns to the table's types, and the SELECT of
+/// the rows that do not fit (with _reject_reason); both empty when there is nothing to cast.
+std::pair<std::string, std::string> QuarantineSelects(const std::string& relation, const SchemaDecision& decision);
+
+}  // namespace sluice::pipeline

@@ -1,0 +1,9 @@
+#pragma once
+
+#include "transforms/step.hpp"
+
+namespace sluice::transforms {
+
+StepDescriptor MergeStepDescriptor();
+
+}  // namespace sluice::transforms

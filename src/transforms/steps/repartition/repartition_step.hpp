@@ -1,0 +1,9 @@
+#pragma once
+
+#include "transforms/step.hpp"
+
+namespace sluice::transforms {
+
+StepDescriptor RepartitionStepDescriptor();
+
+}  // namespace sluice::transforms

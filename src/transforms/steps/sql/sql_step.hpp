@@ -1,0 +1,9 @@
+#pragma once
+
+#include "transforms/step.hpp"
+
+namespace sluice::transforms {
+
+StepDescriptor SqlStepDescriptor();
+
+}  // namespace sluice::transforms
