@@ -16,6 +16,7 @@
 #include "pipeline/checks_runner.hpp"
 #include "pipeline/schema_evolution.hpp"
 #include "pipeline/transform_chain.hpp"
+#include "transforms/steps/mask/mask_step.hpp"
 #include "storage/lake_layout.hpp"
 
 namespace sluice::pipeline {
@@ -281,6 +282,13 @@ class JobExecution {
     catalog::CommitRequest commit = NewCommit();
     bool replace_all = ctx_.full_refresh || plan.snapshot || plan_.write == "overwrite";
     commit.tables.push_back(OutputChange(replace_all, plan.description));
+    if (!job_.mask.IsNull()) {
+      std::string masked_prefix = job_.target.zone == "raw"
+                                      ? layout_.DataPrefix("masked", plan.is_incremental ? "incremental" : "full")
+                                      : layout_.Root() + "/masked";
+      SLUICE_ASSIGN_OR_RETURN(auto masked, MaskedVariant(*connection, masked_prefix, fixed_partitions, replace_all));
+      commit.tables.push_back(std::move(masked));
+    }
     SLUICE_TRY(AddRejectsChange(*connection, &commit));
     auto new_checkpoint = reader->NewCheckpoint();
     for (const auto& c : new_checkpoint.consumed) {
@@ -305,7 +313,8 @@ class JobExecution {
   Status StagePart(engine::Connection& connection, const std::string& relation, int part,
                    const std::string& data_prefix, const std::vector<std::pair<std::string, std::string>>& fixed) {
     transforms::StepContext step_context{connection, ctx_.run_id, loaded_at_, summary_.table,
-                                         existing_.has_value() && existing_->current_version > 0 && !ctx_.full_refresh};
+                                         existing_.has_value() && existing_->current_version > 0 && !ctx_.full_refresh,
+                                         MaskKey()};
     std::vector<std::string> rejects;
     SLUICE_ASSIGN_OR_RETURN(auto shaped,
                             chain_.Apply(step_context, relation, fmt::format("step_{}_{}", job_.name, part), &rejects));
@@ -375,6 +384,56 @@ class JobExecution {
     return files;
   }
 
+  /// The `mask:` variant of what this run staged: the same rows with the chosen columns protected,
+  /// staged under the table's masked/ prefix as the table <table>__masked and published by the same
+  /// commit, so the two never disagree. It reads the staged files, not the source a second time.
+  Result<catalog::TableChange> MaskedVariant(engine::Connection& connection, const std::string& masked_prefix,
+                                             const std::vector<std::pair<std::string, std::string>>& fixed,
+                                             bool replace_all) {
+    SLUICE_ASSIGN_OR_RETURN(auto masks, transforms::ParseColumnMasks(job_.mask, fmt::format("mask: of job '{}'", job_.name)));
+    catalog::TableChange change;
+    change.table = catalog::TableName{job_.target.zone, job_.target.table + "__masked"};
+    change.operation = replace_all ? catalog::WriteOperation::kOverwrite : catalog::WriteOperation::kAppend;
+    change.remove_all_current = replace_all;
+    change.location = masked_prefix;
+    change.source = fmt::format("{} with columns masked", summary_.table);
+    change.partition_columns = partition_columns_;
+    if (staged_.empty()) return change;
+    // Fixed partitions (_load_date) live in the key, not in the files: read them back out of the rows.
+    std::vector<std::string> fixed_columns;
+    for (const auto& [column, value] : fixed) fixed_columns.push_back(SqlIdent(column));
+    std::string view = SqlIdent(fmt::format("masked_source_{}", job_.name));
+    SLUICE_TRY(connection.Execute(fmt::format(
+        "CREATE OR REPLACE TEMP VIEW {} AS SELECT *{} FROM {}", view,
+        fixed_columns.empty() ? "" : fmt::format(" EXCLUDE ({})", Join(fixed_columns, ", ")), StagedScan(staged_))));
+    auto masked_sql = transforms::MaskedSelect(connection, view, masks, MaskKey());
+    if (!masked_sql.ok()) return masked_sql.status().WithContext("{}: mask: of job '{}'", job_.mask.location().ToString(), job_.name);
+
+    connectors::LakeWriteRequest write;
+    write.select_sql = *masked_sql;
+    write.staging_dir = scratch_.path / "masked";
+    write.data_prefix = masked_prefix;
+    write.fixed_partitions = fixed;
+    write.partition_by = plan_.partition_by;
+    if (plan_.target_file_bytes) write.target_file_bytes = *plan_.target_file_bytes;
+    write.file_prefix = fmt::format("part-{}-masked", ctx_.run_id);
+    SLUICE_ASSIGN_OR_RETURN(auto files, connectors::WriteParquetToStaging(connection, write));
+    SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(*masked_sql));
+    SLUICE_ASSIGN_OR_RETURN(auto existing, ws_.catalog().GetTable(change.table));
+    SLUICE_ASSIGN_OR_RETURN(auto decision, DecideSchema(replace_all ? std::nullopt : existing, columns,
+                                                        partition_columns_, SchemaChangePolicy::kEvolve));
+    change.schema = decision.schema;
+    for (const auto& f : files) change.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0});
+    masked_.insert(masked_.end(), files.begin(), files.end());
+    return change;
+  }
+
+  /// masking.key of sluice.yaml ("" when unset: hash masks then fail with a message saying where to set it).
+  Secret MaskKey() const {
+    const auto* key = ws_.project().masking.Find("key");
+    return Secret(key != nullptr && key->IsScalar() ? key->scalar() : "");
+  }
+
   /// Write-audit-publish: the checks read the staged files, exactly what the commit would publish.
   Status Audit(engine::Connection& connection) {
     std::string output = staged_.empty() ? fmt::format("(SELECT * FROM {} LIMIT 0)", last_output_) : StagedScan(staged_);
@@ -434,6 +493,8 @@ class JobExecution {
     uploaded_ = staged_;
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), rejected_));
     uploaded_.insert(uploaded_.end(), rejected_.begin(), rejected_.end());
+    SLUICE_TRY(connectors::UploadStaged(ws_.lake(), masked_));
+    uploaded_.insert(uploaded_.end(), masked_.begin(), masked_.end());
     if (new_index_) {
       SLUICE_TRY(connectors::UploadStaged(ws_.lake(), {*new_index_}));
       uploaded_.push_back(*new_index_);
@@ -546,7 +607,7 @@ class JobExecution {
   std::vector<std::string> partition_columns_;
   std::string last_output_;
   std::vector<engine::ColumnDescription> reject_columns_;
-  std::vector<connectors::StagedFile> staged_, rejected_, quarantined_;
+  std::vector<connectors::StagedFile> staged_, rejected_, quarantined_, masked_;
   std::vector<connectors::StagedFile> uploaded_;
   ChangeIndexRef previous_index_;                   // mode: changes: the index the last commit referenced
   std::optional<connectors::StagedFile> new_index_;  // mode: changes: this run's index, published with the data
@@ -617,6 +678,9 @@ Result<std::unique_ptr<connectors::Source>> BindJobSource(const Workspace& works
 Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pipeline, const config::JobConfig& job) {
   if (!ReadsCatalogTables(job)) SLUICE_TRY(BindJobSource(workspace, pipeline, job).status());
   SLUICE_TRY(TransformChain::Build(job, pipeline.name).status());
+  if (!job.mask.IsNull()) {
+    SLUICE_TRY(transforms::ParseColumnMasks(job.mask, fmt::format("mask: of job '{}'", job.name)).status());
+  }
   return ChecksRunner::Build(job, pipeline.name).status();
 }
 

@@ -3,6 +3,7 @@
 #include "transforms/step.hpp"
 #include "transforms/steps/add_columns/add_columns_step.hpp"
 #include "transforms/steps/clean/clean_step.hpp"
+#include "transforms/steps/mask/mask_step.hpp"
 #include "transforms/steps/merge/merge_step.hpp"
 #include "transforms/steps/repartition/repartition_step.hpp"
 #include "transforms/steps/sql/sql_step.hpp"
@@ -13,6 +14,7 @@ namespace sluice::transforms {
 void RegisterBuiltinSteps(StepRegistry& registry) {
   (void)registry.Register(CleanStepDescriptor());
   (void)registry.Register(AddColumnsStepDescriptor());
+  (void)registry.Register(MaskStepDescriptor());
   (void)registry.Register(SqlStepDescriptor());
   (void)registry.Register(RepartitionStepDescriptor());
   (void)registry.Register(MergeStepDescriptor());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/secret.hpp"
 #include "common/status.hpp"
 #include "config/options.hpp"
 #include "config/value.hpp"
@@ -25,6 +26,7 @@ struct StepContext {
   TimePoint now;
   std::string target_table;  // zone.table, for messages
   bool target_exists = false;
+  Secret mask_key;  // masking.key of sluice.yaml, for the mask step's keyed hashes
 };
 
 /// How the job writes its result; steps such as repartition and merge adjust it.

@@ -142,12 +142,49 @@ connections:
         self.assertRegex(r.out, r"no[ _]changes")
         self.assertIsNone(self.state("future"))
 
-    def test_mask_is_refused_until_available_and_bad_window_is_a_config_error(self):
-        self.p.pipeline("deposits", PIPELINE.replace("target:", "mask:\n  account_number: hash\ntarget:"))
+    def test_config_example_with_mask_writes_a_masked_variant_beside_the_original(self):
+        import hashlib
+        import hmac
+        self.pg.psql("ALTER TABLE public.deposits ADD COLUMN customer_name text; "
+                     "UPDATE public.deposits SET customer_name = 'Customer ' || id WHERE id % 3 <> 0;")
+        # The CONFIG.md example exactly as written, mask: included.
+        masked_pipeline = PIPELINE.replace("target:", "mask:                                  # also write …/masked/… "
+                                           "with these columns protected\n  account_number: hash\n"
+                                           "  customer_name: redact\ntarget:")
+        self.p.pipeline("deposits", masked_pipeline)
         r = self.run_job()
         self.assertNotEqual(r.rc, 0, repr(r))
-        self.assertIn("mask", r.err)
-        self.assertIn("not available", r.err)
+        self.assertIn("masking:", r.err)  # hash needs a key, and the message says where to set it
+        self.assertEqual(self.p.lake_files(), [])
+
+        key = "e2e-mask-key-0123456789"
+        with open(self.p.path("sluice.yaml")) as f:
+            project = f.read()
+        self.p.write("sluice.yaml", project + "masking:\n  key: ${env:SLUICE_E2E_MASK_KEY}\n")
+        self.env["SLUICE_E2E_MASK_KEY"] = key
+        os.environ["SLUICE_E2E_MASK_KEY"] = key
+        self.addCleanup(os.environ.pop, "SLUICE_E2E_MASK_KEY", None)
+        r = self.run_job()
+        self.assertOk(r)
+        self.assertNotIn(key, r.out + r.err)
+        original = {row["id"]: row for row in self.p.query(
+            "SELECT id, account_number, customer_name FROM raw.deposits")}
+        masked = {row["id"]: row for row in self.p.query(
+            "SELECT id, account_number, customer_name, amount FROM raw.deposits__masked")}
+        self.assertEqual(len(original), 288)
+        self.assertEqual(sorted(masked), sorted(original))
+        for id_, row in original.items():
+            want = hmac.new(key.encode(), row["account_number"].encode(), hashlib.sha256).hexdigest()
+            self.assertEqual(masked[id_]["account_number"], want)
+            self.assertEqual(masked[id_]["customer_name"], None if row["customer_name"] is None else "***")
+        files = self.p.lake_files()
+        self.assertTrue(any("/original/" in f for f in files), files)
+        self.assertTrue(any("/masked/" in f for f in files), files)
+        for f in files:
+            if "/masked/" in f:
+                self.assertIn("raw/bank/deposits/masked/incremental/_load_date=", f)
+
+    def test_bad_window_is_a_config_error(self):
         self.p.pipeline("deposits", PIPELINE.replace("step: 1 day", "stepp: 1 day"))
         r = self.run_job()
         self.assertNotEqual(r.rc, 0, repr(r))

@@ -349,9 +349,8 @@ TEST_F(PostgresBindTest, WindowNeedsItsKeysAndPartitioningIsChecked) {
   EXPECT_TRUE((*window)->plan().is_incremental);
   EXPECT_FALSE((*window)->plan().snapshot);
   job_.mask = Options("account_number: hash\n");
-  auto masked = Bind("window", source);
-  ASSERT_FALSE(masked.ok());
-  EXPECT_NE(masked.status().message().find("mask: of job 'j'"), std::string::npos) << masked.status();
+  auto masked = Bind("window", source);  // the masked variant is written by pipeline/, whatever the source
+  EXPECT_TRUE(masked.ok()) << masked.status();
 }
 
 TEST_F(PostgresBindTest, TableOrQueryExactlyOneAndOptionsChecked) {

@@ -31,9 +31,11 @@ class TransformsTest : public ::testing::Test {
   }
 
   /// Runs the steps of `yaml` (a steps: list) over `input`, returning the final relation's rows as text.
-  Result<engine::TextResult> RunSteps(const std::string& yaml, const std::string& input, bool target_exists = false) {
+  Result<engine::TextResult> RunSteps(const std::string& yaml, const std::string& input, bool target_exists = false,
+                                      const Secret& mask_key = Secret()) {
     SLUICE_ASSIGN_OR_RETURN(auto steps, BuildSteps(steps_, Yaml(yaml), "job 't'"));
-    StepContext context{*conn_, "run-1", TimePoint{} + std::chrono::hours(24 * 20000), "silver.t", target_exists};
+    StepContext context{*conn_, "run-1", TimePoint{} + std::chrono::hours(24 * 20000), "silver.t", target_exists,
+                        mask_key};
     std::string relation = input;
     int n = 0;
     for (auto& step : steps) {
@@ -51,7 +53,7 @@ class TransformsTest : public ::testing::Test {
 };
 
 TEST_F(TransformsTest, RegistriesListEveryBuiltin) {
-  EXPECT_EQ(steps_.Names(), (std::vector<std::string>{"clean", "add_columns", "sql", "repartition", "merge"}));
+  EXPECT_EQ(steps_.Names(), (std::vector<std::string>{"clean", "add_columns", "mask", "sql", "repartition", "merge"}));
   EXPECT_EQ(checks_.Names(), (std::vector<std::string>{"not_null", "unique", "accepted_values", "range", "regex",
                                                        "row_count", "freshness", "foreign_key", "expression", "sql"}));
 }
@@ -74,6 +76,21 @@ TEST_F(TransformsTest, CleanRenamesTrimsNullsTypesAndDedupes) {
   EXPECT_EQ(rows->Get(0, "year"), "2020");
   EXPECT_FALSE(rows->rows[1][1].has_value());  // FR: N/A became NULL
   EXPECT_FALSE(rows->rows[1][2].has_value());  // '' became NULL
+}
+
+TEST_F(TransformsTest, MaskStepHashesRedactsAndShowsPartially) {
+  Exec("CREATE TABLE accounts AS SELECT * FROM (VALUES ('what do ya want for nothing?', 'Ada', '0176123454821')) "
+       "AS t(account, name, phone)");
+  auto rows = RunSteps("- mask: {account: hash, name: redact, phone: {method: partial, show_last: 2}}", "accounts",
+                       false, Secret("Jefe"));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  // RFC 4231 test case 2: HMAC-SHA256 under the key "Jefe".
+  EXPECT_EQ(rows->Get(0, "account"), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(rows->Get(0, "name"), "***");
+  EXPECT_EQ(rows->Get(0, "phone"), "***********21");
+  auto typo = BuildSteps(steps_, Yaml("- mask: {account: hsah}"), "job 't'");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("did you mean 'hash'"), std::string::npos) << typo.status();
 }
 
 TEST_F(TransformsTest, CleanNameCollisionsGetSuffixes) {

@@ -649,12 +649,6 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
                            o.connect.sslmode, Join(kSslModes, ", "));
   }
 
-  if (context.job_config != nullptr && context.job_config->mask.IsMap()) {
-    return Status::Invalid(
-        "{}: mask: of {} is not available in this version: the masked variant (…/masked/…) would not be written; "
-        "remove mask: to load the original only",
-        context.job_config->mask.location().ToString(), where);
-  }
   std::string mode = context.job_config != nullptr ? context.job_config->mode : "full";
   if (mode == "full") {
     o.mode = LoadMode::kFull;

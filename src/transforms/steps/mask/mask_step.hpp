@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/value.hpp"
+#include "transforms/mask.hpp"
+#include "transforms/step.hpp"
+
+namespace sluice::transforms {
+
+StepDescriptor MaskStepDescriptor();
+
+/// `{account_number: hash, customer_name: redact, phone: partial}`; a column may also take
+/// `{method: partial, show_last: 2}`. Errors carry file:line and `where`.
+Result<std::vector<ColumnMask>> ParseColumnMasks(const config::Value& mask, const std::string& where);
+
+}  // namespace sluice::transforms
