@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes incoming/indicators_<n>.zip: a zipped CSV shaped like a World Bank indicator download
+"""Writes incoming/indicators.zip (batch <n>): a zipped CSV shaped like a World Bank indicator download
 (Country Name, Country Code, Indicator Name, Year, Value), with the messiness the clean step
 handles: padded text, empty values and an exact duplicate row."""
 import csv
@@ -30,7 +30,7 @@ def main():
     rows.append(rows[0])  # an exact duplicate, dropped by dedupe
     writer.writerows(rows)
     os.makedirs("incoming", exist_ok=True)
-    path = os.path.join("incoming", f"indicators_{batch}.zip")
+    path = os.path.join("incoming", "indicators.zip")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(f"indicators_{batch}.csv", out.getvalue())
     print(f"wrote {path}: {len(rows)} rows")

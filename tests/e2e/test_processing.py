@@ -124,6 +124,58 @@ jobs:
 """
 
 
+class ConfigExampleOverHttpTest(ProjectTest):
+    """CONFIG.md's "A workflow of jobs" verbatim (only the port of the URL is picked at run time),
+    and examples/worldbank, which is the same pipeline, downloading from a real HTTP server."""
+
+    def setUp(self):
+        super().setUp()
+        import functools
+        import http.server
+        import threading
+        served = self.p.path("served")
+        os.makedirs(served)
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=served)
+        handler.log_message = lambda *args: None
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+        self.served = served
+
+    def serve_zip(self, rows):
+        import zipfile
+        with zipfile.ZipFile(os.path.join(self.served, "indicators.zip"), "w") as z:
+            z.writestr("indicators.csv", indicators_csv(rows))
+
+    def test_config_example_as_written(self):
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../examples/worldbank/pipelines/worldbank.yaml")
+        with open(example) as f:
+            text = f.read()
+        self.assertIn('source: { type: http, url: "http://127.0.0.1:8000/indicators.zip", format: csv }', text)
+        self.p.pipeline("worldbank", text.replace("127.0.0.1:8000", f"127.0.0.1:{self.server.server_port}"))
+        self.serve_zip([("DE", 2020, "gdp", 1.5), ("DE", 2020, "gdp", 1.5), ("FR", 2020, "gdp", 2.5)])
+        self.assertOk(self.p.sluice("run", "worldbank"))
+        self.assertEqual(self.p.query("SELECT country, count(*) AS n FROM gold.indicators_by_country GROUP BY 1 "
+                                      "ORDER BY 1"), [{"country": "DE", "n": 1}, {"country": "FR", "n": 1}])
+        self.assertTrue(all("/country=" in f for f in self.p.lake_files("gold/**/*.parquet")))
+
+        again = self.p.sluice("run", "worldbank")  # the same download: nothing anywhere
+        self.assertOk(again)
+        self.assertEqual(self.p.query("SELECT count(*) AS n FROM silver.indicators"), [{"n": 2}])
+
+        self.serve_zip([("IT", 2021, "gdp", 3.0), ("ES", 2021, "gdp", 4.0)])
+        # Last-Modified has whole seconds: a portal republishing within the same second as the last
+        # download would be answered 304 by this server, as HTTP caching prescribes.
+        zipped = os.path.join(self.served, "indicators.zip")
+        later = os.stat(zipped).st_mtime + 10
+        os.utime(zipped, (later, later))
+        self.assertOk(self.p.sluice("run", "worldbank"))
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.indicators"), 2)  # raw holds the latest download
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM silver.indicators"), 4)
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM gold.indicators_by_country"), 4)
+
+
 class ChecksTest(ProjectTest):
     def test_quarantine_and_warn(self):
         self.p.pipeline("checked", CHECKS)
