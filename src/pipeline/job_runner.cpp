@@ -145,8 +145,10 @@ class JobExecution {
   /// A processing job: the files committed to its input tables since its bookmark (all of them
   /// with --full-refresh, or whenever write: overwrite rebuilds the whole table).
   Status ExecuteCatalogInput() {
+    // A declared `write: overwrite` rebuilds from whole inputs; merge also overwrites the table, but
+    // applies only the new input rows to the target's current state.
     SLUICE_ASSIGN_OR_RETURN(auto input, CatalogInput::Open(ws_.catalog(), job_, scope_, ctx_.full_refresh,
-                                                           /*whole_when_changed=*/plan_.write == "overwrite"));
+                                                           /*whole_when_changed=*/job_.target.write == "overwrite"));
     if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, input.Summary());
     if (input.NothingToRead()) {
       summary_.status = "no_changes";
