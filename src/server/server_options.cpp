@@ -1,0 +1,50 @@
+#include "server/server_options.hpp"
+
+#include "common/strings.hpp"
+
+namespace sluice::server {
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || StartsWith(host, "127.");
+}
+
+Result<ServerOptions> ServerOptionsFromConfig(const config::ProjectConfig& project) {
+  ServerOptions options;
+  const config::Value& server = project.server;
+  if (server.IsNull()) return options;
+  if (!server.IsMap()) return Status::Invalid("{}: server: must be a map with listen: and token:", project.file.string());
+  for (const auto& key : server.Keys()) {
+    if (key != "listen" && key != "token") {
+      return Status::Invalid("{}: unknown key server.{} (known: listen, token)", project.file.string(), key);
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::string listen, server.GetString("listen", "127.0.0.1:8080"));
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    return Status::Invalid("{}: server.listen '{}' must be HOST:PORT, e.g. 127.0.0.1:8080", project.file.string(), listen);
+  }
+  options.host = listen.substr(0, colon);
+  if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
+    options.host = options.host.substr(1, options.host.size() - 2);
+  }
+  try {
+    size_t used = 0;
+    options.port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || options.port < 0 || options.port > 65535) throw std::out_of_range("port");
+  } catch (const std::exception&) {
+    return Status::Invalid("{}: server.listen '{}': the port must be a number from 0 to 65535", project.file.string(),
+                           listen);
+  }
+  if (const config::Value* token = server.Find("token"); token && !token->IsNull()) {
+    SLUICE_ASSIGN_OR_RETURN(options.token, token->AsSecret());
+  }
+  if (options.token.empty() && !IsLoopbackHost(options.host)) {
+    return Status::Invalid(
+        "{}: server.listen '{}' is not a loopback address and server.token is not set; refusing to serve the API "
+        "unauthenticated — set server.token (e.g. token: ${{env:SLUICE_TOKEN}}) or listen on 127.0.0.1",
+        project.file.string(), listen);
+  }
+  return options;
+}
+
+}  // namespace sluice::server

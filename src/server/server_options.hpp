@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+
+#include "common/secret.hpp"
+#include "common/status.hpp"
+#include "config/project.hpp"
+
+namespace sluice::server {
+
+/// The `server:` block of sluice.yaml.
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  /// Empty = no authentication, which is only allowed on a loopback address.
+  Secret token;
+};
+
+/// Reads `server.listen` (HOST:PORT, default 127.0.0.1:8080) and `server.token`; refuses a
+/// non-loopback address without a token, since the API can run pipelines and read every table.
+Result<ServerOptions> ServerOptionsFromConfig(const config::ProjectConfig& project);
+
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace sluice::server

@@ -1,0 +1,184 @@
+"""`sluice serve`: the HTTP API driven over a real socket with urllib, against the real binary."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+from sluice_e2e import Project, ProjectTest, SLUICE
+
+TOKEN = "s3cr3t-api-token-for-test"
+
+FILES_PIPELINE = """\
+name: birds
+source:
+  type: files
+  path: incoming/birds*.csv
+  format: csv
+target:
+  zone: raw
+  table: birds
+triggers:
+  - schedule: "0 * * * *"
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    """One `sluice serve` process; stopped by its PID."""
+
+    def __init__(self, project, port, token=None, env=None):
+        self.project, self.port, self.token = project, port, token
+        self.log_path = project.path("serve.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([SLUICE, "--project", project.root, "serve"], stdout=self.log,
+                                     stderr=subprocess.STDOUT, cwd=project.root, env=dict(os.environ, **(env or {})))
+
+    def output(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"sluice serve exited with {self.proc.returncode}: {self.output()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"sluice serve did not answer /healthz within {timeout}s: {self.output()}")
+
+    def call(self, method, path, body=None, token="default"):
+        token = self.token if token == "default" else token
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as r:
+                return r.status, r.read().decode(), r.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(), e.headers.get("Content-Type", "")
+
+    def json(self, method, path, body=None, token="default", expect=200):
+        status, text, content_type = self.call(method, path, body, token)
+        if status != expect:
+            raise AssertionError(f"{method} {path}: expected {expect}, got {status}: {text}")
+        assert content_type.startswith("application/json"), content_type
+        return json.loads(text)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        finally:
+            self.log.close()
+
+
+class ServeTest(ProjectTest):
+    def start(self, token=True):
+        port = free_port()
+        lines = [f"project: test", "lake: ./lake", "server:", f"  listen: 127.0.0.1:{port}"]
+        if token:
+            lines.append("  token: ${env:SLUICE_TEST_TOKEN}")
+        self.p.write("sluice.yaml", "\n".join(lines) + "\n")
+        daemon = Daemon(self.p, port, TOKEN if token else None, env={"SLUICE_TEST_TOKEN": TOKEN})
+        self.addCleanup(lambda: daemon.proc.poll() is None and daemon.stop())
+        daemon.wait_ready()
+        return daemon
+
+    def test_api_end_to_end_with_token(self):
+        self.p.pipeline("birds", FILES_PIPELINE)
+        self.p.write("incoming/birds_1.csv", "id,name\n1,robin\n2,wren\n3,kite\n")
+        d = self.start()
+
+        # Every /api/v1 call needs the token; /healthz and errors never echo it.
+        for token in (None, "wrong"):
+            status, text, content_type = d.call("GET", "/api/v1/pipelines", token=token)
+            self.assertEqual(status, 401, text)
+            self.assertIn("error", json.loads(text))
+            self.assertNotIn(TOKEN, text)
+
+        pipelines = d.json("GET", "/api/v1/pipelines")["pipelines"]
+        self.assertEqual([p["name"] for p in pipelines], ["birds"])
+        self.assertEqual(pipelines[0]["jobs"][0]["target"], "raw.birds")
+        self.assertEqual(pipelines[0]["triggers"], [{"schedule": "0 * * * *"}])
+
+        missing = d.json("POST", "/api/v1/pipelines/nope/trigger", expect=404)
+        self.assertIn("nope", missing["error"])
+
+        run = d.json("POST", "/api/v1/pipelines/birds/trigger")
+        self.assertEqual(run["status"], "succeeded", run)
+        self.assertEqual(run["rows_written"], 3)
+        self.assertEqual(run["trigger"], "api")
+
+        runs = d.json("GET", "/api/v1/runs?limit=5")["runs"]
+        self.assertEqual([r["id"] for r in runs], [run["id"]])
+        self.assertEqual(d.json("GET", "/api/v1/runs?limit=zero", expect=400)["error"],
+                         "limit must be a positive whole number, not 'zero'")
+        one = d.json("GET", f"/api/v1/runs/{run['id']}")
+        self.assertEqual(one["pipeline"], "birds")
+        self.assertEqual(one["rows_written"], 3)
+        self.assertIsInstance(one["log"], str)
+        self.assertIn("birds", one["log"])
+        self.assertEqual(d.json("GET", "/api/v1/runs/no-such-run", expect=404)["error"][:6], "no run")
+
+        tables = {t["name"]: t for t in d.json("GET", "/api/v1/tables")["tables"]}
+        self.assertEqual(tables["raw.birds"]["rows"], 3)
+        self.assertEqual(tables["raw.birds"]["version"], 1)
+        self.assertIn("name", [c["name"] for c in tables["raw.birds"]["schema"]])
+
+        result = d.json("POST", "/api/v1/query", {"sql": "SELECT id, name FROM raw.birds ORDER BY id", "max_rows": 2})
+        self.assertEqual(result["rows"], [{"id": 1, "name": "robin"}, {"id": 2, "name": "wren"}])
+        self.assertTrue(result["truncated"])
+        self.assertEqual([c["name"] for c in result["columns"]], ["id", "name"])
+        bad = d.json("POST", "/api/v1/query", {"sql": "SELECT * FROM raw.nothing_here"}, expect=400)
+        self.assertIn("nothing_here", bad["error"])
+        self.assertIn("error", d.json("POST", "/api/v1/query", {"no_sql": 1}, expect=400))
+
+        # A second run finds nothing new; metrics count both from the catalog.
+        self.assertEqual(d.json("POST", "/api/v1/pipelines/birds/trigger")["status"], "no_changes")
+        status, metrics, _ = d.call("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn('sluice_runs_total{status="succeeded"} 1\n', metrics)
+        self.assertIn('sluice_runs_total{status="no_changes"} 1\n', metrics)
+        self.assertIn("sluice_rows_written_total 3\n", metrics)
+        self.assertIn("sluice_run_duration_seconds_count 2\n", metrics)
+        bytes_line = [l for l in metrics.splitlines() if l.startswith("sluice_bytes_written_total ")][0]
+        self.assertGreater(int(bytes_line.split()[1]), 0)
+
+        self.assertEqual(d.stop(), 0)
+        self.assertNotIn(TOKEN, d.output())
+
+    def test_loopback_without_token_is_open(self):
+        d = self.start(token=False)
+        self.assertEqual(d.json("GET", "/api/v1/pipelines")["pipelines"], [])
+        self.assertIn("no endpoint", d.json("GET", "/api/v1/nothing", expect=404)["error"])
+        os.kill(d.proc.pid, signal.SIGINT)
+        self.assertEqual(d.proc.wait(timeout=30), 0)
+        d.log.close()
+
+    def test_refuses_public_address_without_token(self):
+        self.p.write("sluice.yaml", f"project: test\nlake: ./lake\nserver:\n  listen: 0.0.0.0:{free_port()}\n")
+        r = self.p.sluice("serve", timeout=60)
+        self.assertEqual(r.rc, 2, repr(r))
+        self.assertIn("server.token", r.err)
+
+
+if __name__ == "__main__":
+    unittest.main()
