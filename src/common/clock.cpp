@@ -17,6 +17,13 @@ std::string FormatTimestampUtc(TimePoint t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06d}Z", secs, micros);
 }
 
+std::string SqlTimestampLiteral(TimePoint t) {
+  std::string text = FormatTimestampUtc(t);
+  text[10] = ' ';
+  text.pop_back();
+  return fmt::format("TIMESTAMP '{}'", text);
+}
+
 std::string FormatDateUtc(TimePoint t) {
   return fmt::format("{:%Y-%m-%d}", std::chrono::floor<std::chrono::seconds>(t));
 }

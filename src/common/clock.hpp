@@ -40,6 +40,8 @@ class ManualClock final : public Clock {
 std::string FormatTimestampUtc(TimePoint t);
 /// "2026-11-23"
 std::string FormatDateUtc(TimePoint t);
+/// "TIMESTAMP '2026-11-23 10:56:00.123456'": a SQL literal of `t` in UTC.
+std::string SqlTimestampLiteral(TimePoint t);
 int64_t ToUnixMicros(TimePoint t);
 TimePoint FromUnixMicros(int64_t micros);
 

@@ -32,14 +32,6 @@ std::string StateScope(const config::PipelineConfig& pipeline, const config::Job
   return pipeline.name + "/" + job.name;
 }
 
-/// "2026-11-23 10:56:00.123456", a literal DuckDB reads as TIMESTAMP (UTC).
-std::string SqlTimestamp(TimePoint t) {
-  std::string text = FormatTimestampUtc(t);
-  text[10] = ' ';
-  text.pop_back();
-  return text;
-}
-
 /// Polls the engine's progress while a statement runs, feeding the listener.
 class ProgressPoller {
  public:
@@ -552,7 +544,7 @@ class JobExecution {
       has_loaded_at |= c.name == "_loaded_at";
       has_source_file |= c.name == "_source_file";
     }
-    std::string loaded_at_sql = fmt::format("TIMESTAMP '{}'", SqlTimestamp(loaded_at));
+    std::string loaded_at_sql = SqlTimestampLiteral(loaded_at);
     if (!metadata_columns) {
       return fmt::format("SELECT *{} FROM {}", has_source_file ? " EXCLUDE (_source_file)" : "", SqlIdent(relation));
     }
@@ -563,7 +555,7 @@ class JobExecution {
   }
 
   std::string ReaderRejectsSelect(const connectors::SourceReader& reader) const {
-    return fmt::format("SELECT *, TIMESTAMP '{}' AS _loaded_at FROM {}", SqlTimestamp(loaded_at_),
+    return fmt::format("SELECT *, {} AS _loaded_at FROM {}", SqlTimestampLiteral(loaded_at_),
                        reader.RejectsRelation());
   }
 

@@ -7,14 +7,6 @@
 namespace sluice::transforms {
 namespace {
 
-/// "2026-11-23 10:56:00.123456": a TIMESTAMP literal body.
-std::string SqlTimestamp(TimePoint t) {
-  std::string text = FormatTimestampUtc(t);
-  text[10] = ' ';
-  text.pop_back();
-  return text;
-}
-
 class AddColumnsStep : public Step {
  public:
   explicit AddColumnsStep(std::vector<std::pair<std::string, std::string>> columns) : columns_(std::move(columns)) {}
@@ -37,7 +29,7 @@ class AddColumnsStep : public Step {
   /// The well-known names take `true` for their usual meaning; any other value is a SQL expression.
   static std::string Expression(const StepContext& context, const std::string& name, const std::string& value) {
     bool standard = value == "true";
-    if (name == "etl_timestamp" && standard) return fmt::format("TIMESTAMP '{}'", SqlTimestamp(context.now));
+    if (name == "etl_timestamp" && standard) return SqlTimestampLiteral(context.now);
     if (name == "run_id" && standard) return SqlQuote(context.run_id);
     if (name == "source_filename" && standard) return "_source_file";
     if (name == "event_date") return fmt::format("CAST(({}) AS DATE)", value);

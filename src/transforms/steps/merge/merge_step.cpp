@@ -9,13 +9,6 @@
 namespace sluice::transforms {
 namespace {
 
-std::string SqlTimestamp(TimePoint t) {
-  std::string text = FormatTimestampUtc(t);
-  text[10] = ' ';
-  text.pop_back();
-  return text;
-}
-
 struct MergeConfig {
   std::vector<std::string> key;
   std::string order_by;  // latest change per key wins; "" = any
@@ -55,7 +48,7 @@ class MergeStep : public Step {
     std::string is_delete = has_change_type ? "coalesce(i._change_type, '') = 'delete'" : "false";
     std::string drop = has_change_type ? " EXCLUDE (_change_type)" : "";
     std::string matches = fmt::format("EXISTS (SELECT 1 FROM incoming AS i WHERE {})", Join(key_match, " AND "));
-    std::string now = fmt::format("TIMESTAMP '{}'", SqlTimestamp(context.now));
+    std::string now = SqlTimestampLiteral(context.now);
 
     if (!config_.scd2) {
       std::string fresh = fmt::format("SELECT i.*{} FROM incoming AS i WHERE NOT ({})", drop, is_delete);
