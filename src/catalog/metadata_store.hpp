@@ -58,6 +58,28 @@ class MetadataStore {
   virtual Result<std::vector<RunRecord>> ListRuns(int limit, const std::string& pipeline_filter = "") = 0;
   /// Also accepts a unique prefix of the id; an ambiguous prefix is an error.
   virtual Result<std::optional<RunRecord>> GetRun(const std::string& run_id) = 0;
+  /// Run counts and sums per pipeline and status, computed in the store (runs are never all loaded).
+  virtual Result<std::vector<RunTotals>> SummarizeRuns() = 0;
+
+  // The run queue of `sluice serve`: triggers add runs, the daemon's workers claim them.
+  /// Queues `run` unless an entry (queued, running or done) already has its non-empty dedup_key: then
+  /// returns that entry's id with created = false. `trigger_state`, when given, is saved in the same
+  /// transaction, so a trigger's memory of what it fired advances exactly with the queue.
+  virtual Result<EnqueueResult> EnqueueRun(const QueuedRun& run, const std::optional<TriggerState>& trigger_state) = 0;
+  virtual Status SaveTriggerState(const TriggerState& state) = 0;
+  virtual Result<std::optional<std::string>> GetTriggerState(const std::string& pipeline,
+                                                             const std::string& trigger_key) = 0;
+  /// Marks the oldest queued entry due at `now` whose pipeline is not in `busy_pipelines` as claimed and returns
+  /// it; none when nothing can start. Safe against another process claiming at the same time.
+  virtual Result<std::optional<QueuedRun>> ClaimQueuedRun(TimePoint now,
+                                                          const std::vector<std::string>& busy_pipelines) = 0;
+  /// The entry's run has ended (or it was dropped): it leaves the queue but keeps blocking its dedup key.
+  virtual Status FinishQueuedRun(const std::string& id) = 0;
+  /// Queued and claimed entries, oldest first.
+  virtual Result<std::vector<QueuedRun>> PendingQueue() = 0;
+  virtual Result<std::optional<QueuedRun>> GetQueuedRun(const std::string& id) = 0;
+  /// Forgets done entries enqueued before `before`; returns how many.
+  virtual Result<int64_t> PruneQueue(TimePoint before) = 0;
 };
 
 /// `location` is a filesystem path of a SQLite file (parent folders created; an optional "sqlite:" prefix is

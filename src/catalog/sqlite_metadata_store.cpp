@@ -112,6 +112,29 @@ CREATE TABLE runs (
 CREATE INDEX runs_by_start ON runs (started_at_us);
 CREATE INDEX runs_by_pipeline ON runs (pipeline, started_at_us);
 )sql",
+    // 2: the run queue and trigger memory of `sluice serve`.
+    R"sql(
+CREATE TABLE run_queue (
+  queue_id       TEXT PRIMARY KEY,
+  pipeline       TEXT NOT NULL,
+  trigger_kind   TEXT NOT NULL,
+  dedup_key      TEXT NOT NULL,
+  detail         TEXT NOT NULL,
+  enqueued_at_us BIGINT NOT NULL,
+  not_before_us  BIGINT NOT NULL,
+  attempt        BIGINT NOT NULL,
+  queue_state    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX run_queue_by_dedup_key ON run_queue (dedup_key) WHERE dedup_key <> '';
+CREATE INDEX run_queue_by_state ON run_queue (queue_state, not_before_us);
+CREATE TABLE trigger_state (
+  pipeline      TEXT NOT NULL,
+  trigger_key   TEXT NOT NULL,
+  state_value   TEXT NOT NULL,
+  updated_at_us BIGINT NOT NULL,
+  PRIMARY KEY (pipeline, trigger_key)
+);
+)sql",
 };
 constexpr int64_t kMigrationCount = static_cast<int64_t>(std::size(kMigrations));
 static_assert(kMigrationCount == SqliteMetadataStore::kSchemaVersion, "one migration per schema version");
@@ -120,6 +143,33 @@ constexpr const char* kTableColumns =
     "t.table_id, t.zone, t.table_name, t.location, t.source, t.partition_columns, t.current_version, "
     "t.created_at_us, t.updated_at_us, t.row_count, t.file_count, t.total_bytes, s.columns_json "
     "FROM lake_tables t LEFT JOIN table_schemas s ON s.table_id = t.table_id AND s.schema_id = t.schema_id";
+
+constexpr const char* kQueueColumns =
+    "queue_id, pipeline, trigger_kind, dedup_key, detail, enqueued_at_us, not_before_us, attempt, queue_state "
+    "FROM run_queue";
+
+Result<QueuedRun> ReadQueuedRun(const Statement& row) {
+  QueuedRun run;
+  run.id = row.Text(0);
+  run.pipeline = row.Text(1);
+  run.trigger = row.Text(2);
+  run.dedup_key = row.Text(3);
+  run.detail = row.Text(4);
+  run.enqueued_at = FromUnixMicros(row.Int(5));
+  run.not_before = FromUnixMicros(row.Int(6));
+  run.attempt = row.Int(7);
+  std::string state = row.Text(8);
+  if (state == "queued") {
+    run.state = QueueState::kQueued;
+  } else if (state == "claimed") {
+    run.state = QueueState::kClaimed;
+  } else if (state == "done") {
+    run.state = QueueState::kDone;
+  } else {
+    return Status::Invalid("queued run {} has an unknown state '{}' in the catalog", run.id, state);
+  }
+  return run;
+}
 
 constexpr const char* kRunColumns =
     "run_id, pipeline, job_name, env, trigger_kind, status, started_at_us, finished_at_us, rows_read, rows_written, "
@@ -858,6 +908,161 @@ Result<std::optional<RunRecord>> SqliteMetadataStore::GetRun(const std::string& 
                            Join(ids, ", "));
   }
   return std::optional<RunRecord>(std::move(matches.front()));
+}
+
+namespace {
+
+Status WriteTriggerState(sqlite::Connection& connection, const TriggerState& state, TimePoint now) {
+  SLUICE_ASSIGN_OR_RETURN(auto upsert, connection.Prepare(
+                                           "INSERT INTO trigger_state (pipeline, trigger_key, state_value, "
+                                           "updated_at_us) VALUES (?, ?, ?, ?) ON CONFLICT (pipeline, trigger_key) "
+                                           "DO UPDATE SET state_value = excluded.state_value, "
+                                           "updated_at_us = excluded.updated_at_us"));
+  SLUICE_TRY(upsert.BindAll(state.pipeline, state.trigger_key, state.state, ToUnixMicros(now)));
+  return upsert.Run();
+}
+
+}  // namespace
+
+Result<std::vector<RunTotals>> SqliteMetadataStore::SummarizeRuns() {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare(
+                                          "SELECT pipeline, status, count(*), sum(rows_written), sum(bytes_written), "
+                                          "count(finished_at_us), sum(finished_at_us - started_at_us) FROM runs "
+                                          "GROUP BY pipeline, status ORDER BY pipeline, status"));
+  std::vector<RunTotals> totals;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    RunTotals t;
+    t.pipeline = query.Text(0);
+    SLUICE_ASSIGN_OR_RETURN(t.status, ParseRunStatus(query.Text(1)));
+    t.runs = query.Int(2);
+    t.rows_written = query.OptionalInt(3).value_or(0);
+    t.bytes_written = query.OptionalInt(4).value_or(0);
+    t.finished_runs = query.Int(5);
+    t.duration_seconds = static_cast<double>(query.OptionalInt(6).value_or(0)) / 1e6;
+    totals.push_back(std::move(t));
+  }
+  return totals;
+}
+
+Result<EnqueueResult> SqliteMetadataStore::EnqueueRun(const QueuedRun& run,
+                                                      const std::optional<TriggerState>& trigger_state) {
+  if (run.id.empty() || run.pipeline.empty() || run.trigger.empty()) {
+    return Status::Invalid("a queued run needs an id, a pipeline and a trigger (got id '{}', pipeline '{}')", run.id,
+                           run.pipeline);
+  }
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
+  EnqueueResult result{run.id, true};
+  if (!run.dedup_key.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(auto existing, connection_->Prepare("SELECT queue_id FROM run_queue WHERE dedup_key = ?"));
+    SLUICE_TRY(existing.BindAll(run.dedup_key));
+    SLUICE_ASSIGN_OR_RETURN(bool found, existing.Step());
+    if (found) result = EnqueueResult{existing.Text(0), false};
+  }
+  if (result.created) {
+    SLUICE_ASSIGN_OR_RETURN(auto insert, connection_->Prepare(
+                                             "INSERT INTO run_queue (queue_id, pipeline, trigger_kind, dedup_key, "
+                                             "detail, enqueued_at_us, not_before_us, attempt, queue_state) "
+                                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')"));
+    SLUICE_TRY(insert.BindAll(run.id, run.pipeline, run.trigger, run.dedup_key, run.detail,
+                              ToUnixMicros(run.enqueued_at), ToUnixMicros(run.not_before), run.attempt));
+    SLUICE_TRY(insert.Run());
+  }
+  if (trigger_state) SLUICE_TRY(WriteTriggerState(*connection_, *trigger_state, clock_->Now()));
+  SLUICE_TRY(transaction.Commit());
+  return result;
+}
+
+Status SqliteMetadataStore::SaveTriggerState(const TriggerState& state) {
+  std::lock_guard lock(mutex_);
+  return WriteTriggerState(*connection_, state, clock_->Now());
+}
+
+Result<std::optional<std::string>> SqliteMetadataStore::GetTriggerState(const std::string& pipeline,
+                                                                         const std::string& trigger_key) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT state_value FROM trigger_state "
+                                                           "WHERE pipeline = ? AND trigger_key = ?"));
+  SLUICE_TRY(query.BindAll(pipeline, trigger_key));
+  SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(query.Text(0));
+}
+
+Result<std::optional<QueuedRun>> SqliteMetadataStore::ClaimQueuedRun(TimePoint now,
+                                                                     const std::vector<std::string>& busy_pipelines) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
+  SLUICE_ASSIGN_OR_RETURN(auto query,
+                          connection_->Prepare(fmt::format("SELECT {} WHERE queue_state = 'queued' AND not_before_us "
+                                                           "<= ? ORDER BY not_before_us, enqueued_at_us, queue_id",
+                                                           kQueueColumns)));
+  SLUICE_TRY(query.BindAll(ToUnixMicros(now)));
+  std::optional<QueuedRun> claimed;
+  while (!claimed) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    SLUICE_ASSIGN_OR_RETURN(auto run, ReadQueuedRun(query));
+    if (std::find(busy_pipelines.begin(), busy_pipelines.end(), run.pipeline) == busy_pipelines.end()) {
+      claimed = std::move(run);
+    }
+  }
+  if (!claimed) return claimed;
+  SLUICE_ASSIGN_OR_RETURN(auto update,
+                          connection_->Prepare("UPDATE run_queue SET queue_state = 'claimed' WHERE queue_id = ?"));
+  SLUICE_TRY(update.BindAll(claimed->id));
+  SLUICE_TRY(update.Run());
+  SLUICE_TRY(transaction.Commit());
+  claimed->state = QueueState::kClaimed;
+  return claimed;
+}
+
+Status SqliteMetadataStore::FinishQueuedRun(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto update,
+                          connection_->Prepare("UPDATE run_queue SET queue_state = 'done' WHERE queue_id = ?"));
+  SLUICE_TRY(update.BindAll(id));
+  SLUICE_TRY(update.Run());
+  if (connection_->Changes() == 0) return Status::NotFound("no queued run '{}' in catalog {}", id, Describe());
+  return Status::OK();
+}
+
+Result<std::vector<QueuedRun>> SqliteMetadataStore::PendingQueue() {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare(fmt::format(
+                                          "SELECT {} WHERE queue_state <> 'done' ORDER BY enqueued_at_us, queue_id",
+                                          kQueueColumns)));
+  std::vector<QueuedRun> runs;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    SLUICE_ASSIGN_OR_RETURN(auto run, ReadQueuedRun(query));
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+Result<std::optional<QueuedRun>> SqliteMetadataStore::GetQueuedRun(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query,
+                          connection_->Prepare(fmt::format("SELECT {} WHERE queue_id = ?", kQueueColumns)));
+  SLUICE_TRY(query.BindAll(id));
+  SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+  if (!row) return std::optional<QueuedRun>();
+  SLUICE_ASSIGN_OR_RETURN(auto run, ReadQueuedRun(query));
+  return std::optional<QueuedRun>(std::move(run));
+}
+
+Result<int64_t> SqliteMetadataStore::PruneQueue(TimePoint before) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto remove, connection_->Prepare("DELETE FROM run_queue WHERE queue_state = 'done' "
+                                                            "AND enqueued_at_us < ?"));
+  SLUICE_TRY(remove.BindAll(ToUnixMicros(before)));
+  SLUICE_TRY(remove.Run());
+  return static_cast<int64_t>(connection_->Changes());
 }
 
 }  // namespace sluice::catalog

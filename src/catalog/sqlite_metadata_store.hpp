@@ -24,7 +24,7 @@ struct SqliteStoreOptions {
 class SqliteMetadataStore final : public MetadataStore {
  public:
   /// Version of the table layout this build writes; older files are migrated on open.
-  static constexpr int64_t kSchemaVersion = 1;
+  static constexpr int64_t kSchemaVersion = 2;
 
   /// Opens or creates the catalog file (parent folders must exist) and migrates it to kSchemaVersion.
   static Result<std::unique_ptr<SqliteMetadataStore>> Open(const std::filesystem::path& file,
@@ -48,6 +48,17 @@ class SqliteMetadataStore final : public MetadataStore {
   Status UpdateRun(const RunRecord& run) override;
   Result<std::vector<RunRecord>> ListRuns(int limit, const std::string& pipeline_filter = "") override;
   Result<std::optional<RunRecord>> GetRun(const std::string& run_id) override;
+  Result<std::vector<RunTotals>> SummarizeRuns() override;
+  Result<EnqueueResult> EnqueueRun(const QueuedRun& run, const std::optional<TriggerState>& trigger_state) override;
+  Status SaveTriggerState(const TriggerState& state) override;
+  Result<std::optional<std::string>> GetTriggerState(const std::string& pipeline,
+                                                     const std::string& trigger_key) override;
+  Result<std::optional<QueuedRun>> ClaimQueuedRun(TimePoint now,
+                                                  const std::vector<std::string>& busy_pipelines) override;
+  Status FinishQueuedRun(const std::string& id) override;
+  Result<std::vector<QueuedRun>> PendingQueue() override;
+  Result<std::optional<QueuedRun>> GetQueuedRun(const std::string& id) override;
+  Result<int64_t> PruneQueue(TimePoint before) override;
 
  private:
   SqliteMetadataStore(std::unique_ptr<sqlite::Connection> connection, std::filesystem::path file,

@@ -167,4 +167,13 @@ Result<RunStatus> ParseRunStatus(std::string_view text) {
   return Status::Invalid("unknown run status '{}'; expected one of {}", text, NameList(kRunStatuses));
 }
 
+const char* QueueStateName(QueueState state) {
+  switch (state) {
+    case QueueState::kQueued: return "queued";
+    case QueueState::kClaimed: return "claimed";
+    case QueueState::kDone: return "done";
+  }
+  return "queued";
+}
+
 }  // namespace sluice::catalog

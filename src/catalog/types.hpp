@@ -142,4 +142,42 @@ struct RunRecord {
   std::string details_json = "{}";  // per-job stats, check results, windows...
 };
 
+/// Totals over the recorded runs of one pipeline with one status (for /metrics).
+struct RunTotals {
+  std::string pipeline;
+  RunStatus status = RunStatus::kSucceeded;
+  int64_t runs = 0, rows_written = 0, bytes_written = 0;
+  int64_t finished_runs = 0;
+  double duration_seconds = 0;  // summed over finished runs
+};
+
+/// A run waiting in `sluice serve`'s queue (docs/triggers.md). Its id becomes the run's id.
+enum class QueueState { kQueued, kClaimed, kDone };
+/// "queued", "claimed", "done".
+const char* QueueStateName(QueueState state);
+
+struct QueuedRun {
+  std::string id;
+  std::string pipeline;
+  std::string trigger;    // schedule | file_arrival | on_success | on_failure | api | retry
+  std::string dedup_key;  // one trigger event makes one run: a second entry with this key is refused; "" = none
+  std::string detail;     // what caused it, for people (e.g. the files that arrived)
+  TimePoint enqueued_at;
+  TimePoint not_before;   // a retry waits out its backoff
+  int64_t attempt = 1;
+  QueueState state = QueueState::kQueued;
+};
+
+struct EnqueueResult {
+  std::string id;        // the new entry, or the one that already had the dedup key
+  bool created = false;
+};
+
+/// What a trigger remembers between polls and across restarts (files seen, last fire time), opaque here.
+struct TriggerState {
+  std::string pipeline;
+  std::string trigger_key;
+  std::string state;
+};
+
 }  // namespace sluice::catalog

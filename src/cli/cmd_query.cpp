@@ -5,6 +5,7 @@
 #include "common/ids.hpp"
 #include "common/strings.hpp"
 #include "pipeline/catalog_views.hpp"
+#include "pipeline/query_limits.hpp"
 #include "pipeline/workspace.hpp"
 #include "storage/object_store.hpp"
 
@@ -17,19 +18,6 @@ struct QueryArgs {
   int64_t as_of = -1;
   bool save = false;
 };
-
-/// Refuses the query when query.max_bytes_scanned is set and the pruned file set is larger.
-Status CheckScanLimit(LoadedProject& loaded, const std::string& sql, std::optional<int64_t> as_of) {
-  SLUICE_ASSIGN_OR_RETURN(uint64_t limit, loaded.project.query.GetByteSize("max_bytes_scanned", 0));
-  if (limit == 0) return Status::OK();
-  SLUICE_ASSIGN_OR_RETURN(auto estimate, pipeline::EstimateScan(loaded.workspace->catalog(), sql, as_of));
-  if (estimate.bytes <= limit) return Status::OK();
-  return Status::Invalid(
-      "query refused: it would scan {} ({} bytes in {} files of {}; {} files pruned by partition), over the limit "
-      "query.max_bytes_scanned = {} ({} bytes) in sluice.yaml; filter on a partition column or raise the limit",
-      HumanBytes(estimate.bytes), estimate.bytes, estimate.files, Join(estimate.tables, ", "), estimate.files_pruned,
-      HumanBytes(limit), limit);
-}
 
 /// Writes the result to query.result_location as one Parquet or CSV file; returns where.
 Result<std::string> SaveResult(LoadedProject& loaded, engine::Connection& connection, const std::string& sql,
@@ -64,7 +52,7 @@ int RunQuery(CliContext& context, const QueryArgs& args) {
   if (!loaded.ok()) return ReportError(context, loaded.status());
   std::optional<int64_t> as_of;
   if (args.as_of >= 0) as_of = args.as_of;
-  Status st = CheckScanLimit(*loaded, args.sql, as_of);
+  Status st = pipeline::CheckScanLimit(loaded->project.query, loaded->workspace->catalog(), args.sql, as_of);
   if (!st.ok()) return ReportError(context, st);
   auto& ws = *loaded->workspace;
   auto connection = ws.engine().Connect();

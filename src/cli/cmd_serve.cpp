@@ -6,6 +6,7 @@
 
 #include "cli/cli_context.hpp"
 #include "common/logging.hpp"
+#include "scheduler/daemon.hpp"
 #include "server/api_server.hpp"
 #include "server/server_options.hpp"
 
@@ -26,9 +27,14 @@ int RunServe(CliContext& context) {
   auto options = server::ServerOptionsFromConfig(loaded->project);
   if (!options.ok()) return ReportError(context, options.status());
   if (!options->token.empty()) context.redactor->Add(options->token.Reveal());
-  server::ApiServer api(*loaded->workspace, loaded->pipelines, *options);
+  scheduler::DaemonOptions daemon_options;
+  daemon_options.max_concurrent_runs = options->max_concurrent_runs;
+  scheduler::Daemon daemon(*loaded->workspace, loaded->project, loaded->pipelines, daemon_options);
+  server::ApiServer api(*loaded->workspace, daemon, loaded->project, loaded->pipelines, *options);
   auto port = api.Bind();
   if (!port.ok()) return ReportError(context, port.status());
+  Status started = daemon.Start();
+  if (!started.ok()) return ReportError(context, started);
   std::fprintf(stderr, "sluice serve: listening on http://%s:%d (%s); stop with Ctrl-C or SIGTERM\n",
                options->host.c_str(), *port, options->token.empty() ? "no token" : "token required");
   std::fflush(stderr);
@@ -38,13 +44,14 @@ int RunServe(CliContext& context) {
   std::fprintf(stderr, "sluice serve: %s received, stopping\n", received == SIGINT ? "SIGINT" : "SIGTERM");
   api.Stop();
   serving.join();
+  daemon.Stop();
   return kExitOk;
 }
 
 }  // namespace
 
 void AddServeCommand(CLI::App& app, CliContext& context) {
-  auto* cmd = app.add_subcommand("serve", "Serve the HTTP API (docs/api.md) on server.listen of sluice.yaml");
+  auto* cmd = app.add_subcommand("serve", "Run pipelines by their triggers and serve the HTTP API (docs/api.md) on server.listen");
   cmd->footer("Stops cleanly on SIGINT/SIGTERM. Exit codes: 0 stopped, 2 invalid config (e.g. no token off loopback).");
   cmd->callback([&context] { context.action = [&context] { return RunServe(context); }; });
 }

@@ -85,6 +85,7 @@ std::map<std::string, JobSummary> RunDag(const std::vector<const config::JobConf
   size_t running = 0;
   std::set<std::string> in_run;
   for (const auto* job : jobs) in_run.insert(job->name);
+  uint64_t log_capture = LogCapture::Current();
 
   std::unique_lock lock(mutex);
   while (finished.size() < jobs.size()) {
@@ -123,6 +124,7 @@ std::map<std::string, JobSummary> RunDag(const std::vector<const config::JobConf
       ++running;
       progressed = true;
       threads.emplace_back([&, job] {
+        LogCaptureScope log_scope(log_capture);
         JobSummary summary = run_job(*job);
         std::lock_guard guard(mutex);
         finished[job->name] = std::move(summary);
@@ -215,6 +217,12 @@ void PipelineRunner::RecoverInterruptedRuns(const std::string& pipeline) {
     std::filesystem::remove_all(workspace_.state_dir() / "staging" / run.id.value, ec);
     spdlog::warn("run {} of '{}' was interrupted earlier; marked as such", run.id, pipeline);
   }
+}
+
+Status PipelineRunner::RecoverInterrupted(const std::string& pipeline) {
+  SLUICE_ASSIGN_OR_RETURN(auto lock, PipelineLock::TryAcquire(workspace_.state_dir() / "locks", pipeline));
+  RecoverInterruptedRuns(pipeline);
+  return Status::OK();
 }
 
 JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipeline, const config::JobConfig& job,
@@ -319,7 +327,7 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
 
   RunOutcome outcome;
   auto& record = outcome.record;
-  record.id = NewRunId(workspace_.clock());
+  record.id = request.run_id.empty() ? NewRunId(workspace_.clock()) : RunId{request.run_id};
   record.pipeline = pipeline->name;
   record.job = request.only_job.value_or("");
   record.env = workspace_.project().env;
@@ -371,6 +379,7 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
                              : catalog::RunStatus::kNoChanges;
   record.finished_at = workspace_.clock().Now();
   nlohmann::json details = {{"jobs", nlohmann::json::array()}, {"full_refresh", request.full_refresh}};
+  if (!request.trigger_detail.empty()) details["trigger_detail"] = request.trigger_detail;
   for (const auto& s : outcome.jobs) details["jobs"].push_back(SummaryJson(s));
   record.details_json = details.dump();
   spdlog::info("run {} of pipeline '{}' {}: {} rows written, {} rejected", record.id, pipeline->name,

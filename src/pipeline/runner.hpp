@@ -19,6 +19,10 @@ struct RunRequest {
   bool full_refresh = false;
   std::optional<std::string> only_job;
   std::string trigger = "manual";
+  /// What caused the run, kept in its record (e.g. the files that arrived). Optional.
+  std::string trigger_detail;
+  /// The daemon queues a run before it starts and hands its queue id on as the run id; empty = a new id.
+  std::string run_id;
   /// Cancelling it stops the running jobs (their statements are interrupted), skips the
   /// remaining ones and ends the run as cancelled. Optional.
   std::shared_ptr<RunCancellation> cancellation;
@@ -45,6 +49,10 @@ class PipelineRunner {
   /// is interrupted and fails with a (retryable) timeout. The returned Status is an error only when the run could not start at all
   /// (unknown pipeline, lock held, catalog unreachable); job failures are in the outcome.
   Result<RunOutcome> Run(const RunRequest& request, ProgressListener* listener);
+
+  /// Marks runs of `pipeline` that are recorded as running but whose process is gone as interrupted
+  /// (`sluice serve` does so on start). Conflict when a live process runs the pipeline now.
+  Status RecoverInterrupted(const std::string& pipeline);
 
   /// Binds every job's source without reading data (for `sluice validate`).
   Status Validate(const config::PipelineConfig& pipeline);

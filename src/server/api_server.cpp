@@ -6,12 +6,18 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "common/clock.hpp"
 #include "pipeline/catalog_views.hpp"
+#include "pipeline/query_limits.hpp"
 #include "pipeline/runner.hpp"
 
 namespace sluice::server {
@@ -22,6 +28,9 @@ using nlohmann::json;
 constexpr size_t kDefaultQueryRows = 100;
 constexpr size_t kMaxQueryRows = 10000;
 constexpr int kDefaultRunsLimit = 50;
+constexpr size_t kMaxLogBytes = 1 << 20;
+constexpr double kDefaultQuerySeconds = 30;
+constexpr double kMaxQuerySeconds = 600;
 
 void SendJson(httplib::Response& response, int status, const json& body) {
   response.status = status;
@@ -76,6 +85,102 @@ json RunToJson(const catalog::RunRecord& run) {
   return out;
 }
 
+json QueuedRunToJson(const catalog::QueuedRun& run) {
+  return json{{"id", run.id},
+              {"pipeline", run.pipeline},
+              {"trigger", run.trigger},
+              {"detail", run.detail},
+              {"status", run.state == catalog::QueueState::kQueued ? "queued" : catalog::QueueStateName(run.state)},
+              {"enqueued_at", FormatTimestampUtc(run.enqueued_at)},
+              {"not_before", FormatTimestampUtc(run.not_before)},
+              {"attempt", run.attempt}};
+}
+
+/// The last `max_bytes` of a run's log (a long run's log can be large); nullopt when there is none.
+std::pair<std::optional<std::string>, bool> ReadLogTail(const std::filesystem::path& path, size_t max_bytes) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file) return {std::nullopt, false};
+  auto size = static_cast<size_t>(file.tellg());
+  size_t start = size > max_bytes ? size - max_bytes : 0;
+  file.seekg(static_cast<std::streamoff>(start));
+  std::string text(size - start, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (start > 0) {
+    // Start at a whole line.
+    size_t newline = text.find('\n');
+    text.erase(0, newline == std::string::npos ? 0 : newline + 1);
+  }
+  return {std::move(text), start > 0};
+}
+
+/// Interrupts the connection's running statement once `limit` has passed.
+class QueryDeadline {
+ public:
+  QueryDeadline(engine::Connection& connection, std::chrono::duration<double> limit)
+      : watchdog_([this, &connection, limit] {
+          std::unique_lock lock(mutex_);
+          if (!done_cv_.wait_for(lock, limit, [this] { return done_; })) {
+            expired_ = true;
+            connection.Interrupt();
+          }
+        }) {}
+  ~QueryDeadline() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    watchdog_.join();
+  }
+  bool expired() {
+    std::lock_guard lock(mutex_);
+    return expired_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false, expired_ = false;
+  std::thread watchdog_;
+};
+
+/// Prometheus text exposition of the run totals and the queue.
+std::string MetricsText(const std::vector<catalog::RunTotals>& totals, const std::vector<catalog::QueuedRun>& pending,
+                        size_t running) {
+  std::string runs, rows, bytes, duration_sum, duration_count;
+  std::map<std::string, std::array<int64_t, 3>> per_pipeline;  // rows, bytes, finished runs
+  std::map<std::string, double> seconds_per_pipeline;
+  for (const auto& t : totals) {
+    runs += fmt::format("sluice_runs_total{{pipeline=\"{}\",status=\"{}\"}} {}\n", t.pipeline,
+                        catalog::RunStatusName(t.status), t.runs);
+    auto& sums = per_pipeline[t.pipeline];
+    sums[0] += t.rows_written;
+    sums[1] += t.bytes_written;
+    sums[2] += t.finished_runs;
+    seconds_per_pipeline[t.pipeline] += t.duration_seconds;
+  }
+  for (const auto& [pipeline, sums] : per_pipeline) {
+    rows += fmt::format("sluice_rows_written_total{{pipeline=\"{}\"}} {}\n", pipeline, sums[0]);
+    bytes += fmt::format("sluice_bytes_written_total{{pipeline=\"{}\"}} {}\n", pipeline, sums[1]);
+    duration_sum += fmt::format("sluice_run_duration_seconds_sum{{pipeline=\"{}\"}} {:.6f}\n", pipeline,
+                                seconds_per_pipeline[pipeline]);
+    duration_count += fmt::format("sluice_run_duration_seconds_count{{pipeline=\"{}\"}} {}\n", pipeline, sums[2]);
+  }
+  size_t queued = 0;
+  for (const auto& entry : pending) queued += entry.state == catalog::QueueState::kQueued ? 1 : 0;
+  return "# HELP sluice_runs_total Pipeline runs recorded in the catalog.\n# TYPE sluice_runs_total counter\n" + runs +
+         "# HELP sluice_rows_written_total Rows written by runs.\n# TYPE sluice_rows_written_total counter\n" + rows +
+         "# HELP sluice_bytes_written_total Bytes of Parquet written by runs.\n"
+         "# TYPE sluice_bytes_written_total counter\n" + bytes +
+         "# HELP sluice_run_duration_seconds Duration of finished runs.\n# TYPE sluice_run_duration_seconds summary\n" +
+         duration_sum + duration_count +
+         fmt::format("# HELP sluice_queue_depth Runs waiting in the queue.\n# TYPE sluice_queue_depth gauge\n"
+                     "sluice_queue_depth {}\n"
+                     "# HELP sluice_runs_in_progress Runs executing now.\n# TYPE sluice_runs_in_progress gauge\n"
+                     "sluice_runs_in_progress {}\n",
+                     queued, running);
+}
+
 Result<size_t> ParseCount(const std::string& text, const std::string& what) {
   try {
     size_t used = 0;
@@ -88,13 +193,17 @@ Result<size_t> ParseCount(const std::string& text, const std::string& what) {
 
 }  // namespace
 
-ApiServer::ApiServer(pipeline::Workspace& workspace, std::vector<config::PipelineConfig> pipelines,
-                     ServerOptions options)
+ApiServer::ApiServer(pipeline::Workspace& workspace, scheduler::Daemon& daemon, config::ProjectConfig project,
+                     std::vector<config::PipelineConfig> pipelines, ServerOptions options)
     : workspace_(workspace),
+      daemon_(daemon),
+      project_(std::move(project)),
       pipelines_(std::move(pipelines)),
       options_(std::move(options)),
       http_(std::make_unique<httplib::Server>()) {
   Routes();
+  RunRoutes();
+  DataRoutes();
 }
 
 ApiServer::~ApiServer() = default;
@@ -115,16 +224,6 @@ Result<int> ApiServer::Bind() {
 void ApiServer::Serve() { http_->listen_after_bind(); }
 
 void ApiServer::Stop() { http_->stop(); }
-
-bool ApiServer::ClaimPipeline(const std::string& name) {
-  std::lock_guard lock(running_mutex_);
-  return running_pipelines_.insert(name).second;
-}
-
-void ApiServer::ReleasePipeline(const std::string& name) {
-  std::lock_guard lock(running_mutex_);
-  running_pipelines_.erase(name);
-}
 
 void ApiServer::Routes() {
   http_->set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
@@ -169,34 +268,39 @@ void ApiServer::Routes() {
     SendJson(response, 200, json{{"pipelines", list}});
   });
 
-  // Synchronous: the response carries the run's outcome once it has ended.
+  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+    auto totals = workspace_.catalog().SummarizeRuns();
+    auto pending = workspace_.catalog().PendingQueue();
+    if (!totals.ok() || !pending.ok()) {
+      response.status = 500;
+      Status error = totals.ok() ? pending.status() : totals.status();
+      response.set_content("# error: " + workspace_.Redact(error.message()) + "\n", "text/plain");
+      return;
+    }
+    response.set_content(MetricsText(*totals, *pending, daemon_.RunningRuns().size()), "text/plain; version=0.0.4");
+  });
+}
+
+void ApiServer::RunRoutes() {
   http_->Post(R"(/api/v1/pipelines/([^/]+)/trigger)", [this](const httplib::Request& request,
                                                              httplib::Response& response) {
     std::string name = request.matches[1];
     bool known = std::any_of(pipelines_.begin(), pipelines_.end(), [&](const auto& p) { return p.name == name; });
-    if (!known) return SendError(response, 404, fmt::format("no pipeline named '{}'", name));
-    if (!ClaimPipeline(name)) {
-      return SendError(response, 409, fmt::format("pipeline '{}' is already running; try again when it ends", name));
+    if (!known) return SendError(response, 404, fmt::format("no pipeline named '{}'; GET /api/v1/pipelines lists them", name));
+    if (!daemon_.AcceptsApiTrigger(name)) {
+      return SendError(response, 403,
+                       fmt::format("pipeline '{}' does not accept API triggers: add `- webhook: true` (or "
+                                   "`- on_demand: true`) to its triggers:",
+                                   name));
     }
-    pipeline::PipelineRunner runner(workspace_, pipelines_);
-    pipeline::RunRequest run_request;
-    run_request.pipeline = name;
-    run_request.trigger = "api";
-    run_request.full_refresh = request.get_param_value("full_refresh") == "true";
-    auto outcome = runner.Run(run_request, nullptr);
-    ReleasePipeline(name);
-    if (!outcome.ok()) {
-      return SendError(response, HttpStatusFor(outcome.status()),
-                       workspace_.Redact(outcome.status().message()));
-    }
-    json jobs = json::array();
-    for (const auto& job : outcome->jobs) {
-      jobs.push_back({{"job", job.job}, {"status", job.status}, {"table", job.table}, {"rows_written", job.rows_written},
-                      {"message", job.message}});
-    }
-    json body = RunToJson(outcome->record);
-    body["jobs"] = jobs;
-    SendJson(response, 200, body);
+    // A caller that retries a request it is unsure about sends the same key and gets the same run.
+    std::string key = request.get_header_value("Idempotency-Key");
+    auto queued = daemon_.Enqueue(name, "api", key.empty() ? "" : "api:" + name + ":" + key,
+                                  key.empty() ? "POST /api/v1/pipelines/" + name + "/trigger" : "Idempotency-Key " + key);
+    if (!queued.ok()) return SendError(response, HttpStatusFor(queued.status()), workspace_.Redact(queued.status().message()));
+    SendJson(response, queued->created ? 202 : 200,
+             json{{"run_id", queued->id}, {"pipeline", name}, {"created", queued->created},
+                  {"status_url", "/api/v1/runs/" + queued->id}});
   });
 
   http_->Get("/api/v1/runs", [this](const httplib::Request& request, httplib::Response& response) {
@@ -216,20 +320,36 @@ void ApiServer::Routes() {
   http_->Get(R"(/api/v1/runs/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {
     std::string id = request.matches[1];
     auto run = workspace_.catalog().GetRun(id);
-    if (!run.ok()) return SendError(response, 500, workspace_.Redact(run.status().message()));
-    if (!*run) return SendError(response, 404, fmt::format("no run with id '{}'; GET /api/v1/runs lists them", id));
-    json body = RunToJson(**run);
-    std::ifstream log(workspace_.RunLogPath(id), std::ios::binary);
-    if (log) {
-      std::ostringstream text;
-      text << log.rdbuf();
-      body["log"] = workspace_.Redact(text.str());
-    } else {
-      body["log"] = nullptr;
+    if (!run.ok()) return SendError(response, HttpStatusFor(run.status()), workspace_.Redact(run.status().message()));
+    if (!*run) {
+      // Queued but not started yet: the queue entry is all there is.
+      auto queued = workspace_.catalog().GetQueuedRun(id);
+      if (queued.ok() && *queued) return SendJson(response, 200, QueuedRunToJson(**queued));
+      return SendError(response, 404, fmt::format("no run with id '{}'; GET /api/v1/runs lists them", id));
     }
+    json body = RunToJson(**run);
+    auto [log, truncated] = ReadLogTail(workspace_.RunLogPath((*run)->id.value), kMaxLogBytes);
+    body["log"] = log ? json(workspace_.Redact(*log)) : json(nullptr);
+    body["log_truncated"] = truncated;
     SendJson(response, 200, body);
   });
 
+  http_->Post(R"(/api/v1/runs/([^/]+)/cancel)", [this](const httplib::Request& request, httplib::Response& response) {
+    Status st = pipeline::RequestCancel(workspace_, request.matches[1]);
+    if (!st.ok()) return SendError(response, HttpStatusFor(st), workspace_.Redact(st.message()));
+    SendJson(response, 202, json{{"run_id", std::string(request.matches[1])}, {"cancel_requested", true}});
+  });
+
+  http_->Get("/api/v1/queue", [this](const httplib::Request&, httplib::Response& response) {
+    auto pending = workspace_.catalog().PendingQueue();
+    if (!pending.ok()) return SendError(response, 500, workspace_.Redact(pending.status().message()));
+    json list = json::array();
+    for (const auto& entry : *pending) list.push_back(QueuedRunToJson(entry));
+    SendJson(response, 200, json{{"queue", list}, {"running", daemon_.RunningRuns()}});
+  });
+}
+
+void ApiServer::DataRoutes() {
   http_->Get("/api/v1/tables", [this](const httplib::Request&, httplib::Response& response) {
     auto tables = workspace_.catalog().ListTables();
     if (!tables.ok()) return SendError(response, 500, workspace_.Redact(tables.status().message()));
@@ -258,23 +378,42 @@ void ApiServer::Routes() {
       }
       max_rows = std::min(body["max_rows"].get<size_t>(), kMaxQueryRows);
     }
+    double seconds = kDefaultQuerySeconds;
+    if (body.contains("timeout_seconds")) {
+      if (!body["timeout_seconds"].is_number() || body["timeout_seconds"].get<double>() <= 0) {
+        return SendError(response, 400, "timeout_seconds must be a positive number");
+      }
+      seconds = std::min(body["timeout_seconds"].get<double>(), kMaxQuerySeconds);
+    }
     std::string sql = body["sql"].get<std::string>();
+    Status st = pipeline::CheckScanLimit(project_.query, workspace_.catalog(), sql, std::nullopt);
+    if (!st.ok()) return SendError(response, HttpStatusFor(st), workspace_.Redact(st.message()));
     auto connection = workspace_.engine().Connect();
     if (!connection.ok()) return SendError(response, 500, workspace_.Redact(connection.status().message()));
-    Status st = pipeline::BindCatalogViews(**connection, workspace_.catalog(), workspace_.lake(), std::nullopt,
-                                           &workspace_.query_cache());
+    // zone.table views live in the shared engine, where a running processing job narrows them to its input.
+    std::lock_guard views_lock(workspace_.catalog_input_mutex());
+    st = pipeline::BindCatalogViews(**connection, workspace_.catalog(), workspace_.lake(), std::nullopt,
+                                    &workspace_.query_cache());
     if (!st.ok()) return SendError(response, 500, workspace_.Redact(st.message()));
+    QueryDeadline deadline(**connection, std::chrono::duration<double>(seconds));
+    auto fail = [&](const Status& error) {
+      if (deadline.expired()) {
+        return SendError(response, 408,
+                         fmt::format("query stopped after its time limit of {}s (timeout_seconds)", seconds));
+      }
+      SendError(response, 400, workspace_.Redact("query failed: " + error.message()));
+    };
     auto columns = (*connection)->Describe(sql);
-    if (!columns.ok()) return SendError(response, 400, workspace_.Redact("query failed: " + columns.status().message()));
+    if (!columns.ok()) return fail(columns.status());
     // DuckDB renders each row as a JSON object with proper types (numbers stay numbers).
     auto stream = (*connection)->Stream(fmt::format("SELECT to_json(q)::VARCHAR AS j FROM ({}) q", sql));
-    if (!stream.ok()) return SendError(response, 400, workspace_.Redact("query failed: " + stream.status().message()));
+    if (!stream.ok()) return fail(stream.status());
     json rows = json::array();
     bool truncated = false;
     std::vector<engine::TextRow> batch;
     while (!truncated) {
       st = (*stream)->Next(&batch);
-      if (!st.ok()) return SendError(response, 400, workspace_.Redact("query failed: " + st.message()));
+      if (!st.ok()) return fail(st);
       if (batch.empty()) break;
       for (const auto& row : batch) {
         if (rows.size() == max_rows) {
@@ -287,39 +426,6 @@ void ApiServer::Routes() {
     json column_list = json::array();
     for (const auto& c : *columns) column_list.push_back({{"name", c.name}, {"type", c.type}});
     SendJson(response, 200, json{{"columns", column_list}, {"rows", rows}, {"truncated", truncated}});
-  });
-
-  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
-    auto runs = workspace_.catalog().ListRuns(0);
-    if (!runs.ok()) {
-      response.status = 500;
-      response.set_content("# error: " + workspace_.Redact(runs.status().message()) + "\n", "text/plain");
-      return;
-    }
-    std::map<std::string, int64_t> by_status;
-    int64_t rows = 0, bytes = 0, finished = 0;
-    double seconds = 0;
-    for (const auto& run : *runs) {
-      ++by_status[catalog::RunStatusName(run.status)];
-      rows += run.rows_written;
-      bytes += run.bytes_written;
-      if (run.finished_at) {
-        ++finished;
-        seconds += std::chrono::duration<double>(*run.finished_at - run.started_at).count();
-      }
-    }
-    std::string text =
-        "# HELP sluice_runs_total Pipeline runs recorded in the catalog, by status.\n# TYPE sluice_runs_total counter\n";
-    for (const auto& [status, count] : by_status) text += fmt::format("sluice_runs_total{{status=\"{}\"}} {}\n", status, count);
-    text += fmt::format(
-        "# HELP sluice_rows_written_total Rows written by all runs.\n# TYPE sluice_rows_written_total counter\n"
-        "sluice_rows_written_total {}\n"
-        "# HELP sluice_bytes_written_total Bytes of Parquet written by all runs.\n"
-        "# TYPE sluice_bytes_written_total counter\nsluice_bytes_written_total {}\n"
-        "# HELP sluice_run_duration_seconds Duration of finished runs.\n# TYPE sluice_run_duration_seconds summary\n"
-        "sluice_run_duration_seconds_sum {}\nsluice_run_duration_seconds_count {}\n",
-        rows, bytes, seconds, finished);
-    response.set_content(text, "text/plain; version=0.0.4");
   });
 }
 

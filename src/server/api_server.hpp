@@ -1,14 +1,13 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "common/status.hpp"
 #include "config/pipeline.hpp"
 #include "pipeline/workspace.hpp"
+#include "scheduler/daemon.hpp"
 #include "server/server_options.hpp"
 
 namespace httplib {
@@ -18,11 +17,12 @@ class Server;
 namespace sluice::server {
 
 /// The HTTP API of `sluice serve` (docs/api.md): JSON under /api/v1, Prometheus text at
-/// /metrics, /healthz. Requests are served on httplib's worker threads; the workspace's catalog
-/// and engine are safe to share between them (the pipeline runner already does so for jobs).
+/// /metrics, /healthz. Runs are started through the daemon's queue. Requests are served on httplib's
+/// worker threads; the workspace's catalog and engine are safe to share between them.
 class ApiServer {
  public:
-  ApiServer(pipeline::Workspace& workspace, std::vector<config::PipelineConfig> pipelines, ServerOptions options);
+  ApiServer(pipeline::Workspace& workspace, scheduler::Daemon& daemon, config::ProjectConfig project,
+            std::vector<config::PipelineConfig> pipelines, ServerOptions options);
   ~ApiServer();
 
   /// Binds the listening socket (an error names the address); returns the bound port.
@@ -33,16 +33,15 @@ class ApiServer {
 
  private:
   void Routes();
-  /// Marks the pipeline as running; false when a run of it is already in progress here.
-  bool ClaimPipeline(const std::string& name);
-  void ReleasePipeline(const std::string& name);
+  void RunRoutes();
+  void DataRoutes();
 
   pipeline::Workspace& workspace_;
+  scheduler::Daemon& daemon_;
+  config::ProjectConfig project_;
   std::vector<config::PipelineConfig> pipelines_;
   ServerOptions options_;
   std::unique_ptr<httplib::Server> http_;
-  std::mutex running_mutex_;
-  std::set<std::string> running_pipelines_;
 };
 
 }  // namespace sluice::server

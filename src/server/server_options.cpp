@@ -12,16 +12,20 @@ Result<ServerOptions> ServerOptionsFromConfig(const config::ProjectConfig& proje
   ServerOptions options;
   const config::Value& server = project.server;
   if (server.IsNull()) return options;
-  if (!server.IsMap()) return Status::Invalid("{}: server: must be a map with listen: and token:", project.file.string());
+  if (!server.IsMap()) return Status::Invalid("{}: server: must be a map (listen:, token:, max_concurrent_runs:)",
+                                               server.location().ToString());
   for (const auto& key : server.Keys()) {
-    if (key != "listen" && key != "token") {
-      return Status::Invalid("{}: unknown key server.{} (known: listen, token)", project.file.string(), key);
+    if (key != "listen" && key != "token" && key != "max_concurrent_runs") {
+      return Status::Invalid("{}: unknown key server.{} (known: listen, token, max_concurrent_runs)",
+                             server.KeyLocation(key).ToString(), key);
     }
   }
   SLUICE_ASSIGN_OR_RETURN(std::string listen, server.GetString("listen", "127.0.0.1:8080"));
+  const config::Value* listen_value = server.Find("listen");
+  std::string where = listen_value ? listen_value->location().ToString() : server.location().ToString();
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
-    return Status::Invalid("{}: server.listen '{}' must be HOST:PORT, e.g. 127.0.0.1:8080", project.file.string(), listen);
+    return Status::Invalid("{}: server.listen '{}' must be HOST:PORT, e.g. 127.0.0.1:8080", where, listen);
   }
   options.host = listen.substr(0, colon);
   if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
@@ -32,17 +36,20 @@ Result<ServerOptions> ServerOptionsFromConfig(const config::ProjectConfig& proje
     options.port = std::stoi(listen.substr(colon + 1), &used);
     if (used != listen.size() - colon - 1 || options.port < 0 || options.port > 65535) throw std::out_of_range("port");
   } catch (const std::exception&) {
-    return Status::Invalid("{}: server.listen '{}': the port must be a number from 0 to 65535", project.file.string(),
-                           listen);
+    return Status::Invalid("{}: server.listen '{}': the port must be a number from 0 to 65535", where, listen);
   }
   if (const config::Value* token = server.Find("token"); token && !token->IsNull()) {
     SLUICE_ASSIGN_OR_RETURN(options.token, token->AsSecret());
+  }
+  SLUICE_ASSIGN_OR_RETURN(options.max_concurrent_runs, server.GetInt("max_concurrent_runs", 2));
+  if (options.max_concurrent_runs < 1) {
+    return Status::Invalid("{}: server.max_concurrent_runs must be at least 1", server.location().ToString());
   }
   if (options.token.empty() && !IsLoopbackHost(options.host)) {
     return Status::Invalid(
         "{}: server.listen '{}' is not a loopback address and server.token is not set; refusing to serve the API "
         "unauthenticated — set server.token (e.g. token: ${{env:SLUICE_TOKEN}}) or listen on 127.0.0.1",
-        project.file.string(), listen);
+        where, listen);
   }
   return options;
 }

@@ -14,9 +14,11 @@ struct ServerOptions {
   int port = 8080;
   /// Empty = no authentication, which is only allowed on a loopback address.
   Secret token;
+  /// Runs executing at once over all pipelines (one per pipeline always).
+  int64_t max_concurrent_runs = 2;
 };
 
-/// Reads `server.listen` (HOST:PORT, default 127.0.0.1:8080) and `server.token`; refuses a
+/// Reads `server.listen` (HOST:PORT, default 127.0.0.1:8080), `server.token` and `server.max_concurrent_runs`; refuses a
 /// non-loopback address without a token, since the API can run pipelines and read every table.
 Result<ServerOptions> ServerOptionsFromConfig(const config::ProjectConfig& project);
 

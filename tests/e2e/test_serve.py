@@ -24,6 +24,32 @@ target:
   table: birds
 triggers:
   - schedule: "0 * * * *"
+  - webhook: true
+"""
+
+CHAINED_PIPELINE = """\
+name: bird_count
+triggers:
+  - on_success: birds
+jobs:
+  count:
+    source: { table: raw.birds }
+    steps:
+      - sql: "SELECT count(*) AS birds FROM input"
+    target: { zone: gold, table: bird_count, write: overwrite }
+"""
+
+SCHEDULE_ONLY = """\
+name: nightly
+source:
+  type: files
+  path: incoming/none*.csv
+  format: csv
+target:
+  zone: raw
+  table: nightly
+triggers:
+  - schedule: "0 2 * * *"
 """
 
 
@@ -60,10 +86,11 @@ class Daemon:
                 time.sleep(0.1)
         raise AssertionError(f"sluice serve did not answer /healthz within {timeout}s: {self.output()}")
 
-    def call(self, method, path, body=None, token="default"):
+    def call(self, method, path, body=None, token="default", headers=None):
         token = self.token if token == "default" else token
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+                                         headers=headers or {})
         if data is not None:
             request.add_header("Content-Type", "application/json")
         if token:
@@ -74,12 +101,25 @@ class Daemon:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode(), e.headers.get("Content-Type", "")
 
-    def json(self, method, path, body=None, token="default", expect=200):
-        status, text, content_type = self.call(method, path, body, token)
+    def json(self, method, path, body=None, token="default", expect=200, headers=None):
+        status, text, content_type = self.call(method, path, body, token, headers)
         if status != expect:
             raise AssertionError(f"{method} {path}: expected {expect}, got {status}: {text}")
         assert content_type.startswith("application/json"), content_type
         return json.loads(text)
+
+    def wait_run(self, run_id, timeout=120):
+        """Polls GET /api/v1/runs/ID until the run has ended; returns its record."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            run = self.json("GET", f"/api/v1/runs/{run_id}")
+            if run["status"] not in ("queued", "claimed", "running"):
+                return run
+            time.sleep(0.1)
+        raise AssertionError(f"run {run_id} did not end within {timeout}s: {run}")
+
+    def trigger(self, pipeline, expect=202, key=None):
+        return self.json("POST", f"/api/v1/pipelines/{pipeline}/trigger", expect=expect, headers=key and {"Idempotency-Key": key})
 
     def stop(self):
         if self.proc.poll() is None:
@@ -117,12 +157,15 @@ class ServeTest(ProjectTest):
         pipelines = d.json("GET", "/api/v1/pipelines")["pipelines"]
         self.assertEqual([p["name"] for p in pipelines], ["birds"])
         self.assertEqual(pipelines[0]["jobs"][0]["target"], "raw.birds")
-        self.assertEqual(pipelines[0]["triggers"], [{"schedule": "0 * * * *"}])
+        self.assertEqual(pipelines[0]["triggers"], [{"schedule": "0 * * * *"}, {"webhook": "true"}])
 
         missing = d.json("POST", "/api/v1/pipelines/nope/trigger", expect=404)
         self.assertIn("nope", missing["error"])
 
-        run = d.json("POST", "/api/v1/pipelines/birds/trigger")
+        queued = d.trigger("birds")
+        self.assertTrue(queued["created"])
+        run = d.wait_run(queued["run_id"])
+        self.assertEqual(run["id"], queued["run_id"])
         self.assertEqual(run["status"], "succeeded", run)
         self.assertEqual(run["rows_written"], 3)
         self.assertEqual(run["trigger"], "api")
@@ -152,18 +195,48 @@ class ServeTest(ProjectTest):
         self.assertIn("error", d.json("POST", "/api/v1/query", {"no_sql": 1}, expect=400))
 
         # A second run finds nothing new; metrics count both from the catalog.
-        self.assertEqual(d.json("POST", "/api/v1/pipelines/birds/trigger")["status"], "no_changes")
+        # The same Idempotency-Key twice makes one run.
+        first = d.trigger("birds", key="delivery-42")
+        again = d.trigger("birds", expect=200, key="delivery-42")
+        self.assertEqual(again["run_id"], first["run_id"])
+        self.assertFalse(again["created"])
+        self.assertEqual(d.wait_run(first["run_id"])["status"], "no_changes")
         status, metrics, _ = d.call("GET", "/metrics")
         self.assertEqual(status, 200)
-        self.assertIn('sluice_runs_total{status="succeeded"} 1\n', metrics)
-        self.assertIn('sluice_runs_total{status="no_changes"} 1\n', metrics)
-        self.assertIn("sluice_rows_written_total 3\n", metrics)
-        self.assertIn("sluice_run_duration_seconds_count 2\n", metrics)
-        bytes_line = [l for l in metrics.splitlines() if l.startswith("sluice_bytes_written_total ")][0]
+        self.assertIn('sluice_runs_total{pipeline="birds",status="succeeded"} 1\n', metrics)
+        self.assertIn('sluice_runs_total{pipeline="birds",status="no_changes"} 1\n', metrics)
+        self.assertIn('sluice_rows_written_total{pipeline="birds"} 3\n', metrics)
+        self.assertIn('sluice_run_duration_seconds_count{pipeline="birds"} 2\n', metrics)
+        self.assertIn("sluice_queue_depth 0\n", metrics)
+        self.assertIn("sluice_runs_in_progress 0\n", metrics)
+        self.assertEqual(len(d.json("GET", "/api/v1/runs")["runs"]), 2)
+        bytes_line = [l for l in metrics.splitlines() if l.startswith('sluice_bytes_written_total{pipeline="birds"} ')][0]
         self.assertGreater(int(bytes_line.split()[1]), 0)
 
         self.assertEqual(d.stop(), 0)
         self.assertNotIn(TOKEN, d.output())
+
+    def test_success_starts_the_chained_pipeline_and_schedule_only_pipelines_refuse_the_api(self):
+        self.p.pipeline("birds", FILES_PIPELINE)
+        self.p.pipeline("bird_count", CHAINED_PIPELINE)
+        self.p.pipeline("nightly", SCHEDULE_ONLY)
+        self.p.write("incoming/birds_1.csv", "id,name\n1,robin\n2,wren\n")
+        d = self.start()
+        refused = d.json("POST", "/api/v1/pipelines/nightly/trigger", expect=403)
+        self.assertIn("webhook: true", refused["error"])
+        self.assertEqual(d.wait_run(d.trigger("birds")["run_id"])["status"], "succeeded")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            chained = [r for r in d.json("GET", "/api/v1/runs?pipeline=bird_count")["runs"]]
+            if chained and chained[0]["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.1)
+        self.assertEqual(len(chained), 1, chained)
+        self.assertEqual(chained[0]["trigger"], "on_success")
+        self.assertEqual(chained[0]["status"], "succeeded", chained[0])
+        result = d.json("POST", "/api/v1/query", {"sql": "SELECT birds FROM gold.bird_count"})
+        self.assertEqual(result["rows"], [{"birds": 2}])
+        self.assertEqual(d.stop(), 0)
 
     def test_loopback_without_token_is_open(self):
         d = self.start(token=False)

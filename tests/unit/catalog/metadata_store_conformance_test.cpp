@@ -713,5 +713,86 @@ TEST_P(MetadataStoreConformance, AWriterKilledMidCommitLeavesAConsistentCatalog)
               ElementsAre(version + 1));
 }
 
+QueuedRun Queued(std::string id, std::string pipeline, std::string dedup_key, TimePoint at) {
+  QueuedRun run;
+  run.id = std::move(id);
+  run.pipeline = std::move(pipeline);
+  run.trigger = "schedule";
+  run.dedup_key = std::move(dedup_key);
+  run.detail = "cron 0 2 * * *";
+  run.enqueued_at = at;
+  run.not_before = at;
+  return run;
+}
+
+TEST_P(MetadataStoreConformance, OneTriggerEventQueuesOneRunAndItsStateAdvancesWithIt) {
+  auto first = store_->EnqueueRun(Queued("q1", "orders", "schedule:02:00", kStart),
+                                  TriggerState{"orders", "schedule#0", "{\"last\":1}"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->created);
+  EXPECT_EQ(first->id, "q1");
+  // The same event again (another instance, after a restart): refused, pointing at the first entry.
+  auto second = Open()->EnqueueRun(Queued("q2", "orders", "schedule:02:00", kStart),
+                                   TriggerState{"orders", "schedule#0", "{\"last\":2}"});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->created);
+  EXPECT_EQ(second->id, "q1");
+  EXPECT_EQ(store_->GetTriggerState("orders", "schedule#0").value(), std::optional<std::string>("{\"last\":2}"));
+  EXPECT_EQ(store_->GetTriggerState("orders", "file_arrival#1").value(), std::nullopt);
+  // Entries without a dedup key are never merged.
+  ASSERT_TRUE(store_->EnqueueRun(Queued("q3", "orders", "", kStart), std::nullopt).value().created);
+  ASSERT_TRUE(store_->EnqueueRun(Queued("q4", "orders", "", kStart), std::nullopt).value().created);
+  auto pending = store_->PendingQueue().value();
+  ASSERT_EQ(pending.size(), 3u);
+  EXPECT_EQ(pending[0].id, "q1");
+  EXPECT_EQ(pending[0].detail, "cron 0 2 * * *");
+  EXPECT_EQ(pending[0].state, QueueState::kQueued);
+}
+
+TEST_P(MetadataStoreConformance, ClaimingTakesTheOldestDueRunOfAnIdlePipelineOnce) {
+  auto later = Queued("retry", "orders", "", kStart);
+  later.not_before = kStart + std::chrono::minutes(5);
+  later.attempt = 2;
+  ASSERT_TRUE(store_->EnqueueRun(later, std::nullopt).ok());
+  ASSERT_TRUE(store_->EnqueueRun(Queued("a", "orders", "", kStart + std::chrono::seconds(1)), std::nullopt).ok());
+  ASSERT_TRUE(store_->EnqueueRun(Queued("b", "orders", "", kStart + std::chrono::seconds(2)), std::nullopt).ok());
+  ASSERT_TRUE(store_->EnqueueRun(Queued("c", "reviews", "", kStart + std::chrono::seconds(3)), std::nullopt).ok());
+  TimePoint now = kStart + std::chrono::minutes(1);
+
+  auto claimed = store_->ClaimQueuedRun(now, {}).value();
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->id, "a");
+  EXPECT_EQ(claimed->state, QueueState::kClaimed);
+  // orders is busy now: the next due run of another pipeline goes first.
+  claimed = Open()->ClaimQueuedRun(now, {"orders"}).value();
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->id, "c");
+  EXPECT_FALSE(store_->ClaimQueuedRun(now, {"orders", "reviews"}).value().has_value());
+  // The retry waits out its backoff.
+  claimed = store_->ClaimQueuedRun(now, {}).value();
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->id, "b");
+  EXPECT_FALSE(store_->ClaimQueuedRun(now, {}).value().has_value());
+  claimed = store_->ClaimQueuedRun(kStart + std::chrono::minutes(6), {}).value();
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->id, "retry");
+  EXPECT_EQ(claimed->attempt, 2);
+
+  ASSERT_TRUE(store_->FinishQueuedRun("a").ok());
+  EXPECT_EQ(store_->GetQueuedRun("a").value()->state, QueueState::kDone);
+  EXPECT_EQ(store_->PendingQueue().value().size(), 3u);
+  EXPECT_EQ(store_->FinishQueuedRun("nope").code(), StatusCode::kNotFound);
+}
+
+TEST_P(MetadataStoreConformance, PruningForgetsOldDoneEntriesAndFreesTheirDedupKeys) {
+  ASSERT_TRUE(store_->EnqueueRun(Queued("old", "orders", "k1", kStart), std::nullopt).ok());
+  ASSERT_TRUE(store_->EnqueueRun(Queued("open", "orders", "k2", kStart), std::nullopt).ok());
+  ASSERT_TRUE(store_->FinishQueuedRun("old").ok());
+  EXPECT_EQ(store_->PruneQueue(kStart + std::chrono::hours(1)).value(), 1);
+  EXPECT_EQ(store_->GetQueuedRun("old").value(), std::nullopt);
+  EXPECT_TRUE(store_->GetQueuedRun("open").value().has_value());
+  EXPECT_TRUE(store_->EnqueueRun(Queued("new", "orders", "k1", kStart), std::nullopt).value().created);
+}
+
 }  // namespace
 }  // namespace sluice::catalog::testing

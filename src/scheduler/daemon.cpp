@@ -1,0 +1,306 @@
+#include "scheduler/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/ids.hpp"
+#include "notify/dispatch.hpp"
+#include "pipeline/run_control.hpp"
+#include "scheduler/run_notifications.hpp"
+
+namespace sluice::scheduler {
+namespace {
+
+/// A run that found its pipeline locked (a `sluice run` of it from the command line) waits this long.
+constexpr auto kBusyPipelineDelay = std::chrono::seconds(10);
+
+bool Succeeded(catalog::RunStatus status) {
+  return status == catalog::RunStatus::kSucceeded || status == catalog::RunStatus::kNoChanges;
+}
+
+}  // namespace
+
+Daemon::Daemon(pipeline::Workspace& workspace, config::ProjectConfig project,
+               std::vector<config::PipelineConfig> pipelines, DaemonOptions options)
+    : workspace_(workspace), project_(std::move(project)), pipelines_(std::move(pipelines)), options_(options) {
+  notify::RegisterBuiltinNotifiers(notifiers_);
+}
+
+Daemon::~Daemon() { Stop(); }
+
+Status Daemon::Start() {
+  auto lock = pipeline::PipelineLock::TryAcquire(workspace_.state_dir() / "locks", "_sluice_serve");
+  if (!lock.ok()) {
+    return Status::Conflict("another `sluice serve` already serves project {} ({}); stop it first",
+                            project_.root.string(), lock.status().message());
+  }
+  daemon_lock_ = std::move(lock).value();
+
+  std::vector<std::string> names;
+  for (const auto& p : pipelines_) names.push_back(p.name);
+  for (const auto& p : pipelines_) {
+    SLUICE_ASSIGN_OR_RETURN(auto triggers, ReadPipelineTriggers(p, names));
+    triggers_[p.name] = std::move(triggers);
+  }
+  auto pruned = workspace_.catalog().PruneQueue(workspace_.clock().Now() - options_.queue_retention);
+  if (!pruned.ok()) spdlog::warn("could not prune the run queue: {}", pruned.status().message());
+  RecoverInFlight();
+
+  loop_ = std::thread([this] { Loop(); });
+  return Status::OK();
+}
+
+void Daemon::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !loop_.joinable()) return;
+    stopping_ = true;
+    for (auto& [id, worker] : workers_) {
+      if (!worker.finished) worker.cancellation->Cancel("sluice serve is stopping; the run is queued again");
+    }
+  }
+  wake_.notify_all();
+  if (loop_.joinable()) loop_.join();
+  // The loop has ended, so no new workers appear; wait for the running ones.
+  std::map<std::string, Worker> workers;
+  {
+    std::lock_guard lock(mutex_);
+    workers.swap(workers_);
+  }
+  for (auto& [id, worker] : workers) {
+    if (worker.thread.joinable()) worker.thread.join();
+  }
+  daemon_lock_.reset();
+}
+
+const config::PipelineConfig* Daemon::FindPipeline(const std::string& name) const {
+  for (const auto& p : pipelines_) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+bool Daemon::AcceptsApiTrigger(const std::string& pipeline) const {
+  auto it = triggers_.find(pipeline);
+  return it != triggers_.end() && it->second.accepts_api;
+}
+
+std::string Daemon::NewQueueId() const { return NewRunId(workspace_.clock()).value; }
+
+Result<catalog::EnqueueResult> Daemon::Enqueue(const std::string& pipeline, const std::string& trigger,
+                                               const std::string& dedup_key, const std::string& detail) {
+  if (FindPipeline(pipeline) == nullptr) return Status::NotFound("no pipeline named '{}'", pipeline);
+  catalog::QueuedRun run;
+  run.id = NewQueueId();
+  run.pipeline = pipeline;
+  run.trigger = trigger;
+  run.dedup_key = dedup_key;
+  run.detail = detail;
+  run.enqueued_at = run.not_before = workspace_.clock().Now();
+  SLUICE_ASSIGN_OR_RETURN(auto result, workspace_.catalog().EnqueueRun(run, std::nullopt));
+  if (result.created) spdlog::info("queued run {} of '{}' ({}{})", result.id, pipeline, trigger,
+                                   detail.empty() ? "" : ": " + detail);
+  wake_.notify_all();
+  return result;
+}
+
+std::vector<std::string> Daemon::RunningRuns() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> ids;
+  for (const auto& [id, pipeline] : running_pipelines_) ids.push_back(id);
+  return ids;
+}
+
+int64_t Daemon::RunRetries(const std::string& pipeline) const {
+  const config::PipelineConfig* config = FindPipeline(pipeline);
+  if (config == nullptr) return 0;
+  int64_t retries = 0;
+  for (const auto& job : config->jobs) {
+    auto policy = pipeline::RetryPolicy::ForJob(job, project_.defaults);
+    if (policy.ok()) retries = std::max(retries, policy->max_retries);
+  }
+  return retries;
+}
+
+void Daemon::RecoverInFlight() {
+  auto pending = workspace_.catalog().PendingQueue();
+  if (!pending.ok()) {
+    spdlog::error("could not read the run queue: {}", pending.status().message());
+    return;
+  }
+  pipeline::PipelineRunner runner(workspace_, pipelines_);
+  for (const auto& run : *pending) {
+    if (run.state != catalog::QueueState::kClaimed) continue;
+    // Only this daemon (it holds the project's daemon lock) claims runs, so a claimed entry is from one that died.
+    if (FindPipeline(run.pipeline) != nullptr) {
+      Status recovered = runner.RecoverInterrupted(run.pipeline);
+      if (!recovered.ok()) {
+        spdlog::warn("run {} of '{}' is still claimed: {}", run.id, run.pipeline, recovered.message());
+        continue;
+      }
+    }
+    Status finished = workspace_.catalog().FinishQueuedRun(run.id);
+    if (!finished.ok()) spdlog::warn("could not close queue entry {}: {}", run.id, finished.message());
+    if (run.attempt > RunRetries(run.pipeline)) {
+      spdlog::warn("run {} of '{}' was interrupted by a restart; its jobs allow no retries, so it is not run again",
+                   run.id, run.pipeline);
+      continue;
+    }
+    catalog::QueuedRun again = run;
+    again.id = NewQueueId();
+    again.trigger = "retry";
+    again.dedup_key = "retry:" + run.id;
+    again.detail = fmt::format("again after run {} was interrupted by a restart (attempt {})", run.id, run.attempt + 1);
+    again.attempt = run.attempt + 1;
+    again.enqueued_at = again.not_before = workspace_.clock().Now();
+    again.state = catalog::QueueState::kQueued;
+    auto queued = workspace_.catalog().EnqueueRun(again, std::nullopt);
+    if (!queued.ok()) spdlog::error("could not queue run {} again: {}", run.id, queued.status().message());
+  }
+}
+
+void Daemon::Loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    TimePoint now = workspace_.clock().Now();
+    StartDueRuns(now);
+    ReapFinishedWorkers();
+    lock.lock();
+    if (stopping_) break;
+    wake_.wait_for(lock, options_.max_idle);
+  }
+}
+
+void Daemon::StartDueRuns(TimePoint now) {
+  while (true) {
+    std::vector<std::string> busy;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_ || static_cast<int64_t>(running_pipelines_.size()) >= options_.max_concurrent_runs) return;
+      for (const auto& [id, pipeline] : running_pipelines_) busy.push_back(pipeline);
+    }
+    auto claimed = workspace_.catalog().ClaimQueuedRun(now, busy);
+    if (!claimed.ok()) {
+      spdlog::error("could not take a run from the queue: {}", claimed.status().message());
+      return;
+    }
+    if (!*claimed) return;
+    catalog::QueuedRun run = std::move(**claimed);
+    auto cancellation = std::make_shared<pipeline::RunCancellation>();
+    std::lock_guard lock(mutex_);
+    running_pipelines_[run.id] = run.pipeline;
+    Worker& worker = workers_[run.id];
+    worker.cancellation = cancellation;
+    worker.thread = std::thread([this, run, cancellation]() mutable { Execute(std::move(run), cancellation); });
+  }
+}
+
+void Daemon::ReapFinishedWorkers() {
+  std::vector<std::thread> done;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      if (it->second.finished) {
+        done.push_back(std::move(it->second.thread));
+        it = workers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& thread : done) thread.join();
+}
+
+void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancellation> cancellation) {
+  pipeline::PipelineRunner runner(workspace_, pipelines_);
+  pipeline::RunRequest request;
+  request.pipeline = run.pipeline;
+  request.trigger = run.trigger;
+  request.trigger_detail = run.detail;
+  request.run_id = run.id;
+  request.cancellation = cancellation;
+  auto outcome = runner.Run(request, nullptr);
+
+  bool requeue = false;
+  std::chrono::microseconds delay{0};
+  std::string requeue_reason;
+  if (!outcome.ok() && outcome.status().code() == StatusCode::kConflict) {
+    // The pipeline is running elsewhere (a `sluice run` from the command line): try again shortly.
+    requeue = true;
+    delay = kBusyPipelineDelay;
+    requeue_reason = outcome.status().message();
+  } else if (!outcome.ok()) {
+    // It could not start at all (e.g. its config became invalid): record that, so the API and `sluice runs` show it.
+    catalog::RunRecord record;
+    record.id = RunId{run.id};
+    record.pipeline = run.pipeline;
+    record.env = project_.env;
+    record.trigger = run.trigger;
+    record.status = catalog::RunStatus::kFailed;
+    record.started_at = workspace_.clock().Now();
+    record.finished_at = record.started_at;
+    record.error = workspace_.Redact(outcome.status().message());
+    Status saved = workspace_.catalog().InsertRun(record);
+    if (!saved.ok()) spdlog::error("could not record run {} that failed to start: {}", run.id, saved.message());
+    spdlog::error("run {} of '{}' could not start: {}", run.id, run.pipeline, record.error);
+  } else {
+    bool stopped = cancellation->cancelled() && outcome->record.status == catalog::RunStatus::kCancelled;
+    {
+      std::lock_guard lock(mutex_);
+      stopped &= stopping_;
+    }
+    if (stopped) {
+      requeue = true;
+      requeue_reason = "sluice serve stopped while it ran";
+    } else {
+      Notify(*outcome);
+      QueueChained(*outcome);
+    }
+  }
+
+  Status finished = workspace_.catalog().FinishQueuedRun(run.id);
+  if (!finished.ok()) spdlog::error("could not close queue entry {}: {}", run.id, finished.message());
+  if (requeue) {
+    catalog::QueuedRun again = run;
+    again.id = NewQueueId();
+    again.dedup_key = "requeue:" + run.id;
+    again.detail = fmt::format("again after run {}: {}", run.id, requeue_reason);
+    again.enqueued_at = workspace_.clock().Now();
+    again.not_before = again.enqueued_at + delay;
+    again.state = catalog::QueueState::kQueued;
+    auto queued = workspace_.catalog().EnqueueRun(again, std::nullopt);
+    if (!queued.ok()) spdlog::error("could not queue run {} again: {}", run.id, queued.status().message());
+  }
+
+  std::lock_guard lock(mutex_);
+  running_pipelines_.erase(run.id);
+  if (auto it = workers_.find(run.id); it != workers_.end()) it->second.finished = true;
+  wake_.notify_all();
+}
+
+void Daemon::Notify(const pipeline::RunOutcome& outcome) {
+  const config::PipelineConfig* pipeline = FindPipeline(outcome.record.pipeline);
+  if (pipeline == nullptr) return;
+  Status sent = NotifyRunOutcome(notifiers_, project_, *pipeline, outcome);
+  if (!sent.ok()) spdlog::warn("notifications of run {}: {}", outcome.record.id, workspace_.Redact(sent.message()));
+}
+
+void Daemon::QueueChained(const pipeline::RunOutcome& outcome) {
+  const auto& record = outcome.record;
+  bool success = Succeeded(record.status);
+  bool failure = record.status == catalog::RunStatus::kFailed;
+  if (!success && !failure) return;
+  for (const auto& [name, triggers] : triggers_) {
+    const auto& upstream = success ? triggers.after_success : triggers.after_failure;
+    if (std::find(upstream.begin(), upstream.end(), record.pipeline) == upstream.end()) continue;
+    const char* kind = success ? "on_success" : "on_failure";
+    auto queued = Enqueue(name, kind, fmt::format("{}:{}", kind, record.id.value),
+                          fmt::format("run {} of '{}' {}", record.id.value, record.pipeline,
+                                      catalog::RunStatusName(record.status)));
+    if (!queued.ok()) spdlog::error("could not queue '{}' after run {}: {}", name, record.id, queued.status().message());
+  }
+}
+
+}  // namespace sluice::scheduler

@@ -1,0 +1,101 @@
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catalog/types.hpp"
+#include "common/status.hpp"
+#include "config/pipeline.hpp"
+#include "config/project.hpp"
+#include "notify/notifier.hpp"
+#include "pipeline/pipeline_lock.hpp"
+#include "pipeline/runner.hpp"
+#include "pipeline/workspace.hpp"
+#include "scheduler/pipeline_triggers.hpp"
+
+namespace sluice::scheduler {
+
+struct DaemonOptions {
+  /// Runs executing at once over all pipelines (`server.max_concurrent_runs`); one per pipeline always.
+  int64_t max_concurrent_runs = 2;
+  /// Done queue entries are kept this long: their dedup keys keep refusing the same trigger event.
+  std::chrono::hours queue_retention{24 * 30};
+  /// The longest the loop sleeps between looks at the queue and the triggers.
+  std::chrono::milliseconds max_idle{500};
+};
+
+/// What `sluice serve` runs: polls the pipelines' triggers, queues their runs in the catalog (one run per
+/// trigger event), and executes queued runs on worker threads within the concurrency limits. After a
+/// run it sends the pipeline's notifications and queues the pipelines chained to it (on_success /
+/// on_failure). One daemon per project (a lock file says so); on start it marks the runs a previous
+/// daemon left in flight as interrupted and queues them again when their jobs allow retries.
+class Daemon {
+ public:
+  Daemon(pipeline::Workspace& workspace, config::ProjectConfig project, std::vector<config::PipelineConfig> pipelines,
+         DaemonOptions options);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  /// Takes the project's daemon lock, recovers runs left in flight, loads the triggers with their saved
+  /// state and starts the scheduling thread. Errors: another daemon serves the project; a trigger is invalid.
+  Status Start();
+  /// Stops taking runs, cancels the running ones (each is queued again, to run at the next start) and
+  /// waits for them to end.
+  void Stop();
+
+  /// Queues a run of `pipeline` now (the API, webhooks). An entry with the same non-empty dedup_key is
+  /// not queued twice: its id comes back with created = false. NotFound for an unknown pipeline;
+  /// PermissionDenied-like Invalid when the pipeline does not accept `trigger` (see AcceptsApiTrigger).
+  Result<catalog::EnqueueResult> Enqueue(const std::string& pipeline, const std::string& trigger,
+                                         const std::string& dedup_key, const std::string& detail);
+  /// Whether POST /api/v1/pipelines/NAME/trigger may start the pipeline: it has `webhook: true` or
+  /// `on_demand: true`, or no triggers at all (then it is on demand only).
+  bool AcceptsApiTrigger(const std::string& pipeline) const;
+
+  /// Ids of the runs executing now.
+  std::vector<std::string> RunningRuns() const;
+
+ private:
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<pipeline::RunCancellation> cancellation;
+    bool finished = false;
+  };
+
+  void Loop();
+  void StartDueRuns(TimePoint now);
+  void Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancellation> cancellation);
+  /// Runs of the pipelines that `on_success:`/`on_failure:` the finished pipeline.
+  void QueueChained(const pipeline::RunOutcome& outcome);
+  void Notify(const pipeline::RunOutcome& outcome);
+  /// Runs a previous daemon claimed but never finished: marked interrupted, queued again per retry policy.
+  void RecoverInFlight();
+  /// How often a run of `pipeline` that did not end (interrupted, stopped) is queued again.
+  int64_t RunRetries(const std::string& pipeline) const;
+  const config::PipelineConfig* FindPipeline(const std::string& name) const;
+  void ReapFinishedWorkers();
+  std::string NewQueueId() const;
+
+  pipeline::Workspace& workspace_;
+  config::ProjectConfig project_;
+  std::vector<config::PipelineConfig> pipelines_;
+  DaemonOptions options_;
+  notify::NotifierRegistry notifiers_;
+  std::map<std::string, PipelineTriggers> triggers_;
+
+  std::unique_ptr<pipeline::PipelineLock> daemon_lock_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::map<std::string, Worker> workers_;  // queue id → worker; guarded by mutex_
+  std::map<std::string, std::string> running_pipelines_;  // queue id → pipeline
+  std::thread loop_;
+};
+
+}  // namespace sluice::scheduler
