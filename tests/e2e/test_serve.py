@@ -238,6 +238,85 @@ class ServeTest(ProjectTest):
         self.assertEqual(result["rows"], [{"birds": 2}])
         self.assertEqual(d.stop(), 0)
 
+    def big_pipeline(self, rows):
+        """A files pipeline slow enough (a few seconds) to be caught while it runs."""
+        self.p.pipeline("big", """\
+name: big
+source:
+  type: files
+  path: incoming/big*.csv
+  format: csv
+retries: 1
+target:
+  zone: raw
+  table: big
+""")
+        with open(self.p.path("incoming/big_1.csv"), "w") as f:
+            f.write("id,name,score\n")
+            f.writelines(f"{i},name-{i},{i * 0.5}\n" for i in range(rows))
+
+    def wait_running(self, d, run_id):
+        deadline = time.time() + 60
+        while d.json("GET", f"/api/v1/runs/{run_id}")["status"] != "running":
+            self.assertLess(time.time(), deadline, "the run never started")
+            time.sleep(0.02)
+
+    def test_a_run_in_flight_when_the_daemon_dies_is_marked_interrupted_and_run_again(self):
+        rows = 1_000_000
+        self.big_pipeline(rows)
+        d = self.start()
+        run_id = d.trigger("big")["run_id"]
+        self.wait_running(d, run_id)
+        os.kill(d.proc.pid, signal.SIGKILL)
+        d.proc.wait(timeout=30)
+        d.log.close()
+
+        d = self.start()
+        first = d.wait_run(run_id)
+        self.assertEqual(first["status"], "interrupted", first)
+        deadline = time.time() + 120
+        while True:
+            runs = d.json("GET", "/api/v1/runs?pipeline=big")["runs"]
+            retry = [r for r in runs if r["trigger"] == "retry"]
+            if retry and retry[0]["status"] not in ("queued", "running"):
+                break
+            self.assertLess(time.time(), deadline, f"no retry ran: {runs}")
+            time.sleep(0.1)
+        self.assertEqual(len(retry), 1, runs)
+        self.assertIn(run_id, retry[0]["details"]["trigger_detail"])
+        # Whatever the kill interrupted, the table holds every row exactly once.
+        result = d.json("POST", "/api/v1/query",
+                        {"sql": "SELECT count(*) AS n, count(DISTINCT id) AS ids FROM raw.big"})
+        self.assertEqual(result["rows"], [{"n": rows, "ids": rows}])
+        self.assertEqual(d.stop(), 0)
+
+    def test_cancel_over_the_api_and_a_stop_queues_the_running_run_again(self):
+        rows = 1_000_000
+        self.big_pipeline(rows)
+        d = self.start()
+        run_id = d.trigger("big")["run_id"]
+        self.wait_running(d, run_id)
+        self.assertTrue(d.json("POST", f"/api/v1/runs/{run_id}/cancel", expect=202)["cancel_requested"])
+        self.assertEqual(d.wait_run(run_id)["status"], "cancelled")
+        self.assertIn("not running", d.json("POST", f"/api/v1/runs/{run_id}/cancel", expect=400)["error"])
+
+        run_id = d.trigger("big")["run_id"]
+        self.wait_running(d, run_id)
+        self.assertEqual(d.stop(), 0)
+        d = self.start()
+        self.assertEqual(d.wait_run(run_id)["status"], "cancelled")
+        deadline = time.time() + 120
+        while True:
+            again = [r for r in d.json("GET", "/api/v1/runs?pipeline=big")["runs"]
+                     if run_id in r["details"].get("trigger_detail", "")]
+            if again and again[0]["status"] not in ("queued", "running"):
+                break
+            self.assertLess(time.time(), deadline, "the stopped run was not run again")
+            time.sleep(0.1)
+        self.assertEqual(again[0]["status"], "succeeded", again[0])
+        self.assertEqual(again[0]["rows_written"], rows)
+        self.assertEqual(d.stop(), 0)
+
     def test_loopback_without_token_is_open(self):
         d = self.start(token=False)
         self.assertEqual(d.json("GET", "/api/v1/pipelines")["pipelines"], [])
