@@ -110,7 +110,7 @@ void ParseItem(const TriggerRegistry& registry, const config::Value& item, const
   TriggerSpec spec;
   spec.kind = descriptor.kind;
   spec.key = fmt::format("{}#{}", descriptor.kind, (*per_kind)[descriptor.kind]++);
-  spec.location = item.location();
+  spec.location = item.KeyLocation(descriptor.kind);
   auto config = descriptor.parse(item, TriggerParseContext{pipeline, spec.key});
   if (!config.ok()) {
     errors->push_back(config.status().message());

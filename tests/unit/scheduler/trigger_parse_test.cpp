@@ -83,7 +83,7 @@ triggers:
   EXPECT_TRUE(CheckTriggerReferences(*specs, "shop", {"shop", "other_pipeline", "alerts", "cleanup"}).ok());
   Status missing = CheckTriggerReferences(*specs, "shop", {"shop", "other_pipelines", "alerts"});
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.message().find("pipelines/shop.yaml:10:5: on_success trigger of pipeline 'shop' names pipeline "
+  EXPECT_NE(missing.message().find("pipelines/shop.yaml:12:5: on_success trigger of pipeline 'shop' names pipeline "
                                    "'other_pipeline', which the project does not have (did you mean "
                                    "'other_pipelines'?)"),
             std::string::npos)
@@ -129,12 +129,12 @@ TEST(TriggerParseTest, ErrorsNameFileLineColumnKeyAndHint) {
       {"triggers:\n  - file_arrival:\n      path: in\n      max_runs: twice daily\n",
        {"max_runs 'twice daily' does not start with a count"}},
       {"triggers:\n  - file_arrival:\n      require: [a*.csv]\n",
-       {"pipelines/shop.yaml:2:19: missing required key 'path' in file_arrival trigger of pipeline 'shop'"}},
+       {"pipelines/shop.yaml:2:5: missing required key 'path' in file_arrival trigger of pipeline 'shop'"}},
       {"triggers:\n  - file_arrival:\n      path: in\n      requires: [a.csv]\n",
        {"pipelines/shop.yaml:4:7: unknown key 'requires' in file_arrival trigger", "(did you mean 'require'?)"}},
       {"triggers:\n  - file_arrival:\n      path: in\n      timeout: 6h\n",
        {"timeout applies to a set of files"}},
-      {"triggers:\n  - file_arrival: incoming/\n", {"file_arrival must be a map"}},
+      {"triggers:\n  - file_arrival: incoming/\n", {"invalid value for 'file_arrival'", "must be a map"}},
       {"triggers:\n  - on_success: shop\n", {"pipeline 'shop' cannot trigger itself with on_success"}},
       {"triggers:\n  - webhook: maybe\n", {"triggers[0].webhook: must be true or false"}},
       {"triggers:\n  - schedule: \"0 6 * * *\"\n    webhook: true\n", {"one trigger per item, but this one has schedule and webhook"}},
