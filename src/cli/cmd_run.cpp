@@ -5,6 +5,7 @@
 #include "common/strings.hpp"
 #include "pipeline/runner.hpp"
 #include "notify/dispatch.hpp"
+#include "scheduler/pipeline_triggers.hpp"
 #include "scheduler/run_notifications.hpp"
 
 namespace sluice::cli {
@@ -84,6 +85,15 @@ void AddValidateCommand(CLI::App& app, CliContext& context) {
       }
       if (!pipeline_name->empty() && checked == 0) {
         return ReportError(context, Status::Invalid("no pipeline named '{}'", *pipeline_name));
+      }
+      {  // triggers: (cron, time zones, durations, the pipelines on_success/on_failure name)
+        std::vector<std::string> names;
+        for (const auto& p : loaded->pipelines) names.push_back(p.name);
+        for (const auto& p : loaded->pipelines) {
+          if (!pipeline_name->empty() && p.name != *pipeline_name) continue;
+          auto triggers = scheduler::ReadPipelineTriggers(p, names);
+          if (!triggers.ok()) errors.push_back(triggers.status().message());
+        }
       }
       {  // notifications: of sluice.yaml and each pipeline's notify:
         notify::NotifierRegistry notifiers;

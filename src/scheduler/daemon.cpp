@@ -2,11 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
+
 #include <algorithm>
 
 #include "common/ids.hpp"
 #include "notify/dispatch.hpp"
 #include "pipeline/run_control.hpp"
+#include "scheduler/triggers/trigger.hpp"
 #include "scheduler/run_notifications.hpp"
 
 namespace sluice::scheduler {
@@ -14,6 +17,8 @@ namespace {
 
 /// A run that found its pipeline locked (a `sluice run` of it from the command line) waits this long.
 constexpr auto kBusyPipelineDelay = std::chrono::seconds(10);
+/// A trigger whose poll or state store failed is polled again after this pause.
+constexpr auto kTriggerErrorDelay = std::chrono::seconds(30);
 
 bool Succeeded(catalog::RunStatus status) {
   return status == catalog::RunStatus::kSucceeded || status == catalog::RunStatus::kNoChanges;
@@ -46,6 +51,7 @@ Status Daemon::Start() {
   auto pruned = workspace_.catalog().PruneQueue(workspace_.clock().Now() - options_.queue_retention);
   if (!pruned.ok()) spdlog::warn("could not prune the run queue: {}", pruned.status().message());
   RecoverInFlight();
+  SLUICE_TRY(LoadPolledTriggers());
 
   loop_ = std::thread([this] { Loop(); });
   return Status::OK();
@@ -160,16 +166,116 @@ void Daemon::RecoverInFlight() {
   }
 }
 
+Status Daemon::LoadPolledTriggers() {
+  triggers::PolledTriggerContext context;
+  context.project_root = project_.root;
+  SLUICE_ASSIGN_OR_RETURN(context.s3, pipeline::S3OptionsFromConfig(project_.s3));
+  TimePoint now = workspace_.clock().Now();
+  for (const auto& [pipeline, pipeline_triggers] : triggers_) {
+    context.pipeline = pipeline;
+    for (const auto& spec : pipeline_triggers.specs) {
+      if (!triggers::IsPolled(triggers::BuiltinTriggers(), spec)) continue;
+      SLUICE_ASSIGN_OR_RETURN(auto saved, workspace_.catalog().GetTriggerState(pipeline, spec.key));
+      SLUICE_ASSIGN_OR_RETURN(auto trigger, triggers::MakePolledTrigger(spec, context, saved));
+      polled_.push_back(PolledEntry{pipeline, spec, std::move(trigger), now});
+      spdlog::info("pipeline '{}': watching trigger {} ({})", pipeline, spec.key, spec.config->Describe());
+    }
+  }
+  return Status::OK();
+}
+
+Status Daemon::StorePoll(const PolledEntry& entry, const triggers::TriggerPoll& poll, TimePoint now) {
+  std::optional<catalog::TriggerState> state;
+  if (poll.state_changed) state = catalog::TriggerState{entry.pipeline, entry.spec.key, poll.state};
+  for (size_t i = 0; i < poll.events.size(); ++i) {
+    const auto& event = poll.events[i];
+    catalog::QueuedRun run;
+    run.id = NewQueueId();
+    run.pipeline = event.pipeline;
+    run.trigger = event.kind;
+    run.dedup_key = event.dedup_key;
+    run.detail = event.detail;
+    run.enqueued_at = run.not_before = now;
+    // The state goes with the last run: if the daemon dies before it, the trigger fires the same
+    // events again after the restart, and their dedup keys keep them from running twice.
+    bool last = i + 1 == poll.events.size();
+    SLUICE_ASSIGN_OR_RETURN(auto queued, workspace_.catalog().EnqueueRun(run, last ? state : std::nullopt));
+    if (queued.created) {
+      spdlog::info("queued run {} of '{}' ({}: {})", queued.id, run.pipeline, run.trigger, run.detail);
+    }
+  }
+  if (poll.events.empty() && state) SLUICE_TRY(workspace_.catalog().SaveTriggerState(*state));
+  return Status::OK();
+}
+
+void Daemon::SendAlert(const triggers::TriggerAlert& alert) {
+  spdlog::warn("pipeline '{}': {}", alert.pipeline, alert.detail);
+  const config::PipelineConfig* pipeline = FindPipeline(alert.pipeline);
+  if (pipeline == nullptr) return;
+  notify::RunNotice notice;
+  notice.project = project_.project;
+  notice.pipeline = alert.pipeline;
+  notice.run_id = "(no run)";
+  notice.status = alert.kind;
+  notice.trigger = alert.kind;
+  notice.error = alert.detail;
+  auto names = notify::Recipients(pipeline->notify, {notify::RunEvent::kFailure});
+  Status sent = notify::SendNotice(notifiers_, project_.notifications, names, notice);
+  if (!sent.ok()) spdlog::warn("notifications of '{}': {}", alert.pipeline, workspace_.Redact(sent.message()));
+}
+
+TimePoint Daemon::PollTriggers(TimePoint now) {
+  TimePoint next = now + options_.max_idle;
+  for (auto& entry : polled_) {
+    // inotify (local folders) only hints that polling early may find something; the listing decides.
+    bool hinted = false;
+    if (int fd = entry.trigger->WakeFd(); fd >= 0) {
+      pollfd ready{fd, POLLIN, 0};
+      hinted = ::poll(&ready, 1, 0) > 0;
+    }
+    if (hinted || entry.next_poll <= now) {
+      auto poll = entry.trigger->Poll(now);
+      Status stored = poll.ok() ? StorePoll(entry, *poll, now) : poll.status();
+      if (!stored.ok()) {
+        spdlog::error("pipeline '{}': trigger {}: {}", entry.pipeline, entry.spec.key, workspace_.Redact(stored.message()));
+        // Start again from the state last stored, so nothing it reported is lost or fired twice.
+        triggers::PolledTriggerContext context;
+        context.pipeline = entry.pipeline;
+        context.project_root = project_.root;
+        if (auto s3 = pipeline::S3OptionsFromConfig(project_.s3); s3.ok()) context.s3 = *s3;
+        auto saved = workspace_.catalog().GetTriggerState(entry.pipeline, entry.spec.key);
+        if (saved.ok()) {
+          if (auto rebuilt = triggers::MakePolledTrigger(entry.spec, context, *saved); rebuilt.ok()) {
+            entry.trigger = std::move(rebuilt).value();
+          }
+        }
+        entry.next_poll = now + kTriggerErrorDelay;
+      } else {
+        for (const auto& alert : poll->alerts) SendAlert(alert);
+        entry.next_poll = entry.trigger->NextWake(now).value_or(now + kTriggerErrorDelay);
+        if (!poll->events.empty()) wake_.notify_all();
+      }
+    }
+    next = std::min(next, entry.next_poll);
+  }
+  return next;
+}
+
 void Daemon::Loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
     TimePoint now = workspace_.clock().Now();
+    TimePoint next_poll = PollTriggers(now);
     StartDueRuns(now);
     ReapFinishedWorkers();
     lock.lock();
     if (stopping_) break;
-    wake_.wait_for(lock, options_.max_idle);
+    auto idle = std::min<std::chrono::microseconds>(
+        options_.max_idle, std::max<std::chrono::microseconds>(
+                               std::chrono::duration_cast<std::chrono::microseconds>(next_poll - now),
+                               std::chrono::milliseconds(10)));
+    wake_.wait_for(lock, idle);
   }
 }
 

@@ -68,7 +68,20 @@ class Daemon {
     bool finished = false;
   };
 
+  struct PolledEntry {
+    std::string pipeline;
+    triggers::TriggerSpec spec;
+    std::unique_ptr<triggers::PolledTrigger> trigger;
+    TimePoint next_poll;
+  };
+
   void Loop();
+  Status LoadPolledTriggers();
+  /// Polls the triggers that are due (or whose folder changed); returns when the next one is due.
+  TimePoint PollTriggers(TimePoint now);
+  /// Queues the poll's runs and saves the trigger's state with them (one transaction for the last run).
+  Status StorePoll(const PolledEntry& entry, const triggers::TriggerPoll& poll, TimePoint now);
+  void SendAlert(const triggers::TriggerAlert& alert);
   void StartDueRuns(TimePoint now);
   void Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancellation> cancellation);
   /// Runs of the pipelines that `on_success:`/`on_failure:` the finished pipeline.
@@ -88,6 +101,7 @@ class Daemon {
   DaemonOptions options_;
   notify::NotifierRegistry notifiers_;
   std::map<std::string, PipelineTriggers> triggers_;
+  std::vector<PolledEntry> polled_;  // touched by the loop thread only (after Start)
 
   std::unique_ptr<pipeline::PipelineLock> daemon_lock_;
   mutable std::mutex mutex_;

@@ -43,7 +43,7 @@ TEST(PipelineTriggersTest, UnknownOrSelfChainedPipelinesAreErrorsWithAHint) {
   std::vector<std::string> known = {"orders", "report"};
   auto typo = ReadPipelineTriggers(Pipeline("report", Value::List({Entry("on_success", Value::Scalar("ordres"))})), known);
   ASSERT_FALSE(typo.ok());
-  EXPECT_NE(typo.status().message().find("no pipeline named 'ordres'"), std::string::npos) << typo.status();
+  EXPECT_NE(typo.status().message().find("'ordres'"), std::string::npos) << typo.status();
   EXPECT_NE(typo.status().message().find("did you mean 'orders'"), std::string::npos) << typo.status();
   auto self = ReadPipelineTriggers(Pipeline("report", Value::List({Entry("on_failure", Value::Scalar("report"))})), known);
   ASSERT_FALSE(self.ok());
