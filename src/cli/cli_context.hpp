@@ -59,5 +59,6 @@ void AddCatalogCommand(CLI::App& app, CliContext& context);
 void AddRunsCommands(CLI::App& app, CliContext& context);
 void AddMaintainCommand(CLI::App& app, CliContext& context);
 void AddCancelCommand(CLI::App& app, CliContext& context);
+void AddJobsCommand(CLI::App& app, CliContext& context);
 
 }  // namespace sluice::cli

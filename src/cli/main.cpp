@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   AddRunsCommands(app, context);
   AddMaintainCommand(app, context);
   AddCancelCommand(app, context);
+  AddJobsCommand(app, context);
 
   try {
     app.parse(argc, argv);
