@@ -1,38 +1,20 @@
 """`sluice jobs list|add|set` against a real PostgreSQL 15: a window job added in the catalog runs
 with the pipeline's own, rotates, shows in `jobs list`, and reads again the window it is set back
 to; `runs show` names the window each job read."""
-import os
 import re
-import sys
 
-from sluice_e2e import ProjectTest
-from test_postgres_window import PASSWORD_ENV, PIPELINE
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts"))
-from pg_test_server import PgServer  # noqa: E402
+from pg_project import PostgresProjectTest
+from test_postgres_window import PIPELINE
 
 DAY1 = ("2018-11-04 00:00:00", "2018-11-05 00:00:00")
 DAY2 = ("2018-11-05 00:00:00", "2018-11-06 00:00:00")
 
 
-class PostgresJobsTest(ProjectTest):
+class PostgresJobsTest(PostgresProjectTest):
+    connection_name = "bank"
+
     def setUp(self):
         super().setUp()
-        self.pg = PgServer()
-        self.pg.__enter__()
-        self.addCleanup(self.pg.__exit__, None, None, None)
-        self.p.write("sluice.yaml", f"""\
-project: test
-lake: ./lake
-connections:
-  bank:
-    type: postgres
-    url: {self.pg.url}
-    password: ${{env:{PASSWORD_ENV}}}
-""")
-        self.env = {PASSWORD_ENV: self.pg.password}
-        os.environ[PASSWORD_ENV] = self.pg.password
-        self.addCleanup(os.environ.pop, PASSWORD_ENV, None)
         # Deposits every 5 minutes over 4 days; loans every 10 minutes, branch 1..10.
         self.pg.psql("""
             CREATE TABLE public.deposits (id integer PRIMARY KEY, account_number text, amount numeric(12,2),

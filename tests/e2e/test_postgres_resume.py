@@ -5,15 +5,10 @@ import json
 import os
 import signal
 import sqlite3
-import sys
 import time
 
-from sluice_e2e import ProjectTest
+from pg_project import PostgresProjectTest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts"))
-from pg_test_server import PgServer  # noqa: E402
-
-PASSWORD_ENV = "SLUICE_E2E_PG_PASSWORD"
 ROWS = 400_000
 CHUNK = 10_000
 
@@ -30,23 +25,9 @@ target:
 """
 
 
-class PostgresResumeTest(ProjectTest):
+class PostgresResumeTest(PostgresProjectTest):
     def setUp(self):
         super().setUp()
-        self.pg = PgServer()
-        self.pg.__enter__()
-        self.addCleanup(self.pg.__exit__, None, None, None)
-        self.p.write("sluice.yaml", f"""\
-project: test
-lake: ./lake
-connections:
-  src:
-    type: postgres
-    url: {self.pg.url}
-    password: ${{env:{PASSWORD_ENV}}}
-""")
-        os.environ[PASSWORD_ENV] = self.pg.password
-        self.addCleanup(os.environ.pop, PASSWORD_ENV, None)
         # Keys with gaps, so chunks are ranges of keys rather than of row numbers.
         self.pg.psql(f"""
             CREATE TABLE public.big (id bigint PRIMARY KEY, payload text, n integer);

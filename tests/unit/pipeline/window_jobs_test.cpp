@@ -28,6 +28,20 @@ config::Value Yaml(std::string_view text) {
   return *parsed;
 }
 
+/// A job added with `sluice jobs add`.
+catalog::WindowJob LoansJob() {
+  catalog::WindowJob added;
+  added.pipeline = "deposits";
+  added.job = "loans";
+  added.source_table = "public.loans";
+  added.target_table = "loans";
+  added.column = "granted";
+  added.first_start = "1";
+  added.first_stop = "1000";
+  added.step = "1000";
+  return added;
+}
+
 class WithCatalogWindowJobsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -66,16 +80,7 @@ TEST_F(WithCatalogWindowJobsTest, OverridesStepAndPartitioningAndAddsCatalogOnly
   override_row.upper_bound = 100;
   override_row.num_partitions = 4;
   ASSERT_TRUE(store_->PutWindowJob(override_row, {}).ok());
-  catalog::WindowJob added;
-  added.pipeline = "deposits";
-  added.job = "loans";
-  added.source_table = "public.loans";
-  added.target_table = "loans";
-  added.column = "granted";
-  added.first_start = "1";
-  added.first_stop = "1000";
-  added.step = "1000";
-  ASSERT_TRUE(store_->PutWindowJob(added, {}).ok());
+  ASSERT_TRUE(store_->PutWindowJob(LoansJob(), {}).ok());
 
   auto effective = WithCatalogWindowJobs(*store_, pipeline_);
   ASSERT_TRUE(effective.ok()) << effective.status();
@@ -108,14 +113,7 @@ TEST_F(WithCatalogWindowJobsTest, OverridesStepAndPartitioningAndAddsCatalogOnly
 }
 
 TEST_F(WithCatalogWindowJobsTest, CatalogOnlyJobsNeedAWindowJobWithAConnection) {
-  catalog::WindowJob added;
-  added.pipeline = "deposits";
-  added.job = "loans";
-  added.source_table = "public.loans";
-  added.target_table = "loans";
-  added.column = "granted";
-  added.step = "1 day";
-  ASSERT_TRUE(store_->PutWindowJob(added, {}).ok());
+  ASSERT_TRUE(store_->PutWindowJob(LoansJob(), {}).ok());
   pipeline_.jobs[0].mode = "full";
   auto effective = WithCatalogWindowJobs(*store_, pipeline_);
   ASSERT_FALSE(effective.ok());
