@@ -6,7 +6,8 @@
 # tables skip the pandas peer, which needs ~1.5 KB of RAM per row), BENCH_MEMORY_LIMIT (sluice's
 # engine memory_limit, default 512MB).
 # Per size it prints:
-#   full:    sluice mode: full vs the faster of `psql \copy (SELECT * …) TO /dev/null` binary / csv
+#   full:    sluice mode: full (resumable chunks, and resumable: false) vs the faster of
+#            `psql \copy (SELECT * …) TO /dev/null` binary / csv
 #   changes: sluice mode: changes after 1 % updates + 1 % inserts vs peers/pandas_hashdiff.py
 #            (read_sql + md5, the common way, and copy + md5)
 # with wall seconds and peak RSS (/usr/bin/time). The server is a throwaway PostgreSQL 15
@@ -55,12 +56,12 @@ VACUUM ANALYZE public.compounds;
 SQL
 }
 
-project() {  # project dir $1 with pipeline mode $2
+project() {  # project dir $1 with pipeline mode $2 and extra source options $3 (", key: value")
   rm -rf "$1" && mkdir -p "$1/pipelines"
   printf 'project: bench\nlake: ./lake\nengine: { memory_limit: %s }\nconnections:\n  registry: { type: postgres, url: "%s", password: "${env:PGPASSWORD}" }\n' \
     "$memory_limit" "$url" >"$1/sluice.yaml"
-  printf 'name: compounds\nsource: { connection: registry, table: public.compounds }\nmode: %s\nprimary_key: [id]\ndeletes: mark\ntarget: { zone: raw, table: compounds }\n' \
-    "$2" >"$1/pipelines/compounds.yaml"
+  printf 'name: compounds\nsource: { connection: registry, table: public.compounds%s }\nmode: %s\nprimary_key: [id]\ndeletes: mark\ntarget: { zone: raw, table: compounds }\n' \
+    "${3:-}" "$2" >"$1/pipelines/compounds.yaml"
 }
 
 for rows in ${rows_list[@]}; do
@@ -79,6 +80,11 @@ for rows in ${rows_list[@]}; do
   [ "$got" = "$rows" ] || { echo "full load has $got rows, want $rows" >&2; exit 1; }
   printf 'full     psql binary %6.2fs  psql csv %6.2fs  sluice %6.2fs (%sx the faster psql)  sluice peak RSS %d MB\n' \
     "$bin_s" "$csv_s" "$full_s" "$(ratio "$full_s" "$floor")" $((full_kb / 1024))
+  # The same load as one COPY, without the key-ordered chunks that make it resumable.
+  project "$dir/full_one_copy" full ", resumable: false"
+  read -r one_s one_kb < <(measure "$sluice" --project "$dir/full_one_copy" run compounds -q)
+  printf 'full     sluice resumable: false %6.2fs (%sx the faster psql)  peak RSS %d MB\n' \
+    "$one_s" "$(ratio "$one_s" "$floor")" $((one_kb / 1024))
 
   # changes: a first run builds the index from v1, then the table becomes v2 (1 % updated, 1 % new).
   project "$dir/changes" changes

@@ -50,6 +50,11 @@ class MetadataStore {
   /// Ordered by path.
   virtual Result<std::vector<LoadedFile>> LoadedFiles(const std::string& scope) = 0;
 
+  /// Creates or replaces the window job (pipeline, job) and applies `state` in the same transaction.
+  virtual Status PutWindowJob(const WindowJob& job, const std::vector<StateUpdate>& state) = 0;
+  /// Ordered by pipeline, then job; every pipeline's when `pipeline` is "".
+  virtual Result<std::vector<WindowJob>> ListWindowJobs(const std::string& pipeline = "") = 0;
+
   /// AlreadyExists if a run with this id is recorded.
   virtual Status InsertRun(const RunRecord& run) = 0;
   /// Replaces the record with the same id; NotFound if there is none.

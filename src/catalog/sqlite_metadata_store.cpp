@@ -135,6 +135,26 @@ CREATE TABLE trigger_state (
   PRIMARY KEY (pipeline, trigger_key)
 );
 )sql",
+    // 3: window jobs managed with `sluice jobs` (the current window stays in job_state).
+    R"sql(
+CREATE TABLE jobs (
+  pipeline       TEXT NOT NULL,
+  job_name       TEXT NOT NULL,
+  source_table   TEXT NOT NULL,
+  target_table   TEXT NOT NULL,
+  window_column  TEXT NOT NULL,
+  first_start    TEXT NOT NULL,
+  first_stop     TEXT NOT NULL,
+  window_step    TEXT NOT NULL,
+  partition_by   TEXT NOT NULL,
+  lower_bound    BIGINT,
+  upper_bound    BIGINT,
+  num_partitions BIGINT,
+  created_at_us  BIGINT NOT NULL,
+  updated_at_us  BIGINT NOT NULL,
+  PRIMARY KEY (pipeline, job_name)
+);
+)sql",
 };
 constexpr int64_t kMigrationCount = static_cast<int64_t>(std::size(kMigrations));
 static_assert(kMigrationCount == SqliteMetadataStore::kSchemaVersion, "one migration per schema version");
@@ -697,6 +717,29 @@ Result<int64_t> SqliteMetadataStore::ApplyTableChange(const CommitRequest& reque
   return version;
 }
 
+Status SqliteMetadataStore::ApplyStateUpdates(const std::vector<StateUpdate>& state, int64_t now_us) {
+  if (state.empty()) return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(auto upsert,
+                          connection_->Prepare("INSERT INTO job_state (scope, state_key, state_value, updated_at_us) "
+                                               "VALUES (?, ?, ?, ?) ON CONFLICT (scope, state_key) DO UPDATE SET "
+                                               "state_value = excluded.state_value, "
+                                               "updated_at_us = excluded.updated_at_us"));
+  SLUICE_ASSIGN_OR_RETURN(auto erase,
+                          connection_->Prepare("DELETE FROM job_state WHERE scope = ? AND state_key = ?"));
+  for (const auto& s : state) {
+    if (s.value) {
+      upsert.Reset();
+      SLUICE_TRY(upsert.BindAll(s.scope, s.key, *s.value, now_us));
+      SLUICE_TRY(upsert.Run());
+    } else {
+      erase.Reset();
+      SLUICE_TRY(erase.BindAll(s.scope, s.key));
+      SLUICE_TRY(erase.Run());
+    }
+  }
+  return Status::OK();
+}
+
 Result<CommitResult> SqliteMetadataStore::Commit(const CommitRequest& request) {
   SLUICE_TRY(ValidateCommit(request));
   std::lock_guard lock(mutex_);
@@ -718,26 +761,7 @@ Result<CommitResult> SqliteMetadataStore::Commit(const CommitRequest& request) {
     result.versions.push_back(version);
   }
 
-  if (!request.state.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(auto upsert,
-                            connection_->Prepare("INSERT INTO job_state (scope, state_key, state_value, updated_at_us) "
-                                                 "VALUES (?, ?, ?, ?) ON CONFLICT (scope, state_key) DO UPDATE SET "
-                                                 "state_value = excluded.state_value, "
-                                                 "updated_at_us = excluded.updated_at_us"));
-    SLUICE_ASSIGN_OR_RETURN(auto erase,
-                            connection_->Prepare("DELETE FROM job_state WHERE scope = ? AND state_key = ?"));
-    for (const auto& s : request.state) {
-      if (s.value) {
-        upsert.Reset();
-        SLUICE_TRY(upsert.BindAll(s.scope, s.key, *s.value, now_us));
-        SLUICE_TRY(upsert.Run());
-      } else {
-        erase.Reset();
-        SLUICE_TRY(erase.BindAll(s.scope, s.key));
-        SLUICE_TRY(erase.Run());
-      }
-    }
-  }
+  SLUICE_TRY(ApplyStateUpdates(request.state, now_us));
 
   if (!request.loaded_files.empty()) {
     SLUICE_ASSIGN_OR_RETURN(
@@ -822,6 +846,67 @@ Result<std::vector<LoadedFile>> SqliteMetadataStore::LoadedFiles(const std::stri
     files.push_back({query.Text(0), query.Text(1), query.Int(2), query.Int(3), query.Text(4)});
   }
   return files;
+}
+
+Status SqliteMetadataStore::PutWindowJob(const WindowJob& job, const std::vector<StateUpdate>& state) {
+  if (job.pipeline.empty() || job.job.empty()) return Status::Invalid("a window job needs a pipeline and a job name");
+  for (const auto& s : state) {
+    if (s.scope.empty() || s.key.empty()) return Status::Invalid("window job {}/{}: a state update needs a scope and a key",
+                                                                 job.pipeline, job.job);
+  }
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
+  const int64_t now_us = ToUnixMicros(clock_->Now());
+  SLUICE_ASSIGN_OR_RETURN(
+      auto upsert,
+      connection_->Prepare("INSERT INTO jobs (pipeline, job_name, source_table, target_table, window_column, first_start, "
+                           "first_stop, window_step, partition_by, lower_bound, upper_bound, num_partitions, "
+                           "created_at_us, updated_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                           "ON CONFLICT (pipeline, job_name) DO UPDATE SET source_table = excluded.source_table, "
+                           "target_table = excluded.target_table, window_column = excluded.window_column, "
+                           "first_start = excluded.first_start, first_stop = excluded.first_stop, "
+                           "window_step = excluded.window_step, partition_by = excluded.partition_by, "
+                           "lower_bound = excluded.lower_bound, upper_bound = excluded.upper_bound, "
+                           "num_partitions = excluded.num_partitions, updated_at_us = excluded.updated_at_us"));
+  SLUICE_TRY(upsert.BindAll(job.pipeline, job.job, job.source_table, job.target_table, job.column, job.first_start,
+                            job.first_stop, job.step, job.partition_by, job.lower_bound, job.upper_bound,
+                            job.num_partitions, now_us, now_us));
+  SLUICE_TRY(upsert.Run());
+  SLUICE_TRY(ApplyStateUpdates(state, now_us));
+  return transaction.Commit();
+}
+
+Result<std::vector<WindowJob>> SqliteMetadataStore::ListWindowJobs(const std::string& pipeline) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(
+      auto query,
+      connection_->Prepare(fmt::format("SELECT pipeline, job_name, source_table, target_table, window_column, first_start, "
+                                       "first_stop, window_step, partition_by, lower_bound, upper_bound, num_partitions, "
+                                       "created_at_us, updated_at_us FROM jobs{} ORDER BY pipeline, job_name",
+                                       pipeline.empty() ? "" : " WHERE pipeline = ?")));
+  if (!pipeline.empty()) SLUICE_TRY(query.BindAll(pipeline));
+  std::vector<WindowJob> jobs;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    WindowJob job;
+    job.pipeline = query.Text(0);
+    job.job = query.Text(1);
+    job.source_table = query.Text(2);
+    job.target_table = query.Text(3);
+    job.column = query.Text(4);
+    job.first_start = query.Text(5);
+    job.first_stop = query.Text(6);
+    job.step = query.Text(7);
+    job.partition_by = query.Text(8);
+    job.lower_bound = query.OptionalInt(9);
+    job.upper_bound = query.OptionalInt(10);
+    job.num_partitions = query.OptionalInt(11);
+    job.created_at = FromUnixMicros(query.Int(12));
+    job.updated_at = FromUnixMicros(query.Int(13));
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
 }
 
 Status SqliteMetadataStore::InsertRun(const RunRecord& run) {

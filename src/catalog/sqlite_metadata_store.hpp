@@ -24,7 +24,7 @@ struct SqliteStoreOptions {
 class SqliteMetadataStore final : public MetadataStore {
  public:
   /// Version of the table layout this build writes; older files are migrated on open.
-  static constexpr int64_t kSchemaVersion = 2;
+  static constexpr int64_t kSchemaVersion = 3;
 
   /// Opens or creates the catalog file (parent folders must exist) and migrates it to kSchemaVersion.
   static Result<std::unique_ptr<SqliteMetadataStore>> Open(const std::filesystem::path& file,
@@ -44,6 +44,8 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::optional<std::string>> GetState(const std::string& scope, const std::string& key) override;
   Result<std::vector<std::pair<std::string, std::string>>> ListState(const std::string& scope) override;
   Result<std::vector<LoadedFile>> LoadedFiles(const std::string& scope) override;
+  Status PutWindowJob(const WindowJob& job, const std::vector<StateUpdate>& state) override;
+  Result<std::vector<WindowJob>> ListWindowJobs(const std::string& pipeline = "") override;
   Status InsertRun(const RunRecord& run) override;
   Status UpdateRun(const RunRecord& run) override;
   Result<std::vector<RunRecord>> ListRuns(int limit, const std::string& pipeline_filter = "") override;
@@ -66,6 +68,8 @@ class SqliteMetadataStore final : public MetadataStore {
   Status Migrate();
   /// The table's id and current version, or NotFound naming the nearest existing table.
   Result<std::pair<int64_t, int64_t>> RequireTable(const TableName& name);
+  /// Within an open transaction.
+  Status ApplyStateUpdates(const std::vector<StateUpdate>& state, int64_t now_us);
   Result<int64_t> ApplyTableChange(const CommitRequest& request, const TableChange& change, int64_t now_us);
 
   std::mutex mutex_;  // one connection, so one call at a time

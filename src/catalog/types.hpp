@@ -126,6 +126,22 @@ struct TableVersion {
   std::string schema_change;  // DescribeSchemaChange vs the previous version ("" if none)
 };
 
+/// A window job kept in the catalog (`sluice jobs`), keyed by pipeline and job. For a job of the pipeline
+/// file it overrides that job's window step and partitioning (empty / unset fields: as the file says); a job
+/// added with `sluice jobs add` exists only here and has its source and target table set. The window the
+/// next run reads is not kept here: it is the job's state, which moves only with the commit of its data.
+struct WindowJob {
+  std::string pipeline, job;
+  std::string source_table, target_table;  // schema.table and the lake table name; only for catalog-only jobs
+  std::string column;                      // window column; required for catalog-only jobs
+  std::string first_start, first_stop;     // the first window, until the job has a stored one
+  std::string step;
+  std::string partition_by;
+  std::optional<int64_t> lower_bound, upper_bound, num_partitions;
+  TimePoint created_at, updated_at;  // filled by the store
+  bool catalog_only() const { return !source_table.empty(); }
+};
+
 enum class RunStatus { kQueued, kRunning, kSucceeded, kNoChanges, kFailed, kInterrupted, kCancelled, kSkipped };
 /// "queued", "running", "succeeded", "no_changes", "failed", "interrupted", "cancelled", "skipped".
 const char* RunStatusName(RunStatus status);

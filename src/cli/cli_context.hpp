@@ -60,5 +60,6 @@ void AddRunsCommands(CLI::App& app, CliContext& context);
 void AddMaintainCommand(CLI::App& app, CliContext& context);
 void AddCancelCommand(CLI::App& app, CliContext& context);
 void AddServeCommand(CLI::App& app, CliContext& context);
+void AddJobsCommand(CLI::App& app, CliContext& context);
 
 }  // namespace sluice::cli

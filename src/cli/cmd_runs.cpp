@@ -59,6 +59,16 @@ int ShowRun(CliContext& context, const std::string& id) {
     }
     fmt::print("\n");
     PrintTable(stdout, {"job", "status", "table", "rows", "rejected", "took", "note"}, rows);
+    std::vector<engine::TextRow> windows;
+    for (const auto& j : details["jobs"]) {
+      if (!j.contains("window") || !j["window"].is_object()) continue;
+      const auto& w = j["window"];
+      windows.push_back({j.value("job", ""), w.value("column", ""), w.value("start", ""), w.value("stop", "")});
+    }
+    if (!windows.empty()) {
+      fmt::print("\nwindows read (column >= start and < stop):\n");
+      PrintTable(stdout, {"job", "column", "start", "stop"}, windows);
+    }
     std::vector<engine::TextRow> checks;
     for (const auto& j : details["jobs"]) {
       if (!j.contains("checks")) continue;

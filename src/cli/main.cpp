@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   AddMaintainCommand(app, context);
   AddCancelCommand(app, context);
   AddServeCommand(app, context);
+  AddJobsCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "config/pipeline.hpp"
 #include "config/project.hpp"
 #include "config/value.hpp"
+#include "connectors/window_state.hpp"
 #include "engine/engine.hpp"
 
 namespace sluice::connectors {
@@ -29,6 +31,8 @@ struct ConsumedInput {
 struct Checkpoint {
   std::string state_json = "{}";
   std::vector<ConsumedInput> consumed;  // inputs committed by earlier runs
+  /// A snapshot load interrupted earlier: SourceReader::ResumeToken() of its last staged part; "" = from the start.
+  std::string resume_token;
 };
 
 struct BindContext {
@@ -81,6 +85,13 @@ class SourceReader {
   virtual std::string RejectsRelation() const = 0;
   /// The checkpoint to commit with this run's data.
   virtual Checkpoint NewCheckpoint() const = 0;
+  /// A snapshot load that can be resumed: after Read(), a token from which a later run carries on past
+  /// every row handed over so far; "" when this source (or this table) cannot resume.
+  virtual std::string ResumeToken() const { return ""; }
+  /// Open() accepted checkpoint.resume_token: this run reads only what follows it.
+  virtual bool Resuming() const { return false; }
+  /// mode: window: the window this run reads (recorded with the run); nullopt for other reads.
+  virtual std::optional<WindowBounds> WindowRead() const { return std::nullopt; }
 };
 
 class Source {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/strings.hpp"
@@ -14,6 +15,7 @@
 #include "pipeline/change_detection.hpp"
 #include "pipeline/catalog_views.hpp"
 #include "pipeline/checks_runner.hpp"
+#include "pipeline/resumable_load.hpp"
 #include "pipeline/schema_evolution.hpp"
 #include "pipeline/transform_chain.hpp"
 #include "transforms/steps/mask/mask_step.hpp"
@@ -26,10 +28,6 @@ namespace {
 /// mode: changes (pg): where a run's key → hash index goes in the lake, outside any table's files.
 std::string ChangeIndexKey(const std::string& pipeline, const std::string& job, const std::string& run_id) {
   return fmt::format("_sluice/change_index/{}/{}/{}.parquet", pipeline, job, run_id);
-}
-
-std::string StateScope(const config::PipelineConfig& pipeline, const config::JobConfig& job) {
-  return pipeline.name + "/" + job.name;
 }
 
 /// Polls the engine's progress while a statement runs, feeding the listener.
@@ -127,7 +125,7 @@ class JobExecution {
     chain_.AdjustWrite(&plan_);
     SLUICE_ASSIGN_OR_RETURN(table_name_, catalog::TableName::Parse(summary_.table));
     SLUICE_ASSIGN_OR_RETURN(existing_, ws_.catalog().GetTable(table_name_));
-    scope_ = StateScope(ctx_.pipeline, job_);
+    scope_ = JobStateScope(ctx_.pipeline.name, job_.name);
     scratch_.path = ws_.state_dir() / "staging" / ctx_.run_id / job_.name;
     loaded_at_ = ws_.clock().Now();
     if (ReadsCatalogTables(job_)) return ExecuteCatalogInput();
@@ -185,8 +183,22 @@ class JobExecution {
     if (!ctx_.full_refresh) {
       SLUICE_ASSIGN_OR_RETURN(auto loaded, ws_.catalog().LoadedFiles(scope_));
       for (const auto& f : loaded) checkpoint.consumed.push_back({f.path, f.size, f.mtime_us, f.content_hash});
-      SLUICE_ASSIGN_OR_RETURN(auto state, ws_.catalog().GetState(scope_, "source"));
+      SLUICE_ASSIGN_OR_RETURN(auto state, ws_.catalog().GetState(scope_, kSourceStateKey));
       if (state) checkpoint.state_json = *state;
+    }
+
+    // A snapshot load interrupted earlier carries on after its last uploaded chunk, unless refreshing.
+    if (plan.snapshot) {
+      SLUICE_ASSIGN_OR_RETURN(pending_, PendingLoad::Load(ws_.catalog(), scope_));
+      if (pending_ && !ctx_.full_refresh) {
+        Status fetched = pending_->Fetch(ws_.lake(), scratch_.path / "resumed");
+        if (fetched.ok()) {
+          checkpoint.resume_token = pending_->resume_token;
+        } else {
+          spdlog::warn("job '{}': the interrupted full load cannot be resumed ({}); starting it over", job_.name,
+                       fetched.message());
+        }
+      }
     }
 
     connectors::RunContext run_context{ws_.clock(), scratch_.path / "work", ctx_.run_id};
@@ -195,12 +207,15 @@ class JobExecution {
     if (ec) return Status::IoError("cannot create '{}': {}", run_context.work_dir.string(), ec.message());
 
     SLUICE_ASSIGN_OR_RETURN(auto reader, source->Open(checkpoint, run_context));
+    if (pending_ && !checkpoint.resume_token.empty() && reader->Resuming()) AdoptPendingChunks();
+    bool resumable = plan.snapshot && job_.steps.IsNull() && job_.checks.IsNull();
     if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, reader->PendingSummary());
     if (reader->NothingToRead()) {
       summary_.status = "no_changes";
       summary_.message = fmt::format("no new input ({})", plan.description);
       return Status::OK();
     }
+    summary_.window = reader->WindowRead();
     if (job_.on_error == "quarantine" && plan.connector != "files") {
       spdlog::warn("job '{}': the {} source cannot set rows aside; malformed input fails the run", job_.name,
                    plan.connector);
@@ -248,6 +263,7 @@ class JobExecution {
         SLUICE_TRY(stage_with_metadata(part_relation, part));
       }
       if (read_state == connectors::ReadState::kFinished) break;
+      if (std::string token = reader->ResumeToken(); resumable && !token.empty()) SLUICE_TRY(RecordPendingChunks(token));
     }
     if (changes) {
       // Delete markers, "no changes", and the new index, staged to be published with the data.
@@ -269,7 +285,11 @@ class JobExecution {
     }
 
     SLUICE_TRY(HandleReaderRejects(*connection, *reader));
-    summary_.rows_read = summary_.rows_written + summary_.rows_rejected;
+    summary_.rows_read = summary_.rows_written + summary_.rows_rejected - adopted_rows_;
+    if (adopted_rows_ > 0) {
+      summary_.message = fmt::format("resumed the full load of run {}: {} rows kept from its chunks, {} read now",
+                                     pending_->run_id, adopted_rows_, summary_.rows_read);
+    }
     if (changes) summary_.rows_read = changes->index_rows();  // every current row of the source was read
     SLUICE_TRY(Audit(*connection));
 
@@ -288,8 +308,9 @@ class JobExecution {
     for (const auto& c : new_checkpoint.consumed) {
       commit.loaded_files.push_back({scope_, c.path, c.size, c.mtime_us, c.content_hash});
     }
-    if (new_checkpoint.state_json != "{}") commit.state.push_back({scope_, "source", new_checkpoint.state_json});
+    if (new_checkpoint.state_json != "{}") commit.state.push_back({scope_, kSourceStateKey, new_checkpoint.state_json});
     if (ctx_.full_refresh) commit.forget_loaded_scopes.push_back(scope_);
+    if (pending_ || pending_recorded_) commit.state.push_back({scope_, kPendingLoadKey, std::nullopt});
     if (new_index_) {  // the index advances only with this commit
       commit.state.push_back({scope_, "change_index", ChangeIndexRef{new_index_->key, new_index_->rows}.ToJson()});
     }
@@ -481,10 +502,52 @@ class JobExecution {
     return Status::OK();
   }
 
+  /// A resumed load: the chunks of the interrupted run(s) count as this run's first parts; they
+  /// keep their _load_date, and so do the parts read now.
+  void AdoptPendingChunks() {
+    for (const auto& f : pending_->files) {
+      in_lake_.insert(f.key);
+      staged_.push_back(f);
+      summary_.rows_written += f.rows;
+      summary_.bytes_written += f.bytes;
+    }
+    summary_.files_written = static_cast<int64_t>(staged_.size());
+    adopted_rows_ = pending_->rows();
+    loaded_at_ = FromUnixMicros(pending_->loaded_at_us);
+    spdlog::info("job '{}': resuming the full load of run {} after {} rows in {} chunks", job_.name, pending_->run_id,
+                 adopted_rows_, pending_->files.size());
+  }
+
+  /// Uploads the parts staged so far and records them, with where the source carries on, as the
+  /// job's pending load: not visible data, but what a run after a crash resumes from.
+  Status RecordPendingChunks(const std::string& resume_token) {
+    SLUICE_TRY(connectors::UploadStaged(ws_.lake(), NotInLake(staged_)));
+    for (const auto& f : staged_) in_lake_.insert(f.key);
+    PendingLoad load;
+    load.resume_token = resume_token;
+    load.run_id = adopted_rows_ > 0 ? pending_->run_id : ctx_.run_id;
+    load.loaded_at_us = ToUnixMicros(loaded_at_);
+    load.files = staged_;
+    catalog::CommitRequest commit = NewCommit();
+    commit.state.push_back({scope_, kPendingLoadKey, load.ToJson()});
+    SLUICE_TRY(ws_.catalog().Commit(commit).status());
+    pending_recorded_ = true;
+    return Status::OK();
+  }
+
+  std::vector<connectors::StagedFile> NotInLake(const std::vector<connectors::StagedFile>& files) const {
+    std::vector<connectors::StagedFile> fresh;
+    for (const auto& f : files) {
+      if (in_lake_.count(f.key) == 0) fresh.push_back(f);
+    }
+    return fresh;
+  }
+
   /// Uploads the staged files and commits data, rejects and state in one transaction.
   Status Publish(catalog::CommitRequest& commit) {
-    SLUICE_TRY(connectors::UploadStaged(ws_.lake(), staged_));
-    uploaded_ = staged_;
+    // Chunks of a pending load are in the lake already, and stay there if this commit fails.
+    uploaded_ = NotInLake(staged_);
+    SLUICE_TRY(connectors::UploadStaged(ws_.lake(), uploaded_));
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), rejected_));
     uploaded_.insert(uploaded_.end(), rejected_.begin(), rejected_.end());
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), masked_));
@@ -603,11 +666,17 @@ class JobExecution {
   std::vector<engine::ColumnDescription> reject_columns_;
   std::vector<connectors::StagedFile> staged_, rejected_, quarantined_, masked_;
   std::vector<connectors::StagedFile> uploaded_;
+  std::optional<PendingLoad> pending_;  // a snapshot load interrupted earlier (resumed or started over)
+  std::set<std::string> in_lake_;        // keys of staged_ already uploaded as chunks of a pending load
+  int64_t adopted_rows_ = 0;             // rows of the resumed load's earlier chunks (not read by this run)
+  bool pending_recorded_ = false;
   ChangeIndexRef previous_index_;                   // mode: changes: the index the last commit referenced
   std::optional<connectors::StagedFile> new_index_;  // mode: changes: this run's index, published with the data
 };
 
 }  // namespace
+
+std::string JobStateScope(const std::string& pipeline, const std::string& job) { return pipeline + "/" + job; }
 
 Result<ResolvedSource> ResolveSource(const Workspace& workspace, const config::PipelineConfig& pipeline,
                                      const config::JobConfig& job) {

@@ -10,6 +10,10 @@
 
 namespace sluice::pipeline {
 
+/// The catalog state scope of a job ("pipeline/job") and the key its source's checkpoint is kept under.
+std::string JobStateScope(const std::string& pipeline, const std::string& job);
+inline constexpr const char* kSourceStateKey = "source";
+
 /// A job's source after resolving `type:` / `connection:`: the plug-in and its merged options.
 struct ResolvedSource {
   const connectors::SourceDescriptor* descriptor = nullptr;

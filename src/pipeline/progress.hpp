@@ -2,7 +2,10 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <vector>
+
+#include "connectors/window_state.hpp"
 
 namespace sluice::pipeline {
 
@@ -34,6 +37,7 @@ struct JobSummary {
   bool retryable = false;   // a failure that trying again may fix (lost race, server away, timeout)
   int64_t attempts = 1;     // how often the job ran in this run (1 + retries)
   std::vector<CheckSummary> checks;
+  std::optional<connectors::WindowBounds> window;  // mode: window: the window the job read (or tried to)
 };
 
 /// Receives a run's progress; the CLI renders it, the server stores it. Called from the runner's

@@ -16,6 +16,7 @@
 #include "common/strings.hpp"
 #include "pipeline/job_runner.hpp"
 #include "pipeline/pipeline_lock.hpp"
+#include "pipeline/window_jobs.hpp"
 
 namespace sluice::pipeline {
 namespace {
@@ -37,7 +38,7 @@ nlohmann::json SummaryJson(const JobSummary& s) {
                       {"failed_rows", c.failed_rows},
                       {"detail", c.detail}});
   }
-  return {{"job", s.job},
+  nlohmann::json json = {{"job", s.job},
           {"status", s.status},
           {"table", s.table},
           {"rows_read", s.rows_read},
@@ -50,6 +51,8 @@ nlohmann::json SummaryJson(const JobSummary& s) {
           {"attempts", s.attempts},
           {"message", s.message},
           {"checks", checks}};
+  if (s.window) json["window"] = {{"column", s.window->column}, {"start", s.window->start}, {"stop", s.window->stop}};
+  return json;
 }
 
 /// A dependent job runs only when each upstream job ended as its condition asks.
@@ -138,6 +141,16 @@ std::map<std::string, JobSummary> RunDag(const std::vector<const config::JobConf
   lock.unlock();
   for (auto& t : threads) t.join();
   return finished;
+}
+
+Status ValidateJobs(Workspace& workspace, const config::PipelineConfig& pipeline) {
+  std::vector<std::string> errors;
+  for (const auto& job : pipeline.jobs) {
+    Status valid = ValidateJob(workspace, pipeline, job);
+    if (!valid.ok()) errors.push_back(valid.message());
+  }
+  if (errors.empty()) return Status::OK();
+  return Status::Invalid("{}", Join(errors, "\n"));
 }
 
 std::filesystem::path CancelRequestPath(const Workspace& workspace, const std::string& run_id) {
@@ -294,18 +307,13 @@ JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipel
 }
 
 Status PipelineRunner::Validate(const config::PipelineConfig& pipeline) {
-  std::vector<std::string> errors;
-  for (const auto& job : pipeline.jobs) {
-    Status valid = ValidateJob(workspace_, pipeline, job);
-    if (!valid.ok()) errors.push_back(valid.message());
-  }
-  if (errors.empty()) return Status::OK();
-  return Status::Invalid("{}", Join(errors, "\n"));
+  SLUICE_ASSIGN_OR_RETURN(auto with_catalog_jobs, WithCatalogWindowJobs(workspace_.catalog(), pipeline));
+  return ValidateJobs(workspace_, with_catalog_jobs);
 }
 
 Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListener* listener) {
-  const auto* pipeline = FindPipeline(pipelines_, request.pipeline);
-  if (pipeline == nullptr) {
+  const auto* file_pipeline = FindPipeline(pipelines_, request.pipeline);
+  if (file_pipeline == nullptr) {
     std::vector<std::string> names;
     for (const auto& p : pipelines_) names.push_back(p.name);
     std::string hint = NearestWord(request.pipeline, names);
@@ -314,13 +322,16 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
                            hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint),
                            names.empty() ? "(none)" : Join(names, ", "));
   }
+  // Window jobs managed with `sluice jobs` take part like the file's own.
+  SLUICE_ASSIGN_OR_RETURN(auto with_catalog_jobs, WithCatalogWindowJobs(workspace_.catalog(), *file_pipeline));
+  const auto* pipeline = &with_catalog_jobs;
   if (request.only_job) {
     bool found = false;
     for (const auto& j : pipeline->jobs) found |= j.name == *request.only_job;
     if (!found) return Status::Invalid("pipeline '{}' has no job '{}'", pipeline->name, *request.only_job);
   }
   // Configuration mistakes are reported before anything starts, as usage errors (exit code 2).
-  SLUICE_TRY(Validate(*pipeline));
+  SLUICE_TRY(ValidateJobs(workspace_, *pipeline));
   SLUICE_ASSIGN_OR_RETURN(auto lock, PipelineLock::TryAcquire(workspace_.state_dir() / "locks", pipeline->name));
 
   RecoverInterruptedRuns(pipeline->name);

@@ -405,6 +405,72 @@ TEST_P(MetadataStoreConformance, StateIsSetReplacedAndDeletedWithTheCommit) {
   EXPECT_EQ(store_->Commit(empty_key).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_P(MetadataStoreConformance, WindowJobsAreUpsertedWithTheirStateAndListedInOrder) {
+  EXPECT_THAT(store_->ListWindowJobs().value(), IsEmpty());
+  WindowJob added;
+  added.pipeline = "deposits";
+  added.job = "loans";
+  added.source_table = "public.loans";
+  added.target_table = "loans";
+  added.column = "booked_at";
+  added.first_start = "2018-11-04 00:00:00";
+  added.first_stop = "2018-11-05 00:00:00";
+  added.step = "1 day";
+  added.partition_by = "branch";
+  added.lower_bound = 1;
+  added.upper_bound = 100;
+  added.num_partitions = 4;
+  ASSERT_TRUE(store_->PutWindowJob(added, {}).ok());
+  WindowJob override_only;  // a job of the pipeline file: only its step is overridden
+  override_only.pipeline = "deposits";
+  override_only.job = "deposits";
+  override_only.step = "2 days";
+  ASSERT_TRUE(store_->PutWindowJob(override_only, {{"deposits/deposits", "source", R"({"window_start":"a"})"}}).ok());
+  WindowJob other = override_only;
+  other.pipeline = "another";
+  ASSERT_TRUE(store_->PutWindowJob(other, {}).ok());
+
+  auto all = store_->ListWindowJobs().value();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].pipeline, "another");
+  EXPECT_EQ(all[1].job, "deposits");
+  EXPECT_FALSE(all[1].catalog_only());
+  EXPECT_EQ(all[1].step, "2 days");
+  EXPECT_FALSE(all[1].num_partitions.has_value());
+  EXPECT_EQ(all[1].created_at, kStart);
+  const WindowJob& loans = all[2];
+  EXPECT_TRUE(loans.catalog_only());
+  EXPECT_EQ(loans.source_table, "public.loans");
+  EXPECT_EQ(loans.target_table, "loans");
+  EXPECT_EQ(loans.column, "booked_at");
+  EXPECT_EQ(loans.first_start, "2018-11-04 00:00:00");
+  EXPECT_EQ(loans.first_stop, "2018-11-05 00:00:00");
+  EXPECT_EQ(loans.partition_by, "branch");
+  EXPECT_EQ(loans.lower_bound, std::optional<int64_t>(1));
+  EXPECT_EQ(loans.upper_bound, std::optional<int64_t>(100));
+  EXPECT_EQ(loans.num_partitions, std::optional<int64_t>(4));
+  EXPECT_EQ(store_->GetState("deposits/deposits", "source").value(), std::optional<std::string>(R"({"window_start":"a"})"));
+
+  // Replacing keeps one row per (pipeline, job) and its creation time.
+  clock_->Advance(std::chrono::seconds(5));
+  added.num_partitions = 8;
+  added.lower_bound.reset();
+  ASSERT_TRUE(store_->PutWindowJob(added, {}).ok());
+  auto deposits = Open()->ListWindowJobs("deposits").value();
+  ASSERT_EQ(deposits.size(), 2u);
+  EXPECT_EQ(deposits[1].num_partitions, std::optional<int64_t>(8));
+  EXPECT_FALSE(deposits[1].lower_bound.has_value());
+  EXPECT_EQ(deposits[1].created_at, kStart);
+  EXPECT_EQ(deposits[1].updated_at, kStart + std::chrono::seconds(5));
+
+  // An invalid state update rejects the whole change.
+  added.num_partitions = 16;
+  EXPECT_EQ(store_->PutWindowJob(added, {{"", "source", "x"}}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ListWindowJobs("deposits").value()[1].num_partitions, std::optional<int64_t>(8));
+  WindowJob nameless;
+  EXPECT_EQ(store_->PutWindowJob(nameless, {}).code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(MetadataStoreConformance, LoadedFilesAreUpsertedAndForgottenPerScope) {
   CommitRequest first;
   first.loaded_files = {

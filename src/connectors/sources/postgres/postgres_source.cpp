@@ -12,6 +12,7 @@
 #include "connectors/sources/postgres/pg_client.hpp"
 #include "connectors/sources/postgres/pg_copy_reader.hpp"
 #include "connectors/sources/postgres/pg_types.hpp"
+#include "connectors/window_state.hpp"
 
 namespace sluice::connectors {
 namespace {
@@ -63,6 +64,8 @@ struct PostgresOptions {
   int64_t batch_rows = kDefaultBatchRows;
   int64_t connect_retries = 2;
   bool cast_unsupported_to_text = false;
+  bool resumable = true;  // mode: full of a table: read in key-ordered chunks an interrupted load resumes from
+  std::string chunk_by;   // "" = the table's single-column integer primary key
   postgres::ConnectOptions connect;
   LoadMode mode = LoadMode::kFull;
   WindowOptions window;                          // mode: window
@@ -144,9 +147,7 @@ std::string LowerBoundSql(CursorKind kind, const std::string& watermark, const L
 struct SourceState {
   std::optional<std::string> watermark;
   std::string cursor;
-  // mode: window: the window the next run reads, and the windows read so far (newest last).
-  std::optional<std::string> window_start, window_stop;
-  nlohmann::json window_history = nlohmann::json::array();
+  WindowState window;  // mode: window: the window the next run reads, and the windows read so far
 };
 
 constexpr size_t kWindowHistoryKept = 200;
@@ -154,31 +155,27 @@ constexpr size_t kWindowHistoryKept = 200;
 Result<SourceState> ParseState(const std::string& state_json, const PostgresOptions& options) {
   SourceState state;
   if (state_json.empty() || state_json == "{}") return state;
+  auto invalid = [&](const std::string& why) {
+    return Status::DataError(
+        "the stored state of job '{}' in pipeline '{}' is not valid JSON ({}); run it with --full-refresh to start over",
+        options.job, options.pipeline, why);
+  };
   try {
     auto json = nlohmann::json::parse(state_json);
     if (json.contains("watermark") && json["watermark"].is_string()) state.watermark = json["watermark"].get<std::string>();
     if (json.contains("cursor") && json["cursor"].is_string()) state.cursor = json["cursor"].get<std::string>();
-    if (json.contains("window_start") && json["window_start"].is_string()) {
-      state.window_start = json["window_start"].get<std::string>();
-      state.window_stop = json.value("window_stop", "");
-    }
-    if (json.contains("window_history") && json["window_history"].is_array()) state.window_history = json["window_history"];
   } catch (const std::exception& e) {
-    return Status::DataError(
-        "the stored state of job '{}' in pipeline '{}' is not valid JSON ({}); run it with --full-refresh to start over",
-        options.job, options.pipeline, e.what());
+    return invalid(e.what());
   }
+  auto window = WindowState::Parse(state_json);
+  if (!window.ok()) return invalid(window.status().message());
+  state.window = std::move(*window);
   return state;
 }
 
 std::string StateJson(const SourceState& state) {
+  if (state.window.start) return state.window.ToJson();
   nlohmann::json json = nlohmann::json::object();
-  if (state.window_start) {
-    json["window_start"] = *state.window_start;
-    json["window_stop"] = state.window_stop.value_or("");
-    json["window_history"] = state.window_history;
-    return json.dump();
-  }
   if (state.watermark) json["watermark"] = *state.watermark;
   json["cursor"] = state.cursor;
   return json.dump();
@@ -200,6 +197,10 @@ class PostgresReader final : public SourceReader {
     std::vector<std::string> partition_sqls;
     std::vector<std::unique_ptr<PgClient>> partition_clients;
     std::string window_start, window_stop, next_start, next_stop, run_id;
+    // mode: full in chunks: the integer key the chunks are ranges of, the last key read so far
+    // ("" before the first chunk), what the resume token must match, and whether this run resumes.
+    std::string chunk_key, chunk_after, chunk_identity;
+    bool resumed = false;
   };
 
   PostgresReader(PostgresOptions options, Setup setup) : options_(std::move(options)), s_(std::move(setup)) {}
@@ -210,6 +211,7 @@ class PostgresReader final : public SourceReader {
 
   Result<ReadState> Read(engine::Connection& connection, const std::string& relation) override {
     if (!s_.partition_sqls.empty()) return ReadPartitions(connection, relation);
+    if (!s_.chunk_key.empty()) return ReadChunk(connection, relation);
     if (copy_ == nullptr) {
       postgres::CopyReaderOptions copy;
       copy.query = s_.read_sql;
@@ -236,25 +238,72 @@ class PostgresReader final : public SourceReader {
 
   std::string RejectsRelation() const override { return ""; }
 
+  std::string ResumeToken() const override {
+    if (s_.chunk_key.empty() || s_.chunk_after.empty()) return "";
+    return nlohmann::json{{"identity", s_.chunk_identity}, {"after", s_.chunk_after}}.dump();
+  }
+
+  bool Resuming() const override { return s_.resumed; }
+
+  std::optional<WindowBounds> WindowRead() const override {
+    if (options_.mode != LoadMode::kWindow || s_.nothing_to_read) return std::nullopt;
+    return WindowBounds{options_.window.column, s_.window_start, s_.window_stop};
+  }
+
   Checkpoint NewCheckpoint() const override {
     Checkpoint checkpoint;
     if (options_.mode == LoadMode::kIncremental) checkpoint.state_json = StateJson(s_.state);
     if (options_.mode == LoadMode::kWindow) {
       // The window moves on only through the commit that publishes its rows.
       SourceState next = s_.state;
-      next.window_start = s_.next_start;
-      next.window_stop = s_.next_stop;
+      next.window.start = s_.next_start;
+      next.window.stop = s_.next_stop;
       uint64_t rows = 0;
       for (const auto& p : partitions_) rows += p->rows();
-      next.window_history.push_back({{"start", s_.window_start}, {"stop", s_.window_stop}, {"rows", rows},
-                                     {"partitions", s_.partition_sqls.size()}, {"run_id", s_.run_id}});
-      while (next.window_history.size() > kWindowHistoryKept) next.window_history.erase(next.window_history.begin());
+      auto history = nlohmann::json::parse(s_.state.window.history_json, nullptr, false);
+      if (!history.is_array()) history = nlohmann::json::array();
+      history.push_back({{"start", s_.window_start}, {"stop", s_.window_stop}, {"rows", rows},
+                         {"partitions", s_.partition_sqls.size()}, {"run_id", s_.run_id}});
+      while (history.size() > kWindowHistoryKept) history.erase(history.begin());
+      next.window.history_json = history.dump();
       checkpoint.state_json = StateJson(next);
     }
     return checkpoint;
   }
 
  private:
+  /// mode: full in chunks: each Read() copies the next batch_rows rows in key order past the last
+  /// key read, so a later run can carry on from any chunk boundary (ResumeToken).
+  Result<ReadState> ReadChunk(engine::Connection& connection, const std::string& relation) {
+    std::string key = postgres::QuoteIdent(s_.chunk_key);
+    std::string past = s_.chunk_after.empty()
+                           ? ""
+                           : fmt::format(" WHERE {} > {}::bigint", key, postgres::QuoteLiteral(s_.chunk_after));
+    postgres::CopyReaderOptions copy;
+    copy.query = fmt::format("SELECT * FROM {}{} ORDER BY {} LIMIT {}", options_.FromSql(), past, key, options_.batch_rows);
+    copy.columns = s_.columns;
+    copy.table = relation;
+    copy.temporary = true;
+    copy_.reset();
+    auto started = postgres::PgCopyReader::Start(*s_.client, connection, std::move(copy));
+    if (!started.ok()) return started.status().WithContext("reading {} from PostgreSQL", options_.What());
+    copy_ = std::move(*started);
+    // LIMIT ends the COPY within one batch of batch_rows + 1.
+    auto more = copy_->ReadBatch(static_cast<size_t>(options_.batch_rows) + 1);
+    if (!more.ok()) {
+      return more.status().WithContext("reading {} from PostgreSQL {} ({} > {})", options_.What(), s_.client->endpoint(),
+                                       s_.chunk_key, s_.chunk_after.empty() ? "start" : s_.chunk_after);
+    }
+    chunk_rows_ += copy_->batch_rows();
+    spdlog::debug("postgres source of job '{}': chunk of {} rows after {} = '{}' ({} so far)", options_.job,
+                  copy_->batch_rows(), s_.chunk_key, s_.chunk_after, chunk_rows_);
+    if (copy_->batch_rows() < static_cast<uint64_t>(options_.batch_rows)) return ReadState::kFinished;
+    SLUICE_ASSIGN_OR_RETURN(auto last, connection.Query(fmt::format("SELECT CAST(max({}) AS VARCHAR) AS k FROM {}",
+                                                                    SqlIdent(s_.chunk_key), SqlIdent(relation))));
+    s_.chunk_after = last.Get(0, "k");
+    return ReadState::kHaveMore;
+  }
+
   /// mode: window: one COPY per partition runs concurrently on its own connection; each Read()
   /// takes the next batch of every partition still going and shows them as one relation.
   Result<ReadState> ReadPartitions(engine::Connection& connection, const std::string& relation) {
@@ -314,6 +363,7 @@ class PostgresReader final : public SourceReader {
   std::unique_ptr<postgres::PgCopyReader> copy_;  // declared after s_: destroyed before the client it uses
   std::vector<std::unique_ptr<postgres::PgCopyReader>> partitions_;
   std::vector<bool> partition_done_;
+  uint64_t chunk_rows_ = 0;
 };
 
 class PostgresSource final : public Source {
@@ -385,6 +435,9 @@ class PostgresSource final : public Source {
       SLUICE_TRY(PlanWindow(pg, &setup, &condition));
     } else {
       condition = "all rows";
+      if (options_.mode == LoadMode::kFull && options_.is_table() && options_.resumable) {
+        SLUICE_TRY(PlanChunks(pg, checkpoint, &setup, &condition));
+      }
     }
     setup.read_sql = fmt::format("SELECT * FROM {}{}", options_.FromSql(), where);
 
@@ -405,6 +458,59 @@ class PostgresSource final : public Source {
   }
 
  private:
+  /// mode: full of a table with an integer key: chunks in key order inside one REPEATABLE READ
+  /// snapshot, starting past the key an interrupted earlier run of the same table and columns reached.
+  Status PlanChunks(PgClient& pg, const Checkpoint& checkpoint, PostgresReader::Setup* setup, std::string* condition) const {
+    std::string key = options_.chunk_by;
+    if (key.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(
+          auto pk, pg.QueryParams("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                                  "AND a.attnum = ANY(i.indkey) WHERE i.indisprimary "
+                                  "AND i.indrelid = format('%I.%I', $1::text, $2::text)::regclass",
+                                  {options_.schema, options_.table}));
+      const PgColumn* column = pk.rows.size() == 1 ? FindColumn(setup->columns, pk.Get(0, "attname")) : nullptr;
+      if (column == nullptr || CursorKindOf(*column) != CursorKind::kInteger) {
+        spdlog::info("job '{}': {} has no single-column integer primary key among the columns read; an interrupted full "
+                     "load starts over (set chunk_by: to an integer NOT NULL column to make it resumable)",
+                     options_.job, options_.What());
+        return Status::OK();
+      }
+      key = column->name;
+    } else {
+      const PgColumn* column = FindColumn(setup->columns, key);
+      if (column == nullptr) {
+        return Status::Invalid("{}: chunk_by column '{}' is not among the columns read from {}{}",
+                               options_.location.ToString(), key, options_.What(), Hint(key, setup->columns));
+      }
+      if (CursorKindOf(*column) != CursorKind::kInteger || !column->not_null) {
+        return Status::Invalid("{}: chunk_by column '{}' of {} is {}{}; chunks need an integer NOT NULL column (or set "
+                               "resumable: false)",
+                               options_.location.ToString(), key, options_.What(), column->type_name,
+                               column->not_null ? "" : " and may be NULL");
+      }
+    }
+    std::vector<std::string> signature;
+    for (const auto& c : setup->columns) signature.push_back(c.name + " " + c.type_name);
+    setup->chunk_key = key;
+    setup->chunk_identity = fmt::format("{} by {}: {}", options_.What(), key, Join(signature, ", "));
+    if (!checkpoint.resume_token.empty()) {
+      auto token = nlohmann::json::parse(checkpoint.resume_token, nullptr, false);
+      if (!token.is_discarded() && token.value("identity", "") == setup->chunk_identity && token.contains("after")) {
+        setup->chunk_after = token.value("after", "");
+        setup->resumed = !setup->chunk_after.empty();
+      } else {
+        spdlog::warn("job '{}': the interrupted full load of {} was read with other columns or another key; starting over",
+                     options_.job, options_.What());
+      }
+    }
+    // Every chunk of this run sees the same data; a resumed load spans two snapshots (documented).
+    SLUICE_TRY(pg.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    *condition = setup->resumed ? fmt::format("rows with {} > {} (resuming an interrupted full load), in chunks of {}",
+                                              key, setup->chunk_after, options_.batch_rows)
+                                : fmt::format("all rows, in chunks of {} by {}", options_.batch_rows, key);
+    return Status::OK();
+  }
+
   /// mode: window: the stored window (or the configured first one), whether it has closed, the
   /// next one, and one query per partition on connections sharing one exported snapshot.
   Status PlanWindow(PgClient& pg, PostgresReader::Setup* setup, std::string* condition) const {
@@ -420,8 +526,8 @@ class PostgresSource final : public Source {
                              "integer column",
                              options_.location.ToString(), w.column, options_.What(), column->type_name);
     }
-    setup->window_start = setup->state.window_start.value_or(w.start);
-    setup->window_stop = setup->state.window_start ? setup->state.window_stop.value_or(w.stop) : w.stop;
+    setup->window_start = setup->state.window.start.value_or(w.start);
+    setup->window_stop = setup->state.window.start ? setup->state.window.stop.value_or(w.stop) : w.stop;
     std::string type = PgTypeOf(*kind);
     std::string start = fmt::format("{}::{}", postgres::QuoteLiteral(setup->window_start), type);
     std::string stop = fmt::format("{}::{}", postgres::QuoteLiteral(setup->window_stop), type);
@@ -634,6 +740,8 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
                            kDefaultBatchRows);
   }
   SLUICE_ASSIGN_OR_RETURN(o.cast_unsupported_to_text, v.GetBool("cast_unsupported_to_text", false));
+  SLUICE_ASSIGN_OR_RETURN(o.resumable, v.GetBool("resumable", true));
+  SLUICE_ASSIGN_OR_RETURN(o.chunk_by, v.GetString("chunk_by", ""));
   SLUICE_ASSIGN_OR_RETURN(o.connect_retries, v.GetInt("connect_retries", 2));
   if (o.connect_retries < 0) {
     return Status::Invalid("{}: connect_retries must be 0 or more", v.Find("connect_retries")->location().ToString());
@@ -710,6 +818,11 @@ SourceDescriptor PostgresSourceDescriptor() {
       {"batch_rows", OptionType::kInt, "500000", false, false, "rows per part handed to the lake (bounds memory)"},
       {"cast_unsupported_to_text", OptionType::kBool, "false", false, false,
        "read columns of unsupported types (inet, ranges, …) as text instead of failing"},
+      {"resumable", OptionType::kBool, "true", false, false,
+       "mode: full of a table: read it in chunks of batch_rows rows in key order, so that an interrupted load resumes "
+       "from its last completed chunk (needs a single-column integer primary key, or chunk_by)"},
+      {"chunk_by", OptionType::kString, "", false, false,
+       "mode: full: the integer NOT NULL column whose order the chunks follow; omitted = the primary key"},
       {"connect_timeout", OptionType::kDuration, "10s", false, false, "give up connecting after this long"},
       {"connect_retries", OptionType::kInt, "2", false, false,
        "retry a connection that failed for a transient reason (refused, too many clients, starting up) this many times"},
