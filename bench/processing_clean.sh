@@ -13,6 +13,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 sluice="$build/sluice"
 bare="$build/bench/duckdb_sql"
 
+# Each size's project (raw + silver lake, catalog) and bare DuckDB's output are removed on exit;
+# the generated CSV stays in $BENCH_DATA for the next run, like the other benchmarks' data.
+cleanup_dirs=()
+cleanup() { rm -rf "${cleanup_dirs[@]}" "$data/time.txt" "$data/cmd.err"; }
+trap cleanup EXIT
+
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 measure() {  # prints "seconds peak_kb" of the command
   /usr/bin/time -f '%e %M' -o "$data/time.txt" "$@" >/dev/null 2>"$data/cmd.err" || { cat "$data/cmd.err" >&2; return 1; }
@@ -35,6 +41,7 @@ for rows in ${rows_list[@]}; do
   dir="$data/orders$rows"
   [ -f "$dir/orders.csv" ] || /usr/bin/python3 "$here/gen_data.py" orders --rows "$rows" --out "$dir" >/dev/null
   proj="$dir/project"
+  cleanup_dirs+=("$proj" "$dir/bare")
   rm -rf "$proj" && mkdir -p "$proj/pipelines" "$proj/incoming" && ln -s "$dir/orders.csv" "$proj/incoming/orders.csv"
   printf 'project: bench\nlake: ./lake\n' >"$proj/sluice.yaml"
   cat >"$proj/pipelines/orders.yaml" <<'YAML'
