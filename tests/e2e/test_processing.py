@@ -303,6 +303,41 @@ class PartitionOverwriteTest(ProjectTest):
         self.assertEqual(self.p.scalar("SELECT count(*) FROM silver.sales"), 5)
 
 
+REPARTITION_SIZE = """\
+name: sized
+jobs:
+  load:
+    source: { type: files, path: "incoming/*.csv", format: csv }
+    target: { zone: raw, table: blobs }
+  silver:
+    depends_on: [load]
+    source: { table: raw.blobs }
+    steps:
+      - sql: "SELECT k, v FROM input"
+      - repartition: { by: [k], file_size: 1MB }
+    target: { zone: silver, table: blobs }
+"""
+
+
+class RepartitionFileSizeTest(ProjectTest):
+    def test_a_partition_bigger_than_file_size_is_written_as_several_files(self):
+        import hashlib
+        rows = ["k,v"] + [f"{'big' if i < 300000 else 'small'},{hashlib.md5(str(i).encode()).hexdigest()}"
+                          for i in range(300010)]
+        self.p.write("incoming/b.csv", "\n".join(rows) + "\n")
+        self.p.pipeline("sized", REPARTITION_SIZE)
+        self.assertOk(self.p.sluice("run", "sized"))
+        big = self.p.lake_files("silver/blobs/k=big/*.parquet")
+        small = self.p.lake_files("silver/blobs/k=small/*.parquet")
+        self.assertGreater(len(big), 1, big)
+        self.assertEqual(len(small), 1, small)
+        self.assertEqual(self.p.query("SELECT k, count(*) AS n, count(DISTINCT v) AS d FROM silver.blobs "
+                                      "GROUP BY k ORDER BY k"),
+                         [{"k": "big", "n": 300000, "d": 300000}, {"k": "small", "n": 10, "d": 10}])
+        for f in big:  # about the target: closed after the row group that crosses 1 MB
+            self.assertLess(os.path.getsize(f), 4 << 20, f)
+
+
 EVOLVE = """\
 name: evolve
 jobs:
