@@ -85,12 +85,21 @@ int History(CliContext& context, const std::string& name) {
   auto history = loaded->workspace->catalog().History(table->name);
   if (!history.ok()) return ReportError(context, history.status());
   std::vector<engine::TextRow> rows;
+  const catalog::Schema* previous = nullptr;
   for (const auto& v : *history) {
-    rows.push_back({std::to_string(v.version), ShortTime(v.committed_at), v.operation, v.run_id,
-                    fmt::format("+{} -{}", v.files_added, v.files_removed), fmt::format("+{} -{}", v.rows_added, v.rows_removed),
-                    v.schema_change.empty() ? "" : v.schema_change});
+    std::string schema_change = v.schema_change;
+    if (previous == nullptr && !v.schema.columns.empty()) {  // the first write: the schema it inferred
+      std::vector<std::string> columns;
+      for (const auto& c : v.schema.columns) columns.push_back(c.name + " " + c.type);
+      schema_change = "created: " + Join(columns, ", ");
+    }
+    if (!v.schema.columns.empty()) previous = &v.schema;
+    std::string by = v.job.empty() ? v.pipeline : v.pipeline + "/" + v.job;
+    rows.push_back({std::to_string(v.version), ShortTime(v.committed_at), v.operation, by, v.run_id,
+                    fmt::format("+{} -{}", v.files_added, v.files_removed),
+                    fmt::format("+{} -{}", v.rows_added, v.rows_removed), schema_change});
   }
-  PrintTable(stdout, {"version", "committed", "operation", "run", "files", "rows", "schema change"}, rows);
+  PrintTable(stdout, {"version", "committed", "operation", "by", "run", "files", "rows", "schema change"}, rows);
   return kExitOk;
 }
 

@@ -68,17 +68,28 @@ Result<CatalogInput> CatalogInput::Open(catalog::MetadataStore& catalog, const c
       }
     }
     SLUICE_ASSIGN_OR_RETURN(auto files, catalog.ListFiles(name, info->current_version));
+    in.current_files = files.size();
     for (auto& f : files) {
       if (f.version_added > in.bookmark && compactions.count(f.version_added) == 0) in.new_files.push_back(std::move(f));
     }
     input.inputs_.push_back(std::move(in));
   }
-  if (whole_when_changed && !input.NothingToRead()) {
-    for (auto& in : input.inputs_) {
-      SLUICE_ASSIGN_OR_RETURN(in.new_files, catalog.ListFiles(in.table.name, in.table.current_version));
-    }
-  }
+  if (whole_when_changed && !input.NothingToRead()) SLUICE_TRY(input.WidenToWholeTables(catalog));
   return input;
+}
+
+bool CatalogInput::ReadsWholeTables() const {
+  for (const auto& in : inputs_) {
+    if (in.new_files.size() != in.current_files) return false;
+  }
+  return true;
+}
+
+Status CatalogInput::WidenToWholeTables(catalog::MetadataStore& catalog) {
+  for (auto& in : inputs_) {
+    SLUICE_ASSIGN_OR_RETURN(in.new_files, catalog.ListFiles(in.table.name, in.table.current_version));
+  }
+  return Status::OK();
 }
 
 bool CatalogInput::NothingToRead() const {

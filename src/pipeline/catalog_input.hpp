@@ -20,6 +20,7 @@ struct CatalogInputTable {
   catalog::TableInfo table;
   int64_t bookmark = 0;  // last version of the table this job processed; 0 = never
   std::vector<catalog::DataFile> new_files;
+  size_t current_files = 0;  // files of the version read (new_files holds all of them on a first read)
 };
 
 /// The catalog-table input of a processing job. The bookmark of each input (the table version
@@ -37,6 +38,11 @@ class CatalogInput {
   std::string Summary() const;
   std::string Description() const;  // the tables' names, for TableInfo::source
   uint64_t PendingBytes() const;
+  /// Whether every input is read whole (first run, --full-refresh, or after WidenToWholeTables).
+  bool ReadsWholeTables() const;
+  /// Reads every file of the version each input was opened at (not a newer one: the bookmarks
+  /// advance to that version), e.g. to recompute whole partitions from all rows.
+  Status WidenToWholeTables(catalog::MetadataStore& catalog);
 
   /// Makes every catalog table readable by name (its current version), then narrows the inputs
   /// to their new files, so `raw.indicators` in a step means this run's input; `relation` is a

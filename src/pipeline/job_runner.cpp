@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -136,9 +137,12 @@ class JobExecution {
   /// with --full-refresh, or whenever write: overwrite rebuilds the whole table).
   Status ExecuteCatalogInput() {
     // A declared `write: overwrite` rebuilds from whole inputs; merge also overwrites the table, but
-    // applies only the new input rows to the target's current state.
+    // applies only the new input rows to the target's current state. overwrite_partitions without
+    // partition columns has one partition, the whole table.
+    const bool by_partition = plan_.write == "overwrite_partitions";
+    const bool rebuilds = job_.target.write == "overwrite" || (by_partition && plan_.partition_by.empty());
     SLUICE_ASSIGN_OR_RETURN(auto input, CatalogInput::Open(ws_.catalog(), job_, scope_, ctx_.full_refresh,
-                                                           /*whole_when_changed=*/job_.target.write == "overwrite"));
+                                                           /*whole_when_changed=*/rebuilds));
     if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, input.Summary());
     if (input.NothingToRead()) {
       summary_.status = "no_changes";
@@ -155,6 +159,14 @@ class JobExecution {
     std::lock_guard views_lock(ws_.catalog_input_mutex());
     SLUICE_TRY(input.Bind(*connection, ws_.catalog(), ws_.lake(), &ws_.query_cache(), relation));
     SLUICE_TRY(BindTargetCurrent(*connection));
+    if (by_partition && !input.ReadsWholeTables()) {
+      // Replacing a partition with what the new rows alone produce would drop its older rows: the
+      // partitions the new rows reach are recomputed from the whole inputs (Spark's dynamic
+      // partition overwrite, with the partitions chosen by the new input).
+      SLUICE_ASSIGN_OR_RETURN(output_filter_, AffectedPartitions(*connection, SqlIdent(relation)));
+      SLUICE_TRY(input.WidenToWholeTables(ws_.catalog()));
+      SLUICE_TRY(input.Bind(*connection, ws_.catalog(), ws_.lake(), &ws_.query_cache(), relation));
+    }
     {
       ProgressPoller poller(*connection, ctx_.listener, job_.name, input.PendingBytes());
       SLUICE_TRY(StagePart(*connection, SqlIdent(relation), 0, layout_.Root(), {}));
@@ -324,15 +336,82 @@ class JobExecution {
     return connection.Execute("CREATE OR REPLACE TEMP VIEW target_current AS " + scan);
   }
 
+  transforms::StepContext NewStepContext(engine::Connection& connection) const {
+    return transforms::StepContext{connection, ctx_.run_id, loaded_at_, summary_.table,
+                                   existing_.has_value() && existing_->current_version > 0 && !ctx_.full_refresh,
+                                   MaskKey()};
+  }
+
+  /// A condition selecting the output partitions the steps put the rows of `relation` (the new
+  /// input) in: per column an IN list (pushed down to the scans), and the exact combinations.
+  Result<std::string> AffectedPartitions(engine::Connection& connection, const std::string& relation) {
+    transforms::StepContext step_context = NewStepContext(connection);
+    std::vector<std::string> ignored_rejects;  // the recomputation sets them aside
+    SLUICE_ASSIGN_OR_RETURN(auto shaped, chain_.Apply(step_context, relation, fmt::format("affected_{}", job_.name),
+                                                      &ignored_rejects));
+    SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe("SELECT * FROM " + shaped));
+    std::vector<std::string> types, as_text;
+    for (const auto& p : plan_.partition_by) {
+      auto c = std::find_if(columns.begin(), columns.end(), [&](const auto& d) { return d.name == p; });
+      if (c == columns.end()) {
+        return Status::Invalid("partition column '{}' of {} is not in the output of job '{}'", p, summary_.table,
+                               job_.name);
+      }
+      types.push_back(c->type);
+      as_text.push_back(fmt::format("CAST({} AS VARCHAR) AS {}", SqlIdent(p), SqlIdent(p)));
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto partitions,
+                            connection.Query(fmt::format("SELECT DISTINCT {} FROM {}", Join(as_text, ", "), shaped)));
+    if (partitions.rows.empty()) return std::string("false");
+    std::vector<std::set<std::string>> per_column(plan_.partition_by.size());
+    std::vector<bool> has_null(plan_.partition_by.size(), false);
+    std::vector<std::string> combinations;
+    for (size_t r = 0; r < partitions.rows.size(); ++r) {
+      std::vector<std::string> terms;
+      for (size_t c = 0; c < plan_.partition_by.size(); ++c) {
+        std::string column = SqlIdent(plan_.partition_by[c]);
+        const auto& value = partitions.rows[r][c];
+        if (!value) {
+          has_null[c] = true;
+          terms.push_back(column + " IS NULL");
+          continue;
+        }
+        std::string literal = fmt::format("CAST({} AS {})", SqlQuote(*value), types[c]);
+        per_column[c].insert(literal);
+        terms.push_back(fmt::format("{} = {}", column, literal));
+      }
+      combinations.push_back("(" + Join(terms, " AND ") + ")");
+    }
+    std::vector<std::string> condition;
+    for (size_t c = 0; c < plan_.partition_by.size(); ++c) {
+      std::string column = SqlIdent(plan_.partition_by[c]);
+      std::vector<std::string> alternatives;
+      if (!per_column[c].empty()) {
+        alternatives.push_back(fmt::format("{} IN ({})", column,
+                                           Join(std::vector<std::string>(per_column[c].begin(), per_column[c].end()), ", ")));
+      }
+      if (has_null[c]) alternatives.push_back(column + " IS NULL");
+      condition.push_back("(" + Join(alternatives, " OR ") + ")");
+    }
+    if (plan_.partition_by.size() > 1) condition.push_back("(" + Join(combinations, " OR ") + ")");
+    summary_.message = fmt::format("recomputed {} partition{}", partitions.rows.size(),
+                                   partitions.rows.size() == 1 ? "" : "s");
+    return Join(condition, " AND ");
+  }
+
   /// Steps → schema decision → quarantine → staged Parquet, for one part of the input.
   Status StagePart(engine::Connection& connection, const std::string& relation, int part,
                    const std::string& data_prefix, const std::vector<std::pair<std::string, std::string>>& fixed) {
-    transforms::StepContext step_context{connection, ctx_.run_id, loaded_at_, summary_.table,
-                                         existing_.has_value() && existing_->current_version > 0 && !ctx_.full_refresh,
-                                         MaskKey()};
+    transforms::StepContext step_context = NewStepContext(connection);
     std::vector<std::string> rejects;
     SLUICE_ASSIGN_OR_RETURN(auto shaped,
                             chain_.Apply(step_context, relation, fmt::format("step_{}_{}", job_.name, part), &rejects));
+    if (!output_filter_.empty()) {  // overwrite_partitions: only the partitions being replaced
+      std::string view = SqlIdent(fmt::format("step_{}_{}_affected", job_.name, part));
+      SLUICE_TRY(connection.Execute(
+          fmt::format("CREATE OR REPLACE TEMP VIEW {} AS SELECT * FROM {} WHERE {}", view, shaped, output_filter_)));
+      shaped = view;
+    }
     SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe("SELECT * FROM " + shaped));
     std::optional<catalog::TableInfo> known = ctx_.full_refresh || plan_.write == "overwrite" ? std::nullopt : existing_;
     if (schema_) {
@@ -663,6 +742,7 @@ class JobExecution {
   storage::TableLayout layout_;
   std::vector<std::string> partition_columns_;
   std::string last_output_;
+  std::string output_filter_;  // overwrite_partitions of new input: WHERE condition naming the partitions recomputed
   std::vector<engine::ColumnDescription> reject_columns_;
   std::vector<connectors::StagedFile> staged_, rejected_, quarantined_, masked_;
   std::vector<connectors::StagedFile> uploaded_;

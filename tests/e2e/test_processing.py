@@ -234,9 +234,10 @@ class StepsAndModesTest(ProjectTest):
             {"id": 2, "status": "paid", "is_current": True, "open": True},
             {"id": 3, "status": "new", "is_current": True, "open": True},
             {"id": 4, "status": "new", "is_current": True, "open": True}])
-        # d1 kept from run 1, d2 replaced by run 2's count (2 rows in run 2), d3 new.
+        # d1 kept from run 1 as it was; d2, reached by run 2's new rows, recomputed from all raw rows
+        # (1 from run 1 + 2 from run 2), not from run 2's rows alone; d3 new.
         self.assertEqual(self.p.query("SELECT day, n FROM gold.orders_daily ORDER BY day"),
-                         [{"day": "d1", "n": 2}, {"day": "d2", "n": 2}, {"day": "d3", "n": 1}])
+                         [{"day": "d1", "n": 2}, {"day": "d2", "n": 3}, {"day": "d3", "n": 1}])
 
     def test_failure_between_write_and_commit_leaves_nothing_and_rerun_is_exact(self):
         self.p.pipeline("modes", STEPS_AND_MODES)
@@ -255,10 +256,86 @@ class StepsAndModesTest(ProjectTest):
         self.assertIn("daily", r.err + r.out)
         self.assertEqual(self.p.query("SELECT day, n FROM gold.orders_daily ORDER BY day"), [{"day": "d1", "n": 1}])
         os.remove(blocker)
-        # daily's bookmark did not move with the failed run, so the rerun reads o2's rows exactly once.
+        # daily's bookmark did not move with the failed run, so the rerun sees o2's rows: d1 and d9 are
+        # recomputed from all raw rows, each row counted once.
         self.assertOk(self.p.sluice("run", "modes", "--job", "daily"))
         self.assertEqual(self.p.query("SELECT day, n FROM gold.orders_daily ORDER BY day"),
-                         [{"day": "d1", "n": 1}, {"day": "d9", "n": 1}])
+                         [{"day": "d1", "n": 2}, {"day": "d9", "n": 1}])
+
+
+PARTITION_OVERWRITE = """\
+name: po
+jobs:
+  load:
+    source: { type: files, path: "incoming/*.csv", format: csv }
+    target: { zone: raw, table: sales }
+  silver:
+    depends_on: [load]
+    source: { table: raw.sales }
+    steps:
+      - sql: "SELECT id, country, kind, amount FROM input"
+    target: { zone: silver, table: sales, partition_by: [country, kind], write: overwrite_partitions }
+"""
+
+
+class PartitionOverwriteTest(ProjectTest):
+    def test_new_rows_recompute_their_partitions_from_all_input_and_leave_others_alone(self):
+        self.p.pipeline("po", PARTITION_OVERWRITE)
+        self.p.write("incoming/s1.csv", "id,country,kind,amount\n1,DE,a,10\n2,DE,a,20\n3,DE,b,30\n4,US,a,40\n")
+        self.assertOk(self.p.sluice("run", "po"))
+        untouched = sorted(f for f in self.p.lake_files("silver/**/*.parquet") if "country=US" in f or "kind=b" in f)
+        self.assertEqual(len(untouched), 2, untouched)
+        # Run 2's only new file holds one row of (DE, a): that partition keeps its two older rows.
+        self.p.write("incoming/s2.csv", "id,country,kind,amount\n5,DE,a,50\n")
+        r = self.p.sluice("run", "po")
+        self.assertOk(r)
+        self.assertEqual(self.p.query("SELECT country, kind, list(id ORDER BY id) AS ids FROM silver.sales "
+                                      "GROUP BY ALL ORDER BY ALL"),
+                         [{"country": "DE", "kind": "a", "ids": [1, 2, 5]}, {"country": "DE", "kind": "b", "ids": [3]},
+                          {"country": "US", "kind": "a", "ids": [4]}])
+        # (DE, b) and (US, a) were not reached by the new rows: their files are the same as before.
+        self.assertEqual(sorted(f for f in self.p.lake_files("silver/**/*.parquet")
+                                if "country=US" in f or "kind=b" in f), untouched)
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM silver.sales"), 5)
+        # A run with nothing new changes nothing; --full-refresh rebuilds the same rows.
+        self.assertOk(self.p.sluice("run", "po"))
+        self.assertOk(self.p.sluice("run", "po", "--full-refresh"))
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM silver.sales"), 5)
+
+
+REPARTITION_SIZE = """\
+name: sized
+jobs:
+  load:
+    source: { type: files, path: "incoming/*.csv", format: csv }
+    target: { zone: raw, table: blobs }
+  silver:
+    depends_on: [load]
+    source: { table: raw.blobs }
+    steps:
+      - sql: "SELECT k, v FROM input"
+      - repartition: { by: [k], file_size: 1MB }
+    target: { zone: silver, table: blobs }
+"""
+
+
+class RepartitionFileSizeTest(ProjectTest):
+    def test_a_partition_bigger_than_file_size_is_written_as_several_files(self):
+        import hashlib
+        rows = ["k,v"] + [f"{'big' if i < 300000 else 'small'},{hashlib.md5(str(i).encode()).hexdigest()}"
+                          for i in range(300010)]
+        self.p.write("incoming/b.csv", "\n".join(rows) + "\n")
+        self.p.pipeline("sized", REPARTITION_SIZE)
+        self.assertOk(self.p.sluice("run", "sized"))
+        big = self.p.lake_files("silver/blobs/k=big/*.parquet")
+        small = self.p.lake_files("silver/blobs/k=small/*.parquet")
+        self.assertGreater(len(big), 1, big)
+        self.assertEqual(len(small), 1, small)
+        self.assertEqual(self.p.query("SELECT k, count(*) AS n, count(DISTINCT v) AS d FROM silver.blobs "
+                                      "GROUP BY k ORDER BY k"),
+                         [{"k": "big", "n": 300000, "d": 300000}, {"k": "small", "n": 10, "d": 10}])
+        for f in big:  # about the target: closed after the row group that crosses 1 MB
+            self.assertLess(os.path.getsize(f), 4 << 20, f)
 
 
 EVOLVE = """\
@@ -291,8 +368,10 @@ class SchemaEvolutionTest(ProjectTest):
         self.assertEqual(rows, [{"id": 1, "n": 5, "extra": None}, {"id": 2, "n": 6, "extra": None},
                                 {"id": 3, "n": 1.5, "extra": "x"}])
         history = self.p.sluice("catalog", "history", "silver.e").out
+        self.assertIn("created: id BIGINT, n BIGINT", history)  # version 1: the inferred schema
         self.assertIn("added column extra", history)
         self.assertIn("BIGINT -> DOUBLE", history)
+        self.assertIn("evolve/silver", history)  # which job wrote each version
 
 
     def test_incompatible_change_fails_by_default(self):

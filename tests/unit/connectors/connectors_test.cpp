@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "config/options.hpp"
@@ -209,6 +210,47 @@ TEST(LakeSinkTest, StagesParquetWithStatsThenUploads) {
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 3u);
   EXPECT_FALSE(fs::exists((*staged)[0].local));  // the local store took the file over
+}
+
+TEST(LakeSinkTest, PartitionFilesOverTheTargetSizeAreSplit) {
+  TempDir dir;
+  auto db = engine::Database::Open({});
+  ASSERT_TRUE(db.ok());
+  auto conn = (*db)->Connect();
+  ASSERT_TRUE(conn.ok());
+  LakeWriteRequest request;
+  // Partition 0 holds 600k incompressible rows (several MB), partition 1 ten rows.
+  request.select_sql = "SELECT CASE WHEN i < 600000 THEN 0 ELSE 1 END AS bucket, md5(i::VARCHAR) AS v "
+                       "FROM range(600010) t(i)";
+  request.staging_dir = dir.path() / "staging";
+  request.data_prefix = "silver/t";
+  request.partition_by = {"bucket"};
+  request.target_file_bytes = 4ull << 20;
+  request.file_prefix = "part-r1";
+  auto staged = WriteParquetToStaging(**conn, request);
+  ASSERT_TRUE(staged.ok()) << staged.status();
+  std::map<std::string, std::pair<int64_t, int64_t>> by_bucket;  // files, rows
+  for (const auto& f : *staged) {
+    ASSERT_EQ(f.partition_values.size(), 1u);
+    auto& entry = by_bucket[f.partition_values[0].second];
+    entry.first += 1;
+    entry.second += f.rows;
+    EXPECT_EQ(f.key.rfind("silver/t/bucket=" + f.partition_values[0].second + "/part-r1-", 0), 0u) << f.key;
+    EXPECT_TRUE(fs::exists(f.local)) << f.local;
+    // About the target: DuckDB rotates after the row group that crosses it.
+    EXPECT_LT(static_cast<uint64_t>(f.bytes), 2 * request.target_file_bytes) << f.key;
+    auto rows = (*conn)->Query("SELECT count(*) AS n FROM read_parquet('" + f.local.string() +
+                               "', hive_partitioning = false)");
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    EXPECT_EQ(rows->GetInt(0, "n"), f.rows);
+  }
+  EXPECT_GT(by_bucket["0"].first, 1);
+  EXPECT_EQ(by_bucket["0"].second, 600000);
+  EXPECT_EQ(by_bucket["1"], (std::pair<int64_t, int64_t>{1, 10}));
+  // Nothing but the staged files is left behind (the oversized original and the split scratch are gone).
+  size_t on_disk = 0;
+  for (const auto& e : fs::recursive_directory_iterator(request.staging_dir)) on_disk += e.is_regular_file();
+  EXPECT_EQ(on_disk, staged->size());
 }
 
 TEST(HttpSourceTest, RedactedUrlsKeepNoCredentials) {

@@ -8,6 +8,61 @@
 namespace sluice::connectors {
 namespace fs = std::filesystem;
 
+namespace {
+
+/// One file COPY … RETURN_STATS reported.
+struct WrittenFile {
+  fs::path local;
+  int64_t rows = 0;
+  int64_t bytes = 0;
+};
+
+Result<std::vector<WrittenFile>> CopyWithStats(engine::Connection& connection, const std::string& select,
+                                               const fs::path& target, const std::vector<std::string>& options) {
+  std::string sql = fmt::format("COPY ({}) TO {} ({})", select, SqlQuote(target.string()), Join(options, ", "));
+  SLUICE_ASSIGN_OR_RETURN(auto stats, connection.Query(sql));
+  std::vector<WrittenFile> files;
+  for (size_t r = 0; r < stats.rows.size(); ++r) {
+    files.push_back({fs::path(stats.Get(r, "filename")), stats.GetInt(r, "count"), stats.GetInt(r, "file_size_bytes")});
+  }
+  return files;
+}
+
+/// DuckDB 1.4 cannot rotate files by size while partitioning ("Can't combine FILE_SIZE_BYTES and
+/// PARTITION_BY"), so a partition's file larger than the target is rewritten, next to where it
+/// was, as files of about the target size ("<name>-<n>.parquet"), and the big one is removed.
+Result<std::vector<WrittenFile>> SplitOversized(engine::Connection& connection, const WrittenFile& file,
+                                                uint64_t target_bytes, const fs::path& scratch) {
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+  std::string stem = file.local.stem().string();
+  SLUICE_ASSIGN_OR_RETURN(
+      auto pieces,
+      CopyWithStats(connection,
+                    fmt::format("SELECT * FROM read_parquet({}, hive_partitioning = false)", SqlQuote(file.local.string())),
+                    scratch,
+                    {"FORMAT parquet", "COMPRESSION zstd", "RETURN_STATS true",
+                     fmt::format("FILE_SIZE_BYTES {}", target_bytes),
+                     fmt::format("FILENAME_PATTERN {}", SqlQuote(stem + "-{i}"))}));
+  int64_t rows = 0;
+  for (auto& piece : pieces) {
+    rows += piece.rows;
+    fs::path placed = file.local.parent_path() / piece.local.filename();
+    fs::rename(piece.local, placed, ec);
+    if (ec) return Status::IoError("cannot move '{}' to '{}': {}", piece.local.string(), placed.string(), ec.message());
+    piece.local = placed;
+  }
+  if (rows != file.rows) {
+    return Status::Internal("splitting '{}' ({} rows) into files of {} bytes gave {} rows", file.local.string(),
+                            file.rows, target_bytes, rows);
+  }
+  fs::remove(file.local, ec);
+  fs::remove_all(scratch, ec);
+  return pieces;
+}
+
+}  // namespace
+
 Result<std::vector<StagedFile>> WriteParquetToStaging(engine::Connection& connection, const LakeWriteRequest& request) {
   std::string fixed = storage::PartitionPath(request.fixed_partitions);
   fs::path target = fixed.empty() ? request.staging_dir : request.staging_dir / fixed;
@@ -22,18 +77,30 @@ Result<std::vector<StagedFile>> WriteParquetToStaging(engine::Connection& connec
   } else {
     std::vector<std::string> columns;
     for (const auto& c : request.partition_by) columns.push_back(SqlIdent(c));
-    // DuckDB cannot rotate files by size while partitioning: one file per partition per run.
+    // One file per partition per run; SplitOversized below brings big ones to the target size.
     options.push_back(fmt::format("PARTITION_BY ({})", Join(columns, ", ")));
     options.push_back("OVERWRITE_OR_IGNORE true");
   }
-  std::string sql = fmt::format("COPY ({}) TO {} ({})", request.select_sql, SqlQuote(target.string()),
-                                Join(options, ", "));
-  SLUICE_ASSIGN_OR_RETURN(auto stats, connection.Query(sql));
+  SLUICE_ASSIGN_OR_RETURN(auto written, CopyWithStats(connection, request.select_sql, target, options));
+  if (!request.partition_by.empty()) {
+    std::vector<WrittenFile> sized;
+    int split = 0;
+    for (const auto& w : written) {
+      if (w.rows == 0 || static_cast<uint64_t>(w.bytes) <= request.target_file_bytes) {
+        sized.push_back(w);
+        continue;
+      }
+      SLUICE_ASSIGN_OR_RETURN(auto pieces, SplitOversized(connection, w, request.target_file_bytes,
+                                                          request.staging_dir / fmt::format(".split-{}", split++)));
+      sized.insert(sized.end(), pieces.begin(), pieces.end());
+    }
+    written = std::move(sized);
+  }
 
   std::vector<StagedFile> files;
-  for (size_t r = 0; r < stats.rows.size(); ++r) {
-    fs::path local = stats.Get(r, "filename");
-    int64_t rows = stats.GetInt(r, "count");
+  for (const auto& w : written) {
+    const fs::path& local = w.local;
+    int64_t rows = w.rows;
     if (rows == 0) {
       fs::remove(local, ec);
       continue;
@@ -43,7 +110,7 @@ Result<std::vector<StagedFile>> WriteParquetToStaging(engine::Connection& connec
     file.local = local;
     file.key = request.data_prefix + "/" + relative;
     file.rows = rows;
-    file.bytes = stats.GetInt(r, "file_size_bytes");
+    file.bytes = w.bytes;
     file.partition_values = storage::ParsePartitionPath(relative);
     files.push_back(std::move(file));
   }
