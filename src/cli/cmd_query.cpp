@@ -19,10 +19,10 @@ struct QueryArgs {
 };
 
 /// Refuses the query when query.max_bytes_scanned is set and the pruned file set is larger.
-Status CheckScanLimit(LoadedProject& loaded, const std::string& sql, std::optional<int64_t> as_of) {
+Status CheckScanLimit(LoadedProject& loaded, const pipeline::ScanPlan& plan) {
   SLUICE_ASSIGN_OR_RETURN(uint64_t limit, loaded.project.query.GetByteSize("max_bytes_scanned", 0));
   if (limit == 0) return Status::OK();
-  SLUICE_ASSIGN_OR_RETURN(auto estimate, pipeline::EstimateScan(loaded.workspace->catalog(), sql, as_of));
+  auto estimate = pipeline::EstimateScan(plan);
   if (estimate.bytes <= limit) return Status::OK();
   return Status::Invalid(
       "query refused: it would scan {} ({} bytes in {} files of {}; {} files pruned by partition), over the limit "
@@ -64,12 +64,15 @@ int RunQuery(CliContext& context, const QueryArgs& args) {
   if (!loaded.ok()) return ReportError(context, loaded.status());
   std::optional<int64_t> as_of;
   if (args.as_of >= 0) as_of = args.as_of;
-  Status st = CheckScanLimit(*loaded, args.sql, as_of);
-  if (!st.ok()) return ReportError(context, st);
   auto& ws = *loaded->workspace;
   auto connection = ws.engine().Connect();
   if (!connection.ok()) return ReportError(context, connection.status());
-  st = pipeline::BindCatalogViews(**connection, ws.catalog(), ws.lake(), as_of, &ws.query_cache());
+  // One plan serves the scan limit and the views, so a remote lake fetches only the files counted.
+  auto plan = pipeline::PlanScan(**connection, ws.catalog(), args.sql, as_of);
+  if (!plan.ok()) return ReportError(context, plan.status());
+  Status st = CheckScanLimit(*loaded, *plan);
+  if (!st.ok()) return ReportError(context, st);
+  st = pipeline::BindQueryViews(**connection, ws.catalog(), ws.lake(), *plan, as_of, &ws.query_cache());
   if (!st.ok()) return ReportError(context, st);
   if (args.save) {
     std::string format = args.format.empty() ? "parquet" : args.format;
