@@ -331,9 +331,10 @@ bool Excluded(const catalog::DataFile& file, const Restrictions& restrictions) {
 Result<ScanPlan> PlanScan(engine::Connection& connection, catalog::MetadataStore& catalog, const std::string& sql,
                           std::optional<int64_t> as_of) {
   ScanPlan plan;
-  SLUICE_ASSIGN_OR_RETURN(auto serialized,
-                          connection.Query(fmt::format("SELECT json_serialize_sql({}) AS tree", SqlQuote(sql))));
-  Json tree = Json::parse(serialized.Get(0, "tree"), nullptr, /*allow_exceptions=*/false);
+  // A statement the serializer refuses is planned from its text; the query itself then reports it.
+  auto serialized = connection.Query(fmt::format("SELECT json_serialize_sql({}) AS tree", SqlQuote(sql)));
+  Json tree;
+  if (serialized.ok()) tree = Json::parse(serialized->Get(0, "tree"), nullptr, /*allow_exceptions=*/false);
   std::vector<TableRead> reads;
   if (tree.is_object() && tree.value("error", true) == false) {
     plan.parsed = true;
