@@ -263,6 +263,12 @@ target: { zone: raw, table: other }
         # A filter that is not a restriction of the whole WHERE (CASE) must not prune.
         self.assertEqual(self.query("SELECT sum(CASE WHEN region = 'eu' THEN 1 ELSE 0 END) AS eu, count(*) AS n "
                                     "FROM raw.sales"), [{"eu": 10, "n": 30}])
+        # Joins: an inner join prunes the table its qualified column belongs to; a left join's answer is unchanged.
+        self.assertEqual(self.query("SELECT count(*) AS n FROM raw.sales s JOIN raw.other o ON s.id = o.id "
+                                    "WHERE s.region = 'us' AND o.id < 5"), [{"n": 5}])
+        self.assertEqual(self.query("SELECT count(o.id) AS matched, count(*) AS n FROM raw.sales s "
+                                    "LEFT JOIN raw.other o ON s.id = o.id AND o.id < 5 WHERE s.region = 'apac'"),
+                         [{"matched": 5, "n": 10}])
         # A subquery's filter restricts only the table it reads.
         self.assertEqual(self.query("SELECT count(*) AS n FROM raw.sales WHERE id IN "
                                     "(SELECT id FROM raw.other WHERE region = 'eu' AND id < 3)"), [{"n": 9}])
