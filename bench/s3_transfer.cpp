@@ -1,4 +1,4 @@
-// s3_transfer put|get ENDPOINT BUCKET KEY FILE [PART_SIZE_MB]
+// s3_transfer put|get ENDPOINT BUCKET KEY FILE [PART_SIZE_MB [UPLOAD_CONCURRENCY]]
 // One upload (PutFile, multipart above the part size) or one download (GetToFile) through sluice's
 // S3 object store; credentials from the AWS environment variables. Used by bench/s3_throughput.py.
 #include <cstdio>
@@ -10,7 +10,7 @@
 int main(int argc, char** argv) {
   using namespace sluice::storage;
   if (argc < 6) {
-    std::fprintf(stderr, "usage: s3_transfer put|get ENDPOINT BUCKET KEY FILE [PART_SIZE_MB]\n");
+    std::fprintf(stderr, "usage: s3_transfer put|get ENDPOINT BUCKET KEY FILE [PART_SIZE_MB [UPLOAD_CONCURRENCY]]\n");
     return 2;
   }
   std::string mode = argv[1];
@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     options.multipart_threshold = options.part_size;
     options.read_chunk_size = options.part_size;
   }
+  if (argc > 7) options.upload_concurrency = std::atoi(argv[7]);
   auto complete = s3::CompleteS3Options(options, s3::ProcessEnvironment());
   if (!complete.ok()) {
     std::fprintf(stderr, "%s\n", complete.status().ToString().c_str());

@@ -30,6 +30,7 @@ START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 10
 ACCESS_KEY = "S3RVER"        # s3rver's documented default credentials
 SECRET_KEY = "S3RVER"
+ENV = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}  # what sluice_yaml() refers to
 
 
 class S3ServerError(RuntimeError):
@@ -140,6 +141,13 @@ class S3Server:
     def __exit__(self, *exc):
         stop(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def sluice_yaml(self, lake):
+        """A sluice.yaml for `lake` with the s3: block exactly as CONFIG.md shows it, reaching this server;
+        the keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (see ENV)."""
+        return (f"project: acme\nlake: {lake}\ns3:\n  endpoint: {self.endpoint}\n  region: us-east-1\n"
+                "  access_key_id: ${env:AWS_ACCESS_KEY_ID}\n  secret_access_key: ${env:AWS_SECRET_ACCESS_KEY}\n"
+                "  path_style: true\n")
 
     def boto3_client(self):
         import boto3

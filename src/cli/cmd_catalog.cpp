@@ -115,6 +115,11 @@ int Crawl(CliContext& context, const std::string& path, const std::string& zone,
   request.table = table;
   request.run_id = NewRunId(ws.clock());
   request.scratch = ws.state_dir() / "staging" / request.run_id.value / "crawl";
+  if (StartsWith(ToLower(path), "s3://")) {
+    auto s3 = pipeline::S3OptionsFromConfig(loaded->project.s3);
+    if (!s3.ok()) return ReportError(context, s3.status().WithContext("catalog crawl of {}", path));
+    request.s3 = std::move(*s3);
+  }
   auto crawled = pipeline::Crawl(ws.catalog(), ws.lake(), **connection, request);
   std::error_code ec;
   std::filesystem::remove_all(request.scratch.parent_path(), ec);

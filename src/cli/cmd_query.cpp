@@ -52,12 +52,15 @@ int RunQuery(CliContext& context, const QueryArgs& args) {
   if (!loaded.ok()) return ReportError(context, loaded.status());
   std::optional<int64_t> as_of;
   if (args.as_of >= 0) as_of = args.as_of;
-  Status st = pipeline::CheckScanLimit(loaded->project.query, loaded->workspace->catalog(), args.sql, as_of);
-  if (!st.ok()) return ReportError(context, st);
   auto& ws = *loaded->workspace;
   auto connection = ws.engine().Connect();
   if (!connection.ok()) return ReportError(context, connection.status());
-  st = pipeline::BindCatalogViews(**connection, ws.catalog(), ws.lake(), as_of, &ws.query_cache());
+  // One plan serves the scan limit and the views, so a remote lake fetches only the files counted.
+  auto plan = pipeline::PlanScan(**connection, ws.catalog(), args.sql, as_of);
+  if (!plan.ok()) return ReportError(context, plan.status());
+  Status st = pipeline::CheckScanLimit(loaded->project.query, *plan);
+  if (!st.ok()) return ReportError(context, st);
+  st = pipeline::BindQueryViews(**connection, ws.catalog(), ws.lake(), *plan, as_of, &ws.query_cache());
   if (!st.ok()) return ReportError(context, st);
   if (args.save) {
     std::string format = args.format.empty() ? "parquet" : args.format;

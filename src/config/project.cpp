@@ -65,6 +65,8 @@ const std::vector<OptionSpec>& S3Keys() {
       // s3 block: transfer tuning (issue 6)
       {"part_size", OptionType::kByteSize, "8MB", false, false,
        "multipart upload part size; objects above it are uploaded in parts (AWS minimum 5MB)"},
+      {"upload_concurrency", OptionType::kInt, "4", false, false,
+       "multipart parts uploaded at once (memory: this many parts plus one per upload); 1 = one after another"},
       {"max_attempts", OptionType::kInt, "6", false, false,
        "tries per request (retries with exponential backoff and jitter on throttling, 5xx, timeouts)"},
       {"cache_size", OptionType::kByteSize, "10GB", false, false,

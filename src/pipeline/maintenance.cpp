@@ -1,5 +1,6 @@
 #include "pipeline/maintenance.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -20,9 +21,22 @@ Result<VacuumReport> Vacuum(catalog::MetadataStore& catalog, storage::ObjectStor
     report.bytes += bytes;
   };
 
+  SLUICE_ASSIGN_OR_RETURN(auto tables, catalog.ListTables());
+  // A crawled table's folder belongs to whoever wrote it: its files are not ours to delete, even
+  // once a compaction has replaced them in the table.
+  std::vector<std::string> crawled_folders;
+  for (const auto& table : tables) {
+    if (StartsWith(table.source, kCrawledSourcePrefix)) crawled_folders.push_back(table.location + "/");
+  }
+  auto in_crawled_folder = [&](const std::string& key) {
+    return std::any_of(crawled_folders.begin(), crawled_folders.end(),
+                       [&](const std::string& folder) { return StartsWith(key, folder); });
+  };
+
   // Files whose removal is older than the retain period; the catalog never references them again.
   SLUICE_ASSIGN_OR_RETURN(auto removed, catalog.PathsRemovedBefore(cutoff));
   for (const auto& key : removed) {
+    if (in_crawled_folder(key)) continue;
     auto info = lake.Stat(key);
     if (!info.ok()) {
       if (info.status().code() == StatusCode::kNotFound) continue;  // an earlier vacuum took it
@@ -34,10 +48,8 @@ Result<VacuumReport> Vacuum(catalog::MetadataStore& catalog, storage::ObjectStor
   // Objects under table locations that no version references: uploads of runs that never
   // committed. Only old ones: a run in flight may be about to commit a young one. The referenced
   // set is read after the listing, so a commit landing in between counts as referenced.
-  SLUICE_ASSIGN_OR_RETURN(auto tables, catalog.ListTables());
   std::vector<storage::ObjectInfo> listed;
   for (const auto& table : tables) {
-    // A crawled table's folder belongs to whoever wrote it: files there are not our uploads.
     if (StartsWith(table.source, kCrawledSourcePrefix)) continue;
     SLUICE_ASSIGN_OR_RETURN(auto objects, lake.List(table.location + "/"));
     listed.insert(listed.end(), objects.begin(), objects.end());

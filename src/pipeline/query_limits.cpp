@@ -1,15 +1,13 @@
 #include "pipeline/query_limits.hpp"
 
 #include "common/strings.hpp"
-#include "pipeline/catalog_views.hpp"
 
 namespace sluice::pipeline {
 
-Status CheckScanLimit(const config::Value& query_config, catalog::MetadataStore& catalog, const std::string& sql,
-                      std::optional<int64_t> as_of) {
+Status CheckScanLimit(const config::Value& query_config, const ScanPlan& plan) {
   SLUICE_ASSIGN_OR_RETURN(uint64_t limit, query_config.GetByteSize("max_bytes_scanned", 0));
   if (limit == 0) return Status::OK();
-  SLUICE_ASSIGN_OR_RETURN(auto estimate, EstimateScan(catalog, sql, as_of));
+  ScanEstimate estimate = EstimateScan(plan);
   if (estimate.bytes <= limit) return Status::OK();
   return Status::Invalid(
       "query refused: it would scan {} ({} bytes in {} files of {}; {} files pruned by partition), over the limit "

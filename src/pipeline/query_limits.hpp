@@ -1,17 +1,13 @@
 #pragma once
 
-#include <optional>
-#include <string>
-
-#include "catalog/metadata_store.hpp"
 #include "common/status.hpp"
 #include "config/value.hpp"
+#include "pipeline/catalog_views.hpp"
 
 namespace sluice::pipeline {
 
-/// Refuses `sql` when `query.max_bytes_scanned` (of sluice.yaml's query: section) is set and the files left
-/// after partition pruning are larger; the message gives the figure, the limit and what to do.
-Status CheckScanLimit(const config::Value& query_config, catalog::MetadataStore& catalog, const std::string& sql,
-                      std::optional<int64_t> as_of);
+/// Refuses a query when `query.max_bytes_scanned` (of sluice.yaml's query: section) is set and the files its
+/// plan keeps after partition pruning are larger; the message gives the figure, the limit and what to do.
+Status CheckScanLimit(const config::Value& query_config, const ScanPlan& plan);
 
 }  // namespace sluice::pipeline

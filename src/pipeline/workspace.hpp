@@ -9,6 +9,7 @@
 #include "common/clock.hpp"
 #include "common/secret.hpp"
 #include "config/project.hpp"
+#include "connectors/s3_settings.hpp"
 #include "connectors/source.hpp"
 #include "engine/engine.hpp"
 #include "storage/object_store.hpp"
@@ -16,12 +17,10 @@
 
 namespace sluice::pipeline {
 
+using connectors::S3OptionsFromConfig;
+
 /// Everything a command needs that is opened from the project file: the lake's object store,
 /// the catalog, the embedded engine and the plug-in registries. Owned by main() and lent down.
-/// The project's `s3:` block as store options (explicit credentials only when both keys are set;
-/// otherwise CompleteS3Options falls back to the AWS environment and shared credentials file).
-Result<storage::s3::S3Options> S3OptionsFromConfig(const config::Value& s3);
-
 class Workspace {
  public:
   static Result<std::unique_ptr<Workspace>> Open(config::ProjectConfig project, std::shared_ptr<const Clock> clock,

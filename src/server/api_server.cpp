@@ -386,14 +386,17 @@ void ApiServer::DataRoutes() {
       seconds = std::min(body["timeout_seconds"].get<double>(), kMaxQuerySeconds);
     }
     std::string sql = body["sql"].get<std::string>();
-    Status st = pipeline::CheckScanLimit(project_.query, workspace_.catalog(), sql, std::nullopt);
-    if (!st.ok()) return SendError(response, HttpStatusFor(st), workspace_.Redact(st.message()));
     auto connection = workspace_.engine().Connect();
     if (!connection.ok()) return SendError(response, 500, workspace_.Redact(connection.status().message()));
+    // One plan serves the scan limit and the views, so a remote lake fetches only the files counted.
+    auto plan = pipeline::PlanScan(**connection, workspace_.catalog(), sql);
+    if (!plan.ok()) return SendError(response, HttpStatusFor(plan.status()), workspace_.Redact(plan.status().message()));
+    Status st = pipeline::CheckScanLimit(project_.query, *plan);
+    if (!st.ok()) return SendError(response, HttpStatusFor(st), workspace_.Redact(st.message()));
     // zone.table views live in the shared engine, where a running processing job narrows them to its input.
     std::lock_guard views_lock(workspace_.catalog_input_mutex());
-    st = pipeline::BindCatalogViews(**connection, workspace_.catalog(), workspace_.lake(), std::nullopt,
-                                    &workspace_.query_cache());
+    st = pipeline::BindQueryViews(**connection, workspace_.catalog(), workspace_.lake(), *plan, std::nullopt,
+                                  &workspace_.query_cache());
     if (!st.ok()) return SendError(response, 500, workspace_.Redact(st.message()));
     QueryDeadline deadline(**connection, std::chrono::duration<double>(seconds));
     auto fail = [&](const Status& error) {

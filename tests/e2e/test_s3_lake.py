@@ -9,7 +9,7 @@ import unittest
 from sluice_e2e import Project, read_parquet_independently
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from s3_test_server import ACCESS_KEY, SECRET_KEY, S3Server  # noqa: E402
+from s3_test_server import ENV, S3Server  # noqa: E402
 
 PIPELINE = """\
 name: birdstrikes
@@ -40,17 +40,8 @@ class S3LakeTest(unittest.TestCase):
 
     def setUp(self):
         # The s3: block exactly as CONFIG.md shows it; the keys come from the environment.
-        self.p = Project(f"""\
-project: acme
-lake: s3://lake/prod
-s3:
-  endpoint: {self.server.endpoint}
-  region: us-east-1
-  access_key_id: ${{env:AWS_ACCESS_KEY_ID}}
-  secret_access_key: ${{env:AWS_SECRET_ACCESS_KEY}}
-  path_style: true
-""")
-        self.env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        self.p = Project(self.server.sluice_yaml("s3://lake/prod"))
+        self.env = dict(ENV)
         self.boto = self.server.boto3_client()
 
     def tearDown(self):

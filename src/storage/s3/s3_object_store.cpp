@@ -9,7 +9,9 @@
 #include <cstring>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <fstream>
+#include <future>
 
 #include "common/strings.hpp"
 #include "storage/s3/s3_client.hpp"
@@ -312,12 +314,15 @@ class S3ObjectStore final : public ObjectStore {
 };
 
 /// Buffers up to part_size; the first full part starts a multipart upload, each part is sent (and
-/// retried) on its own, Finish completes it. Small objects become one PUT at Finish.
+/// retried) on its own, Finish completes it. Small objects become one PUT at Finish. Up to
+/// `upload_concurrency` parts are sent at once (each on its own thread and pooled connection), so
+/// round trips overlap; memory is at most (upload_concurrency + 1) parts.
 class S3ObjectWriter final : public ObjectWriter {
  public:
   S3ObjectWriter(S3ObjectStore* store, std::string full_key) : store_(store), key_(std::move(full_key)) {
     part_size_ = std::max<uint64_t>(1, store_->client().options().part_size);
     threshold_ = std::max<uint64_t>(store_->client().options().multipart_threshold, part_size_);
+    max_in_flight_ = static_cast<size_t>(std::max(1, store_->client().options().upload_concurrency));
   }
   ~S3ObjectWriter() override { Abort(); }
 
@@ -358,6 +363,8 @@ class S3ObjectWriter final : public ObjectWriter {
     done_ = true;
     buffer_.clear();
     buffer_.shrink_to_fit();
+    // Parts still being sent must end before the abort, or one could land after it.
+    (void)WaitForAllParts();
     if (upload_id_.empty()) return;
     S3Request request;
     request.method = "DELETE";
@@ -387,31 +394,71 @@ class S3ObjectWriter final : public ObjectWriter {
       if (upload_id_.empty()) return Status::IoError("S3 start multipart upload of {}: no UploadId in the answer", Name());
     }
     while (buffer_.size() >= part_size_) {
-      SLUICE_TRY(UploadPart(std::string_view(buffer_).substr(0, part_size_)));
+      std::string part = buffer_.substr(0, part_size_);
       buffer_.erase(0, part_size_);
+      SLUICE_TRY(UploadPart(std::move(part)));
     }
     return Status::OK();
   }
 
-  Status UploadPart(std::string_view data) {
+  /// Starts sending one part; waits for the oldest part in flight when too many are.
+  Status UploadPart(std::string data) {
     int number = static_cast<int>(etags_.size()) + 1;
-    S3Request request;
-    request.method = "PUT";
-    request.bucket = store_->bucket();
-    request.key = key_;
-    request.query = {{"partNumber", std::to_string(number)}, {"uploadId", upload_id_}};
-    request.body = data;
-    request.what = fmt::format("upload part {} of", number);
-    SLUICE_ASSIGN_OR_RETURN(auto response, store_->client().Send(request));
-    std::string etag = response.Header("etag");
-    if (etag.empty()) return Status::IoError("S3 upload part {} of {}: no ETag in the answer", number, Name());
-    etags_.push_back(etag);
+    etags_.emplace_back();
+    auto send = [client = &store_->client(), bucket = store_->bucket(), key = key_, upload_id = upload_id_, number,
+                 name = Name(), data = std::move(data)]() -> Result<std::string> {
+      try {
+        S3Request request;
+        request.method = "PUT";
+        request.bucket = bucket;
+        request.key = key;
+        request.query = {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}};
+        request.body = data;
+        request.what = fmt::format("upload part {} of", number);
+        SLUICE_ASSIGN_OR_RETURN(auto response, client->Send(request));
+        std::string etag = response.Header("etag");
+        if (etag.empty()) return Status::IoError("S3 upload part {} of {}: no ETag in the answer", number, name);
+        return etag;
+      } catch (const std::exception& e) {  // a thread entry point: nothing may escape
+        return Status::IoError("S3 upload part {} of {} failed: {}", number, name, e.what());
+      }
+    };
+    try {
+      in_flight_.emplace_back(number, std::async(std::launch::async, std::move(send)));
+    } catch (const std::system_error& e) {
+      return Status::IoError("S3 upload part {} of {}: cannot start a thread: {}", number, Name(), e.what());
+    }
+    while (in_flight_.size() > max_in_flight_ - 1) SLUICE_TRY(WaitForOldestPart());
     return Status::OK();
+  }
+
+  Status WaitForOldestPart() {
+    auto [number, sending] = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    auto etag = sending.get();
+    if (!etag.ok()) return etag.status();
+    etags_[static_cast<size_t>(number) - 1] = std::move(*etag);
+    return Status::OK();
+  }
+
+  /// Waits for every part in flight; the first failure, if any.
+  Status WaitForAllParts() {
+    Status first = Status::OK();
+    while (!in_flight_.empty()) {
+      Status st = WaitForOldestPart();
+      if (first.ok() && !st.ok()) first = st;
+    }
+    return first;
   }
 
   Status Complete() {
     SLUICE_TRY(FlushParts());
-    if (!buffer_.empty() || etags_.empty()) SLUICE_TRY(UploadPart(buffer_));
+    if (!buffer_.empty() || etags_.empty()) {
+      std::string last = std::move(buffer_);
+      buffer_.clear();
+      SLUICE_TRY(UploadPart(std::move(last)));
+    }
+    SLUICE_TRY(WaitForAllParts());
     std::string body = "<CompleteMultipartUpload>";
     for (size_t i = 0; i < etags_.size(); ++i) {
       body += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1, XmlEscape(etags_[i]));
@@ -435,7 +482,9 @@ class S3ObjectWriter final : public ObjectWriter {
   uint64_t threshold_ = 0;
   std::string buffer_;
   std::string upload_id_;
-  std::vector<std::string> etags_;
+  std::vector<std::string> etags_;  // by part number - 1; filled as parts finish
+  size_t max_in_flight_ = 1;
+  std::deque<std::pair<int, std::future<Result<std::string>>>> in_flight_;  // oldest first
   bool done_ = false;
 };
 

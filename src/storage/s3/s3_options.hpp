@@ -28,6 +28,7 @@ struct S3Options {
 
   uint64_t part_size = 8ull << 20;            // multipart part size (AWS minimum 5 MiB except the last part)
   uint64_t multipart_threshold = 8ull << 20;  // objects above this size are uploaded in parts
+  int upload_concurrency = 4;                 // multipart parts sent at once (1 = one after another)
   uint64_t read_chunk_size = 8ull << 20;      // ranged GET size of streaming reads
   int list_page_size = 1000;                  // max-keys of one ListObjectsV2 page
   int max_attempts = 6;                       // per request (first try included)

@@ -77,6 +77,31 @@ TEST(FilesSourceTest, GlobMatchesWithinAndAcrossFolders) {
   EXPECT_TRUE(none->empty());
 }
 
+TEST(FilesSourceTest, ObjectGlobMatchesKeysLikeLocalPaths) {
+  TempDir dir;
+  auto store = storage::MakeLocalObjectStore(dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (const char* key : {"in/a.csv", "in/b.csv.gz", "in/.hidden.csv", "in/sub/c.csv", "in/d.json", "inbox/e.csv"}) {
+    ASSERT_TRUE((*store)->Put(key, "x\n").ok());
+  }
+  auto keys = [&](const std::string& pattern) {
+    std::vector<std::string> out;
+    auto found = ExpandObjectGlob(**store, pattern);
+    EXPECT_TRUE(found.ok()) << found.status();
+    if (found.ok()) {
+      for (const auto& o : *found) out.push_back(o.key);
+    }
+    return out;
+  };
+  // The same matches ExpandGlob gives for the same tree: '*' within a folder, '**' across, .gz too.
+  EXPECT_EQ(keys("in/*.csv"), (std::vector<std::string>{"in/a.csv", "in/b.csv.gz"}));
+  EXPECT_EQ(keys("in/**.csv"), (std::vector<std::string>{"in/a.csv", "in/b.csv.gz", "in/sub/c.csv"}));
+  EXPECT_EQ(keys("in/d.json"), (std::vector<std::string>{"in/d.json"}));
+  EXPECT_EQ(keys("in"), (std::vector<std::string>{}));  // a key prefix is not a match without a wildcard
+  EXPECT_EQ(keys("in*/e.csv"), (std::vector<std::string>{"inbox/e.csv"}));
+  EXPECT_TRUE(keys("missing/*.csv").empty());
+}
+
 TEST(ZipExtractTest, RefusesMembersEscapingTheFolder) {
   TempDir dir;
   // A minimal stored zip with one member named "../evil.txt", built by hand.

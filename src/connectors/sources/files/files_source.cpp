@@ -8,7 +8,9 @@
 #include <set>
 
 #include "common/strings.hpp"
+#include "connectors/s3_settings.hpp"
 #include "connectors/sources/files/zip_extract.hpp"
+#include "storage/s3/s3_object_store.hpp"
 
 namespace sluice::connectors {
 namespace fs = std::filesystem;
@@ -18,6 +20,8 @@ enum class FileFormat { kCsv, kJson, kParquet };
 
 /// Column under which DuckDB's readers report each row's file; renamed to _source_file.
 constexpr const char* kPathColumn = "__sluice_path";
+/// Folder of the run's scratch space holding downloaded S3 inputs as <bucket>/<key>.
+constexpr const char* kS3DownloadFolder = "s3";
 
 const char* FormatName(FileFormat f) {
   switch (f) {
@@ -178,9 +182,17 @@ class FilesReader final : public SourceReader {
   Result<std::vector<InputFile>> MaterializeInputs() {
     std::vector<InputFile> files;
     int archive_index = 0;
+    bool downloaded = false;
     for (const auto& p : pending_) {
+      if (p.remote) {
+        // Streams to disk: memory stays bounded whatever the object's size.
+        Status st = p.remote->GetToFile(p.remote_key, p.path);
+        if (!st.ok()) return st.WithContext("files source: downloading {}", p.identity.path);
+        downloaded = true;
+      }
       if (!p.is_zip) {
         files.push_back({p.path, p.identity.path});
+        if (p.remote) continue;
         // An input known by another name than its local path (a download's URL) shows that name.
         if (p.identity.path != DisplayPath(root_, p.path)) archive_prefixes_.emplace_back(p.path.string(), p.identity.path);
         continue;
@@ -200,6 +212,8 @@ class FilesReader final : public SourceReader {
                                  p.identity.path);
       }
     }
+    // Downloads sit at <work_dir>/s3/<bucket>/<key>, so one rewrite shows every one as s3://bucket/key.
+    if (downloaded) archive_prefixes_.emplace_back((work_dir_ / kS3DownloadFolder).string() + "/", "s3://");
     return files;
   }
 
@@ -288,37 +302,63 @@ class FilesReader final : public SourceReader {
   std::optional<FileFormat> format_;
 };
 
+bool IsS3Pattern(const std::string& pattern) { return StartsWith(ToLower(pattern), "s3://"); }
+
+bool IsZipName(const std::string& name) { return EndsWith(ToLower(name), ".zip"); }
+
 class FilesSource final : public Source {
  public:
-  FilesSource(FileReadOptions options, fs::path root, SourcePlan plan)
-      : options_(std::move(options)), root_(std::move(root)), plan_(std::move(plan)) {}
+  FilesSource(FileReadOptions options, fs::path root, SourcePlan plan, storage::s3::S3Options s3)
+      : options_(std::move(options)), root_(std::move(root)), plan_(std::move(plan)), s3_(std::move(s3)) {}
 
   const SourcePlan& plan() const override { return plan_; }
 
   Result<std::unique_ptr<SourceReader>> Open(const Checkpoint& checkpoint, const RunContext& context) override {
-    std::set<std::tuple<std::string, int64_t, int64_t>> loaded;
-    for (const auto& c : checkpoint.consumed) loaded.emplace(c.path, c.size, c.mtime_us);
+    // Local files are known by path, size and mtime; objects by path, size and ETag (mtime 0).
+    std::set<std::tuple<std::string, int64_t, int64_t, std::string>> loaded;
+    for (const auto& c : checkpoint.consumed) loaded.emplace(c.path, c.size, c.mtime_us, c.content_hash);
+    auto already_loaded = [&](const ConsumedInput& id) {
+      return loaded.count({id.path, id.size, id.mtime_us, id.content_hash}) > 0;
+    };
     std::vector<LocalInput> pending;
-    std::set<fs::path> seen;
+    std::set<std::string> seen;
+    std::map<std::string, std::shared_ptr<storage::ObjectStore>> buckets;
     for (const auto& pattern : options_.patterns) {
-      // s3 (issue 6): bucket inputs are not wired into this source yet; say so instead of matching nothing.
-      if (StartsWith(ToLower(pattern), "s3://")) {
-        return Status::Invalid(
-            "files source path '{}': not available: reading s3:// inputs is not supported by this build yet; copy "
-            "the files to a local folder (e.g. aws s3 sync) and point path: at it",
-            pattern);
+      if (IsS3Pattern(pattern)) {
+        SLUICE_ASSIGN_OR_RETURN(auto location, storage::s3::ParseS3Uri(pattern));
+        const auto& [bucket, key_pattern] = location;
+        auto& store = buckets[bucket];
+        if (!store) {
+          auto opened = storage::OpenObjectStore("s3://" + bucket, s3_, storage::s3::ProcessEnvironment());
+          if (!opened.ok()) return opened.status().WithContext("files source path '{}'", pattern);
+          store = std::move(*opened);
+        }
+        auto matches = ExpandObjectGlob(*store, key_pattern);
+        if (!matches.ok()) return matches.status().WithContext("files source path '{}'", pattern);
+        for (const auto& object : *matches) {
+          LocalInput input;
+          input.identity = ConsumedInput{fmt::format("s3://{}/{}", bucket, object.key),
+                                         static_cast<int64_t>(object.size), 0, object.etag};
+          if (!seen.insert(input.identity.path).second || already_loaded(input.identity)) continue;
+          input.path = context.work_dir / kS3DownloadFolder / bucket / object.key;
+          input.is_zip = IsZipName(object.key);
+          input.remote = store;
+          input.remote_key = object.key;
+          pending.push_back(std::move(input));
+        }
+        continue;
       }
       SLUICE_ASSIGN_OR_RETURN(auto matches, ExpandGlob(root_, pattern));
       for (const auto& path : matches) {
-        if (!seen.insert(path).second) continue;
+        if (!seen.insert(path.string()).second) continue;
         std::error_code ec;
         auto size = static_cast<int64_t>(fs::file_size(path, ec));
         if (ec) return Status::IoError("cannot read size of '{}': {}", path.string(), ec.message());
         LocalInput input;
         input.path = path;
         input.identity = ConsumedInput{DisplayPath(root_, path), size, MtimeMicros(path), ""};
-        input.is_zip = EndsWith(ToLower(path.filename().string()), ".zip");
-        if (loaded.count({input.identity.path, input.identity.size, input.identity.mtime_us}) > 0) continue;
+        input.is_zip = IsZipName(path.filename().string());
+        if (already_loaded(input.identity)) continue;
         pending.push_back(std::move(input));
       }
     }
@@ -329,6 +369,7 @@ class FilesSource final : public Source {
   FileReadOptions options_;
   fs::path root_;
   SourcePlan plan_;
+  storage::s3::S3Options s3_;
 };
 
 Result<FileReadOptions> ParseOptions(const config::Value& v) {
@@ -408,21 +449,36 @@ Result<std::vector<fs::path>> ExpandGlob(const fs::path& base, const std::string
   }
   if (!fs::is_directory(start, ec)) return out;
   std::string rest = full.lexically_relative(start).generic_string();
-  bool deep = rest.find("**") != std::string::npos;
-  int flags = deep ? 0 : FNM_PATHNAME;
   for (auto it = fs::recursive_directory_iterator(start, fs::directory_options::skip_permission_denied, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) return Status::IoError("cannot list '{}': {}", start.string(), ec.message());
     if (!it->is_regular_file(ec)) continue;
     auto name = it->path().filename().string();
     if (StartsWith(name, ".")) continue;  // hidden and half-written temp files
-    std::string relative = it->path().lexically_relative(start).generic_string();
-    if (fnmatch(rest.c_str(), relative.c_str(), flags) == 0 ||
-        fnmatch(rest.c_str(), WithoutCompressionSuffix(relative).c_str(), flags) == 0) {
-      out.push_back(it->path());
-    }
+    if (GlobMatches(rest, it->path().lexically_relative(start).generic_string())) out.push_back(it->path());
   }
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool GlobMatches(const std::string& pattern, const std::string& relative) {
+  int flags = pattern.find("**") != std::string::npos ? 0 : FNM_PATHNAME;
+  return fnmatch(pattern.c_str(), relative.c_str(), flags) == 0 ||
+         fnmatch(pattern.c_str(), WithoutCompressionSuffix(relative).c_str(), flags) == 0;
+}
+
+Result<std::vector<storage::ObjectInfo>> ExpandObjectGlob(storage::ObjectStore& store, const std::string& key_pattern) {
+  size_t wildcard = key_pattern.find_first_of("*?[");
+  std::string prefix = key_pattern.substr(0, wildcard);
+  SLUICE_ASSIGN_OR_RETURN(auto objects, store.List(prefix));
+  std::vector<storage::ObjectInfo> out;
+  for (auto& object : objects) {
+    std::string_view name = object.key;
+    if (name.empty() || name.back() == '/') continue;  // "folder" markers of S3 consoles
+    if (StartsWith(name.substr(name.rfind('/') + 1), ".")) continue;
+    bool match = wildcard == std::string::npos ? object.key == key_pattern : GlobMatches(key_pattern, object.key);
+    if (match) out.push_back(std::move(object));
+  }
   return out;
 }
 
@@ -465,20 +521,39 @@ SourceDescriptor FilesSourceDescriptor() {
   using config::OptionType;
   SourceDescriptor d;
   d.name = "files";
-  d.description = "Local files matching a glob: CSV, JSON lines/arrays, Parquet; .gz and .zip read transparently";
+  d.description =
+      "Local files or S3 objects matching a glob: CSV, JSON lines/arrays, Parquet; .gz and .zip read transparently";
   d.options = {
-      {"path", OptionType::kStringList, "", true, false, "file or glob (relative to the project), or a list of them"},
+      {"path", OptionType::kStringList, "", true, false,
+       "file or glob (relative to the project, or s3://bucket/key-glob), or a list of them"},
   };
   auto reading = FileReadOptionSpecs();
   d.options.insert(d.options.end(), reading.begin(), reading.end());
   d.bind = [](const BindContext& context, const config::Value& options) -> Result<std::unique_ptr<Source>> {
     SLUICE_ASSIGN_OR_RETURN(auto parsed, ParseOptions(options));
+    storage::s3::S3Options s3;
+    bool reads_s3 = false;
+    for (const auto& pattern : parsed.patterns) {
+      if (!IsS3Pattern(pattern)) continue;
+      reads_s3 = true;
+      auto location = storage::s3::ParseS3Uri(pattern);
+      if (!location.ok()) return location.status().WithContext("files source path");
+      if (location->second.empty()) {
+        return Status::Invalid("files source path '{}' names a bucket but no objects; add a key or glob, e.g. "
+                               "s3://{}/incoming/*.csv",
+                               pattern, location->first);
+      }
+    }
+    // The s3: block is read only when a path needs it, so a local project is not held to it.
+    if (reads_s3) {
+      SLUICE_ASSIGN_OR_RETURN(s3, S3OptionsFromConfig(context.project.s3));
+    }
     SourcePlan plan;
     plan.connector = "files";
     plan.origin = context.connection_name.empty() ? "files" : context.connection_name;
     plan.description = fmt::format("files matching {}", Join(parsed.patterns, ", "));
     plan.is_incremental = true;
-    return std::unique_ptr<Source>(std::make_unique<FilesSource>(std::move(parsed), context.project.root, plan));
+    return std::unique_ptr<Source>(std::make_unique<FilesSource>(std::move(parsed), context.project.root, plan, std::move(s3)));
   };
   return d;
 }

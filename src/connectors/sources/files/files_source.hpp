@@ -1,12 +1,14 @@
 #pragma once
 
 #include "connectors/source.hpp"
+#include "storage/object_store.hpp"
 
 namespace sluice::connectors {
 
-/// Local files matching a glob: CSV, JSON (lines or arrays) and Parquet, with .gz read by DuckDB
-/// and .zip unpacked into the run's scratch folder. Files already committed by earlier runs
-/// (same path, size and modification time) are skipped.
+/// Local files or S3 objects (s3://bucket/key globs) matching a glob: CSV, JSON (lines or arrays) and
+/// Parquet, with .gz read by DuckDB and .zip unpacked into the run's scratch folder. Inputs already
+/// committed by earlier runs are skipped: local files by path, size and modification time, S3 objects
+/// by key, size and ETag. S3 objects are downloaded (streaming) into the run's scratch folder first.
 SourceDescriptor FilesSourceDescriptor();
 
 /// How files are read (format, CSV dialect, pinned columns, JSON layout): the files source's
@@ -22,6 +24,9 @@ struct LocalInput {
   ConsumedInput identity;
   std::filesystem::path path;
   bool is_zip = false;
+  /// Set for an object still in a store: the reader downloads `remote_key` to `path` before reading.
+  std::shared_ptr<storage::ObjectStore> remote;
+  std::string remote_key;
 };
 
 /// Reads `inputs` (unpacking .zip ones into the run's work_dir) as one relation with a
@@ -34,5 +39,14 @@ std::unique_ptr<SourceReader> MakeFilesReader(std::shared_ptr<const FileReadOpti
 /// Glob over local files: '*' and '?' within one path segment, '**' across segments.
 /// `pattern` is absolute or relative to `base`. Results are absolute and sorted.
 Result<std::vector<std::filesystem::path>> ExpandGlob(const std::filesystem::path& base, const std::string& pattern);
+
+/// The glob rule ExpandGlob applies to the part of a path after its wildcard-free folder: `relative`
+/// matches `pattern` itself or once its .gz/.zip suffix is dropped; '**' anywhere lets '*' cross '/'.
+bool GlobMatches(const std::string& pattern, const std::string& relative);
+
+/// Objects of `store` whose keys match `key_pattern` (GlobMatches over whole keys; a pattern without
+/// wildcards names one key). Lists only the key prefix before the first wildcard. Hidden names
+/// (".x") and folder markers ("x/") are left out. Sorted by key.
+Result<std::vector<storage::ObjectInfo>> ExpandObjectGlob(storage::ObjectStore& store, const std::string& key_pattern);
 
 }  // namespace sluice::connectors
