@@ -3,14 +3,12 @@
 #include "scheduler/triggers/cron.hpp"
 #include "scheduler/triggers/schedule/schedule_trigger.hpp"
 #include "scheduler/triggers/time_zone.hpp"
+#include "trigger_test_util.hpp"
 
 namespace sluice::scheduler::triggers {
 namespace {
 
-/// An instant from a UTC wall-clock reading.
-TimePoint Utc(int y, int mo, int d, int h, int mi, int s = 0) {
-  return TimePoint(std::chrono::seconds(CivilTime{y, mo, d, h, mi, s}.ToSeconds()));
-}
+using testing::Utc;
 
 std::shared_ptr<const TimeZone> Zone(const std::string& name) {
   auto zone = TimeZone::Load(name);

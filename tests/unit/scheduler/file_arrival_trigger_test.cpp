@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/clock.hpp"
+#include "trigger_test_util.hpp"
 #include "config/value.hpp"
 #include "scheduler/triggers/file_arrival/file_arrival_trigger.hpp"
 #include "scheduler/triggers/schedule/schedule_trigger.hpp"
@@ -19,9 +20,7 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-TimePoint Utc(int y, int mo, int d, int h, int mi, int s = 0) {
-  return TimePoint(std::chrono::seconds(CivilTime{y, mo, d, h, mi, s}.ToSeconds()));
-}
+using testing::Utc;
 
 class TempFolder {
  public:
@@ -64,16 +63,10 @@ TriggerSpec Spec(const std::string& flow_map) {
 
 std::unique_ptr<PolledTrigger> Make(const TriggerSpec& spec, const fs::path& root,
                                     std::optional<std::string> state = std::nullopt) {
-  auto trigger = MakePolledTrigger(spec, PolledTriggerContext{"shop", root, {}, {}}, std::move(state));
-  EXPECT_TRUE(trigger.ok()) << trigger.status();
-  return trigger.ok() ? std::move(*trigger) : nullptr;
+  return testing::MakeTrigger(spec, "shop", root, std::move(state));
 }
 
-TriggerPoll Poll(PolledTrigger& trigger, const Clock& clock) {
-  auto poll = trigger.Poll(clock.Now());
-  EXPECT_TRUE(poll.ok()) << poll.status();
-  return poll.ok() ? *poll : TriggerPoll{};
-}
+TriggerPoll Poll(PolledTrigger& trigger, const Clock& clock) { return testing::PollAt(trigger, clock); }
 
 TEST(FileArrivalTriggerTest, HalfWrittenFileWaitsUntilItStopsChanging) {
   TempFolder root;
@@ -217,6 +210,39 @@ TEST(FileArrivalTriggerTest, PartialSetPastTimeoutIsReportedOnce) {
   TriggerPoll complete = Poll(*restarted, clock);
   EXPECT_EQ(complete.events.size(), 1u);
   EXPECT_TRUE(complete.alerts.empty());
+}
+
+TEST(FileArrivalTriggerTest, UsedFilesOutliveABrieflyEmptyFolderButNotAWeek) {
+  TempFolder root;
+  const fs::path file = root.path() / "in" / "a.csv";
+  const TriggerSpec spec = Spec("{path: in, settle: 5s}");
+  ManualClock clock(Utc(2026, 11, 23, 9, 0));
+  auto trigger = Make(spec, root.path());
+  WriteFile(file, "a", Mtime(0));
+  (void)Poll(*trigger, clock);
+  clock.Advance(seconds(5));
+  ASSERT_EQ(Poll(*trigger, clock).events.size(), 1u);
+
+  // The share is unmounted for an hour (the folder looks empty), then comes back unchanged.
+  fs::rename(root.path() / "in", root.path() / "away");
+  fs::create_directories(root.path() / "in");
+  clock.Advance(hours(1));
+  std::string state = Poll(*trigger, clock).state;
+  EXPECT_NE(state.find("gone_since_us"), std::string::npos) << state;
+  fs::remove_all(root.path() / "in");
+  fs::rename(root.path() / "away", root.path() / "in");
+  trigger = Make(spec, root.path(), state);
+  clock.Advance(hours(1));
+  (void)Poll(*trigger, clock);
+  clock.Advance(minutes(1));
+  EXPECT_TRUE(Poll(*trigger, clock).events.empty());
+
+  // Gone for more than a week: forgotten, so the state stays as small as the folder.
+  fs::remove(file);
+  (void)Poll(*trigger, clock);
+  clock.Advance(hours(24 * 8));
+  TriggerPoll later = Poll(*trigger, clock);
+  EXPECT_EQ(later.state.find("a.csv"), std::string::npos) << later.state;
 }
 
 TEST(FileArrivalTriggerTest, InotifyWakesTheDaemonWhenAFileLands) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "common/clock.hpp"
+#include "trigger_test_util.hpp"
 #include "scheduler/triggers/schedule/schedule_trigger.hpp"
 
 namespace sluice::scheduler::triggers {
@@ -10,9 +11,7 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-TimePoint Utc(int y, int mo, int d, int h, int mi, int s = 0) {
-  return TimePoint(std::chrono::seconds(CivilTime{y, mo, d, h, mi, s}.ToSeconds()));
-}
+using testing::Utc;
 
 TriggerSpec ScheduleSpec(const std::string& cron, const std::string& zone, CatchUp catch_up) {
   auto parsed = CronSchedule::Parse(cron);
@@ -27,16 +26,10 @@ TriggerSpec ScheduleSpec(const std::string& cron, const std::string& zone, Catch
 }
 
 std::unique_ptr<PolledTrigger> Make(const TriggerSpec& spec, std::optional<std::string> state) {
-  auto trigger = MakePolledTrigger(spec, PolledTriggerContext{"orders", {}, {}, {}}, std::move(state));
-  EXPECT_TRUE(trigger.ok()) << trigger.status();
-  return trigger.ok() ? std::move(*trigger) : nullptr;
+  return testing::MakeTrigger(spec, "orders", {}, std::move(state));
 }
 
-TriggerPoll Poll(PolledTrigger& trigger, const Clock& clock) {
-  auto poll = trigger.Poll(clock.Now());
-  EXPECT_TRUE(poll.ok()) << poll.status();
-  return poll.ok() ? *poll : TriggerPoll{};
-}
+TriggerPoll Poll(PolledTrigger& trigger, const Clock& clock) { return testing::PollAt(trigger, clock); }
 
 TEST(ScheduleTriggerTest, FirstStartFiresNothingForThePastThenFiresEachTimeOnce) {
   ManualClock clock(Utc(2026, 11, 23, 10, 7));

@@ -173,7 +173,7 @@ class FolderWatch {
   FolderWatch(int fd, fs::path root, bool recursive) : fd_(fd), root_(std::move(root)), recursive_(recursive) {}
   void Add(const fs::path& folder) {
     if (watched_.count(folder.string()) != 0) return;
-    int wd = inotify_add_watch(fd_, folder.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY);
+    int wd = inotify_add_watch(fd_, folder.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
     if (wd >= 0) watched_.insert(folder.string());
   }
 
@@ -188,6 +188,16 @@ struct FileIdentity {
   std::string stamp;  // local: size-mtime(ns); S3: ETag
   bool operator==(const FileIdentity&) const = default;
 };
+
+/// A file that already started a run. Remembered while it is listed and for kUsedRetention after
+/// it disappears, so a folder that is briefly empty (an unmounted share) does not fire everything again.
+struct UsedFile {
+  FileIdentity identity;
+  std::optional<int64_t> gone_since_us;
+};
+
+constexpr microseconds kUsedRetention = std::chrono::hours(24 * 7);
+constexpr size_t kFilesNamedInDetail = 20;
 
 struct SeenFile {
   FileIdentity identity;
@@ -219,7 +229,9 @@ class FileArrivalTrigger final : public PolledTrigger {
                                                   f.at("since_us").get<int64_t>()};
       }
       for (const auto& f : json.value("used", nlohmann::json::array())) {
-        used_[f.at("name").get<std::string>()] = {f.at("size").get<uint64_t>(), f.at("stamp").get<std::string>()};
+        UsedFile used{{f.at("size").get<uint64_t>(), f.at("stamp").get<std::string>()}, std::nullopt};
+        if (f.contains("gone_since_us")) used.gone_since_us = f["gone_since_us"].get<int64_t>();
+        used_[f.at("name").get<std::string>()] = used;
       }
       period_ = json.value("period", "");
       runs_in_period_ = json.value("runs_in_period", int64_t{0});
@@ -299,15 +311,18 @@ class FileArrivalTrigger final : public PolledTrigger {
 
  private:
   /// Brings seen_/used_ up to date with a listing: new or changed files (re)start their settle
-  /// time; files that are gone are forgotten (also from used_, so the state stays bounded).
+  /// time; files that are gone are forgotten (used ones after kUsedRetention, so the state stays
+  /// bounded).
   void Observe(const std::vector<storage::ObjectInfo>& listing, int64_t now_us) {
     std::map<std::string, SeenFile> seen;
-    std::map<std::string, FileIdentity> used;
+    std::map<std::string, UsedFile> used;
+    std::set<std::string> listed;
     for (const auto& object : listing) {
       if (!Relevant(object.key)) continue;
+      listed.insert(object.key);
       FileIdentity identity{object.size, object.etag};
-      if (auto u = used_.find(object.key); u != used_.end() && u->second == identity) {
-        used.emplace(object.key, identity);
+      if (auto u = used_.find(object.key); u != used_.end() && u->second.identity == identity) {
+        used.emplace(object.key, UsedFile{identity, std::nullopt});
         continue;
       }
       auto s = seen_.find(object.key);
@@ -316,6 +331,11 @@ class FileArrivalTrigger final : public PolledTrigger {
       } else {
         seen.emplace(object.key, SeenFile{identity, now_us});
       }
+    }
+    for (const auto& [name, file] : used_) {
+      if (listed.count(name) != 0) continue;  // listed with another identity: a new file now
+      int64_t gone_since = file.gone_since_us.value_or(now_us);
+      if (now_us - gone_since <= kUsedRetention.count()) used.emplace(name, UsedFile{file.identity, gone_since});
     }
     seen_ = std::move(seen);
     used_ = std::move(used);
@@ -337,16 +357,21 @@ class FileArrivalTrigger final : public PolledTrigger {
     for (const auto& name : names) {
       const SeenFile& file = seen_.at(name);
       identities.push_back(fmt::format("{}\n{}\n{}", name, file.identity.size, file.identity.stamp));
-      described.push_back(fmt::format("{} ({})", name, HumanBytes(file.identity.size)));
-      used_[name] = file.identity;
+      if (described.size() < kFilesNamedInDetail) {
+        described.push_back(fmt::format("{} ({})", name, HumanBytes(file.identity.size)));
+      }
+      used_[name] = UsedFile{file.identity, std::nullopt};
       seen_.erase(name);
     }
     TriggerEvent event;
     event.pipeline = pipeline_;
     event.kind = "file_arrival";
     event.dedup_key = "file_arrival:" + Sha256Hex(Join(identities, "\n")).substr(0, 32);
-    event.detail = fmt::format("{} file{} arrived in {}: {}", names.size(), names.size() == 1 ? "" : "s",
-                               config_->path, Join(described, ", "));
+    event.detail = fmt::format("{} file{} arrived in {}: {}{}", names.size(), names.size() == 1 ? "" : "s",
+                               config_->path, Join(described, ", "),
+                               names.size() > described.size()
+                                   ? fmt::format(" and {} more", names.size() - described.size())
+                                   : std::string());
     timeout_reported_since_us_.reset();
     return event;
   }
@@ -385,8 +410,10 @@ class FileArrivalTrigger final : public PolledTrigger {
           {{"name", name}, {"size", file.identity.size}, {"stamp", file.identity.stamp}, {"since_us", file.since_us}});
     }
     nlohmann::json used = nlohmann::json::array();
-    for (const auto& [name, identity] : used_) {
-      used.push_back({{"name", name}, {"size", identity.size}, {"stamp", identity.stamp}});
+    for (const auto& [name, file] : used_) {
+      nlohmann::json entry = {{"name", name}, {"size", file.identity.size}, {"stamp", file.identity.stamp}};
+      if (file.gone_since_us) entry["gone_since_us"] = *file.gone_since_us;
+      used.push_back(std::move(entry));
     }
     nlohmann::json state = {{"version", 1}, {"seen", seen}, {"used", used}};
     if (!period_.empty()) {
@@ -403,7 +430,7 @@ class FileArrivalTrigger final : public PolledTrigger {
   std::unique_ptr<FolderWatch> watch_;
 
   std::map<std::string, SeenFile> seen_;      // not yet used, by path below the folder
-  std::map<std::string, FileIdentity> used_;  // already triggered a run (while still present)
+  std::map<std::string, UsedFile> used_;      // already triggered a run
   std::string period_;
   int64_t runs_in_period_ = 0;
   std::optional<int64_t> timeout_reported_since_us_;
