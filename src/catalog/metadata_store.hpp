@@ -67,7 +67,8 @@ class MetadataStore {
   virtual Result<std::vector<RunTotals>> SummarizeRuns() = 0;
 
   // The run queue of `sluice serve`: triggers add runs, the daemon's workers claim them.
-  /// Queues `run` unless an entry (queued, running or done) already has its non-empty dedup_key: then
+  /// Queues `run` unless an entry of the same pipeline (queued, running or done) already has its non-empty
+  /// dedup_key (keys are per pipeline: one event may start several pipelines): then
   /// returns that entry's id with created = false. `trigger_state`, when given, is saved in the same
   /// transaction, so a trigger's memory of what it fired advances exactly with the queue.
   virtual Result<EnqueueResult> EnqueueRun(const QueuedRun& run, const std::optional<TriggerState>& trigger_state) = 0;

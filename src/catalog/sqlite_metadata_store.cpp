@@ -125,7 +125,7 @@ CREATE TABLE run_queue (
   attempt        BIGINT NOT NULL,
   queue_state    TEXT NOT NULL
 );
-CREATE UNIQUE INDEX run_queue_by_dedup_key ON run_queue (dedup_key) WHERE dedup_key <> '';
+CREATE UNIQUE INDEX run_queue_by_dedup_key ON run_queue (pipeline, dedup_key) WHERE dedup_key <> '';
 CREATE INDEX run_queue_by_state ON run_queue (queue_state, not_before_us);
 CREATE TABLE trigger_state (
   pipeline      TEXT NOT NULL,
@@ -1042,8 +1042,9 @@ Result<EnqueueResult> SqliteMetadataStore::EnqueueRun(const QueuedRun& run,
   SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
   EnqueueResult result{run.id, true};
   if (!run.dedup_key.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(auto existing, connection_->Prepare("SELECT queue_id FROM run_queue WHERE dedup_key = ?"));
-    SLUICE_TRY(existing.BindAll(run.dedup_key));
+    SLUICE_ASSIGN_OR_RETURN(auto existing, connection_->Prepare("SELECT queue_id FROM run_queue "
+                                                                "WHERE pipeline = ? AND dedup_key = ?"));
+    SLUICE_TRY(existing.BindAll(run.pipeline, run.dedup_key));
     SLUICE_ASSIGN_OR_RETURN(bool found, existing.Step());
     if (found) result = EnqueueResult{existing.Text(0), false};
   }

@@ -176,7 +176,8 @@ struct QueuedRun {
   std::string id;
   std::string pipeline;
   std::string trigger;    // schedule | file_arrival | on_success | on_failure | api | retry
-  std::string dedup_key;  // one trigger event makes one run: a second entry with this key is refused; "" = none
+  std::string dedup_key;  // one trigger event makes one run of a pipeline: a second entry of the pipeline with
+                          // this key is refused; "" = none
   std::string detail;     // what caused it, for people (e.g. the files that arrived)
   TimePoint enqueued_at;
   TimePoint not_before;   // a retry waits out its backoff

@@ -295,7 +295,7 @@ void ApiServer::RunRoutes() {
     }
     // A caller that retries a request it is unsure about sends the same key and gets the same run.
     std::string key = request.get_header_value("Idempotency-Key");
-    auto queued = daemon_.Enqueue(name, "api", key.empty() ? "" : "api:" + name + ":" + key,
+    auto queued = daemon_.Enqueue(name, "api", key.empty() ? "" : "api:" + key,
                                   key.empty() ? "POST /api/v1/pipelines/" + name + "/trigger" : "Idempotency-Key " + key);
     if (!queued.ok()) return SendError(response, HttpStatusFor(queued.status()), workspace_.Redact(queued.status().message()));
     SendJson(response, queued->created ? 202 : 200,

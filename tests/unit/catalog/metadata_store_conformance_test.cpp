@@ -805,11 +805,15 @@ TEST_P(MetadataStoreConformance, OneTriggerEventQueuesOneRunAndItsStateAdvancesW
   EXPECT_EQ(second->id, "q1");
   EXPECT_EQ(store_->GetTriggerState("orders", "schedule#0").value(), std::optional<std::string>("{\"last\":2}"));
   EXPECT_EQ(store_->GetTriggerState("orders", "file_arrival#1").value(), std::nullopt);
+  // Keys are per pipeline: the same event (a fire time, an upstream run) may start several pipelines.
+  auto other = store_->EnqueueRun(Queued("r1", "reviews", "schedule:02:00", kStart), std::nullopt);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_TRUE(other->created);
   // Entries without a dedup key are never merged.
   ASSERT_TRUE(store_->EnqueueRun(Queued("q3", "orders", "", kStart), std::nullopt).value().created);
   ASSERT_TRUE(store_->EnqueueRun(Queued("q4", "orders", "", kStart), std::nullopt).value().created);
   auto pending = store_->PendingQueue().value();
-  ASSERT_EQ(pending.size(), 3u);
+  ASSERT_EQ(pending.size(), 4u);
   EXPECT_EQ(pending[0].id, "q1");
   EXPECT_EQ(pending[0].detail, "cron 0 2 * * *");
   EXPECT_EQ(pending[0].state, QueueState::kQueued);
