@@ -39,6 +39,18 @@ jobs:
     target: { zone: gold, table: bird_count, write: overwrite }
 """
 
+CHAINED_TOO = """\
+name: bird_names
+triggers:
+  - on_success: birds
+jobs:
+  names:
+    source: { table: raw.birds }
+    steps:
+      - sql: "SELECT name FROM input"
+    target: { zone: gold, table: bird_names, write: overwrite }
+"""
+
 SCHEDULE_ONLY = """\
 name: nightly
 source:
@@ -219,6 +231,7 @@ class ServeTest(ProjectTest):
     def test_success_starts_the_chained_pipeline_and_schedule_only_pipelines_refuse_the_api(self):
         self.p.pipeline("birds", FILES_PIPELINE)
         self.p.pipeline("bird_count", CHAINED_PIPELINE)
+        self.p.pipeline("bird_names", CHAINED_TOO)
         self.p.pipeline("nightly", SCHEDULE_ONLY)
         self.p.write("incoming/birds_1.csv", "id,name\n1,robin\n2,wren\n")
         d = self.start()
@@ -236,6 +249,14 @@ class ServeTest(ProjectTest):
         self.assertEqual(chained[0]["status"], "succeeded", chained[0])
         result = d.json("POST", "/api/v1/query", {"sql": "SELECT birds FROM gold.bird_count"})
         self.assertEqual(result["rows"], [{"birds": 2}])
+        # The same upstream run starts every pipeline chained to it, each once.
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            names = d.json("GET", "/api/v1/runs?pipeline=bird_names")["runs"]
+            if names and names[0]["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.1)
+        self.assertEqual([(r["trigger"], r["status"]) for r in names], [("on_success", "succeeded")])
         self.assertEqual(d.stop(), 0)
 
     def big_pipeline(self, rows):
