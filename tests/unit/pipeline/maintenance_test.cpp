@@ -122,6 +122,12 @@ class MaintenanceTest : public ::testing::Test {
   std::shared_ptr<ManualClock> clock_;
   std::unique_ptr<catalog::MetadataStore> catalog_;
   std::unique_ptr<StoreWithHook> lake_;
+  /// What the query planner (DuckDB-parsed, partition-pruned) says `sql` would read.
+  Result<ScanEstimate> Estimate(const std::string& sql, std::optional<int64_t> as_of = std::nullopt) {
+    SLUICE_ASSIGN_OR_RETURN(auto plan, PlanScan(*conn_, *catalog_, sql, as_of));
+    return EstimateScan(plan);
+  }
+
   std::unique_ptr<engine::Database> db_;
   std::unique_ptr<engine::Connection> conn_;
   catalog::TableName table_{"silver", "t"};
@@ -135,45 +141,45 @@ TEST_F(MaintenanceTest, EstimatePrunesPartitionsByEqualsAndInButNotByOtherColumn
   uint64_t de = files[0].bytes, fr = files[1].bytes, us = files[2].bytes;
   ASSERT_TRUE(Append(files, {"country"}).ok());
 
-  auto all = EstimateScan(*catalog_, "SELECT count(*) FROM silver.t");
+  auto all = Estimate("SELECT count(*) FROM silver.t");
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(all->bytes, de + fr + us);
   EXPECT_EQ(all->files, 3);
   EXPECT_EQ(all->files_pruned, 0);
   EXPECT_EQ(all->tables, std::vector<std::string>{"silver.t"});
 
-  auto equals = EstimateScan(*catalog_, "SELECT * FROM silver.t WHERE country = 'FR'");
+  auto equals = Estimate("SELECT * FROM silver.t WHERE country = 'FR'");
   ASSERT_TRUE(equals.ok()) << equals.status();
   EXPECT_EQ(equals->bytes, fr);
   EXPECT_EQ(equals->files, 1);
   EXPECT_EQ(equals->files_pruned, 2);
 
-  auto in_list = EstimateScan(*catalog_, "SELECT * FROM \"silver\".\"t\" WHERE \"country\" IN ('DE', 'US') AND id > 5");
+  auto in_list = Estimate("SELECT * FROM \"silver\".\"t\" WHERE \"country\" IN ('DE', 'US') AND id > 5");
   ASSERT_TRUE(in_list.ok()) << in_list.status();
   EXPECT_EQ(in_list->bytes, de + us);
   EXPECT_EQ(in_list->files_pruned, 1);
 
   // A filter on a column that is not a partition column cannot rule out any file.
-  auto other = EstimateScan(*catalog_, "SELECT * FROM silver.t WHERE name = 'x1'");
+  auto other = Estimate("SELECT * FROM silver.t WHERE name = 'x1'");
   ASSERT_TRUE(other.ok()) << other.status();
   EXPECT_EQ(other->bytes, de + fr + us);
   EXPECT_EQ(other->files_pruned, 0);
 
   // OR may widen the selection past the partition predicate: no pruning, an upper bound.
-  auto widened = EstimateScan(*catalog_, "SELECT * FROM silver.t WHERE country = 'FR' OR id = 1");
+  auto widened = Estimate("SELECT * FROM silver.t WHERE country = 'FR' OR id = 1");
   ASSERT_TRUE(widened.ok()) << widened.status();
   EXPECT_EQ(widened->bytes, de + fr + us);
 
   // A table the SQL does not name costs nothing; a longer name containing it is not it.
-  auto unrelated = EstimateScan(*catalog_, "SELECT * FROM silver.t_archive");
+  auto unrelated = Estimate("SELECT * FROM silver.t_archive");
   ASSERT_TRUE(unrelated.ok()) << unrelated.status();
   EXPECT_EQ(unrelated->bytes, 0u);
   EXPECT_TRUE(unrelated->tables.empty());
 
   // As of an older version, only that version's files count.
   ASSERT_TRUE(Append({WriteFile("silver/t/country=FR/d.parquet", 50, {{"country", "FR"}})}, {"country"}).ok());
-  auto now = EstimateScan(*catalog_, "SELECT * FROM silver.t WHERE country = 'FR'");
-  auto then = EstimateScan(*catalog_, "SELECT * FROM silver.t WHERE country = 'FR'", 1);
+  auto now = Estimate("SELECT * FROM silver.t WHERE country = 'FR'");
+  auto then = Estimate("SELECT * FROM silver.t WHERE country = 'FR'", 1);
   ASSERT_TRUE(now.ok() && then.ok());
   EXPECT_EQ(now->files, 2);
   EXPECT_EQ(then->files, 1);
