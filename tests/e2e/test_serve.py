@@ -338,6 +338,38 @@ target:
         self.assertEqual(again[0]["rows_written"], rows)
         self.assertEqual(d.stop(), 0)
 
+    def test_a_schedule_with_seconds_fires_runs_by_itself(self):
+        self.p.pipeline("ticker", """\
+name: ticker
+source:
+  type: files
+  path: incoming/tick*.csv
+  format: csv
+target:
+  zone: raw
+  table: ticks
+triggers:
+  - schedule: "*/2 * * * * *"
+    timezone: Europe/Berlin
+""")
+        self.p.write("incoming/tick_1.csv", "id\n1\n2\n")
+        d = self.start()
+        deadline = time.time() + 60
+        while True:
+            runs = d.json("GET", "/api/v1/runs?pipeline=ticker")["runs"]
+            ended = [r for r in runs if r["status"] not in ("queued", "running")]
+            if len(ended) >= 2:
+                break
+            self.assertLess(time.time(), deadline, f"the schedule did not fire twice: {runs}")
+            time.sleep(0.2)
+        self.assertEqual({r["trigger"] for r in runs}, {"schedule"})
+        # Each fire time is one run: the first loads the file, later ones find nothing new.
+        self.assertEqual(sorted(r["status"] for r in ended)[-1], "succeeded")
+        self.assertEqual(len({r["details"]["trigger_detail"] for r in runs}), len(runs))
+        self.assertEqual(d.json("POST", "/api/v1/query", {"sql": "SELECT count(*) AS n FROM raw.ticks"})["rows"],
+                         [{"n": 2}])
+        self.assertEqual(d.stop(), 0)
+
     def test_loopback_without_token_is_open(self):
         d = self.start(token=False)
         self.assertEqual(d.json("GET", "/api/v1/pipelines")["pipelines"], [])
