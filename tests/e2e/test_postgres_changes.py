@@ -6,14 +6,10 @@ import hashlib
 import json
 import os
 import sqlite3
-import sys
 
-from sluice_e2e import ProjectTest, read_parquet_independently
+from sluice_e2e import read_parquet_independently
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts"))
-from pg_test_server import PgServer  # noqa: E402
-
-PASSWORD_ENV = "SLUICE_E2E_PG_PASSWORD"
+from pg_project import PostgresProjectTest
 
 PIPELINE = """\
 name: compounds
@@ -31,24 +27,11 @@ target:
 """
 
 
-class PostgresChangesTest(ProjectTest):
+class PostgresChangesTest(PostgresProjectTest):
+    connection_name = "registry"
+
     def setUp(self):
         super().setUp()
-        self.pg = PgServer()
-        self.pg.__enter__()
-        self.addCleanup(self.pg.__exit__, None, None, None)
-        self.p.write("sluice.yaml", f"""\
-project: test
-lake: ./lake
-connections:
-  registry:
-    type: postgres
-    url: {self.pg.url}
-    password: ${{env:{PASSWORD_ENV}}}
-""")
-        self.env = {PASSWORD_ENV: self.pg.password}
-        os.environ[PASSWORD_ENV] = self.pg.password
-        self.addCleanup(os.environ.pop, PASSWORD_ENV, None)
         self.pg.psql("""
             CREATE TABLE public.compounds (id integer, structure text, weight numeric(10,3),
                                            registered_at timestamp, chemist text);

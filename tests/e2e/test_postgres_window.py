@@ -4,14 +4,9 @@ over num_partitions concurrent connections in one snapshot equal a single read."
 import json
 import os
 import sqlite3
-import sys
 
-from sluice_e2e import ProjectTest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts"))
-from pg_test_server import PgServer  # noqa: E402
-
-PASSWORD_ENV = "SLUICE_E2E_PG_PASSWORD"
+from pg_project import PostgresProjectTest
 
 PIPELINE = """\
 name: deposits
@@ -35,24 +30,11 @@ target:
 """
 
 
-class PostgresWindowTest(ProjectTest):
+class PostgresWindowTest(PostgresProjectTest):
+    connection_name = "bank"
+
     def setUp(self):
         super().setUp()
-        self.pg = PgServer()
-        self.pg.__enter__()
-        self.addCleanup(self.pg.__exit__, None, None, None)
-        self.p.write("sluice.yaml", f"""\
-project: test
-lake: ./lake
-connections:
-  bank:
-    type: postgres
-    url: {self.pg.url}
-    password: ${{env:{PASSWORD_ENV}}}
-""")
-        self.env = {PASSWORD_ENV: self.pg.password}
-        os.environ[PASSWORD_ENV] = self.pg.password
-        self.addCleanup(os.environ.pop, PASSWORD_ENV, None)
         # 3 days of deposits, one every 5 minutes; quarter spreads over 1..1200 with some NULLs.
         self.pg.psql("""
             CREATE TABLE public.deposits (id integer PRIMARY KEY, account_number text, amount numeric(12,2),
