@@ -5,7 +5,6 @@ import json
 import os
 import sqlite3
 
-
 from pg_project import PostgresProjectTest
 
 PIPELINE = """\
