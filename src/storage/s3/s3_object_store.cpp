@@ -13,6 +13,7 @@
 #include <fstream>
 #include <future>
 
+#include "common/logging.hpp"
 #include "common/strings.hpp"
 #include "storage/s3/s3_client.hpp"
 
@@ -406,7 +407,8 @@ class S3ObjectWriter final : public ObjectWriter {
     int number = static_cast<int>(etags_.size()) + 1;
     etags_.emplace_back();
     auto send = [client = &store_->client(), bucket = store_->bucket(), key = key_, upload_id = upload_id_, number,
-                 name = Name(), data = std::move(data)]() -> Result<std::string> {
+                 name = Name(), data = std::move(data), log_capture = LogCapture::Current()]() -> Result<std::string> {
+      LogCaptureScope log_scope(log_capture);  // retry warnings belong to the run's log
       try {
         S3Request request;
         request.method = "PUT";
