@@ -114,7 +114,9 @@ Result<catalog::EnqueueResult> Daemon::Enqueue(const std::string& pipeline, cons
 std::vector<std::string> Daemon::RunningRuns() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> ids;
-  for (const auto& [id, pipeline] : running_pipelines_) ids.push_back(id);
+  for (const auto& [id, worker] : workers_) {
+    if (!worker.finished) ids.push_back(id);
+  }
   return ids;
 }
 
@@ -154,29 +156,42 @@ void Daemon::RecoverInFlight() {
       continue;
     }
     catalog::QueuedRun again = run;
-    again.id = NewQueueId();
     again.trigger = "retry";
-    again.dedup_key = "retry:" + run.id;
-    again.detail = fmt::format("again after run {} was interrupted by a restart (attempt {})", run.id, run.attempt + 1);
     again.attempt = run.attempt + 1;
-    again.enqueued_at = again.not_before = workspace_.clock().Now();
-    again.state = catalog::QueueState::kQueued;
-    auto queued = workspace_.catalog().EnqueueRun(again, std::nullopt);
-    if (!queued.ok()) spdlog::error("could not queue run {} again: {}", run.id, queued.status().message());
+    QueueAgain(std::move(again), "retry:" + run.id,
+               fmt::format("again after run {} was interrupted by a restart (attempt {})", run.id, run.attempt + 1),
+               std::chrono::microseconds{0});
   }
 }
 
+void Daemon::QueueAgain(catalog::QueuedRun run, std::string dedup_key, std::string detail,
+                        std::chrono::microseconds delay) {
+  std::string previous = run.id;
+  run.id = NewQueueId();
+  run.dedup_key = std::move(dedup_key);
+  run.detail = std::move(detail);
+  run.enqueued_at = workspace_.clock().Now();
+  run.not_before = run.enqueued_at + delay;
+  run.state = catalog::QueueState::kQueued;
+  auto queued = workspace_.catalog().EnqueueRun(run, std::nullopt);
+  if (!queued.ok()) spdlog::error("could not queue run {} again: {}", previous, queued.status().message());
+}
+
+triggers::PolledTriggerContext Daemon::TriggerContext(const std::string& pipeline) const {
+  triggers::PolledTriggerContext context = trigger_context_;
+  context.pipeline = pipeline;
+  return context;
+}
+
 Status Daemon::LoadPolledTriggers() {
-  triggers::PolledTriggerContext context;
-  context.project_root = project_.root;
-  SLUICE_ASSIGN_OR_RETURN(context.s3, pipeline::S3OptionsFromConfig(project_.s3));
+  trigger_context_.project_root = project_.root;
+  SLUICE_ASSIGN_OR_RETURN(trigger_context_.s3, pipeline::S3OptionsFromConfig(project_.s3));
   TimePoint now = workspace_.clock().Now();
   for (const auto& [pipeline, pipeline_triggers] : triggers_) {
-    context.pipeline = pipeline;
     for (const auto& spec : pipeline_triggers.specs) {
       if (!triggers::IsPolled(triggers::BuiltinTriggers(), spec)) continue;
       SLUICE_ASSIGN_OR_RETURN(auto saved, workspace_.catalog().GetTriggerState(pipeline, spec.key));
-      SLUICE_ASSIGN_OR_RETURN(auto trigger, triggers::MakePolledTrigger(spec, context, saved));
+      SLUICE_ASSIGN_OR_RETURN(auto trigger, triggers::MakePolledTrigger(spec, TriggerContext(pipeline), saved));
       polled_.push_back(PolledEntry{pipeline, spec, std::move(trigger), now});
       spdlog::info("pipeline '{}': watching trigger {} ({})", pipeline, spec.key, spec.config->Describe());
     }
@@ -239,13 +254,10 @@ TimePoint Daemon::PollTriggers(TimePoint now) {
       if (!stored.ok()) {
         spdlog::error("pipeline '{}': trigger {}: {}", entry.pipeline, entry.spec.key, workspace_.Redact(stored.message()));
         // Start again from the state last stored, so nothing it reported is lost or fired twice.
-        triggers::PolledTriggerContext context;
-        context.pipeline = entry.pipeline;
-        context.project_root = project_.root;
-        if (auto s3 = pipeline::S3OptionsFromConfig(project_.s3); s3.ok()) context.s3 = *s3;
         auto saved = workspace_.catalog().GetTriggerState(entry.pipeline, entry.spec.key);
         if (saved.ok()) {
-          if (auto rebuilt = triggers::MakePolledTrigger(entry.spec, context, *saved); rebuilt.ok()) {
+          if (auto rebuilt = triggers::MakePolledTrigger(entry.spec, TriggerContext(entry.pipeline), *saved);
+              rebuilt.ok()) {
             entry.trigger = std::move(rebuilt).value();
           }
         }
@@ -284,8 +296,10 @@ void Daemon::StartDueRuns(TimePoint now) {
     std::vector<std::string> busy;
     {
       std::lock_guard lock(mutex_);
-      if (stopping_ || static_cast<int64_t>(running_pipelines_.size()) >= options_.max_concurrent_runs) return;
-      for (const auto& [id, pipeline] : running_pipelines_) busy.push_back(pipeline);
+      for (const auto& [id, worker] : workers_) {
+        if (!worker.finished) busy.push_back(worker.pipeline);
+      }
+      if (stopping_ || static_cast<int64_t>(busy.size()) >= options_.max_concurrent_runs) return;
     }
     auto claimed = workspace_.catalog().ClaimQueuedRun(now, busy);
     if (!claimed.ok()) {
@@ -296,8 +310,8 @@ void Daemon::StartDueRuns(TimePoint now) {
     catalog::QueuedRun run = std::move(**claimed);
     auto cancellation = std::make_shared<pipeline::RunCancellation>();
     std::lock_guard lock(mutex_);
-    running_pipelines_[run.id] = run.pipeline;
     Worker& worker = workers_[run.id];
+    worker.pipeline = run.pipeline;
     worker.cancellation = cancellation;
     worker.thread = std::thread([this, run, cancellation]() mutable { Execute(std::move(run), cancellation); });
   }
@@ -368,20 +382,9 @@ void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancel
 
   Status finished = workspace_.catalog().FinishQueuedRun(run.id);
   if (!finished.ok()) spdlog::error("could not close queue entry {}: {}", run.id, finished.message());
-  if (requeue) {
-    catalog::QueuedRun again = run;
-    again.id = NewQueueId();
-    again.dedup_key = "requeue:" + run.id;
-    again.detail = fmt::format("again after run {}: {}", run.id, requeue_reason);
-    again.enqueued_at = workspace_.clock().Now();
-    again.not_before = again.enqueued_at + delay;
-    again.state = catalog::QueueState::kQueued;
-    auto queued = workspace_.catalog().EnqueueRun(again, std::nullopt);
-    if (!queued.ok()) spdlog::error("could not queue run {} again: {}", run.id, queued.status().message());
-  }
+  if (requeue) QueueAgain(run, "requeue:" + run.id, fmt::format("again after run {}: {}", run.id, requeue_reason), delay);
 
   std::lock_guard lock(mutex_);
-  running_pipelines_.erase(run.id);
   if (auto it = workers_.find(run.id); it != workers_.end()) it->second.finished = true;
   wake_.notify_all();
 }

@@ -63,6 +63,7 @@ class Daemon {
 
  private:
   struct Worker {
+    std::string pipeline;
     std::thread thread;
     std::shared_ptr<pipeline::RunCancellation> cancellation;
     bool finished = false;
@@ -82,6 +83,9 @@ class Daemon {
   /// Queues the poll's runs and saves the trigger's state with them (one transaction for the last run).
   Status StorePoll(const PolledEntry& entry, const triggers::TriggerPoll& poll, TimePoint now);
   void SendAlert(const triggers::TriggerAlert& alert);
+  triggers::PolledTriggerContext TriggerContext(const std::string& pipeline) const;
+  /// Queues `run` again under a new id (a restart, a stop, a busy pipeline), waiting `delay` first.
+  void QueueAgain(catalog::QueuedRun run, std::string dedup_key, std::string detail, std::chrono::microseconds delay);
   void StartDueRuns(TimePoint now);
   void Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancellation> cancellation);
   /// Runs of the pipelines that `on_success:`/`on_failure:` the finished pipeline.
@@ -102,13 +106,13 @@ class Daemon {
   notify::NotifierRegistry notifiers_;
   std::map<std::string, PipelineTriggers> triggers_;
   std::vector<PolledEntry> polled_;  // touched by the loop thread only (after Start)
+  triggers::PolledTriggerContext trigger_context_;  // project root and S3 settings, shared by all triggers
 
   std::unique_ptr<pipeline::PipelineLock> daemon_lock_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::map<std::string, Worker> workers_;  // queue id → worker; guarded by mutex_
-  std::map<std::string, std::string> running_pipelines_;  // queue id → pipeline
+  std::map<std::string, Worker> workers_;  // queue id → worker (running until finished); guarded by mutex_
   std::thread loop_;
 };
 
