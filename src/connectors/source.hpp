@@ -64,6 +64,21 @@ struct SourcePlan {
 
 enum class ReadState { kHaveMore, kFinished };
 
+/// mode: changes: which columns identify a row and which do not count as a change.
+struct RowHashRequest {
+  std::vector<std::string> key;
+  std::vector<std::string> ignore;
+};
+
+/// What a source that hashes rows itself answers to a RowHashRequest.
+struct SourceRowHashing {
+  std::string kind;          // recorded with the index; "" = the source cannot hash rows
+  bool unique_keys = false;  // the source guarantees the key is unique and never NULL (a primary key)
+};
+
+/// The column in which a source that hashes rows itself hands each row's hash to the pipeline.
+inline constexpr const char* kSourceRowHashColumn = "_sluice_row_hash";
+
 /// Per-run reader. Read() makes (the next part of) the input visible to the engine as the
 /// relation `relation` — a view over files or a table the reader filled — and says whether more
 /// parts follow. The pipeline writes each part to staging before asking for the next, so a
@@ -92,6 +107,26 @@ class SourceReader {
   virtual bool Resuming() const { return false; }
   /// mode: window: the window this run reads (recorded with the run); nullopt for other reads.
   virtual std::optional<WindowBounds> WindowRead() const { return std::nullopt; }
+
+  // mode: changes, computed where the rows live. A source that can hash its rows itself (a
+  // database server) saves a run from transferring rows that did not change: the pipeline first
+  // reads every key with its hash, compares them with its index, then asks only for the rows
+  // whose hash differs. Called before the first Read(), in this order.
+
+  /// Starts hashing rows as `request` says; returns the kind of hash (recorded with the index, so
+  /// that only hashes of the same kind are ever compared), or no kind when this source cannot and
+  /// the pipeline hashes the rows it reads. Once accepted, every part from Read() carries the hash
+  /// in column kSourceRowHashColumn.
+  virtual Result<SourceRowHashing> StartRowHashing(const RowHashRequest& /*request*/) { return SourceRowHashing{}; }
+  /// Fills `relation` with the key columns and kSourceRowHashColumn of every current row.
+  virtual Status ReadKeyHashes(engine::Connection& /*connection*/, const std::string& /*relation*/) {
+    return Status::Internal("this source does not hash rows itself");
+  }
+  /// From now on Read() delivers only the rows whose keys are in the engine table `keys` (the key
+  /// columns, by name), in as many parts as it takes; at least one, possibly empty.
+  virtual Status RestrictToKeys(engine::Connection& /*connection*/, const std::string& /*keys*/) {
+    return Status::Internal("this source does not hash rows itself");
+  }
 };
 
 class Source {

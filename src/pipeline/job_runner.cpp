@@ -252,7 +252,15 @@ class JobExecution {
     // mode: changes — each part is diffed against the key → hash index of the last commit.
     std::unique_ptr<ChangeDetector> changes;
     if (job_.mode == "changes") {
-      SLUICE_ASSIGN_OR_RETURN(changes, StartChangeDetection(*connection, scratch_.path));
+      SLUICE_ASSIGN_OR_RETURN(changes, StartChangeDetection(*connection, *reader, scratch_.path));
+      if (changes->CanDiffKeysFirst()) {
+        // Keys and hashes of every row first; then only the changed rows travel.
+        std::string key_hashes = relation + "_key_hashes";
+        SLUICE_TRY(reader->ReadKeyHashes(*connection, key_hashes));
+        SLUICE_ASSIGN_OR_RETURN(auto changed_keys, changes->DiffKeys(key_hashes));
+        SLUICE_TRY(connection->Execute("DROP TABLE IF EXISTS " + SqlIdent(key_hashes)));
+        SLUICE_TRY(reader->RestrictToKeys(*connection, changed_keys));
+      }
     }
     auto stage_with_metadata = [&](const std::string& part_relation, int part) -> Status {
       SLUICE_ASSIGN_OR_RETURN(auto with_metadata,
@@ -294,6 +302,7 @@ class JobExecution {
       index.rows = changes->index_rows();
       SLUICE_TRY(changes->WriteIndex(index.local));
       new_index_ = index;
+      index_hash_kind_ = changes->hash_kind();
     }
 
     SLUICE_TRY(HandleReaderRejects(*connection, *reader));
@@ -324,7 +333,7 @@ class JobExecution {
     if (ctx_.full_refresh) commit.forget_loaded_scopes.push_back(scope_);
     if (pending_ || pending_recorded_) commit.state.push_back({scope_, kPendingLoadKey, std::nullopt});
     if (new_index_) {  // the index advances only with this commit
-      commit.state.push_back({scope_, "change_index", ChangeIndexRef{new_index_->key, new_index_->rows}.ToJson()});
+      commit.state.push_back({scope_, "change_index", ChangeIndexRef{new_index_->key, new_index_->rows, index_hash_kind_}.ToJson()});
     }
     return Publish(commit);
   }
@@ -652,7 +661,8 @@ class JobExecution {
   }
 
   /// mode: changes: loads the index the last commit referenced (none after --full-refresh).
-  Result<std::unique_ptr<ChangeDetector>> StartChangeDetection(engine::Connection& connection, const fs::path& scratch) {
+  Result<std::unique_ptr<ChangeDetector>> StartChangeDetection(engine::Connection& connection,
+                                                                connectors::SourceReader& reader, const fs::path& scratch) {
     ChangeIndexRef* previous = &previous_index_;
     std::optional<fs::path> local;
     if (!ctx_.full_refresh) {
@@ -669,6 +679,11 @@ class JobExecution {
     options.primary_key = job_.primary_key;
     options.mark_deletes = job_.deletes == "mark";
     options.ignore_columns = {"_source_file", "_loaded_at"};
+    options.previous_hash_kind = previous->hash_kind;
+    SLUICE_ASSIGN_OR_RETURN(auto hashing,
+                            reader.StartRowHashing(connectors::RowHashRequest{options.primary_key, options.ignore_columns}));
+    options.source_hash_kind = hashing.kind;
+    options.source_keys_unique = hashing.unique_keys;
     options.table_prefix = "changes_" + job_.name;
     options.where = fmt::format("job '{}' of pipeline '{}'", job_.name, ctx_.pipeline.name);
     return ChangeDetector::Start(connection, std::move(options), local);
@@ -751,6 +766,7 @@ class JobExecution {
   int64_t adopted_rows_ = 0;             // rows of the resumed load's earlier chunks (not read by this run)
   bool pending_recorded_ = false;
   ChangeIndexRef previous_index_;                   // mode: changes: the index the last commit referenced
+  std::string index_hash_kind_;                     // mode: changes: the kind of hash new_index_ holds
   std::optional<connectors::StagedFile> new_index_;  // mode: changes: this run's index, published with the data
 };
 

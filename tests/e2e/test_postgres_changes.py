@@ -164,9 +164,147 @@ class PostgresChangesTest(PostgresProjectTest):
         self.assertIn("primary_key", r.err)
 
     def test_row_hash_is_md5_of_the_documented_encoding(self):
+        self.p.pipeline("compounds", PIPELINE.replace("table: public.compounds\n",
+                                                      "table: public.compounds\n  server_side_hash: false\n"))
         self.pg.psql("DELETE FROM public.compounds WHERE id <> 7")
         self.assertOk(self.run_job())
+        self.assertEqual(self.index_state()["hash"], "md5")
         rows = self.p.query(f"SELECT id, hex(_row_hash) AS h FROM read_parquet('{self.p.path('lake', self.index_state()['key'])}')")
         # id 7: chemist NULL; compared columns in name order: chemist, registered_at, structure, weight.
         encoding = "N" + "19:2024-01-01 07:00:00" + "2:C7" + "6:10.500"
         self.assertEqual(rows, [{"id": 7, "h": hashlib.md5(encoding.encode()).hexdigest().upper()}])
+
+    def test_server_row_hash_is_postgres_hash_record_extended_of_the_compared_columns(self):
+        self.pg.psql("DELETE FROM public.compounds WHERE id <> 7")
+        self.assertOk(self.run_job())
+        self.assertEqual(self.index_state()["hash"], "postgres:hash_record_extended")
+        rows = self.p.query(f"SELECT id, _row_hash FROM read_parquet('{self.p.path('lake', self.index_state()['key'])}')")
+        # The compared columns in name order, as documented.
+        want = self.pg.psql("SELECT hash_record_extended(ROW(chemist, registered_at, structure, weight), 0) "
+                            "FROM public.compounds WHERE id = 7").strip()
+        self.assertEqual(rows, [{"id": 7, "_row_hash": int(want)}])
+
+
+class PostgresChangesPortableHashTest(PostgresChangesTest):
+    """The same behaviour when sluice hashes every row itself (server_side_hash: false)."""
+
+    def setUp(self):
+        super().setUp()
+        self.p.pipeline("compounds", PIPELINE.replace("table: public.compounds\n",
+                                                      "table: public.compounds\n  server_side_hash: false\n"))
+
+    def test_server_row_hash_is_postgres_hash_record_extended_of_the_compared_columns(self):
+        self.skipTest("server-side hashing is off in this variant")
+
+
+MULTI_KEY_PIPELINE = """\
+name: readings
+source:
+  connection: registry
+  table: lab.readings
+mode: changes
+primary_key: [site, taken_at]
+deletes: mark
+target:
+  zone: raw
+  table: readings
+"""
+
+
+class PostgresChangesServerHashTest(PostgresProjectTest):
+    """Keys first: PostgreSQL hashes every row, only changed rows are fetched by key."""
+    connection_name = "registry"
+
+    def setUp(self):
+        super().setUp()
+        # Keys that need quoting in an array literal, a composite primary key, and columns of
+        # types without a hash function of their own (json, arrays) that are hashed as text.
+        self.pg.psql("""
+            CREATE SCHEMA lab;
+            CREATE TABLE lab.readings (site text, taken_at timestamp, value numeric(8,2), tags text[], doc json,
+                                       PRIMARY KEY (site, taken_at));
+            INSERT INTO lab.readings
+              SELECT s, timestamp '2024-03-01' + g * interval '1 minute', g / 4.0, ARRAY['t' || g], '{"g": 1}'
+              FROM generate_series(1, 50) g,
+                   unnest(ARRAY['plain', 'quo"te', 'back\\slash', '{brace,comma}', 'NULL', 'sp ace', '']) s;
+        """)
+        self.p.pipeline("readings", MULTI_KEY_PIPELINE)
+
+    def run_job(self, *extra):
+        return self.p.sluice("run", "readings", *extra, env=self.env)
+
+    def index_state(self):
+        db = sqlite3.connect(self.p.path(".sluice", "catalog.db"))
+        try:
+            rows = db.execute("SELECT state_value FROM job_state WHERE scope = 'readings/readings' "
+                              "AND state_key = 'change_index'").fetchall()
+        finally:
+            db.close()
+        return json.loads(rows[0][0]) if rows else None
+
+    def last_load(self):
+        rows = self.p.query("SELECT site, CAST(taken_at AS VARCHAR) AS t, _change_type AS c, CAST(value AS VARCHAR) AS v "
+                            "FROM raw.readings WHERE _loaded_at = (SELECT max(_loaded_at) FROM raw.readings) "
+                            "ORDER BY site, taken_at")
+        return [(r["site"], r["t"], r["c"], r["v"]) for r in rows]
+
+    def test_changed_rows_are_fetched_by_composite_keys_that_need_quoting(self):
+        r = self.run_job()
+        self.assertOk(r)
+        self.assertIn("350 rows written", r.out)
+        self.assertEqual(self.index_state()["hash"], "postgres:hash_record_extended")
+
+        self.pg.psql("""
+            UPDATE lab.readings SET value = 99 WHERE taken_at = timestamp '2024-03-01 00:05:00';
+            UPDATE lab.readings SET tags = ARRAY['new'] WHERE site = 'plain' AND taken_at = timestamp '2024-03-01 00:06:00';
+            UPDATE lab.readings SET doc = '{"g": 2}' WHERE site = 'NULL' AND taken_at = timestamp '2024-03-01 00:07:00';
+            UPDATE lab.readings SET value = value WHERE taken_at = timestamp '2024-03-01 00:08:00';
+            DELETE FROM lab.readings WHERE site = 'quo"te' AND taken_at = timestamp '2024-03-01 00:09:00';
+            INSERT INTO lab.readings VALUES ('back\\slash', timestamp '2025-01-01 12:30:00.25', 1, NULL, NULL);
+        """)
+        r = self.run_job("--log-level", "debug")
+        self.assertOk(r)
+        self.assertIn("10 changed rows fetched by key", r.err)
+        self.assertIn("11 rows written", r.out)
+        sites = ["", "NULL", "back\\slash", "plain", "quo\"te", "sp ace", "{brace,comma}"]
+        want = sorted([(s, "2024-03-01 00:05:00", "update", "99.00") for s in sites]
+                      + [("plain", "2024-03-01 00:06:00", "update", "1.50"),
+                         ("NULL", "2024-03-01 00:07:00", "update", "1.75"),
+                         ('quo"te', "2024-03-01 00:09:00", "delete", None),
+                         ("back\\slash", "2025-01-01 12:30:00.25", "insert", "1.00")])
+        self.assertEqual(self.last_load(), want)
+        self.assertEqual(self.index_state()["rows"], 350)
+
+        r = self.run_job()
+        self.assertOk(r)
+        self.assertRegex(r.out, r"no[ _]changes")
+
+    def test_switching_to_the_server_hash_compares_once_with_the_portable_index(self):
+        portable = MULTI_KEY_PIPELINE.replace("table: lab.readings\n", "table: lab.readings\n  server_side_hash: false\n")
+        self.p.pipeline("readings", portable)
+        self.assertOk(self.run_job())
+        self.assertEqual(self.index_state()["hash"], "md5")
+        self.pg.psql("UPDATE lab.readings SET value = -1 WHERE site = 'plain' AND taken_at < timestamp '2024-03-01 00:03:00'")
+
+        # This run reads every row, compares the portable hashes and keeps PostgreSQL's.
+        self.p.pipeline("readings", MULTI_KEY_PIPELINE)
+        r = self.run_job("--log-level", "debug")
+        self.assertOk(r)
+        self.assertNotIn("fetched by key", r.err)
+        self.assertEqual([(c[0], c[2]) for c in self.last_load()], [("plain", "update"), ("plain", "update")])
+        self.assertEqual(self.index_state()["hash"], "postgres:hash_record_extended")
+
+        self.pg.psql("UPDATE lab.readings SET value = -2 WHERE site = '' AND taken_at = timestamp '2024-03-01 00:10:00'")
+        r = self.run_job("--log-level", "debug")
+        self.assertOk(r)
+        self.assertIn("1 changed rows fetched by key", r.err)
+        self.assertEqual(self.last_load(), [("", "2024-03-01 00:10:00", "update", "-2.00")])
+
+        # Back to sluice's own hash: the index of PostgreSQL hashes cannot be compared with it.
+        self.p.pipeline("readings", portable)
+        r = self.run_job()
+        self.assertNotEqual(r.rc, 0, repr(r))
+        self.assertIn("--full-refresh", r.err)
+        self.assertIn("job 'readings'", r.err)
+        self.assertOk(self.run_job("--full-refresh"))
+        self.assertEqual(self.index_state()["hash"], "md5")

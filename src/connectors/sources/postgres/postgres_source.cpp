@@ -6,6 +6,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "common/strings.hpp"
@@ -64,6 +65,7 @@ struct PostgresOptions {
   int64_t batch_rows = kDefaultBatchRows;
   int64_t connect_retries = 2;
   bool cast_unsupported_to_text = false;
+  bool server_side_hash = true;  // mode: changes: hash rows in PostgreSQL, transfer only the changed ones
   bool resumable = true;  // mode: full of a table: read in key-ordered chunks an interrupted load resumes from
   std::string chunk_by;   // "" = the table's single-column integer primary key
   postgres::ConnectOptions connect;
@@ -181,6 +183,82 @@ std::string StateJson(const SourceState& state) {
   return json.dump();
 }
 
+const PgColumn* FindColumn(const std::vector<PgColumn>& columns, std::string_view name) {
+  for (const auto& c : columns) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+/// mode: changes on the server: the kind of hash recorded with the change index.
+constexpr const char* kServerRowHashKind = "postgres:hash_record_extended";
+/// Keys per query when fetching changed rows (the array literal stays a few MB at most).
+constexpr int64_t kKeysPerFetch = 50'000;
+
+/// Whether `column` can be a key that changed rows are fetched by: its DuckDB text form must
+/// read back as the same PostgreSQL value.
+bool FetchableKey(const PgColumn& column) {
+  if (column.cast_to_text) return false;
+  switch (column.wire) {
+    case WireType::kInt2:
+    case WireType::kInt4:
+    case WireType::kInt8:
+    case WireType::kNumeric:
+    case WireType::kText:
+    case WireType::kUuid:
+    case WireType::kDate:
+    case WireType::kTimestamp:
+    case WireType::kTimestampTz: return true;
+    default: return false;
+  }
+}
+
+/// `hash_record_extended(ROW(...), 0)` over the compared columns in name order. Built-in types
+/// with an extended hash function are hashed as they are (no text conversion on the server);
+/// others (json, xml, arrays, domains, types read as text) through their text form.
+std::string ServerRowHashSql(const std::vector<PgColumn>& columns, const RowHashRequest& request) {
+  // bool int2 int4 int8 oid float4 float8 numeric text varchar bpchar name char date time
+  // timestamp timestamptz interval uuid jsonb bytea
+  static const std::set<uint32_t> kHashable = {16,   21,   23,   20,   26,   700,  701,  1700, 25,   1043, 1042,
+                                               19,   18,   1082, 1083, 1114, 1184, 1186, 2950, 3802, 17};
+  auto listed = [](const std::vector<std::string>& list, const std::string& name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
+  std::vector<const PgColumn*> compared;
+  for (const auto& c : columns) {
+    if (!listed(request.key, c.name) && !listed(request.ignore, c.name)) compared.push_back(&c);
+  }
+  std::sort(compared.begin(), compared.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
+  if (compared.empty()) return "0::bigint";
+  std::vector<std::string> fields;
+  for (const auto* c : compared) {
+    bool as_is = !c->cast_to_text && kHashable.count(c->type_oid) > 0;
+    fields.push_back(postgres::QuoteIdent(c->name) + (as_is ? "" : "::text"));
+  }
+  return fmt::format("hash_record_extended(ROW({}), 0)", Join(fields, ", "));
+}
+
+/// The text of a PostgreSQL array ({"a","b\\c"}) of column `column` of `rows`.
+std::string ArrayText(const std::vector<engine::TextRow>& rows, size_t column) {
+  std::string out = "{";
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (r > 0) out += ',';
+    out += '"';
+    for (char ch : rows[r][column].value_or("")) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+/// The same as a quoted literal, to cast in SQL.
+std::string ArrayLiteral(const std::vector<engine::TextRow>& rows, size_t column) {
+  return postgres::QuoteLiteral(ArrayText(rows, column));
+}
+
 class PostgresReader final : public SourceReader {
  public:
   struct Setup {
@@ -210,6 +288,7 @@ class PostgresReader final : public SourceReader {
   uint64_t PendingBytes() const override { return s_.pending_bytes; }
 
   Result<ReadState> Read(engine::Connection& connection, const std::string& relation) override {
+    if (!changed_keys_.empty()) return ReadChangedRows(connection, relation);
     if (!s_.partition_sqls.empty()) return ReadPartitions(connection, relation);
     if (!s_.chunk_key.empty()) return ReadChunk(connection, relation);
     if (copy_ == nullptr) {
@@ -245,6 +324,77 @@ class PostgresReader final : public SourceReader {
 
   bool Resuming() const override { return s_.resumed; }
 
+  Result<SourceRowHashing> StartRowHashing(const RowHashRequest& request) override {
+    SourceRowHashing hashing;
+    if (options_.mode != LoadMode::kChanges || !options_.server_side_hash) return hashing;
+    std::vector<std::string> why_not;
+    if (s_.client->server_version() < 140000) why_not.push_back("the server is older than PostgreSQL 14");
+    key_columns_.clear();
+    for (const auto& k : request.key) {
+      const PgColumn* column = FindColumn(s_.columns, k);
+      if (column == nullptr) return hashing;  // the change detector names the missing key
+      if (!FetchableKey(*column)) why_not.push_back(fmt::format("key column '{}' is {}", k, column->type_name));
+      key_columns_.push_back(*column);
+    }
+    if (!why_not.empty()) {
+      spdlog::info("job '{}': rows are hashed by sluice, not by PostgreSQL, because {} (every row is transferred)",
+                   options_.job, Join(why_not, " and "));
+      return hashing;
+    }
+    row_hash_sql_ = ServerRowHashSql(s_.columns, request);
+    s_.read_sql = fmt::format("SELECT *, {} AS {} FROM {}", row_hash_sql_, kSourceRowHashColumn, options_.FromSql());
+    s_.columns.push_back(RowHashColumn());
+    // The keys and the rows fetched by key afterwards come from one snapshot.
+    SLUICE_TRY(s_.client->Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    hashing.kind = kServerRowHashKind;
+    SLUICE_ASSIGN_OR_RETURN(hashing.unique_keys, KeyIsUnique(request.key));
+    return hashing;
+  }
+
+  Status ReadKeyHashes(engine::Connection& connection, const std::string& relation) override {
+    std::vector<std::string> keys;
+    for (const auto& k : key_columns_) keys.push_back(postgres::QuoteIdent(k.name));
+    postgres::CopyReaderOptions copy;
+    copy.query = fmt::format("SELECT {}, {} AS {} FROM {}", Join(keys, ", "), row_hash_sql_, kSourceRowHashColumn,
+                             options_.FromSql());
+    copy.columns = key_columns_;
+    copy.columns.push_back(RowHashColumn());
+    copy.table = relation;
+    copy.temporary = true;
+    copy.keep_previous_batches = true;
+    // Key and hash are 16 bytes or so a row: cheap to pass from parallel workers, so let the
+    // server hash with its parallel workers where its cost model sees a gain (large tables).
+    SLUICE_TRY(s_.client->Execute("SET LOCAL parallel_tuple_cost = 0.001"));
+    auto reader = postgres::PgCopyReader::Start(*s_.client, connection, std::move(copy));
+    if (!reader.ok()) return reader.status().WithContext("reading the row hashes of {} from PostgreSQL", options_.What());
+    for (bool more = true; more;) {
+      auto read = (*reader)->ReadBatch(1 << 20);
+      if (!read.ok()) {
+        return read.status().WithContext("reading the row hashes of {} from PostgreSQL {}", options_.What(),
+                                         s_.client->endpoint());
+      }
+      more = *read;
+    }
+    spdlog::debug("postgres source of job '{}': {} keys with their row hashes ({} bytes)", options_.job,
+                  (*reader)->rows(), (*reader)->bytes());
+    reader->reset();
+    return s_.client->Execute("SET LOCAL parallel_tuple_cost TO DEFAULT");
+  }
+
+  Status RestrictToKeys(engine::Connection& connection, const std::string& keys) override {
+    std::vector<std::string> as_text;
+    for (const auto& k : key_columns_) {
+      as_text.push_back(fmt::format("CAST({0} AS VARCHAR) AS {0}", SqlIdent(k.name)));
+    }
+    changed_keys_ = keys + "_numbered";
+    SLUICE_TRY(connection.Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT row_number() OVER () AS _n, {} FROM {}",
+                                              SqlIdent(changed_keys_), Join(as_text, ", "), SqlIdent(keys))));
+    SLUICE_ASSIGN_OR_RETURN(auto count, connection.Query("SELECT count(*) AS n FROM " + SqlIdent(changed_keys_)));
+    changed_key_count_ = count.GetInt(0, "n");
+    fetched_keys_ = 0;
+    return Status::OK();
+  }
+
   std::optional<WindowBounds> WindowRead() const override {
     if (options_.mode != LoadMode::kWindow || s_.nothing_to_read) return std::nullopt;
     return WindowBounds{options_.window.column, s_.window_start, s_.window_stop};
@@ -272,6 +422,76 @@ class PostgresReader final : public SourceReader {
   }
 
  private:
+  /// Whether a table's primary key or a unique index over NOT NULL columns is exactly `key`.
+  Result<bool> KeyIsUnique(std::vector<std::string> key) const {
+    if (!options_.is_table()) return false;
+    std::sort(key.begin(), key.end());
+    std::vector<engine::TextRow> names;
+    for (const auto& k : key) names.push_back({k});
+    SLUICE_ASSIGN_OR_RETURN(
+        auto found, s_.client->QueryParams(
+                        "SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = format('%I.%I', $1::text, $2::text)::regclass "
+                        "AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnatts = i.indnkeyatts "
+                        "AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE \"C\") FROM pg_attribute a "
+                        "     WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) AND a.attnotnull) = $3::text[]) AS u",
+                        {options_.schema, options_.table, ArrayText(names, 0)}));
+    return found.Get(0, "u") == "t";
+  }
+
+  static PgColumn RowHashColumn() {
+    PgColumn hash;
+    hash.name = kSourceRowHashColumn;
+    hash.type_oid = 20;
+    hash.type_name = "bigint";
+    hash.wire = WireType::kInt8;
+    hash.target = engine::AppendColumn{hash.name, engine::ColumnKind::kInt64};
+    return hash;
+  }
+
+  /// After RestrictToKeys: each Read() fetches the rows of the next kKeysPerFetch changed keys
+  /// (all of them in the snapshot the keys were read in).
+  Result<ReadState> ReadChangedRows(engine::Connection& connection, const std::string& relation) {
+    int64_t per_fetch = std::min<int64_t>(options_.batch_rows, kKeysPerFetch);
+    std::vector<std::string> names;
+    for (const auto& k : key_columns_) names.push_back(SqlIdent(k.name));
+    SLUICE_ASSIGN_OR_RETURN(auto batch, connection.Query(fmt::format("SELECT {} FROM {} WHERE _n > {} AND _n <= {} ORDER BY _n",
+                                                                     Join(names, ", "), SqlIdent(changed_keys_),
+                                                                     fetched_keys_, fetched_keys_ + per_fetch)));
+    std::string where = "false";  // no changed keys: an empty part that still has the columns
+    if (!batch.rows.empty() && key_columns_.size() == 1) {
+      const auto& key = key_columns_[0];
+      where = fmt::format("{} = ANY({}::{}[])", postgres::QuoteIdent(key.name), ArrayLiteral(batch.rows, 0), key.type_name);
+    } else if (!batch.rows.empty()) {
+      std::vector<std::string> keys, arrays;
+      for (size_t i = 0; i < key_columns_.size(); ++i) {
+        keys.push_back(postgres::QuoteIdent(key_columns_[i].name));
+        arrays.push_back(fmt::format("{}::{}[]", ArrayLiteral(batch.rows, i), key_columns_[i].type_name));
+      }
+      where = fmt::format("({}) IN (SELECT * FROM unnest({}))", Join(keys, ", "), Join(arrays, ", "));
+    }
+    postgres::CopyReaderOptions copy;
+    copy.query = fmt::format("{} WHERE {}", s_.read_sql, where);
+    copy.columns = s_.columns;
+    copy.table = relation;
+    copy.temporary = true;
+    copy_.reset();
+    auto started = postgres::PgCopyReader::Start(*s_.client, connection, std::move(copy));
+    if (!started.ok()) return started.status().WithContext("reading the changed rows of {} from PostgreSQL", options_.What());
+    copy_ = std::move(*started);
+    for (bool more = true; more;) {
+      auto read = copy_->ReadBatch(static_cast<size_t>(per_fetch) + 1);
+      if (!read.ok()) {
+        return read.status().WithContext("reading the changed rows of {} from PostgreSQL {}", options_.What(),
+                                         s_.client->endpoint());
+      }
+      more = *read;
+    }
+    fetched_keys_ += static_cast<int64_t>(batch.rows.size());
+    spdlog::debug("postgres source of job '{}': {} changed rows fetched by key ({} of {} keys)", options_.job,
+                  copy_->rows(), fetched_keys_, changed_key_count_);
+    return fetched_keys_ < changed_key_count_ ? ReadState::kHaveMore : ReadState::kFinished;
+  }
+
   /// mode: full in chunks: each Read() copies the next batch_rows rows in key order past the last
   /// key read, so a later run can carry on from any chunk boundary (ResumeToken).
   Result<ReadState> ReadChunk(engine::Connection& connection, const std::string& relation) {
@@ -364,6 +584,12 @@ class PostgresReader final : public SourceReader {
   std::vector<std::unique_ptr<postgres::PgCopyReader>> partitions_;
   std::vector<bool> partition_done_;
   uint64_t chunk_rows_ = 0;
+  // mode: changes on the server (StartRowHashing): the key columns, the hash expression, and
+  // after RestrictToKeys the numbered changed keys and how many have been fetched.
+  std::vector<PgColumn> key_columns_;
+  std::string row_hash_sql_;
+  std::string changed_keys_;
+  int64_t changed_key_count_ = 0, fetched_keys_ = 0;
 };
 
 class PostgresSource final : public Source {
@@ -595,13 +821,6 @@ class PostgresSource final : public Source {
     }
   }
 
-  static const PgColumn* FindColumn(const std::vector<PgColumn>& columns, std::string_view name) {
-    for (const auto& c : columns) {
-      if (c.name == name) return &c;
-    }
-    return nullptr;
-  }
-
   static std::string Hint(const std::string& name, const std::vector<PgColumn>& columns) {
     std::vector<std::string> names;
     for (const auto& c : columns) names.push_back(c.name);
@@ -741,6 +960,7 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
   }
   SLUICE_ASSIGN_OR_RETURN(o.cast_unsupported_to_text, v.GetBool("cast_unsupported_to_text", false));
   SLUICE_ASSIGN_OR_RETURN(o.resumable, v.GetBool("resumable", true));
+  SLUICE_ASSIGN_OR_RETURN(o.server_side_hash, v.GetBool("server_side_hash", true));
   SLUICE_ASSIGN_OR_RETURN(o.chunk_by, v.GetString("chunk_by", ""));
   SLUICE_ASSIGN_OR_RETURN(o.connect_retries, v.GetInt("connect_retries", 2));
   if (o.connect_retries < 0) {
@@ -821,6 +1041,9 @@ SourceDescriptor PostgresSourceDescriptor() {
       {"resumable", OptionType::kBool, "true", false, false,
        "mode: full of a table: read it in chunks of batch_rows rows in key order, so that an interrupted load resumes "
        "from its last completed chunk (needs a single-column integer primary key, or chunk_by)"},
+      {"server_side_hash", OptionType::kBool, "true", false, false,
+       "mode: changes: PostgreSQL hashes the rows (14 or later) and only changed rows are transferred; false = every "
+       "row is transferred and hashed by sluice"},
       {"chunk_by", OptionType::kString, "", false, false,
        "mode: full: the integer NOT NULL column whose order the chunks follow; omitted = the primary key"},
       {"connect_timeout", OptionType::kDuration, "10s", false, false, "give up connecting after this long"},
