@@ -70,7 +70,7 @@ class ChangeDetector {
   bool CanDiffKeysFirst() const;
   /// Compares `key_hashes` (the key columns and the source's hash of every current row) with the
   /// previous index; returns a table of the changed keys (and their `_change_type`) from which
-  /// the source should deliver the rows.
+  /// the source should deliver the rows. `key_hashes` becomes the new index (it is renamed).
   Result<std::string> DiffKeys(const std::string& key_hashes);
   /// Compares one part (the relation a source reader filled) with the previous index and returns
   /// the name of a table holding only its inserted and updated rows, plus `_change_type`. After
