@@ -27,6 +27,17 @@ target:
 """
 
 
+def change_index_state(project, scope):
+    """The job state naming the change index of `scope` ("pipeline/job"), or None."""
+    db = sqlite3.connect(project.path(".sluice", "catalog.db"))
+    try:
+        rows = db.execute("SELECT state_value FROM job_state WHERE scope = ? AND state_key = 'change_index'",
+                          (scope,)).fetchall()
+    finally:
+        db.close()
+    return json.loads(rows[0][0]) if rows else None
+
+
 class PostgresChangesTest(PostgresProjectTest):
     connection_name = "registry"
 
@@ -46,13 +57,7 @@ class PostgresChangesTest(PostgresProjectTest):
         return self.p.sluice("run", "compounds", *extra, env=self.env)
 
     def index_state(self):
-        db = sqlite3.connect(self.p.path(".sluice", "catalog.db"))
-        try:
-            rows = db.execute("SELECT state_value FROM job_state WHERE scope = 'compounds/compounds' "
-                              "AND state_key = 'change_index'").fetchall()
-        finally:
-            db.close()
-        return json.loads(rows[0][0]) if rows else None
+        return change_index_state(self.p, "compounds/compounds")
 
     def versions(self):
         r = self.p.sluice("catalog", "history", "raw.compounds")
@@ -234,13 +239,7 @@ class PostgresChangesServerHashTest(PostgresProjectTest):
         return self.p.sluice("run", "readings", *extra, env=self.env)
 
     def index_state(self):
-        db = sqlite3.connect(self.p.path(".sluice", "catalog.db"))
-        try:
-            rows = db.execute("SELECT state_value FROM job_state WHERE scope = 'readings/readings' "
-                              "AND state_key = 'change_index'").fetchall()
-        finally:
-            db.close()
-        return json.loads(rows[0][0]) if rows else None
+        return change_index_state(self.p, "readings/readings")
 
     def last_load(self):
         rows = self.p.query("SELECT site, CAST(taken_at AS VARCHAR) AS t, _change_type AS c, CAST(value AS VARCHAR) AS v "

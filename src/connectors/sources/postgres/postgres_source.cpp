@@ -448,6 +448,21 @@ class PostgresReader final : public SourceReader {
     return hash;
   }
 
+  /// Copies every row of `query`, which returns at most `max_rows`, into `relation` (one batch).
+  Status CopyBoundedQuery(engine::Connection& connection, const std::string& relation, std::string query, int64_t max_rows) {
+    postgres::CopyReaderOptions copy;
+    copy.query = std::move(query);
+    copy.columns = s_.columns;
+    copy.table = relation;
+    copy.temporary = true;
+    copy_.reset();
+    SLUICE_ASSIGN_OR_RETURN(copy_, postgres::PgCopyReader::Start(*s_.client, connection, std::move(copy)));
+    // One more row than the query can return, so the batch ends with the COPY.
+    SLUICE_ASSIGN_OR_RETURN(bool more, copy_->ReadBatch(static_cast<size_t>(max_rows) + 1));
+    if (more) return Status::Internal("postgres source: a COPY returned more than the {} rows its query allows", max_rows);
+    return Status::OK();
+  }
+
   /// After RestrictToKeys: each Read() fetches the rows of the next kKeysPerFetch changed keys
   /// (all of them in the snapshot the keys were read in).
   Result<ReadState> ReadChangedRows(engine::Connection& connection, const std::string& relation) {
@@ -469,22 +484,9 @@ class PostgresReader final : public SourceReader {
       }
       where = fmt::format("({}) IN (SELECT * FROM unnest({}))", Join(keys, ", "), Join(arrays, ", "));
     }
-    postgres::CopyReaderOptions copy;
-    copy.query = fmt::format("{} WHERE {}", s_.read_sql, where);
-    copy.columns = s_.columns;
-    copy.table = relation;
-    copy.temporary = true;
-    copy_.reset();
-    auto started = postgres::PgCopyReader::Start(*s_.client, connection, std::move(copy));
-    if (!started.ok()) return started.status().WithContext("reading the changed rows of {} from PostgreSQL", options_.What());
-    copy_ = std::move(*started);
-    for (bool more = true; more;) {
-      auto read = copy_->ReadBatch(static_cast<size_t>(per_fetch) + 1);
-      if (!read.ok()) {
-        return read.status().WithContext("reading the changed rows of {} from PostgreSQL {}", options_.What(),
-                                         s_.client->endpoint());
-      }
-      more = *read;
+    Status copied = CopyBoundedQuery(connection, relation, fmt::format("{} WHERE {}", s_.read_sql, where), per_fetch);
+    if (!copied.ok()) {
+      return copied.WithContext("reading the changed rows of {} from PostgreSQL {}", options_.What(), s_.client->endpoint());
     }
     fetched_keys_ += static_cast<int64_t>(batch.rows.size());
     spdlog::debug("postgres source of job '{}': {} changed rows fetched by key ({} of {} keys)", options_.job,
@@ -499,20 +501,13 @@ class PostgresReader final : public SourceReader {
     std::string past = s_.chunk_after.empty()
                            ? ""
                            : fmt::format(" WHERE {} > {}::bigint", key, postgres::QuoteLiteral(s_.chunk_after));
-    postgres::CopyReaderOptions copy;
-    copy.query = fmt::format("SELECT * FROM {}{} ORDER BY {} LIMIT {}", options_.FromSql(), past, key, options_.batch_rows);
-    copy.columns = s_.columns;
-    copy.table = relation;
-    copy.temporary = true;
-    copy_.reset();
-    auto started = postgres::PgCopyReader::Start(*s_.client, connection, std::move(copy));
-    if (!started.ok()) return started.status().WithContext("reading {} from PostgreSQL", options_.What());
-    copy_ = std::move(*started);
-    // LIMIT ends the COPY within one batch of batch_rows + 1.
-    auto more = copy_->ReadBatch(static_cast<size_t>(options_.batch_rows) + 1);
-    if (!more.ok()) {
-      return more.status().WithContext("reading {} from PostgreSQL {} ({} > {})", options_.What(), s_.client->endpoint(),
-                                       s_.chunk_key, s_.chunk_after.empty() ? "start" : s_.chunk_after);
+    Status copied = CopyBoundedQuery(
+        connection, relation,
+        fmt::format("SELECT * FROM {}{} ORDER BY {} LIMIT {}", options_.FromSql(), past, key, options_.batch_rows),
+        options_.batch_rows);
+    if (!copied.ok()) {
+      return copied.WithContext("reading {} from PostgreSQL {} ({} > {})", options_.What(), s_.client->endpoint(),
+                                s_.chunk_key, s_.chunk_after.empty() ? "start" : s_.chunk_after);
     }
     chunk_rows_ += copy_->batch_rows();
     spdlog::debug("postgres source of job '{}': chunk of {} rows after {} = '{}' ({} so far)", options_.job,
