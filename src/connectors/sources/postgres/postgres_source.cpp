@@ -448,18 +448,21 @@ class PostgresReader final : public SourceReader {
     return hash;
   }
 
-  /// Copies every row of `query`, which returns at most `max_rows`, into `relation` (one batch).
-  Status CopyBoundedQuery(engine::Connection& connection, const std::string& relation, std::string query, int64_t max_rows) {
+  /// Copies every row of `query`, which should return at most `expected_rows`, into `relation`.
+  Status CopyBoundedQuery(engine::Connection& connection, const std::string& relation, std::string query,
+                          int64_t expected_rows) {
     postgres::CopyReaderOptions copy;
     copy.query = std::move(query);
     copy.columns = s_.columns;
     copy.table = relation;
     copy.temporary = true;
+    copy.keep_previous_batches = true;  // a source key delivered twice adds rows; the change detector names it
     copy_.reset();
     SLUICE_ASSIGN_OR_RETURN(copy_, postgres::PgCopyReader::Start(*s_.client, connection, std::move(copy)));
-    // One more row than the query can return, so the batch ends with the COPY.
-    SLUICE_ASSIGN_OR_RETURN(bool more, copy_->ReadBatch(static_cast<size_t>(max_rows) + 1));
-    if (more) return Status::Internal("postgres source: a COPY returned more than the {} rows its query allows", max_rows);
+    // One more row than expected, so that the first batch normally ends with the COPY.
+    for (bool more = true; more;) {
+      SLUICE_ASSIGN_OR_RETURN(more, copy_->ReadBatch(static_cast<size_t>(expected_rows) + 1));
+    }
     return Status::OK();
   }
 
@@ -509,10 +512,10 @@ class PostgresReader final : public SourceReader {
       return copied.WithContext("reading {} from PostgreSQL {} ({} > {})", options_.What(), s_.client->endpoint(),
                                 s_.chunk_key, s_.chunk_after.empty() ? "start" : s_.chunk_after);
     }
-    chunk_rows_ += copy_->batch_rows();
+    chunk_rows_ += copy_->rows();
     spdlog::debug("postgres source of job '{}': chunk of {} rows after {} = '{}' ({} so far)", options_.job,
-                  copy_->batch_rows(), s_.chunk_key, s_.chunk_after, chunk_rows_);
-    if (copy_->batch_rows() < static_cast<uint64_t>(options_.batch_rows)) return ReadState::kFinished;
+                  copy_->rows(), s_.chunk_key, s_.chunk_after, chunk_rows_);
+    if (copy_->rows() < static_cast<uint64_t>(options_.batch_rows)) return ReadState::kFinished;
     SLUICE_ASSIGN_OR_RETURN(auto last, connection.Query(fmt::format("SELECT CAST(max({}) AS VARCHAR) AS k FROM {}",
                                                                     SqlIdent(s_.chunk_key), SqlIdent(relation))));
     s_.chunk_after = last.Get(0, "k");
