@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/registry.hpp"
 #include "common/status.hpp"
 #include "config/options.hpp"
 #include "config/pipeline.hpp"
@@ -145,16 +146,7 @@ struct SourceDescriptor {
   std::function<Result<std::unique_ptr<Source>>(const BindContext&, const config::Value& options)> bind;
 };
 
-class SourceRegistry {
- public:
-  Status Register(SourceDescriptor descriptor);
-  const SourceDescriptor* Find(std::string_view name) const;
-  std::vector<std::string> Names() const;
-  const std::vector<SourceDescriptor>& descriptors() const { return descriptors_; }
-
- private:
-  std::vector<SourceDescriptor> descriptors_;
-};
+using SourceRegistry = PluginRegistry<SourceDescriptor, &SourceDescriptor::name>;
 
 /// Registers every built-in source: one line per plug-in in register_builtin.cpp.
 void RegisterBuiltinSources(SourceRegistry& registry);

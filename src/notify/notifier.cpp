@@ -13,20 +13,4 @@ const char* RunEventKey(RunEvent event) {
   return "on_failure";
 }
 
-void NotifierRegistry::Add(NotifierDescriptor descriptor) { descriptors_.push_back(std::move(descriptor)); }
-
-const NotifierDescriptor* NotifierRegistry::Find(std::string_view type) const {
-  for (const auto& d : descriptors_) {
-    if (d.type == type) return &d;
-  }
-  return nullptr;
-}
-
-std::vector<std::string> NotifierRegistry::Names() const {
-  std::vector<std::string> names;
-  for (const auto& d : descriptors_) names.push_back(d.type);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 }  // namespace sluice::notify

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/registry.hpp"
 #include "common/status.hpp"
 #include "config/options.hpp"
 #include "config/value.hpp"
@@ -49,15 +50,7 @@ struct NotifierDescriptor {
   std::function<Result<std::unique_ptr<Notifier>>(const std::string& name, const config::Value& options)> create;
 };
 
-class NotifierRegistry {
- public:
-  void Add(NotifierDescriptor descriptor);
-  const NotifierDescriptor* Find(std::string_view type) const;
-  std::vector<std::string> Names() const;  // sorted
-
- private:
-  std::vector<NotifierDescriptor> descriptors_;
-};
+using NotifierRegistry = PluginRegistry<NotifierDescriptor, &NotifierDescriptor::type>;
 
 /// Adds every built-in notifier (register_builtin.cpp: one line per notifier).
 void RegisterBuiltinNotifiers(NotifierRegistry& registry);

@@ -5,8 +5,9 @@
 namespace sluice::notify {
 
 void RegisterBuiltinNotifiers(NotifierRegistry& registry) {
-  registry.Add(EmailNotifierDescriptor());
-  registry.Add(WebhookNotifierDescriptor());
+  // In name order: messages list the types in registration order.
+  (void)registry.Register(EmailNotifierDescriptor());
+  (void)registry.Register(WebhookNotifierDescriptor());
 }
 
 }  // namespace sluice::notify

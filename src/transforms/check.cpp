@@ -24,25 +24,6 @@ Result<CheckResult> Check::Evaluate(CheckContext& context) const {
   return result;
 }
 
-Status CheckRegistry::Register(CheckDescriptor descriptor) {
-  if (Find(descriptor.name) != nullptr) return Status::Invalid("check '{}' is registered twice", descriptor.name);
-  descriptors_.push_back(std::move(descriptor));
-  return Status::OK();
-}
-
-const CheckDescriptor* CheckRegistry::Find(std::string_view name) const {
-  for (const auto& d : descriptors_) {
-    if (d.name == name) return &d;
-  }
-  return nullptr;
-}
-
-std::vector<std::string> CheckRegistry::Names() const {
-  std::vector<std::string> names;
-  for (const auto& d : descriptors_) names.push_back(d.name);
-  return names;
-}
-
 Result<std::vector<std::string>> CheckColumns(const config::Value& options, const std::string& where) {
   const config::Value* list = &options;
   if (options.IsMap()) {

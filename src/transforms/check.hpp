@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/registry.hpp"
 #include "common/clock.hpp"
 #include "common/status.hpp"
 #include "config/options.hpp"
@@ -63,16 +64,7 @@ Result<std::unique_ptr<Check>> MakeCheck(Args&&... args) {
   return std::unique_ptr<Check>(std::make_unique<T>(std::forward<Args>(args)...));
 }
 
-class CheckRegistry {
- public:
-  Status Register(CheckDescriptor descriptor);
-  const CheckDescriptor* Find(std::string_view name) const;
-  std::vector<std::string> Names() const;
-  const std::vector<CheckDescriptor>& descriptors() const { return descriptors_; }
-
- private:
-  std::vector<CheckDescriptor> descriptors_;
-};
+using CheckRegistry = PluginRegistry<CheckDescriptor, &CheckDescriptor::name>;
 
 void RegisterBuiltinChecks(CheckRegistry& registry);
 

@@ -9,25 +9,6 @@
 
 namespace sluice::transforms {
 
-Status StepRegistry::Register(StepDescriptor descriptor) {
-  if (Find(descriptor.name) != nullptr) return Status::Invalid("step '{}' is registered twice", descriptor.name);
-  descriptors_.push_back(std::move(descriptor));
-  return Status::OK();
-}
-
-const StepDescriptor* StepRegistry::Find(std::string_view name) const {
-  for (const auto& d : descriptors_) {
-    if (d.name == name) return &d;
-  }
-  return nullptr;
-}
-
-std::vector<std::string> StepRegistry::Names() const {
-  std::vector<std::string> names;
-  for (const auto& d : descriptors_) names.push_back(d.name);
-  return names;
-}
-
 Status ValidateStepOptions(const config::Value& options, const std::vector<config::OptionSpec>& specs,
                            const std::string& where) {
   std::vector<std::string> errors;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/registry.hpp"
 #include "common/clock.hpp"
 #include "common/secret.hpp"
 #include "common/status.hpp"
@@ -66,16 +67,7 @@ struct StepDescriptor {
   std::function<Result<std::unique_ptr<Step>>(const config::Value& options, const std::string& where)> create;
 };
 
-class StepRegistry {
- public:
-  Status Register(StepDescriptor descriptor);
-  const StepDescriptor* Find(std::string_view name) const;
-  std::vector<std::string> Names() const;
-  const std::vector<StepDescriptor>& descriptors() const { return descriptors_; }
-
- private:
-  std::vector<StepDescriptor> descriptors_;
-};
+using StepRegistry = PluginRegistry<StepDescriptor, &StepDescriptor::name>;
 
 /// A step plug-in's factory result: `return MakeStep<CleanStep>(config);`.
 template <typename T, typename... Args>

@@ -8,12 +8,13 @@
 namespace sluice::scheduler::triggers {
 
 void RegisterBuiltinTriggers(TriggerRegistry& registry) {
-  registry.Add(ScheduleTriggerDescriptor());
-  registry.Add(FileArrivalTriggerDescriptor());
-  registry.Add(OnSuccessTriggerDescriptor());
-  registry.Add(OnFailureTriggerDescriptor());
-  registry.Add(WebhookTriggerDescriptor());
-  registry.Add(OnDemandTriggerDescriptor());
+  // In name order: messages list the kinds in registration order.
+  (void)registry.Register(FileArrivalTriggerDescriptor());
+  (void)registry.Register(OnDemandTriggerDescriptor());
+  (void)registry.Register(OnFailureTriggerDescriptor());
+  (void)registry.Register(OnSuccessTriggerDescriptor());
+  (void)registry.Register(ScheduleTriggerDescriptor());
+  (void)registry.Register(WebhookTriggerDescriptor());
 }
 
 }  // namespace sluice::scheduler::triggers

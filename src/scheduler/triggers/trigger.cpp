@@ -26,22 +26,6 @@ Result<std::shared_ptr<const TimeZone>> ParseTimeZoneKey(const config::Value& ma
   return *loaded;
 }
 
-void TriggerRegistry::Add(TriggerDescriptor descriptor) { descriptors_.push_back(std::move(descriptor)); }
-
-const TriggerDescriptor* TriggerRegistry::Find(std::string_view kind) const {
-  for (const auto& d : descriptors_) {
-    if (d.kind == kind) return &d;
-  }
-  return nullptr;
-}
-
-std::vector<std::string> TriggerRegistry::Names() const {
-  std::vector<std::string> names;
-  for (const auto& d : descriptors_) names.push_back(d.kind);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 const TriggerRegistry& BuiltinTriggers() {
   static const TriggerRegistry kRegistry = [] {
     TriggerRegistry registry;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/registry.hpp"
 #include "common/clock.hpp"
 #include "common/status.hpp"
 #include "config/options.hpp"
@@ -119,15 +120,7 @@ struct TriggerDescriptor {
       make_polled;
 };
 
-class TriggerRegistry {
- public:
-  void Add(TriggerDescriptor descriptor);
-  const TriggerDescriptor* Find(std::string_view kind) const;
-  std::vector<std::string> Names() const;  // sorted
-
- private:
-  std::vector<TriggerDescriptor> descriptors_;
-};
+using TriggerRegistry = PluginRegistry<TriggerDescriptor, &TriggerDescriptor::kind>;
 
 /// Adds every built-in trigger kind (register_builtin.cpp: one line per kind).
 void RegisterBuiltinTriggers(TriggerRegistry& registry);
