@@ -258,7 +258,6 @@ class JobExecution {
         std::string key_hashes = relation + "_key_hashes";
         SLUICE_TRY(reader->ReadKeyHashes(*connection, key_hashes));
         SLUICE_ASSIGN_OR_RETURN(auto changed_keys, changes->DiffKeys(key_hashes));
-        SLUICE_TRY(connection->Execute("DROP TABLE IF EXISTS " + SqlIdent(key_hashes)));
         SLUICE_TRY(reader->RestrictToKeys(*connection, changed_keys));
       }
     }

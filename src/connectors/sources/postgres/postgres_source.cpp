@@ -354,30 +354,21 @@ class PostgresReader final : public SourceReader {
   Status ReadKeyHashes(engine::Connection& connection, const std::string& relation) override {
     std::vector<std::string> keys;
     for (const auto& k : key_columns_) keys.push_back(postgres::QuoteIdent(k.name));
-    postgres::CopyReaderOptions copy;
-    copy.query = fmt::format("SELECT {}, {} AS {} FROM {}", Join(keys, ", "), row_hash_sql_, kSourceRowHashColumn,
-                             options_.FromSql());
-    copy.columns = key_columns_;
-    copy.columns.push_back(RowHashColumn());
-    copy.table = relation;
-    copy.temporary = true;
-    copy.keep_previous_batches = true;
+    std::vector<PgColumn> columns = key_columns_;
+    columns.push_back(RowHashColumn());
     // Key and hash are 16 bytes or so a row: cheap to pass from parallel workers, so let the
     // server hash with its parallel workers where its cost model sees a gain (large tables).
     SLUICE_TRY(s_.client->Execute("SET LOCAL parallel_tuple_cost = 0.001"));
-    auto reader = postgres::PgCopyReader::Start(*s_.client, connection, std::move(copy));
-    if (!reader.ok()) return reader.status().WithContext("reading the row hashes of {} from PostgreSQL", options_.What());
-    for (bool more = true; more;) {
-      auto read = (*reader)->ReadBatch(1 << 20);
-      if (!read.ok()) {
-        return read.status().WithContext("reading the row hashes of {} from PostgreSQL {}", options_.What(),
-                                         s_.client->endpoint());
-      }
-      more = *read;
+    Status copied = CopyAll(connection, relation,
+                            fmt::format("SELECT {}, {} AS {} FROM {}", Join(keys, ", "), row_hash_sql_,
+                                        kSourceRowHashColumn, options_.FromSql()),
+                            std::move(columns), 1 << 20);
+    if (!copied.ok()) {
+      return copied.WithContext("reading the row hashes of {} from PostgreSQL {}", options_.What(), s_.client->endpoint());
     }
-    spdlog::debug("postgres source of job '{}': {} keys with their row hashes ({} bytes)", options_.job,
-                  (*reader)->rows(), (*reader)->bytes());
-    reader->reset();
+    spdlog::debug("postgres source of job '{}': {} keys with their row hashes ({} bytes)", options_.job, copy_->rows(),
+                  copy_->bytes());
+    copy_.reset();
     return s_.client->Execute("SET LOCAL parallel_tuple_cost TO DEFAULT");
   }
 
@@ -448,18 +439,18 @@ class PostgresReader final : public SourceReader {
     return hash;
   }
 
-  /// Copies every row of `query`, which should return at most `expected_rows`, into `relation`.
-  Status CopyBoundedQuery(engine::Connection& connection, const std::string& relation, std::string query,
-                          int64_t expected_rows) {
+  /// Copies every row of `query` (`columns`) into `relation`, through copy_, in batches of
+  /// `expected_rows` + 1: a query that returns at most `expected_rows` ends in the first batch.
+  Status CopyAll(engine::Connection& connection, const std::string& relation, std::string query,
+                 std::vector<PgColumn> columns, int64_t expected_rows) {
     postgres::CopyReaderOptions copy;
     copy.query = std::move(query);
-    copy.columns = s_.columns;
+    copy.columns = std::move(columns);
     copy.table = relation;
     copy.temporary = true;
     copy.keep_previous_batches = true;  // a source key delivered twice adds rows; the change detector names it
     copy_.reset();
     SLUICE_ASSIGN_OR_RETURN(copy_, postgres::PgCopyReader::Start(*s_.client, connection, std::move(copy)));
-    // One more row than expected, so that the first batch normally ends with the COPY.
     for (bool more = true; more;) {
       SLUICE_ASSIGN_OR_RETURN(more, copy_->ReadBatch(static_cast<size_t>(expected_rows) + 1));
     }
@@ -487,7 +478,7 @@ class PostgresReader final : public SourceReader {
       }
       where = fmt::format("({}) IN (SELECT * FROM unnest({}))", Join(keys, ", "), Join(arrays, ", "));
     }
-    Status copied = CopyBoundedQuery(connection, relation, fmt::format("{} WHERE {}", s_.read_sql, where), per_fetch);
+    Status copied = CopyAll(connection, relation, fmt::format("{} WHERE {}", s_.read_sql, where), s_.columns, per_fetch);
     if (!copied.ok()) {
       return copied.WithContext("reading the changed rows of {} from PostgreSQL {}", options_.What(), s_.client->endpoint());
     }
@@ -504,10 +495,10 @@ class PostgresReader final : public SourceReader {
     std::string past = s_.chunk_after.empty()
                            ? ""
                            : fmt::format(" WHERE {} > {}::bigint", key, postgres::QuoteLiteral(s_.chunk_after));
-    Status copied = CopyBoundedQuery(
+    Status copied = CopyAll(
         connection, relation,
         fmt::format("SELECT * FROM {}{} ORDER BY {} LIMIT {}", options_.FromSql(), past, key, options_.batch_rows),
-        options_.batch_rows);
+        s_.columns, options_.batch_rows);
     if (!copied.ok()) {
       return copied.WithContext("reading {} from PostgreSQL {} ({} > {})", options_.What(), s_.client->endpoint(),
                                 s_.chunk_key, s_.chunk_after.empty() ? "start" : s_.chunk_after);
