@@ -29,11 +29,4 @@ std::string WindowState::ToJson() const {
   return json.dump();
 }
 
-std::optional<std::pair<std::string, std::string>> WindowState::LastRead() const {
-  auto history = nlohmann::json::parse(history_json, nullptr, false);
-  if (history.is_discarded() || !history.is_array() || history.empty() || !history.back().is_object()) return std::nullopt;
-  const auto& last = history.back();
-  return std::make_pair(last.value("start", ""), last.value("stop", ""));
-}
-
 }  // namespace sluice::connectors

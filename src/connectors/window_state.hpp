@@ -22,8 +22,6 @@ struct WindowState {
   /// "" and "{}" are an empty state. DataError for text that is not a JSON object.
   static Result<WindowState> Parse(std::string_view state_json);
   std::string ToJson() const;
-  /// The last window read ({start, stop}), or nullopt when none was.
-  std::optional<std::pair<std::string, std::string>> LastRead() const;
 };
 
 }  // namespace sluice::connectors
