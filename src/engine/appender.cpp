@@ -7,6 +7,7 @@
 #include <new>
 
 #include "common/strings.hpp"
+#include "engine/duckdb_types.hpp"
 
 namespace sluice::engine {
 
@@ -382,7 +383,8 @@ struct Appender::Impl {
   std::vector<std::unique_ptr<AppenderColumnState>> states;
 
   ~Impl() {
-    if (chunk != nullptr) duckdb_destroy_data_chunk(&chunk);
+    // A ForChunks appender (no `appender`) writes into DuckDB's output chunks, which it does not own.
+    if (chunk != nullptr && appender != nullptr) duckdb_destroy_data_chunk(&chunk);
     // Destroy also flushes; rows were already flushed or deliberately abandoned on error.
     if (appender != nullptr) duckdb_appender_destroy(&appender);
   }
@@ -454,6 +456,69 @@ Result<std::unique_ptr<Appender>> Appender::Make(Connection& connection, std::st
     return appender;
   } catch (const std::bad_alloc&) {
     return Status::Internal("out of memory while opening an appender on DuckDB table '{}'", table);
+  }
+}
+
+/// The DuckDB type of `column`, owned by the caller.
+duckdb_logical_type NewLogicalType(const AppendColumn& column) {
+  switch (column.kind) {
+    case ColumnKind::kDecimal:
+      return duckdb_create_decimal_type(static_cast<uint8_t>(column.width), static_cast<uint8_t>(column.scale));
+    case ColumnKind::kList: {
+      LogicalType element(NewLogicalType(column.element[0]));
+      return duckdb_create_list_type(element.get());
+    }
+    case ColumnKind::kJson: {
+      // DuckDB's JSON is VARCHAR under the alias "JSON"; Parquet then marks the column as JSON too.
+      duckdb_logical_type json = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+      duckdb_logical_type_set_alias(json, "JSON");
+      return json;
+    }
+    default: return duckdb_create_logical_type(ExpectedTypeId(column.kind));
+  }
+}
+
+Result<std::unique_ptr<Appender>> Appender::ForChunks(std::string_view name, std::vector<AppendColumn> columns) {
+  for (const auto& column : columns) SLUICE_TRY(CheckColumnSpec(column, false).WithContext("row stream '{}'", name));
+  try {
+    auto impl = std::make_unique<Impl>();
+    impl->table = std::string(name);
+    auto appender = std::unique_ptr<Appender>(new Appender());
+    for (const auto& column : columns) {
+      LogicalType type(NewLogicalType(column));
+      impl->states.push_back(MakeState(column, type.get(), &impl->table, &appender->error_));
+    }
+    for (auto& state : impl->states) appender->states_.push_back(state.get());
+    appender->impl_ = std::move(impl);
+    appender->columns_ = std::move(columns);
+    appender->row_in_chunk_ = appender->chunk_capacity_;  // no chunk until BeginChunk
+    return appender;
+  } catch (const std::bad_alloc&) {
+    return Status::Internal("out of memory while opening row stream '{}'", name);
+  }
+}
+
+void Appender::BeginChunk(void* chunk) {
+  impl_->chunk = static_cast<duckdb_data_chunk>(chunk);
+  for (size_t i = 0; i < states_.size(); ++i) {
+    states_[i]->vector = duckdb_data_chunk_get_vector(impl_->chunk, i);
+    states_[i]->Refresh();
+  }
+  row_in_chunk_ = 0;
+}
+
+size_t Appender::EndChunk() {
+  size_t rows = row_in_chunk_;
+  SealChunk(impl_->chunk);
+  impl_->chunk = nullptr;  // DuckDB's, not ours to destroy
+  row_in_chunk_ = chunk_capacity_;
+  return rows;
+}
+
+void Appender::SealChunk(void* chunk) {
+  duckdb_data_chunk_set_size(static_cast<duckdb_data_chunk>(chunk), row_in_chunk_);
+  for (AppenderColumnState* s : states_) {
+    if (s->child != nullptr) duckdb_list_vector_set_size(s->vector, s->child_size);
   }
 }
 
@@ -627,16 +692,13 @@ Status Appender::EndRow() {
   }
   ++row_stamp_;
   ++rows_;
-  if (++row_in_chunk_ == chunk_capacity_) return AppendChunk();
+  if (++row_in_chunk_ == chunk_capacity_ && impl_->appender != nullptr) return AppendChunk();
   return Status::OK();
 }
 
 Status Appender::AppendChunk() {
   if (row_in_chunk_ == 0) return Status::OK();
-  duckdb_data_chunk_set_size(impl_->chunk, row_in_chunk_);
-  for (AppenderColumnState* s : states_) {
-    if (s->child != nullptr) duckdb_list_vector_set_size(s->vector, s->child_size);
-  }
+  SealChunk(impl_->chunk);
   if (duckdb_append_data_chunk(impl_->appender, impl_->chunk) == DuckDBError) {
     error_ = impl_->AppenderError("appending to");
     return error_;
@@ -650,6 +712,7 @@ Status Appender::AppendChunk() {
 Status Appender::Flush() {
   if (closed_) return Status::Invalid("appending to DuckDB table '{}': the appender is closed", impl_->table);
   if (!error_.ok()) return error_;
+  if (impl_->appender == nullptr) return Status::OK();  // ForChunks: the reader of the stream takes each chunk
   SLUICE_TRY(AppendChunk());
   if (duckdb_appender_flush(impl_->appender) == DuckDBError) {
     error_ = impl_->AppenderError("flushing rows into");
@@ -663,6 +726,7 @@ Status Appender::Close() {
   Status flushed = Flush();
   closed_ = true;
   if (!flushed.ok()) return flushed;
+  if (impl_->appender == nullptr) return Status::OK();
   if (duckdb_appender_close(impl_->appender) == DuckDBError) {
     error_ = impl_->AppenderError("closing the appender on");
     return error_;

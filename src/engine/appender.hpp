@@ -104,6 +104,10 @@ class Appender {
   /// empty) whose columns must be exactly `columns`, in order and type.
   static Result<std::unique_ptr<Appender>> Make(Connection& connection, std::string_view table,
                                                 std::vector<AppendColumn> columns, std::string_view schema = "");
+  /// An appender that fills the output chunks of a RowStream (named `name` in messages) instead
+  /// of a table: rows go straight to the query reading the stream. EndRow() never appends; the
+  /// producer stops when ChunkRoom() reaches 0. Flush() and Close() do nothing.
+  static Result<std::unique_ptr<Appender>> ForChunks(std::string_view name, std::vector<AppendColumn> columns);
   ~Appender();
   Appender(const Appender&) = delete;
   Appender& operator=(const Appender&) = delete;
@@ -140,12 +144,21 @@ class Appender {
 
   /// Rows finished with EndRow() since Make().
   uint64_t rows() const { return rows_; }
+  /// Rows the current chunk can still take before it is appended (or, for ForChunks, handed over).
+  size_t ChunkRoom() const { return chunk_capacity_ - row_in_chunk_; }
   /// The first misuse or append failure, if any (sticky).
   const Status& error() const { return error_; }
 
  private:
   struct Impl;
+  friend struct RowStreamCallbacks;  // hands DuckDB's output chunks to ForChunks appenders
   Appender();
+  /// ForChunks: fill `chunk` (a duckdb_data_chunk) from its first row on.
+  void BeginChunk(void* chunk);
+  /// ForChunks: seals the current chunk (sizes set) and returns its rows.
+  size_t EndChunk();
+  /// Sets the sizes of the current chunk (and of its list children) to the rows written.
+  void SealChunk(void* chunk);
   AppenderColumnState* Column(size_t col, ColumnKind kind);
   void OutOfRange(size_t col);
   Status AppendChunk();

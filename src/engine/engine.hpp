@@ -73,6 +73,7 @@ class Connection {
 
  private:
   friend class Appender;
+  friend class RowStream;
   friend Status RegisterTextFunction(Connection&, const std::string&, std::function<std::string(std::string_view)>);
   /// The duckdb_connection behind this connection, for engine-internal code that needs the C API.
   virtual void* RawHandle() { return nullptr; }

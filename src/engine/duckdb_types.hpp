@@ -1,0 +1,13 @@
+#pragma once
+
+#include <duckdb.h>
+
+#include "engine/appender.hpp"
+
+// Engine-internal (it includes duckdb.h): the DuckDB C API types behind AppendColumn.
+namespace sluice::engine {
+
+/// The DuckDB type of `column`; the caller destroys it (duckdb_destroy_logical_type).
+duckdb_logical_type NewLogicalType(const AppendColumn& column);
+
+}  // namespace sluice::engine
