@@ -50,6 +50,10 @@ struct RunContext {
   const Clock& clock;
   std::filesystem::path work_dir;  // private scratch folder of this run, removed afterwards
   std::string run_id;
+  /// The pipeline reads each part from Read() exactly once, in one query (no steps, checks or
+  /// second look): a source may then hand parts over as an engine::RowStream, read while the
+  /// pipeline writes them, instead of filling a table first.
+  bool single_scan = false;
 };
 
 /// What the pipeline needs to know after Bind, before any data is read.
@@ -95,6 +99,14 @@ class SourceReader {
   /// Bytes of input this run will read, for progress; 0 when unknown.
   virtual uint64_t PendingBytes() const = 0;
   virtual Result<ReadState> Read(engine::Connection& connection, const std::string& relation) = 0;
+  /// Called once the part from the last Read() has been consumed, with how that went. A source
+  /// that hands parts over as streams learns only now what a part held: it answers its own error
+  /// when reading failed (more precise than the engine's), and kFinished when the part turned
+  /// out to be the last although Read() said kHaveMore.
+  virtual Result<ReadState> PartConsumed(Status consumed) {
+    if (!consumed.ok()) return consumed;
+    return ReadState::kHaveMore;
+  }
   /// Rows the source could not read, as a relation with columns
   /// (_source_file VARCHAR, _line BIGINT, _column VARCHAR, _error_type VARCHAR, _reason VARCHAR, _raw_line VARCHAR);
   /// "" when the source never rejects rows. Valid after the relation from Read() has been consumed.

@@ -213,7 +213,9 @@ class JobExecution {
       }
     }
 
-    connectors::RunContext run_context{ws_.clock(), scratch_.path / "work", ctx_.run_id};
+    // Without steps or checks each part is written exactly once, so the source may stream it.
+    single_scan_ = job_.steps.IsNull() && job_.checks.IsNull() && job_.mode != "changes";
+    connectors::RunContext run_context{ws_.clock(), scratch_.path / "work", ctx_.run_id, single_scan_};
     std::error_code ec;
     fs::create_directories(run_context.work_dir, ec);
     if (ec) return Status::IoError("cannot create '{}': {}", run_context.work_dir.string(), ec.message());
@@ -279,7 +281,8 @@ class JobExecution {
         if (changes) {
           SLUICE_ASSIGN_OR_RETURN(part_relation, changes->DiffPart(relation));
         }
-        SLUICE_TRY(stage_with_metadata(part_relation, part));
+        SLUICE_ASSIGN_OR_RETURN(auto after_part, reader->PartConsumed(stage_with_metadata(part_relation, part)));
+        if (after_part == connectors::ReadState::kFinished) read_state = after_part;
       }
       if (read_state == connectors::ReadState::kFinished) break;
       if (std::string token = reader->ResumeToken(); resumable && !token.empty()) SLUICE_TRY(RecordPendingChunks(token));
@@ -431,6 +434,13 @@ class JobExecution {
     if (!decision.ok()) return decision.status();
     schema_ = decision->schema;
     auto [fitting, unfit] = QuarantineSelects(shaped, *decision);
+    if (!unfit.empty() && single_scan_) {
+      // Setting rows aside reads the part twice; a part the source streams must be held first.
+      std::string held = SqlIdent(fmt::format("held_{}_{}", job_.name, part));
+      SLUICE_TRY(connection.Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT * FROM {}", held, shaped)));
+      shaped = held;
+      std::tie(fitting, unfit) = QuarantineSelects(shaped, *decision);
+    }
     std::string output = fitting.empty() ? shaped : "(" + fitting + ")";
     if (!unfit.empty()) rejects.push_back(unfit);
     last_output_ = output;
@@ -443,6 +453,7 @@ class JobExecution {
     write.partition_by = plan_.partition_by;
     if (plan_.target_file_bytes) write.target_file_bytes = *plan_.target_file_bytes;
     write.file_prefix = fmt::format("part-{}-{:05d}", ctx_.run_id, part);
+    write.unordered = single_scan_;
     SLUICE_ASSIGN_OR_RETURN(auto files, connectors::WriteParquetToStaging(connection, write));
     for (auto& f : files) {
       summary_.rows_written += f.rows;
@@ -766,6 +777,7 @@ class JobExecution {
   bool pending_recorded_ = false;
   ChangeIndexRef previous_index_;                   // mode: changes: the index the last commit referenced
   std::string index_hash_kind_;                     // mode: changes: the kind of hash new_index_ holds
+  bool single_scan_ = false;  // the source was told it may stream each part (RunContext::single_scan)
   std::optional<connectors::StagedFile> new_index_;  // mode: changes: this run's index, published with the data
 };
 

@@ -174,15 +174,18 @@ class PostgresSourceTest(ProjectTest):
               query: SELECT * FROM public.readings WHERE id % 2 = 0 OR id % 2 = 1;
               columns: [id, sensor]
               batch_rows: 1000
+              cursor: id
+            mode: incremental
             target: {{ zone: raw, table: readings }}
             """)
+        # Rows are held in batches (an incremental load computes its watermark from each batch).
         r = self.run_job("readings")
         self.assertOk(r)
         self.assertIn("10000 rows written", r.out)
         files = self.p.lake_files()
         self.assertGreaterEqual(len(files), 10, files)
         for f in files:
-            self.assertIn("raw/postgres/readings/original/full/", f)
+            self.assertIn("raw/postgres/readings/original/incremental/", f)
         stats = self.p.query("SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi "
                              "FROM raw.readings")
         self.assertEqual(stats, [{"n": 10000, "d": 10000, "lo": 1, "hi": 10000}])
@@ -192,6 +195,101 @@ class PostgresSourceTest(ProjectTest):
         self.assertEqual(columns[:2], ["id", "sensor"])
         self.assertNotIn("value", columns)
         self.assertEqual(len(read_parquet_independently(files)["rows"]), 10000)
+
+    # --- full loads streamed over several connections ------------------------------------------
+
+    FINGERPRINT = ("SELECT count(*) AS n, sum(id) AS s, md5(string_agg(id::text || '|' || coalesce(name, '-') || '|' || "
+                   "coalesce(amount::text, '-'), ',' ORDER BY id)) AS h FROM {}")
+
+    def assertSameRowsAsPostgres(self, pg_table, lake_table):
+        pg = self.pg.psql(self.FINGERPRINT.format(pg_table)).strip().split("|")
+        lake = self.p.query(self.FINGERPRINT.format(lake_table))[0]
+        self.assertEqual([int(pg[0]), int(pg[1]), pg[2]], [lake["n"], lake["s"], lake["h"]])
+
+    def test_full_load_without_a_key_is_read_by_block_ranges_over_parallel_connections(self):
+        self.pg.psql("CREATE TABLE public.events AS SELECT g AS id, CASE WHEN g % 13 = 0 THEN NULL ELSE 'e-' || g END AS name, "
+                     "((g % 1000) * 0.25)::numeric(10,2) AS amount, jsonb_build_object('g', g) AS doc "
+                     "FROM generate_series(1, 30000) g")
+        for connections in (3, 1):
+            with self.subTest(read_connections=connections):
+                self.p.pipeline("events", f"""\
+                    name: events
+                    source: {{ connection: registry, table: public.events, read_connections: {connections} }}
+                    target: {{ zone: raw, table: events }}
+                    """)
+                r = self.run_job("events")
+                self.assertOk(r)
+                self.assertIn("30000 rows written", r.out)
+                if connections > 1:
+                    self.assertIn(f"read by {connections} connections side by side", r.out + r.err)
+                self.assertSameRowsAsPostgres("public.events", "raw.events")
+                self.assertEqual(self.p.scalar("SELECT count(DISTINCT id) FROM raw.events"), 30000)
+                types = {c["column_name"]: c["data_type"] for c in self.p.query(
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'events'")}
+                self.assertEqual(types["doc"], "JSON")
+                self.assertEqual(types["amount"], "DECIMAL(10,2)")
+
+    def test_resumable_full_load_splits_each_chunk_into_key_ranges(self):
+        self.pg.psql("CREATE TABLE public.items (id bigint PRIMARY KEY, name text, amount numeric(12,2)); "
+                     "INSERT INTO public.items SELECT g * 3, 'item ' || g, g * 1.5 FROM generate_series(1, 10001) g")
+        self.p.pipeline("items", """\
+            name: items
+            source: { connection: registry, table: public.items, batch_rows: 3000, read_connections: 2 }
+            target: { zone: raw, table: items }
+            """)
+        r = self.run_job("items")
+        self.assertOk(r)
+        self.assertIn("10001 rows written", r.out)
+        self.assertSameRowsAsPostgres("public.items", "raw.items")
+        # One part per chunk: 3000 + 3000 + 3000 + 1001 rows.
+        self.assertEqual(len(self.p.lake_files("raw/registry/items/**/*.parquet")), 4)
+
+        self.pg.psql("DELETE FROM public.items WHERE id % 2 = 0; UPDATE public.items SET name = NULL WHERE id < 100")
+        self.assertOk(self.run_job("items"))
+        self.assertSameRowsAsPostgres("public.items", "raw.items")
+
+    def test_a_bad_value_mid_stream_fails_naming_row_and_column_and_publishes_nothing(self):
+        self.pg.psql("CREATE TABLE public.prices (id int, name text, amount numeric); "
+                     "INSERT INTO public.prices SELECT g, 'p' || g, g / 4.0 FROM generate_series(1, 20000) g; "
+                     "UPDATE public.prices SET amount = 'NaN' WHERE id = 15000")
+        self.p.pipeline("prices", """\
+            name: prices
+            source: { connection: registry, query: "SELECT id, name, amount::numeric(10,2) AS amount FROM public.prices" }
+            target: { zone: raw, table: prices }
+            """)
+        r = self.run_job("prices")
+        self.assertEqual(r.rc, 1, repr(r))
+        self.assertIn("NaN cannot be stored in a DECIMAL column", r.err)
+        self.assertIn("job 'prices'", r.err)
+        # The updated row moved to the end of the table, where the COPY meets it.
+        self.assertRegex(r.err, r"row 20000, column 'amount'")
+        self.assertEqual(self.p.lake_files(), [])
+        self.assertNotEqual(self.p.sluice("catalog", "history", "raw.prices").rc, 0)
+
+        self.pg.psql("UPDATE public.prices SET amount = 0 WHERE id = 15000")
+        self.assertOk(self.run_job("prices"))
+        self.assertSameRowsAsPostgres("(SELECT id, name, amount::numeric(10,2) AS amount FROM public.prices) q", "raw.prices")
+
+    def test_quarantine_of_a_streamed_full_load_holds_the_rows_once(self):
+        self.pg.psql("CREATE TABLE public.gauges (id int PRIMARY KEY, name text, amount bigint); "
+                     "INSERT INTO public.gauges SELECT g, 'g' || g, g FROM generate_series(1, 5000) g")
+        self.p.pipeline("gauges", """\
+            name: gauges
+            source: { connection: registry, table: public.gauges }
+            target: { zone: raw, table: gauges, schema_evolution: quarantine }
+            """)
+        self.assertOk(self.run_job("gauges"))
+        # The column becomes text; one value no longer fits the table's BIGINT.
+        self.pg.psql("ALTER TABLE public.gauges ALTER COLUMN amount TYPE text; "
+                     "UPDATE public.gauges SET amount = 'n/a' WHERE id = 4000")
+        r = self.run_job("gauges")
+        self.assertOk(r)
+        self.assertIn("4999 rows written", r.out)
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.gauges"), 4999)
+        rejects = self.p.query("SELECT id, _reject_reason FROM raw.gauges__rejects")
+        self.assertEqual(len(rejects), 1, rejects)
+        self.assertEqual(rejects[0]["id"], 4000)
+        self.assertIn("amount", rejects[0]["_reject_reason"])
 
     # --- incremental --------------------------------------------------------------------------
 

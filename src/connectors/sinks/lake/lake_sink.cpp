@@ -74,6 +74,9 @@ Result<std::vector<StagedFile>> WriteParquetToStaging(engine::Connection& connec
                                       fmt::format("FILENAME_PATTERN {}", SqlQuote(request.file_prefix + "-{i}"))};
   if (request.partition_by.empty()) {
     options.push_back(fmt::format("FILE_SIZE_BYTES {}", request.target_file_bytes));
+    // DuckDB writes in parallel only when told the order does not matter; OVERWRITE_OR_IGNORE is
+    // how a COPY says so (the staging folder is the run's own, so nothing is overwritten).
+    if (request.unordered) options.push_back("OVERWRITE_OR_IGNORE true");
   } else {
     std::vector<std::string> columns;
     for (const auto& c : request.partition_by) columns.push_back(SqlIdent(c));

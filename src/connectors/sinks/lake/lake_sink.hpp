@@ -27,6 +27,9 @@ struct LakeWriteRequest {
   std::vector<std::string> partition_by;      // columns of select_sql written as hive folders
   uint64_t target_file_bytes = 256ull << 20;  // files are about this size (partition files over it are split)
   std::string file_prefix;                    // file names: <file_prefix>-<n>.parquet
+  /// The rows have no order worth keeping (a source extract, no steps): every engine thread may
+  /// write, e.g. each reading its own stream of the source side by side.
+  bool unordered = false;
 };
 
 /// Writes `select_sql` as zstd Parquet under the staging folder (nothing in the lake yet).

@@ -415,7 +415,7 @@ bool DecodeArray(const PgColumn& column, const uint8_t* p, int32_t len, engine::
 
 }  // namespace
 
-PgCopyReader::PgCopyReader(PgClient& client, engine::Connection& duck, CopyReaderOptions options)
+PgCopyReader::PgCopyReader(PgClient& client, engine::Connection* duck, CopyReaderOptions options)
     : client_(client), duck_(duck), options_(std::move(options)) {}
 
 PgCopyReader::~PgCopyReader() {
@@ -425,6 +425,15 @@ PgCopyReader::~PgCopyReader() {
 Result<std::unique_ptr<PgCopyReader>> PgCopyReader::Start(PgClient& client, engine::Connection& duck,
                                                           CopyReaderOptions options) {
   if (options.table.empty()) return Status::Invalid("PostgreSQL COPY reader: no DuckDB target table given");
+  return Begin(client, &duck, std::move(options));
+}
+
+Result<std::unique_ptr<PgCopyReader>> PgCopyReader::StartStream(PgClient& client, CopyReaderOptions options) {
+  return Begin(client, nullptr, std::move(options));
+}
+
+Result<std::unique_ptr<PgCopyReader>> PgCopyReader::Begin(PgClient& client, engine::Connection* duck,
+                                                          CopyReaderOptions options) {
   if (options.query.empty()) return Status::Invalid("PostgreSQL COPY reader: no source query given");
   std::unique_ptr<PgCopyReader> reader(new PgCopyReader(client, duck, std::move(options)));
   if (reader->options_.columns.empty()) {
@@ -432,8 +441,21 @@ Result<std::unique_ptr<PgCopyReader>> PgCopyReader::Start(PgClient& client, engi
   } else {
     reader->columns_ = reader->options_.columns;
   }
+  if (!reader->options_.last_value_column.empty()) {
+    for (size_t i = 0; i < reader->columns_.size(); ++i) {
+      const PgColumn& c = reader->columns_[i];
+      if (c.name != reader->options_.last_value_column) continue;
+      if (c.wire != WireType::kInt2 && c.wire != WireType::kInt4 && c.wire != WireType::kInt8) {
+        return Status::Invalid("PostgreSQL COPY reader: column '{}' is {}, not an integer", c.name, c.type_name);
+      }
+      reader->last_value_index_ = static_cast<int>(i);
+    }
+    if (reader->last_value_index_ < 0) {
+      return Status::Invalid("PostgreSQL COPY reader: the query has no column '{}'", reader->options_.last_value_column);
+    }
+  }
   reader->copy_sql_ = CopySql(reader->options_.query, reader->columns_);
-  SLUICE_TRY(reader->CreateTable());
+  if (duck != nullptr) SLUICE_TRY(reader->CreateTable());
 
   PgResult result(PQexec(client.raw(), reader->copy_sql_.c_str()));
   if (PQresultStatus(result.get()) != PGRES_COPY_OUT) {
@@ -455,10 +477,10 @@ Status PgCopyReader::CreateTable() {
   std::vector<engine::AppendColumn> targets = TargetColumns(columns_);
   // Dropping and re-creating (rather than DELETE) hands the previous batch's memory back at once.
   SLUICE_TRY(duck_
-                 .Execute(fmt::format("DROP TABLE IF EXISTS {}; {}", SqlIdent(options_.table),
+                 ->Execute(fmt::format("DROP TABLE IF EXISTS {}; {}", SqlIdent(options_.table),
                                       engine::CreateTableSql(options_.table, targets, options_.temporary)))
                  .WithContext("creating DuckDB table '{}' for the PostgreSQL rows", options_.table));
-  SLUICE_ASSIGN_OR_RETURN(appender_, engine::Appender::Make(duck_, options_.table, std::move(targets)));
+  SLUICE_ASSIGN_OR_RETURN(appender_, engine::Appender::Make(*duck_, options_.table, std::move(targets)));
   return Status::OK();
 }
 
@@ -470,20 +492,34 @@ Status PgCopyReader::Fail(Status status) {
 
 Result<bool> PgCopyReader::ReadBatch(size_t max_rows) {
   if (!error_.ok()) return error_;
+  if (appender_ == nullptr) return Status::Internal("PostgreSQL COPY reader: ReadBatch on a stream, which RowStream reads");
   if (max_rows == 0) return Status::Invalid("PostgreSQL COPY reader: a batch must allow at least one row");
   if (batch_rows_ > 0 && !options_.keep_previous_batches) {
     if (Status st = CreateTable(); !st.ok()) return Fail(st);
   }
   batch_rows_ = 0;
   if (finished_) return false;
+  SLUICE_TRY(ReadRows(*appender_, max_rows));
+  if (Status st = appender_->Flush(); !st.ok()) return Fail(st.WithContext("loading PostgreSQL rows"));
+  return !finished_;
+}
 
+Result<bool> PgCopyReader::Fill(engine::Appender& rows) {
+  if (!error_.ok()) return error_;
+  batch_rows_ = 0;
+  if (finished_) return false;
+  if (rows.ChunkRoom() > 0) SLUICE_TRY(ReadRows(rows, rows.ChunkRoom()));
+  return !finished_;
+}
+
+Status PgCopyReader::ReadRows(engine::Appender& into, size_t max_rows) {
   while (batch_rows_ < max_rows) {
     char* buffer = nullptr;
     int size = PQgetCopyData(client_.raw(), &buffer, /*async=*/0);
     if (size > 0) {
       bytes_ += static_cast<uint64_t>(size);
       bool trailer = false;
-      Status st = ReadMessage(reinterpret_cast<const uint8_t*>(buffer), static_cast<size_t>(size), &trailer);
+      Status st = ReadMessage(into, reinterpret_cast<const uint8_t*>(buffer), static_cast<size_t>(size), &trailer);
       PQfreemem(buffer);
       if (!st.ok()) return Fail(st);
       if (!trailer) {
@@ -498,11 +534,10 @@ Result<bool> PgCopyReader::ReadBatch(size_t max_rows) {
     }
     return Fail(client_.ConnectionError(fmt::format("reading COPY data after row {}", rows_)));
   }
-  if (Status st = appender_->Flush(); !st.ok()) return Fail(st.WithContext("loading PostgreSQL rows"));
-  return !finished_;
+  return Status::OK();
 }
 
-Status PgCopyReader::ReadMessage(const uint8_t* data, size_t size, bool* trailer) {
+Status PgCopyReader::ReadMessage(engine::Appender& into, const uint8_t* data, size_t size, bool* trailer) {
   if (!header_seen_) {
     // Signature, flags (bit 16: OIDs included, which we never ask for), then a header extension.
     if (size < kSignatureSize + 8 || std::memcmp(data, kCopySignature, kSignatureSize) != 0) {
@@ -524,17 +559,17 @@ Status PgCopyReader::ReadMessage(const uint8_t* data, size_t size, bool* trailer
     *trailer = true;
     return Status::OK();
   }
-  return DecodeRow(data, size);
+  return DecodeRow(into, data, size);
 }
 
-Status PgCopyReader::DecodeRow(const uint8_t* data, size_t size) {
+Status PgCopyReader::DecodeRow(engine::Appender& into, const uint8_t* data, size_t size) {
   Cursor c{data, data + size};
   int16_t fields = 0;
   if (!c.Int16(&fields) || static_cast<size_t>(fields) != columns_.size()) {
     return Status::DataError("PostgreSQL {}: COPY row {} has {} fields, expected {}", client_.endpoint(), rows_ + 1,
                              fields, columns_.size());
   }
-  engine::Appender* a = appender_.get();
+  engine::Appender* a = &into;
   std::string why;
   for (size_t col = 0; col < columns_.size(); ++col) {
     int32_t len = 0;
@@ -547,6 +582,11 @@ Status PgCopyReader::DecodeRow(const uint8_t* data, size_t size) {
       continue;
     }
     const PgColumn& column = columns_[col];
+    if (static_cast<int>(col) == last_value_index_) {
+      last_value_ = len == 2 ? static_cast<int16_t>(Be16(c.p))
+                  : len == 4 ? static_cast<int32_t>(Be32(c.p))
+                             : static_cast<int64_t>(Be64(c.p));
+    }
     bool ok;
     if (column.wire == WireType::kArray) {
       ok = DecodeArray(column, c.p, len, a, col, &why);

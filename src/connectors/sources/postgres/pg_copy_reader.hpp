@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "connectors/sources/postgres/pg_types.hpp"
 #include "engine/appender.hpp"
 #include "engine/engine.hpp"
+#include "engine/row_stream.hpp"
 
 namespace sluice::postgres {
 
@@ -25,6 +27,8 @@ struct CopyReaderOptions {
   bool temporary = true;
   /// false: each ReadBatch replaces the table's rows, so memory stays bounded by one batch.
   bool keep_previous_batches = false;
+  /// An integer column whose value in the last row read is kept (last_value()); "" = none.
+  std::string last_value_column;
 };
 
 /// Reads `COPY (SELECT …) TO STDOUT (FORMAT binary)` and decodes the stream straight into a DuckDB
@@ -36,19 +40,28 @@ struct CopyReaderOptions {
 ///     if (reader->batch_rows() > 0) ... consume options.table (e.g. COPY it to Parquet) ...
 ///   }
 ///
+/// Or, with no table in between, as the producer of an engine::RowStream:
+///
+///   auto reader = PgCopyReader::StartStream(pg, options);  // options.table is not used
+///   engine::RowStream::Create(duck, "view", TargetColumns(reader->columns()), {std::move(reader)});
+///
 /// The PgClient must outlive the reader and is busy until the COPY ends (or is cancelled).
-class PgCopyReader {
+class PgCopyReader final : public engine::RowProducer {
  public:
   static Result<std::unique_ptr<PgCopyReader>> Start(PgClient& client, engine::Connection& duck,
                                                      CopyReaderOptions options);
+  /// Starts the COPY without a DuckDB table: rows are decoded by FillChunk.
+  static Result<std::unique_ptr<PgCopyReader>> StartStream(PgClient& client, CopyReaderOptions options);
   /// Cancels a COPY still running, so that the PostgreSQL connection can be used again.
-  ~PgCopyReader();
+  ~PgCopyReader() override;
   PgCopyReader(const PgCopyReader&) = delete;
   PgCopyReader& operator=(const PgCopyReader&) = delete;
 
   /// Reads up to `max_rows` rows into the table. Returns false once the COPY has ended (the rows
   /// of this last batch, possibly none, are in the table); true when more rows may follow.
   Result<bool> ReadBatch(size_t max_rows);
+  /// StartStream: decodes rows into `rows` while it has room. Returns false once the COPY has ended.
+  Result<bool> Fill(engine::Appender& rows) override;
   /// Stops the COPY early (server-side cancel, then drains what is in flight).
   Status Cancel();
 
@@ -59,17 +72,22 @@ class PgCopyReader {
   uint64_t bytes() const { return bytes_; }            // COPY payload bytes received
   uint64_t batch_rows() const { return batch_rows_; }  // rows of the last ReadBatch
   bool finished() const { return finished_; }
+  /// options.last_value_column in the last row read; nullopt before the first row.
+  std::optional<int64_t> last_value() const { return last_value_; }
 
  private:
-  PgCopyReader(PgClient& client, engine::Connection& duck, CopyReaderOptions options);
+  PgCopyReader(PgClient& client, engine::Connection* duck, CopyReaderOptions options);
+  static Result<std::unique_ptr<PgCopyReader>> Begin(PgClient& client, engine::Connection* duck,
+                                                     CopyReaderOptions options);
   Status CreateTable();
-  Status ReadMessage(const uint8_t* data, size_t size, bool* trailer);
-  Status DecodeRow(const uint8_t* data, size_t size);
+  Status ReadRows(engine::Appender& into, size_t max_rows);
+  Status ReadMessage(engine::Appender& into, const uint8_t* data, size_t size, bool* trailer);
+  Status DecodeRow(engine::Appender& into, const uint8_t* data, size_t size);
   Status FinishCopy();
   Status Fail(Status status);
 
   PgClient& client_;
-  engine::Connection& duck_;
+  engine::Connection* duck_;  // null for a stream
   CopyReaderOptions options_;
   std::vector<PgColumn> columns_;
   std::string copy_sql_;
@@ -81,6 +99,8 @@ class PgCopyReader {
   uint64_t rows_ = 0;
   uint64_t bytes_ = 0;
   uint64_t batch_rows_ = 0;
+  int last_value_index_ = -1;
+  std::optional<int64_t> last_value_;
 };
 
 }  // namespace sluice::postgres

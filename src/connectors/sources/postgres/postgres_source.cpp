@@ -66,6 +66,7 @@ struct PostgresOptions {
   int64_t connect_retries = 2;
   bool cast_unsupported_to_text = false;
   bool server_side_hash = true;  // mode: changes: hash rows in PostgreSQL, transfer only the changed ones
+  int64_t read_connections = 2;  // mode: full of a table: connections reading it side by side
   bool resumable = true;  // mode: full of a table: read in key-ordered chunks an interrupted load resumes from
   std::string chunk_by;   // "" = the table's single-column integer primary key
   postgres::ConnectOptions connect;
@@ -279,6 +280,13 @@ class PostgresReader final : public SourceReader {
     // ("" before the first chunk), what the resume token must match, and whether this run resumes.
     std::string chunk_key, chunk_after, chunk_identity;
     bool resumed = false;
+    // mode: full read once by the pipeline (RunContext::single_scan): each part is a RowStream
+    // that DuckDB reads while it writes the part, with no table in between.
+    bool stream_parts = false;
+    // ...read side by side by stream_clients (with `client`) in the snapshot it exported: the whole
+    // table by ranges of physical blocks (stream_sqls), or each chunk by ranges of the chunk key.
+    std::vector<std::unique_ptr<PgClient>> stream_clients;
+    std::vector<std::string> stream_sqls;
   };
 
   PostgresReader(PostgresOptions options, Setup setup) : options_(std::move(options)), s_(std::move(setup)) {}
@@ -290,6 +298,7 @@ class PostgresReader final : public SourceReader {
   Result<ReadState> Read(engine::Connection& connection, const std::string& relation) override {
     if (!changed_keys_.empty()) return ReadChangedRows(connection, relation);
     if (!s_.partition_sqls.empty()) return ReadPartitions(connection, relation);
+    if (s_.stream_parts) return StreamPart(connection, relation);
     if (!s_.chunk_key.empty()) return ReadChunk(connection, relation);
     if (copy_ == nullptr) {
       postgres::CopyReaderOptions copy;
@@ -316,6 +325,36 @@ class PostgresReader final : public SourceReader {
   }
 
   std::string RejectsRelation() const override { return ""; }
+
+  Result<ReadState> PartConsumed(Status consumed) override {
+    if (stream_ == nullptr) return SourceReader::PartConsumed(std::move(consumed));
+    Status read = stream_->error();
+    if (read.ok() && consumed.ok() && !stream_->finished()) {
+      read = Status::Internal("the pipeline stopped reading the rows of {} before their end", options_.What());
+    }
+    uint64_t rows = stream_->rows();
+    // The ranges are consecutive: the chunk's last key is the last one the last non-empty range read.
+    std::optional<int64_t> last_key;
+    uint64_t bytes = 0;
+    size_t connections = streamed_copies_.size();
+    for (const auto* copy : streamed_copies_) {
+      if (copy->last_value()) last_key = copy->last_value();
+      bytes += copy->bytes();
+    }
+    streamed_copies_.clear();
+    stream_.reset();
+    if (!read.ok()) {
+      return read.WithContext("reading {} from PostgreSQL {}{}", options_.What(), s_.client->endpoint(),
+                              connections > 1 ? fmt::format(" over {} connections, each counting its own rows", connections) : "");
+    }
+    SLUICE_TRY(consumed);
+    chunk_rows_ += rows;
+    spdlog::debug("postgres source of job '{}': streamed {} rows ({}, {} so far)", options_.job, rows, HumanBytes(bytes),
+                  chunk_rows_);
+    if (s_.chunk_key.empty() || rows < static_cast<uint64_t>(options_.batch_rows) || !last_key) return ReadState::kFinished;
+    s_.chunk_after = std::to_string(*last_key);
+    return ReadState::kHaveMore;
+  }
 
   std::string ResumeToken() const override {
     if (s_.chunk_key.empty() || s_.chunk_after.empty()) return "";
@@ -488,17 +527,86 @@ class PostgresReader final : public SourceReader {
     return fetched_keys_ < changed_key_count_ ? ReadState::kHaveMore : ReadState::kFinished;
   }
 
-  /// mode: full in chunks: each Read() copies the next batch_rows rows in key order past the last
-  /// key read, so a later run can carry on from any chunk boundary (ResumeToken).
-  Result<ReadState> ReadChunk(engine::Connection& connection, const std::string& relation) {
+  /// mode: full in chunks: the next batch_rows rows in key order past the last key read.
+  std::string NextChunkSql() const {
     std::string key = postgres::QuoteIdent(s_.chunk_key);
     std::string past = s_.chunk_after.empty()
                            ? ""
                            : fmt::format(" WHERE {} > {}::bigint", key, postgres::QuoteLiteral(s_.chunk_after));
-    Status copied = CopyAll(
-        connection, relation,
-        fmt::format("SELECT * FROM {}{} ORDER BY {} LIMIT {}", options_.FromSql(), past, key, options_.batch_rows),
-        s_.columns, options_.batch_rows);
+    return fmt::format("SELECT * FROM {}{} ORDER BY {} LIMIT {}", options_.FromSql(), past, key, options_.batch_rows);
+  }
+
+  /// mode: full read once by the pipeline: the whole table, or the next chunk, as a RowStream
+  /// decoded while DuckDB writes it, split over the stream clients. PartConsumed() then tells
+  /// whether more chunks follow.
+  Result<ReadState> StreamPart(engine::Connection& connection, const std::string& relation) {
+    std::vector<std::string> queries = s_.stream_sqls;
+    if (queries.empty()) queries = {s_.read_sql};
+    if (!s_.chunk_key.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(queries, ChunkRangeSqls());
+    }
+    std::vector<std::unique_ptr<engine::RowProducer>> producers;
+    streamed_copies_.clear();
+    for (size_t i = 0; i < queries.size(); ++i) {
+      postgres::CopyReaderOptions copy;
+      copy.query = queries[i];
+      copy.columns = s_.columns;
+      copy.last_value_column = s_.chunk_key;
+      PgClient& client = i == 0 ? *s_.client : *s_.stream_clients[i - 1];
+      auto started = postgres::PgCopyReader::StartStream(client, std::move(copy));
+      if (!started.ok()) {
+        streamed_copies_.clear();
+        return started.status().WithContext("reading {} from PostgreSQL", options_.What());
+      }
+      streamed_copies_.push_back(started->get());
+      producers.push_back(std::move(*started));
+    }
+    auto stream = engine::RowStream::Create(connection, relation, postgres::TargetColumns(s_.columns), std::move(producers));
+    if (!stream.ok()) {
+      streamed_copies_.clear();
+      return stream.status();
+    }
+    stream_ = std::move(*stream);
+    return s_.chunk_key.empty() ? ReadState::kFinished : ReadState::kHaveMore;
+  }
+
+  /// The next chunk as consecutive key ranges, one per stream client: the boundaries are the keys
+  /// every batch_rows / n rows past the last key read (an index-only walk). Fewer rows than a
+  /// range left: one query for the rest.
+  Result<std::vector<std::string>> ChunkRangeSqls() const {
+    size_t n = 1 + s_.stream_clients.size();
+    int64_t step = options_.batch_rows / static_cast<int64_t>(n);
+    if (n == 1 || step == 0) return std::vector<std::string>{NextChunkSql()};
+    std::string key = postgres::QuoteIdent(s_.chunk_key);
+    std::string table = options_.FromSql();
+    std::string lower = s_.chunk_after.empty() ? "" : fmt::format("{} > {}::bigint", key, postgres::QuoteLiteral(s_.chunk_after));
+    std::vector<std::string> bounds;
+    for (size_t i = 1; i < n; ++i) {
+      SLUICE_ASSIGN_OR_RETURN(
+          auto found, s_.client->Query(fmt::format("SELECT {0}::text AS k FROM {1}{2} ORDER BY {0} OFFSET {3} LIMIT 1", key,
+                                                   table, lower.empty() ? "" : " WHERE " + lower,
+                                                   static_cast<int64_t>(i) * step - 1)));
+      if (found.rows.empty()) break;
+      bounds.push_back(found.Get(0, "k"));
+    }
+    if (bounds.empty()) return std::vector<std::string>{NextChunkSql()};
+    std::vector<std::string> queries;
+    std::string from = lower;
+    for (const auto& bound : bounds) {
+      std::string upto = fmt::format("{} <= {}::bigint", key, postgres::QuoteLiteral(bound));
+      queries.push_back(fmt::format("SELECT * FROM {} WHERE {}{} ORDER BY {}", table, from.empty() ? "" : from + " AND ",
+                                    upto, key));
+      from = fmt::format("{} > {}::bigint", key, postgres::QuoteLiteral(bound));
+    }
+    int64_t rest = options_.batch_rows - static_cast<int64_t>(bounds.size()) * step;
+    queries.push_back(fmt::format("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {}", table, from, key, rest));
+    return queries;
+  }
+
+  /// mode: full in chunks: each Read() copies the next batch_rows rows in key order past the last
+  /// key read, so a later run can carry on from any chunk boundary (ResumeToken).
+  Result<ReadState> ReadChunk(engine::Connection& connection, const std::string& relation) {
+    Status copied = CopyAll(connection, relation, NextChunkSql(), s_.columns, options_.batch_rows);
     if (!copied.ok()) {
       return copied.WithContext("reading {} from PostgreSQL {} ({} > {})", options_.What(), s_.client->endpoint(),
                                 s_.chunk_key, s_.chunk_after.empty() ? "start" : s_.chunk_after);
@@ -570,6 +678,8 @@ class PostgresReader final : public SourceReader {
   PostgresOptions options_;
   Setup s_;
   std::unique_ptr<postgres::PgCopyReader> copy_;  // declared after s_: destroyed before the client it uses
+  std::unique_ptr<engine::RowStream> stream_;         // the part being streamed, which owns its COPY readers
+  std::vector<postgres::PgCopyReader*> streamed_copies_;  // ...in the order of their ranges
   std::vector<std::unique_ptr<postgres::PgCopyReader>> partitions_;
   std::vector<bool> partition_done_;
   uint64_t chunk_rows_ = 0;
@@ -655,6 +765,10 @@ class PostgresSource final : public Source {
       }
     }
     setup.read_sql = fmt::format("SELECT * FROM {}{}", options_.FromSql(), where);
+    setup.stream_parts = context.single_scan && options_.mode == LoadMode::kFull;
+    if (setup.stream_parts && options_.read_connections > 1 && options_.is_table() && !setup.nothing_to_read) {
+      SLUICE_TRY(PlanStreams(pg, &setup, &condition));
+    }
 
     std::string size_text;
     if (options_.is_table()) {
@@ -723,6 +837,45 @@ class PostgresSource final : public Source {
     *condition = setup->resumed ? fmt::format("rows with {} > {} (resuming an interrupted full load), in chunks of {}",
                                               key, setup->chunk_after, options_.batch_rows)
                                 : fmt::format("all rows, in chunks of {} by {}", options_.batch_rows, key);
+    return Status::OK();
+  }
+
+  /// mode: full, streamed: read_connections - 1 more connections in the snapshot of the first,
+  /// reading consecutive ranges of the chunk key (ChunkRangeSqls) or, without chunks, of the
+  /// table's physical blocks (a TID range scan each, PostgreSQL 14+).
+  Status PlanStreams(PgClient& pg, PostgresReader::Setup* setup, std::string* condition) const {
+    int64_t n = options_.read_connections;
+    std::string blocks_sql =
+        "SELECT pg_relation_size(format('%I.%I', $1::text, $2::text)::regclass) / current_setting('block_size')::bigint AS b";
+    int64_t blocks = 0;
+    if (setup->chunk_key.empty()) {
+      if (pg.server_version() < 140000) return Status::OK();  // no TID range scans: one connection reads
+      SLUICE_ASSIGN_OR_RETURN(auto size, pg.QueryParams(blocks_sql, {options_.schema, options_.table}));
+      blocks = std::strtoll(size.Get(0, "b").c_str(), nullptr, 10);
+      if (blocks < n) return Status::OK();  // too small to be worth more connections
+    }
+    std::string snapshot;
+    if (setup->chunk_key.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(snapshot, pg.ExportSnapshot());
+    } else {  // PlanChunks opened the snapshot's transaction already
+      SLUICE_ASSIGN_OR_RETURN(auto exported, pg.Query("SELECT pg_export_snapshot() AS s"));
+      snapshot = exported.Get(0, "s");
+    }
+    for (int64_t i = 1; i < n; ++i) {
+      SLUICE_ASSIGN_OR_RETURN(auto client, ConnectWithRetries());
+      SLUICE_TRY(client->ImportSnapshot(snapshot));
+      setup->stream_clients.push_back(std::move(client));
+    }
+    *condition += fmt::format(", read by {} connections side by side", n);
+    if (!setup->chunk_key.empty()) return Status::OK();
+    // Blocks appended after the size was read hold only rows this snapshot cannot see; the last
+    // range is open-ended anyway.
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<std::string> range;
+      if (i > 0) range.push_back(fmt::format("ctid >= '({},0)'::tid", blocks * i / n));
+      if (i < n - 1) range.push_back(fmt::format("ctid < '({},0)'::tid", blocks * (i + 1) / n));
+      setup->stream_sqls.push_back(fmt::format("{} WHERE {}", setup->read_sql, Join(range, " AND ")));
+    }
     return Status::OK();
   }
 
@@ -950,6 +1103,10 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
   SLUICE_ASSIGN_OR_RETURN(o.cast_unsupported_to_text, v.GetBool("cast_unsupported_to_text", false));
   SLUICE_ASSIGN_OR_RETURN(o.resumable, v.GetBool("resumable", true));
   SLUICE_ASSIGN_OR_RETURN(o.server_side_hash, v.GetBool("server_side_hash", true));
+  SLUICE_ASSIGN_OR_RETURN(o.read_connections, v.GetInt("read_connections", 2));
+  if (o.read_connections < 1 || o.read_connections > 16) {
+    return Status::Invalid("{}: read_connections must be 1..16 (default 2)", v.Find("read_connections")->location().ToString());
+  }
   SLUICE_ASSIGN_OR_RETURN(o.chunk_by, v.GetString("chunk_by", ""));
   SLUICE_ASSIGN_OR_RETURN(o.connect_retries, v.GetInt("connect_retries", 2));
   if (o.connect_retries < 0) {
@@ -1030,6 +1187,9 @@ SourceDescriptor PostgresSourceDescriptor() {
       {"resumable", OptionType::kBool, "true", false, false,
        "mode: full of a table: read it in chunks of batch_rows rows in key order, so that an interrupted load resumes "
        "from its last completed chunk (needs a single-column integer primary key, or chunk_by)"},
+      {"read_connections", OptionType::kInt, "2", false, false,
+       "mode: full of a table: connections that read it side by side in one snapshot, each decoded and written by its "
+       "own engine thread (by ranges of the chunk key, or of physical blocks on PostgreSQL 14+); 1 reads with one"},
       {"server_side_hash", OptionType::kBool, "true", false, false,
        "mode: changes: PostgreSQL hashes the rows (14 or later) and only changed rows are transferred; false = every "
        "row is transferred and hashed by sluice"},
