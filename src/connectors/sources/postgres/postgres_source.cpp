@@ -280,10 +280,10 @@ class PostgresReader final : public SourceReader {
     // ("" before the first chunk), what the resume token must match, and whether this run resumes.
     std::string chunk_key, chunk_after, chunk_identity;
     bool resumed = false;
-    // mode: full read once by the pipeline (RunContext::single_scan): each part is a RowStream
-    // that DuckDB reads while it writes the part, with no table in between.
+    // mode: full or window read once by the pipeline (RunContext::single_scan): each part is a
+    // RowStream that DuckDB reads while it writes the part, with no table in between.
     bool stream_parts = false;
-    // ...read side by side by stream_clients (with `client`) in the snapshot it exported: the whole
+    // mode: full, read side by side by stream_clients (with `client`) in the snapshot it exported: the whole
     // table by ranges of physical blocks (stream_sqls), or each chunk by ranges of the chunk key.
     std::vector<std::unique_ptr<PgClient>> stream_clients;
     std::vector<std::string> stream_sqls;
@@ -297,8 +297,8 @@ class PostgresReader final : public SourceReader {
 
   Result<ReadState> Read(engine::Connection& connection, const std::string& relation) override {
     if (!changed_keys_.empty()) return ReadChangedRows(connection, relation);
-    if (!s_.partition_sqls.empty()) return ReadPartitions(connection, relation);
     if (s_.stream_parts) return StreamPart(connection, relation);
+    if (!s_.partition_sqls.empty()) return ReadPartitions(connection, relation);
     if (!s_.chunk_key.empty()) return ReadChunk(connection, relation);
     if (copy_ == nullptr) {
       postgres::CopyReaderOptions copy;
@@ -348,9 +348,9 @@ class PostgresReader final : public SourceReader {
                               connections > 1 ? fmt::format(" over {} connections, each counting its own rows", connections) : "");
     }
     SLUICE_TRY(consumed);
-    chunk_rows_ += rows;
+    streamed_rows_ += rows;
     spdlog::debug("postgres source of job '{}': streamed {} rows ({}, {} so far)", options_.job, rows, HumanBytes(bytes),
-                  chunk_rows_);
+                  streamed_rows_);
     if (s_.chunk_key.empty() || rows < static_cast<uint64_t>(options_.batch_rows) || !last_key) return ReadState::kFinished;
     s_.chunk_after = std::to_string(*last_key);
     return ReadState::kHaveMore;
@@ -438,7 +438,7 @@ class PostgresReader final : public SourceReader {
       SourceState next = s_.state;
       next.window.start = s_.next_start;
       next.window.stop = s_.next_stop;
-      uint64_t rows = 0;
+      uint64_t rows = streamed_rows_;
       for (const auto& p : partitions_) rows += p->rows();
       auto history = nlohmann::json::parse(s_.state.window.history_json, nullptr, false);
       if (!history.is_array()) history = nlohmann::json::array();
@@ -540,7 +540,10 @@ class PostgresReader final : public SourceReader {
   /// decoded while DuckDB writes it, split over the stream clients. PartConsumed() then tells
   /// whether more chunks follow.
   Result<ReadState> StreamPart(engine::Connection& connection, const std::string& relation) {
-    std::vector<std::string> queries = s_.stream_sqls;
+    // mode: window reads its partitions side by side, each on its own connection.
+    bool window = !s_.partition_sqls.empty();
+    std::vector<std::string> queries = window ? s_.partition_sqls : s_.stream_sqls;
+    const auto& more_clients = window ? s_.partition_clients : s_.stream_clients;
     if (queries.empty()) queries = {s_.read_sql};
     if (!s_.chunk_key.empty()) {
       SLUICE_ASSIGN_OR_RETURN(queries, ChunkRangeSqls());
@@ -552,7 +555,7 @@ class PostgresReader final : public SourceReader {
       copy.query = queries[i];
       copy.columns = s_.columns;
       copy.last_value_column = s_.chunk_key;
-      PgClient& client = i == 0 ? *s_.client : *s_.stream_clients[i - 1];
+      PgClient& client = i == 0 ? *s_.client : *more_clients[i - 1];
       auto started = postgres::PgCopyReader::StartStream(client, std::move(copy));
       if (!started.ok()) {
         streamed_copies_.clear();
@@ -682,7 +685,8 @@ class PostgresReader final : public SourceReader {
   std::vector<postgres::PgCopyReader*> streamed_copies_;  // ...in the order of their ranges
   std::vector<std::unique_ptr<postgres::PgCopyReader>> partitions_;
   std::vector<bool> partition_done_;
-  uint64_t chunk_rows_ = 0;
+  uint64_t chunk_rows_ = 0;     // mode: full in chunks held in a table: rows so far
+  uint64_t streamed_rows_ = 0;  // parts handed over as streams: rows so far
   // mode: changes on the server (StartRowHashing): the key columns, the hash expression, and
   // after RestrictToKeys the numbered changed keys and how many have been fetched.
   std::vector<PgColumn> key_columns_;
@@ -765,8 +769,8 @@ class PostgresSource final : public Source {
       }
     }
     setup.read_sql = fmt::format("SELECT * FROM {}{}", options_.FromSql(), where);
-    setup.stream_parts = context.single_scan && options_.mode == LoadMode::kFull;
-    if (setup.stream_parts && options_.read_connections > 1 && options_.is_table() && !setup.nothing_to_read) {
+    setup.stream_parts = context.single_scan && (options_.mode == LoadMode::kFull || options_.mode == LoadMode::kWindow);
+    if (setup.stream_parts && options_.mode == LoadMode::kFull && options_.read_connections > 1 && options_.is_table() && !setup.nothing_to_read) {
       SLUICE_TRY(PlanStreams(pg, &setup, &condition));
     }
 
