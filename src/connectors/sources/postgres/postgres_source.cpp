@@ -353,7 +353,11 @@ class PostgresReader final : public SourceReader {
                   streamed_rows_);
     if (s_.chunk_key.empty() || rows < static_cast<uint64_t>(options_.batch_rows) || !last_key) return ReadState::kFinished;
     s_.chunk_after = std::to_string(*last_key);
-    return ReadState::kHaveMore;
+    // A table of an exact multiple of batch_rows would otherwise end with a chunk of no rows.
+    SLUICE_ASSIGN_OR_RETURN(auto rest, s_.client->Query(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} > {}::bigint) AS more",
+                                                                     options_.FromSql(), postgres::QuoteIdent(s_.chunk_key),
+                                                                     postgres::QuoteLiteral(s_.chunk_after))));
+    return rest.Get(0, "more") == "t" ? ReadState::kHaveMore : ReadState::kFinished;
   }
 
   std::string ResumeToken() const override {
@@ -1185,7 +1189,9 @@ SourceDescriptor PostgresSourceDescriptor() {
       {"lookback", OptionType::kString, "", false, false,
        "mode: incremental: re-read this much below the watermark (a duration such as 10m for time cursors, a number "
        "for integer cursors)"},
-      {"batch_rows", OptionType::kInt, "500000", false, false, "rows per part handed to the lake (bounds memory)"},
+      {"batch_rows", OptionType::kInt, "500000", false, false,
+       "rows per part handed to the lake when rows are held in batches (bounds memory), and per chunk of a resumable "
+       "full load; a streamed load is bounded by the engine's row groups"},
       {"cast_unsupported_to_text", OptionType::kBool, "false", false, false,
        "read columns of unsupported types (inet, ranges, …) as text instead of failing"},
       {"resumable", OptionType::kBool, "true", false, false,
