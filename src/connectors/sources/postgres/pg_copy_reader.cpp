@@ -586,6 +586,7 @@ Status PgCopyReader::DecodeRow(engine::Appender& into, const uint8_t* data, size
       last_value_ = len == 2 ? static_cast<int16_t>(Be16(c.p))
                   : len == 4 ? static_cast<int32_t>(Be32(c.p))
                              : static_cast<int64_t>(Be64(c.p));
+      if (!first_value_) first_value_ = last_value_;
     }
     bool ok;
     if (column.wire == WireType::kArray) {

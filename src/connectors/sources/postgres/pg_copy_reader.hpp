@@ -27,7 +27,8 @@ struct CopyReaderOptions {
   bool temporary = true;
   /// false: each ReadBatch replaces the table's rows, so memory stays bounded by one batch.
   bool keep_previous_batches = false;
-  /// An integer column whose value in the last row read is kept (last_value()); "" = none.
+  /// An integer column whose value in the first and the last row read is kept (first_value(),
+  /// last_value()); "" = none.
   std::string last_value_column;
 };
 
@@ -72,7 +73,8 @@ class PgCopyReader final : public engine::RowProducer {
   uint64_t bytes() const { return bytes_; }            // COPY payload bytes received
   uint64_t batch_rows() const { return batch_rows_; }  // rows of the last ReadBatch
   bool finished() const { return finished_; }
-  /// options.last_value_column in the last row read; nullopt before the first row.
+  /// options.last_value_column in the first and the last row read; nullopt before the first row.
+  std::optional<int64_t> first_value() const { return first_value_; }
   std::optional<int64_t> last_value() const { return last_value_; }
 
  private:
@@ -100,7 +102,7 @@ class PgCopyReader final : public engine::RowProducer {
   uint64_t bytes_ = 0;
   uint64_t batch_rows_ = 0;
   int last_value_index_ = -1;
-  std::optional<int64_t> last_value_;
+  std::optional<int64_t> first_value_, last_value_;
 };
 
 }  // namespace sluice::postgres

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -333,11 +334,15 @@ class PostgresReader final : public SourceReader {
       read = Status::Internal("the pipeline stopped reading the rows of {} before their end", options_.What());
     }
     uint64_t rows = stream_->rows();
-    // The ranges are consecutive: the chunk's last key is the last one the last non-empty range read.
-    std::optional<int64_t> last_key;
+    // The ranges are consecutive: the chunk's keys run from the first one the first non-empty
+    // range read to the last one the last non-empty range read.
+    std::optional<int64_t> first_key, last_key;
     uint64_t bytes = 0;
     size_t connections = streamed_copies_.size();
+    bool last_range_full = !streamed_copies_.empty() &&
+                           streamed_copies_.back()->rows() >= static_cast<uint64_t>(last_range_limit_);
     for (const auto* copy : streamed_copies_) {
+      if (!first_key) first_key = copy->first_value();
       if (copy->last_value()) last_key = copy->last_value();
       bytes += copy->bytes();
     }
@@ -351,8 +356,10 @@ class PostgresReader final : public SourceReader {
     streamed_rows_ += rows;
     spdlog::debug("postgres source of job '{}': streamed {} rows ({}, {} so far)", options_.job, rows, HumanBytes(bytes),
                   streamed_rows_);
-    if (s_.chunk_key.empty() || rows < static_cast<uint64_t>(options_.batch_rows) || !last_key) return ReadState::kFinished;
+    // Only the last range is cut short by a LIMIT: when it is not full, every row has been read.
+    if (s_.chunk_key.empty() || !last_range_full || !last_key) return ReadState::kFinished;
     s_.chunk_after = std::to_string(*last_key);
+    if (first_key && rows > 1) keys_per_row_ = static_cast<double>(*last_key - *first_key) / static_cast<double>(rows - 1);
     // A table of an exact multiple of batch_rows would otherwise end with a chunk of no rows.
     SLUICE_ASSIGN_OR_RETURN(auto rest, s_.client->Query(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} > {}::bigint) AS more",
                                                                      options_.FromSql(), postgres::QuoteIdent(s_.chunk_key),
@@ -577,18 +584,31 @@ class PostgresReader final : public SourceReader {
     return s_.chunk_key.empty() ? ReadState::kFinished : ReadState::kHaveMore;
   }
 
-  /// The next chunk as consecutive key ranges, one per stream client: the boundaries are the keys
-  /// every batch_rows / n rows past the last key read (an index-only walk). Fewer rows than a
-  /// range left: one query for the rest.
-  Result<std::vector<std::string>> ChunkRangeSqls() const {
+  /// The next chunk as consecutive key ranges, one per stream client. The boundaries are the keys
+  /// every batch_rows / n rows past the last key read: found by an index-only walk for the first
+  /// chunk, then estimated from the previous chunk's keys per row, which costs no scan. An
+  /// estimate only changes how many rows a chunk gets, never which rows are read: the ranges
+  /// are consecutive and only the last one stops after a number of rows (last_range_limit_).
+  Result<std::vector<std::string>> ChunkRangeSqls() {
     size_t n = 1 + s_.stream_clients.size();
     int64_t step = options_.batch_rows / static_cast<int64_t>(n);
+    last_range_limit_ = options_.batch_rows;
     if (n == 1 || step == 0) return std::vector<std::string>{NextChunkSql()};
     std::string key = postgres::QuoteIdent(s_.chunk_key);
     std::string table = options_.FromSql();
     std::string lower = s_.chunk_after.empty() ? "" : fmt::format("{} > {}::bigint", key, postgres::QuoteLiteral(s_.chunk_after));
     std::vector<std::string> bounds;
-    for (size_t i = 1; i < n; ++i) {
+    if (keys_per_row_ > 0 && !s_.chunk_after.empty()) {
+      double after = std::strtod(s_.chunk_after.c_str(), nullptr);
+      for (size_t i = 1; i < n; ++i) {
+        double bound = std::floor(after + keys_per_row_ * static_cast<double>(step) * static_cast<double>(i));
+        if (bound >= 9.0e18) break;  // past any bigint: the remaining ranges are one
+        if (!bounds.empty() && bound <= std::strtod(bounds.back().c_str(), nullptr)) continue;
+        if (bound <= after) continue;
+        bounds.push_back(fmt::format("{}", static_cast<int64_t>(bound)));
+      }
+    }
+    for (size_t i = 1; i < n && keys_per_row_ <= 0; ++i) {
       SLUICE_ASSIGN_OR_RETURN(
           auto found, s_.client->Query(fmt::format("SELECT {0}::text AS k FROM {1}{2} ORDER BY {0} OFFSET {3} LIMIT 1", key,
                                                    table, lower.empty() ? "" : " WHERE " + lower,
@@ -605,8 +625,8 @@ class PostgresReader final : public SourceReader {
                                     upto, key));
       from = fmt::format("{} > {}::bigint", key, postgres::QuoteLiteral(bound));
     }
-    int64_t rest = options_.batch_rows - static_cast<int64_t>(bounds.size()) * step;
-    queries.push_back(fmt::format("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {}", table, from, key, rest));
+    last_range_limit_ = options_.batch_rows - static_cast<int64_t>(bounds.size()) * step;
+    queries.push_back(fmt::format("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {}", table, from, key, last_range_limit_));
     return queries;
   }
 
@@ -691,6 +711,11 @@ class PostgresReader final : public SourceReader {
   std::vector<bool> partition_done_;
   uint64_t chunk_rows_ = 0;     // mode: full in chunks held in a table: rows so far
   uint64_t streamed_rows_ = 0;  // parts handed over as streams: rows so far
+  // mode: full in chunks, streamed over several connections: the LIMIT of the chunk's last range,
+  // and the previous chunk's key span per row (0 = not known yet), from which the next chunk's
+  // range boundaries are estimated.
+  int64_t last_range_limit_ = 0;
+  double keys_per_row_ = 0;
   // mode: changes on the server (StartRowHashing): the key columns, the hash expression, and
   // after RestrictToKeys the numbered changed keys and how many have been fetched.
   std::vector<PgColumn> key_columns_;
