@@ -387,6 +387,42 @@ TEST_F(PgCopyReaderTest, BadQueriesFailBeforeCreatingAnything) {
   EXPECT_FALSE(PgCopyReader::Start(*pg_, *duck_, options).ok());
 }
 
+TEST_F(PgCopyReaderTest, StreamsIntoARowStreamAndKeepsTheFirstAndLastKey) {
+  Exec("CREATE TABLE streamed (id bigint, label text, tags int[], amount numeric(8,2))");
+  Exec("INSERT INTO streamed SELECT g * 5, CASE WHEN g % 3 = 0 THEN NULL ELSE 'l' || g END, ARRAY[g, NULL], g / 8.0 "
+       "FROM generate_series(1, 5000) g");
+  CopyReaderOptions options;
+  options.query = "SELECT * FROM streamed ORDER BY id";
+  options.last_value_column = "id";
+  auto reader = PgCopyReader::StartStream(*pg_, options);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  PgCopyReader* copy = reader->get();
+  std::vector<std::unique_ptr<engine::RowProducer>> producers;
+  producers.push_back(std::move(*reader));
+  auto stream = engine::RowStream::Create(*duck_, "streamed_rows", TargetColumns(copy->columns()), std::move(producers));
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  EXPECT_EQ(Rows("SELECT count(*), count(label), sum(id), sum(amount), max(tags[1]), count(tags[2]) FROM streamed_rows"),
+            (std::vector<std::vector<std::string>>{{"5000", "3334", "62512500", "1562825.00", "5000", "0"}}));
+  EXPECT_TRUE((*stream)->finished());
+  EXPECT_EQ(copy->rows(), 5000u);
+  EXPECT_EQ(copy->first_value(), 5);
+  EXPECT_EQ(copy->last_value(), 25000);
+
+  // The key column must be an integer column of the query.
+  options.last_value_column = "label";
+  auto not_integer = PgCopyReader::StartStream(*pg_, options);
+  ASSERT_FALSE(not_integer.ok());
+  EXPECT_NE(not_integer.status().message().find("'label' is text, not an integer"), std::string::npos)
+      << not_integer.status();
+  options.last_value_column = "missing";
+  EXPECT_FALSE(PgCopyReader::StartStream(*pg_, options).ok());
+  // A stream reader has no table to fill.
+  options.last_value_column = "";
+  auto plain = PgCopyReader::StartStream(*pg_, options);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE((*plain)->ReadBatch(10).ok());
+}
+
 // Decode throughput of a 10-column mixed table (the server's COPY is usually the bottleneck).
 TEST_F(PgCopyReaderTest, Throughput) {
   const int n = 500'000;
