@@ -248,6 +248,26 @@ class PostgresSourceTest(ProjectTest):
         self.assertOk(self.run_job("items"))
         self.assertSameRowsAsPostgres("public.items", "raw.items")
 
+    def test_unevenly_spread_keys_change_chunk_sizes_but_every_row_arrives_once(self):
+        # Dense keys, a gap of a billion, sparse keys, then dense again: estimated range boundaries
+        # are off in every direction.
+        self.pg.psql("CREATE TABLE public.skewed (id bigint PRIMARY KEY, name text, amount numeric(12,2)); "
+                     "INSERT INTO public.skewed SELECT g, 'a' || g, g FROM generate_series(1, 7000) g; "
+                     "INSERT INTO public.skewed SELECT 1000000000 + g * 997, 'b' || g, g FROM generate_series(1, 5000) g; "
+                     "INSERT INTO public.skewed SELECT 2000000000 + g, NULL, NULL FROM generate_series(1, 9001) g; "
+                     "ANALYZE public.skewed")
+        for connections in (2, 3):
+            with self.subTest(read_connections=connections):
+                self.p.pipeline("skewed", f"""\
+                    name: skewed
+                    source: {{ connection: registry, table: public.skewed, batch_rows: 2000, read_connections: {connections} }}
+                    target: {{ zone: raw, table: skewed }}
+                    """)
+                r = self.run_job("skewed")
+                self.assertOk(r)
+                self.assertIn("21001 rows written", r.out)
+                self.assertSameRowsAsPostgres("public.skewed", "raw.skewed")
+
     def test_a_bad_value_mid_stream_fails_naming_row_and_column_and_publishes_nothing(self):
         self.pg.psql("CREATE TABLE public.prices (id int, name text, amount numeric); "
                      "INSERT INTO public.prices SELECT g, 'p' || g, g / 4.0 FROM generate_series(1, 20000) g; "

@@ -585,8 +585,9 @@ class PostgresReader final : public SourceReader {
   }
 
   /// The next chunk as consecutive key ranges, one per stream client. The boundaries are the keys
-  /// every batch_rows / n rows past the last key read: found by an index-only walk for the first
-  /// chunk, then estimated from the previous chunk's keys per row, which costs no scan. An
+  /// every batch_rows / n rows past the last key read, estimated from the keys per row: the
+  /// table's (EstimateKeySpacing) for the first chunk, then the previous chunk's; an index-only
+  /// walk finds them when the table has no row count yet. An
   /// estimate only changes how many rows a chunk gets, never which rows are read: the ranges
   /// are consecutive and only the last one stops after a number of rows (last_range_limit_).
   Result<std::vector<std::string>> ChunkRangeSqls() {
@@ -598,8 +599,9 @@ class PostgresReader final : public SourceReader {
     std::string table = options_.FromSql();
     std::string lower = s_.chunk_after.empty() ? "" : fmt::format("{} > {}::bigint", key, postgres::QuoteLiteral(s_.chunk_after));
     std::vector<std::string> bounds;
-    if (keys_per_row_ > 0 && !s_.chunk_after.empty()) {
-      double after = std::strtod(s_.chunk_after.c_str(), nullptr);
+    if (keys_per_row_ <= 0 && !key_floor_) SLUICE_TRY(EstimateKeySpacing());
+    if (keys_per_row_ > 0 && (!s_.chunk_after.empty() || key_floor_)) {
+      double after = s_.chunk_after.empty() ? *key_floor_ : std::strtod(s_.chunk_after.c_str(), nullptr);
       for (size_t i = 1; i < n; ++i) {
         double bound = std::floor(after + keys_per_row_ * static_cast<double>(step) * static_cast<double>(i));
         if (bound >= 9.0e18) break;  // past any bigint: the remaining ranges are one
@@ -628,6 +630,24 @@ class PostgresReader final : public SourceReader {
     last_range_limit_ = options_.batch_rows - static_cast<int64_t>(bounds.size()) * step;
     queries.push_back(fmt::format("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {}", table, from, key, last_range_limit_));
     return queries;
+  }
+
+  /// Before the first chunk: the table's key spacing from its smallest and largest key (both from
+  /// the index) and the planner's row count, when PostgreSQL has one (the table was analyzed).
+  Status EstimateKeySpacing() {
+    std::string key = postgres::QuoteIdent(s_.chunk_key);
+    SLUICE_ASSIGN_OR_RETURN(
+        auto extent, s_.client->QueryParams(fmt::format("SELECT min({0})::text AS lo, max({0})::text AS hi, (SELECT c.reltuples "
+                                                        "FROM pg_class c WHERE c.oid = format('%I.%I', $1::text, $2::text)"
+                                                        "::regclass)::bigint AS n FROM {1}",
+                                                        key, options_.FromSql()),
+                                            {options_.schema, options_.table}));
+    double lo = std::strtod(extent.Get(0, "lo").c_str(), nullptr);
+    double hi = std::strtod(extent.Get(0, "hi").c_str(), nullptr);
+    double rows = std::strtod(extent.Get(0, "n").c_str(), nullptr);
+    key_floor_ = lo - 1;
+    if (rows >= 2 && hi > lo) keys_per_row_ = (hi - lo) / (rows - 1);
+    return Status::OK();
   }
 
   /// mode: full in chunks: each Read() copies the next batch_rows rows in key order past the last
@@ -716,6 +736,7 @@ class PostgresReader final : public SourceReader {
   // range boundaries are estimated.
   int64_t last_range_limit_ = 0;
   double keys_per_row_ = 0;
+  std::optional<double> key_floor_;  // below the table's smallest key, once EstimateKeySpacing ran
   // mode: changes on the server (StartRowHashing): the key columns, the hash expression, and
   // after RestrictToKeys the numbered changed keys and how many have been fetched.
   std::vector<PgColumn> key_columns_;
