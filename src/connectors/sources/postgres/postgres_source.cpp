@@ -1245,7 +1245,8 @@ SourceDescriptor PostgresSourceDescriptor() {
        "from its last completed chunk (needs a single-column integer primary key, or chunk_by)"},
       {"read_connections", OptionType::kInt, "2", false, false,
        "mode: full of a table: connections that read it side by side in one snapshot, each decoded and written by its "
-       "own engine thread (by ranges of the chunk key, or of physical blocks on PostgreSQL 14+); 1 reads with one"},
+       "own engine thread (by ranges of the chunk key, or of physical blocks on PostgreSQL 14+); more than the engine's "
+       "threads gains nothing; 1 reads with one"},
       {"server_side_hash", OptionType::kBool, "true", false, false,
        "mode: changes: PostgreSQL hashes the rows (14 or later) and only changed rows are transferred; false = every "
        "row is transferred and hashed by sluice"},
