@@ -241,8 +241,9 @@ class PostgresSourceTest(ProjectTest):
         self.assertOk(r)
         self.assertIn("10001 rows written", r.out)
         self.assertSameRowsAsPostgres("public.items", "raw.items")
-        # One part per chunk: 3000 + 3000 + 3000 + 1001 rows.
-        self.assertEqual(len(self.p.lake_files("raw/registry/items/**/*.parquet")), 4)
+        # One part per chunk of 3000 rows per connection: 6000 + 4001 rows.
+        self.assertEqual(len(self.p.lake_files("raw/registry/items/**/*.parquet")), 2)
+        self.assertIn("in chunks of 6000 by id, read by 2 connections side by side", r.out + r.err)
 
         self.pg.psql("DELETE FROM public.items WHERE id % 2 = 0; UPDATE public.items SET name = NULL WHERE id < 100")
         self.assertOk(self.run_job("items"))

@@ -281,6 +281,7 @@ class PostgresReader final : public SourceReader {
     // ("" before the first chunk), what the resume token must match, and whether this run resumes.
     std::string chunk_key, chunk_after, chunk_identity;
     bool resumed = false;
+    int64_t chunk_rows = 0;  // batch_rows, per connection when streamed over several
     // mode: full or window read once by the pipeline (RunContext::single_scan): each part is a
     // RowStream that DuckDB reads while it writes the part, with no table in between.
     bool stream_parts = false;
@@ -544,7 +545,7 @@ class PostgresReader final : public SourceReader {
     std::string past = s_.chunk_after.empty()
                            ? ""
                            : fmt::format(" WHERE {} > {}::bigint", key, postgres::QuoteLiteral(s_.chunk_after));
-    return fmt::format("SELECT * FROM {}{} ORDER BY {} LIMIT {}", options_.FromSql(), past, key, options_.batch_rows);
+    return fmt::format("SELECT * FROM {}{} ORDER BY {} LIMIT {}", options_.FromSql(), past, key, s_.chunk_rows);
   }
 
   /// mode: full read once by the pipeline: the whole table, or the next chunk, as a RowStream
@@ -585,15 +586,15 @@ class PostgresReader final : public SourceReader {
   }
 
   /// The next chunk as consecutive key ranges, one per stream client. The boundaries are the keys
-  /// every batch_rows / n rows past the last key read, estimated from the keys per row: the
+  /// every batch_rows rows past the last key read, estimated from the keys per row: the
   /// table's (EstimateKeySpacing) for the first chunk, then the previous chunk's; an index-only
   /// walk finds them when the table has no row count yet. An
   /// estimate only changes how many rows a chunk gets, never which rows are read: the ranges
   /// are consecutive and only the last one stops after a number of rows (last_range_limit_).
   Result<std::vector<std::string>> ChunkRangeSqls() {
     size_t n = 1 + s_.stream_clients.size();
-    int64_t step = options_.batch_rows / static_cast<int64_t>(n);
-    last_range_limit_ = options_.batch_rows;
+    int64_t step = s_.chunk_rows / static_cast<int64_t>(n);
+    last_range_limit_ = s_.chunk_rows;
     if (n == 1 || step == 0) return std::vector<std::string>{NextChunkSql()};
     std::string key = postgres::QuoteIdent(s_.chunk_key);
     std::string table = options_.FromSql();
@@ -627,7 +628,7 @@ class PostgresReader final : public SourceReader {
                                     upto, key));
       from = fmt::format("{} > {}::bigint", key, postgres::QuoteLiteral(bound));
     }
-    last_range_limit_ = options_.batch_rows - static_cast<int64_t>(bounds.size()) * step;
+    last_range_limit_ = s_.chunk_rows - static_cast<int64_t>(bounds.size()) * step;
     queries.push_back(fmt::format("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {}", table, from, key, last_range_limit_));
     return queries;
   }
@@ -653,7 +654,7 @@ class PostgresReader final : public SourceReader {
   /// mode: full in chunks: each Read() copies the next batch_rows rows in key order past the last
   /// key read, so a later run can carry on from any chunk boundary (ResumeToken).
   Result<ReadState> ReadChunk(engine::Connection& connection, const std::string& relation) {
-    Status copied = CopyAll(connection, relation, NextChunkSql(), s_.columns, options_.batch_rows);
+    Status copied = CopyAll(connection, relation, NextChunkSql(), s_.columns, s_.chunk_rows);
     if (!copied.ok()) {
       return copied.WithContext("reading {} from PostgreSQL {} ({} > {})", options_.What(), s_.client->endpoint(),
                                 s_.chunk_key, s_.chunk_after.empty() ? "start" : s_.chunk_after);
@@ -661,7 +662,7 @@ class PostgresReader final : public SourceReader {
     chunk_rows_ += copy_->rows();
     spdlog::debug("postgres source of job '{}': chunk of {} rows after {} = '{}' ({} so far)", options_.job,
                   copy_->rows(), s_.chunk_key, s_.chunk_after, chunk_rows_);
-    if (copy_->rows() < static_cast<uint64_t>(options_.batch_rows)) return ReadState::kFinished;
+    if (copy_->rows() < static_cast<uint64_t>(s_.chunk_rows)) return ReadState::kFinished;
     SLUICE_ASSIGN_OR_RETURN(auto last, connection.Query(fmt::format("SELECT CAST(max({}) AS VARCHAR) AS k FROM {}",
                                                                     SqlIdent(s_.chunk_key), SqlIdent(relation))));
     s_.chunk_after = last.Get(0, "k");
@@ -815,13 +816,21 @@ class PostgresSource final : public Source {
     } else {
       condition = "all rows";
       if (options_.mode == LoadMode::kFull && options_.is_table() && options_.resumable) {
-        SLUICE_TRY(PlanChunks(pg, checkpoint, &setup, &condition));
+        SLUICE_TRY(PlanChunks(pg, checkpoint, &setup));
       }
     }
     setup.read_sql = fmt::format("SELECT * FROM {}{}", options_.FromSql(), where);
     setup.stream_parts = context.single_scan && (options_.mode == LoadMode::kFull || options_.mode == LoadMode::kWindow);
     if (setup.stream_parts && options_.mode == LoadMode::kFull && options_.read_connections > 1 && options_.is_table() && !setup.nothing_to_read) {
-      SLUICE_TRY(PlanStreams(pg, &setup, &condition));
+      SLUICE_TRY(PlanStreams(pg, &setup));
+    }
+    if (!setup.chunk_key.empty()) {
+      condition = setup.resumed ? fmt::format("rows with {} > {} (resuming an interrupted full load), in chunks of {}",
+                                              setup.chunk_key, setup.chunk_after, setup.chunk_rows)
+                                : fmt::format("all rows, in chunks of {} by {}", setup.chunk_rows, setup.chunk_key);
+    }
+    if (!setup.stream_clients.empty()) {
+      condition += fmt::format(", read by {} connections side by side", setup.stream_clients.size() + 1);
     }
 
     std::string size_text;
@@ -843,7 +852,7 @@ class PostgresSource final : public Source {
  private:
   /// mode: full of a table with an integer key: chunks in key order inside one REPEATABLE READ
   /// snapshot, starting past the key an interrupted earlier run of the same table and columns reached.
-  Status PlanChunks(PgClient& pg, const Checkpoint& checkpoint, PostgresReader::Setup* setup, std::string* condition) const {
+  Status PlanChunks(PgClient& pg, const Checkpoint& checkpoint, PostgresReader::Setup* setup) const {
     std::string key = options_.chunk_by;
     if (key.empty()) {
       SLUICE_ASSIGN_OR_RETURN(
@@ -886,18 +895,17 @@ class PostgresSource final : public Source {
                      options_.job, options_.What());
       }
     }
+    setup->chunk_rows = options_.batch_rows;
     // Every chunk of this run sees the same data; a resumed load spans two snapshots (documented).
     SLUICE_TRY(pg.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    *condition = setup->resumed ? fmt::format("rows with {} > {} (resuming an interrupted full load), in chunks of {}",
-                                              key, setup->chunk_after, options_.batch_rows)
-                                : fmt::format("all rows, in chunks of {} by {}", options_.batch_rows, key);
     return Status::OK();
   }
 
   /// mode: full, streamed: read_connections - 1 more connections in the snapshot of the first,
-  /// reading consecutive ranges of the chunk key (ChunkRangeSqls) or, without chunks, of the
-  /// table's physical blocks (a TID range scan each, PostgreSQL 14+).
-  Status PlanStreams(PgClient& pg, PostgresReader::Setup* setup, std::string* condition) const {
+  /// reading consecutive ranges of the chunk key (ChunkRangeSqls; a chunk then holds batch_rows
+  /// rows per connection) or, without chunks, of the table's physical blocks (a TID range scan
+  /// each, PostgreSQL 14+).
+  Status PlanStreams(PgClient& pg, PostgresReader::Setup* setup) const {
     int64_t n = options_.read_connections;
     std::string blocks_sql =
         "SELECT pg_relation_size(format('%I.%I', $1::text, $2::text)::regclass) / current_setting('block_size')::bigint AS b";
@@ -920,8 +928,10 @@ class PostgresSource final : public Source {
       SLUICE_TRY(client->ImportSnapshot(snapshot));
       setup->stream_clients.push_back(std::move(client));
     }
-    *condition += fmt::format(", read by {} connections side by side", n);
-    if (!setup->chunk_key.empty()) return Status::OK();
+    if (!setup->chunk_key.empty()) {
+      setup->chunk_rows = options_.batch_rows * n;  // each connection reads batch_rows rows of a chunk
+      return Status::OK();
+    }
     // Blocks appended after the size was read hold only rows this snapshot cannot see; the last
     // range is open-ended anyway.
     for (int64_t i = 0; i < n; ++i) {
@@ -1237,7 +1247,8 @@ SourceDescriptor PostgresSourceDescriptor() {
        "for integer cursors)"},
       {"batch_rows", OptionType::kInt, "500000", false, false,
        "rows per part handed to the lake when rows are held in batches (bounds memory), and per chunk of a resumable "
-       "full load; a streamed load is bounded by the engine's row groups"},
+       "full load (per connection when it is streamed over several; a streamed load is bounded by the engine's row "
+       "groups)"},
       {"cast_unsupported_to_text", OptionType::kBool, "false", false, false,
        "read columns of unsupported types (inet, ranges, …) as text instead of failing"},
       {"resumable", OptionType::kBool, "true", false, false,
