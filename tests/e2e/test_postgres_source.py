@@ -269,6 +269,30 @@ class PostgresSourceTest(ProjectTest):
                 self.assertIn("21001 rows written", r.out)
                 self.assertSameRowsAsPostgres("public.skewed", "raw.skewed")
 
+    def test_chunk_by_needs_a_unique_integer_column(self):
+        self.pg.psql("CREATE TABLE public.logs (code text PRIMARY KEY, seq bigint NOT NULL, batch bigint NOT NULL, "
+                     "name text); CREATE UNIQUE INDEX logs_seq ON public.logs (seq); "
+                     "INSERT INTO public.logs SELECT 'c' || g, g * 2, g / 10, 'n' || g FROM generate_series(1, 5000) g")
+        # Rows sharing a chunk's last key would be skipped by the next chunk: refused.
+        self.p.pipeline("logs", """\
+            name: logs
+            source: { connection: registry, table: public.logs, chunk_by: batch, batch_rows: 1000 }
+            target: { zone: raw, table: logs }
+            """)
+        r = self.run_job("logs")
+        self.assertEqual(r.rc, 1, repr(r))
+        self.assertIn("chunk_by column 'batch' of public.logs has no unique index", r.err)
+        self.assertIn("pipelines/logs.yaml", r.err)
+        self.p.pipeline("logs", """\
+            name: logs
+            source: { connection: registry, table: public.logs, chunk_by: seq, batch_rows: 1000 }
+            target: { zone: raw, table: logs }
+            """)
+        r = self.run_job("logs")
+        self.assertOk(r)
+        self.assertIn("in chunks of 2000 by seq", r.out + r.err)
+        self.assertEqual(self.p.scalar("SELECT count(DISTINCT seq) FROM raw.logs"), 5000)
+
     def test_a_bad_value_mid_stream_fails_naming_row_and_column_and_publishes_nothing(self):
         self.pg.psql("CREATE TABLE public.prices (id int, name text, amount numeric); "
                      "INSERT INTO public.prices SELECT g, 'p' || g, g / 4.0 FROM generate_series(1, 20000) g; "

@@ -261,6 +261,21 @@ std::string ArrayLiteral(const std::vector<engine::TextRow>& rows, size_t column
   return postgres::QuoteLiteral(ArrayText(rows, column));
 }
 
+/// Whether a table's primary key or a unique index over NOT NULL columns is exactly `key`.
+Result<bool> KeyIsUnique(PgClient& pg, const std::string& schema, const std::string& table, std::vector<std::string> key) {
+  std::sort(key.begin(), key.end());
+  std::vector<engine::TextRow> names;
+  for (const auto& k : key) names.push_back({k});
+  SLUICE_ASSIGN_OR_RETURN(
+      auto found, pg.QueryParams(
+                      "SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = format('%I.%I', $1::text, $2::text)::regclass "
+                      "AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnatts = i.indnkeyatts "
+                      "AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE \"C\") FROM pg_attribute a "
+                      "     WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) AND a.attnotnull) = $3::text[]) AS u",
+                      {schema, table, ArrayText(names, 0)}));
+  return found.Get(0, "u") == "t";
+}
+
 class PostgresReader final : public SourceReader {
  public:
   struct Setup {
@@ -398,7 +413,9 @@ class PostgresReader final : public SourceReader {
     // The keys and the rows fetched by key afterwards come from one snapshot.
     SLUICE_TRY(s_.client->Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
     hashing.kind = kServerRowHashKind;
-    SLUICE_ASSIGN_OR_RETURN(hashing.unique_keys, KeyIsUnique(request.key));
+    if (options_.is_table()) {
+      SLUICE_ASSIGN_OR_RETURN(hashing.unique_keys, KeyIsUnique(*s_.client, options_.schema, options_.table, request.key));
+    }
     return hashing;
   }
 
@@ -464,22 +481,6 @@ class PostgresReader final : public SourceReader {
   }
 
  private:
-  /// Whether a table's primary key or a unique index over NOT NULL columns is exactly `key`.
-  Result<bool> KeyIsUnique(std::vector<std::string> key) const {
-    if (!options_.is_table()) return false;
-    std::sort(key.begin(), key.end());
-    std::vector<engine::TextRow> names;
-    for (const auto& k : key) names.push_back({k});
-    SLUICE_ASSIGN_OR_RETURN(
-        auto found, s_.client->QueryParams(
-                        "SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = format('%I.%I', $1::text, $2::text)::regclass "
-                        "AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnatts = i.indnkeyatts "
-                        "AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE \"C\") FROM pg_attribute a "
-                        "     WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) AND a.attnotnull) = $3::text[]) AS u",
-                        {options_.schema, options_.table, ArrayText(names, 0)}));
-    return found.Get(0, "u") == "t";
-  }
-
   static PgColumn RowHashColumn() {
     PgColumn hash;
     hash.name = kSourceRowHashColumn;
@@ -880,6 +881,13 @@ class PostgresSource final : public Source {
                                options_.location.ToString(), key, options_.What(), column->type_name,
                                column->not_null ? "" : " and may be NULL");
       }
+      // A chunk ends after a number of rows: rows sharing the last key beyond it would be skipped.
+      SLUICE_ASSIGN_OR_RETURN(bool unique, KeyIsUnique(pg, options_.schema, options_.table, {key}));
+      if (!unique) {
+        return Status::Invalid("{}: chunk_by column '{}' of {} has no unique index; chunks need a unique integer column "
+                               "(add a unique index, or set resumable: false)",
+                               options_.location.ToString(), key, options_.What());
+      }
     }
     std::vector<std::string> signature;
     for (const auto& c : setup->columns) signature.push_back(c.name + " " + c.type_name);
@@ -1262,7 +1270,8 @@ SourceDescriptor PostgresSourceDescriptor() {
        "mode: changes: PostgreSQL hashes the rows (14 or later) and only changed rows are transferred; false = every "
        "row is transferred and hashed by sluice"},
       {"chunk_by", OptionType::kString, "", false, false,
-       "mode: full: the integer NOT NULL column whose order the chunks follow; omitted = the primary key"},
+       "mode: full: the unique (uniquely indexed) integer NOT NULL column whose order the chunks follow; omitted = the "
+       "primary key"},
       {"connect_timeout", OptionType::kDuration, "10s", false, false, "give up connecting after this long"},
       {"connect_retries", OptionType::kInt, "2", false, false,
        "retry a connection that failed for a transient reason (refused, too many clients, starting up) this many times"},
