@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "common/strings.hpp"
@@ -113,6 +116,27 @@ std::optional<int64_t> Statement::OptionalInt(int column) const {
   return Int(column);
 }
 
+namespace {
+
+/// Switching a new catalog to WAL takes an exclusive lock. When several processes open a fresh
+/// catalog at once, SQLite answers SQLITE_BUSY straight away instead of calling the busy handler
+/// (two readers both waiting to upgrade would deadlock), so the switch is retried here until the
+/// busy timeout runs out.
+Result<std::string> SwitchToWal(Connection& connection, std::chrono::milliseconds busy_timeout) {
+  auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  for (std::chrono::milliseconds pause(5);; pause = std::min(pause * 2, std::chrono::milliseconds(100))) {
+    SLUICE_ASSIGN_OR_RETURN(auto wal, connection.Prepare("PRAGMA journal_mode = WAL"));
+    Result<bool> row = wal.Step();
+    if (row.ok()) return *row ? ToLower(wal.Text(0)) : std::string("unknown");
+    if (row.status().code() != StatusCode::kUnavailable || std::chrono::steady_clock::now() + pause > deadline) {
+      return row.status();
+    }
+    std::this_thread::sleep_for(pause);
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, std::chrono::milliseconds busy_timeout) {
   sqlite3* db = nullptr;
   int rc =
@@ -126,9 +150,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, st
   // callers act on a returned commit (a replication source acknowledges its LSN upstream): it must survive a
   // power loss, not only a crash.
   {
-    SLUICE_ASSIGN_OR_RETURN(auto wal, connection->Prepare("PRAGMA journal_mode = WAL"));
-    SLUICE_ASSIGN_OR_RETURN(bool row, wal.Step());
-    std::string mode = row ? ToLower(wal.Text(0)) : "unknown";
+    SLUICE_ASSIGN_OR_RETURN(std::string mode, SwitchToWal(*connection, busy_timeout));
     if (mode != "wal") {
       // Happens on file systems without shared memory (network mounts): still correct, but readers wait.
       spdlog::warn(
