@@ -4,7 +4,9 @@
 #   bench/pg_extract.sh BUILD_DIR [ROWS...]        (default rows: 1000000 5000000)
 # Env: BENCH_DATA (default /tmp/sluice-bench-pg), BENCH_PANDAS_MAX_ROWS (default 5000000: larger
 # tables skip the pandas peer, which needs ~1.5 KB of RAM per row), BENCH_MEMORY_LIMIT (sluice's
-# engine memory_limit, default 512MB).
+# engine memory_limit, default 512MB), BENCH_REPEAT (default 3: the full-extract contenders run that
+# many times, interleaved, and their medians are compared; so does the sluice changes run, from the
+# same saved state each time), BENCH_PANDAS_REPEAT (default 1: a pandas run takes 25-200 s).
 # Per size it prints:
 #   full:    sluice mode: full (resumable chunks, and resumable: false) vs the faster of
 #            `psql \copy (SELECT * …) TO /dev/null` binary / csv
@@ -18,6 +20,8 @@ rows_list=("${@:-1000000 5000000}")
 data=${BENCH_DATA:-/tmp/sluice-bench-pg}
 pandas_max=${BENCH_PANDAS_MAX_ROWS:-5000000}
 memory_limit=${BENCH_MEMORY_LIMIT:-512MB}
+repeat=${BENCH_REPEAT:-3}
+pandas_repeat=${BENCH_PANDAS_REPEAT:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 sluice="$build/sluice"
@@ -40,6 +44,7 @@ measure() {  # prints "seconds peak_kb" of the command
   cat "$data/time.txt"
 }
 ratio() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 load() {  # load CSV $1 into public.compounds (the DDL of /work/shared/bench/pg.sh)
   psql_su <<SQL
@@ -71,36 +76,63 @@ for rows in ${rows_list[@]}; do
   load "$dir/compounds_v1.csv"
   echo "== $rows rows"
 
-  read -r bin_s bin_kb < <(measure "${psql_cmd[@]}" -c "\\copy (SELECT * FROM public.compounds) TO '/dev/null' WITH (FORMAT binary)")
-  read -r csv_s csv_kb < <(measure "${psql_cmd[@]}" -c "\\copy (SELECT * FROM public.compounds) TO '/dev/null' WITH (FORMAT csv)")
+  # One untimed read first, so that no contender pays for bringing the table into the page cache.
+  "${psql_cmd[@]}" -c "\\copy (SELECT * FROM public.compounds) TO '/dev/null' WITH (FORMAT binary)"
+  bin_t=(); csv_t=(); full_t=(); one_t=(); full_kb=0; one_kb=0
+  for rep in $(seq "$repeat"); do  # interleaved, so that a slow spell of the machine hits every contender
+    read -r t kb < <(measure "${psql_cmd[@]}" -c "\\copy (SELECT * FROM public.compounds) TO '/dev/null' WITH (FORMAT binary)")
+    bin_t+=("$t")
+    read -r t kb < <(measure "${psql_cmd[@]}" -c "\\copy (SELECT * FROM public.compounds) TO '/dev/null' WITH (FORMAT csv)")
+    csv_t+=("$t")
+    project "$dir/full" full
+    read -r t kb < <(measure "$sluice" --project "$dir/full" run compounds -q)
+    full_t+=("$t"); [ "$kb" -gt "$full_kb" ] && full_kb=$kb
+    got=$("$sluice" --project "$dir/full" query "SELECT count(*) FROM raw.compounds" --format csv | tail -1)
+    [ "$got" = "$rows" ] || { echo "full load has $got rows, want $rows" >&2; exit 1; }
+    # The same load as one COPY per connection, without the key-ordered chunks that make it resumable.
+    project "$dir/full_one_copy" full ", resumable: false"
+    read -r t kb < <(measure "$sluice" --project "$dir/full_one_copy" run compounds -q)
+    one_t+=("$t"); [ "$kb" -gt "$one_kb" ] && one_kb=$kb
+  done
+  bin_s=$(median "${bin_t[@]}"); csv_s=$(median "${csv_t[@]}"); full_s=$(median "${full_t[@]}"); one_s=$(median "${one_t[@]}")
   floor=$bin_s; [ "$(echo "$csv_s < $bin_s" | bc)" = 1 ] && floor=$csv_s
-  project "$dir/full" full
-  read -r full_s full_kb < <(measure "$sluice" --project "$dir/full" run compounds -q)
-  got=$("$sluice" --project "$dir/full" query "SELECT count(*) FROM raw.compounds" --format csv | tail -1)
-  [ "$got" = "$rows" ] || { echo "full load has $got rows, want $rows" >&2; exit 1; }
-  printf 'full     psql binary %6.2fs  psql csv %6.2fs  sluice %6.2fs (%sx the faster psql)  sluice peak RSS %d MB\n' \
-    "$bin_s" "$csv_s" "$full_s" "$(ratio "$full_s" "$floor")" $((full_kb / 1024))
-  # The same load as one COPY, without the key-ordered chunks that make it resumable.
-  project "$dir/full_one_copy" full ", resumable: false"
-  read -r one_s one_kb < <(measure "$sluice" --project "$dir/full_one_copy" run compounds -q)
+  printf 'full     medians of %d: psql binary %6.2fs  psql csv %6.2fs  sluice %6.2fs (%sx the faster psql)  sluice peak RSS %d MB\n' \
+    "$repeat" "$bin_s" "$csv_s" "$full_s" "$(ratio "$full_s" "$floor")" $((full_kb / 1024))
   printf 'full     sluice resumable: false %6.2fs (%sx the faster psql)  peak RSS %d MB\n' \
     "$one_s" "$(ratio "$one_s" "$floor")" $((one_kb / 1024))
+  printf 'full     each run: psql binary %s | psql csv %s | sluice %s | sluice resumable: false %s\n' \
+    "${bin_t[*]}" "${csv_t[*]}" "${full_t[*]}" "${one_t[*]}"
 
   # changes: a first run builds the index from v1, then the table becomes v2 (1 % updated, 1 % new).
   project "$dir/changes" changes
   measure "$sluice" --project "$dir/changes" run compounds -q >/dev/null
+  rm -rf "$dir/changes.v1" && cp -a "$dir/changes" "$dir/changes.v1"
   load "$dir/compounds_v2.csv"
-  read -r ch_s ch_kb < <(measure "$sluice" --project "$dir/changes" run compounds)
-  written=$(grep -o '[0-9]* rows written' "$data/cmd.out" | cut -d' ' -f1)
   want=$(/usr/bin/python3 -c "import json; e=json.load(open('$dir/compounds_expected.json')); print(e.get('inserted', e.get('inserts', 0)) + e.get('updated', e.get('updates', 0)))" 2>/dev/null || echo "?")
-  printf 'changes  sluice %6.2fs, %s rows written (expected %s), peak RSS %d MB\n' "$ch_s" "$written" "$want" $((ch_kb / 1024))
+  ch_t=(); ch_kb=0
+  for rep in $(seq "$repeat"); do  # each time from the state the v1 run left
+    rm -rf "$dir/changes" && cp -a "$dir/changes.v1" "$dir/changes"
+    read -r t kb < <(measure "$sluice" --project "$dir/changes" run compounds)
+    ch_t+=("$t"); [ "$kb" -gt "$ch_kb" ] && ch_kb=$kb
+    written=$(grep -o '[0-9]* rows written' "$data/cmd.out" | cut -d' ' -f1)
+    [ "$written" = "$want" ] || { echo "changes run wrote $written rows, expected $want" >&2; exit 1; }
+  done
+  ch_s=$(median "${ch_t[@]}")
+  printf 'changes  sluice median of %d %6.2fs (each run: %s), %s rows written (expected %s), peak RSS %d MB\n' \
+    "$repeat" "$ch_s" "${ch_t[*]}" "$written" "$want" $((ch_kb / 1024))
   if [ "$rows" -le "$pandas_max" ]; then
     for extract in read_sql copy; do
-      rm -rf "$dir/pandas" && mkdir -p "$dir/pandas"
-      read -r pd_s pd_kb < <(measure /usr/bin/python3 "$peer" --dsn "host=$server port=$port user=postgres dbname=postgres" \
-        --prev "$dir/compounds_v1.csv" --out "$dir/pandas" --extract "$extract" --hash md5)
-      printf 'changes  pandas_hashdiff --extract %-8s %7.2fs, peak RSS %d MB → sluice is %sx faster\n' "$extract" "$pd_s" \
-        $((pd_kb / 1024)) "$(ratio "$pd_s" "$ch_s")"
+      pd_t=(); pd_kb=0
+      for rep in $(seq "$pandas_repeat"); do
+        rm -rf "$dir/pandas" && mkdir -p "$dir/pandas"
+        read -r t kb < <(measure /usr/bin/python3 "$peer" --dsn "host=$server port=$port user=postgres dbname=postgres" \
+          --prev "$dir/compounds_v1.csv" --out "$dir/pandas" --extract "$extract" --hash md5 \
+          --expect "$dir/compounds_expected.json")
+        pd_t+=("$t"); [ "$kb" -gt "$pd_kb" ] && pd_kb=$kb
+      done
+      pd_s=$(median "${pd_t[@]}")
+      printf 'changes  pandas_hashdiff --extract %-8s median of %d %7.2fs, peak RSS %d MB → sluice is %sx faster\n' "$extract" \
+        "$pandas_repeat" "$pd_s" $((pd_kb / 1024)) "$(ratio "$pd_s" "$ch_s")"
     done
   fi
 done
