@@ -54,6 +54,10 @@ class MetadataStore {
   virtual Status PutWindowJob(const WindowJob& job, const std::vector<StateUpdate>& state) = 0;
   /// Ordered by pipeline, then job; every pipeline's when `pipeline` is "".
   virtual Result<std::vector<WindowJob>> ListWindowJobs(const std::string& pipeline = "") = 0;
+  /// Removes the window job (pipeline, job) and applies `state` in the same transaction; NotFound
+  /// (and nothing changed) when there is no such job.
+  virtual Status RemoveWindowJob(const std::string& pipeline, const std::string& job,
+                                 const std::vector<StateUpdate>& state) = 0;
 
   /// AlreadyExists if a run with this id is recorded.
   virtual Status InsertRun(const RunRecord& run) = 0;

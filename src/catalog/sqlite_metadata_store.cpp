@@ -909,6 +909,23 @@ Result<std::vector<WindowJob>> SqliteMetadataStore::ListWindowJobs(const std::st
   return jobs;
 }
 
+Status SqliteMetadataStore::RemoveWindowJob(const std::string& pipeline, const std::string& job,
+                                            const std::vector<StateUpdate>& state) {
+  for (const auto& s : state) {
+    if (s.scope.empty() || s.key.empty()) {
+      return Status::Invalid("window job {}/{}: a state update needs a scope and a key", pipeline, job);
+    }
+  }
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
+  SLUICE_ASSIGN_OR_RETURN(auto erase, connection_->Prepare("DELETE FROM jobs WHERE pipeline = ? AND job_name = ?"));
+  SLUICE_TRY(erase.BindAll(pipeline, job));
+  SLUICE_TRY(erase.Run());
+  if (connection_->Changes() == 0) return Status::NotFound("the catalog has no window job {}/{}", pipeline, job);
+  SLUICE_TRY(ApplyStateUpdates(state, ToUnixMicros(clock_->Now())));
+  return transaction.Commit();
+}
+
 Status SqliteMetadataStore::InsertRun(const RunRecord& run) {
   SLUICE_TRY(ValidateRun(run));
   std::lock_guard lock(mutex_);

@@ -46,6 +46,8 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::vector<LoadedFile>> LoadedFiles(const std::string& scope) override;
   Status PutWindowJob(const WindowJob& job, const std::vector<StateUpdate>& state) override;
   Result<std::vector<WindowJob>> ListWindowJobs(const std::string& pipeline = "") override;
+  Status RemoveWindowJob(const std::string& pipeline, const std::string& job,
+                         const std::vector<StateUpdate>& state) override;
   Status InsertRun(const RunRecord& run) override;
   Status UpdateRun(const RunRecord& run) override;
   Result<std::vector<RunRecord>> ListRuns(int limit, const std::string& pipeline_filter = "") override;

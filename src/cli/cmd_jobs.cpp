@@ -100,6 +100,18 @@ int ChangeJob(CliContext& context, const JobArgs& args, bool add) {
   return kExitOk;
 }
 
+int RemoveJob(CliContext& context, const std::string& pipeline_name, const std::string& job) {
+  auto loaded = LoadAll(context);
+  if (!loaded.ok()) return ReportError(context, loaded.status());
+  auto pipeline = FindPipeline(*loaded, pipeline_name);
+  if (!pipeline.ok()) return ReportError(context, pipeline.status());
+  Status st = pipeline::RemoveWindowJob(*loaded->workspace, **pipeline, job);
+  if (!st.ok()) return ReportError(context, st);
+  fmt::print("removed {}/{} with its stored window and history; the lake table it wrote and its data stay\n",
+             pipeline_name, job);
+  return kExitOk;
+}
+
 void AddWindowOptions(CLI::App* cmd, JobArgs* args, bool add) {
   auto option = [&](const char* name, std::string* value, const char* help) {
     args->given.emplace_back(cmd->add_option(name, *value, help), value);
@@ -122,7 +134,7 @@ void AddWindowOptions(CLI::App* cmd, JobArgs* args, bool add) {
 }  // namespace
 
 void AddJobsCommand(CLI::App& app, CliContext& context) {
-  auto* cmd = app.add_subcommand("jobs", "Window jobs: list them with their next window, change or add them");
+  auto* cmd = app.add_subcommand("jobs", "Window jobs: list them with their next window, change, add or remove them");
   cmd->require_subcommand(1);
   auto list_pipeline = std::make_shared<std::string>();
   auto* list = cmd->add_subcommand("list", "List window jobs: table, column, next window, step, partitioning, last run");
@@ -142,6 +154,13 @@ void AddJobsCommand(CLI::App& app, CliContext& context) {
       context.action = [&context, args, add] { return ChangeJob(context, *args, add); };
     });
   }
+  auto removed = std::make_shared<std::pair<std::string, std::string>>();
+  auto* remove = cmd->add_subcommand("remove", "Remove a window job added with `jobs add` (the lake table stays)");
+  remove->add_option("PIPELINE", removed->first, "pipeline")->required();
+  remove->add_option("JOB", removed->second, "job")->required();
+  remove->callback([&context, removed] {
+    context.action = [&context, removed] { return RemoveJob(context, removed->first, removed->second); };
+  });
 }
 
 }  // namespace sluice::cli

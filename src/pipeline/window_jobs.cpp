@@ -448,4 +448,28 @@ Status AddWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline
   return catalog.PutWindowJob(row, {});
 }
 
+Status RemoveWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline, const std::string& job) {
+  for (const auto& j : pipeline.jobs) {
+    if (j.name == job) {
+      return Status::Invalid("job '{}' of pipeline '{}' is defined in {}; remove it from that file (`jobs remove` "
+                             "removes jobs added with `sluice jobs add`)",
+                             job, pipeline.name, pipeline.file.string());
+    }
+  }
+  auto& catalog = workspace.catalog();
+  SLUICE_ASSIGN_OR_RETURN(auto rows, catalog.ListWindowJobs(pipeline.name));
+  if (std::none_of(rows.begin(), rows.end(), [&](const catalog::WindowJob& row) { return row.job == job; })) {
+    return Status::NotFound("pipeline '{}' has no job '{}' added with `sluice jobs add`; `sluice jobs list {}` lists its "
+                            "window jobs",
+                            pipeline.name, job, pipeline.name);
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto lock, PipelineLock::TryAcquire(workspace.state_dir() / "locks", pipeline.name));
+  // Read under the lock: no run can add state to the scope meanwhile.
+  std::string scope = JobStateScope(pipeline.name, job);
+  SLUICE_ASSIGN_OR_RETURN(auto stored, catalog.ListState(scope));
+  std::vector<catalog::StateUpdate> forget;
+  for (const auto& [key, value] : stored) forget.push_back({scope, key, std::nullopt});
+  return catalog.RemoveWindowJob(pipeline.name, job, forget);
+}
+
 }  // namespace sluice::pipeline

@@ -48,6 +48,12 @@ Status SetWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline
 Status AddWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline, const std::string& job,
                     const WindowJobChange& change);
 
+/// Removes a job added with `sluice jobs add`, with its state (stored window and history), so that a
+/// job added again under that name starts from its own first window. The lake table and its data
+/// stay. A job of the pipeline file is refused (it is removed by editing the file). Refused while
+/// the pipeline runs.
+Status RemoveWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline, const std::string& job);
+
 /// Orders two window bounds: whole numbers numerically, dates and timestamps by time (a time zone
 /// suffix is not compared). nullopt when either is neither, or they are of different kinds.
 std::optional<int> CompareWindowBounds(const std::string& a, const std::string& b);

@@ -1,4 +1,4 @@
-"""`sluice jobs list|add|set` against a real PostgreSQL 15: a window job added in the catalog runs
+"""`sluice jobs list|add|set|remove` against a real PostgreSQL 15: a window job added in the catalog runs
 with the pipeline's own, rotates, shows in `jobs list`, and reads again the window it is set back
 to; `runs show` names the window each job read."""
 import re
@@ -120,6 +120,37 @@ class PostgresJobsTest(PostgresProjectTest):
         # deposits read day 2 and now moves on by its new step.
         self.assertEqual(listed["deposits"][5:7], ["2018-11-06 00:00:00", "2018-11-08 00:00:00"])
         self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.deposits"), 2 * 288)
+
+    def test_remove_forgets_the_added_job_and_its_window_but_keeps_its_table(self):
+        r = self.sluice("jobs", "add", "deposits", "loans", "--table", "public.loans", "--column", "granted_at",
+                        "--start", DAY1[0], "--stop", DAY1[1], "--step", "1d")
+        self.assertOk(r)
+        self.assertOk(self.sluice("run", "deposits"))
+        self.assertEqual(self.jobs()["loans"][5:7], list(DAY2))
+        loaded = self.loans_count(*DAY1)
+
+        # A job of the pipeline file, or one that does not exist, is not removed.
+        r = self.sluice("jobs", "remove", "deposits", "deposits")
+        self.assertEqual(r.rc, 2, repr(r))
+        self.assertIn("remove it from that file", r.err)
+        r = self.sluice("jobs", "remove", "deposits", "loan")
+        self.assertEqual(r.rc, 2, repr(r))
+        self.assertIn("has no job 'loan' added with `sluice jobs add`", r.err)
+
+        r = self.sluice("jobs", "remove", "deposits", "loans")
+        self.assertOk(r)
+        self.assertIn("removed deposits/loans", r.out)
+        self.assertEqual(list(self.jobs()), ["deposits"])
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.loans"), loaded)  # the table stays
+        self.assertOk(self.sluice("run", "deposits"))  # reads deposits' day 2 only
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.loans"), loaded)
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.deposits"), 2 * 288)
+
+        # Added again, the job starts from the window it is given, not the removed job's stored one.
+        r = self.sluice("jobs", "add", "deposits", "loans", "--table", "public.loans", "--column", "granted_at",
+                        "--start", DAY1[0], "--stop", DAY1[1], "--step", "1d")
+        self.assertOk(r)
+        self.assertEqual(self.jobs()["loans"][5:7], list(DAY1))
 
 
 if __name__ == "__main__":

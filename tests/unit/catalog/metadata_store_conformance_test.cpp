@@ -471,6 +471,33 @@ TEST_P(MetadataStoreConformance, WindowJobsAreUpsertedWithTheirStateAndListedInO
   EXPECT_EQ(store_->PutWindowJob(nameless, {}).code(), StatusCode::kInvalidArgument);
 }
 
+TEST_P(MetadataStoreConformance, RemovingAWindowJobAppliesItsStateUpdatesInTheSameTransaction) {
+  WindowJob added;
+  added.pipeline = "deposits";
+  added.job = "loans";
+  added.source_table = "public.loans";
+  added.column = "booked_at";
+  ASSERT_TRUE(store_->PutWindowJob(added, {{"deposits/loans", "source", R"({"window_start":"a"})"}}).ok());
+  WindowJob kept = added;
+  kept.job = "leases";
+  ASSERT_TRUE(store_->PutWindowJob(kept, {{"deposits/leases", "source", "{}"}}).ok());
+
+  // An invalid state update, or a job that is not there, changes nothing.
+  EXPECT_EQ(store_->RemoveWindowJob("deposits", "loans", {{"", "source", std::nullopt}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->RemoveWindowJob("deposits", "loan", {{"deposits/loans", "source", std::nullopt}}).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListWindowJobs("deposits").value().size(), 2u);
+  EXPECT_TRUE(store_->GetState("deposits/loans", "source").value().has_value());
+
+  ASSERT_TRUE(store_->RemoveWindowJob("deposits", "loans", {{"deposits/loans", "source", std::nullopt}}).ok());
+  auto left = Open()->ListWindowJobs("deposits").value();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].job, "leases");
+  EXPECT_FALSE(store_->GetState("deposits/loans", "source").value().has_value());
+  EXPECT_EQ(store_->GetState("deposits/leases", "source").value(), std::optional<std::string>("{}"));
+}
+
 TEST_P(MetadataStoreConformance, LoadedFilesAreUpsertedAndForgottenPerScope) {
   CommitRequest first;
   first.loaded_files = {
