@@ -85,6 +85,10 @@ class MetadataStore {
                                                           const std::vector<std::string>& busy_pipelines) = 0;
   /// The entry's run has ended (or it was dropped): it leaves the queue but keeps blocking its dedup key.
   virtual Status FinishQueuedRun(const std::string& id) = 0;
+  /// If queue entry `cancelled.id` is still queued (not claimed by a worker), marks it done and records
+  /// `cancelled`, the run that never started, in the same transaction; false (nothing changed) when it is
+  /// not queued any more.
+  virtual Result<bool> CancelQueuedRun(const RunRecord& cancelled) = 0;
   /// Queued and claimed entries, oldest first.
   virtual Result<std::vector<QueuedRun>> PendingQueue() = 0;
   virtual Result<std::optional<QueuedRun>> GetQueuedRun(const std::string& id) = 0;

@@ -929,6 +929,10 @@ Status SqliteMetadataStore::RemoveWindowJob(const std::string& pipeline, const s
 Status SqliteMetadataStore::InsertRun(const RunRecord& run) {
   SLUICE_TRY(ValidateRun(run));
   std::lock_guard lock(mutex_);
+  return InsertRunLocked(run);
+}
+
+Status SqliteMetadataStore::InsertRunLocked(const RunRecord& run) {
   SLUICE_ASSIGN_OR_RETURN(auto insert,
                           connection_->Prepare("INSERT INTO runs (run_id, pipeline, job_name, env, trigger_kind, "
                                                "status, started_at_us, finished_at_us, rows_read, rows_written, "
@@ -1131,6 +1135,20 @@ Status SqliteMetadataStore::FinishQueuedRun(const std::string& id) {
   SLUICE_TRY(update.Run());
   if (connection_->Changes() == 0) return Status::NotFound("no queued run '{}' in catalog {}", id, Describe());
   return Status::OK();
+}
+
+Result<bool> SqliteMetadataStore::CancelQueuedRun(const RunRecord& cancelled) {
+  SLUICE_TRY(ValidateRun(cancelled));
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
+  SLUICE_ASSIGN_OR_RETURN(auto update, connection_->Prepare("UPDATE run_queue SET queue_state = 'done' "
+                                                            "WHERE queue_id = ? AND queue_state = 'queued'"));
+  SLUICE_TRY(update.BindAll(cancelled.id.value));
+  SLUICE_TRY(update.Run());
+  if (connection_->Changes() == 0) return false;
+  SLUICE_TRY(InsertRunLocked(cancelled));
+  SLUICE_TRY(transaction.Commit());
+  return true;
 }
 
 Result<std::vector<QueuedRun>> SqliteMetadataStore::PendingQueue() {

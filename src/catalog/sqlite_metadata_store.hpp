@@ -60,6 +60,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::optional<QueuedRun>> ClaimQueuedRun(TimePoint now,
                                                   const std::vector<std::string>& busy_pipelines) override;
   Status FinishQueuedRun(const std::string& id) override;
+  Result<bool> CancelQueuedRun(const RunRecord& cancelled) override;
   Result<std::vector<QueuedRun>> PendingQueue() override;
   Result<std::optional<QueuedRun>> GetQueuedRun(const std::string& id) override;
   Result<int64_t> PruneQueue(TimePoint before) override;
@@ -70,6 +71,8 @@ class SqliteMetadataStore final : public MetadataStore {
   Status Migrate();
   /// The table's id and current version, or NotFound naming the nearest existing table.
   Result<std::pair<int64_t, int64_t>> RequireTable(const TableName& name);
+  /// With mutex_ held.
+  Status InsertRunLocked(const RunRecord& run);
   /// Within an open transaction.
   Status ApplyStateUpdates(const std::vector<StateUpdate>& state, int64_t now_us);
   Result<int64_t> ApplyTableChange(const CommitRequest& request, const TableChange& change, int64_t now_us);

@@ -9,9 +9,13 @@ namespace {
 int CancelRun(CliContext& context, const std::string& run_id) {
   auto loaded = LoadAll(context, false);
   if (!loaded.ok()) return ReportError(context, loaded.status());
-  Status st = pipeline::RequestCancel(*loaded->workspace, run_id);
-  if (!st.ok()) return ReportError(context, st);
-  fmt::print("asked run {} to cancel; `sluice runs show {}` shows when it has stopped\n", run_id, run_id);
+  auto outcome = pipeline::RequestCancel(*loaded->workspace, run_id);
+  if (!outcome.ok()) return ReportError(context, outcome.status());
+  if (*outcome == pipeline::CancelOutcome::kDequeued) {
+    fmt::print("cancelled run {}: it was waiting in the queue and will not start\n", run_id);
+  } else {
+    fmt::print("asked run {} to cancel; `sluice runs show {}` shows when it has stopped\n", run_id, run_id);
+  }
   return kExitOk;
 }
 
@@ -19,7 +23,7 @@ int CancelRun(CliContext& context, const std::string& run_id) {
 
 void AddCancelCommand(CLI::App& app, CliContext& context) {
   auto run_id = std::make_shared<std::string>();
-  auto* cancel = app.add_subcommand("cancel", "Cancel a running run: its running jobs stop, nothing of them is published");
+  auto* cancel = app.add_subcommand("cancel", "Cancel a run: a running one stops its jobs and publishes nothing of them; a queued one never starts");
   cancel->add_option("RUN", *run_id, "run id (from `sluice runs`)")->required();
   cancel->callback([&context, run_id] { context.action = [&context, run_id] { return CancelRun(context, *run_id); }; });
 }

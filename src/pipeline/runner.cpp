@@ -193,11 +193,35 @@ class CancelRequestWatcher {
   std::thread thread_;
 };
 
+Result<CancelOutcome> CancelQueued(Workspace& workspace, const catalog::QueuedRun& queued) {
+  catalog::RunRecord cancelled;
+  cancelled.id = RunId{queued.id};
+  cancelled.pipeline = queued.pipeline;
+  cancelled.env = workspace.project().env;
+  cancelled.trigger = queued.trigger;
+  cancelled.status = catalog::RunStatus::kCancelled;
+  cancelled.started_at = queued.enqueued_at;
+  cancelled.finished_at = workspace.clock().Now();
+  cancelled.error = "cancelled while it waited in the queue; it never started";
+  nlohmann::json details = nlohmann::json::object();
+  if (!queued.detail.empty()) details["trigger_detail"] = queued.detail;
+  cancelled.details_json = details.dump();
+  SLUICE_ASSIGN_OR_RETURN(bool dequeued, workspace.catalog().CancelQueuedRun(cancelled));
+  if (dequeued) return CancelOutcome::kDequeued;
+  // A worker claimed it between our two looks; its run record appears as the run starts.
+  return Status::Unavailable("run {} of '{}' is starting right now; cancel it again in a moment", queued.id,
+                             queued.pipeline);
+}
+
 }  // namespace
 
-Status RequestCancel(Workspace& workspace, const std::string& run_id) {
+Result<CancelOutcome> RequestCancel(Workspace& workspace, const std::string& run_id) {
   SLUICE_ASSIGN_OR_RETURN(auto run, workspace.catalog().GetRun(run_id));
-  if (!run) return Status::NotFound("no run '{}'; `sluice runs` lists recent runs", run_id);
+  if (!run) {
+    SLUICE_ASSIGN_OR_RETURN(auto queued, workspace.catalog().GetQueuedRun(run_id));
+    if (queued && queued->state != catalog::QueueState::kDone) return CancelQueued(workspace, *queued);
+    return Status::NotFound("no run '{}'; `sluice runs` lists recent runs (a queued run needs its whole id)", run_id);
+  }
   if (run->status != catalog::RunStatus::kRunning) {
     return Status::Invalid("run {} of '{}' is not running (it is {}); nothing to cancel", run_id, run->pipeline,
                            catalog::RunStatusName(run->status));
@@ -208,7 +232,7 @@ Status RequestCancel(Workspace& workspace, const std::string& run_id) {
   std::ofstream out(path);
   out << "cancel\n";
   if (!out) return Status::IoError("cannot write the cancel request '{}'", path.string());
-  return Status::OK();
+  return CancelOutcome::kRequested;
 }
 
 void PipelineRunner::RecoverInterruptedRuns(const std::string& pipeline) {

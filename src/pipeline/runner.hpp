@@ -33,9 +33,16 @@ struct RunOutcome {
   std::vector<JobSummary> jobs;
 };
 
-/// Asks the process running `run_id` of this project to cancel it (`sluice cancel RUN`): the run
-/// notices within a fraction of a second, interrupts its running jobs and ends as cancelled.
-Status RequestCancel(Workspace& workspace, const std::string& run_id);
+enum class CancelOutcome {
+  kRequested,  // the run is running: it was asked to stop
+  kDequeued,   // the run was still waiting in `sluice serve`'s queue: it is cancelled and will not start
+};
+
+/// Cancels run `run_id` of this project (`sluice cancel RUN`, the API). A running run is asked to
+/// stop: the process running it notices within a fraction of a second, interrupts its running jobs
+/// and ends the run as cancelled. A run still waiting in the queue is taken out of it and recorded
+/// as cancelled at once.
+Result<CancelOutcome> RequestCancel(Workspace& workspace, const std::string& run_id);
 
 class PipelineRunner {
  public:

@@ -47,6 +47,7 @@ int HttpStatusFor(const Status& status) {
     case StatusCode::kInvalidArgument: return 400;
     case StatusCode::kConflict: return 409;
     case StatusCode::kNotFound: return 404;
+    case StatusCode::kUnavailable: return 503;
     default: return 500;
   }
 }
@@ -335,9 +336,16 @@ void ApiServer::RunRoutes() {
   });
 
   http_->Post(R"(/api/v1/runs/([^/]+)/cancel)", [this](const httplib::Request& request, httplib::Response& response) {
-    Status st = pipeline::RequestCancel(workspace_, request.matches[1]);
-    if (!st.ok()) return SendError(response, HttpStatusFor(st), workspace_.Redact(st.message()));
-    SendJson(response, 202, json{{"run_id", std::string(request.matches[1])}, {"cancel_requested", true}});
+    auto outcome = pipeline::RequestCancel(workspace_, request.matches[1]);
+    if (!outcome.ok()) {
+      return SendError(response, HttpStatusFor(outcome.status()), workspace_.Redact(outcome.status().message()));
+    }
+    json body{{"run_id", std::string(request.matches[1])}, {"cancel_requested", true}};
+    if (*outcome == pipeline::CancelOutcome::kDequeued) {
+      body["status"] = "cancelled";  // it was still queued: done now, nothing to wait for
+      return SendJson(response, 200, body);
+    }
+    SendJson(response, 202, body);
   });
 
   http_->Get("/api/v1/queue", [this](const httplib::Request&, httplib::Response& response) {

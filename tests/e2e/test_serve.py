@@ -338,6 +338,32 @@ target:
         self.assertEqual(again[0]["rows_written"], rows)
         self.assertEqual(d.stop(), 0)
 
+    def test_a_queued_run_cancelled_before_it_starts_never_runs(self):
+        self.big_pipeline(1_000_000)
+        d = self.start()
+        first = d.trigger("big")["run_id"]
+        self.wait_running(d, first)
+        second = d.trigger("big")["run_id"]  # one run per pipeline at a time: it waits in the queue
+        self.assertEqual(d.json("GET", f"/api/v1/runs/{second}")["status"], "queued")
+        answer = d.json("POST", f"/api/v1/runs/{second}/cancel", expect=200)
+        self.assertEqual(answer["status"], "cancelled")
+        run = d.json("GET", f"/api/v1/runs/{second}")
+        self.assertEqual(run["status"], "cancelled", run)
+        self.assertIn("never started", run["error"])
+        self.assertIn("not running", d.json("POST", f"/api/v1/runs/{second}/cancel", expect=400)["error"])
+
+        self.assertTrue(d.json("POST", f"/api/v1/runs/{first}/cancel", expect=202)["cancel_requested"])
+        self.assertEqual(d.wait_run(first)["status"], "cancelled")
+        deadline = time.time() + 30
+        while d.json("GET", "/api/v1/queue")["queue"]:
+            self.assertLess(time.time(), deadline, "the queue did not empty")
+            time.sleep(0.1)
+        time.sleep(1)  # a worker that wrongly took the cancelled entry would have started it by now
+        runs = d.json("GET", "/api/v1/runs?pipeline=big")["runs"]
+        self.assertEqual(sorted((r["id"], r["status"]) for r in runs),
+                         sorted([(first, "cancelled"), (second, "cancelled")]))
+        self.assertEqual(d.stop(), 0)
+
     def test_a_schedule_with_seconds_fires_runs_by_itself(self):
         self.p.pipeline("ticker", """\
 name: ticker

@@ -846,6 +846,34 @@ TEST_P(MetadataStoreConformance, OneTriggerEventQueuesOneRunAndItsStateAdvancesW
   EXPECT_EQ(pending[0].state, QueueState::kQueued);
 }
 
+TEST_P(MetadataStoreConformance, CancellingAQueuedRunRecordsItOnlyWhileNoWorkerHasClaimedIt) {
+  ASSERT_TRUE(store_->EnqueueRun(Queued("a", "orders", "", kStart), std::nullopt).ok());
+  ASSERT_TRUE(store_->EnqueueRun(Queued("b", "orders", "", kStart + std::chrono::seconds(1)), std::nullopt).ok());
+  auto cancelled = [](const std::string& id) {
+    RunRecord run = MakeRun(id, "orders", kStart);
+    run.status = RunStatus::kCancelled;
+    run.finished_at = kStart + std::chrono::seconds(5);
+    run.error = "cancelled while it waited in the queue";
+    return run;
+  };
+  ASSERT_EQ(store_->ClaimQueuedRun(kStart + std::chrono::seconds(2), {}).value()->id, "a");
+
+  // "a" was claimed: a worker is starting it, so the cancellation changes nothing.
+  EXPECT_FALSE(store_->CancelQueuedRun(cancelled("a")).value());
+  EXPECT_FALSE(store_->GetRun("a").value().has_value());
+  EXPECT_EQ(store_->GetQueuedRun("a").value()->state, QueueState::kClaimed);
+
+  EXPECT_TRUE(Open()->CancelQueuedRun(cancelled("b")).value());
+  EXPECT_EQ(store_->GetQueuedRun("b").value()->state, QueueState::kDone);
+  auto recorded = store_->GetRun("b").value();
+  ASSERT_TRUE(recorded.has_value());
+  EXPECT_EQ(recorded->status, RunStatus::kCancelled);
+  EXPECT_EQ(recorded->error, "cancelled while it waited in the queue");
+  EXPECT_FALSE(store_->ClaimQueuedRun(kStart + std::chrono::minutes(1), {}).value().has_value());
+  // Only once.
+  EXPECT_FALSE(store_->CancelQueuedRun(cancelled("b")).value());
+}
+
 TEST_P(MetadataStoreConformance, ClaimingTakesTheOldestDueRunOfAnIdlePipelineOnce) {
   auto later = Queued("retry", "orders", "", kStart);
   later.not_before = kStart + std::chrono::minutes(5);
