@@ -155,6 +155,11 @@ CREATE TABLE jobs (
   PRIMARY KEY (pipeline, job_name)
 );
 )sql",
+    // 4: the run options a queued run carries (the API's full refresh and single job).
+    R"sql(
+ALTER TABLE run_queue ADD COLUMN full_refresh INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE run_queue ADD COLUMN only_job TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int64_t kMigrationCount = static_cast<int64_t>(std::size(kMigrations));
 static_assert(kMigrationCount == SqliteMetadataStore::kSchemaVersion, "one migration per schema version");
@@ -165,8 +170,8 @@ constexpr const char* kTableColumns =
     "FROM lake_tables t LEFT JOIN table_schemas s ON s.table_id = t.table_id AND s.schema_id = t.schema_id";
 
 constexpr const char* kQueueColumns =
-    "queue_id, pipeline, trigger_kind, dedup_key, detail, enqueued_at_us, not_before_us, attempt, queue_state "
-    "FROM run_queue";
+    "queue_id, pipeline, trigger_kind, dedup_key, detail, enqueued_at_us, not_before_us, attempt, queue_state, "
+    "full_refresh, only_job FROM run_queue";
 
 Result<QueuedRun> ReadQueuedRun(const Statement& row) {
   QueuedRun run;
@@ -178,6 +183,8 @@ Result<QueuedRun> ReadQueuedRun(const Statement& row) {
   run.enqueued_at = FromUnixMicros(row.Int(5));
   run.not_before = FromUnixMicros(row.Int(6));
   run.attempt = row.Int(7);
+  run.full_refresh = row.Int(9) != 0;
+  run.only_job = row.Text(10);
   std::string state = row.Text(8);
   if (state == "queued") {
     run.state = QueueState::kQueued;
@@ -1072,10 +1079,11 @@ Result<EnqueueResult> SqliteMetadataStore::EnqueueRun(const QueuedRun& run,
   if (result.created) {
     SLUICE_ASSIGN_OR_RETURN(auto insert, connection_->Prepare(
                                              "INSERT INTO run_queue (queue_id, pipeline, trigger_kind, dedup_key, "
-                                             "detail, enqueued_at_us, not_before_us, attempt, queue_state) "
-                                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')"));
+                                             "detail, enqueued_at_us, not_before_us, attempt, queue_state, "
+                                             "full_refresh, only_job) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)"));
     SLUICE_TRY(insert.BindAll(run.id, run.pipeline, run.trigger, run.dedup_key, run.detail,
-                              ToUnixMicros(run.enqueued_at), ToUnixMicros(run.not_before), run.attempt));
+                              ToUnixMicros(run.enqueued_at), ToUnixMicros(run.not_before), run.attempt,
+                              static_cast<int64_t>(run.full_refresh ? 1 : 0), run.only_job));
     SLUICE_TRY(insert.Run());
   }
   if (trigger_state) SLUICE_TRY(WriteTriggerState(*connection_, *trigger_state, clock_->Now()));

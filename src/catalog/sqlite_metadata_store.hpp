@@ -24,7 +24,7 @@ struct SqliteStoreOptions {
 class SqliteMetadataStore final : public MetadataStore {
  public:
   /// Version of the table layout this build writes; older files are migrated on open.
-  static constexpr int64_t kSchemaVersion = 3;
+  static constexpr int64_t kSchemaVersion = 4;
 
   /// Opens or creates the catalog file (parent folders must exist) and migrates it to kSchemaVersion.
   static Result<std::unique_ptr<SqliteMetadataStore>> Open(const std::filesystem::path& file,

@@ -183,6 +183,8 @@ struct QueuedRun {
   TimePoint not_before;   // a retry waits out its backoff
   int64_t attempt = 1;
   QueueState state = QueueState::kQueued;
+  bool full_refresh = false;  // as `sluice run --full-refresh`
+  std::string only_job;       // as `sluice run --job J`; "" = every job
 };
 
 struct EnqueueResult {

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/ids.hpp"
+#include "common/strings.hpp"
 #include "notify/dispatch.hpp"
 #include "pipeline/run_control.hpp"
 #include "scheduler/triggers/trigger.hpp"
@@ -95,9 +96,22 @@ bool Daemon::AcceptsApiTrigger(const std::string& pipeline) const {
 std::string Daemon::NewQueueId() const { return NewRunId(workspace_.clock()).value; }
 
 Result<catalog::EnqueueResult> Daemon::Enqueue(const std::string& pipeline, const std::string& trigger,
-                                               const std::string& dedup_key, const std::string& detail) {
-  if (FindPipeline(pipeline) == nullptr) return Status::NotFound("no pipeline named '{}'", pipeline);
+                                               const std::string& dedup_key, const std::string& detail,
+                                               const QueuedRunOptions& options) {
+  const config::PipelineConfig* config = FindPipeline(pipeline);
+  if (config == nullptr) return Status::NotFound("no pipeline named '{}'", pipeline);
+  if (!options.only_job.empty()) {
+    std::vector<std::string> jobs;
+    for (const auto& j : config->jobs) jobs.push_back(j.name);
+    if (std::find(jobs.begin(), jobs.end(), options.only_job) == jobs.end()) {
+      std::string hint = NearestWord(options.only_job, jobs);
+      return Status::NotFound("pipeline '{}' has no job '{}'{}; its jobs: {}", pipeline, options.only_job,
+                              hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint), Join(jobs, ", "));
+    }
+  }
   catalog::QueuedRun run;
+  run.full_refresh = options.full_refresh;
+  run.only_job = options.only_job;
   run.id = NewQueueId();
   run.pipeline = pipeline;
   run.trigger = trigger;
@@ -340,6 +354,8 @@ void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancel
   request.trigger = run.trigger;
   request.trigger_detail = run.detail;
   request.run_id = run.id;
+  request.full_refresh = run.full_refresh;
+  if (!run.only_job.empty()) request.only_job = run.only_job;
   request.cancellation = cancellation;
   auto outcome = runner.Run(request, nullptr);
 

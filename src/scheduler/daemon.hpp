@@ -29,6 +29,12 @@ struct DaemonOptions {
   std::chrono::milliseconds max_idle{500};
 };
 
+/// How a queued run runs, as `sluice run`'s options.
+struct QueuedRunOptions {
+  bool full_refresh = false;
+  std::string only_job;  // "" = every job
+};
+
 /// What `sluice serve` runs: polls the pipelines' triggers, queues their runs in the catalog (one run per
 /// trigger event), and executes queued runs on worker threads within the concurrency limits. After a
 /// run it sends the pipeline's notifications and queues the pipelines chained to it (on_success /
@@ -50,10 +56,11 @@ class Daemon {
   void Stop();
 
   /// Queues a run of `pipeline` now (the API, webhooks). An entry with the same non-empty dedup_key is
-  /// not queued twice: its id comes back with created = false. NotFound for an unknown pipeline;
-  /// PermissionDenied-like Invalid when the pipeline does not accept `trigger` (see AcceptsApiTrigger).
+  /// not queued twice: its id comes back with created = false. NotFound for an unknown pipeline or
+  /// job; PermissionDenied-like Invalid when the pipeline does not accept `trigger` (see AcceptsApiTrigger).
   Result<catalog::EnqueueResult> Enqueue(const std::string& pipeline, const std::string& trigger,
-                                         const std::string& dedup_key, const std::string& detail);
+                                         const std::string& dedup_key, const std::string& detail,
+                                         const QueuedRunOptions& options = {});
   /// Whether POST /api/v1/pipelines/NAME/trigger may start the pipeline: it has `webhook: true` or
   /// `on_demand: true`, or no triggers at all (then it is on demand only).
   bool AcceptsApiTrigger(const std::string& pipeline) const;

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/clock.hpp"
+#include "common/strings.hpp"
 #include "pipeline/catalog_views.hpp"
 #include "pipeline/query_limits.hpp"
 #include "pipeline/runner.hpp"
@@ -86,6 +87,30 @@ json RunToJson(const catalog::RunRecord& run) {
   return out;
 }
 
+/// The optional body of POST /pipelines/NAME/trigger: {"full_refresh": bool, "job": "name"}.
+Result<scheduler::QueuedRunOptions> TriggerOptions(const std::string& text) {
+  scheduler::QueuedRunOptions options;
+  if (Trim(text).empty()) return options;
+  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return Status::Invalid("the body must be empty or a JSON object {{\"full_refresh\": true, \"job\": \"name\"}}");
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key == "full_refresh") {
+      if (!value.is_boolean()) return Status::Invalid("full_refresh must be true or false");
+      options.full_refresh = value.get<bool>();
+    } else if (key == "job") {
+      if (!value.is_string() || value.get<std::string>().empty()) return Status::Invalid("job must be a job's name");
+      options.only_job = value.get<std::string>();
+    } else {
+      std::string hint = NearestWord(key, {"full_refresh", "job"});
+      return Status::Invalid("unknown key '{}' in the body{}; it takes full_refresh and job", key,
+                             hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint));
+    }
+  }
+  return options;
+}
+
 json QueuedRunToJson(const catalog::QueuedRun& run) {
   return json{{"id", run.id},
               {"pipeline", run.pipeline},
@@ -94,7 +119,9 @@ json QueuedRunToJson(const catalog::QueuedRun& run) {
               {"status", run.state == catalog::QueueState::kQueued ? "queued" : catalog::QueueStateName(run.state)},
               {"enqueued_at", FormatTimestampUtc(run.enqueued_at)},
               {"not_before", FormatTimestampUtc(run.not_before)},
-              {"attempt", run.attempt}};
+              {"attempt", run.attempt},
+              {"full_refresh", run.full_refresh},
+              {"job", run.only_job.empty() ? json(nullptr) : json(run.only_job)}};
 }
 
 /// The last `max_bytes` of a run's log (a long run's log can be large); nullopt when there is none.
@@ -294,10 +321,14 @@ void ApiServer::RunRoutes() {
                                    "`- on_demand: true`) to its triggers:",
                                    name));
     }
+    auto options = TriggerOptions(request.body);
+    if (!options.ok()) return SendError(response, 400, options.status().message());
     // A caller that retries a request it is unsure about sends the same key and gets the same run.
     std::string key = request.get_header_value("Idempotency-Key");
-    auto queued = daemon_.Enqueue(name, "api", key.empty() ? "" : "api:" + key,
-                                  key.empty() ? "POST /api/v1/pipelines/" + name + "/trigger" : "Idempotency-Key " + key);
+    std::string detail = key.empty() ? "POST /api/v1/pipelines/" + name + "/trigger" : "Idempotency-Key " + key;
+    if (options->full_refresh) detail += " (full refresh)";
+    if (!options->only_job.empty()) detail += fmt::format(" (job {})", options->only_job);
+    auto queued = daemon_.Enqueue(name, "api", key.empty() ? "" : "api:" + key, detail, *options);
     if (!queued.ok()) return SendError(response, HttpStatusFor(queued.status()), workspace_.Redact(queued.status().message()));
     SendJson(response, queued->created ? 202 : 200,
              json{{"run_id", queued->id}, {"pipeline", name}, {"created", queued->created},

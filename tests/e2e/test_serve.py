@@ -228,6 +228,30 @@ class ServeTest(ProjectTest):
         self.assertEqual(d.stop(), 0)
         self.assertNotIn(TOKEN, d.output())
 
+    def test_the_api_can_ask_for_a_full_refresh_of_one_job(self):
+        self.p.pipeline("birds", FILES_PIPELINE)
+        self.p.write("incoming/birds_1.csv", "id,name\n1,robin\n2,wren\n3,kite\n")
+        d = self.start()
+        self.assertEqual(d.wait_run(d.trigger("birds")["run_id"])["status"], "succeeded")
+        self.assertEqual(d.wait_run(d.trigger("birds")["run_id"])["status"], "no_changes")
+
+        # Bodies that are wrong are refused, naming what is wrong, and queue nothing.
+        trigger = "/api/v1/pipelines/birds/trigger"
+        self.assertIn("did you mean 'full_refresh'", d.json("POST", trigger, {"fullrefresh": True}, expect=400)["error"])
+        self.assertIn("true or false", d.json("POST", trigger, {"full_refresh": "yes"}, expect=400)["error"])
+        self.assertIn("has no job 'bird'", d.json("POST", trigger, {"job": "bird"}, expect=404)["error"])
+        self.assertEqual(len(d.json("GET", "/api/v1/runs?pipeline=birds")["runs"]), 2)
+
+        queued = d.json("POST", trigger, {"full_refresh": True, "job": "birds"}, expect=202)
+        run = d.wait_run(queued["run_id"])
+        self.assertEqual(run["status"], "succeeded", run)
+        self.assertEqual(run["job"], "birds")
+        self.assertEqual(run["rows_written"], 3)  # the file is read again and the table replaced
+        self.assertIn("full refresh", run["details"]["trigger_detail"])
+        table = {t["name"]: t for t in d.json("GET", "/api/v1/tables")["tables"]}["raw.birds"]
+        self.assertEqual((table["rows"], table["version"]), (3, 2))
+        self.assertEqual(d.stop(), 0)
+
     def test_success_starts_the_chained_pipeline_and_schedule_only_pipelines_refuse_the_api(self):
         self.p.pipeline("birds", FILES_PIPELINE)
         self.p.pipeline("bird_count", CHAINED_PIPELINE)

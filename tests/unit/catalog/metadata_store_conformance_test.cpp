@@ -846,6 +846,27 @@ TEST_P(MetadataStoreConformance, OneTriggerEventQueuesOneRunAndItsStateAdvancesW
   EXPECT_EQ(pending[0].state, QueueState::kQueued);
 }
 
+TEST_P(MetadataStoreConformance, AQueuedRunKeepsItsRunOptionsUntilItIsClaimed) {
+  QueuedRun refresh = Queued("a", "orders", "", kStart);
+  refresh.full_refresh = true;
+  refresh.only_job = "clean";
+  ASSERT_TRUE(store_->EnqueueRun(refresh, std::nullopt).ok());
+  ASSERT_TRUE(store_->EnqueueRun(Queued("b", "orders", "", kStart + std::chrono::seconds(1)), std::nullopt).ok());
+  auto stored = Open()->GetQueuedRun("a").value();
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_TRUE(stored->full_refresh);
+  EXPECT_EQ(stored->only_job, "clean");
+  auto claimed = store_->ClaimQueuedRun(kStart + std::chrono::seconds(2), {}).value();
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->id, "a");
+  EXPECT_TRUE(claimed->full_refresh);
+  EXPECT_EQ(claimed->only_job, "clean");
+  auto plain = store_->ClaimQueuedRun(kStart + std::chrono::seconds(2), {}).value();
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->full_refresh);
+  EXPECT_EQ(plain->only_job, "");
+}
+
 TEST_P(MetadataStoreConformance, CancellingAQueuedRunRecordsItOnlyWhileNoWorkerHasClaimedIt) {
   ASSERT_TRUE(store_->EnqueueRun(Queued("a", "orders", "", kStart), std::nullopt).ok());
   ASSERT_TRUE(store_->EnqueueRun(Queued("b", "orders", "", kStart + std::chrono::seconds(1)), std::nullopt).ok());
