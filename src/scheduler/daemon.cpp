@@ -93,6 +93,18 @@ bool Daemon::AcceptsApiTrigger(const std::string& pipeline) const {
   return it != triggers_.end() && it->second.accepts_api;
 }
 
+bool Daemon::HasWebhookToken(const std::string& pipeline) const {
+  auto it = triggers_.find(pipeline);
+  return it != triggers_.end() && !it->second.webhook_tokens.empty();
+}
+
+bool Daemon::IsWebhookToken(const std::string& pipeline, const std::string& bearer) const {
+  auto it = triggers_.find(pipeline);
+  if (it == triggers_.end() || bearer.empty()) return false;
+  const auto& tokens = it->second.webhook_tokens;
+  return std::any_of(tokens.begin(), tokens.end(), [&](const Secret& token) { return token.Reveal() == bearer; });
+}
+
 std::string Daemon::NewQueueId() const { return NewRunId(workspace_.clock()).value; }
 
 Result<catalog::EnqueueResult> Daemon::Enqueue(const std::string& pipeline, const std::string& trigger,

@@ -64,6 +64,9 @@ class Daemon {
   /// Whether POST /api/v1/pipelines/NAME/trigger may start the pipeline: it has `webhook: true` or
   /// `on_demand: true`, or no triggers at all (then it is on demand only).
   bool AcceptsApiTrigger(const std::string& pipeline) const;
+  /// Whether `pipeline` has tokens of its own (`webhook: { token: … }`), and whether `bearer` is one.
+  bool HasWebhookToken(const std::string& pipeline) const;
+  bool IsWebhookToken(const std::string& pipeline, const std::string& bearer) const;
 
   /// Ids of the runs executing now.
   std::vector<std::string> RunningRuns() const;

@@ -4,6 +4,7 @@
 
 #include "scheduler/triggers/switch_config.hpp"
 #include "scheduler/triggers/upstream/upstream_trigger.hpp"
+#include "scheduler/triggers/webhook/webhook_trigger.hpp"
 
 namespace sluice::scheduler {
 
@@ -20,8 +21,9 @@ Result<PipelineTriggers> ReadPipelineTriggers(const config::PipelineConfig& pipe
                              pipeline.file.string(), pipeline.name);
     }
   }
-  result.accepts_api = result.specs.empty() || triggers::IsEnabled(result.specs, "webhook") ||
+  result.accepts_api = result.specs.empty() || triggers::WebhookEnabled(result.specs) ||
                        triggers::IsEnabled(result.specs, "on_demand");
+  result.webhook_tokens = triggers::WebhookTokens(result.specs);
   return result;
 }
 

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "common/secret.hpp"
 #include "common/status.hpp"
 #include "config/pipeline.hpp"
 #include "scheduler/triggers/trigger.hpp"
@@ -16,6 +17,8 @@ struct PipelineTriggers {
   std::vector<std::string> after_failure;    // pipelines whose failure starts this one
   /// `webhook: true` or `on_demand: true`, or no triggers at all: POST …/trigger may start it.
   bool accepts_api = false;
+  /// `webhook: { token: … }`: tokens that may start this pipeline (and do nothing else) over the API.
+  std::vector<Secret> webhook_tokens;
 };
 
 /// Parses `pipeline.triggers` and checks that on_success/on_failure name pipelines of `known_pipelines`

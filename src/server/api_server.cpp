@@ -13,6 +13,7 @@
 #include <thread>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include "common/clock.hpp"
@@ -255,11 +256,24 @@ void ApiServer::Stop() { http_->stop(); }
 
 void ApiServer::Routes() {
   http_->set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
-    if (options_.token.empty() || request.path.rfind("/api/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
-    std::string expected = "Bearer " + options_.token.Reveal();
-    if (request.get_header_value("Authorization") == expected) return httplib::Server::HandlerResponse::Unhandled;
+    if (request.path.rfind("/api/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+    std::string authorization = request.get_header_value("Authorization");
+    std::string bearer = authorization.rfind("Bearer ", 0) == 0 ? authorization.substr(7) : "";
+    // A pipeline's own webhook token starts that pipeline and opens nothing else.
+    static const std::regex kTriggerPath(R"(^/api/v1/pipelines/([^/]+)/trigger$)");
+    std::smatch trigger;
+    bool own_token_needed = false;
+    if (request.method == "POST" && std::regex_match(request.path, trigger, kTriggerPath)) {
+      if (daemon_.IsWebhookToken(trigger[1], bearer)) return httplib::Server::HandlerResponse::Unhandled;
+      own_token_needed = daemon_.HasWebhookToken(trigger[1]);
+    }
+    if (!options_.token.empty() && bearer == options_.token.Reveal()) return httplib::Server::HandlerResponse::Unhandled;
+    if (options_.token.empty() && !own_token_needed) return httplib::Server::HandlerResponse::Unhandled;
     response.set_header("WWW-Authenticate", "Bearer");
-    SendError(response, 401, "missing or wrong token: send the header 'Authorization: Bearer TOKEN' (server.token)");
+    SendError(response, 401,
+              own_token_needed ? "missing or wrong token: send the header 'Authorization: Bearer TOKEN' with the "
+                                 "pipeline's webhook token (or server.token)"
+                               : "missing or wrong token: send the header 'Authorization: Bearer TOKEN' (server.token)");
     return httplib::Server::HandlerResponse::Handled;
   });
   http_->set_exception_handler([this](const httplib::Request&, httplib::Response& response, std::exception_ptr error) {

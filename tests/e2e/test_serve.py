@@ -143,13 +143,13 @@ class Daemon:
 
 
 class ServeTest(ProjectTest):
-    def start(self, token=True):
+    def start(self, token=True, env=None):
         port = free_port()
         lines = [f"project: test", "lake: ./lake", "server:", f"  listen: 127.0.0.1:{port}"]
         if token:
             lines.append("  token: ${env:SLUICE_TEST_TOKEN}")
         self.p.write("sluice.yaml", "\n".join(lines) + "\n")
-        daemon = Daemon(self.p, port, TOKEN if token else None, env={"SLUICE_TEST_TOKEN": TOKEN})
+        daemon = Daemon(self.p, port, TOKEN if token else None, env=dict({"SLUICE_TEST_TOKEN": TOKEN}, **(env or {})))
         self.addCleanup(lambda: daemon.proc.poll() is None and daemon.stop())
         daemon.wait_ready()
         return daemon
@@ -227,6 +227,29 @@ class ServeTest(ProjectTest):
 
         self.assertEqual(d.stop(), 0)
         self.assertNotIn(TOKEN, d.output())
+
+    def test_a_pipeline_webhook_token_starts_that_pipeline_and_opens_nothing_else(self):
+        hook = "hook-only-for-birds-9f2c"
+        self.p.pipeline("birds", FILES_PIPELINE.replace("  - webhook: true\n",
+                                                        "  - webhook: { token: \"${env:BIRDS_HOOK}\" }\n"))
+        self.p.pipeline("wrens", FILES_PIPELINE.replace("name: birds", "name: wrens").replace("table: birds", "table: wrens"))
+        self.p.write("incoming/birds_1.csv", "id,name\n1,robin\n")
+        for token in (True, False):  # with server.token, and on an open loopback server
+            d = self.start(token=token, env={"BIRDS_HOOK": hook})
+            run = d.json("POST", "/api/v1/pipelines/birds/trigger", token=hook, expect=202)
+            self.assertIn(d.wait_run(run["run_id"])["status"], ("succeeded", "no_changes"))
+            # The pipeline's token opens nothing else; its trigger needs that token (or server.token).
+            self.assertEqual(d.call("POST", "/api/v1/pipelines/birds/trigger", token=None)[0], 401)
+            self.assertEqual(d.call("POST", "/api/v1/pipelines/birds/trigger", token="wrong")[0], 401)
+            if token:
+                self.assertEqual(d.call("POST", "/api/v1/pipelines/wrens/trigger", token=hook)[0], 401)
+                self.assertEqual(d.call("GET", "/api/v1/runs", token=hook)[0], 401)
+                self.assertEqual(d.json("POST", "/api/v1/pipelines/birds/trigger", expect=202)["pipeline"], "birds")
+            listed = {p["name"]: p for p in d.json("GET", "/api/v1/pipelines")["pipelines"]}
+            self.assertIn({"webhook": {"token": "***"}}, listed["birds"]["triggers"])
+            self.assertNotIn(hook, json.dumps(d.json("GET", "/api/v1/runs")))
+            self.assertEqual(d.stop(), 0)
+            self.assertNotIn(hook, d.output())
 
     def test_the_api_can_ask_for_a_full_refresh_of_one_job(self):
         self.p.pipeline("birds", FILES_PIPELINE)

@@ -6,6 +6,7 @@
 #include "scheduler/triggers/switch_config.hpp"
 #include "scheduler/triggers/trigger.hpp"
 #include "scheduler/triggers/upstream/upstream_trigger.hpp"
+#include "scheduler/triggers/webhook/webhook_trigger.hpp"
 
 namespace sluice::scheduler::triggers {
 namespace {
@@ -74,7 +75,8 @@ triggers:
 
   EXPECT_EQ(UpstreamPipelines(*specs, "on_success"), (std::vector<std::string>{"other_pipeline"}));
   EXPECT_EQ(UpstreamPipelines(*specs, "on_failure"), (std::vector<std::string>{"alerts", "cleanup"}));
-  EXPECT_TRUE(IsEnabled(*specs, "webhook"));
+  EXPECT_TRUE(WebhookEnabled(*specs));
+  EXPECT_TRUE(WebhookTokens(*specs).empty());
   EXPECT_TRUE(IsEnabled(*specs, "on_demand"));
   EXPECT_TRUE(IsPolled(BuiltinTriggers(), (*specs)[0]));
   EXPECT_TRUE(IsPolled(BuiltinTriggers(), (*specs)[1]));
@@ -97,7 +99,34 @@ TEST(TriggerParseTest, NoTriggersIsAnEmptyList) {
   EXPECT_TRUE(specs->empty());
   auto webhook_off = ParseText("triggers:\n  - webhook: false\n");
   ASSERT_TRUE(webhook_off.ok()) << webhook_off.status();
-  EXPECT_FALSE(IsEnabled(*webhook_off, "webhook"));
+  EXPECT_FALSE(WebhookEnabled(*webhook_off));
+}
+
+TEST(TriggerParseTest, AWebhookMayHaveItsOwnTokenFromASecretReference) {
+  config::ParseOptions options;
+  options.getenv = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "SHOP_HOOK") return std::string("s3cr3t-hook");
+    return std::nullopt;
+  };
+  auto doc = config::ParseYaml("triggers:\n  - webhook: { token: \"${env:SHOP_HOOK}\" }\n", "pipelines/shop.yaml", options);
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  auto specs = ParseTriggers(*doc->Find("triggers"), "shop");
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  EXPECT_TRUE(WebhookEnabled(*specs));
+  auto tokens = WebhookTokens(*specs);
+  ASSERT_EQ(tokens.size(), 1u);
+  EXPECT_EQ(tokens[0].Reveal(), "s3cr3t-hook");
+  EXPECT_EQ((*specs)[0].config->Describe(), "webhook (own token)");  // never the token itself
+
+  // Written into the file, the token would be shown by the API and kept in git.
+  std::string plain = ErrorOf("triggers:\n  - webhook: { token: plain }\n");
+  EXPECT_NE(plain.find("pipelines/shop.yaml:2:"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("webhook.token: must be a secret reference: ${env:NAME} or ${file:PATH}"), std::string::npos)
+      << plain;
+  EXPECT_EQ(plain.find("plain"), std::string::npos) << plain;
+  std::string typo = ErrorOf("triggers:\n  - webhook: { tokn: x }\n");
+  EXPECT_NE(typo.find("unknown key 'tokn' (did you mean 'token'?); webhook takes token"), std::string::npos) << typo;
+  EXPECT_NE(ErrorOf("triggers:\n  - webhook: {}\n").find("needs token"), std::string::npos);
 }
 
 TEST(TriggerParseTest, ErrorsNameFileLineColumnKeyAndHint) {
@@ -136,7 +165,7 @@ TEST(TriggerParseTest, ErrorsNameFileLineColumnKeyAndHint) {
        {"timeout applies to a set of files"}},
       {"triggers:\n  - file_arrival: incoming/\n", {"invalid value for 'file_arrival'", "must be a map"}},
       {"triggers:\n  - on_success: shop\n", {"pipeline 'shop' cannot trigger itself with on_success"}},
-      {"triggers:\n  - webhook: maybe\n", {"triggers[0].webhook: must be true or false"}},
+      {"triggers:\n  - webhook: maybe\n", {"triggers[0].webhook: must be true, false or { token: ${env:NAME} }"}},
       {"triggers:\n  - schedule: \"0 6 * * *\"\n    webhook: true\n", {"one trigger per item, but this one has schedule and webhook"}},
       {"triggers:\n  - on_demand\n", {"a trigger must be a map whose key names its kind"}},
       {"triggers:\n  schedule: \"0 6 * * *\"\n", {"triggers of pipeline 'shop' must be a list"}},
