@@ -855,12 +855,22 @@ Result<std::vector<LoadedFile>> SqliteMetadataStore::LoadedFiles(const std::stri
   return files;
 }
 
+namespace {
+
+Status CheckJobStateUpdates(const std::string& pipeline, const std::string& job, const std::vector<StateUpdate>& state) {
+  for (const auto& s : state) {
+    if (s.scope.empty() || s.key.empty()) {
+      return Status::Invalid("window job {}/{}: a state update needs a scope and a key", pipeline, job);
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status SqliteMetadataStore::PutWindowJob(const WindowJob& job, const std::vector<StateUpdate>& state) {
   if (job.pipeline.empty() || job.job.empty()) return Status::Invalid("a window job needs a pipeline and a job name");
-  for (const auto& s : state) {
-    if (s.scope.empty() || s.key.empty()) return Status::Invalid("window job {}/{}: a state update needs a scope and a key",
-                                                                 job.pipeline, job.job);
-  }
+  SLUICE_TRY(CheckJobStateUpdates(job.pipeline, job.job, state));
   std::lock_guard lock(mutex_);
   SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
   const int64_t now_us = ToUnixMicros(clock_->Now());
@@ -918,11 +928,7 @@ Result<std::vector<WindowJob>> SqliteMetadataStore::ListWindowJobs(const std::st
 
 Status SqliteMetadataStore::RemoveWindowJob(const std::string& pipeline, const std::string& job,
                                             const std::vector<StateUpdate>& state) {
-  for (const auto& s : state) {
-    if (s.scope.empty() || s.key.empty()) {
-      return Status::Invalid("window job {}/{}: a state update needs a scope and a key", pipeline, job);
-    }
-  }
+  SLUICE_TRY(CheckJobStateUpdates(pipeline, job, state));
   std::lock_guard lock(mutex_);
   SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
   SLUICE_ASSIGN_OR_RETURN(auto erase, connection_->Prepare("DELETE FROM jobs WHERE pipeline = ? AND job_name = ?"));

@@ -23,6 +23,11 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string nearest = NearestWord(word, candidates);
+  return nearest.empty() ? "" : fmt::format(" (did you mean '{}'?)", nearest);
+}
+
 std::string NearestWord(std::string_view word, const std::vector<std::string>& candidates) {
   std::string best;
   size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;

@@ -10,6 +10,9 @@ namespace sluice {
 size_t EditDistance(std::string_view a, std::string_view b);
 /// The candidate closest to `word` within a small distance, or "" if none is close.
 std::string NearestWord(std::string_view word, const std::vector<std::string>& candidates);
+/// " (did you mean 'x'?)" for the candidate NearestWord finds, "" when none is close: the tail of a
+/// message naming something unknown.
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 std::vector<std::string> Split(std::string_view text, char sep);
 std::string Trim(std::string_view text);

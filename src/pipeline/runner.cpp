@@ -215,6 +215,16 @@ Result<CancelOutcome> CancelQueued(Workspace& workspace, const catalog::QueuedRu
 
 }  // namespace
 
+Status RequireJob(const config::PipelineConfig& pipeline, const std::string& job) {
+  std::vector<std::string> names;
+  for (const auto& j : pipeline.jobs) {
+    if (j.name == job) return Status::OK();
+    names.push_back(j.name);
+  }
+  return Status::NotFound("pipeline '{}' has no job '{}'{}; its jobs: {}", pipeline.name, job, DidYouMean(job, names),
+                          Join(names, ", "));
+}
+
 Result<CancelOutcome> RequestCancel(Workspace& workspace, const std::string& run_id) {
   SLUICE_ASSIGN_OR_RETURN(auto run, workspace.catalog().GetRun(run_id));
   if (!run) {
@@ -349,11 +359,7 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
   // Window jobs managed with `sluice jobs` take part like the file's own.
   SLUICE_ASSIGN_OR_RETURN(auto with_catalog_jobs, WithCatalogWindowJobs(workspace_.catalog(), *file_pipeline));
   const auto* pipeline = &with_catalog_jobs;
-  if (request.only_job) {
-    bool found = false;
-    for (const auto& j : pipeline->jobs) found |= j.name == *request.only_job;
-    if (!found) return Status::Invalid("pipeline '{}' has no job '{}'", pipeline->name, *request.only_job);
-  }
+  if (request.only_job) SLUICE_TRY(RequireJob(*pipeline, *request.only_job));
   // Configuration mistakes are reported before anything starts, as usage errors (exit code 2).
   SLUICE_TRY(ValidateJobs(workspace_, *pipeline));
   SLUICE_ASSIGN_OR_RETURN(auto lock, PipelineLock::TryAcquire(workspace_.state_dir() / "locks", pipeline->name));

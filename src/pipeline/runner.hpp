@@ -33,6 +33,10 @@ struct RunOutcome {
   std::vector<JobSummary> jobs;
 };
 
+/// NotFound, naming `pipeline`'s jobs with a hint, unless it has a job named `job`. Give the
+/// pipeline as it runs (WithCatalogWindowJobs), so that jobs added with `sluice jobs add` count.
+Status RequireJob(const config::PipelineConfig& pipeline, const std::string& job);
+
 enum class CancelOutcome {
   kRequested,  // the run is running: it was asked to stop
   kDequeued,   // the run was still waiting in `sluice serve`'s queue: it is cancelled and will not start

@@ -7,9 +7,9 @@
 #include <algorithm>
 
 #include "common/ids.hpp"
-#include "common/strings.hpp"
 #include "notify/dispatch.hpp"
 #include "pipeline/run_control.hpp"
+#include "pipeline/window_jobs.hpp"
 #include "scheduler/triggers/trigger.hpp"
 #include "scheduler/run_notifications.hpp"
 
@@ -113,13 +113,9 @@ Result<catalog::EnqueueResult> Daemon::Enqueue(const std::string& pipeline, cons
   const config::PipelineConfig* config = FindPipeline(pipeline);
   if (config == nullptr) return Status::NotFound("no pipeline named '{}'", pipeline);
   if (!options.only_job.empty()) {
-    std::vector<std::string> jobs;
-    for (const auto& j : config->jobs) jobs.push_back(j.name);
-    if (std::find(jobs.begin(), jobs.end(), options.only_job) == jobs.end()) {
-      std::string hint = NearestWord(options.only_job, jobs);
-      return Status::NotFound("pipeline '{}' has no job '{}'{}; its jobs: {}", pipeline, options.only_job,
-                              hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint), Join(jobs, ", "));
-    }
+    // As the runner will see it: jobs added with `sluice jobs add` count.
+    SLUICE_ASSIGN_OR_RETURN(auto runs_as, pipeline::WithCatalogWindowJobs(workspace_.catalog(), *config));
+    SLUICE_TRY(pipeline::RequireJob(runs_as, options.only_job));
   }
   catalog::QueuedRun run;
   run.full_refresh = options.full_refresh;

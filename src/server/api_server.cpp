@@ -104,9 +104,8 @@ Result<scheduler::QueuedRunOptions> TriggerOptions(const std::string& text) {
       if (!value.is_string() || value.get<std::string>().empty()) return Status::Invalid("job must be a job's name");
       options.only_job = value.get<std::string>();
     } else {
-      std::string hint = NearestWord(key, {"full_refresh", "job"});
       return Status::Invalid("unknown key '{}' in the body{}; it takes full_refresh and job", key,
-                             hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint));
+                             DidYouMean(key, {"full_refresh", "job"}));
     }
   }
   return options;

@@ -23,9 +23,7 @@ Result<std::shared_ptr<const TriggerConfig>> ParseWebhook(const config::Value& i
   }
   for (const auto& [key, option] : value.entries()) {
     if (key != "token") {
-      std::string hint = NearestWord(key, {"token"});
-      return InvalidAt(option, fmt::format("unknown key '{}'{}; webhook takes token", key,
-                                           hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+      return InvalidAt(option, fmt::format("unknown key '{}'{}; webhook takes token", key, DidYouMean(key, {"token"})));
     }
   }
   const config::Value* token = value.Find("token");
