@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
   python3 python3-aiosmtpd python3-boto3 python3-botocore python3-pandas python3-psycopg2
-  zip bc tzdata
+  zip bc tzdata ccache
 )
 
 sudo_if_needed() {

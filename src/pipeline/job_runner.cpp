@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "common/fault_point.hpp"
 #include "common/strings.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
 #include "pipeline/catalog_input.hpp"
@@ -112,6 +113,7 @@ class JobExecution {
 
  private:
   Status Execute() {
+    SLUICE_FAULT_POINT("job_started");
     SLUICE_ASSIGN_OR_RETURN(chain_, TransformChain::Build(job_, ctx_.pipeline.name));
     SLUICE_ASSIGN_OR_RETURN(checks_, ChecksRunner::Build(job_, ctx_.pipeline.name));
     SLUICE_ASSIGN_OR_RETURN(auto policy_text, job_.target.raw.GetString("schema_evolution", "fail"));
