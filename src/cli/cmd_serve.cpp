@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "cli/cli_context.hpp"
+#include "cli/watched_folders.hpp"
 #include "common/logging.hpp"
 #include "scheduler/daemon.hpp"
 #include "server/api_server.hpp"
@@ -29,6 +30,9 @@ int RunServe(CliContext& context) {
   if (!options->token.empty()) context.redactor->Add(options->token.Reveal());
   scheduler::DaemonOptions daemon_options;
   daemon_options.max_concurrent_runs = options->max_concurrent_runs;
+  auto watched_folders = WatchedFolders(loaded->project);
+  if (!watched_folders.ok()) return ReportError(context, watched_folders.status());
+  daemon_options.open_folder = std::move(*watched_folders);
   scheduler::Daemon daemon(*loaded->workspace, loaded->project, loaded->pipelines, daemon_options);
   server::ApiServer api(*loaded->workspace, daemon, loaded->project, loaded->pipelines, *options);
   auto port = api.Bind();

@@ -207,7 +207,7 @@ triggers::PolledTriggerContext Daemon::TriggerContext(const std::string& pipelin
 
 Status Daemon::LoadPolledTriggers() {
   trigger_context_.project_root = project_.root;
-  SLUICE_ASSIGN_OR_RETURN(trigger_context_.s3, pipeline::S3OptionsFromConfig(project_.s3));
+  trigger_context_.open_folder = options_.open_folder;
   TimePoint now = workspace_.clock().Now();
   for (const auto& [pipeline, pipeline_triggers] : triggers_) {
     for (const auto& spec : pipeline_triggers.specs) {

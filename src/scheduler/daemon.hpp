@@ -27,6 +27,8 @@ struct DaemonOptions {
   std::chrono::hours queue_retention{24 * 30};
   /// The longest the loop sleeps between looks at the queue and the triggers.
   std::chrono::milliseconds max_idle{500};
+  /// Lists the folders and prefixes file_arrival triggers watch (see triggers::OpenFolder).
+  triggers::OpenFolder open_folder;
 };
 
 /// How a queued run runs, as `sluice run`'s options.

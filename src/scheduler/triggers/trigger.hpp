@@ -12,7 +12,6 @@
 #include "common/status.hpp"
 #include "config/options.hpp"
 #include "config/value.hpp"
-#include "storage/s3/s3_options.hpp"
 
 // The `triggers:` of a pipeline: parsing (with file:line:col errors), and the triggers that decide
 // by themselves when a run is due (schedule, file_arrival). They hold no hidden state: the state
@@ -86,12 +85,26 @@ class PolledTrigger {
   virtual int WakeFd() const { return -1; }
 };
 
+/// One file of a watched folder or prefix, as one listing saw it.
+struct ListedFile {
+  std::string key;    // relative to the watched folder or prefix
+  uint64_t size = 0;
+  std::string stamp;  // changes when the file is replaced (S3: the ETag; a local file: its mtime)
+};
+
+/// Lists a watched folder or prefix, whole, each time it is called.
+using ListFolder = std::function<Result<std::vector<ListedFile>>()>;
+
+/// Opens the lister of a location: an absolute local folder or s3://bucket/prefix. Whoever builds
+/// the triggers supplies it (the `serve` command, from the project's storage settings), so triggers
+/// never open storage themselves.
+using OpenFolder = std::function<Result<ListFolder>(const std::string& location)>;
+
 /// What building a polled trigger needs from the project.
 struct PolledTriggerContext {
   std::string pipeline;
   std::filesystem::path project_root;  // relative file_arrival paths start here
-  storage::s3::S3Options s3;           // the project's s3: settings, for s3:// prefixes
-  storage::s3::EnvLookup getenv;       // empty: the process environment
+  OpenFolder open_folder;              // empty: triggers that watch files cannot be built
 };
 
 /// What parsing an item needs besides the item.

@@ -275,7 +275,7 @@ TEST(FileArrivalTriggerTest, S3PrefixIsPolledWithEtags) {
 
   const TriggerSpec spec = Spec("{path: 's3://" + std::string(storage::testing::kTestBucket) + "/" + prefix +
                                 "', require: [orders*.csv, reviews*.csv], settle: 30s, poll: 10s}");
-  PolledTriggerContext context{"shop", "/nonexistent", SharedS3Server().Options(), storage::s3::ProcessEnvironment()};
+  PolledTriggerContext context{"shop", "/nonexistent", testing::StoreFolders(SharedS3Server().Options())};
   auto made = MakePolledTrigger(spec, context, std::nullopt);
   ASSERT_TRUE(made.ok()) << made.status();
   auto trigger = std::move(*made);

@@ -132,7 +132,7 @@ TEST(ScheduleTriggerTest, FrequentScheduleAfterLongDowntimeStaysCheap) {
 
 TEST(ScheduleTriggerTest, UnreadableStateIsAnErrorNamingTheTrigger) {
   auto spec = ScheduleSpec("0 1 * * *", "UTC", CatchUp::kSkip);
-  auto trigger = MakePolledTrigger(spec, PolledTriggerContext{"orders", {}, {}, {}}, std::string("{not json"));
+  auto trigger = MakePolledTrigger(spec, PolledTriggerContext{"orders", {}, {}}, std::string("{not json"));
   ASSERT_FALSE(trigger.ok());
   EXPECT_NE(trigger.status().message().find("trigger schedule#0 of pipeline 'orders'"), std::string::npos)
       << trigger.status();

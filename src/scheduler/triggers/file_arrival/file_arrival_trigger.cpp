@@ -207,11 +207,11 @@ struct SeenFile {
 class FileArrivalTrigger final : public PolledTrigger {
  public:
   FileArrivalTrigger(std::string pipeline, std::string key, std::shared_ptr<const FileArrivalConfig> config,
-                     std::unique_ptr<storage::ObjectStore> store, std::unique_ptr<FolderWatch> watch)
+                     ListFolder list_folder, std::unique_ptr<FolderWatch> watch)
       : pipeline_(std::move(pipeline)),
         key_(std::move(key)),
         config_(std::move(config)),
-        store_(std::move(store)),
+        list_folder_(std::move(list_folder)),
         watch_(std::move(watch)) {}
 
   Status LoadState(const std::string& text) {
@@ -250,7 +250,7 @@ class FileArrivalTrigger final : public PolledTrigger {
 
   Result<TriggerPoll> Poll(TimePoint now) override {
     if (watch_) watch_->Refresh();
-    auto listing = store_->List("");
+    auto listing = list_folder_();
     if (!listing.ok()) {
       return Status(listing.status().code(),
                     fmt::format("file_arrival trigger {} of pipeline '{}' cannot list {}: {}", key_, pipeline_,
@@ -313,14 +313,14 @@ class FileArrivalTrigger final : public PolledTrigger {
   /// Brings seen_/used_ up to date with a listing: new or changed files (re)start their settle
   /// time; files that are gone are forgotten (used ones after kUsedRetention, so the state stays
   /// bounded).
-  void Observe(const std::vector<storage::ObjectInfo>& listing, int64_t now_us) {
+  void Observe(const std::vector<ListedFile>& listing, int64_t now_us) {
     std::map<std::string, SeenFile> seen;
     std::map<std::string, UsedFile> used;
     std::set<std::string> listed;
     for (const auto& object : listing) {
       if (!Relevant(object.key)) continue;
       listed.insert(object.key);
-      FileIdentity identity{object.size, object.etag};
+      FileIdentity identity{object.size, object.stamp};
       if (auto u = used_.find(object.key); u != used_.end() && u->second.identity == identity) {
         used.emplace(object.key, UsedFile{identity, std::nullopt});
         continue;
@@ -426,7 +426,7 @@ class FileArrivalTrigger final : public PolledTrigger {
 
   std::string pipeline_, key_;
   std::shared_ptr<const FileArrivalConfig> config_;
-  std::unique_ptr<storage::ObjectStore> store_;
+  ListFolder list_folder_;
   std::unique_ptr<FolderWatch> watch_;
 
   std::map<std::string, SeenFile> seen_;      // not yet used, by path below the folder
@@ -475,7 +475,7 @@ Result<std::shared_ptr<const TriggerConfig>> ParseFileArrival(const config::Valu
 
 Result<std::unique_ptr<PolledTrigger>> MakeFileArrivalTrigger(std::string pipeline, std::string key,
                                                               std::shared_ptr<const FileArrivalConfig> config,
-                                                              std::unique_ptr<storage::ObjectStore> store,
+                                                              ListFolder list_folder,
                                                               std::optional<fs::path> watch_folder,
                                                               const std::optional<std::string>& saved_state) {
   std::unique_ptr<FolderWatch> watch;
@@ -485,7 +485,7 @@ Result<std::unique_ptr<PolledTrigger>> MakeFileArrivalTrigger(std::string pipeli
     watch = FolderWatch::Make(*watch_folder, recursive);
   }
   auto trigger = std::make_unique<FileArrivalTrigger>(std::move(pipeline), std::move(key), std::move(config),
-                                                      std::move(store), std::move(watch));
+                                                      std::move(list_folder), std::move(watch));
   if (saved_state && !saved_state->empty()) SLUICE_TRY(trigger->LoadState(*saved_state));
   return std::unique_ptr<PolledTrigger>(std::move(trigger));
 }
@@ -520,18 +520,18 @@ TriggerDescriptor FileArrivalTriggerDescriptor() {
     auto config = std::dynamic_pointer_cast<const FileArrivalConfig>(spec.config);
     if (config == nullptr) return Status::Internal("trigger {} has no file_arrival config", spec.key);
     const std::string where = fmt::format("file_arrival trigger {} of pipeline '{}'", spec.key, context.pipeline);
+    if (!context.open_folder) return Status::Internal("{}: no folder lister was supplied", where);
     if (StartsWith(ToLower(config->path), "s3://")) {
-      auto store = storage::OpenObjectStore(config->path, context.s3,
-                                            context.getenv ? context.getenv : storage::s3::ProcessEnvironment());
-      if (!store.ok()) return store.status().WithContext("{}", where);
-      return MakeFileArrivalTrigger(context.pipeline, spec.key, config, std::move(*store), std::nullopt, saved_state);
+      auto list = context.open_folder(config->path);
+      if (!list.ok()) return list.status().WithContext("{}", where);
+      return MakeFileArrivalTrigger(context.pipeline, spec.key, config, std::move(*list), std::nullopt, saved_state);
     }
     fs::path folder = config->path;
     if (folder.is_relative()) folder = context.project_root / folder;
     folder = folder.lexically_normal();
-    auto store = storage::OpenObjectStore(folder.string());
-    if (!store.ok()) return store.status().WithContext("{} (folder {})", where, folder.string());
-    return MakeFileArrivalTrigger(context.pipeline, spec.key, config, std::move(*store), folder, saved_state);
+    auto list = context.open_folder(folder.string());
+    if (!list.ok()) return list.status().WithContext("{} (folder {})", where, folder.string());
+    return MakeFileArrivalTrigger(context.pipeline, spec.key, config, std::move(*list), folder, saved_state);
   };
   return d;
 }

@@ -9,7 +9,6 @@
 
 #include "scheduler/triggers/time_zone.hpp"
 #include "scheduler/triggers/trigger.hpp"
-#include "storage/object_store.hpp"
 
 namespace sluice::scheduler::triggers {
 
@@ -55,7 +54,7 @@ bool MatchesFileGlob(const std::string& pattern, const std::string& relative);
 /// (local folders only) adds inotify wake-ups; the listing stays the truth.
 Result<std::unique_ptr<PolledTrigger>> MakeFileArrivalTrigger(std::string pipeline, std::string key,
                                                               std::shared_ptr<const FileArrivalConfig> config,
-                                                              std::unique_ptr<storage::ObjectStore> store,
+                                                              ListFolder list_folder,
                                                               std::optional<std::filesystem::path> watch_folder,
                                                               const std::optional<std::string>& saved_state);
 
