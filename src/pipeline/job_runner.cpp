@@ -656,6 +656,7 @@ class JobExecution {
       SLUICE_TRY(connectors::UploadStaged(ws_.lake(), {*new_index_}));
       uploaded_.push_back(*new_index_);
     }
+    SLUICE_FAULT_POINT("after_upload");
 
     SLUICE_TRY(Interrupted());  // the last moment a timeout or cancellation keeps the run unpublished
     SLUICE_ASSIGN_OR_RETURN(auto result, ws_.catalog().Commit(commit));
