@@ -24,8 +24,9 @@ class SpillFolderTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::unique_ptr<Workspace> OpenWorkspace() {
+  std::unique_ptr<Workspace> OpenWorkspace(config::Value engine = config::Value()) {
     config::ProjectConfig project;
+    project.engine = std::move(engine);
     project.root = dir_;
     project.file = dir_ / "sluice.yaml";
     project.lake = (dir_ / "lake").string();
@@ -63,6 +64,12 @@ TEST_F(SpillFolderTest, TwoWorkspacesOfOneProjectSpillIntoDifferentFolders) {
   EXPECT_TRUE(fs::exists(fs::path(second_dir) / "duckdb_temp_block-4096.block"));
   second.reset();
   EXPECT_FALSE(fs::exists(second_dir));
+}
+
+TEST_F(SpillFolderTest, EngineTempDirectoryIsWhereEachProcessGetsItsFolder) {
+  auto ws = OpenWorkspace(config::Value::Map({{"temp_directory", config::Value::Scalar("scratch/spill")}}));
+  ASSERT_TRUE(ws);
+  EXPECT_EQ(fs::path(EngineTempDirectory(*ws)).parent_path(), dir_ / "scratch" / "spill");
 }
 
 TEST_F(SpillFolderTest, FoldersOfEndedProcessesAreSweptLiveOnesKept) {
