@@ -47,6 +47,8 @@ class MetadataStore {
   virtual Result<std::optional<std::string>> GetState(const std::string& scope, const std::string& key) = 0;
   /// Ordered by key.
   virtual Result<std::vector<std::pair<std::string, std::string>>> ListState(const std::string& scope) = 0;
+  /// (scope, value) of every scope that has `key`, ordered by scope: e.g. every job's pending load.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> StateWithKey(const std::string& key) = 0;
   /// Ordered by path.
   virtual Result<std::vector<LoadedFile>> LoadedFiles(const std::string& scope) = 0;
 
@@ -65,6 +67,8 @@ class MetadataStore {
   virtual Status UpdateRun(const RunRecord& run) = 0;
   /// Newest first; `limit` <= 0 means all.
   virtual Result<std::vector<RunRecord>> ListRuns(int limit, const std::string& pipeline_filter = "") = 0;
+  /// Runs recorded as running (a run that died stays so until its pipeline runs again), oldest first.
+  virtual Result<std::vector<RunRecord>> RunningRuns() = 0;
   /// Also accepts a unique prefix of the id; an ambiguous prefix is an error.
   virtual Result<std::optional<RunRecord>> GetRun(const std::string& run_id) = 0;
   /// Run counts and sums per pipeline and status, computed in the store (runs are never all loaded).

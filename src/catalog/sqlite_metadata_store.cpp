@@ -841,6 +841,20 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteMetadataStore::Li
   return entries;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> SqliteMetadataStore::StateWithKey(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT scope, state_value FROM job_state "
+                                                           "WHERE state_key = ? ORDER BY scope"));
+  SLUICE_TRY(query.BindAll(key));
+  std::vector<std::pair<std::string, std::string>> entries;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    entries.emplace_back(query.Text(0), query.Text(1));
+  }
+  return entries;
+}
+
 Result<std::vector<LoadedFile>> SqliteMetadataStore::LoadedFiles(const std::string& scope) {
   std::lock_guard lock(mutex_);
   SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT scope, path, size_bytes, mtime_us, content_hash "
@@ -986,6 +1000,21 @@ Result<std::vector<RunRecord>> SqliteMetadataStore::ListRuns(int limit, const st
   int index = 0;
   if (!pipeline_filter.empty()) SLUICE_TRY(query.Bind(index++, pipeline_filter));
   if (limit > 0) SLUICE_TRY(query.Bind(index++, int64_t{limit}));
+  std::vector<RunRecord> runs;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    SLUICE_ASSIGN_OR_RETURN(auto run, ReadRun(query));
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+Result<std::vector<RunRecord>> SqliteMetadataStore::RunningRuns() {
+  std::lock_guard lock(mutex_);
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare(fmt::format(
+                                          "SELECT {} WHERE status = ? ORDER BY started_at_us, run_id", kRunColumns)));
+  SLUICE_TRY(query.BindAll(std::string(RunStatusName(RunStatus::kRunning))));
   std::vector<RunRecord> runs;
   while (true) {
     SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());

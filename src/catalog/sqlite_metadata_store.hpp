@@ -43,6 +43,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::vector<std::string>> PathsRemovedBefore(TimePoint before) override;
   Result<std::optional<std::string>> GetState(const std::string& scope, const std::string& key) override;
   Result<std::vector<std::pair<std::string, std::string>>> ListState(const std::string& scope) override;
+  Result<std::vector<std::pair<std::string, std::string>>> StateWithKey(const std::string& key) override;
   Result<std::vector<LoadedFile>> LoadedFiles(const std::string& scope) override;
   Status PutWindowJob(const WindowJob& job, const std::vector<StateUpdate>& state) override;
   Result<std::vector<WindowJob>> ListWindowJobs(const std::string& pipeline = "") override;
@@ -51,6 +52,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Status InsertRun(const RunRecord& run) override;
   Status UpdateRun(const RunRecord& run) override;
   Result<std::vector<RunRecord>> ListRuns(int limit, const std::string& pipeline_filter = "") override;
+  Result<std::vector<RunRecord>> RunningRuns() override;
   Result<std::optional<RunRecord>> GetRun(const std::string& run_id) override;
   Result<std::vector<RunTotals>> SummarizeRuns() override;
   Result<EnqueueResult> EnqueueRun(const QueuedRun& run, const std::optional<TriggerState>& trigger_state) override;

@@ -25,8 +25,18 @@ int RunVacuum(CliContext& context, const std::string& retain_text, bool dry_run)
   pipeline::VacuumOptions options;
   options.retain = *retain;
   options.dry_run = dry_run;
+  options.lock_dir = ws.state_dir() / "locks";
   auto report = pipeline::Vacuum(ws.catalog(), ws.lake(), ws.clock(), options);
   if (!report.ok()) return ReportError(context, report.status());
+  if (report->kept_since) {
+    fmt::print(stderr, "{} run{} in flight ({}): kept every file since {}\n", report->runs_in_flight.size(),
+               report->runs_in_flight.size() == 1 ? "" : "s", Join(report->runs_in_flight, ", "),
+               FormatTimestampUtc(*report->kept_since));
+  }
+  if (report->pending_chunks > 0) {
+    fmt::print(stderr, "kept {} chunk{} of interrupted full loads that their next run resumes\n",
+               report->pending_chunks, report->pending_chunks == 1 ? "" : "s");
+  }
   std::vector<engine::TextRow> rows;
   for (const auto& o : report->objects) rows.push_back({o.key, HumanBytes(o.bytes), o.reason});
   if (!rows.empty()) PrintTable(stdout, {"object", "size", "why"}, rows);

@@ -4,6 +4,8 @@
 #include "cli/progress_display.hpp"
 #include "common/strings.hpp"
 #include "pipeline/runner.hpp"
+#include "pipeline/shared_targets.hpp"
+#include "pipeline/window_jobs.hpp"
 #include "notify/dispatch.hpp"
 #include "scheduler/pipeline_triggers.hpp"
 #include "scheduler/run_notifications.hpp"
@@ -104,6 +106,14 @@ void AddValidateCommand(CLI::App& app, CliContext& context) {
             notify::ValidatePipelineNotify(p.notify, loaded->project.notifications, p.name, &errors);
           }
         }
+      }
+      {  // one writing job per table, across every pipeline (and the jobs `sluice jobs add` keeps in the catalog)
+        std::vector<config::PipelineConfig> all;
+        for (const auto& p : loaded->pipelines) {
+          auto with_catalog_jobs = pipeline::WithCatalogWindowJobs(loaded->workspace->catalog(), p);
+          all.push_back(with_catalog_jobs.ok() ? std::move(with_catalog_jobs).value() : p);
+        }
+        for (auto& problem : pipeline::SharedTargetProblems(all, *pipeline_name)) errors.push_back(std::move(problem));
       }
       if (!errors.empty()) return ReportError(context, Status::Invalid("{}", Join(errors, "\n")));
       std::printf("%s: %d pipeline%s valid\n", loaded->project.file.string().c_str(), checked, checked == 1 ? "" : "s");

@@ -95,6 +95,8 @@ class JobExecution {
     summary_.table = job.target.zone + "." + job.target.table;
   }
 
+  bool lost_race() const { return lost_race_; }
+
   JobSummary Run() {
     auto started = std::chrono::steady_clock::now();
     Status st = Execute();
@@ -556,6 +558,8 @@ class JobExecution {
     return checks_.Audit(connection, output, quarantined, summary_.table, loaded_at_, &summary_.checks);
   }
 
+  int64_t ReadVersion() const { return existing_ ? existing_->current_version : 0; }
+
   catalog::CommitRequest NewCommit() const {
     catalog::CommitRequest commit;
     commit.run_id = RunId{ctx_.run_id};
@@ -572,6 +576,8 @@ class JobExecution {
     bool by_partition = plan_.write == "overwrite_partitions";
     change.operation = replace_all || by_partition ? catalog::WriteOperation::kOverwrite : catalog::WriteOperation::kAppend;
     change.remove_all_current = replace_all;
+    // Replacing files is only right against the version they were read from; appends commute.
+    if (change.operation == catalog::WriteOperation::kOverwrite) change.expected_version = ReadVersion();
     change.location = layout_.Root();
     change.source = source;
     change.partition_columns = partition_columns_;
@@ -656,9 +662,12 @@ class JobExecution {
       SLUICE_TRY(connectors::UploadStaged(ws_.lake(), {*new_index_}));
       uploaded_.push_back(*new_index_);
     }
+    SLUICE_FAULT_POINT("after_upload");
 
     SLUICE_TRY(Interrupted());  // the last moment a timeout or cancellation keeps the run unpublished
-    SLUICE_ASSIGN_OR_RETURN(auto result, ws_.catalog().Commit(commit));
+    auto committed = ws_.catalog().Commit(commit);
+    if (!committed.ok()) return LostRaceOr(committed.status());
+    const auto& result = *committed;
     uploaded_.clear();  // published: no longer ours to discard
     if (new_index_ && !previous_index_.key.empty()) {
       Status removed = ws_.lake().Delete(previous_index_.key);
@@ -670,6 +679,17 @@ class JobExecution {
       summary_.message = fmt::format("{} rows set aside in {}__rejects", summary_.rows_rejected, summary_.table);
     }
     return Status::OK();
+  }
+
+  /// A commit refused because the target moved on since this job read it (an overwrite, merge or
+  /// partition overwrite would lose what landed meanwhile): says so, and lets RunJob plan again.
+  Status LostRaceOr(const Status& failed) {
+    if (failed.code() != StatusCode::kConflict) return failed;
+    lost_race_ = true;
+    auto now = ws_.catalog().GetTable(table_name_);
+    std::string current = now.ok() && *now ? std::to_string((*now)->current_version) : "?";
+    return Status::Conflict("table {} changed while the job ran (version {} → {}); nothing was published",
+                            summary_.table, ReadVersion(), current);
   }
 
   /// mode: changes: loads the index the last commit referenced (none after --full-refresh).
@@ -777,6 +797,7 @@ class JobExecution {
   std::set<std::string> in_lake_;        // keys of staged_ already uploaded as chunks of a pending load
   int64_t adopted_rows_ = 0;             // rows of the resumed load's earlier chunks (not read by this run)
   bool pending_recorded_ = false;
+  bool lost_race_ = false;  // the commit found the target at another version than the one read
   ChangeIndexRef previous_index_;                   // mode: changes: the index the last commit referenced
   std::string index_hash_kind_;                     // mode: changes: the kind of hash new_index_ holds
   bool single_scan_ = false;  // the source was told it may stream each part (RunContext::single_scan)
@@ -856,6 +877,22 @@ Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pip
   return ChecksRunner::Build(job, pipeline.name).status();
 }
 
-JobSummary RunJob(JobRunContext& context, const config::JobConfig& job) { return JobExecution(context, job).Run(); }
+JobSummary RunJob(JobRunContext& context, const config::JobConfig& job) {
+  // A job that lost the race to its target is planned again on the new version: nothing of it
+  // was published and its source state did not advance, so a fresh attempt is safe.
+  constexpr int kAttemptsAfterLostRace = 3;
+  for (int attempt = 1;; ++attempt) {
+    JobExecution execution(context, job);
+    JobSummary summary = execution.Run();
+    if (!execution.lost_race()) return summary;
+    if (attempt == kAttemptsAfterLostRace) {
+      summary.message += fmt::format(" — {} attempts in a row lost the race to another writer; run the job again, and "
+                                     "check `sluice validate` for other jobs writing {}",
+                                     attempt, summary.table);
+      return summary;
+    }
+    spdlog::warn("{}; planning the job again on the new version", summary.message);
+  }
+}
 
 }  // namespace sluice::pipeline

@@ -6,14 +6,44 @@
 
 #include "common/strings.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
+#include "pipeline/pipeline_lock.hpp"
+#include "pipeline/resumable_load.hpp"
 #include "storage/lake_layout.hpp"
 
 namespace sluice::pipeline {
+namespace {
+
+/// A run marked running is in flight unless its pipeline's lock is free: then its process is gone.
+bool RunIsInFlight(const catalog::RunRecord& run, const std::filesystem::path& lock_dir) {
+  if (lock_dir.empty()) return true;
+  auto lock = PipelineLock::TryAcquire(lock_dir, run.pipeline);
+  return !lock.ok();  // held, or not checkable: keep its files to be safe
+}
+
+}  // namespace
 
 Result<VacuumReport> Vacuum(catalog::MetadataStore& catalog, storage::ObjectStore& lake, const Clock& clock,
                             const VacuumOptions& options) {
-  const TimePoint cutoff = clock.Now() - options.retain;
+  TimePoint cutoff = clock.Now() - options.retain;
   VacuumReport report;
+  // A run in flight has uploaded files no version references yet and read files a concurrent
+  // commit may have removed: nothing younger than its start goes. Runs that start later upload
+  // only objects younger than the cutoff.
+  SLUICE_ASSIGN_OR_RETURN(auto running, catalog.RunningRuns());
+  for (const auto& run : running) {
+    if (!RunIsInFlight(run, options.lock_dir)) continue;
+    report.runs_in_flight.push_back(run.id.value);
+    if (run.started_at < cutoff) cutoff = run.started_at;
+    report.kept_since = cutoff;
+  }
+  // Chunks of interrupted full loads: only job state references them until the resumed load commits.
+  std::set<std::string> pending_chunks;
+  SLUICE_ASSIGN_OR_RETURN(auto pending_loads, catalog.StateWithKey(kPendingLoadKey));
+  for (const auto& [scope, text] : pending_loads) {
+    auto load = PendingLoad::Parse(text, scope);
+    if (!load.ok()) return load.status().WithContext("vacuum: nothing was deleted");
+    for (const auto& f : load->files) pending_chunks.insert(f.key);
+  }
   std::set<std::string> chosen;
   auto choose = [&](const std::string& key, uint64_t bytes, const char* reason) {
     if (!chosen.insert(key).second) return;
@@ -59,6 +89,10 @@ Result<VacuumReport> Vacuum(catalog::MetadataStore& catalog, storage::ObjectStor
   for (const auto& object : listed) {
     if (referenced.count(object.key) > 0 || object.modified >= cutoff) continue;
     if (!EndsWith(object.key, ".parquet")) continue;  // runs upload only Parquet files
+    if (pending_chunks.count(object.key) > 0) {
+      ++report.pending_chunks;
+      continue;
+    }
     choose(object.key, object.size, "never committed");
   }
 

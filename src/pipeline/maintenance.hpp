@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,9 +20,12 @@ inline constexpr const char* kCrawledSourcePrefix = "crawled from ";
 
 struct VacuumOptions {
   /// Files removed from tables more recently than this stay (time travel to those versions keeps
-  /// working), and so do unreferenced objects younger than this (an in-flight run's uploads).
+  /// working), and so do unreferenced objects younger than this.
   std::chrono::microseconds retain = std::chrono::hours(24 * 7);
   bool dry_run = false;
+  /// <project>/.sluice/locks. A run the catalog marks running whose pipeline lock is free there has
+  /// died; with no folder given, every run marked running counts as in flight.
+  std::filesystem::path lock_dir;
 };
 
 struct VacuumedObject {
@@ -32,12 +37,17 @@ struct VacuumedObject {
 struct VacuumReport {
   std::vector<VacuumedObject> objects;  // deleted, or that would be deleted on a dry run
   uint64_t bytes = 0;
+  std::vector<std::string> runs_in_flight;  // whose uploads and inputs were kept whatever their age
+  std::optional<TimePoint> kept_since;      // when runs are in flight: nothing this young was deleted
+  int64_t pending_chunks = 0;               // objects kept because a job's pending load references them
 };
 
 /// Deletes lake objects no current table version references: files that commits removed before
 /// now - retain, and objects under a table's location that no version ever referenced (left by
-/// runs that died between upload and commit) and are older than the retain period. Uses only
-/// List/Stat/Delete, so it works on any ObjectStore.
+/// runs that died between upload and commit) and are older than the retain period. Never what a
+/// run in flight may read or commit (nothing younger than its start), nor the chunks of an
+/// interrupted full load that a job's state keeps for its resumption. Uses only List/Stat/Delete,
+/// so it works on any ObjectStore.
 Result<VacuumReport> Vacuum(catalog::MetadataStore& catalog, storage::ObjectStore& lake, const Clock& clock,
                             const VacuumOptions& options);
 

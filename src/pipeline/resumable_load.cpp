@@ -25,8 +25,13 @@ std::string PendingLoad::ToJson() const {
 Result<std::optional<PendingLoad>> PendingLoad::Load(catalog::MetadataStore& catalog, const std::string& scope) {
   SLUICE_ASSIGN_OR_RETURN(auto text, catalog.GetState(scope, kPendingLoadKey));
   if (!text) return std::optional<PendingLoad>();
+  SLUICE_ASSIGN_OR_RETURN(auto load, Parse(*text, scope));
+  return std::optional<PendingLoad>(std::move(load));
+}
+
+Result<PendingLoad> PendingLoad::Parse(const std::string& text, const std::string& scope) {
   try {
-    auto json = nlohmann::json::parse(*text);
+    auto json = nlohmann::json::parse(text);
     PendingLoad load;
     load.resume_token = json.at("resume_token").get<std::string>();
     load.run_id = json.value("run_id", "");
@@ -39,7 +44,7 @@ Result<std::optional<PendingLoad>> PendingLoad::Load(catalog::MetadataStore& cat
       for (const auto& p : f.at("partition_values")) file.partition_values.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
       load.files.push_back(std::move(file));
     }
-    return std::optional<PendingLoad>(std::move(load));
+    return load;
   } catch (const std::exception& e) {
     return Status::DataError("the pending load recorded for '{}' is not readable ({}); run the job with --full-refresh "
                              "to start the load over",

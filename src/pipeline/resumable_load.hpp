@@ -27,6 +27,8 @@ struct PendingLoad {
   std::string ToJson() const;
   /// nullopt when the job has no pending load.
   static Result<std::optional<PendingLoad>> Load(catalog::MetadataStore& catalog, const std::string& scope);
+  /// The pending load recorded as `text` in the state of `scope`.
+  static Result<PendingLoad> Parse(const std::string& text, const std::string& scope);
   /// Copies every chunk back into `dir` (so checks and the masked variant can read them like this
   /// run's parts); an error when one is gone (e.g. removed by `maintain vacuum`).
   Status Fetch(storage::ObjectStore& lake, const std::filesystem::path& dir);

@@ -24,7 +24,10 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(config::ProjectConfig project
   SLUICE_ASSIGN_OR_RETURN(ws->catalog_, catalog::OpenMetadataStore(p.catalog, ws->clock_));
 
   engine::DatabaseOptions engine_options;
-  engine_options.temp_directory = (ws->state_dir() / "tmp").string();
+  SLUICE_ASSIGN_OR_RETURN(auto spill_root, p.engine.GetString("temp_directory", ""));
+  SLUICE_ASSIGN_OR_RETURN(ws->spill_, SpillFolder::Claim(spill_root.empty() ? ws->state_dir() / "tmp"
+                                                                            : config::ResolveProjectPath(p, spill_root)));
+  engine_options.temp_directory = ws->spill_->path().string();
   SLUICE_ASSIGN_OR_RETURN(engine_options.memory_limit, p.engine.GetString("memory_limit", "2GB"));
   SLUICE_ASSIGN_OR_RETURN(int64_t threads, p.engine.GetInt("threads", 0));
   engine_options.threads = static_cast<int>(threads);

@@ -12,6 +12,7 @@
 #include "connectors/s3_settings.hpp"
 #include "connectors/source.hpp"
 #include "engine/engine.hpp"
+#include "pipeline/spill_folder.hpp"
 #include "storage/object_store.hpp"
 #include "storage/read_cache.hpp"
 
@@ -36,10 +37,12 @@ class Workspace {
   /// Held by a job that reads catalog tables: it narrows the shared engine's zone.table views to its input.
   std::mutex& catalog_input_mutex() { return catalog_input_mutex_; }
   const Clock& clock() const { return *clock_; }
+  /// This process's own spill folder of the engine.
+  const std::filesystem::path& spill_dir() const { return spill_->path(); }
   /// Masks secret values in text that leaves the process (run records, notifications).
   std::string Redact(std::string_view text) const { return redactor_ ? redactor_->Apply(text) : std::string(text); }
   std::shared_ptr<const Clock> shared_clock() const { return clock_; }
-  /// <project>/.sluice: catalog default, locks, run logs, staging, engine spill.
+  /// <project>/.sluice: catalog default, locks, run logs, staging, engine spill (tmp/<pid>-<random>).
   std::filesystem::path state_dir() const { return project_.root / ".sluice"; }
   std::filesystem::path RunLogPath(const std::string& run_id) const;
 
@@ -52,6 +55,7 @@ class Workspace {
   std::unique_ptr<storage::ReadThroughCache> query_cache_;
   std::mutex catalog_input_mutex_;
   std::unique_ptr<catalog::MetadataStore> catalog_;
+  std::unique_ptr<SpillFolder> spill_;  // outlives engine_, which spills into it
   std::unique_ptr<engine::Database> engine_;
   connectors::SourceRegistry sources_;
 };

@@ -132,8 +132,4 @@ std::string DataFileKey(std::string_view prefix,
   return out;
 }
 
-std::string StagingPrefix(std::string_view run_id) {
-  return fmt::format("{}/{}/", kStagingRoot, run_id);
-}
-
 }  // namespace sluice::storage

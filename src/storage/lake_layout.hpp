@@ -11,8 +11,6 @@ namespace sluice::storage {
 
 /// The folder value Hive, Spark and DuckDB read back as NULL.
 inline constexpr std::string_view kHiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__";
-/// Top-level folder of files written by runs that have not committed yet.
-inline constexpr std::string_view kStagingRoot = "_staging";
 
 /// Escapes a partition column name or value the way DuckDB does (URL encoding: every byte except
 /// ASCII letters, digits and "-_.~" becomes %XX, uppercase hex), so our keys and DuckDB's
@@ -49,8 +47,5 @@ struct TableLayout {
 std::string DataFileKey(std::string_view prefix,
                         const std::vector<std::pair<std::string, std::string>>& partitions,
                         std::string_view run_id, int sequence, std::string_view extension = "parquet");
-
-/// "_staging/<run-id>/" — where a run's files go before its commit; vacuum removes stale ones.
-std::string StagingPrefix(std::string_view run_id);
 
 }  // namespace sluice::storage

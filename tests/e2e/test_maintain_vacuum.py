@@ -1,11 +1,17 @@
 """`sluice maintain vacuum`: deletes files removed from tables longer ago than --retain and
 uploads no commit ever referenced (if old enough); never touches what a current version reads."""
+import json
 import os
 import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
 import time
 import unittest
 
-from sluice_e2e import ProjectTest
+from pg_project import PostgresProjectTest
+from sluice_e2e import SLUICE, ProjectTest
 
 PIPELINE = """\
 name: orders
@@ -80,10 +86,142 @@ class VacuumTest(ProjectTest):
         self.assertTrue(all(os.path.exists(f) for f in self.first_files))  # removed < 7d ago
         self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.orders"), 50)
 
+    def start_paused(self, point, *args):
+        """Starts sluice with fault point `point` set to pause; returns (process, faultpoint folder)."""
+        points = tempfile.mkdtemp(prefix="sluice-faultpoints-", dir=self.p.root)
+        env = dict(os.environ, SLUICE_FAULTPOINT=f"{point}:pause", SLUICE_FAULTPOINT_DIR=points)
+        proc = subprocess.Popen([SLUICE, "--project", self.p.root, *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=self.p.root, env=env)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        reached = os.path.join(points, f"{point}.reached")
+        deadline = time.time() + 120
+        while not os.path.exists(reached):
+            if proc.poll() is not None:
+                self.fail(f"sluice ended (rc {proc.returncode}) before reaching {point}: {proc.stderr.read()}")
+            if time.time() > deadline:
+                self.fail(f"{point} not reached within 120 s")
+            time.sleep(0.02)
+        return proc, points
+
+    def test_vacuum_keeps_the_uploads_of_a_run_in_flight(self):
+        self.p.write("incoming/orders_2.csv", orders(50, 30))
+        before = set(self.p.lake_files())
+        run, points = self.start_paused("after_upload", "run", "orders")
+        uploads = [f for f in self.p.lake_files() if f not in before]
+        self.assertTrue(uploads)
+
+        r = self.p.sluice("maintain", "vacuum", "--retain", "0s")
+        self.assertOk(r)
+        self.assertIn("1 run in flight", r.err)
+        self.assertTrue(all(os.path.exists(f) for f in uploads), r.out)
+        self.assertNotIn("never committed", r.out)
+        # Files removed from the table before the run started are not the run's: they go.
+        self.assertIn(f"removed {len(self.first_files)} object", r.out)
+
+        with open(os.path.join(points, "after_upload.release"), "w"):
+            pass
+        out, err = run.communicate(timeout=300)
+        self.assertEqual(run.returncode, 0, err)
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.orders"), 80)
+        self.assertEqual(self.p.scalar("SELECT count(DISTINCT id) FROM raw.orders"), 80)
+
+        self.assertTrue(all(os.path.exists(f) for f in uploads))
+        done = self.p.sluice("maintain", "vacuum", "--retain", "0s")
+        self.assertOk(done)
+        self.assertNotIn("in flight", done.err)
+        self.assertIn("removed 0 objects", done.out)
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.orders"), 80)
+
     def test_bad_retain_is_a_usage_error(self):
         r = self.p.sluice("maintain", "vacuum", "--retain", "seven days")
         self.assertEqual(r.rc, 2, repr(r))
         self.assertIn("--retain", r.err)
+
+
+
+def start_with_fault(project, spec, points, *args):
+    env = dict(os.environ, SLUICE_FAULTPOINT=spec, SLUICE_FAULTPOINT_DIR=points)
+    return subprocess.Popen([SLUICE, "--project", project.root, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=project.root, env=env)
+
+
+def wait_for_file(test, proc, path):
+    deadline = time.time() + 120
+    while not os.path.exists(path):
+        if proc.poll() is not None:
+            test.fail(f"sluice ended (rc {proc.returncode}) before {path} appeared: {proc.stderr.read()}")
+        if time.time() > deadline:
+            test.fail(f"{path} did not appear within 120 s")
+        time.sleep(0.02)
+
+
+class VacuumResumableLoadTest(PostgresProjectTest):
+    """A full load killed after uploading chunks, vacuumed with --retain 0s, then resumed while
+    another vacuum runs: every row exactly once, from the chunks the first run left."""
+    ROWS = 50_000
+    CHUNK = 10_000
+
+    def setUp(self):
+        super().setUp()
+        self.pg.psql(f"""
+            CREATE TABLE public.big (id bigint PRIMARY KEY, payload text);
+            INSERT INTO public.big SELECT g, md5(g::text) FROM generate_series(1, {self.ROWS}) g;
+        """)
+        self.p.pipeline("big", f"""\
+name: big
+source:
+  connection: src
+  table: public.big
+  batch_rows: {self.CHUNK}
+mode: full
+target:
+  zone: raw
+  table: big
+""")
+        self.points = tempfile.mkdtemp(prefix="sluice-faultpoints-", dir=self.p.root)
+
+    def pending_chunks(self):
+        db = sqlite3.connect(self.p.path(".sluice", "catalog.db"), timeout=30)
+        try:
+            rows = db.execute("SELECT state_value FROM job_state WHERE scope = 'big/big' "
+                              "AND state_key = 'pending_load'").fetchall()
+        finally:
+            db.close()
+        return [f["key"] for f in json.loads(rows[0][0])["files"]] if rows else []
+
+    def test_vacuum_keeps_the_chunks_an_interrupted_full_load_resumes_from(self):
+        self.assertOk(self.p.sluice("run", "big"))  # the table exists: vacuum looks into its folder
+        self.pg.psql("UPDATE public.big SET payload = 'v2'")
+        # The next full load is killed once every part is uploaded, just before the commit: all but
+        # the last part are chunks of its pending load.
+        killed = start_with_fault(self.p, "after_upload:kill", self.points, "run", "big")
+        killed.communicate(timeout=300)
+        self.assertEqual(killed.returncode, -signal.SIGKILL)
+        chunks = self.pending_chunks()
+        self.assertGreaterEqual(len(chunks), 2)
+
+        r = self.p.sluice("maintain", "vacuum", "--retain", "0s")
+        self.assertOk(r)
+        self.assertIn(f"kept {len(chunks)} chunks of interrupted full loads", r.err)
+        self.assertIn("never committed", r.out)  # the killed run's last part, which no state names
+        self.assertTrue(all(os.path.exists(self.p.path("lake", k)) for k in chunks), r.out)
+
+        # The resumed load has fetched the chunks and uploaded the rest when vacuum runs again.
+        resumed = start_with_fault(self.p, "after_upload@1:pause", self.points, "run", "big")
+        self.addCleanup(lambda: resumed.poll() is None and resumed.kill())
+        wait_for_file(self, resumed, os.path.join(self.points, "after_upload.reached"))
+        again = self.p.sluice("maintain", "vacuum", "--retain", "0s")
+        self.assertOk(again)
+        self.assertIn("removed 0 objects", again.out)
+        with open(os.path.join(self.points, "after_upload.release"), "w"):
+            pass
+        out, err = resumed.communicate(timeout=300)
+        self.assertEqual(resumed.returncode, 0, err)
+        self.assertIn("resuming the full load", err)
+        self.assertEqual(self.pending_chunks(), [])
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.big"), self.ROWS)
+        self.assertEqual(self.p.scalar("SELECT count(DISTINCT id) FROM raw.big"), self.ROWS)
+        self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.big WHERE payload = 'v2'"), self.ROWS)
 
 
 if __name__ == "__main__":

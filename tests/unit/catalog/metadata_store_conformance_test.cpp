@@ -399,6 +399,9 @@ TEST_P(MetadataStoreConformance, StateIsSetReplacedAndDeletedWithTheCommit) {
   EXPECT_EQ(store_->ListState("p/j").value(), (Entries{{"watermark", "2026-11-24T00:00:00"}}));
   EXPECT_EQ(store_->ListState("other").value(), (Entries{{"k", "v"}}));
   EXPECT_THAT(store_->ListState("nobody").value(), IsEmpty());
+  EXPECT_EQ(store_->StateWithKey("watermark").value(), (Entries{{"p/j", "2026-11-24T00:00:00"}}));
+  EXPECT_EQ(store_->StateWithKey("k").value(), (Entries{{"other", "v"}}));
+  EXPECT_THAT(store_->StateWithKey("lsn").value(), IsEmpty());
 
   CommitRequest empty_key;
   empty_key.state = {{"p/j", "", "x"}};
@@ -568,6 +571,8 @@ TEST_P(MetadataStoreConformance, RunsAreInsertedUpdatedListedAndFound) {
   EXPECT_THAT(ids(store_->ListRuns(2).value()), ElementsAre("20261123T120000Z-cccc33", "20261123T110000Z-bbbb22"));
   EXPECT_THAT(ids(store_->ListRuns(10, "birds").value()),
               ElementsAre("20261123T120000Z-cccc33", "20261123T100000Z-aaaa11"));
+  EXPECT_THAT(ids(store_->RunningRuns().value()), ElementsAre("20261123T100000Z-aaaa11", "20261123T110000Z-bbbb22",
+                                                               "20261123T120000Z-cccc33"));
 
   RunRecord finished = MakeRun("20261123T110000Z-bbbb22", "orders", kStart + hours(1));
   finished.job = "load";
@@ -601,6 +606,8 @@ TEST_P(MetadataStoreConformance, RunsAreInsertedUpdatedListedAndFound) {
   EXPECT_EQ(r.error, "source file in/x.csv line 3: bad quote");
   EXPECT_EQ(r.details_json, R"({"jobs":{"load":{"rows":90}}})");
   EXPECT_FALSE(store_->GetRun("20261123T100000Z-aaaa11").value()->finished_at.has_value());
+  EXPECT_THAT(ids(store_->RunningRuns().value()), ElementsAre("20261123T100000Z-aaaa11", "20261123T120000Z-cccc33"))
+      << "oldest first, finished ones left out";
 
   // Prefix lookup.
   auto by_prefix = store_->GetRun("20261123T12");

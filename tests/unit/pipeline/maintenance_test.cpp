@@ -12,6 +12,8 @@
 #include "common/strings.hpp"
 #include "pipeline/catalog_views.hpp"
 #include "pipeline/maintenance.hpp"
+#include "pipeline/pipeline_lock.hpp"
+#include "pipeline/resumable_load.hpp"
 #include "storage/local_object_store.hpp"
 
 namespace sluice::pipeline {
@@ -278,6 +280,79 @@ TEST_F(MaintenanceTest, VacuumKeepsFilesOfVersionsInsideTheRetainPeriod) {
   ASSERT_TRUE(young.ok());
   EXPECT_TRUE(young->objects.empty());
   EXPECT_TRUE(fs::exists(dir_ / "lake/silver/t/orphan.parquet"));
+}
+
+TEST_F(MaintenanceTest, VacuumKeepsWhatARunInFlightUploadedOrReadWhateverTheRetainPeriod) {
+  // Lake objects carry the real time; the catalog's clock starts an hour before it.
+  clock_->Set(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()) - 1h);
+  ASSERT_TRUE(Append({WriteFile("silver/t/v1.parquet", 10)}).ok());
+  catalog::RunRecord run;
+  run.id = RunId{"in-flight"};
+  run.pipeline = "p";
+  run.started_at = clock_->Now();
+  ASSERT_TRUE(catalog_->InsertRun(run).ok());
+  auto held = PipelineLock::TryAcquire(dir_ / "locks", "p");  // as the running process holds it
+  ASSERT_TRUE(held.ok()) << held.status();
+  // The run read v1 (a concurrent overwrite has removed it since) and uploaded its own file.
+  ASSERT_TRUE(Append({WriteFile("silver/t/v2.parquet", 10)}, {}, catalog::WriteOperation::kOverwrite).ok());
+  WriteFile("silver/t/part-in-flight-00000-0.parquet", 5);
+  clock_->Advance(2h);
+
+  VacuumOptions options;
+  options.retain = 0s;
+  options.lock_dir = dir_ / "locks";
+  auto report = Vacuum(*catalog_, *lake_, *clock_, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->objects.empty()) << report->objects.front().key;
+  EXPECT_EQ(report->runs_in_flight, std::vector<std::string>{"in-flight"});
+  EXPECT_TRUE(fs::exists(dir_ / "lake/silver/t/part-in-flight-00000-0.parquet"));
+  EXPECT_TRUE(fs::exists(dir_ / "lake/silver/t/v1.parquet"));
+
+  // The process died (its lock is free) without recording the run's end: its upload is garbage.
+  held->reset();
+  auto after = Vacuum(*catalog_, *lake_, *clock_, options);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(after->runs_in_flight.empty());
+  std::set<std::string> removed;
+  for (const auto& o : after->objects) removed.insert(o.key);
+  EXPECT_EQ(removed, (std::set<std::string>{"silver/t/part-in-flight-00000-0.parquet", "silver/t/v1.parquet"}));
+  EXPECT_TRUE(fs::exists(dir_ / "lake/silver/t/v2.parquet"));
+}
+
+TEST_F(MaintenanceTest, VacuumKeepsTheChunksOfAnInterruptedFullLoad) {
+  ASSERT_TRUE(Append({WriteFile("silver/t/v1.parquet", 10)}).ok());
+  PendingLoad load;
+  load.resume_token = "after-chunk-1";
+  load.run_id = "killed";
+  connectors::StagedFile chunk;
+  chunk.key = "silver/t/part-killed-00000-0.parquet";
+  chunk.rows = 7;
+  chunk.bytes = static_cast<int64_t>(WriteFile(chunk.key, 7).bytes);
+  load.files.push_back(chunk);
+  catalog::CommitRequest record;
+  record.state.push_back({"p/j", kPendingLoadKey, load.ToJson()});
+  ASSERT_TRUE(catalog_->Commit(record).ok());
+  WriteFile("silver/t/part-dead-00000-0.parquet", 3);  // a run that died before recording anything
+  clock_->Set(std::chrono::system_clock::now() + 24h);
+
+  VacuumOptions options;
+  options.retain = 0s;
+  options.lock_dir = dir_ / "locks";
+  auto report = Vacuum(*catalog_, *lake_, *clock_, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->objects.size(), 1u);
+  EXPECT_EQ(report->objects[0].key, "silver/t/part-dead-00000-0.parquet");
+  EXPECT_EQ(report->pending_chunks, 1);
+  EXPECT_TRUE(fs::exists(dir_ / "lake" / chunk.key));
+
+  // Once the resumed load has committed (clearing the pending load) or restarted, they are ordinary garbage.
+  catalog::CommitRequest cleared;
+  cleared.state.push_back({"p/j", kPendingLoadKey, std::nullopt});
+  ASSERT_TRUE(catalog_->Commit(cleared).ok());
+  auto after = Vacuum(*catalog_, *lake_, *clock_, options);
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->objects.size(), 1u);
+  EXPECT_EQ(after->objects[0].key, chunk.key);
 }
 
 }  // namespace

@@ -83,11 +83,6 @@ TEST(LakeLayoutTest, DataFileKeys) {
   EXPECT_EQ(DataFileKey("silver/indicators/", {}, "r1", 123456, "csv"), "silver/indicators/part-r1-123456.csv");
   EXPECT_EQ(DataFileKey("", {{"a", "1"}, {"b", "x/y"}}, "r1", 2), "a=1/b=x%2Fy/part-r1-00002.parquet");
   EXPECT_EQ(DataFileKey("", {}, "r1", 2, ""), "part-r1-00002");
-  EXPECT_EQ(DataFileKey(StagingPrefix("r1"), {}, "r1", 1), "_staging/r1/part-r1-00001.parquet");
-}
-
-TEST(LakeLayoutTest, StagingPrefix) {
-  EXPECT_EQ(StagingPrefix("20261123T105600Z-3f9a1c"), "_staging/20261123T105600Z-3f9a1c/");
 }
 
 }  // namespace
