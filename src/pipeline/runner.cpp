@@ -193,7 +193,7 @@ class CancelRequestWatcher {
   std::thread thread_;
 };
 
-Result<CancelOutcome> CancelQueued(Workspace& workspace, const catalog::QueuedRun& queued) {
+Result<CancelResult> CancelQueued(Workspace& workspace, const catalog::QueuedRun& queued) {
   catalog::RunRecord cancelled;
   cancelled.id = RunId{queued.id};
   cancelled.pipeline = queued.pipeline;
@@ -207,7 +207,7 @@ Result<CancelOutcome> CancelQueued(Workspace& workspace, const catalog::QueuedRu
   if (!queued.detail.empty()) details["trigger_detail"] = queued.detail;
   cancelled.details_json = details.dump();
   SLUICE_ASSIGN_OR_RETURN(bool dequeued, workspace.catalog().CancelQueuedRun(cancelled));
-  if (dequeued) return CancelOutcome::kDequeued;
+  if (dequeued) return CancelResult{CancelOutcome::kDequeued, queued.id};
   // A worker claimed it between our two looks; its run record appears as the run starts.
   return Status::Unavailable("run {} of '{}' is starting right now; cancel it again in a moment", queued.id,
                              queued.pipeline);
@@ -225,24 +225,26 @@ Status RequireJob(const config::PipelineConfig& pipeline, const std::string& job
                           Join(names, ", "));
 }
 
-Result<CancelOutcome> RequestCancel(Workspace& workspace, const std::string& run_id) {
+Result<CancelResult> RequestCancel(Workspace& workspace, const std::string& run_id) {
   SLUICE_ASSIGN_OR_RETURN(auto run, workspace.catalog().GetRun(run_id));
   if (!run) {
     SLUICE_ASSIGN_OR_RETURN(auto queued, workspace.catalog().GetQueuedRun(run_id));
     if (queued && queued->state != catalog::QueueState::kDone) return CancelQueued(workspace, *queued);
     return Status::NotFound("no run '{}'; `sluice runs` lists recent runs (a queued run needs its whole id)", run_id);
   }
+  // The run watches the request under its whole id, whatever start of it the caller gave.
+  const std::string& full_id = run->id.value;
   if (run->status != catalog::RunStatus::kRunning) {
-    return Status::Invalid("run {} of '{}' is not running (it is {}); nothing to cancel", run_id, run->pipeline,
+    return Status::Invalid("run {} of '{}' is not running (it is {}); nothing to cancel", full_id, run->pipeline,
                            catalog::RunStatusName(run->status));
   }
-  auto path = CancelRequestPath(workspace, run_id);
+  auto path = CancelRequestPath(workspace, full_id);
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   std::ofstream out(path);
   out << "cancel\n";
   if (!out) return Status::IoError("cannot write the cancel request '{}'", path.string());
-  return CancelOutcome::kRequested;
+  return CancelResult{CancelOutcome::kRequested, full_id};
 }
 
 void PipelineRunner::RecoverInterruptedRuns(const std::string& pipeline) {

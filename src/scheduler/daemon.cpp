@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/hash.hpp"
 #include "common/ids.hpp"
 #include "notify/dispatch.hpp"
 #include "pipeline/run_control.hpp"
@@ -102,7 +103,8 @@ bool Daemon::IsWebhookToken(const std::string& pipeline, const std::string& bear
   auto it = triggers_.find(pipeline);
   if (it == triggers_.end() || bearer.empty()) return false;
   const auto& tokens = it->second.webhook_tokens;
-  return std::any_of(tokens.begin(), tokens.end(), [&](const Secret& token) { return token.Reveal() == bearer; });
+  return std::any_of(tokens.begin(), tokens.end(),
+                     [&](const Secret& token) { return ConstantTimeEquals(token.Reveal(), bearer); });
 }
 
 std::string Daemon::NewQueueId() const { return NewRunId(workspace_.clock()).value; }

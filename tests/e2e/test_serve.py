@@ -1,9 +1,12 @@
 """`sluice serve`: the HTTP API driven over a real socket with urllib, against the real binary."""
 import json
 import os
+import shutil
 import signal
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 import unittest
 import urllib.error
@@ -72,14 +75,24 @@ def free_port():
 
 
 class Daemon:
-    """One `sluice serve` process; stopped by its PID."""
+    """One `sluice serve` process; stopped by its PID. Without `token`, calls send the token that
+    sluice serve generated into .sluice/api_token."""
 
-    def __init__(self, project, port, token=None, env=None):
-        self.project, self.port, self.token = project, port, token
+    def __init__(self, project, port, token=None, env=None, fault=None):
+        self.project, self.port, self._token, self.fault = project, port, token, fault
+        if fault:
+            env = dict(env or {}, **fault.env)
         self.log_path = project.path("serve.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([SLUICE, "--project", project.root, "serve"], stdout=self.log,
                                      stderr=subprocess.STDOUT, cwd=project.root, env=dict(os.environ, **(env or {})))
+
+    @property
+    def token(self):
+        if self._token is None:
+            with open(self.project.path(".sluice", "api_token")) as f:
+                self._token = f.read().strip()
+        return self._token
 
     def output(self):
         with open(self.log_path) as f:
@@ -134,6 +147,8 @@ class Daemon:
         return self.json("POST", f"/api/v1/pipelines/{pipeline}/trigger", expect=expect, headers=key and {"Idempotency-Key": key})
 
     def stop(self):
+        if self.fault:
+            self.fault.release()  # a run paused at a fault point would hold the stop up
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
         try:
@@ -142,14 +157,45 @@ class Daemon:
             self.log.close()
 
 
+class PausePoint:
+    """A fault point of the serve process set to pause (SLUICE_FAULTPOINT=name:pause): a run that
+    reaches it is provably in flight until the test releases it."""
+
+    def __init__(self, test, name="job_started"):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="sluice-fault-")
+        test.addCleanup(shutil.rmtree, self.dir, True)
+        self.env = {"SLUICE_FAULTPOINT": f"{name}:pause", "SLUICE_FAULTPOINT_DIR": self.dir}
+
+    def _path(self, suffix):
+        return os.path.join(self.dir, f"{self.name}.{suffix}")
+
+    def wait_reached(self, timeout=120):
+        deadline = time.time() + timeout
+        while not os.path.exists(self._path("reached")):
+            if time.time() > deadline:
+                raise AssertionError(f"no run reached fault point {self.name} within {timeout}s")
+            time.sleep(0.02)
+
+    def release(self):
+        open(self._path("release"), "w").close()
+
+    def rearm(self):
+        """The next run to reach the point pauses again."""
+        for suffix in ("release", "reached"):
+            if os.path.exists(self._path(suffix)):
+                os.remove(self._path(suffix))
+
+
 class ServeTest(ProjectTest):
-    def start(self, token=True, env=None):
+    def start(self, token=True, env=None, fault=None):
         port = free_port()
         lines = [f"project: test", "lake: ./lake", "server:", f"  listen: 127.0.0.1:{port}"]
         if token:
             lines.append("  token: ${env:SLUICE_TEST_TOKEN}")
         self.p.write("sluice.yaml", "\n".join(lines) + "\n")
-        daemon = Daemon(self.p, port, TOKEN if token else None, env=dict({"SLUICE_TEST_TOKEN": TOKEN}, **(env or {})))
+        daemon = Daemon(self.p, port, TOKEN if token else None, env=dict({"SLUICE_TEST_TOKEN": TOKEN}, **(env or {})),
+                        fault=fault)
         self.addCleanup(lambda: daemon.proc.poll() is None and daemon.stop())
         daemon.wait_ready()
         return daemon
@@ -234,7 +280,7 @@ class ServeTest(ProjectTest):
                                                         "  - webhook: { token: \"${env:BIRDS_HOOK}\" }\n"))
         self.p.pipeline("wrens", FILES_PIPELINE.replace("name: birds", "name: wrens").replace("table: birds", "table: wrens"))
         self.p.write("incoming/birds_1.csv", "id,name\n1,robin\n")
-        for token in (True, False):  # with server.token, and on an open loopback server
+        for token in (True, False):  # with server.token, and with the generated token
             d = self.start(token=token, env={"BIRDS_HOOK": hook})
             run = d.json("POST", "/api/v1/pipelines/birds/trigger", token=hook, expect=202)
             self.assertIn(d.wait_run(run["run_id"])["status"], ("succeeded", "no_changes"))
@@ -443,8 +489,9 @@ triggers:
                          [{"n": 2}])
         self.assertEqual(d.stop(), 0)
 
-    def test_loopback_without_token_is_open(self):
+    def test_without_server_token_the_generated_token_opens_the_api(self):
         d = self.start(token=False)
+        self.assertEqual(d.call("GET", "/api/v1/pipelines", token=None)[0], 401)
         self.assertEqual(d.json("GET", "/api/v1/pipelines")["pipelines"], [])
         self.assertIn("no endpoint", d.json("GET", "/api/v1/nothing", expect=404)["error"])
         os.kill(d.proc.pid, signal.SIGINT)
