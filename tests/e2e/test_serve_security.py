@@ -5,11 +5,14 @@ import json
 import os
 import socket
 import stat
-import time
+import sys
 import unittest
 
-from sluice_e2e import ProjectTest
+from sluice_e2e import Project, ProjectTest
 from test_serve import Daemon, free_port
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from s3_test_server import ENV, S3Server  # noqa: E402
 
 BIRDS = """\
 name: birds
@@ -150,6 +153,26 @@ class ServeSecurityTest(ProjectTest):
         answer = d.json("POST", "/api/v1/query", {"sql": "SELECT * FROM raw.birds"}, expect=400)
         self.assertIn("max_bytes_scanned", answer["error"])
         self.assertEqual(d.stop(), 0)
+
+    def test_queries_over_an_s3_lake_read_through_the_cache_only(self):
+        with S3Server(buckets=["lake"]) as server:
+            p = Project(server.sluice_yaml("s3://lake/prod"))
+            self.addCleanup(p.cleanup)
+            port = free_port()
+            with open(p.path("sluice.yaml")) as f:
+                p.write("sluice.yaml", f.read() + f"server:\n  listen: 127.0.0.1:{port}\n")
+            p.pipeline("birds", BIRDS)
+            p.write("incoming/birds_1.csv", "id,name\n1,robin\n2,wren\n")
+            d = Daemon(p, port, env=ENV)
+            self.addCleanup(lambda: d.proc.poll() is None and d.stop())
+            d.wait_ready()
+            self.assertEqual(d.wait_run(d.trigger("birds")["run_id"])["status"], "succeeded")
+            self.assertFalse(os.path.exists(p.path("lake")))
+            self.assertEqual(d.json("POST", "/api/v1/query", {"sql": "SELECT count(*) AS n FROM raw.birds"})["rows"],
+                             [{"n": 2}])
+            self.refused(d, f"SELECT * FROM read_text('{p.path('.sluice', 'api_token')}')",
+                         "reads outside the lake are not allowed")
+            self.assertEqual(d.stop(), 0)
 
     # --- the token ----------------------------------------------------------------------------
 
