@@ -1,6 +1,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <thread>
 
@@ -9,6 +12,7 @@
 #include "common/logging.hpp"
 #include "scheduler/daemon.hpp"
 #include "server/api_server.hpp"
+#include "server/api_token.hpp"
 #include "server/server_options.hpp"
 
 namespace sluice::cli {
@@ -27,7 +31,10 @@ int RunServe(CliContext& context) {
   if (!loaded.ok()) return ReportError(context, loaded.status());
   auto options = server::ServerOptionsFromConfig(loaded->project);
   if (!options.ok()) return ReportError(context, options.status());
-  if (!options->token.empty()) context.redactor->Add(options->token.Reveal());
+  auto token = server::ResolveApiToken(options->token, loaded->workspace->state_dir());
+  if (!token.ok()) return ReportError(context, token.status());
+  options->token = token->value;
+  context.redactor->Add(options->token.Reveal());
   scheduler::DaemonOptions daemon_options;
   daemon_options.max_concurrent_runs = options->max_concurrent_runs;
   auto watched_folders = WatchedFolders(loaded->project);
@@ -39,10 +46,22 @@ int RunServe(CliContext& context) {
   if (!port.ok()) return ReportError(context, port.status());
   Status started = daemon.Start();
   if (!started.ok()) return ReportError(context, started);
-  std::fprintf(stderr, "sluice serve: listening on http://%s:%d (%s); stop with Ctrl-C or SIGTERM\n",
-               options->host.c_str(), *port, options->token.empty() ? "no token" : "token required");
+  // The token itself is never printed: where to find it is.
+  std::string token_source =
+      token->file.empty() ? std::string("the token of server.token")
+                          : fmt::format("the token {} {}", token->generated ? "generated into" : "in", token->file.string());
+  std::fprintf(stderr,
+               "sluice serve: listening on http://%s:%d; requests need 'Authorization: Bearer TOKEN' with %s; "
+               "stop with Ctrl-C or SIGTERM\n",
+               options->host.c_str(), *port, token_source.c_str());
   std::fflush(stderr);
-  std::thread serving([&api] { api.Serve(); });
+  std::thread serving([&api] {
+    try {
+      api.Serve();
+    } catch (const std::exception& e) {
+      spdlog::error("the HTTP API stopped on an unexpected error: {}; stop sluice serve and start it again", e.what());
+    }
+  });
   int received = 0;
   sigwait(&stop_signals, &received);
   std::fprintf(stderr, "sluice serve: %s received, stopping\n", received == SIGINT ? "SIGINT" : "SIGTERM");

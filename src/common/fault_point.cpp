@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <stdexcept>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -18,7 +19,7 @@
 namespace sluice::fault {
 namespace {
 
-enum class Action { kKill, kError, kPause };
+enum class Action { kKill, kError, kPause, kThrow };
 
 struct PointRule {
   Action action = Action::kKill;
@@ -52,8 +53,8 @@ Result<std::map<std::string, PointRule, std::less<>>> Parse(std::string_view spe
     if (item.empty()) continue;
     size_t colon = item.rfind(':');
     if (colon == std::string::npos) {
-      return Status::Invalid("SLUICE_FAULTPOINT entry '{}' has no action; write name:kill, name:error or name:pause",
-                             item);
+      return Status::Invalid(
+          "SLUICE_FAULTPOINT entry '{}' has no action; write name:kill, name:error, name:pause or name:throw", item);
     }
     std::string name = item.substr(0, colon), action = item.substr(colon + 1);
     PointRule rule;
@@ -63,9 +64,11 @@ Result<std::map<std::string, PointRule, std::less<>>> Parse(std::string_view spe
       rule.action = Action::kError;
     } else if (action == "pause") {
       rule.action = Action::kPause;
+    } else if (action == "throw") {
+      rule.action = Action::kThrow;
     } else {
-      return Status::Invalid("SLUICE_FAULTPOINT entry '{}': unknown action '{}'; use kill, error or pause", item,
-                             action);
+      return Status::Invalid("SLUICE_FAULTPOINT entry '{}': unknown action '{}'; use kill, error, pause or throw",
+                             item, action);
     }
     if (size_t at = name.find('@'); at != std::string::npos) {
       std::string count = name.substr(at + 1);
@@ -136,6 +139,8 @@ Status HitSlow(std::string_view name) {
       std::_Exit(137);  // not reached
     case Action::kError:
       return Status::IoError("fault point '{}' injected an error (SLUICE_FAULTPOINT)", name);
+    case Action::kThrow:
+      throw std::runtime_error(fmt::format("fault point '{}' threw (SLUICE_FAULTPOINT)", name));
     case Action::kPause: {
       if (state.dir.empty()) {
         return Status::Invalid("fault point '{}' is set to pause but SLUICE_FAULTPOINT_DIR is not set", name);

@@ -7,6 +7,7 @@
 //     action  kill   SIGKILL this process (a crash: no destructors, no flush)
 //             error  the point returns an IoError (a failure the code must handle)
 //             pause  create <dir>/<name>.reached, then wait until <dir>/<name>.release exists
+//             throw  throw std::runtime_error (code that fails to catch at a thread boundary ends the process)
 //     @N      act on the N-th hit only (1-based); without it, on every hit
 //   SLUICE_FAULTPOINT_DIR  the folder for pause's marker files (required for pause)
 //

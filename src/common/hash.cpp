@@ -1,7 +1,9 @@
 #include "common/hash.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 namespace sluice {
 
@@ -33,6 +35,13 @@ std::string HmacSha256Raw(std::string_view key, std::string_view data) {
 
 std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   return HexEncode(HmacSha256Raw(key, data));
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  unsigned char digest_a[SHA256_DIGEST_LENGTH], digest_b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(a.data()), a.size(), digest_a);
+  SHA256(reinterpret_cast<const unsigned char*>(b.data()), b.size(), digest_b);
+  return CRYPTO_memcmp(digest_a, digest_b, SHA256_DIGEST_LENGTH) == 0;
 }
 
 }  // namespace sluice

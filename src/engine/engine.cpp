@@ -68,6 +68,45 @@ class PreparedHandle {
   duckdb_prepared_statement stmt_ = nullptr;
 };
 
+class ExtractedHandle {
+ public:
+  ~ExtractedHandle() { duckdb_destroy_extracted(&extracted_); }
+  duckdb_extracted_statements* out() { return &extracted_; }
+  duckdb_extracted_statements get() { return extracted_; }
+
+ private:
+  duckdb_extracted_statements extracted_ = nullptr;
+};
+
+std::string StatementKindName(duckdb_statement_type type) {
+  switch (type) {
+    case DUCKDB_STATEMENT_TYPE_SELECT: return "SELECT";
+    case DUCKDB_STATEMENT_TYPE_INSERT: return "INSERT";
+    case DUCKDB_STATEMENT_TYPE_UPDATE: return "UPDATE";
+    case DUCKDB_STATEMENT_TYPE_EXPLAIN: return "EXPLAIN";
+    case DUCKDB_STATEMENT_TYPE_DELETE: return "DELETE";
+    case DUCKDB_STATEMENT_TYPE_PREPARE: return "PREPARE";
+    case DUCKDB_STATEMENT_TYPE_CREATE: return "CREATE";
+    case DUCKDB_STATEMENT_TYPE_EXECUTE: return "EXECUTE";
+    case DUCKDB_STATEMENT_TYPE_ALTER: return "ALTER";
+    case DUCKDB_STATEMENT_TYPE_TRANSACTION: return "TRANSACTION";
+    case DUCKDB_STATEMENT_TYPE_COPY: return "COPY";
+    case DUCKDB_STATEMENT_TYPE_ANALYZE: return "ANALYZE";
+    case DUCKDB_STATEMENT_TYPE_VARIABLE_SET: return "SET VARIABLE";
+    case DUCKDB_STATEMENT_TYPE_CREATE_FUNC: return "CREATE FUNCTION";
+    case DUCKDB_STATEMENT_TYPE_DROP: return "DROP";
+    case DUCKDB_STATEMENT_TYPE_EXPORT: return "EXPORT";
+    case DUCKDB_STATEMENT_TYPE_PRAGMA: return "PRAGMA";
+    case DUCKDB_STATEMENT_TYPE_VACUUM: return "VACUUM";
+    case DUCKDB_STATEMENT_TYPE_CALL: return "CALL";
+    case DUCKDB_STATEMENT_TYPE_SET: return "SET";
+    case DUCKDB_STATEMENT_TYPE_LOAD: return "LOAD/INSTALL";
+    case DUCKDB_STATEMENT_TYPE_ATTACH: return "ATTACH";
+    case DUCKDB_STATEMENT_TYPE_DETACH: return "DETACH";
+    default: return "other";
+  }
+}
+
 class ChunkHandle {
  public:
   explicit ChunkHandle(duckdb_data_chunk chunk) : chunk_(chunk) {}
@@ -211,6 +250,29 @@ class DuckConnection final : public Connection {
       out.push_back({described.Get(r, "column_name"), described.Get(r, "column_type")});
     }
     return out;
+  }
+
+  Result<StatementInfo> Inspect(std::string_view sql) override {
+    ExtractedHandle extracted;
+    std::string text(sql);
+    StatementInfo info;
+    info.statement_count = duckdb_extract_statements(connection_, text.c_str(), extracted.out());
+    if (info.statement_count == 0) {
+      const char* error = duckdb_extract_statements_error(extracted.get());
+      if (error != nullptr && *error != '\0') return Status::Invalid("{}", error);
+      return info;
+    }
+    if (info.statement_count != 1) return info;
+    PreparedHandle stmt;
+    if (duckdb_prepare_extracted_statement(connection_, extracted.get(), 0, stmt.out()) == DuckDBError) {
+      const char* error = duckdb_prepare_error(stmt.get());
+      // DuckDB prefixes the message with its error type ("Permission Error: …", "Catalog Error: …").
+      return Status::Invalid("{}", error ? error : "unknown DuckDB error");
+    }
+    duckdb_statement_type type = duckdb_prepared_statement_type(stmt.get());
+    info.is_select = type == DUCKDB_STATEMENT_TYPE_SELECT;
+    info.kind = StatementKindName(type);
+    return info;
   }
 
   Progress CurrentProgress() override {

@@ -56,6 +56,15 @@ class TextStream {
   virtual Status Next(std::vector<TextRow>* rows) = 0;
 };
 
+/// What DuckDB's parser and binder make of a SQL text, found without running it.
+struct StatementInfo {
+  size_t statement_count = 0;
+  /// Of the only statement (statement_count == 1): a SELECT-like statement (SELECT, VALUES, FROM-first,
+  /// WITH … SELECT, DESCRIBE/SHOW) reads and changes nothing but its result.
+  bool is_select = false;
+  std::string kind;  // e.g. "SELECT", "COPY", "ATTACH", "SET"; "" unless statement_count == 1
+};
+
 class Connection {
  public:
   virtual ~Connection() = default;
@@ -66,6 +75,9 @@ class Connection {
   virtual Result<std::unique_ptr<TextStream>> Stream(std::string_view sql) = 0;
   /// Column names and types a query would return, without running it.
   virtual Result<std::vector<ColumnDescription>> Describe(std::string_view sql) = 0;
+  /// Splits `sql` into statements and binds the first (nothing runs): a parse error is InvalidArgument,
+  /// a binding error (unknown table, refused file access) is returned as DuckDB reports it.
+  virtual Result<StatementInfo> Inspect(std::string_view sql) = 0;
   /// Thread-safe: progress of the statement running on this connection.
   virtual Progress CurrentProgress() = 0;
   /// Thread-safe: makes the running statement fail with a cancellation.

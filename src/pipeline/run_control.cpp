@@ -107,8 +107,16 @@ void JobInterrupt::Trigger(Status reason) {
   if (connection_ != nullptr) connection_->Interrupt();
 }
 
+void JobInterrupt::Follow(std::shared_ptr<const RunCancellation> cancellation) {
+  std::lock_guard lock(mutex_);
+  cancellation_ = std::move(cancellation);
+}
+
 Status JobInterrupt::reason() const {
   std::lock_guard lock(mutex_);
+  if (reason_.ok() && cancellation_ && cancellation_->cancelled()) {
+    return Status::Cancelled("cancelled: {}", cancellation_->reason());
+  }
   return reason_;
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 #include "common/status.hpp"
@@ -61,6 +62,9 @@ class RunCancellation {
 /// or a cancellation interrupts the statement running on it. The job then fails with `reason()`.
 class JobInterrupt {
  public:
+  /// Makes reason() report the run's cancellation as soon as it is cancelled, so the job's checks
+  /// (before its commit) see it without waiting for a watchdog to Trigger().
+  void Follow(std::shared_ptr<const RunCancellation> cancellation);
   void Attach(engine::Connection* connection);
   void Detach();
   /// Records why and interrupts the attached connection (if any); the first reason wins.
@@ -72,6 +76,7 @@ class JobInterrupt {
   mutable std::mutex mutex_;
   engine::Connection* connection_ = nullptr;
   Status reason_;
+  std::shared_ptr<const RunCancellation> cancellation_;
 };
 
 /// Attaches a connection to a JobInterrupt for its lifetime (no-op without one).

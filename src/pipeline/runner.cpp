@@ -73,6 +73,20 @@ JobSummary NotRunSummary(const config::JobConfig& job, std::string status, std::
   return summary;
 }
 
+/// `run()`, or a failed summary of `job` when it throws: a job's exception fails that job, never
+/// the process (an exception leaving a thread's entry point ends it).
+JobSummary CatchingThrows(const config::JobConfig& job, const std::function<JobSummary()>& run) {
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    spdlog::error("job '{}' stopped on an unexpected error: {}", job.name, e.what());
+    return NotRunSummary(job, "failed", fmt::format("the job stopped on an unexpected error: {}", e.what()));
+  } catch (...) {
+    spdlog::error("job '{}' stopped on an unexpected error", job.name);
+    return NotRunSummary(job, "failed", "the job stopped on an unexpected error");
+  }
+}
+
 /// Runs `jobs` (in topological order) as a DAG with at most `max_parallel` at once. A job whose
 /// upstream jobs (within this run) have all ended either runs — when each ended as its condition
 /// asks — or is recorded as skipped; with the run cancelled, jobs not yet started are cancelled.
@@ -128,7 +142,7 @@ std::map<std::string, JobSummary> RunDag(const std::vector<const config::JobConf
       progressed = true;
       threads.emplace_back([&, job] {
         LogCaptureScope log_scope(log_capture);
-        JobSummary summary = run_job(*job);
+        JobSummary summary = CatchingThrows(*job, [&] { return run_job(*job); });
         std::lock_guard guard(mutex);
         finished[job->name] = std::move(summary);
         --running;
@@ -163,13 +177,18 @@ class CancelRequestWatcher {
   CancelRequestWatcher(std::filesystem::path request, std::shared_ptr<RunCancellation> cancellation)
       : request_(std::move(request)), cancellation_(std::move(cancellation)) {
     thread_ = std::thread([this] {
-      std::unique_lock lock(mutex_);
-      while (!cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_; })) {
-        std::error_code ec;
-        if (std::filesystem::exists(request_, ec)) {
-          cancellation_->Cancel("cancelled by `sluice cancel`");
-          return;
+      try {
+        std::unique_lock lock(mutex_);
+        while (!cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_; })) {
+          std::error_code ec;
+          if (std::filesystem::exists(request_, ec)) {
+            cancellation_->Cancel("cancelled by `sluice cancel`");
+            spdlog::info("run {}: cancel requested; its jobs stop and publish nothing", request_.filename().string());
+            return;
+          }
         }
+      } catch (const std::exception& e) {
+        spdlog::error("watching for a cancel request stopped: {}", e.what());
       }
     });
   }
@@ -193,7 +212,7 @@ class CancelRequestWatcher {
   std::thread thread_;
 };
 
-Result<CancelOutcome> CancelQueued(Workspace& workspace, const catalog::QueuedRun& queued) {
+Result<CancelResult> CancelQueued(Workspace& workspace, const catalog::QueuedRun& queued) {
   catalog::RunRecord cancelled;
   cancelled.id = RunId{queued.id};
   cancelled.pipeline = queued.pipeline;
@@ -207,7 +226,7 @@ Result<CancelOutcome> CancelQueued(Workspace& workspace, const catalog::QueuedRu
   if (!queued.detail.empty()) details["trigger_detail"] = queued.detail;
   cancelled.details_json = details.dump();
   SLUICE_ASSIGN_OR_RETURN(bool dequeued, workspace.catalog().CancelQueuedRun(cancelled));
-  if (dequeued) return CancelOutcome::kDequeued;
+  if (dequeued) return CancelResult{CancelOutcome::kDequeued, queued.id};
   // A worker claimed it between our two looks; its run record appears as the run starts.
   return Status::Unavailable("run {} of '{}' is starting right now; cancel it again in a moment", queued.id,
                              queued.pipeline);
@@ -225,24 +244,26 @@ Status RequireJob(const config::PipelineConfig& pipeline, const std::string& job
                           Join(names, ", "));
 }
 
-Result<CancelOutcome> RequestCancel(Workspace& workspace, const std::string& run_id) {
+Result<CancelResult> RequestCancel(Workspace& workspace, const std::string& run_id) {
   SLUICE_ASSIGN_OR_RETURN(auto run, workspace.catalog().GetRun(run_id));
   if (!run) {
     SLUICE_ASSIGN_OR_RETURN(auto queued, workspace.catalog().GetQueuedRun(run_id));
     if (queued && queued->state != catalog::QueueState::kDone) return CancelQueued(workspace, *queued);
     return Status::NotFound("no run '{}'; `sluice runs` lists recent runs (a queued run needs its whole id)", run_id);
   }
+  // The run watches the request under its whole id, whatever start of it the caller gave.
+  const std::string& full_id = run->id.value;
   if (run->status != catalog::RunStatus::kRunning) {
-    return Status::Invalid("run {} of '{}' is not running (it is {}); nothing to cancel", run_id, run->pipeline,
+    return Status::Invalid("run {} of '{}' is not running (it is {}); nothing to cancel", full_id, run->pipeline,
                            catalog::RunStatusName(run->status));
   }
-  auto path = CancelRequestPath(workspace, run_id);
+  auto path = CancelRequestPath(workspace, full_id);
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   std::ofstream out(path);
   out << "cancel\n";
   if (!out) return Status::IoError("cannot write the cancel request '{}'", path.string());
-  return CancelOutcome::kRequested;
+  return CancelResult{CancelOutcome::kRequested, full_id};
 }
 
 void PipelineRunner::RecoverInterruptedRuns(const std::string& pipeline) {
@@ -284,6 +305,7 @@ JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipel
   }
   for (int64_t attempt = 1;; ++attempt) {
     JobInterrupt interrupt;
+    interrupt.Follow(request.cancellation);
     std::mutex mutex;
     std::condition_variable done_cv;
     bool done = false;
@@ -309,7 +331,7 @@ JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipel
       }
     });
     JobRunContext context{workspace_, pipeline, run_id, request.full_refresh, listener, &interrupt};
-    JobSummary summary = RunJob(context, job);
+    JobSummary summary = CatchingThrows(job, [&] { return RunJob(context, job); });
     {
       std::lock_guard lock(mutex);
       done = true;

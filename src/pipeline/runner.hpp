@@ -42,11 +42,17 @@ enum class CancelOutcome {
   kDequeued,   // the run was still waiting in `sluice serve`'s queue: it is cancelled and will not start
 };
 
-/// Cancels run `run_id` of this project (`sluice cancel RUN`, the API). A running run is asked to
-/// stop: the process running it notices within a fraction of a second, interrupts its running jobs
-/// and ends the run as cancelled. A run still waiting in the queue is taken out of it and recorded
-/// as cancelled at once.
-Result<CancelOutcome> RequestCancel(Workspace& workspace, const std::string& run_id);
+struct CancelResult {
+  CancelOutcome outcome = CancelOutcome::kRequested;
+  std::string run_id;  // the whole id (the request may have given its start)
+};
+
+/// Cancels run `run_id` (or the one run whose id starts with it; several are an error naming them) of
+/// this project (`sluice cancel RUN`, the API). A running run is asked to stop: the process running it
+/// notices within a fraction of a second, interrupts its running jobs and ends the run as cancelled.
+/// A run still waiting in the queue (given by its whole id) is taken out of it and recorded as
+/// cancelled at once.
+Result<CancelResult> RequestCancel(Workspace& workspace, const std::string& run_id);
 
 class PipelineRunner {
  public:

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/hash.hpp"
 #include "common/ids.hpp"
 #include "notify/dispatch.hpp"
 #include "pipeline/run_control.hpp"
@@ -54,7 +55,22 @@ Status Daemon::Start() {
   RecoverInFlight();
   SLUICE_TRY(LoadPolledTriggers());
 
-  loop_ = std::thread([this] { Loop(); });
+  loop_ = std::thread([this] {
+    // A thread's entry point lets nothing escape: an error here must not end `sluice serve`.
+    while (true) {
+      try {
+        Loop();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("the scheduler hit an unexpected error and carries on: {}", e.what());
+      } catch (...) {
+        spdlog::error("the scheduler hit an unexpected error and carries on");
+      }
+      std::unique_lock lock(mutex_);
+      if (stopping_) return;
+      wake_.wait_for(lock, std::chrono::seconds(1));
+    }
+  });
   return Status::OK();
 }
 
@@ -64,7 +80,9 @@ void Daemon::Stop() {
     if (stopping_ && !loop_.joinable()) return;
     stopping_ = true;
     for (auto& [id, worker] : workers_) {
-      if (!worker.finished) worker.cancellation->Cancel("sluice serve is stopping; the run is queued again");
+      if (worker.finished) continue;
+      worker.cancellation->Cancel("sluice serve is stopping; the run is queued again");
+      spdlog::info("run {} of '{}' was asked to stop; it is queued again for the next start", id, worker.pipeline);
     }
   }
   wake_.notify_all();
@@ -102,7 +120,8 @@ bool Daemon::IsWebhookToken(const std::string& pipeline, const std::string& bear
   auto it = triggers_.find(pipeline);
   if (it == triggers_.end() || bearer.empty()) return false;
   const auto& tokens = it->second.webhook_tokens;
-  return std::any_of(tokens.begin(), tokens.end(), [&](const Secret& token) { return token.Reveal() == bearer; });
+  return std::any_of(tokens.begin(), tokens.end(),
+                     [&](const Secret& token) { return ConstantTimeEquals(token.Reveal(), bearer); });
 }
 
 std::string Daemon::NewQueueId() const { return NewRunId(workspace_.clock()).value; }
@@ -335,7 +354,19 @@ void Daemon::StartDueRuns(TimePoint now) {
     Worker& worker = workers_[run.id];
     worker.pipeline = run.pipeline;
     worker.cancellation = cancellation;
-    worker.thread = std::thread([this, run, cancellation]() mutable { Execute(std::move(run), cancellation); });
+    worker.thread = std::thread([this, run, cancellation]() mutable {
+      std::string id = run.id;
+      try {
+        Execute(std::move(run), cancellation);
+      } catch (const std::exception& e) {
+        spdlog::error("run {} stopped on an unexpected error: {}", id, workspace_.Redact(e.what()));
+      } catch (...) {
+        spdlog::error("run {} stopped on an unexpected error", id);
+      }
+      std::lock_guard lock(mutex_);
+      if (auto it = workers_.find(id); it != workers_.end()) it->second.finished = true;
+      wake_.notify_all();
+    });
   }
 }
 
@@ -365,7 +396,15 @@ void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancel
   request.full_refresh = run.full_refresh;
   if (!run.only_job.empty()) request.only_job = run.only_job;
   request.cancellation = cancellation;
-  auto outcome = runner.Run(request, nullptr);
+  auto outcome = [&]() -> Result<pipeline::RunOutcome> {
+    try {
+      return runner.Run(request, nullptr);
+    } catch (const std::exception& e) {
+      return Status::Internal("the run stopped on an unexpected error: {}", e.what());
+    } catch (...) {
+      return Status::Internal("the run stopped on an unexpected error");
+    }
+  }();
 
   bool requeue = false;
   std::chrono::microseconds delay{0};
@@ -376,17 +415,24 @@ void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancel
     delay = kBusyPipelineDelay;
     requeue_reason = outcome.status().message();
   } else if (!outcome.ok()) {
-    // It could not start at all (e.g. its config became invalid): record that, so the API and `sluice runs` show it.
+    // It could not start at all (e.g. its config became invalid), or stopped on an unexpected error:
+    // record that, so the API and `sluice runs` show it.
+    auto started = workspace_.catalog().GetRun(run.id);
+    bool exists = started.ok() && *started && (*started)->id.value == run.id;
     catalog::RunRecord record;
-    record.id = RunId{run.id};
-    record.pipeline = run.pipeline;
-    record.env = project_.env;
-    record.trigger = run.trigger;
+    if (exists) {
+      record = **started;
+    } else {
+      record.id = RunId{run.id};
+      record.pipeline = run.pipeline;
+      record.env = project_.env;
+      record.trigger = run.trigger;
+      record.started_at = workspace_.clock().Now();
+    }
     record.status = catalog::RunStatus::kFailed;
-    record.started_at = workspace_.clock().Now();
-    record.finished_at = record.started_at;
+    record.finished_at = workspace_.clock().Now();
     record.error = workspace_.Redact(outcome.status().message());
-    Status saved = workspace_.catalog().InsertRun(record);
+    Status saved = exists ? workspace_.catalog().UpdateRun(record) : workspace_.catalog().InsertRun(record);
     if (!saved.ok()) spdlog::error("could not record run {} that failed to start: {}", run.id, saved.message());
     spdlog::error("run {} of '{}' could not start: {}", run.id, run.pipeline, record.error);
   } else {
@@ -407,10 +453,6 @@ void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancel
   Status finished = workspace_.catalog().FinishQueuedRun(run.id);
   if (!finished.ok()) spdlog::error("could not close queue entry {}: {}", run.id, finished.message());
   if (requeue) QueueAgain(run, "requeue:" + run.id, fmt::format("again after run {}: {}", run.id, requeue_reason), delay);
-
-  std::lock_guard lock(mutex_);
-  if (auto it = workers_.find(run.id); it != workers_.end()) it->second.finished = true;
-  wake_.notify_all();
 }
 
 void Daemon::Notify(const pipeline::RunOutcome& outcome) {

@@ -7,52 +7,32 @@
 
 #include <algorithm>
 #include <array>
-#include <condition_variable>
 #include <filesystem>
 #include <mutex>
-#include <thread>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
 
 #include "common/clock.hpp"
+#include "common/hash.hpp"
 #include "common/strings.hpp"
-#include "pipeline/catalog_views.hpp"
-#include "pipeline/query_limits.hpp"
 #include "pipeline/runner.hpp"
+#include "server/json_response.hpp"
+#include "server/request_guard.hpp"
 
 namespace sluice::server {
 namespace {
 
 using nlohmann::json;
 
-constexpr size_t kDefaultQueryRows = 100;
-constexpr size_t kMaxQueryRows = 10000;
 constexpr int kDefaultRunsLimit = 50;
 constexpr size_t kMaxLogBytes = 1 << 20;
-constexpr double kDefaultQuerySeconds = 30;
-constexpr double kMaxQuerySeconds = 600;
-
-void SendJson(httplib::Response& response, int status, const json& body) {
-  response.status = status;
-  response.set_content(body.dump(2) + "\n", "application/json");
-}
-
-void SendError(httplib::Response& response, int status, const std::string& message) {
-  SendJson(response, status, json{{"error", message}});
-}
-
-/// Maps a Status to the HTTP status that tells the caller whose fault it was.
-int HttpStatusFor(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kConflict: return 409;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kUnavailable: return 503;
-    default: return 500;
-  }
-}
+/// Bodies are small JSON objects (a query's SQL, a trigger's options).
+constexpr uint64_t kMaxBodyBytes = 1 << 20;
+constexpr int kReadTimeoutSeconds = 10;
+constexpr int kWriteTimeoutSeconds = 30;
+constexpr int kKeepAliveSeconds = 5;
 
 /// Config values as JSON; a value written as ${env:}/${file:} is never echoed.
 json ValueToJson(const config::Value& value) {
@@ -141,36 +121,6 @@ std::pair<std::optional<std::string>, bool> ReadLogTail(const std::filesystem::p
   return {std::move(text), start > 0};
 }
 
-/// Interrupts the connection's running statement once `limit` has passed.
-class QueryDeadline {
- public:
-  QueryDeadline(engine::Connection& connection, std::chrono::duration<double> limit)
-      : watchdog_([this, &connection, limit] {
-          std::unique_lock lock(mutex_);
-          if (!done_cv_.wait_for(lock, limit, [this] { return done_; })) {
-            expired_ = true;
-            connection.Interrupt();
-          }
-        }) {}
-  ~QueryDeadline() {
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-    }
-    done_cv_.notify_all();
-    watchdog_.join();
-  }
-  bool expired() {
-    std::lock_guard lock(mutex_);
-    return expired_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable done_cv_;
-  bool done_ = false, expired_ = false;
-  std::thread watchdog_;
-};
 
 /// Prometheus text exposition of the run totals and the queue.
 std::string MetricsText(const std::vector<catalog::RunTotals>& totals, const std::vector<catalog::QueuedRun>& pending,
@@ -209,6 +159,23 @@ std::string MetricsText(const std::vector<catalog::RunTotals>& totals, const std
                      queued, running);
 }
 
+std::string BearerToken(const httplib::Request& request) {
+  std::string authorization = request.get_header_value("Authorization");
+  return authorization.rfind("Bearer ", 0) == 0 ? authorization.substr(7) : "";
+}
+
+std::string LibraryErrorMessage(int status) {
+  switch (status) {
+    case 400: return "the request is malformed (request line, headers or body); see docs/api.md";
+    case 408: return "the request was not received in time";
+    case 413: return fmt::format("the request body is over the limit of {} bytes", kMaxBodyBytes);
+    case 414: return "the URL is too long (at most 8192 bytes)";
+    case 416: return "the requested range cannot be served";
+    case 431: return "the request headers are too large (at most 8192 bytes a line)";
+    default: return fmt::format("the request failed with HTTP status {}", status);
+  }
+}
+
 Result<size_t> ParseCount(const std::string& text, const std::string& what) {
   try {
     size_t used = 0;
@@ -229,6 +196,18 @@ ApiServer::ApiServer(pipeline::Workspace& workspace, scheduler::Daemon& daemon, 
       pipelines_(std::move(pipelines)),
       options_(std::move(options)),
       http_(std::make_unique<httplib::Server>()) {
+  // A local lake is read in place; a remote one through its local read cache.
+  if (auto local = workspace_.lake().LocalPath("x")) {
+    sandbox_options_.readable_folders.push_back(local->parent_path());
+  } else {
+    sandbox_options_.readable_folders.push_back(workspace_.query_cache().dir());
+  }
+  sandbox_options_.memory_limit = project_.engine.GetString("memory_limit", "2GB").ValueOr("2GB");
+  sandbox_options_.threads = static_cast<int>(project_.engine.GetInt("threads", 0).ValueOr(0));
+  http_->set_payload_max_length(kMaxBodyBytes);
+  http_->set_read_timeout(kReadTimeoutSeconds, 0);
+  http_->set_write_timeout(kWriteTimeoutSeconds, 0);
+  http_->set_keep_alive_timeout(kKeepAliveSeconds);
   Routes();
   RunRoutes();
   DataRoutes();
@@ -240,12 +219,14 @@ Result<int> ApiServer::Bind() {
   if (options_.port == 0) {
     int port = http_->bind_to_any_port(options_.host);
     if (port < 0) return Status::IoError("cannot listen on {}: no free port", options_.host);
+    bound_port_ = port;
     return port;
   }
   if (!http_->bind_to_port(options_.host, options_.port)) {
     return Status::IoError("cannot listen on {}:{} (server.listen in sluice.yaml): the address is in use or not local",
                            options_.host, options_.port);
   }
+  bound_port_ = options_.port;
   return options_.port;
 }
 
@@ -255,24 +236,60 @@ void ApiServer::Stop() { http_->stop(); }
 
 void ApiServer::Routes() {
   http_->set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+    auto refuse = [&response](int status, const std::string& message) {
+      SendError(response, status, message);
+      // The body (if any) is left unread: the connection cannot serve another request.
+      response.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    };
+    std::string host = request.get_header_value("Host");
+    if (!HostAllowed(host, options_.host, bound_port_)) {
+      return refuse(403, fmt::format("the Host header '{}' does not name this server; call it as "
+                                     "http://127.0.0.1:{} (or the address of server.listen)",
+                                     host, bound_port_));
+    }
+    if (request.has_header("Origin") && !SameOrigin(request.get_header_value("Origin"), host)) {
+      return refuse(403, "cross-origin requests are refused: the API answers only clients that are not web pages "
+                         "of another site (curl, scripts, its own origin)");
+    }
+    if (ToLower(request.get_header_value("Transfer-Encoding")).find("chunked") != std::string::npos) {
+      return refuse(411, "chunked request bodies are not accepted; send the body with a Content-Length");
+    }
+    uint64_t body_bytes = 0;
+    if (request.has_header("Content-Length")) {
+      std::string length = Trim(request.get_header_value("Content-Length"));
+      if (length.empty() || length.size() > 19 || length.find_first_not_of("0123456789") != std::string::npos) {
+        return refuse(400, fmt::format("Content-Length '{}' is not a number of bytes", length));
+      }
+      body_bytes = std::stoull(length);
+      if (body_bytes > kMaxBodyBytes) {
+        return refuse(413, fmt::format("the request body of {} bytes is over the limit of {} bytes", body_bytes,
+                                       kMaxBodyBytes));
+      }
+    } else if (request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {
+      // A body-less POST (curl -X POST …) has no Content-Length; without one, the HTTP library would
+      // wait for the client to close the connection before answering.
+      const_cast<httplib::Request&>(request).set_header("Content-Length", "0");
+    }
+    if (body_bytes > 0 && !IsJsonContentType(request.get_header_value("Content-Type"))) {
+      return refuse(415, fmt::format("the body must be JSON sent as 'Content-Type: application/json', not '{}'",
+                                     request.get_header_value("Content-Type")));
+    }
     if (request.path.rfind("/api/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
-    std::string authorization = request.get_header_value("Authorization");
-    std::string bearer = authorization.rfind("Bearer ", 0) == 0 ? authorization.substr(7) : "";
+    std::string bearer = BearerToken(request);
+    if (ConstantTimeEquals(bearer, options_.token.Reveal())) return httplib::Server::HandlerResponse::Unhandled;
     // A pipeline's own webhook token starts that pipeline and opens nothing else.
     static const std::regex kTriggerPath(R"(^/api/v1/pipelines/([^/]+)/trigger$)");
     std::smatch trigger;
-    bool own_token_needed = false;
-    if (request.method == "POST" && std::regex_match(request.path, trigger, kTriggerPath)) {
-      if (daemon_.IsWebhookToken(trigger[1], bearer)) return httplib::Server::HandlerResponse::Unhandled;
-      own_token_needed = daemon_.HasWebhookToken(trigger[1]);
-    }
-    if (!options_.token.empty() && bearer == options_.token.Reveal()) return httplib::Server::HandlerResponse::Unhandled;
-    if (options_.token.empty() && !own_token_needed) return httplib::Server::HandlerResponse::Unhandled;
+    bool webhook_path = request.method == "POST" && std::regex_match(request.path, trigger, kTriggerPath);
+    if (webhook_path && daemon_.IsWebhookToken(trigger[1], bearer)) return httplib::Server::HandlerResponse::Unhandled;
     response.set_header("WWW-Authenticate", "Bearer");
     SendError(response, 401,
-              own_token_needed ? "missing or wrong token: send the header 'Authorization: Bearer TOKEN' with the "
-                                 "pipeline's webhook token (or server.token)"
-                               : "missing or wrong token: send the header 'Authorization: Bearer TOKEN' (server.token)");
+              webhook_path && daemon_.HasWebhookToken(trigger[1])
+                  ? "missing or wrong token: send the header 'Authorization: Bearer TOKEN' with the pipeline's webhook "
+                    "token or the API token (server.token, or the file .sluice/api_token)"
+                  : "missing or wrong token: send the header 'Authorization: Bearer TOKEN' with the API token "
+                    "(server.token, or the file .sluice/api_token that sluice serve generates)");
     return httplib::Server::HandlerResponse::Handled;
   });
   http_->set_exception_handler([this](const httplib::Request&, httplib::Response& response, std::exception_ptr error) {
@@ -285,10 +302,23 @@ void ApiServer::Routes() {
     }
     SendError(response, 500, message);
   });
-  http_->set_error_handler([](const httplib::Request& request, httplib::Response& response) {
-    if (response.status == 404 && response.body.empty()) {
+  // Errors the HTTP library raises itself (a malformed request, an oversize URL) get our JSON body too.
+  http_->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& request,
+                                                                    httplib::Response& response) {
+    if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (response.status == 404) {
       SendError(response, 404, fmt::format("no endpoint {} {}; see docs/api.md", request.method, request.path));
+    } else {
+      SendError(response, response.status, LibraryErrorMessage(response.status));
     }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  // A client that waits for "100 Continue" before sending a large body learns at once it is too large.
+  http_->set_expect_100_continue_handler([](const httplib::Request& request, httplib::Response&) {
+    std::string length = request.get_header_value("Content-Length");
+    bool too_large = !length.empty() && (length.size() > 19 || length.find_first_not_of("0123456789") != std::string::npos ||
+                                         std::stoull(length) > kMaxBodyBytes);
+    return too_large ? 413 : 100;
   });
 
   http_->Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
@@ -336,6 +366,14 @@ void ApiServer::RunRoutes() {
     }
     auto options = TriggerOptions(request.body);
     if (!options.ok()) return SendError(response, 400, options.status().message());
+    // Only the API token reaches here without being the pipeline's webhook token (pre-routing).
+    bool webhook_token_only = !ConstantTimeEquals(BearerToken(request), options_.token.Reveal());
+    if (webhook_token_only && (options->full_refresh || !options->only_job.empty())) {
+      return SendError(response, 403,
+                       fmt::format("a webhook token starts pipeline '{}' as configured; full_refresh and job need the "
+                                   "API token (server.token, or .sluice/api_token)",
+                                   name));
+    }
     // A caller that retries a request it is unsure about sends the same key and gets the same run.
     std::string key = request.get_header_value("Idempotency-Key");
     std::string detail = key.empty() ? "POST /api/v1/pipelines/" + name + "/trigger" : "Idempotency-Key " + key;
@@ -384,8 +422,8 @@ void ApiServer::RunRoutes() {
     if (!outcome.ok()) {
       return SendError(response, HttpStatusFor(outcome.status()), workspace_.Redact(outcome.status().message()));
     }
-    json body{{"run_id", std::string(request.matches[1])}, {"cancel_requested", true}};
-    if (*outcome == pipeline::CancelOutcome::kDequeued) {
+    json body{{"run_id", outcome->run_id}, {"cancel_requested", true}};
+    if (outcome->outcome == pipeline::CancelOutcome::kDequeued) {
       body["status"] = "cancelled";  // it was still queued: done now, nothing to wait for
       return SendJson(response, 200, body);
     }
@@ -417,71 +455,7 @@ void ApiServer::DataRoutes() {
     }
     SendJson(response, 200, json{{"tables", list}});
   });
-
-  http_->Post("/api/v1/query", [this](const httplib::Request& request, httplib::Response& response) {
-    json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded() || !body.is_object() || !body.contains("sql") || !body["sql"].is_string()) {
-      return SendError(response, 400, "the body must be JSON {\"sql\": \"SELECT …\", \"max_rows\": 100}");
-    }
-    size_t max_rows = kDefaultQueryRows;
-    if (body.contains("max_rows")) {
-      if (!body["max_rows"].is_number_unsigned() || body["max_rows"].get<size_t>() == 0) {
-        return SendError(response, 400, "max_rows must be a positive whole number");
-      }
-      max_rows = std::min(body["max_rows"].get<size_t>(), kMaxQueryRows);
-    }
-    double seconds = kDefaultQuerySeconds;
-    if (body.contains("timeout_seconds")) {
-      if (!body["timeout_seconds"].is_number() || body["timeout_seconds"].get<double>() <= 0) {
-        return SendError(response, 400, "timeout_seconds must be a positive number");
-      }
-      seconds = std::min(body["timeout_seconds"].get<double>(), kMaxQuerySeconds);
-    }
-    std::string sql = body["sql"].get<std::string>();
-    auto connection = workspace_.engine().Connect();
-    if (!connection.ok()) return SendError(response, 500, workspace_.Redact(connection.status().message()));
-    // One plan serves the scan limit and the views, so a remote lake fetches only the files counted.
-    auto plan = pipeline::PlanScan(**connection, workspace_.catalog(), sql);
-    if (!plan.ok()) return SendError(response, HttpStatusFor(plan.status()), workspace_.Redact(plan.status().message()));
-    Status st = pipeline::CheckScanLimit(project_.query, *plan);
-    if (!st.ok()) return SendError(response, HttpStatusFor(st), workspace_.Redact(st.message()));
-    // zone.table views live in the shared engine, where a running processing job narrows them to its input.
-    std::lock_guard views_lock(workspace_.catalog_input_mutex());
-    st = pipeline::BindQueryViews(**connection, workspace_.catalog(), workspace_.lake(), *plan, std::nullopt,
-                                  &workspace_.query_cache());
-    if (!st.ok()) return SendError(response, 500, workspace_.Redact(st.message()));
-    QueryDeadline deadline(**connection, std::chrono::duration<double>(seconds));
-    auto fail = [&](const Status& error) {
-      if (deadline.expired()) {
-        return SendError(response, 408,
-                         fmt::format("query stopped after its time limit of {}s (timeout_seconds)", seconds));
-      }
-      SendError(response, 400, workspace_.Redact("query failed: " + error.message()));
-    };
-    auto columns = (*connection)->Describe(sql);
-    if (!columns.ok()) return fail(columns.status());
-    // DuckDB renders each row as a JSON object with proper types (numbers stay numbers).
-    auto stream = (*connection)->Stream(fmt::format("SELECT to_json(q)::VARCHAR AS j FROM ({}) q", sql));
-    if (!stream.ok()) return fail(stream.status());
-    json rows = json::array();
-    bool truncated = false;
-    std::vector<engine::TextRow> batch;
-    while (!truncated) {
-      st = (*stream)->Next(&batch);
-      if (!st.ok()) return fail(st);
-      if (batch.empty()) break;
-      for (const auto& row : batch) {
-        if (rows.size() == max_rows) {
-          truncated = true;
-          break;
-        }
-        rows.push_back(row[0] ? json::parse(*row[0]) : json(nullptr));
-      }
-    }
-    json column_list = json::array();
-    for (const auto& c : *columns) column_list.push_back({{"name", c.name}, {"type", c.type}});
-    SendJson(response, 200, json{{"columns", column_list}, {"rows", rows}, {"truncated", truncated}});
-  });
+  QueryRoutes();
 }
 
 }  // namespace sluice::server

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/status.hpp"
 #include "config/pipeline.hpp"
 #include "pipeline/workspace.hpp"
+#include "query/sandboxed_engine.hpp"
 #include "scheduler/daemon.hpp"
 #include "server/server_options.hpp"
 
@@ -35,12 +37,16 @@ class ApiServer {
   void Routes();
   void RunRoutes();
   void DataRoutes();
+  void QueryRoutes();  // api_query_route.cpp
 
   pipeline::Workspace& workspace_;
   scheduler::Daemon& daemon_;
   config::ProjectConfig project_;
   std::vector<config::PipelineConfig> pipelines_;
   ServerOptions options_;
+  query::SandboxOptions sandbox_options_;
+  std::mutex query_mutex_;
+  int bound_port_ = 0;
   std::unique_ptr<httplib::Server> http_;
 };
 

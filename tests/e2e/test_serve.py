@@ -1,9 +1,12 @@
 """`sluice serve`: the HTTP API driven over a real socket with urllib, against the real binary."""
 import json
 import os
+import shutil
 import signal
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 import unittest
 import urllib.error
@@ -72,14 +75,24 @@ def free_port():
 
 
 class Daemon:
-    """One `sluice serve` process; stopped by its PID."""
+    """One `sluice serve` process; stopped by its PID. Without `token`, calls send the token that
+    sluice serve generated into .sluice/api_token."""
 
-    def __init__(self, project, port, token=None, env=None):
-        self.project, self.port, self.token = project, port, token
+    def __init__(self, project, port, token=None, env=None, fault=None):
+        self.project, self.port, self._token, self.fault = project, port, token, fault
+        if fault:
+            env = dict(env or {}, **fault.env)
         self.log_path = project.path("serve.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([SLUICE, "--project", project.root, "serve"], stdout=self.log,
                                      stderr=subprocess.STDOUT, cwd=project.root, env=dict(os.environ, **(env or {})))
+
+    @property
+    def token(self):
+        if self._token is None:
+            with open(self.project.path(".sluice", "api_token")) as f:
+                self._token = f.read().strip()
+        return self._token
 
     def output(self):
         with open(self.log_path) as f:
@@ -134,6 +147,8 @@ class Daemon:
         return self.json("POST", f"/api/v1/pipelines/{pipeline}/trigger", expect=expect, headers=key and {"Idempotency-Key": key})
 
     def stop(self):
+        if self.fault:
+            self.fault.release()  # a run paused at a fault point would hold the stop up
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
         try:
@@ -142,14 +157,45 @@ class Daemon:
             self.log.close()
 
 
+class PausePoint:
+    """A fault point of the serve process set to pause (SLUICE_FAULTPOINT=name:pause): a run that
+    reaches it is provably in flight until the test releases it."""
+
+    def __init__(self, test, name="job_started"):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="sluice-fault-")
+        test.addCleanup(shutil.rmtree, self.dir, True)
+        self.env = {"SLUICE_FAULTPOINT": f"{name}:pause", "SLUICE_FAULTPOINT_DIR": self.dir}
+
+    def _path(self, suffix):
+        return os.path.join(self.dir, f"{self.name}.{suffix}")
+
+    def wait_reached(self, timeout=120):
+        deadline = time.time() + timeout
+        while not os.path.exists(self._path("reached")):
+            if time.time() > deadline:
+                raise AssertionError(f"no run reached fault point {self.name} within {timeout}s")
+            time.sleep(0.02)
+
+    def release(self):
+        open(self._path("release"), "w").close()
+
+    def rearm(self):
+        """The next run to reach the point pauses again."""
+        for suffix in ("release", "reached"):
+            if os.path.exists(self._path(suffix)):
+                os.remove(self._path(suffix))
+
+
 class ServeTest(ProjectTest):
-    def start(self, token=True, env=None):
+    def start(self, token=True, env=None, fault=None):
         port = free_port()
         lines = [f"project: test", "lake: ./lake", "server:", f"  listen: 127.0.0.1:{port}"]
         if token:
             lines.append("  token: ${env:SLUICE_TEST_TOKEN}")
         self.p.write("sluice.yaml", "\n".join(lines) + "\n")
-        daemon = Daemon(self.p, port, TOKEN if token else None, env=dict({"SLUICE_TEST_TOKEN": TOKEN}, **(env or {})))
+        daemon = Daemon(self.p, port, TOKEN if token else None, env=dict({"SLUICE_TEST_TOKEN": TOKEN}, **(env or {})),
+                        fault=fault)
         self.addCleanup(lambda: daemon.proc.poll() is None and daemon.stop())
         daemon.wait_ready()
         return daemon
@@ -234,7 +280,7 @@ class ServeTest(ProjectTest):
                                                         "  - webhook: { token: \"${env:BIRDS_HOOK}\" }\n"))
         self.p.pipeline("wrens", FILES_PIPELINE.replace("name: birds", "name: wrens").replace("table: birds", "table: wrens"))
         self.p.write("incoming/birds_1.csv", "id,name\n1,robin\n")
-        for token in (True, False):  # with server.token, and on an open loopback server
+        for token in (True, False):  # with server.token, and with the generated token
             d = self.start(token=token, env={"BIRDS_HOOK": hook})
             run = d.json("POST", "/api/v1/pipelines/birds/trigger", token=hook, expect=202)
             self.assertIn(d.wait_run(run["run_id"])["status"], ("succeeded", "no_changes"))
@@ -306,8 +352,8 @@ class ServeTest(ProjectTest):
         self.assertEqual([(r["trigger"], r["status"]) for r in names], [("on_success", "succeeded")])
         self.assertEqual(d.stop(), 0)
 
-    def big_pipeline(self, rows):
-        """A files pipeline slow enough (a few seconds) to be caught while it runs."""
+    def small_pipeline(self, rows=1000):
+        """A files pipeline; tests hold its run in flight with a PausePoint, not by its size."""
         self.p.pipeline("big", """\
 name: big
 source:
@@ -323,18 +369,34 @@ target:
             f.write("id,name,score\n")
             f.writelines(f"{i},name-{i},{i * 0.5}\n" for i in range(rows))
 
-    def wait_running(self, d, run_id):
-        deadline = time.time() + 60
-        while d.json("GET", f"/api/v1/runs/{run_id}")["status"] != "running":
-            self.assertLess(time.time(), deadline, "the run never started")
-            time.sleep(0.02)
+    def wait_runs(self, d, pipeline, done, what, timeout=120):
+        """Polls the runs of `pipeline` until done(runs) holds; returns them."""
+        deadline = time.time() + timeout
+        while True:
+            runs = d.json("GET", f"/api/v1/runs?pipeline={pipeline}")["runs"]
+            if done(runs):
+                return runs
+            self.assertLess(time.time(), deadline, f"{what}: {runs}")
+            time.sleep(0.1)
+
+    def wait_log(self, d, text, what, timeout=120):
+        deadline = time.time() + timeout
+        while text not in d.output():
+            self.assertLess(time.time(), deadline, f"{what}: {d.output()}")
+            time.sleep(0.05)
+
+    def wait_cancel_seen(self, d, run_id):
+        """The run has seen its cancel request (it logs so); a run held at a fault point can go on now."""
+        self.wait_log(d, f"run {run_id}: cancel requested", "the run did not see its cancel request")
 
     def test_a_run_in_flight_when_the_daemon_dies_is_marked_interrupted_and_run_again(self):
-        rows = 1_000_000
-        self.big_pipeline(rows)
-        d = self.start()
+        rows = 1000
+        self.small_pipeline(rows)
+        pause = PausePoint(self)
+        d = self.start(fault=pause)
         run_id = d.trigger("big")["run_id"]
-        self.wait_running(d, run_id)
+        pause.wait_reached()
+        self.assertEqual(d.json("GET", f"/api/v1/runs/{run_id}")["status"], "running")
         os.kill(d.proc.pid, signal.SIGKILL)
         d.proc.wait(timeout=30)
         d.log.close()
@@ -342,14 +404,9 @@ target:
         d = self.start()
         first = d.wait_run(run_id)
         self.assertEqual(first["status"], "interrupted", first)
-        deadline = time.time() + 120
-        while True:
-            runs = d.json("GET", "/api/v1/runs?pipeline=big")["runs"]
-            retry = [r for r in runs if r["trigger"] == "retry"]
-            if retry and retry[0]["status"] not in ("queued", "running"):
-                break
-            self.assertLess(time.time(), deadline, f"no retry ran: {runs}")
-            time.sleep(0.1)
+        runs = self.wait_runs(d, "big", lambda runs: any(r["trigger"] == "retry" and r["status"] not in
+                                                         ("queued", "running") for r in runs), "no retry ran")
+        retry = [r for r in runs if r["trigger"] == "retry"]
         self.assertEqual(len(retry), 1, runs)
         self.assertIn(run_id, retry[0]["details"]["trigger_detail"])
         # Whatever the kill interrupted, the table holds every row exactly once.
@@ -359,37 +416,68 @@ target:
         self.assertEqual(d.stop(), 0)
 
     def test_cancel_over_the_api_and_a_stop_queues_the_running_run_again(self):
-        rows = 1_000_000
-        self.big_pipeline(rows)
-        d = self.start()
+        rows = 1000
+        self.small_pipeline(rows)
+        pause = PausePoint(self)
+        d = self.start(fault=pause)
         run_id = d.trigger("big")["run_id"]
-        self.wait_running(d, run_id)
+        pause.wait_reached()
         self.assertTrue(d.json("POST", f"/api/v1/runs/{run_id}/cancel", expect=202)["cancel_requested"])
+        self.wait_cancel_seen(d, run_id)
+        pause.release()
         self.assertEqual(d.wait_run(run_id)["status"], "cancelled")
         self.assertIn("not running", d.json("POST", f"/api/v1/runs/{run_id}/cancel", expect=400)["error"])
 
+        pause.rearm()
         run_id = d.trigger("big")["run_id"]
-        self.wait_running(d, run_id)
-        self.assertEqual(d.stop(), 0)
+        pause.wait_reached()
+        # Stop while the run is held: the stop cancels it (and says so in the log) before it goes on.
+        os.kill(d.proc.pid, signal.SIGTERM)
+        self.wait_log(d, f"run {run_id} of 'big' was asked to stop", "the stop did not cancel the run")
+        pause.release()
+        self.assertEqual(d.proc.wait(timeout=120), 0)
+        d.log.close()
         d = self.start()
         self.assertEqual(d.wait_run(run_id)["status"], "cancelled")
-        deadline = time.time() + 120
-        while True:
-            again = [r for r in d.json("GET", "/api/v1/runs?pipeline=big")["runs"]
-                     if run_id in r["details"].get("trigger_detail", "")]
-            if again and again[0]["status"] not in ("queued", "running"):
-                break
-            self.assertLess(time.time(), deadline, "the stopped run was not run again")
-            time.sleep(0.1)
+        runs = self.wait_runs(d, "big", lambda runs: any(run_id in r["details"].get("trigger_detail", "") and
+                                                         r["status"] not in ("queued", "running") for r in runs),
+                              "the stopped run was not run again")
+        again = [r for r in runs if run_id in r["details"].get("trigger_detail", "")]
         self.assertEqual(again[0]["status"], "succeeded", again[0])
         self.assertEqual(again[0]["rows_written"], rows)
         self.assertEqual(d.stop(), 0)
 
+    def test_cancel_by_the_start_of_a_run_id_reaches_the_run(self):
+        self.small_pipeline()
+        pause = PausePoint(self)
+        d = self.start(fault=pause)
+        run_id = d.trigger("big")["run_id"]
+        pause.wait_reached()
+        prefix = run_id[:len(run_id) - 4]
+        answer = d.json("POST", f"/api/v1/runs/{prefix}/cancel", expect=202)
+        self.assertEqual(answer["run_id"], run_id)  # resolved to the whole id
+        self.wait_cancel_seen(d, run_id)
+        pause.release()
+        run = d.wait_run(run_id)
+        self.assertEqual(run["status"], "cancelled", run)
+        # `sluice cancel PREFIX` on the command line resolves the same way.
+        pause.rearm()
+        run_id = d.trigger("big")["run_id"]
+        pause.wait_reached()
+        r = self.p.sluice("cancel", run_id[:len(run_id) - 4], env={"SLUICE_TEST_TOKEN": TOKEN})
+        self.assertEqual(r.rc, 0, repr(r))
+        self.assertIn(run_id, r.out)
+        self.wait_cancel_seen(d, run_id)
+        pause.release()
+        self.assertEqual(d.wait_run(run_id)["status"], "cancelled")
+        self.assertEqual(d.stop(), 0)
+
     def test_a_queued_run_cancelled_before_it_starts_never_runs(self):
-        self.big_pipeline(1_000_000)
-        d = self.start()
+        self.small_pipeline()
+        pause = PausePoint(self)
+        d = self.start(fault=pause)
         first = d.trigger("big")["run_id"]
-        self.wait_running(d, first)
+        pause.wait_reached()
         second = d.trigger("big")["run_id"]  # one run per pipeline at a time: it waits in the queue
         self.assertEqual(d.json("GET", f"/api/v1/runs/{second}")["status"], "queued")
         answer = d.json("POST", f"/api/v1/runs/{second}/cancel", expect=200)
@@ -400,15 +488,27 @@ target:
         self.assertIn("not running", d.json("POST", f"/api/v1/runs/{second}/cancel", expect=400)["error"])
 
         self.assertTrue(d.json("POST", f"/api/v1/runs/{first}/cancel", expect=202)["cancel_requested"])
+        self.wait_cancel_seen(d, first)
+        pause.release()
         self.assertEqual(d.wait_run(first)["status"], "cancelled")
-        deadline = time.time() + 30
-        while d.json("GET", "/api/v1/queue")["queue"]:
-            self.assertLess(time.time(), deadline, "the queue did not empty")
-            time.sleep(0.1)
-        time.sleep(1)  # a worker that wrongly took the cancelled entry would have started it by now
+        # A run queued after the cancelled one starts after it would have: once it has ended, a worker
+        # that wrongly took the cancelled entry would have run it already.
+        third = d.trigger("big")["run_id"]
+        self.assertEqual(d.wait_run(third)["status"], "succeeded")
+        self.assertEqual(d.json("GET", "/api/v1/queue")["queue"], [])
         runs = d.json("GET", "/api/v1/runs?pipeline=big")["runs"]
         self.assertEqual(sorted((r["id"], r["status"]) for r in runs),
-                         sorted([(first, "cancelled"), (second, "cancelled")]))
+                         sorted([(first, "cancelled"), (second, "cancelled"), (third, "succeeded")]))
+        self.assertEqual(d.stop(), 0)
+
+    def test_a_job_that_throws_fails_its_run_and_the_server_carries_on(self):
+        self.small_pipeline(10)
+        d = self.start(env={"SLUICE_FAULTPOINT": "job_started@1:throw"})
+        run = d.wait_run(d.trigger("big")["run_id"])
+        self.assertEqual(run["status"], "failed", run)
+        self.assertIn("unexpected error", run["error"])
+        self.assertIsNone(d.proc.poll(), "sluice serve died")
+        self.assertEqual(d.wait_run(d.trigger("big")["run_id"])["status"], "succeeded")
         self.assertEqual(d.stop(), 0)
 
     def test_a_schedule_with_seconds_fires_runs_by_itself(self):
@@ -443,8 +543,9 @@ triggers:
                          [{"n": 2}])
         self.assertEqual(d.stop(), 0)
 
-    def test_loopback_without_token_is_open(self):
+    def test_without_server_token_the_generated_token_opens_the_api(self):
         d = self.start(token=False)
+        self.assertEqual(d.call("GET", "/api/v1/pipelines", token=None)[0], 401)
         self.assertEqual(d.json("GET", "/api/v1/pipelines")["pipelines"], [])
         self.assertIn("no endpoint", d.json("GET", "/api/v1/nothing", expect=404)["error"])
         os.kill(d.proc.pid, signal.SIGINT)
