@@ -18,7 +18,7 @@
 namespace sluice::fault {
 namespace {
 
-enum class Action { kKill, kError, kPause };
+enum class Action { kKill, kError, kPause, kPauseEach };
 
 struct PointRule {
   Action action = Action::kKill;
@@ -63,9 +63,11 @@ Result<std::map<std::string, PointRule, std::less<>>> Parse(std::string_view spe
       rule.action = Action::kError;
     } else if (action == "pause") {
       rule.action = Action::kPause;
+    } else if (action == "pause_each") {
+      rule.action = Action::kPauseEach;
     } else {
-      return Status::Invalid("SLUICE_FAULTPOINT entry '{}': unknown action '{}'; use kill, error or pause", item,
-                             action);
+      return Status::Invalid("SLUICE_FAULTPOINT entry '{}': unknown action '{}'; use kill, error, pause or pause_each",
+                             item, action);
     }
     if (size_t at = name.find('@'); at != std::string::npos) {
       std::string count = name.substr(at + 1);
@@ -121,12 +123,13 @@ bool Enabled() {
 Status HitSlow(std::string_view name) {
   State& state = GlobalState();
   Action action;
+  int hit = 0;
   {
     std::lock_guard lock(state.mutex);
     LoadLocked(state);
     auto it = state.rules.find(name);
     if (it == state.rules.end()) return Status::OK();
-    int hit = ++it->second.hits;
+    hit = ++it->second.hits;
     if (it->second.on_hit != 0 && hit != it->second.on_hit) return Status::OK();
     action = it->second.action;
   }
@@ -136,12 +139,14 @@ Status HitSlow(std::string_view name) {
       std::_Exit(137);  // not reached
     case Action::kError:
       return Status::IoError("fault point '{}' injected an error (SLUICE_FAULTPOINT)", name);
-    case Action::kPause: {
+    case Action::kPause:
+    case Action::kPauseEach: {
       if (state.dir.empty()) {
         return Status::Invalid("fault point '{}' is set to pause but SLUICE_FAULTPOINT_DIR is not set", name);
       }
       std::filesystem::path dir(state.dir);
-      std::string point(name);
+      // pause_each: every hit has its own markers, so a test can hold each attempt of a loop in turn.
+      std::string point = action == Action::kPauseEach ? fmt::format("{}.{}", name, hit) : std::string(name);
       std::filesystem::path release = dir / (point + ".release");
       Touch(dir / (point + ".reached"));
       auto deadline = std::chrono::steady_clock::now() + kPauseDeadline;

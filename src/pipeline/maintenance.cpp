@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "common/fault_point.hpp"
 #include "common/strings.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
 #include "storage/lake_layout.hpp"
@@ -63,6 +64,7 @@ Result<VacuumReport> Vacuum(catalog::MetadataStore& catalog, storage::ObjectStor
   }
 
   if (options.dry_run || report.objects.empty()) return report;
+  SLUICE_FAULT_POINT("vacuum_deleting");
   std::vector<std::string> keys;
   for (const auto& o : report.objects) keys.push_back(o.key);
   Status deleted = lake.DeleteMany(keys);
@@ -163,6 +165,7 @@ Result<CompactReport> Compact(catalog::MetadataStore& catalog, storage::ObjectSt
   commit.job = "compact";
   commit.tables.push_back(std::move(change));
   SLUICE_TRY(connectors::UploadStaged(lake, staged_all));
+  SLUICE_FAULT_POINT("compact_uploaded");
   auto result = catalog.Commit(commit);
   if (!result.ok()) {
     connectors::DiscardUploaded(lake, staged_all);
