@@ -7,9 +7,44 @@
 #include "common/fault_point.hpp"
 #include "common/strings.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
+#include "pipeline/change_detection.hpp"
 #include "storage/lake_layout.hpp"
 
 namespace sluice::pipeline {
+namespace {
+
+/// Change indexes no job's state names (older than `cutoff`): uploads of runs that died before
+/// their commit, and indexes a commit replaced whose run died before deleting them. They live
+/// outside every table's location, so the table listing never sees them.
+Result<std::vector<storage::ObjectInfo>> StaleChangeIndexes(catalog::MetadataStore& catalog,
+                                                            storage::ObjectStore& lake, TimePoint cutoff) {
+  const std::string prefix = kChangeIndexPrefix;
+  SLUICE_ASSIGN_OR_RETURN(auto objects, lake.List(prefix));
+  std::map<std::string, std::string> current;  // "pipeline/job" → the key its state names
+  std::vector<storage::ObjectInfo> stale;
+  for (const auto& object : objects) {
+    if (object.modified >= cutoff || !EndsWith(object.key, ".parquet")) continue;
+    std::string rest = object.key.substr(prefix.size());
+    auto slash = rest.rfind('/');
+    if (slash == std::string::npos) continue;
+    std::string scope = rest.substr(0, slash);
+    if (current.count(scope) == 0) {
+      // Read after the listing: an index committed in between counts as current.
+      SLUICE_ASSIGN_OR_RETURN(auto state, catalog.GetState(scope, "change_index"));
+      std::string key;
+      if (state) {
+        auto ref = ChangeIndexRef::Parse(*state);
+        if (!ref.ok()) return ref.status().WithContext("vacuum: the change index state of {}", scope);
+        key = ref->key;
+      }
+      current[scope] = key;
+    }
+    if (current[scope] != object.key) stale.push_back(object);
+  }
+  return stale;
+}
+
+}  // namespace
 
 Result<VacuumReport> Vacuum(catalog::MetadataStore& catalog, storage::ObjectStore& lake, const Clock& clock,
                             const VacuumOptions& options) {
@@ -62,6 +97,8 @@ Result<VacuumReport> Vacuum(catalog::MetadataStore& catalog, storage::ObjectStor
     if (!EndsWith(object.key, ".parquet")) continue;  // runs upload only Parquet files
     choose(object.key, object.size, "never committed");
   }
+  SLUICE_ASSIGN_OR_RETURN(auto stale_indexes, StaleChangeIndexes(catalog, lake, cutoff));
+  for (const auto& object : stale_indexes) choose(object.key, object.size, "change index no job uses");
 
   if (options.dry_run || report.objects.empty()) return report;
   SLUICE_FAULT_POINT("vacuum_deleting");
