@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: deps configure build test demo bench clean
+.PHONY: deps configure build test demo bench clean test-crash
 
 deps:
 	bash scripts/install-deps.sh
@@ -15,6 +15,10 @@ build: configure
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# The whole crash matrix (every load mode x every fault point); `make test` runs a subset of it.
+test-crash: build
+	cd $(BUILD) && SLUICE_CRASH_MATRIX=full ctest --output-on-failure -R '^e2e_test_crash_matrix$$'
 
 demo: build
 	bash scripts/demo.sh $(BUILD)

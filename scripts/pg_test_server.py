@@ -59,11 +59,17 @@ def _as_server_user(argv):
     return argv
 
 
+# The server's tools run as the postgres user, which may not be allowed into the caller's working
+# directory (a checkout under a 0700 home or mktemp -d): they would warn "could not change directory"
+# on stderr. They start in "/" instead, and only their stdout is ever read as data.
+_SERVER_TOOL_CWD = "/"
+
+
 def _run(argv, what, env=None):
-    proc = subprocess.run(_as_server_user(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=env)
+    proc = subprocess.run(_as_server_user(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env, cwd=_SERVER_TOOL_CWD)
     if proc.returncode != 0:
-        raise PgServerError(f"{what} failed (exit {proc.returncode}): {proc.stdout.strip()}")
+        raise PgServerError(f"{what} failed (exit {proc.returncode}): {proc.stderr.strip()} {proc.stdout.strip()}")
     return proc.stdout
 
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "catalog/sqlite_connection.hpp"
+#include "common/fault_point.hpp"
 #include "common/strings.hpp"
 
 namespace sluice::catalog {
@@ -784,6 +785,7 @@ Result<CommitResult> SqliteMetadataStore::Commit(const CommitRequest& request) {
     }
   }
 
+  SLUICE_FAULT_POINT("in_commit");
   SLUICE_TRY(transaction.Commit());
   return result;
 }

@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
   log.redactor = context.redactor;
   sluice::SetupLogging(log);
   if (!context.action) return kExitUsage;
+  auto clock = sluice::ClockFromEnvironment();
+  if (!clock.ok()) return ReportError(context, clock.status());
+  context.clock = *clock;
   try {
     return context.action();
   } catch (const std::exception& e) {

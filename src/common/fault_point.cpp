@@ -19,7 +19,7 @@
 namespace sluice::fault {
 namespace {
 
-enum class Action { kKill, kError, kPause, kThrow };
+enum class Action { kKill, kError, kPause, kPauseEach, kThrow };
 
 struct PointRule {
   Action action = Action::kKill;
@@ -64,10 +64,12 @@ Result<std::map<std::string, PointRule, std::less<>>> Parse(std::string_view spe
       rule.action = Action::kError;
     } else if (action == "pause") {
       rule.action = Action::kPause;
+    } else if (action == "pause_each") {
+      rule.action = Action::kPauseEach;
     } else if (action == "throw") {
       rule.action = Action::kThrow;
     } else {
-      return Status::Invalid("SLUICE_FAULTPOINT entry '{}': unknown action '{}'; use kill, error, pause or throw",
+      return Status::Invalid("SLUICE_FAULTPOINT entry '{}': unknown action '{}'; use kill, error, pause, pause_each or throw",
                              item, action);
     }
     if (size_t at = name.find('@'); at != std::string::npos) {
@@ -124,12 +126,13 @@ bool Enabled() {
 Status HitSlow(std::string_view name) {
   State& state = GlobalState();
   Action action;
+  int hit = 0;
   {
     std::lock_guard lock(state.mutex);
     LoadLocked(state);
     auto it = state.rules.find(name);
     if (it == state.rules.end()) return Status::OK();
-    int hit = ++it->second.hits;
+    hit = ++it->second.hits;
     if (it->second.on_hit != 0 && hit != it->second.on_hit) return Status::OK();
     action = it->second.action;
   }
@@ -141,12 +144,14 @@ Status HitSlow(std::string_view name) {
       return Status::IoError("fault point '{}' injected an error (SLUICE_FAULTPOINT)", name);
     case Action::kThrow:
       throw std::runtime_error(fmt::format("fault point '{}' threw (SLUICE_FAULTPOINT)", name));
-    case Action::kPause: {
+    case Action::kPause:
+    case Action::kPauseEach: {
       if (state.dir.empty()) {
         return Status::Invalid("fault point '{}' is set to pause but SLUICE_FAULTPOINT_DIR is not set", name);
       }
       std::filesystem::path dir(state.dir);
-      std::string point(name);
+      // pause_each: every hit has its own markers, so a test can hold each attempt of a loop in turn.
+      std::string point = action == Action::kPauseEach ? fmt::format("{}.{}", name, hit) : std::string(name);
       std::filesystem::path release = dir / (point + ".release");
       Touch(dir / (point + ".reached"));
       auto deadline = std::chrono::steady_clock::now() + kPauseDeadline;

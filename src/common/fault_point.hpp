@@ -8,6 +8,8 @@
 //             error  the point returns an IoError (a failure the code must handle)
 //             pause  create <dir>/<name>.reached, then wait until <dir>/<name>.release exists
 //             throw  throw std::runtime_error (code that fails to catch at a thread boundary ends the process)
+//             pause_each  the same with <name>.<hit>.reached / <name>.<hit>.release: one release
+//                         per hit, for holding each pass of a loop (a retried job) in turn
 //     @N      act on the N-th hit only (1-based); without it, on every hit
 //   SLUICE_FAULTPOINT_DIR  the folder for pause's marker files (required for pause)
 //

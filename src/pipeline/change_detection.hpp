@@ -24,6 +24,10 @@ struct ChangeIndexRef {
   std::string ToJson() const;
 };
 
+/// Where change indexes live in the lake: <prefix><pipeline>/<job>/<run>.parquet; the job's state
+/// "change_index" names the current one.
+inline constexpr const char* kChangeIndexPrefix = "_sluice/change_index/";
+
 /// The hash the pipeline computes itself (see ChangeDetector).
 inline constexpr const char* kPortableRowHash = "md5";
 

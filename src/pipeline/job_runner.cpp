@@ -29,7 +29,7 @@ namespace {
 
 /// mode: changes (pg): where a run's key → hash index goes in the lake, outside any table's files.
 std::string ChangeIndexKey(const std::string& pipeline, const std::string& job, const std::string& run_id) {
-  return fmt::format("_sluice/change_index/{}/{}/{}.parquet", pipeline, job, run_id);
+  return fmt::format("{}{}/{}/{}.parquet", kChangeIndexPrefix, pipeline, job, run_id);
 }
 
 /// Polls the engine's progress while a statement runs, feeding the listener.
@@ -483,6 +483,7 @@ class JobExecution {
       quarantined_.insert(quarantined_.end(), files.begin(), files.end());
       rejected_.insert(rejected_.end(), files.begin(), files.end());
     }
+    SLUICE_FAULT_POINT("part_staged");
     return Status::OK();
   }
 
@@ -644,6 +645,7 @@ class JobExecution {
     catalog::CommitRequest commit = NewCommit();
     commit.state.push_back({scope_, kPendingLoadKey, load.ToJson()});
     SLUICE_TRY(ws_.catalog().Commit(commit).status());
+    SLUICE_FAULT_POINT("chunk_committed");
     pending_recorded_ = true;
     return Status::OK();
   }
@@ -659,6 +661,7 @@ class JobExecution {
   /// Uploads the staged files and commits data, rejects and state in one transaction.
   Status Publish(catalog::CommitRequest& commit) {
     // Chunks of a pending load are in the lake already, and stay there if this commit fails.
+    SLUICE_FAULT_POINT("after_stage");
     uploaded_ = NotInLake(staged_);
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), uploaded_));
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), rejected_));
@@ -671,11 +674,13 @@ class JobExecution {
     }
     SLUICE_FAULT_POINT("after_upload");
 
+    SLUICE_FAULT_POINT("after_upload");
     SLUICE_TRY(Interrupted());  // the last moment a timeout or cancellation keeps the run unpublished
     auto committed = ws_.catalog().Commit(commit);
     if (!committed.ok()) return LostRaceOr(committed.status());
     const auto& result = *committed;
     uploaded_.clear();  // published: no longer ours to discard
+    SLUICE_FAULT_POINT("after_commit");
     if (new_index_ && !previous_index_.key.empty()) {
       Status removed = ws_.lake().Delete(previous_index_.key);
       if (!removed.ok()) spdlog::warn("job '{}': could not remove the old change index: {}", job_.name, removed.message());

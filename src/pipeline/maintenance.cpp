@@ -4,10 +4,12 @@
 #include <map>
 #include <set>
 
+#include "common/fault_point.hpp"
 #include "common/strings.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
 #include "pipeline/pipeline_lock.hpp"
 #include "pipeline/resumable_load.hpp"
+#include "pipeline/change_detection.hpp"
 #include "storage/lake_layout.hpp"
 
 namespace sluice::pipeline {
@@ -18,6 +20,37 @@ bool RunIsInFlight(const catalog::RunRecord& run, const std::filesystem::path& l
   if (lock_dir.empty()) return true;
   auto lock = PipelineLock::TryAcquire(lock_dir, run.pipeline);
   return !lock.ok();  // held, or not checkable: keep its files to be safe
+}
+
+/// Change indexes no job's state names (older than `cutoff`): uploads of runs that died before
+/// their commit, and indexes a commit replaced whose run died before deleting them. They live
+/// outside every table's location, so the table listing never sees them.
+Result<std::vector<storage::ObjectInfo>> StaleChangeIndexes(catalog::MetadataStore& catalog,
+                                                            storage::ObjectStore& lake, TimePoint cutoff) {
+  const std::string prefix = kChangeIndexPrefix;
+  SLUICE_ASSIGN_OR_RETURN(auto objects, lake.List(prefix));
+  std::map<std::string, std::string> current;  // "pipeline/job" → the key its state names
+  std::vector<storage::ObjectInfo> stale;
+  for (const auto& object : objects) {
+    if (object.modified >= cutoff || !EndsWith(object.key, ".parquet")) continue;
+    std::string rest = object.key.substr(prefix.size());
+    auto slash = rest.rfind('/');
+    if (slash == std::string::npos) continue;
+    std::string scope = rest.substr(0, slash);
+    if (current.count(scope) == 0) {
+      // Read after the listing: an index committed in between counts as current.
+      SLUICE_ASSIGN_OR_RETURN(auto state, catalog.GetState(scope, "change_index"));
+      std::string key;
+      if (state) {
+        auto ref = ChangeIndexRef::Parse(*state);
+        if (!ref.ok()) return ref.status().WithContext("vacuum: the change index state of {}", scope);
+        key = ref->key;
+      }
+      current[scope] = key;
+    }
+    if (current[scope] != object.key) stale.push_back(object);
+  }
+  return stale;
 }
 
 }  // namespace
@@ -95,8 +128,11 @@ Result<VacuumReport> Vacuum(catalog::MetadataStore& catalog, storage::ObjectStor
     }
     choose(object.key, object.size, "never committed");
   }
+  SLUICE_ASSIGN_OR_RETURN(auto stale_indexes, StaleChangeIndexes(catalog, lake, cutoff));
+  for (const auto& object : stale_indexes) choose(object.key, object.size, "change index no job uses");
 
   if (options.dry_run || report.objects.empty()) return report;
+  SLUICE_FAULT_POINT("vacuum_deleting");
   std::vector<std::string> keys;
   for (const auto& o : report.objects) keys.push_back(o.key);
   Status deleted = lake.DeleteMany(keys);
@@ -197,6 +233,7 @@ Result<CompactReport> Compact(catalog::MetadataStore& catalog, storage::ObjectSt
   commit.job = "compact";
   commit.tables.push_back(std::move(change));
   SLUICE_TRY(connectors::UploadStaged(lake, staged_all));
+  SLUICE_FAULT_POINT("compact_uploaded");
   auto result = catalog.Commit(commit);
   if (!result.ok()) {
     connectors::DiscardUploaded(lake, staged_all);

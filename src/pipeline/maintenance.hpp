@@ -31,7 +31,7 @@ struct VacuumOptions {
 struct VacuumedObject {
   std::string key;
   uint64_t bytes = 0;
-  std::string reason;  // "removed from its table" | "never committed"
+  std::string reason;  // "removed from its table" | "never committed" | "change index no job uses"
 };
 
 struct VacuumReport {

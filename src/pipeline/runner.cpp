@@ -11,6 +11,7 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "common/fault_point.hpp"
 #include "common/ids.hpp"
 #include "common/logging.hpp"
 #include "common/strings.hpp"
@@ -326,6 +327,7 @@ JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipel
           interrupt.Trigger(Status::Timeout(
               "ran longer than its timeout of {:.3g}s and was stopped; raise timeout: of the job in {}",
               std::chrono::duration<double>(*timeout).count(), pipeline.file.string()));
+          (void)fault::Hit("job_timed_out");  // lets a test hold the job until its timeout has fired
           break;
         }
       }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/fault_point.hpp"
 #include "common/hash.hpp"
 #include "common/ids.hpp"
 #include "notify/dispatch.hpp"
@@ -322,6 +323,7 @@ void Daemon::Loop() {
     TimePoint next_poll = PollTriggers(now);
     StartDueRuns(now);
     ReapFinishedWorkers();
+    (void)fault::Hit("daemon_loop");  // a test's witness that a whole pass ran at the current time
     lock.lock();
     if (stopping_) break;
     auto idle = std::min<std::chrono::microseconds>(

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import tempfile
 import textwrap
+import time
 import unittest
 
 SLUICE = os.environ.get("SLUICE_BIN", os.path.join(os.path.dirname(__file__), "../../build/sluice"))
@@ -55,10 +56,12 @@ class Project:
                               env=full_env, timeout=timeout, cwd=self.root)
         return Result(proc)
 
-    def start(self, *args):
+    def start(self, *args, env=None):
         """Starts sluice in the background; the caller waits on or kills the Popen."""
+        full_env = dict(os.environ)
+        full_env.update(env or {})
         return subprocess.Popen([SLUICE, "--project", self.root, *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, cwd=self.root)
+                                stderr=subprocess.PIPE, text=True, cwd=self.root, env=full_env)
 
     def query(self, sql):
         r = self.sluice("query", sql, "--format", "json")
@@ -72,6 +75,36 @@ class Project:
 
     def lake_files(self, pattern="**/*.parquet"):
         return sorted(glob.glob(os.path.join(self.root, "lake", pattern), recursive=True))
+
+
+class FaultPoints:
+    """A SLUICE_FAULTPOINT_DIR for one test: env() switches points on for a sluice process, and
+    wait_reached()/release() drive `pause` and `pause_each` points (docs/testing.md, "Fault points")."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="sluice-fault-")
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def env(self, spec):
+        return {"SLUICE_FAULTPOINT": spec, "SLUICE_FAULTPOINT_DIR": self.dir}
+
+    def wait_reached(self, marker, proc=None, timeout=120):
+        """Waits until the point `marker` (a name, or "name.N" for pause_each's N-th hit) is reached;
+        fails early when `proc` ends instead."""
+        path = os.path.join(self.dir, marker + ".reached")
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(path):
+            if proc is not None and proc.poll() is not None:
+                raise AssertionError(f"sluice exited (rc {proc.returncode}) before fault point {marker}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"fault point {marker} was not reached within {timeout}s")
+            time.sleep(0.01)
+
+    def release(self, marker):
+        with open(os.path.join(self.dir, marker + ".release"), "w") as f:
+            f.write("go\n")
 
 
 def read_parquet_independently(files):

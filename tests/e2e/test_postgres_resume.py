@@ -3,9 +3,7 @@ next run reads only the remaining key ranges and publishes every chunk in one co
 once, and clears the pending load. A table without a key to chunk on starts over."""
 import json
 import os
-import signal
 import sqlite3
-import time
 
 from pg_project import PostgresProjectTest
 
@@ -50,27 +48,13 @@ class PostgresResumeTest(PostgresProjectTest):
         return json.loads(rows[0][0]) if rows else None
 
     def kill_after_chunks(self, chunks):
-        """Starts `sluice run big`, SIGKILLs it once `chunks` chunks are recorded as pending, returns the pending load."""
-        proc = self.p.start("run", "big")
-        try:
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                pending = self.pending()
-                if pending and len(pending["files"]) >= chunks:
-                    break
-                if proc.poll() is not None:
-                    self.fail(f"the run ended (rc {proc.returncode}) before {chunks} chunks were pending: "
-                              f"{proc.stderr.read()}")
-                time.sleep(0.01)
-            else:
-                self.fail("no pending chunks appeared within 120 s")
-        finally:
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            proc.stdout.close()
-            proc.stderr.close()
-        return self.pending()
+        """Runs `sluice run big` to die right after its `chunks`-th chunk is recorded as pending; returns the
+        pending load."""
+        killed = self.p.sluice("run", "big", env={"SLUICE_FAULTPOINT": f"chunk_committed@{chunks}:kill"})
+        self.assertEqual(killed.rc, -9, repr(killed))
+        pending = self.pending()
+        self.assertEqual(len(pending["files"]), chunks, pending)
+        return pending
 
     def test_killed_full_load_resumes_from_its_last_chunk_exactly_once(self):
         pending = self.kill_after_chunks(3)

@@ -1,7 +1,13 @@
 """examples/shop_drop (scenario 2's trigger logic) run by `sluice serve` as its README says: three
 CSVs dropped into a watched folder → one run when the set is complete and settled → a mail with
 row counts (a real SMTP server started here), at most one run per day, each file once — also
-across a restart of the daemon. Only the ports differ from the example: free ones, picked now."""
+across a restart of the daemon. Only the ports differ from the example: free ones, picked now.
+
+Time is the daemon's injected test clock (SLUICE_TEST_CLOCK_FILE), moved by the test: the 5 s
+settle time and the calendar day are never waited for, and the test cannot straddle midnight.
+"Nothing happened" is checked after two whole passes of the daemon's loop at the current time
+(the daemon_loop fault point), so a poll that saw the current files and time has certainly run."""
+import datetime
 import os
 import shutil
 import subprocess
@@ -10,12 +16,13 @@ import tempfile
 import time
 import unittest
 
-from sluice_e2e import ProjectTest
+from sluice_e2e import FaultPoints, ProjectTest
 from test_notifications import SmtpServer
 from test_serve import Daemon, free_port
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 EXAMPLE = os.path.join(ROOT, "examples", "shop_drop")
+DAY_ONE = datetime.datetime(2026, 11, 23, 10, 0, 0, tzinfo=datetime.timezone.utc)
 
 
 class ShopDropExampleTest(ProjectTest):
@@ -34,12 +41,33 @@ class ShopDropExampleTest(ProjectTest):
         self.assertIn("listen: 127.0.0.1:8080", text)
         self.p.write("sluice.yaml", text.replace("port: 8025", f"port: {self.smtp.port}")
                      .replace("listen: 127.0.0.1:8080", f"listen: 127.0.0.1:{self.port}"))
+        self.faults = FaultPoints()
+        self.addCleanup(self.faults.cleanup)
+        self.faults.release("daemon_loop")  # the point only marks each pass; it never holds the loop
+        self.clock_file = os.path.join(self.faults.dir, "clock")
+        self.set_clock(DAY_ONE)
+
+    def set_clock(self, when):
+        # Written aside and renamed, so the daemon never reads half a timestamp.
+        with open(self.clock_file + ".new", "w") as f:
+            f.write(when.strftime("%Y-%m-%dT%H:%M:%SZ") + "\n")
+        os.replace(self.clock_file + ".new", self.clock_file)
 
     def serve(self):
-        d = Daemon(self.p, self.port)
+        env = dict(self.faults.env("daemon_loop:pause"), SLUICE_TEST_CLOCK_FILE=self.clock_file)
+        d = Daemon(self.p, self.port, env=env)
         self.addCleanup(lambda: d.proc.poll() is None and d.stop())
         d.wait_ready()
         return d
+
+    def two_whole_passes(self, d):
+        """Returns once the daemon's loop has begun and finished a pass after this call: that pass
+        read the clock and listed the folder as they are now."""
+        marker = os.path.join(self.faults.dir, "daemon_loop.reached")
+        for _ in range(2):
+            if os.path.exists(marker):
+                os.remove(marker)
+            self.faults.wait_reached("daemon_loop", d.proc)
 
     def drop(self, day, *which):
         subprocess.run([sys.executable, self.p.path("make_drop.py"), day, *which], check=True,
@@ -48,19 +76,32 @@ class ShopDropExampleTest(ProjectTest):
     def runs(self, d):
         return d.json("GET", "/api/v1/runs?pipeline=shop")["runs"]
 
+    def wait_finished_runs(self, d, count):
+        deadline = time.monotonic() + 120
+        while True:
+            runs = self.runs(d)
+            if len(runs) >= count and all(r["status"] not in ("queued", "running") for r in runs):
+                return runs
+            self.assertLess(time.monotonic(), deadline, f"{count} finished runs did not appear: {runs}")
+            time.sleep(0.2)
+
+    def assertNothingStarted(self, d, runs):
+        self.two_whole_passes(d)
+        self.assertEqual(len(self.runs(d)), runs, self.runs(d))
+        self.assertEqual(d.json("GET", "/api/v1/queue")["queue"], [])
+
     def test_one_run_per_complete_set_and_day_with_a_mail(self):
         d = self.serve()
         self.drop("2026-11-23", "orders", "reviews")
-        time.sleep(7)  # past the 5 s settle time: two of three files never start a run
-        self.assertEqual(self.runs(d), [])
-        self.assertEqual(d.json("GET", "/api/v1/queue")["queue"], [])
+        self.two_whole_passes(d)  # both seen at 10:00:00
+        self.set_clock(DAY_ONE + datetime.timedelta(seconds=6))
+        # Past the 5 s settle time: two of three files never start a run.
+        self.assertNothingStarted(d, 0)
 
-        self.drop("2026-11-23", "shipments")
-        deadline = time.time() + 60
-        while not (self.runs(d) and self.runs(d)[0]["status"] not in ("queued", "running")):
-            self.assertLess(time.time(), deadline, "the complete set did not start a run")
-            time.sleep(0.2)
-        (run,) = self.runs(d)
+        self.drop("2026-11-23", "shipments")  # seen at 10:00:06 ...
+        self.assertNothingStarted(d, 0)       # ... and not settled yet
+        self.set_clock(DAY_ONE + datetime.timedelta(seconds=12))
+        (run,) = self.wait_finished_runs(d, 1)
         self.assertEqual(run["trigger"], "file_arrival")
         self.assertEqual(run["status"], "succeeded", run)
         for name in ("orders_20261123.csv", "reviews_20261123.csv", "shipments_20261123.csv"):
@@ -83,13 +124,23 @@ class ShopDropExampleTest(ProjectTest):
         # A second complete set the same day waits for tomorrow — also across a restart, and the
         # first day's files never start another run.
         self.drop("2026-11-24")
-        time.sleep(7)
-        self.assertEqual(len(self.runs(d)), 1)
+        self.two_whole_passes(d)  # seen at 10:00:12
+        self.set_clock(DAY_ONE + datetime.timedelta(seconds=30))
+        self.assertNothingStarted(d, 1)
         self.assertEqual(d.stop(), 0)
         d = self.serve()
-        time.sleep(3)
-        self.assertEqual(len(self.runs(d)), 1, self.runs(d))
-        self.assertEqual(d.json("GET", "/api/v1/queue")["queue"], [])
+        self.assertNothingStarted(d, 1)
+
+        # Tomorrow comes: the waiting set runs, once.
+        self.set_clock(datetime.datetime(2026, 11, 24, 0, 0, 1, tzinfo=datetime.timezone.utc))
+        runs = self.wait_finished_runs(d, 2)
+        self.assertEqual(len(runs), 2, runs)
+        second = next(r for r in runs if r["id"] != run["id"])
+        self.assertEqual(second["status"], "succeeded", second)
+        for name in ("orders_20261124.csv", "reviews_20261124.csv", "shipments_20261124.csv"):
+            self.assertIn(name, second["details"]["trigger_detail"])
+        self.assertNotIn("20261123", second["details"]["trigger_detail"])
+        self.assertNothingStarted(d, 2)
         self.assertEqual(d.stop(), 0)
 
 

@@ -1,12 +1,11 @@
 """A pipeline as a DAG of jobs: success/failure/always branches, skipped jobs, per-job timeouts,
 retries with backoff, and `sluice cancel` — through the real binary, checked in the run record."""
 import json
-import os
 import sqlite3
 import time
 import unittest
 
-from sluice_e2e import ProjectTest
+from sluice_e2e import FaultPoints, ProjectTest
 
 GOOD_CSV = "id,name\n1,a\n2,b\n3,c\n"
 
@@ -17,7 +16,23 @@ def job(name, table, path="incoming/good*.csv", fmt="csv", extra=""):
             f"    target: {{ zone: raw, table: {table} }}\n" + extra)
 
 
+# Each attempt of the job waits at its start until its watchdog has fired the timeout: the job
+# provably outlives its timeout however fast the machine is.
+HOLD_UNTIL_TIMED_OUT = "job_started:pause_each,job_timed_out:pause_each"
+
+
 class WorkflowTest(ProjectTest):
+    def setUp(self):
+        super().setUp()
+        self.faults = FaultPoints()
+        self.addCleanup(self.faults.cleanup)
+
+    def let_attempt_time_out(self, attempt, proc):
+        self.faults.wait_reached(f"job_started.{attempt}", proc)
+        self.faults.wait_reached(f"job_timed_out.{attempt}", proc)
+        self.faults.release(f"job_timed_out.{attempt}")
+        self.faults.release(f"job_started.{attempt}")
+
     def run_record(self, run_id=None):
         with sqlite3.connect(self.p.path(".sluice", "catalog.db")) as db:
             if run_id is None:
@@ -67,16 +82,24 @@ class WorkflowTest(ProjectTest):
         self.p.pipeline("slow", "name: slow\njobs:\n"
                         + job("load", "slow", extra="    timeout: 1ms\n    retries: 2\n"))
         started = time.monotonic()
-        r = self.p.sluice("run", "slow")
+        proc = self.p.start("run", "slow", env=self.faults.env(HOLD_UNTIL_TIMED_OUT))
+        try:
+            for attempt in (1, 2, 3):
+                self.let_attempt_time_out(attempt, proc)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
         took = time.monotonic() - started
-        self.assertEqual(r.rc, 1, repr(r))
+        self.assertEqual(proc.returncode, 1, err)
         run = self.run_record()
         load = run["jobs"]["load"]
         self.assertEqual(load["status"], "failed")
         self.assertEqual(load["attempts"], 3)
         self.assertIn("timeout", load["message"])
         self.assertIn("gave up after 3 attempts", load["message"])
-        self.assertIn("retrying in", r.err)
+        self.assertIn("retrying in", err)
         self.assertGreaterEqual(took, 0.05 + 0.08)  # both pauses were waited
         self.assertEqual(self.p.lake_files(), [])    # nothing of a stopped job was published
 
@@ -85,20 +108,18 @@ class WorkflowTest(ProjectTest):
         self.p.write("incoming/good.csv", GOOD_CSV)
         self.p.pipeline("stuck", "name: stuck\njobs:\n"
                         + job("load", "stuck", extra="    timeout: 1ms\n    retries: 3\n"))
-        proc = self.p.start("run", "stuck")
+        proc = self.p.start("run", "stuck", env=self.faults.env(HOLD_UNTIL_TIMED_OUT))
         try:
-            run_id = None
-            deadline = time.monotonic() + 60
-            while run_id is None and time.monotonic() < deadline:
-                time.sleep(0.1)
-                if os.path.exists(self.p.path(".sluice", "catalog.db")):
-                    try:
-                        run = self.run_record()
-                    except (sqlite3.OperationalError, TypeError):
-                        continue
-                    if run["status"] == "running":
-                        run_id = run["id"]
-            self.assertIsNotNone(run_id, "the run never showed up as running")
+            self.let_attempt_time_out(1, proc)
+            # The runner says so when the first attempt has failed and the hour-long wait begins.
+            waiting = ""
+            while "retrying in" not in waiting:
+                line = proc.stderr.readline()
+                self.assertTrue(line, f"sluice ended before waiting to retry: {waiting}")
+                waiting += line
+            run = self.run_record()
+            self.assertEqual(run["status"], "running")
+            run_id = run["id"]
             cancel = self.p.sluice("cancel", run_id)
             self.assertOk(cancel)
             proc.wait(timeout=60)

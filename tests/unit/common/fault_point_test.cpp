@@ -73,5 +73,23 @@ TEST_F(FaultPointTest, PauseWaitsForTheReleaseFile) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(FaultPointTest, PauseEachHoldsEveryHitUntilItsOwnRelease) {
+  auto dir = std::filesystem::temp_directory_path() / ("sluice_fault_each_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ::setenv("SLUICE_FAULTPOINT_DIR", dir.c_str(), 1);
+  Arm("attempt:pause_each");
+  for (int hit = 1; hit <= 2; ++hit) {
+    auto paused = std::async(std::launch::async, [] { return fault::Hit("attempt"); });
+    auto marker = dir / ("attempt." + std::to_string(hit) + ".reached");
+    while (!std::filesystem::exists(marker)) std::this_thread::yield();
+    // The first hit's release is still there: the second hit must not pass on it.
+    EXPECT_EQ(paused.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+    std::ofstream(dir / ("attempt." + std::to_string(hit) + ".release")).put('\n');
+    EXPECT_TRUE(paused.get().ok());
+  }
+  EXPECT_TRUE(fault::Validate("a:pause_each").ok());
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -11,6 +11,7 @@
 #include "catalog/sqlite_metadata_store.hpp"
 #include "common/strings.hpp"
 #include "pipeline/catalog_views.hpp"
+#include "pipeline/change_detection.hpp"
 #include "pipeline/maintenance.hpp"
 #include "pipeline/pipeline_lock.hpp"
 #include "pipeline/resumable_load.hpp"
@@ -353,6 +354,41 @@ TEST_F(MaintenanceTest, VacuumKeepsTheChunksOfAnInterruptedFullLoad) {
   ASSERT_TRUE(after.ok()) << after.status();
   ASSERT_EQ(after->objects.size(), 1u);
   EXPECT_EQ(after->objects[0].key, chunk.key);
+}
+
+TEST_F(MaintenanceTest, VacuumRemovesChangeIndexesNoJobUsesOnceOlderThanRetain) {
+  // Job p/j's state names its current index; the others were left by runs killed between their
+  // upload and their commit (or before deleting the index their commit replaced).
+  WriteFile("_sluice/change_index/p/j/current.parquet", 3);
+  WriteFile("_sluice/change_index/p/j/uncommitted.parquet", 3);
+  WriteFile("_sluice/change_index/p/dropped_job/old.parquet", 3);
+  catalog::CommitRequest commit;
+  commit.run_id = RunId{"r-state"};
+  commit.pipeline = "p";
+  commit.job = "j";
+  commit.state.push_back(
+      {"p/j", "change_index", ChangeIndexRef{"_sluice/change_index/p/j/current.parquet", 3, kPortableRowHash}.ToJson()});
+  ASSERT_TRUE(catalog_->Commit(commit).ok());
+
+  VacuumOptions options;
+  options.retain = 7 * 24h;
+  clock_->Set(std::chrono::system_clock::now());
+  auto young = Vacuum(*catalog_, *lake_, *clock_, options);  // a run in flight may still commit them
+  ASSERT_TRUE(young.ok()) << young.status();
+  EXPECT_TRUE(young->objects.empty());
+
+  clock_->Set(std::chrono::system_clock::now() + 30 * 24h);
+  auto report = Vacuum(*catalog_, *lake_, *clock_, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  std::set<std::string> removed;
+  for (const auto& o : report->objects) {
+    removed.insert(o.key);
+    EXPECT_EQ(o.reason, "change index no job uses");
+  }
+  EXPECT_EQ(removed, (std::set<std::string>{"_sluice/change_index/p/j/uncommitted.parquet",
+                                            "_sluice/change_index/p/dropped_job/old.parquet"}));
+  EXPECT_TRUE(fs::exists(dir_ / "lake/_sluice/change_index/p/j/current.parquet"));
+  EXPECT_FALSE(fs::exists(dir_ / "lake/_sluice/change_index/p/j/uncommitted.parquet"));
 }
 
 }  // namespace

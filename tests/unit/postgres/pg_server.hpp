@@ -4,11 +4,15 @@
 // scripts/pg_test_server.py (a private cluster on a free 127.0.0.1 port), stopped by pid after it.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -48,15 +52,27 @@ inline std::string PgServerScript() {
       .string();
 }
 
-/// Runs a command, returning its exit code and combined output.
-inline int RunCommand(const std::string& command, std::string* output) {
+/// Runs a command, returning its exit code, its stdout (the only part read as data) and its stderr
+/// (for messages), kept apart so a warning can never be mistaken for output.
+inline int RunCommand(const std::string& command, std::string* output, std::string* errors) {
   output->clear();
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
+  errors->clear();
+  std::string pattern = (std::filesystem::temp_directory_path() / "sluice-pg-stderr-XXXXXX").string();
+  int fd = mkstemp(pattern.data());
+  if (fd < 0) return -1;
+  ::close(fd);
+  FILE* pipe = popen((command + " 2>" + ShellQuote(pattern)).c_str(), "r");
+  if (pipe == nullptr) {
+    std::filesystem::remove(pattern);
+    return -1;
+  }
   std::array<char, 4096> buffer{};
   size_t n;
   while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output->append(buffer.data(), n);
   int status = pclose(pipe);
+  std::ifstream stderr_file(pattern);
+  errors->assign(std::istreambuf_iterator<char>(stderr_file), std::istreambuf_iterator<char>());
+  std::filesystem::remove(pattern);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -67,10 +83,11 @@ inline std::optional<PgServerInfo> StartPgServer(std::string* error) {
     *error = "mkdtemp failed";
     return std::nullopt;
   }
-  std::string output;
-  int rc = RunCommand("/usr/bin/python3 " + ShellQuote(PgServerScript()) + " start " + ShellQuote(pattern), &output);
+  std::string output, errors;
+  int rc = RunCommand("/usr/bin/python3 " + ShellQuote(PgServerScript()) + " start " + ShellQuote(pattern), &output,
+                      &errors);
   if (rc != 0) {
-    *error = "pg_test_server.py start failed (exit " + std::to_string(rc) + "): " + output;
+    *error = "pg_test_server.py start failed (exit " + std::to_string(rc) + "): " + errors + output;
     std::filesystem::remove_all(pattern);
     return std::nullopt;
   }
@@ -86,15 +103,16 @@ inline std::optional<PgServerInfo> StartPgServer(std::string* error) {
     info.password = json.at("password").get<std::string>();
     return info;
   } catch (const std::exception& e) {
-    *error = std::string("cannot parse pg_test_server.py output: ") + e.what() + ": " + output;
+    *error = std::string("cannot parse pg_test_server.py output: ") + e.what() + ": " + output + errors;
     return std::nullopt;
   }
 }
 
 inline void StopPgServer(const PgServerInfo& info) {
-  std::string output;
-  int rc = RunCommand("/usr/bin/python3 " + ShellQuote(PgServerScript()) + " stop " + ShellQuote(info.dir), &output);
-  if (rc != 0) ADD_FAILURE() << "stopping the test PostgreSQL server (pid " << info.pid << ") failed: " << output;
+  std::string output, errors;
+  int rc = RunCommand("/usr/bin/python3 " + ShellQuote(PgServerScript()) + " stop " + ShellQuote(info.dir), &output,
+                      &errors);
+  if (rc != 0) ADD_FAILURE() << "stopping the test PostgreSQL server (pid " << info.pid << ") failed: " << errors;
   std::error_code ignored;
   std::filesystem::remove_all(info.dir, ignored);
 }

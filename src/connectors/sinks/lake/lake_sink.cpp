@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/fault_point.hpp"
 #include "common/strings.hpp"
 #include "storage/lake_layout.hpp"
 
@@ -182,6 +183,7 @@ Status UploadStaged(storage::ObjectStore& store, const std::vector<StagedFile>& 
   for (const auto& f : files) {
     SLUICE_TRY(store.PutFile(f.key, f.local, /*consume=*/true).WithContext("uploading {} to {}", f.local.string(),
                                                                            store.Describe()));
+    SLUICE_FAULT_POINT("mid_upload");
   }
   return Status::OK();
 }
