@@ -674,7 +674,6 @@ class JobExecution {
     }
     SLUICE_FAULT_POINT("after_upload");
 
-    SLUICE_FAULT_POINT("after_upload");
     SLUICE_TRY(Interrupted());  // the last moment a timeout or cancellation keeps the run unpublished
     auto committed = ws_.catalog().Commit(commit);
     if (!committed.ok()) return LostRaceOr(committed.status());

@@ -204,6 +204,9 @@ ApiServer::ApiServer(pipeline::Workspace& workspace, scheduler::Daemon& daemon, 
   }
   sandbox_options_.memory_limit = project_.engine.GetString("memory_limit", "2GB").ValueOr("2GB");
   sandbox_options_.threads = static_cast<int>(project_.engine.GetInt("threads", 0).ValueOr(0));
+  // DuckDB empties its spill folder when a database closes, and a sandbox closes after every query:
+  // a folder of its own, inside this process's, keeps the pipelines' spill files safe.
+  sandbox_options_.spill_folder = workspace_.spill_dir() / "api-queries";
   http_->set_payload_max_length(kMaxBodyBytes);
   http_->set_read_timeout(kReadTimeoutSeconds, 0);
   http_->set_write_timeout(kWriteTimeoutSeconds, 0);

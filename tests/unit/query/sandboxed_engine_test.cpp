@@ -77,5 +77,20 @@ TEST_F(SandboxedEngineTest, OnlyOneSelectStatementPasses) {
   EXPECT_NE(CheckReadOnlyQuery(connection(), " -- nothing").message().find("empty"), std::string::npos);
 }
 
+TEST_F(SandboxedEngineTest, SpillsIntoItsOwnFolderUnderLockdown) {
+  SandboxOptions options;
+  options.readable_folders = {root_ / "lake"};
+  options.spill_folder = root_ / "spill";
+  options.memory_limit = "64MB";
+  options.threads = 1;
+  auto sandbox = SandboxedEngine::Open(options);
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status().message();
+  // Sorting more than the memory limit holds must spill: the spill folder is not a read outside the lake.
+  auto rows = (*sandbox)->connection().Query(
+      "SELECT count(*) AS n FROM (SELECT i, md5(i::VARCHAR) AS h FROM range(3000000) t(i) ORDER BY h)");
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  EXPECT_EQ(rows->Get(0, "n"), "3000000");
+}
+
 }  // namespace
 }  // namespace sluice::query
