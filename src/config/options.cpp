@@ -125,6 +125,12 @@ std::string SuggestedEnvName(std::string_view path, std::string_view key) {
   return name;
 }
 
+/// "source.url" -> "source.password": where a password next to the value would be.
+std::string SiblingPath(const std::string& path, std::string_view key) {
+  size_t dot = path.rfind('.');
+  return dot == std::string::npos ? std::string(key) : fmt::format("{}.{}", path.substr(0, dot), key);
+}
+
 /// Header (or map key) names whose values are credentials: a literal there is refused.
 bool IsCredentialName(std::string_view name) {
   std::string lower = ToLower(name);
@@ -178,7 +184,7 @@ void CheckUrl(const Value& value, std::string_view key, std::string_view context
     errors->push_back(fmt::format(
         "{}'{}' in {} has a password written into its URL; take it from the environment instead, e.g. "
         "{}: \"scheme://user:${{env:{}}}@host/...\" (or a separate password: key where there is one)",
-        Prefix(value.location()), key, context, key, SuggestedEnvName(value.path(), "password")));
+        Prefix(value.location()), key, context, key, SuggestedEnvName(SiblingPath(value.path(), "password"), key)));
     return;
   }
   value.RegisterUrlCredentials();
