@@ -1,8 +1,9 @@
 # The two set-up commands of the README: `make demo` and `make test`. Both install what is missing.
 BUILD ?= build
 JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
 
-.PHONY: deps configure build test demo bench clean test-crash
+.PHONY: deps configure build test demo bench clean test-crash install
 
 deps:
 	bash scripts/install-deps.sh
@@ -22,6 +23,11 @@ test-crash: build
 
 demo: build
 	bash scripts/demo.sh $(BUILD)
+
+# The binary is $(BUILD)/sluice after `make build`/`make demo`; this puts it on PATH as PREFIX/bin/sluice
+# (with DuckDB's library in PREFIX/lib/sluice). `make install PREFIX=$$HOME/.local` needs no root.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: build
 	bash bench/run.sh $(BUILD)

@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libzstd-dev libarchive-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
-  python3 python3-aiosmtpd python3-boto3 python3-botocore python3-pandas python3-psycopg2
+  python3 python3-aiosmtpd python3-boto3 python3-botocore python3-pandas python3-psycopg2 python3-yaml
   zip bc tzdata ccache
 )
 

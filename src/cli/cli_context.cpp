@@ -3,6 +3,9 @@
 #include <cstdio>
 
 #include "common/strings.hpp"
+#include "connectors/source.hpp"
+#include "notify/dispatch.hpp"
+#include "notify/notifier.hpp"
 
 namespace sluice::cli {
 namespace fs = std::filesystem;
@@ -39,9 +42,33 @@ Result<config::ProjectConfig> LoadProjectOnly(CliContext& context) {
   return config::LoadProject(file, load);
 }
 
+namespace {
+
+/// Masks the secrets of sluice.yaml's connections and notifications from the start, not only once a job
+/// binds its source or a notification is sent: their plug-ins' option tables say which keys are secrets.
+/// Problems are ignored here; validate, the bind and the send report them where they always have.
+void RegisterProjectSecrets(const config::ProjectConfig& project) {
+  std::vector<std::string> ignored;
+  connectors::SourceRegistry sources;
+  connectors::RegisterBuiltinSources(sources);
+  if (project.connections.IsMap()) {
+    for (const auto& [name, entry] : project.connections.entries()) {
+      const config::Value* type = entry.Find("type");
+      const auto* descriptor = type != nullptr && type->IsScalar() ? sources.Find(type->scalar()) : nullptr;
+      if (descriptor != nullptr) config::ValidateOptions(entry, descriptor->options, name, &ignored);
+    }
+  }
+  notify::NotifierRegistry notifiers;
+  notify::RegisterBuiltinNotifiers(notifiers);
+  notify::ValidateNotifications(notifiers, project.notifications, &ignored);
+}
+
+}  // namespace
+
 Result<LoadedProject> LoadAll(CliContext& context, bool with_pipelines) {
   LoadedProject loaded;
   SLUICE_ASSIGN_OR_RETURN(loaded.project, LoadProjectOnly(context));
+  RegisterProjectSecrets(loaded.project);
   if (with_pipelines) {
     config::LoadOptions load;
     load.env = context.options.env;

@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kProjectYaml = R"(project: demo
-lake: ./lake                          # a local folder (s3://bucket/prefix arrives with S3 support)
+lake: ./lake                          # a local folder, or s3://bucket/prefix (keys under s3:)
 catalog: .sluice/catalog.db           # SQLite file holding tables, versions, runs and job state
 engine:
   memory_limit: 2GB                   # DuckDB spills to .sluice/tmp beyond this

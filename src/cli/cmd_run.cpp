@@ -35,16 +35,27 @@ void AddRunCommand(CLI::App& app, CliContext& context) {
       request.pipeline = args->pipeline;
       request.full_refresh = args->full_refresh;
       if (!args->job.empty()) request.only_job = args->job;
-      ProgressDisplay display(stderr);
+      ProgressDisplay display(stderr, context.redactor);
       auto outcome = runner.Run(request, args->quiet ? nullptr : &display);
       if (!outcome.ok()) return ReportError(context, outcome.status());
       const auto& r = outcome->record;
       double seconds =
           r.finished_at ? std::chrono::duration<double>(*r.finished_at - r.started_at).count() : 0.0;
-      std::printf("run %s %s: %lld rows written, %lld rejected, %s in %.2fs\n", r.id.value.c_str(),
-                  catalog::RunStatusName(r.status), static_cast<long long>(r.rows_written),
-                  static_cast<long long>(r.rows_rejected), HumanBytes(static_cast<uint64_t>(r.bytes_written)).c_str(),
-                  seconds);
+      bool failed = r.status == catalog::RunStatus::kFailed || r.status == catalog::RunStatus::kCancelled;
+      if (!failed) {
+        std::printf("run %s %s: %lld rows written, %lld rejected, %s in %.2fs\n", r.id.value.c_str(),
+                    catalog::RunStatusName(r.status), static_cast<long long>(r.rows_written),
+                    static_cast<long long>(r.rows_rejected),
+                    HumanBytes(static_cast<uint64_t>(r.bytes_written)).c_str(), seconds);
+      } else if (r.rows_written == 0) {
+        std::printf("run %s %s: %lld rows read, nothing committed, in %.2fs\n", r.id.value.c_str(),
+                    catalog::RunStatusName(r.status), static_cast<long long>(r.rows_read), seconds);
+      } else {  // jobs that finished before the failure keep their commits
+        std::printf("run %s %s: %lld rows read; the jobs that succeeded committed %lld rows (%s), in %.2fs\n",
+                    r.id.value.c_str(), catalog::RunStatusName(r.status), static_cast<long long>(r.rows_read),
+                    static_cast<long long>(r.rows_written), HumanBytes(static_cast<uint64_t>(r.bytes_written)).c_str(),
+                    seconds);
+      }
       {  // tell the pipeline's notify: destinations; their failure does not change the run's outcome
         notify::NotifierRegistry notifiers;
         notify::RegisterBuiltinNotifiers(notifiers);

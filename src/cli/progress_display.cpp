@@ -7,7 +7,13 @@
 
 namespace sluice::cli {
 
-ProgressDisplay::ProgressDisplay(FILE* out) : out_(out), terminal_(::isatty(::fileno(out)) == 1) {}
+ProgressDisplay::ProgressDisplay(FILE* out, std::shared_ptr<const Redactor> redactor)
+    : out_(out), redactor_(std::move(redactor)), terminal_(::isatty(::fileno(out)) == 1) {}
+
+void ProgressDisplay::Write(const std::string& text) {
+  std::string shown = redactor_ ? redactor_->Apply(text) : text;
+  std::fputs(shown.c_str(), out_);
+}
 
 void ProgressDisplay::ClearLine() {
   if (terminal_ && line_dirty_) {
@@ -19,7 +25,7 @@ void ProgressDisplay::ClearLine() {
 void ProgressDisplay::OnJobStart(const std::string& job, const std::string& input_summary) {
   std::lock_guard lock(mutex_);
   ClearLine();
-  fmt::print(out_, "▶ {}: {}\n", job, input_summary);
+  Write(fmt::format("▶ {}: {}\n", job, input_summary));
   std::fflush(out_);
   last_plain_print_ = 0;
 }
@@ -41,10 +47,10 @@ void ProgressDisplay::OnJobProgress(const pipeline::JobProgress& p) {
   }
   std::string line = fmt::format("  {} {}{}{}  {:.1f}s", p.job, pct, bytes, rows, p.elapsed_seconds);
   if (terminal_) {
-    fmt::print(out_, "\r\033[2K{}", line);
+    Write(fmt::format("\r\033[2K{}", line));
     line_dirty_ = true;
   } else {
-    fmt::print(out_, "{}\n", line);
+    Write(fmt::format("{}\n", line));
   }
   std::fflush(out_);
 }
@@ -54,16 +60,16 @@ void ProgressDisplay::OnJobFinish(const pipeline::JobSummary& s) {
   ClearLine();
   if (s.status == "succeeded") {
     double rate = s.seconds > 0 ? static_cast<double>(s.rows_written) / s.seconds : 0;
-    fmt::print(out_, "✔ {} → {} v{}: {} rows, {} files, {} in {:.2f}s ({:.0f} rows/s){}\n", s.job, s.table,
+    Write(fmt::format("✔ {} → {} v{}: {} rows, {} files, {} in {:.2f}s ({:.0f} rows/s){}\n", s.job, s.table,
                s.table_version, s.rows_written, s.files_written, HumanBytes(static_cast<uint64_t>(s.bytes_written)),
                s.seconds, rate,
-               s.rows_rejected > 0 ? fmt::format("; {} rows rejected → {}__rejects", s.rows_rejected, s.table) : "");
+               s.rows_rejected > 0 ? fmt::format("; {} rows rejected → {}__rejects", s.rows_rejected, s.table) : ""));
   } else if (s.status == "no_changes") {
-    fmt::print(out_, "= {}: no changes — {}\n", s.job, s.message);
+    Write(fmt::format("= {}: no changes — {}\n", s.job, s.message));
   } else if (s.status == "skipped") {
-    fmt::print(out_, "- {}: skipped — {}\n", s.job, s.message);
+    Write(fmt::format("- {}: skipped — {}\n", s.job, s.message));
   } else {
-    fmt::print(out_, "✘ {} failed after {:.2f}s: {}\n", s.job, s.seconds, s.message);
+    Write(fmt::format("✘ {} failed after {:.2f}s: {}\n", s.job, s.seconds, s.message));
   }
   std::fflush(out_);
 }

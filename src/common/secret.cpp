@@ -6,7 +6,7 @@
 namespace sluice {
 
 void Redactor::Add(std::string value) {
-  if (value.size() < 4) return;
+  if (value.empty()) return;
   std::unique_lock lock(mutex_);
   if (std::find(values_.begin(), values_.end(), value) != values_.end()) return;
   values_.push_back(std::move(value));
@@ -15,13 +15,24 @@ void Redactor::Add(std::string value) {
 }
 
 std::string Redactor::Apply(std::string_view text) const {
-  std::string out(text);
   std::shared_lock lock(mutex_);
-  for (const auto& value : values_) {
-    for (size_t pos = out.find(value); pos != std::string::npos;
-         pos = out.find(value, pos + kMask.size())) {
-      out.replace(pos, value.size(), kMask);
+  if (values_.empty()) return std::string(text);
+  // One pass over the original text, longest secret first at each position: a mask already written is
+  // never searched again, so a short secret cannot match inside "***" or inside a longer secret.
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    bool masked = false;
+    for (const auto& value : values_) {
+      if (value[0] == text[i] && text.compare(i, value.size(), value) == 0) {
+        out += kMask;
+        i += value.size();
+        masked = true;
+        break;
+      }
     }
+    if (!masked) out += text[i++];
   }
   return out;
 }

@@ -30,7 +30,9 @@ class Redactor {
  public:
   static constexpr std::string_view kMask = "***";
 
-  /// Values shorter than 4 characters are not masked: they would shred ordinary text.
+  /// Masks `value` from now on, whatever its length (a 3-character password is a password too); only
+  /// values that are secrets are added (secret keys, URL passwords), so ordinary numbers stay readable.
+  /// An empty value is ignored.
   void Add(std::string value);
   std::string Apply(std::string_view text) const;
 

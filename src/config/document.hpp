@@ -21,6 +21,11 @@ struct ValueAccess {
     value->scalar_ = std::move(text);
     value->secret_ = secret;
   }
+  static void AddReference(Value* value, size_t offset, size_t length, bool from_default) {
+    value->references_.push_back({offset, length, from_default});
+  }
+  static void SetWrittenDefault(Value* value) { value->written_default_ = true; }
+  static void SetRedactor(Value* value, std::shared_ptr<Redactor> redactor) { value->redactor_ = std::move(redactor); }
   static std::vector<Value>& Items(Value* value) { return value->items_; }
   static std::vector<std::pair<std::string, Value>>& Entries(Value* value) { return value->entries_; }
   static std::vector<Location>& KeyLocations(Value* value) { return value->key_locations_; }

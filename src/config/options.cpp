@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/strings.hpp"
 #include "config/document.hpp"
@@ -97,6 +98,98 @@ std::string Hint(std::string_view key, const std::vector<std::string>& known) {
   return fmt::format(" (expected one of: {})", Join(known, ", "));
 }
 
+/// An environment variable name to suggest for a secret at `path`: its last two parts, e.g.
+/// connections.registry.password -> REGISTRY_PASSWORD, s3.secret_access_key -> S3_SECRET_ACCESS_KEY.
+std::string SuggestedEnvName(std::string_view path, std::string_view key) {
+  std::vector<std::string> parts;
+  std::string part;
+  for (char c : path) {
+    if (c == '.') {
+      parts.push_back(part);
+      part.clear();
+    } else if (c == '[') {
+      break;
+    } else {
+      part += c;
+    }
+  }
+  if (!part.empty()) parts.push_back(part);
+  if (parts.empty()) parts.emplace_back(key);
+  std::string joined = parts.size() >= 2 ? parts[parts.size() - 2] + "_" + parts.back() : parts.back();
+  std::string name;
+  for (char c : joined) {
+    name += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+                                                        : '_';
+  }
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) name = "SECRET_" + name;
+  return name;
+}
+
+/// "source.url" -> "source.password": where a password next to the value would be.
+std::string SiblingPath(const std::string& path, std::string_view key) {
+  size_t dot = path.rfind('.');
+  return dot == std::string::npos ? std::string(key) : fmt::format("{}.{}", path.substr(0, dot), key);
+}
+
+/// Header (or map key) names whose values are credentials: a literal there is refused.
+bool IsCredentialName(std::string_view name) {
+  std::string lower = ToLower(name);
+  for (std::string_view word : {"auth", "token", "key", "secret", "password", "cookie", "session", "signature"}) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+/// Refuses a secret written into the file (a literal, or a reference's default) and registers the rest.
+void CheckSecret(const Value& value, std::string_view key, std::string_view context,
+                 std::vector<std::string>* errors) {
+  if (value.IsMap()) {  // e.g. http headers: credential-named entries must be references
+    for (const auto& [name, entry] : value.entries()) {
+      if (!entry.IsScalar() || entry.scalar().empty()) continue;
+      if (!entry.uses_reference() && IsCredentialName(name)) {
+        errors->push_back(fmt::format(
+            "{}'{}' of {} in {} is a credential written into the file; take it from the environment or a file, "
+            "e.g. {}: \"Bearer ${{env:{}}}\" (or \"${{file:PATH}}\"), and export that variable",
+            Prefix(entry.location()), name, key, context, name, SuggestedEnvName(entry.path(), name)));
+      }
+    }
+    value.RegisterAsSecret();
+    return;
+  }
+  if (!value.IsScalar() || value.scalar().empty()) return;
+  std::string env = SuggestedEnvName(value.path(), key);
+  if (!value.uses_reference()) {
+    errors->push_back(fmt::format(
+        "{}'{}' in {} is a secret written into the file; secrets must come from the environment or a file so "
+        "they stay out of git, logs and listings: write {}: \"${{env:{}}}\" (or {}: \"${{file:PATH}}\") and "
+        "export {}",
+        Prefix(value.location()), key, context, key, env, key, env));
+    return;
+  }
+  if (value.has_written_default()) {
+    errors->push_back(fmt::format(
+        "{}'{}' in {} is a secret, but its ${{env:NAME:-default}} writes a value into the file; drop the "
+        "default: {}: \"${{env:{}}}\"",
+        Prefix(value.location()), key, context, key, env));
+    return;
+  }
+  value.RegisterAsSecret();
+}
+
+/// A URL of an option that is not secret as a whole: a literal password in it is refused, a password
+/// or query value taken from a reference is masked.
+void CheckUrl(const Value& value, std::string_view key, std::string_view context, std::vector<std::string>* errors) {
+  if (!value.IsScalar()) return;
+  if (value.HasLiteralUrlPassword()) {
+    errors->push_back(fmt::format(
+        "{}'{}' in {} has a password written into its URL; take it from the environment instead, e.g. "
+        "{}: \"scheme://user:${{env:{}}}@host/...\" (or a separate password: key where there is one)",
+        Prefix(value.location()), key, context, key, SuggestedEnvName(SiblingPath(value.path(), "password"), key)));
+    return;
+  }
+  value.RegisterUrlCredentials();
+}
+
 }  // namespace
 
 void ValidateOptions(const Value& map, const std::vector<OptionSpec>& specs, std::string_view context,
@@ -117,6 +210,8 @@ void ValidateOptions(const Value& map, const std::vector<OptionSpec>& specs, std
           fmt::format("{}unknown key '{}' in {}{}", Prefix(map.KeyLocation(key)), key, context, Hint(key, known)));
       continue;
     }
+    if (!value.IsNull() && spec->secret) CheckSecret(value, key, context, errors);
+    if (!value.IsNull() && !spec->secret) CheckUrl(value, key, context, errors);
     if (value.IsNull() || MatchesType(value, spec->type)) continue;
     errors->push_back(fmt::format("{}invalid value for '{}' in {}: must be {}, got {}", Prefix(value.location()), key,
                                   context, OptionTypeForm(spec->type), internal::DescribeFound(value)));

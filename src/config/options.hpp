@@ -17,7 +17,11 @@ struct OptionSpec {
   OptionType type = OptionType::kString;
   std::string default_value;  // "" = none
   bool required = false;
-  bool secret = false;  // documented as such; its value is never echoed in messages
+  /// A credential: ValidateOptions refuses a value written into the file (it must be ${env:…} or ${file:…},
+  /// without a default) and registers the value with the Redactor, so it is masked whatever its length.
+  /// In a map-valued option (headers), credential-named entries must be references; all referenced
+  /// values are masked.
+  bool secret = false;
   std::string description;
 };
 
@@ -31,7 +35,9 @@ const char* OptionTypeForm(OptionType type);
 bool MatchesType(const Value& value, OptionType type);
 
 /// Checks `map` (must be a map; a null Value counts as empty) against `specs`: unknown keys (with a
-/// "did you mean 'x'?" from NearestWord), missing required keys, values of the wrong type.
+/// "did you mean 'x'?" from NearestWord), missing required keys, values of the wrong type, secrets
+/// written into the file and URLs with a password written into them. Registers the values of secret keys
+/// (and URL passwords / referenced query values) with the Redactor the values were resolved with.
 /// Every problem is appended to `errors` as "FILE:LINE:COL: <what> in <context>: ...".
 /// `context` e.g. "source of job 'clean'". A key present with an empty (null) value counts as absent.
 void ValidateOptions(const Value& map, const std::vector<OptionSpec>& specs, std::string_view context,

@@ -31,7 +31,7 @@ const std::vector<OptionSpec>& ProjectKeys() {
        "settings of the embedded engine (memory_limit, threads, temp_directory, ...)"},
       {"defaults", OptionType::kMap, "", false, false, "defaults for every job of every pipeline"},
       {"masking", OptionType::kMap, "", false, false,
-       "settings of mask: (key: the secret of keyed hashes, e.g. ${env:SLUICE_MASK_KEY})"},
+       "settings of mask: (key: the secret of keyed hashes, e.g. key: \"${env:SLUICE_MASK_KEY}\")"},
       {"environments", OptionType::kMap, "", false, false,
        "named overlays chosen with --env NAME: maps merge key by key, lists and values replace"},
   };
@@ -130,6 +130,31 @@ std::string Shown(const Value& value, const std::string& text) {
   return value.is_secret() ? std::string(Redactor::kMask) : text;
 }
 
+/// What the chosen environment's overlay does to the stores, read before the overlay is merged.
+struct EnvironmentStores {
+  bool moves_lake = false;    // it sets lake: to something else than the base file
+  bool sets_catalog = false;  // it sets catalog:
+  Location where;             // the overlay, for messages
+};
+
+EnvironmentStores ChosenEnvironmentStores(const Value& doc, const std::string& env) {
+  EnvironmentStores stores;
+  if (env.empty() || !doc.IsMap()) return stores;
+  const Value* environments = doc.Find("environments");
+  const Value* overlay = environments != nullptr && environments->IsMap() ? environments->Find(env) : nullptr;
+  if (overlay == nullptr || !overlay->IsMap()) return stores;
+  stores.where = environments->KeyLocation(env);
+  const Value* catalog = overlay->Find("catalog");
+  stores.sets_catalog = catalog != nullptr && !catalog->IsNull();
+  const Value* lake = overlay->Find("lake");
+  if (lake != nullptr && lake->IsScalar()) {
+    const Value* base_lake = doc.Find("lake");
+    std::string base_text = base_lake != nullptr && base_lake->IsScalar() ? base_lake->scalar() : "./lake";
+    stores.moves_lake = fs::path(lake->scalar()).lexically_normal() != fs::path(base_text).lexically_normal();
+  }
+  return stores;
+}
+
 Value Section(const Value& doc, std::string_view key) {
   const Value* v = doc.Find(key);
   return v == nullptr ? Value() : *v;
@@ -167,6 +192,7 @@ Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& optio
                            display, doc.IsList() ? "a list" : "a single value");
   }
 
+  const EnvironmentStores stores = ChosenEnvironmentStores(doc, options.env);
   config.environments = internal::ApplyEnvironment(&doc, options.env, display, ProjectKeys(), true, &errors);
   internal::ResolveReferences(&doc, ParseOptions{config.root, options.redactor, options.getenv}, &errors);
   ValidateOptions(doc, ProjectKeys(), display, &errors);
@@ -210,15 +236,41 @@ Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& optio
   } else {
     config.catalog = ResolveProjectPath(config, catalog).string();
   }
+  if (stores.moves_lake && !stores.sets_catalog && !config.catalog.empty()) {
+    // A catalog lists the files of one lake: sharing the default's catalog with another lake would make this
+    // environment skip files the default already loaded (they are not in this lake) and list tables whose
+    // files it does not have.
+    if (!internal::IsPlainName(options.env)) {
+      errors.push_back(fmt::format("{}environment '{}' moves the lake but sets no catalog:, and its name cannot be "
+                                   "part of a file name; set catalog: in environments.{} too",
+                                   Prefix(stores.where), options.env, options.env));
+    } else if (StartsWith(config.catalog, "postgresql://") || StartsWith(config.catalog, "postgres://")) {
+      errors.push_back(fmt::format(
+          "{}environment '{}' moves the lake but keeps the shared catalog of the default environment, whose "
+          "records describe the other lake; set catalog: in environments.{} too (another database), e.g. "
+          "catalog: \"postgresql://sluice@host/sluice_{}\"",
+          Prefix(stores.where), options.env, options.env, options.env));
+    } else {
+      fs::path path(config.catalog);
+      config.catalog = (path.parent_path() / fmt::format("{}-{}{}", path.stem().string(), options.env,
+                                                         path.extension().string()))
+                           .string();
+    }
+  }
 
   config.s3 = Section(doc, "s3");
   ValidateOptions(config.s3, S3Keys(), fmt::format("s3 of {}", display), &errors);
   config.connections = Section(doc, "connections");
   CheckNamedSections(config.connections, "connections",
-                     "{ type: postgres, url: postgresql://user@host/db, password: ${env:PW} }", &errors);
+                     "{ type: postgres, url: \"postgresql://user@host/db\", password: \"${env:PW}\" }", &errors);
   config.notifications = Section(doc, "notifications");
   CheckNamedSections(config.notifications, "notifications", "{ type: webhook, url: http://host/hook }", &errors);
   config.server = Section(doc, "server");
+  if (const Value* token = config.server.Find("token"); token != nullptr && token->IsScalar()) {
+    // server: has no option table here (sluice serve reads it), but its token is a secret like any other.
+    ValidateOptions(Value::Map({{"token", *token}}, config.server.location(), config.server.path()),
+                    {{"token", OptionType::kString, "", false, true, ""}}, "server of " + display, &errors);
+  }
   config.query = Section(doc, "query");
   ValidateOptions(config.query, QueryKeys(), fmt::format("query of {}", display), &errors);
   config.engine = Section(doc, "engine");

@@ -201,7 +201,103 @@ Result<std::vector<std::string>> Value::AsStringList() const {
 
 Result<Secret> Value::AsSecret() const {
   if (!IsScalar()) return Expected(*this, "a text value or a ${env:NAME} / ${file:PATH} reference");
+  RegisterAsSecret();
   return Secret(scalar_);
+}
+
+void Value::RegisterAsSecret() const {
+  for (const auto& item : items_) item.RegisterAsSecret();
+  for (const auto& entry : entries_) entry.second.RegisterAsSecret();
+  if (!IsScalar() || !redactor_) return;
+  redactor_->Add(scalar_);
+  for (const auto& reference : references_) redactor_->Add(scalar_.substr(reference.offset, reference.length));
+}
+
+namespace {
+
+struct Span {
+  size_t begin = 0, end = 0;
+  bool empty() const { return begin >= end; }
+};
+
+/// The password of scheme://user:password@host… and the values of its query string, as spans of `url`.
+struct UrlCredentials {
+  Span password;
+  std::vector<Span> query_values;
+};
+
+std::optional<UrlCredentials> FindUrlCredentials(const std::string& url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos || scheme_end == 0 || !std::isalpha(static_cast<unsigned char>(url[0]))) {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < scheme_end; ++i) {
+    char c = url[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return std::nullopt;
+  }
+  UrlCredentials found;
+  size_t authority = scheme_end + 3;
+  size_t authority_end = url.find_first_of("/?#", authority);
+  if (authority_end == std::string::npos) authority_end = url.size();
+  size_t at = url.rfind('@', authority_end == 0 ? 0 : authority_end - 1);
+  if (at != std::string::npos && at >= authority) {
+    size_t colon = url.find(':', authority);
+    if (colon != std::string::npos && colon < at) found.password = {colon + 1, at};
+  }
+  size_t query = url.find('?', authority);
+  if (query != std::string::npos) {
+    size_t query_end = url.find('#', query);
+    if (query_end == std::string::npos) query_end = url.size();
+    size_t param = query + 1;
+    while (param < query_end) {
+      size_t param_end = url.find('&', param);
+      if (param_end == std::string::npos || param_end > query_end) param_end = query_end;
+      size_t equals = url.find('=', param);
+      if (equals != std::string::npos && equals < param_end) found.query_values.push_back({equals + 1, param_end});
+      param = param_end + 1;
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+void Value::RegisterUrlCredentials() const {
+  if (!IsScalar() || !redactor_) return;
+  auto credentials = FindUrlCredentials(scalar_);
+  if (!credentials) return;
+  auto from_reference = [&](const Span& span) {
+    return std::any_of(references_.begin(), references_.end(), [&](const ResolvedReference& r) {
+      return !r.from_default && r.offset < span.end && span.begin < r.offset + r.length;
+    });
+  };
+  // A password is masked even when it is a default written in the file (it is a password all the same);
+  // a query value only when it came from the environment or a file (most are ordinary parameters).
+  if (!credentials->password.empty()) {
+    const Span& span = credentials->password;
+    redactor_->Add(scalar_.substr(span.begin, span.end - span.begin));
+  }
+  for (const auto& span : credentials->query_values) {
+    if (span.empty() || !from_reference(span)) continue;
+    redactor_->Add(scalar_.substr(span.begin, span.end - span.begin));
+    for (const auto& r : references_) {
+      if (!r.from_default && r.offset < span.end && span.begin < r.offset + r.length) {
+        redactor_->Add(scalar_.substr(r.offset, r.length));
+      }
+    }
+  }
+}
+
+bool Value::HasLiteralUrlPassword() const {
+  if (!IsScalar()) return false;
+  auto credentials = FindUrlCredentials(scalar_);
+  if (!credentials || credentials->password.empty()) return false;
+  const Span& password = credentials->password;
+  // Environment overlays are checked before references are resolved.
+  if (scalar_.substr(password.begin, password.end - password.begin).find("${") != std::string::npos) return false;
+  return std::none_of(references_.begin(), references_.end(), [&](const ResolvedReference& r) {
+    return r.offset < password.end && password.begin < r.offset + r.length;
+  });
 }
 
 namespace {
@@ -470,10 +566,16 @@ class Resolver {
 
  private:
   void ResolveScalar(Value* v) {
-    const std::string& text = v->scalar();
+    const std::string text = v->scalar();
     if (text.find("${") == std::string::npos) return;
     std::string out;
     bool secret = v->is_secret();
+    struct Piece {
+      size_t offset, length;
+      bool from_default;
+    };
+    std::vector<Piece> pieces;
+    bool written_default = false;
     size_t i = 0;
     while (i < text.size()) {
       if (text.compare(i, 3, "$${") == 0) {
@@ -491,20 +593,34 @@ class Resolver {
             fmt::format("{}unterminated reference '{}' in {}; close it with '}}' (or write $${{ for a "
                         "literal ${{)",
                         Prefix(v->location()), text.substr(i, 40), Referrer(*v)));
+        ValueAccess::AddReference(v, 0, 0, false);  // reported: it is no literal for the secret-key check
         return;
       }
       std::string body = text.substr(i + 2, close - i - 2);
-      std::optional<std::string> value = ResolveReference(*v, body);
-      if (!value) return;
-      if (options_.redactor) options_.redactor->Add(*value);
-      out += *value;
-      secret = true;
+      std::optional<Resolved> value = ResolveReference(*v, body);
+      if (!value) {
+        ValueAccess::AddReference(v, 0, 0, false);
+        return;
+      }
+      written_default = written_default || value->written_default;
+      pieces.push_back({out.size(), value->text.size(), value->from_default});
+      out += value->text;
+      if (!value->from_default) secret = true;
       i = close + 1;
     }
     ValueAccess::SetScalar(v, std::move(out), secret);
+    for (const auto& piece : pieces) ValueAccess::AddReference(v, piece.offset, piece.length, piece.from_default);
+    if (written_default) ValueAccess::SetWrittenDefault(v);
+    ValueAccess::SetRedactor(v, options_.redactor);
   }
 
-  std::optional<std::string> ResolveReference(const Value& v, const std::string& body) {
+  struct Resolved {
+    std::string text;
+    bool from_default = false;
+    bool written_default = false;  // the reference has a non-empty ${env:NAME:-default}
+  };
+
+  std::optional<Resolved> ResolveReference(const Value& v, const std::string& body) {
     size_t colon = body.find(':');
     std::string kind = colon == std::string::npos ? std::string() : body.substr(0, colon);
     std::string rest = colon == std::string::npos ? body : body.substr(colon + 1);
@@ -523,7 +639,8 @@ class Resolver {
         return std::nullopt;
       }
       std::optional<std::string> value = Lookup(name);
-      if (fallback && (!value || value->empty())) return fallback;
+      bool written_default = fallback && !fallback->empty();
+      if (fallback && (!value || value->empty())) return Resolved{*fallback, true, written_default};
       if (!value) {
         errors_->push_back(
             fmt::format("{}environment variable '{}' is not set (referenced by {}); export it or use "
@@ -531,7 +648,7 @@ class Resolver {
                         Prefix(v.location()), name, Referrer(v), name));
         return std::nullopt;
       }
-      return value;
+      return Resolved{*value, false, written_default};
     }
     if (kind == "file") {
       if (rest.empty()) {
@@ -539,7 +656,9 @@ class Resolver {
             fmt::format("{}${{file:}} in {} names no file; write ${{file:PATH}}", Prefix(v.location()), Referrer(v)));
         return std::nullopt;
       }
-      return ReadFile(v, rest);
+      std::optional<std::string> content = ReadFile(v, rest);
+      if (!content) return std::nullopt;
+      return Resolved{*content, false, false};
     }
     std::string hint;
     if (kind.empty() && IsEnvName(body)) hint = fmt::format(" (did you mean ${{env:{}}}?)", body);

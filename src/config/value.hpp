@@ -47,8 +47,24 @@ class Value {
   const std::string& path() const { return path_; }
   /// Resolved text ("" unless a scalar).
   const std::string& scalar() const { return scalar_; }
-  /// The scalar used a ${env:}/${file:} reference: never echo it.
+  /// The scalar took text from the environment or a file (a ${env:}/${file:} reference that did not fall
+  /// back to its default): never echo it in messages or listings. Not the same as "masked everywhere":
+  /// only values of secret keys (and URL passwords/query values) are registered with the Redactor.
   bool is_secret() const { return secret_; }
+  /// The scalar was written with at least one ${...} reference (even if only a default was used).
+  bool uses_reference() const { return !references_.empty(); }
+  /// A reference of this scalar has a non-empty default written in the file (${env:NAME:-default}).
+  bool has_written_default() const { return written_default_; }
+
+  /// Masks this value (the whole resolved text and each referenced part, whatever their length) in
+  /// everything the process writes from now on. Used for secret keys; a literal has nothing to register.
+  /// Maps and lists register every scalar inside them.
+  void RegisterAsSecret() const;
+  /// For a URL-shaped value: masks the password of user:password@ and the values of the query string
+  /// that came from references (how credentials get into URL keys that are not secret as a whole).
+  void RegisterUrlCredentials() const;
+  /// A URL-shaped value whose user:password@ password was written into the file (no reference in it).
+  bool HasLiteralUrlPassword() const;
   const std::vector<Value>& items() const { return items_; }
   const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
   /// nullptr if absent or not a map.
@@ -69,6 +85,7 @@ class Value {
   Result<uint64_t> AsByteSize() const;
   /// A lone scalar counts as a one-item list.
   Result<std::vector<std::string>> AsStringList() const;
+  /// Registers the value as a secret (RegisterAsSecret) and wraps it.
   Result<Secret> AsSecret() const;
 
   // For optional keys of a map: missing (or null) key -> fallback; present but wrong type -> error.
@@ -92,8 +109,18 @@ class Value {
  private:
   friend struct internal::ValueAccess;
 
+  /// Where a reference's text landed in scalar_; `from_default` when ${env:NAME:-default} used its default.
+  struct ResolvedReference {
+    size_t offset = 0;
+    size_t length = 0;
+    bool from_default = false;
+  };
+
   Kind kind_ = Kind::kNull;
   bool secret_ = false;
+  bool written_default_ = false;
+  std::vector<ResolvedReference> references_;
+  std::shared_ptr<Redactor> redactor_;  // set on scalars with references: where RegisterAsSecret adds them
   Location location_;
   std::string path_;
   std::string scalar_;
@@ -106,7 +133,9 @@ class Value {
 std::string ChildPath(std::string_view parent, std::string_view key);
 std::string ItemPath(std::string_view parent, size_t index);
 
-/// Options of ParseYaml. ${file:PATH} is relative to `base_dir`; resolved values go to `redactor`.
+/// Options of ParseYaml. ${file:PATH} is relative to `base_dir`. Resolved values are not registered with
+/// `redactor` right away: the values of secret keys are, when their option table is checked (ValidateOptions)
+/// or when they are read with AsSecret(), so that harmless values such as ${env:PORT:-5432} stay readable.
 struct ParseOptions {
   std::filesystem::path base_dir;
   std::shared_ptr<Redactor> redactor;

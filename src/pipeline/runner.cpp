@@ -334,6 +334,7 @@ JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipel
     });
     JobRunContext context{workspace_, pipeline, run_id, request.full_refresh, listener, &interrupt};
     JobSummary summary = CatchingThrows(job, [&] { return RunJob(context, job); });
+    summary.message = workspace_.Redact(summary.message);  // notes ("no new input (files matching …)") too
     {
       std::lock_guard lock(mutex);
       done = true;
@@ -426,10 +427,12 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
     any_cancelled |= summary.status == "cancelled";
     any_work |= summary.status == "succeeded";
     record.rows_read += summary.rows_read;
-    record.rows_written += summary.rows_written;
-    record.rows_rejected += summary.rows_rejected;
-    record.bytes_written += summary.bytes_written;
-    record.files_written += summary.files_written;
+    if (summary.status == "succeeded") {  // what a failed or cancelled job wrote was never committed
+      record.rows_written += summary.rows_written;
+      record.rows_rejected += summary.rows_rejected;
+      record.bytes_written += summary.bytes_written;
+      record.files_written += summary.files_written;
+    }
     if ((summary.status == "failed" || summary.status == "cancelled") && record.error.empty()) {
       record.error = summary.message;
     }

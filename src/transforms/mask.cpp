@@ -58,7 +58,7 @@ Result<std::string> MaskExpression(engine::Connection& connection, const ColumnM
     case MaskMethod::kHash: {
       if (key.empty()) {
         return Status::Invalid(
-            "column '{}' is masked with hash, which needs a secret key: set masking: {{ key: ${{env:SLUICE_MASK_KEY}} "
+            "column '{}' is masked with hash, which needs a secret key: set masking: {{ key: \"${{env:SLUICE_MASK_KEY}}\" "
             "}} in sluice.yaml",
             mask.column);
       }

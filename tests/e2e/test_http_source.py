@@ -156,9 +156,9 @@ target: {{ zone: raw, table: indicators }}
         self.assertEqual(len(self.server.requests), 2)
 
     def test_not_found_names_url_without_credentials(self):
-        url = self.server.url("/missing.csv?token=s3cr3tvalue").replace("http://", "http://alice:pa55word@")
+        url = self.server.url("/missing.csv?token=s3cr3tvalue").replace("http://", "http://alice:${env:HTTP_PW}@")
         self.pipeline(url)
-        r = self.p.sluice("run", "worldbank")
+        r = self.p.sluice("run", "worldbank", env={"HTTP_PW": "pa55word"})
         self.assertEqual(r.rc, 1, repr(r))
         text = r.out + r.err
         self.assertIn("HTTP 404", text)
@@ -167,6 +167,14 @@ target: {{ zone: raw, table: indicators }}
         self.assertNotIn("pa55word", text)
         self.assertNotIn("s3cr3tvalue", text)
         self.assertEqual(self.server.requests[0][0], "/missing.csv")
+
+    def test_a_password_written_into_the_url_is_refused(self):
+        self.pipeline(self.server.url("/a.csv").replace("http://", "http://alice:pa55word@"))
+        r = self.p.sluice("run", "worldbank")
+        self.assertEqual(r.rc, 2, repr(r))
+        self.assertIn("'url' in source of job 'worldbank' (http connector) has a password written into its URL", r.err)
+        self.assertNotIn("pa55word", r.out + r.err)
+        self.assertEqual(self.server.requests, [])
 
     def test_headers_are_sent_and_never_shown(self):
         self.server.files["/a.csv"] = indicators_csv(3)

@@ -20,12 +20,18 @@ const std::vector<config::OptionSpec>& SmtpKeys() {
       {"host", config::OptionType::kString, "", true, false, "SMTP server"},
       {"port", config::OptionType::kInt, "25 (465 with tls: tls)", false, false, "SMTP port"},
       {"tls", config::OptionType::kString, "none", false, false,
-       "none | starttls (upgrade, required) | tls (implicit TLS, smtps)"},
+       "none | starttls (upgrade, required) | tls (implicit TLS, smtps); a password needs starttls or tls unless the "
+       "host is a loopback address"},
       {"user", config::OptionType::kString, "", false, false, "login name; omit for no authentication"},
       {"password", config::OptionType::kString, "", false, true, "e.g. ${env:SMTP_PASSWORD}"},
       {"timeout", config::OptionType::kDuration, "30s", false, false, "gives up on an unresponsive server"},
   };
   return keys;
+}
+
+/// The password of a loopback relay (a local MTA or a TLS tunnel's local end) never crosses the network.
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || StartsWith(host, "127.");
 }
 
 /// libcurl pulls the message through this; `user` is the (text, offset) being sent.
@@ -117,6 +123,16 @@ Result<std::unique_ptr<Notifier>> CreateEmail(const std::string& name, const con
                            smtp->Find("tls")->location().ToString(), name, settings.tls);
   }
   SLUICE_ASSIGN_OR_RETURN(settings.port, smtp->GetInt("port", settings.tls == "tls" ? 465 : 25));
+  if (settings.tls == "none" && !IsLoopbackHost(settings.host)) {
+    if (const auto* password = smtp->Find("password"); password != nullptr && !password->scalar().empty()) {
+      const config::Value* tls = smtp->Find("tls");
+      return Status::Invalid(
+          "{}: notification '{}' would send its SMTP password unencrypted to {} (tls: none); use tls: starttls "
+          "(port 587) or tls: tls (port 465). Only a relay on this machine (127.0.0.1, ::1, localhost) may take a "
+          "password without TLS",
+          (tls != nullptr ? tls->location() : smtp->location()).ToString(), name, settings.host);
+    }
+  }
   SLUICE_ASSIGN_OR_RETURN(settings.user, smtp->GetString("user", ""));
   if (const auto* password = smtp->Find("password"); password != nullptr && !password->IsNull()) {
     SLUICE_ASSIGN_OR_RETURN(settings.password, password->AsSecret());

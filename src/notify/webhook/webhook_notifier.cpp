@@ -87,7 +87,11 @@ Result<std::unique_ptr<Notifier>> CreateWebhook(const std::string& name, const c
 NotifierDescriptor WebhookNotifierDescriptor() {
   return {"webhook",
           "an HTTP POST with the run as JSON (or a Slack-compatible {\"text\": …} body)",
-          {{"url", config::OptionType::kString, "", true, true, "where to POST; may be a secret (${env:HOOK_URL})"},
+          {// Not a secret key: a plain receiver URL may be written into the file. One given as a reference
+           // (a Slack hook URL: url: "${env:HOOK_URL}") is masked, since CreateWebhook reads it with AsSecret.
+           {"url", config::OptionType::kString, "", true, false,
+            "where to POST; a URL that is itself a credential (Slack hooks) goes in a reference: "
+            "url: \"${env:HOOK_URL}\", and is then never shown"},
            {"preset", config::OptionType::kString, "json", false, false, "json (the run as JSON) | slack (Slack-compatible {\"text\": …})"},
            {"token", config::OptionType::kString, "", false, true, "sent as Authorization: Bearer TOKEN"},
            {"timeout", config::OptionType::kDuration, "30s", false, false, "gives up on an unresponsive receiver"}},

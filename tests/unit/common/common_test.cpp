@@ -49,8 +49,8 @@ TEST(SecretTest, FormatsMaskedAndRedactorMasksValues) {
   EXPECT_EQ(fmt::format("pw={}", s), "pw=***");
   Redactor r;
   r.Add("hunter2-password");
-  r.Add("abc");  // too short to mask safely
-  EXPECT_EQ(r.Apply("login with hunter2-password failed; abc"), "login with *** failed; abc");
+  r.Add("abc");  // short secrets are masked too: only secrets are ever added
+  EXPECT_EQ(r.Apply("login with hunter2-password failed; abc"), "login with *** failed; ***");
 }
 
 TEST(StringsTest, NearestWordSuggestsCloseKeys) {

@@ -144,8 +144,12 @@ TEST(ValueTest, EnvReferencesResolveAndRegisterSecrets) {
   EXPECT_EQ(v.Find("empty_dflt")->scalar(), "used-when-empty");
   EXPECT_EQ(v.Find("literal")->scalar(), "cost ${HOME} and $5");
   EXPECT_FALSE(v.Find("literal")->is_secret());
-  EXPECT_EQ(options.redactor->Apply("connect with hunter22 now"), "connect with *** now");
+  // Parsing registers nothing; reading a value as a secret (or checking a secret key) does.
+  EXPECT_EQ(options.redactor->Apply("connect with hunter22 now"), "connect with hunter22 now");
   EXPECT_EQ(v.Find("url")->AsSecret()->Reveal(), "postgresql://u:hunter22@h/db");
+  EXPECT_EQ(options.redactor->Apply("connect with hunter22 now"), "connect with *** now");
+  EXPECT_FALSE(v.Find("dflt")->is_secret());  // only its default was used
+  EXPECT_TRUE(v.Find("dflt")->has_written_default());
   // Messages about a secret value never echo it.
   auto as_int = v.Find("url")->AsInt();
   ASSERT_FALSE(as_int.ok());
@@ -182,6 +186,7 @@ TEST(ValueTest, FileReferencesAreRelativeToBaseDirAndDropTrailingNewline) {
   EXPECT_EQ(v.Find("token")->scalar(), "s3cr3t-token");
   EXPECT_EQ(v.Find("header")->scalar(), "Bearer s3cr3t-token");
   EXPECT_TRUE(v.Find("token")->is_secret());
+  v.Find("token")->RegisterAsSecret();
   EXPECT_EQ(options.redactor->Apply("token=s3cr3t-token"), "token=***");
 
   std::string message = ParseError("server:\n  token: ${file:secrets/missing}\n", options);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -44,6 +46,10 @@ class TempDir {
 
 config::Value Options(const std::string& yaml) {
   config::ParseOptions options;
+  options.getenv = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "TEST_PG_PASSWORD") return "hunter2-secret";
+    return std::nullopt;
+  };
   auto parsed = config::ParseYaml(yaml, "test.yaml", options);
   EXPECT_TRUE(parsed.ok()) << parsed.status();
   return parsed.ok() ? *parsed : config::Value();
@@ -450,7 +456,7 @@ TEST_F(PostgresBindTest, ConnectionFailureNamesEndpointNotPassword) {
     port = ntohs(addr.sin_port);
     ::close(fd);
   }
-  std::string yaml = fmt::format("url: postgresql://etl@127.0.0.1:{}/registry\npassword: hunter2-secret\ntable: t\n"
+  std::string yaml = fmt::format("url: postgresql://etl@127.0.0.1:{}/registry\npassword: \"${{env:TEST_PG_PASSWORD}}\"\ntable: t\n"
                                  "connect_timeout: 2s\n",
                                  port);
   auto source = Bind("full", yaml, "registry");

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "notify/dispatch.hpp"
 #include "notify/message.hpp"
 #include "notify/notifier.hpp"
@@ -8,7 +10,12 @@ namespace sluice::notify {
 namespace {
 
 config::Value Yaml(std::string_view text) {
-  auto parsed = config::ParseYaml(text, "sluice.yaml", config::ParseOptions{});
+  config::ParseOptions options;
+  options.getenv = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "SMTP_TEST_PW") return "hunter2-secret";
+    return std::nullopt;
+  };
+  auto parsed = config::ParseYaml(text, "sluice.yaml", options);
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   return *parsed;
 }
@@ -70,7 +77,7 @@ TEST(EmailNotifierTest, UnreachableServerIsARetryableErrorWithoutThePassword) {
   RegisterBuiltinNotifiers(registry);
   // Port 1 on loopback: nothing listens there, the connection is refused at once.
   auto notifications = Yaml(
-      "mail:\n  type: email\n  smtp: {host: 127.0.0.1, port: 1, user: u, password: hunter2-secret}\n"
+      "mail:\n  type: email\n  smtp: {host: 127.0.0.1, port: 1, user: u, password: \"${env:SMTP_TEST_PW}\"}\n"
       "  from: a@b.test\n  to: c@d.test\n");
   RunNotice notice;
   notice.pipeline = "p";
@@ -79,6 +86,34 @@ TEST(EmailNotifierTest, UnreachableServerIsARetryableErrorWithoutThePassword) {
   ASSERT_FALSE(st.ok());
   EXPECT_TRUE(st.retryable());
   EXPECT_NE(st.message().find("notification 'mail'"), std::string::npos) << st.message();
+  EXPECT_EQ(st.message().find("hunter2-secret"), std::string::npos) << st.message();
+}
+
+TEST(EmailNotifierTest, APasswordIsNeverSentWithoutTlsToAnotherMachine) {
+  NotifierRegistry registry;
+  RegisterBuiltinNotifiers(registry);
+  RunNotice notice;
+  notice.pipeline = "p";
+  notice.run_id = "r1";
+  auto remote = Yaml(
+      "mail:\n  type: email\n  smtp: {host: mail.example.test, tls: none, user: u, password: \"${env:SMTP_TEST_PW}\"}\n"
+      "  from: a@b.test\n  to: c@d.test\n");
+  Status st = SendNotice(registry, remote, {"mail"}, notice);
+  ASSERT_FALSE(st.ok());
+  EXPECT_FALSE(st.retryable());
+  EXPECT_NE(st.message().find("sluice.yaml:3:40: notification 'mail' would send its SMTP password unencrypted to "
+                              "mail.example.test (tls: none); use tls: starttls"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(st.message().find("hunter2-secret"), std::string::npos) << st.message();
+
+  auto literal = Yaml("mail:\n  type: email\n  smtp: {host: 127.0.0.1, port: 1, user: u, password: hunter2-secret}\n"
+                      "  from: a@b.test\n  to: c@d.test\n");
+  st = SendNotice(registry, literal, {"mail"}, notice);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("'password' in smtp: of notification 'mail' is a secret written into the file"),
+            std::string::npos)
+      << st.message();
   EXPECT_EQ(st.message().find("hunter2-secret"), std::string::npos) << st.message();
 }
 

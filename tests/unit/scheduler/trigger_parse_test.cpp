@@ -165,7 +165,7 @@ TEST(TriggerParseTest, ErrorsNameFileLineColumnKeyAndHint) {
        {"timeout applies to a set of files"}},
       {"triggers:\n  - file_arrival: incoming/\n", {"invalid value for 'file_arrival'", "must be a map"}},
       {"triggers:\n  - on_success: shop\n", {"pipeline 'shop' cannot trigger itself with on_success"}},
-      {"triggers:\n  - webhook: maybe\n", {"triggers[0].webhook: must be true, false or { token: ${env:NAME} }"}},
+      {"triggers:\n  - webhook: maybe\n", {"triggers[0].webhook: must be true, false or { token: \"${env:NAME}\" }"}},
       {"triggers:\n  - schedule: \"0 6 * * *\"\n    webhook: true\n", {"one trigger per item, but this one has schedule and webhook"}},
       {"triggers:\n  - on_demand\n", {"a trigger must be a map whose key names its kind"}},
       {"triggers:\n  schedule: \"0 6 * * *\"\n", {"triggers of pipeline 'shop' must be a list"}},

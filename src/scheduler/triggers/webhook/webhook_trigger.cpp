@@ -17,7 +17,7 @@ Result<std::shared_ptr<const TriggerConfig>> ParseWebhook(const config::Value& i
   auto config = std::make_shared<WebhookConfig>();
   if (!value.IsMap()) {
     auto enabled = value.AsBool();
-    if (!enabled.ok()) return InvalidAt(value, "must be true, false or { token: ${env:NAME} }");
+    if (!enabled.ok()) return InvalidAt(value, "must be true, false or { token: \"${env:NAME}\" }");
     config->enabled = *enabled;
     return std::shared_ptr<const TriggerConfig>(config);
   }
@@ -28,7 +28,7 @@ Result<std::shared_ptr<const TriggerConfig>> ParseWebhook(const config::Value& i
   }
   const config::Value* token = value.Find("token");
   if (token == nullptr || !token->IsScalar() || token->scalar().empty()) {
-    return InvalidAt(value, "needs token: ${env:NAME} (or write webhook: true to use server.token)");
+    return InvalidAt(value, "needs token: \"${env:NAME}\" (or write webhook: true to use server.token)");
   }
   // A token written into the file would be shown by the API's pipeline listing and kept in git.
   if (!token->is_secret()) return InvalidAt(*token, "must be a secret reference: ${env:NAME} or ${file:PATH}");
@@ -45,7 +45,7 @@ TriggerDescriptor WebhookTriggerDescriptor() {
   d.summary =
       "an HTTP POST to /api/v1/pipelines/NAME/trigger starts a run (Bearer server.token when one is set, or the "
       "pipeline's own token)";
-  d.value_form = "true, false or { token: ${env:NAME} }";
+  d.value_form = "true, false or { token: \"${env:NAME}\" }";
   d.parse = ParseWebhook;
   return d;
 }
