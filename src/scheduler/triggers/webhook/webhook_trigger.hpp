@@ -7,7 +7,7 @@
 
 namespace sluice::scheduler::triggers {
 
-/// `webhook: true`, or `webhook: { token: ${env:NAME} }`: POST /api/v1/pipelines/NAME/trigger starts
+/// `webhook: true`, or `webhook: { token: "${env:NAME}" }`: POST /api/v1/pipelines/NAME/trigger starts
 /// a run. The request carries `Bearer server.token` when one is set; a pipeline's own token lets a
 /// caller start that pipeline and nothing else (least privilege for an outside system).
 class WebhookConfig final : public TriggerConfig {
