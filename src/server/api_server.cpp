@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "common/clock.hpp"
+#include "common/json_limits.hpp"
 #include "common/strings.hpp"
 #include "pipeline/catalog_views.hpp"
 #include "pipeline/query_limits.hpp"
@@ -83,7 +84,7 @@ json RunToJson(const catalog::RunRecord& run) {
            {"bytes_written", run.bytes_written},
            {"files_written", run.files_written},
            {"error", run.error}};
-  json details = json::parse(run.details_json, nullptr, /*allow_exceptions=*/false);
+  json details = ParseJsonOrDiscarded(run.details_json);
   out["details"] = details.is_discarded() ? json::object() : details;
   return out;
 }
@@ -92,7 +93,7 @@ json RunToJson(const catalog::RunRecord& run) {
 Result<scheduler::QueuedRunOptions> TriggerOptions(const std::string& text) {
   scheduler::QueuedRunOptions options;
   if (Trim(text).empty()) return options;
-  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json body = ParseJsonOrDiscarded(text);
   if (body.is_discarded() || !body.is_object()) {
     return Status::Invalid("the body must be empty or a JSON object {{\"full_refresh\": true, \"job\": \"name\"}}");
   }
@@ -419,7 +420,7 @@ void ApiServer::DataRoutes() {
   });
 
   http_->Post("/api/v1/query", [this](const httplib::Request& request, httplib::Response& response) {
-    json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    json body = ParseJsonOrDiscarded(request.body);
     if (body.is_discarded() || !body.is_object() || !body.contains("sql") || !body["sql"].is_string()) {
       return SendError(response, 400, "the body must be JSON {\"sql\": \"SELECT …\", \"max_rows\": 100}");
     }
@@ -475,7 +476,8 @@ void ApiServer::DataRoutes() {
           truncated = true;
           break;
         }
-        rows.push_back(row[0] ? json::parse(*row[0]) : json(nullptr));
+        json cell = row[0] ? ParseJsonOrDiscarded(*row[0]) : json(nullptr);
+        rows.push_back(cell.is_discarded() ? json(*row[0]) : std::move(cell));
       }
     }
     json column_list = json::array();
