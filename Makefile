@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
-.PHONY: deps configure build test demo bench clean test-crash install
+.PHONY: deps configure build test demo bench clean test-crash install fuzz test-asan
 
 deps:
 	bash scripts/install-deps.sh
@@ -34,3 +34,25 @@ bench: build
 
 clean:
 	rm -rf $(BUILD)
+
+# Fuzzing and sanitizers (docs/testing.md): each in its own build dir, every module instrumented.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= json_body yaml_config cron sigv4 pg_copy zip_extract
+fuzz: deps
+	@command -v clang++ >/dev/null && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 \
+	  || { echo "make fuzz needs Debian's clang and libFuzzer: apt-get install clang libclang-rt-14-dev"; exit 1; }
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DSLUICE_FUZZ=ON -DSLUICE_WERROR=OFF >/dev/null
+	cmake --build build-fuzz -j$(JOBS) --target $(addsuffix _fuzzer,$(FUZZ_TARGETS))
+	bash scripts/run-fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+SANITIZER_DIR = $(CURDIR)/tests/sanitizers
+ASAN_OPTIONS_SLUICE ?= detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0
+LSAN_OPTIONS_SLUICE ?= suppressions=$(SANITIZER_DIR)/lsan.supp:print_suppressions=0
+UBSAN_OPTIONS_SLUICE ?= suppressions=$(SANITIZER_DIR)/ubsan.supp:print_stacktrace=1:halt_on_error=1
+test-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=ON >/dev/null
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=$(ASAN_OPTIONS_SLUICE) UBSAN_OPTIONS=$(UBSAN_OPTIONS_SLUICE) \
+	  LSAN_OPTIONS=$(LSAN_OPTIONS_SLUICE) ctest --output-on-failure -j$(JOBS)
+

@@ -204,7 +204,7 @@ void ValidateOptions(const Value& map, const std::vector<OptionSpec>& specs, std
   for (const auto& spec : specs) known.push_back(spec.key);
 
   for (const auto& [key, value] : map.entries()) {
-    auto spec = std::find_if(specs.begin(), specs.end(), [&](const OptionSpec& s) { return s.key == key; });
+    auto spec = std::find_if(specs.begin(), specs.end(), [&name = key](const OptionSpec& s) { return s.key == name; });
     if (spec == specs.end()) {
       errors->push_back(
           fmt::format("{}unknown key '{}' in {}{}", Prefix(map.KeyLocation(key)), key, context, Hint(key, known)));

@@ -425,6 +425,11 @@ bool IsPlainName(std::string_view name) {
 namespace {
 
 constexpr int kMaxDepth = 100;  // aliases can make a document refer to itself
+/// yaml-cpp shares an aliased node, but converting copies it at every use: ten aliases of ten
+/// aliases of ... ("billion laughs") would take gigabytes. Real configs stay in the thousands.
+constexpr size_t kMaxValues = 200'000;
+/// Config files are hand-written; anything larger is a mistake (or an attack), not a config.
+constexpr uintmax_t kMaxConfigBytes = 8u << 20;
 
 Location MarkLocation(const YAML::Mark& mark, const std::string& file, const Location& fallback) {
   if (mark.is_null() || mark.line < 0) return fallback;
@@ -437,6 +442,10 @@ class Converter {
 
   /// `fallback` locates values yaml-cpp gives no useful mark (implicit nulls): their key.
   Value Convert(const YAML::Node& node, const std::string& path, const Location& fallback, int depth) {
+    if (++converted_ > kMaxValues) {
+      too_many_values_ = true;
+      return Value();
+    }
     if (depth > kMaxDepth) {
       errors_.push_back(fmt::format("{}{} nests deeper than {} levels (a recursive alias?)", Prefix(fallback),
                                     path.empty() ? "the document" : path, kMaxDepth));
@@ -468,6 +477,8 @@ class Converter {
   }
 
   std::vector<std::string>& errors() { return errors_; }
+  /// Whether conversion stopped because the document expands to more than kMaxValues values.
+  bool too_many_values() const { return too_many_values_; }
 
  private:
   /// A block collection's mark is its first entry, on the line after its key; messages about the
@@ -521,7 +532,7 @@ class Converter {
                                         path.empty() ? "the document" : path));
           continue;
         }
-        Value merged = ConvertMap(m, path, key_loc, depth + 1);
+        Value merged = Convert(m, path, key_loc, depth + 1);  // counted and depth-checked: `<<: *self` recurses
         for (size_t i = 0; i < merged.entries().size(); ++i) {
           const auto& [key, child] = merged.entries()[i];
           if (map.Find(key) != nullptr) continue;  // keys written next to '<<' win
@@ -539,6 +550,8 @@ class Converter {
 
   std::string file_;
   std::vector<std::string> errors_;
+  size_t converted_ = 0;
+  bool too_many_values_ = false;
 };
 
 bool IsEnvName(std::string_view name) {
@@ -716,6 +729,10 @@ class Resolver {
 
 Result<Value> ParseUnresolved(std::string_view text, const std::string& display_file,
                               std::vector<std::string>* errors) {
+  if (text.size() > kMaxConfigBytes) {
+    return Status::Invalid("{}is {} bytes; config files are limited to {} MiB", Prefix(Location{display_file, 0, 0}),
+                           text.size(), kMaxConfigBytes >> 20);
+  }
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(std::string(text));
@@ -742,6 +759,11 @@ Result<Value> ParseUnresolved(std::string_view text, const std::string& display_
   } catch (const std::exception& e) {
     return Status::Invalid("{}cannot read YAML: {}", Prefix(Location{display_file, 0, 0}), e.what());
   }
+  if (converter.too_many_values()) {
+    return Status::Invalid("{}expands to more than {} values through anchors (&name) and aliases (*name) reused "
+                           "inside each other; write the repeated parts out, or reuse them fewer times",
+                           Prefix(Location{display_file, 0, 0}), kMaxValues);
+  }
   errors->insert(errors->end(), converter.errors().begin(), converter.errors().end());
   return root;
 }
@@ -751,6 +773,10 @@ Result<Value> ParseFileUnresolved(const fs::path& file, const std::string& displ
   std::error_code ec;
   if (!fs::exists(file, ec)) {
     return Status::NotFound("config file '{}' does not exist", file.string());
+  }
+  if (auto size = fs::file_size(file, ec); !ec && size > kMaxConfigBytes) {
+    return Status::Invalid("config file '{}' is {} bytes; config files are limited to {} MiB", file.string(), size,
+                           kMaxConfigBytes >> 20);
   }
   std::ifstream in(file, std::ios::binary);
   if (!in.is_open()) {

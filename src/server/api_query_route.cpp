@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/json_limits.hpp"
 #include "pipeline/catalog_views.hpp"
 #include "pipeline/query_limits.hpp"
 #include "query/sandboxed_engine.hpp"
@@ -65,7 +66,7 @@ class QueryDeadline {
 
 void ApiServer::QueryRoutes() {
   http_->Post("/api/v1/query", [this](const httplib::Request& request, httplib::Response& response) {
-    json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    json body = ParseJsonOrDiscarded(request.body);
     if (body.is_discarded() || !body.is_object() || !body.contains("sql") || !body["sql"].is_string()) {
       return SendError(response, 400, "the body must be JSON {\"sql\": \"SELECT …\", \"max_rows\": 100}");
     }
@@ -138,7 +139,8 @@ void ApiServer::QueryRoutes() {
           truncated = true;
           break;
         }
-        rows.push_back(row[0] ? json::parse(*row[0]) : json(nullptr));
+        json cell = row[0] ? ParseJsonOrDiscarded(*row[0]) : json(nullptr);
+        rows.push_back(cell.is_discarded() ? json(*row[0]) : std::move(cell));
       }
     }
     json column_list = json::array();

@@ -16,6 +16,7 @@
 
 #include "common/clock.hpp"
 #include "common/hash.hpp"
+#include "common/json_limits.hpp"
 #include "common/strings.hpp"
 #include "pipeline/runner.hpp"
 #include "server/json_response.hpp"
@@ -63,7 +64,7 @@ json RunToJson(const catalog::RunRecord& run) {
            {"bytes_written", run.bytes_written},
            {"files_written", run.files_written},
            {"error", run.error}};
-  json details = json::parse(run.details_json, nullptr, /*allow_exceptions=*/false);
+  json details = ParseJsonOrDiscarded(run.details_json);
   out["details"] = details.is_discarded() ? json::object() : details;
   return out;
 }
@@ -72,7 +73,7 @@ json RunToJson(const catalog::RunRecord& run) {
 Result<scheduler::QueuedRunOptions> TriggerOptions(const std::string& text) {
   scheduler::QueuedRunOptions options;
   if (Trim(text).empty()) return options;
-  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json body = ParseJsonOrDiscarded(text);
   if (body.is_discarded() || !body.is_object()) {
     return Status::Invalid("the body must be empty or a JSON object {{\"full_refresh\": true, \"job\": \"name\"}}");
   }

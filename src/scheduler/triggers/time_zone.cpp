@@ -191,7 +191,10 @@ class RuleParser {
   std::optional<int> Number() {
     size_t begin = pos_;
     int n = 0;
-    while (!AtEnd() && std::isdigit(static_cast<unsigned char>(Peek()))) n = n * 10 + (text_[pos_++] - '0');
+    while (!AtEnd() && std::isdigit(static_cast<unsigned char>(Peek()))) {
+      if (n > 99'999) return std::nullopt;  // no field of a rule is this long; n * 10 would overflow soon
+      n = n * 10 + (text_[pos_++] - '0');
+    }
     if (pos_ == begin) return std::nullopt;
     return n;
   }
@@ -201,15 +204,15 @@ class RuleParser {
     if (Eat('-')) sign = -1;
     else Eat('+');
     auto h = Number();
-    if (!h) return std::nullopt;
+    if (!h || *h > 167) return std::nullopt;  // RFC 8536 allows transition times up to 167 hours
     int32_t total = *h * 3600;
     if (Eat(':')) {
       auto m = Number();
-      if (!m) return std::nullopt;
+      if (!m || *m > 59) return std::nullopt;
       total += *m * 60;
       if (Eat(':')) {
         auto s = Number();
-        if (!s) return std::nullopt;
+        if (!s || *s > 59) return std::nullopt;
         total += *s;
       }
     }

@@ -7,8 +7,11 @@
 #include <map>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "common/strings.hpp"
 #include "connectors/s3_settings.hpp"
+#include "connectors/sources/files/text_scan.hpp"
 #include "connectors/sources/files/zip_extract.hpp"
 #include "storage/s3/s3_object_store.hpp"
 
@@ -59,6 +62,7 @@ struct FileReadOptions {
   std::vector<std::pair<std::string, std::string>> column_types;  // pinned types, file order
   bool union_by_name = false;
   std::string json_format = "auto";
+  ZipLimits zip;
 };
 
 namespace {
@@ -108,6 +112,10 @@ class FilesReader final : public SourceReader {
     SLUICE_ASSIGN_OR_RETURN(auto files, MaterializeInputs());
     SLUICE_ASSIGN_OR_RETURN(FileFormat format, ResolveFormat(files));
     format_ = format;
+    if (format == FileFormat::kCsv) SLUICE_TRY(NormalizeMixedLineEndings(&files));
+    if (format == FileFormat::kJson) {
+      for (const auto& file : files) SLUICE_TRY(CheckJsonNesting(file.local, file.display));
+    }
     std::string display_expr = DisplayExpression();
     std::vector<std::string> selects;
     auto select_over = [&](const std::vector<std::string>& paths, const std::string& suffix) -> Result<std::string> {
@@ -198,7 +206,7 @@ class FilesReader final : public SourceReader {
         continue;
       }
       fs::path dest = work_dir_ / fmt::format("unzipped-{}", archive_index++);
-      SLUICE_ASSIGN_OR_RETURN(auto members, ExtractZip(p.path, dest));
+      SLUICE_ASSIGN_OR_RETURN(auto members, ExtractZip(p.path, dest, options_.zip));
       int used = 0;
       for (const auto& member : members) {
         auto name = member.filename().string();
@@ -215,6 +223,33 @@ class FilesReader final : public SourceReader {
     // Downloads sit at <work_dir>/s3/<bucket>/<key>, so one rewrite shows every one as s3://bucket/key.
     if (downloaded) archive_prefixes_.emplace_back((work_dir_ / kS3DownloadFolder).string() + "/", "s3://");
     return files;
+  }
+
+  /// DuckDB's sniffer refuses a CSV whose lines end partly in CRLF and partly in LF (two exports
+  /// concatenated); such a file is read from a copy with LF endings, streamed into the work folder.
+  Status NormalizeMixedLineEndings(std::vector<InputFile>* files) {
+    std::string encoding = ToLower(options_.csv.encoding);
+    if (encoding != "utf-8" && encoding != "utf8" && encoding != "latin-1" && encoding != "latin1") return Status::OK();
+    int normalized = 0;
+    for (auto& file : *files) {
+      SLUICE_ASSIGN_OR_RETURN(auto endings, ScanLineEndings(file.local));
+      if (!endings.mixed()) continue;
+      std::string name = file.local.filename().string();
+      if (EndsWith(ToLower(name), ".gz")) name.resize(name.size() - 3);
+      fs::path folder = work_dir_ / fmt::format("lf-endings-{}", normalized++);
+      std::error_code ec;
+      fs::create_directories(folder, ec);
+      if (ec) return Status::IoError("cannot create '{}': {}", folder.string(), ec.message());
+      auto quote_char = [](const std::string& text) { return text.empty() ? '\0' : text[0]; };
+      Status st = RewriteWithLfEndings(file.local, folder / name, quote_char(options_.csv.quote),
+                                       quote_char(options_.csv.escape));
+      if (!st.ok()) return st.WithContext("files source: reading {}, whose lines end in both CRLF and LF", file.display);
+      spdlog::info("files source: {} has {} lines ending in CRLF and {} in LF; reading it with LF endings",
+                   file.display, endings.crlf, endings.lf);
+      file.local = folder / name;
+      archive_prefixes_.emplace_back(file.local.string(), file.display);
+    }
+    return Status::OK();
   }
 
   Result<FileFormat> ResolveFormat(const std::vector<InputFile>& files) const {
@@ -417,6 +452,15 @@ Result<FileReadOptions> ParseOptions(const config::Value& v) {
     return Status::Invalid("{}: json_format '{}' is not one of auto, newline_delimited, array",
                            v.Find("json_format")->location().ToString(), o.json_format);
   }
+  SLUICE_ASSIGN_OR_RETURN(o.zip.max_unpacked_bytes, v.GetByteSize("zip_max_bytes", o.zip.max_unpacked_bytes));
+  SLUICE_ASSIGN_OR_RETURN(auto max_entries, v.GetInt("zip_max_entries", static_cast<int64_t>(o.zip.max_entries)));
+  SLUICE_ASSIGN_OR_RETURN(auto max_ratio, v.GetInt("zip_max_ratio", static_cast<int64_t>(o.zip.max_ratio)));
+  if (max_entries < 1 || max_ratio < 1) {
+    return Status::Invalid("{}: zip_max_entries: and zip_max_ratio: must be positive whole numbers",
+                           v.location().ToString());
+  }
+  o.zip.max_entries = static_cast<uint64_t>(max_entries);
+  o.zip.max_ratio = static_cast<uint64_t>(max_ratio);
   return o;
 }
 
@@ -477,7 +521,15 @@ Result<std::vector<storage::ObjectInfo>> ExpandObjectGlob(storage::ObjectStore& 
     if (name.empty() || name.back() == '/') continue;  // "folder" markers of S3 consoles
     if (StartsWith(name.substr(name.rfind('/') + 1), ".")) continue;
     bool match = wildcard == std::string::npos ? object.key == key_pattern : GlobMatches(key_pattern, object.key);
-    if (match) out.push_back(std::move(object));
+    if (!match) continue;
+    // A key such as "in/../x.csv" cannot be fetched as named (HTTP clients fold the "..") nor
+    // stored under the run's folder; failing on it would fail every run from now on.
+    if (Status valid = storage::ValidateObjectKey(object.key); !valid.ok()) {
+      spdlog::warn("files source: skipping object '{}' matching '{}': {}. Rename or move the object to load it",
+                   object.key, key_pattern, valid.message());
+      continue;
+    }
+    out.push_back(std::move(object));
   }
   return out;
 }
@@ -503,6 +555,11 @@ std::vector<config::OptionSpec> FileReadOptionSpecs() {
       {"union_by_name", OptionType::kBool, "false", false, false,
        "files have different column sets/orders: read each file and align columns by name"},
       {"json_format", OptionType::kString, "auto", false, false, "auto | newline_delimited | array"},
+      {"zip_max_bytes", OptionType::kByteSize, "16GB", false, false,
+       "largest total a .zip may unpack to; a bigger archive is refused as a zip bomb"},
+      {"zip_max_entries", OptionType::kInt, "10000", false, false, "most members a .zip may hold"},
+      {"zip_max_ratio", OptionType::kInt, "200", false, false,
+       "largest unpacked/compressed size ratio of a .zip member (real data stays below 50:1)"},
   };
 }
 

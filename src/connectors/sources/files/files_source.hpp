@@ -46,7 +46,8 @@ bool GlobMatches(const std::string& pattern, const std::string& relative);
 
 /// Objects of `store` whose keys match `key_pattern` (GlobMatches over whole keys; a pattern without
 /// wildcards names one key). Lists only the key prefix before the first wildcard. Hidden names
-/// (".x") and folder markers ("x/") are left out. Sorted by key.
+/// (".x") and folder markers ("x/") are left out, and so are keys no store can fetch or name
+/// locally ("a/../b", "a//b": storage::ValidateObjectKey), with a warning. Sorted by key.
 Result<std::vector<storage::ObjectInfo>> ExpandObjectGlob(storage::ObjectStore& store, const std::string& key_pattern);
 
 }  // namespace sluice::connectors

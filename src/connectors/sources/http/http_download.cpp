@@ -3,10 +3,14 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "common/hash.hpp"
 #include "common/strings.hpp"
@@ -37,13 +41,19 @@ void GlobalInitOnce() {
 struct BodySink {
   std::FILE* file = nullptr;
   EVP_MD_CTX* digest = nullptr;
+  uint64_t max_bytes = 0;
   uint64_t bytes = 0;
   bool write_failed = false;
+  bool too_large = false;
 };
 
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   auto* sink = static_cast<BodySink*>(user);
   size_t n = size * count;
+  if (sink->bytes + n > sink->max_bytes) {  // a server without Content-Length passes MAXFILESIZE
+    sink->too_large = true;
+    return 0;
+  }
   if (std::fwrite(data, 1, n, sink->file) != n) {
     sink->write_failed = true;
     return 0;  // makes curl stop with CURLE_WRITE_ERROR
@@ -54,7 +64,7 @@ size_t WriteBody(char* data, size_t size, size_t count, void* user) {
 }
 
 struct ResponseHeaders {
-  std::string etag, last_modified;
+  std::string etag, last_modified, location;
 };
 
 size_t ReadHeader(char* data, size_t size, size_t count, void* user) {
@@ -66,6 +76,7 @@ size_t ReadHeader(char* data, size_t size, size_t count, void* user) {
     std::string value = Trim(line.substr(colon + 1));
     if (name == "etag") headers->etag = value;
     if (name == "last-modified") headers->last_modified = value;
+    if (name == "location") headers->location = value;
   } else if (StartsWith(line, "HTTP/")) {
     *headers = {};  // a new response (after a redirect): earlier validators do not apply
   }
@@ -95,9 +106,50 @@ struct Attempt {
   uint64_t bytes = 0;
   std::string sha256;
   bool write_failed = false;
+  bool too_large = false;
+  std::string redirect_url;  // the Location of a 3xx answer, resolved against the request's URL
 };
 
-Result<Attempt> TryOnce(const DownloadRequest& request, const fs::path& destination) {
+struct CurlUrlDeleter {
+  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+};
+
+/// "scheme://host:port" in lower case, "" when `url` does not parse. Secret headers are sent only
+/// to the origin of the configured URL.
+std::string Origin(const std::string& url) {
+  std::unique_ptr<CURLU, CurlUrlDeleter> parsed(curl_url());
+  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
+  std::string origin;
+  for (CURLUPart part : {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT}) {
+    char* text = nullptr;
+    if (curl_url_get(parsed.get(), part, &text, CURLU_DEFAULT_PORT) != CURLUE_OK) return "";
+    origin += ToLower(text);
+    origin += part == CURLUPART_SCHEME ? "://" : part == CURLUPART_HOST ? ":" : "";
+    curl_free(text);
+  }
+  return origin;
+}
+
+/// The user and password written into `url` (user:password@host), or empty strings.
+std::pair<std::string, std::string> UrlCredentials(const std::string& url) {
+  std::unique_ptr<CURLU, CurlUrlDeleter> parsed(curl_url());
+  std::pair<std::string, std::string> out;
+  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return out;
+  for (auto [part, target] : {std::pair{CURLUPART_USER, &out.first}, std::pair{CURLUPART_PASSWORD, &out.second}}) {
+    char* text = nullptr;
+    if (curl_url_get(parsed.get(), part, &text, CURLU_URLDECODE) == CURLUE_OK && text != nullptr) *target = text;
+    curl_free(text);
+  }
+  return out;
+}
+
+bool IsRedirect(long status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/// One GET of `url` (redirects not followed), the body into `destination` (truncated first).
+Result<Attempt> TransferOnce(const DownloadRequest& request, const std::string& url, bool send_headers,
+                             const fs::path& destination) {
   std::unique_ptr<CURL, CurlEasyDeleter> curl(curl_easy_init());
   if (!curl) return Status::Internal("cannot create an HTTP client handle");
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(destination.c_str(), "wb"));
@@ -109,17 +161,33 @@ Result<Attempt> TryOnce(const DownloadRequest& request, const fs::path& destinat
   auto add_header = [&](const std::string& line) {
     header_list.reset(curl_slist_append(header_list.release(), line.c_str()));
   };
-  for (const auto& [name, value] : request.headers) add_header(name + ": " + value.Reveal());
+  if (send_headers) {
+    for (const auto& [name, value] : request.headers) add_header(name + ": " + value.Reveal());
+  }
   if (!request.if_none_match.empty()) add_header("If-None-Match: " + request.if_none_match);
   if (!request.if_modified_since.empty()) add_header("If-Modified-Since: " + request.if_modified_since);
 
-  BodySink sink{file.get(), digest.get()};
+  BodySink sink{file.get(), digest.get(), request.max_bytes};
   Attempt attempt;
   char error[CURL_ERROR_SIZE] = {0};
   CURL* h = curl.get();
-  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  // Redirects are followed by TryOnce, which checks each target (curl would carry the headers
+  // to any host, and follow to any protocol it was built with).
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+                   static_cast<curl_off_t>(std::min<uint64_t>(request.max_bytes, std::numeric_limits<int64_t>::max())));
+  std::pair<std::string, std::string> credentials;
+  if (send_headers && url != request.url) {
+    // Within the origin, credentials written into the configured URL still apply.
+    credentials = UrlCredentials(request.url);
+    if (!credentials.first.empty()) {
+      curl_easy_setopt(h, CURLOPT_USERNAME, credentials.first.c_str());
+      curl_easy_setopt(h, CURLOPT_PASSWORD, credentials.second.c_str());
+    }
+  }
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // transfer compression is undone on the way in
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
@@ -137,12 +205,44 @@ Result<Attempt> TryOnce(const DownloadRequest& request, const fs::path& destinat
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &attempt.status);
   attempt.bytes = sink.bytes;
   attempt.write_failed = sink.write_failed;
+  attempt.too_large = sink.too_large || attempt.code == CURLE_FILESIZE_EXCEEDED;
+  if (char* location = nullptr; curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location) {
+    attempt.redirect_url = location;
+  } else if (IsRedirect(attempt.status) && !attempt.headers.location.empty()) {
+    attempt.redirect_url = attempt.headers.location;  // a target curl would not resolve (another protocol)
+  }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   EVP_DigestFinal_ex(digest.get(), md, &md_len);
   attempt.sha256 = HexEncode(std::string_view(reinterpret_cast<const char*>(md), md_len));
   if (std::fflush(file.get()) != 0) attempt.write_failed = true;
   return attempt;
+}
+
+/// One attempt: the GET and the redirects it leads to. A redirect must stay on http(s); the
+/// configured headers (credentials) go only to the configured URL's origin.
+Result<Attempt> TryOnce(const DownloadRequest& request, const fs::path& destination) {
+  const std::string origin = Origin(request.url);
+  std::string url = request.url;
+  bool send_headers = true;
+  for (int redirects = 0;; ++redirects) {
+    SLUICE_ASSIGN_OR_RETURN(Attempt attempt, TransferOnce(request, url, send_headers, destination));
+    if (attempt.code != CURLE_OK || !IsRedirect(attempt.status) || attempt.redirect_url.empty()) return attempt;
+    const std::string& next = attempt.redirect_url;
+    std::string scheme = ToLower(next.substr(0, next.find(':')));
+    if (scheme != "http" && scheme != "https") {
+      return Status::Invalid("GET {} was redirected (HTTP {}) to {}, which is not an http:// or https:// URL; "
+                             "refusing to follow it. Point the source's url: at the file's final location",
+                             RedactUrl(request.url), attempt.status, RedactUrl(next));
+    }
+    if (redirects >= request.max_redirects) {
+      return Status::Invalid("GET {} was redirected more than {} times (last to {}); point the source's url: at the "
+                             "file's final location",
+                             RedactUrl(request.url), request.max_redirects, RedactUrl(next));
+    }
+    if (Origin(next) != origin) send_headers = false;  // stays off for the rest of the chain
+    url = next;
+  }
 }
 
 }  // namespace
@@ -172,8 +272,19 @@ Result<DownloadResult> Download(const DownloadRequest& request, const fs::path& 
   auto backoff = request.retry_backoff;
   for (int attempt_number = 1;; ++attempt_number) {
     auto attempt = TryOnce(request, destination);
-    if (!attempt.ok()) return attempt.status();
+    if (!attempt.ok()) {
+      std::error_code ec;
+      fs::remove(destination, ec);
+      return attempt.status();
+    }
     bool last = attempt_number > request.retries;
+    if (attempt->too_large) {
+      std::error_code ec;
+      fs::remove(destination, ec);
+      return Status::DataError("GET {} sends more than {}; refusing the download. If the file is genuine, raise the "
+                               "source's max_size: option",
+                               shown, HumanBytes(request.max_bytes));
+    }
     if (attempt->write_failed) {
       std::error_code ec;
       fs::remove(destination, ec);

@@ -185,6 +185,7 @@ Result<HttpOptions> ParseHttpOptions(const BindContext& context, const config::V
   if (o.request.retries < 0) {
     return Status::Invalid("{}: retries must be 0 or more", v.Find("retries")->location().ToString());
   }
+  SLUICE_ASSIGN_OR_RETURN(o.request.max_bytes, v.GetByteSize("max_size", o.request.max_bytes));
   o.request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
   o.request.retry_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(backoff);
   SLUICE_ASSIGN_OR_RETURN(o.reading, ParseFileReadOptions(v));
@@ -214,6 +215,8 @@ SourceDescriptor HttpSourceDescriptor() {
       {"retries", OptionType::kInt, "3", false, false,
        "extra attempts after connection errors, timeouts, HTTP 408/429 and 5xx"},
       {"retry_backoff", OptionType::kDuration, "1s", false, false, "wait before the first retry; doubles each time"},
+      {"max_size", OptionType::kByteSize, "16GB", false, false,
+       "largest download accepted; a longer response is refused and removed"},
   };
   auto reading = FileReadOptionSpecs();
   d.options.insert(d.options.end(), reading.begin(), reading.end());

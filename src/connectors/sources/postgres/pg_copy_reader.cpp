@@ -454,6 +454,7 @@ Result<std::unique_ptr<PgCopyReader>> PgCopyReader::Begin(PgClient& client, engi
       return Status::Invalid("PostgreSQL COPY reader: the query has no column '{}'", reader->options_.last_value_column);
     }
   }
+  reader->decoder_.emplace(reader->columns_, client.endpoint(), reader->last_value_index_);
   reader->copy_sql_ = CopySql(reader->options_.query, reader->columns_);
   if (duck != nullptr) SLUICE_TRY(reader->CreateTable());
 
@@ -519,7 +520,7 @@ Status PgCopyReader::ReadRows(engine::Appender& into, size_t max_rows) {
     if (size > 0) {
       bytes_ += static_cast<uint64_t>(size);
       bool trailer = false;
-      Status st = ReadMessage(into, reinterpret_cast<const uint8_t*>(buffer), static_cast<size_t>(size), &trailer);
+      Status st = decoder_->DecodeMessage(into, reinterpret_cast<const uint8_t*>(buffer), static_cast<size_t>(size), &trailer);
       PQfreemem(buffer);
       if (!st.ok()) return Fail(st);
       if (!trailer) {
@@ -537,18 +538,22 @@ Status PgCopyReader::ReadRows(engine::Appender& into, size_t max_rows) {
   return Status::OK();
 }
 
-Status PgCopyReader::ReadMessage(engine::Appender& into, const uint8_t* data, size_t size, bool* trailer) {
+CopyDecoder::CopyDecoder(std::vector<PgColumn> columns, std::string endpoint, int last_value_index)
+    : columns_(std::move(columns)), endpoint_(std::move(endpoint)), last_value_index_(last_value_index) {}
+
+Status CopyDecoder::DecodeMessage(engine::Appender& into, const uint8_t* data, size_t size, bool* trailer) {
+  *trailer = false;
   if (!header_seen_) {
     // Signature, flags (bit 16: OIDs included, which we never ask for), then a header extension.
     if (size < kSignatureSize + 8 || std::memcmp(data, kCopySignature, kSignatureSize) != 0) {
       return Status::DataError("PostgreSQL {}: the COPY stream does not start with the binary signature",
-                               client_.endpoint());
+                               endpoint_);
     }
     uint32_t flags = Be32(data + kSignatureSize);
     uint32_t extension = Be32(data + kSignatureSize + 4);
     size_t header = kSignatureSize + 8 + extension;
     if ((flags & (1u << 16)) != 0 || header > size) {
-      return Status::DataError("PostgreSQL {}: unsupported COPY binary header (flags {:#x})", client_.endpoint(),
+      return Status::DataError("PostgreSQL {}: unsupported COPY binary header (flags {:#x})", endpoint_,
                                flags);
     }
     header_seen_ = true;
@@ -562,11 +567,11 @@ Status PgCopyReader::ReadMessage(engine::Appender& into, const uint8_t* data, si
   return DecodeRow(into, data, size);
 }
 
-Status PgCopyReader::DecodeRow(engine::Appender& into, const uint8_t* data, size_t size) {
+Status CopyDecoder::DecodeRow(engine::Appender& into, const uint8_t* data, size_t size) {
   Cursor c{data, data + size};
   int16_t fields = 0;
   if (!c.Int16(&fields) || static_cast<size_t>(fields) != columns_.size()) {
-    return Status::DataError("PostgreSQL {}: COPY row {} has {} fields, expected {}", client_.endpoint(), rows_ + 1,
+    return Status::DataError("PostgreSQL {}: COPY row {} has {} fields, expected {}", endpoint_, rows_decoded_ + 1,
                              fields, columns_.size());
   }
   engine::Appender* a = &into;
@@ -574,7 +579,7 @@ Status PgCopyReader::DecodeRow(engine::Appender& into, const uint8_t* data, size
   for (size_t col = 0; col < columns_.size(); ++col) {
     int32_t len = 0;
     if (!c.Int32(&len) || (len >= 0 && static_cast<size_t>(len) > c.left()) || len < -1) {
-      return Status::DataError("PostgreSQL {}: COPY row {} is truncated at column '{}'", client_.endpoint(), rows_ + 1,
+      return Status::DataError("PostgreSQL {}: COPY row {} is truncated at column '{}'", endpoint_, rows_decoded_ + 1,
                                columns_[col].name);
     }
     if (len == -1) {
@@ -582,12 +587,6 @@ Status PgCopyReader::DecodeRow(engine::Appender& into, const uint8_t* data, size
       continue;
     }
     const PgColumn& column = columns_[col];
-    if (static_cast<int>(col) == last_value_index_) {
-      last_value_ = len == 2 ? static_cast<int16_t>(Be16(c.p))
-                  : len == 4 ? static_cast<int32_t>(Be32(c.p))
-                             : static_cast<int64_t>(Be64(c.p));
-      if (!first_value_) first_value_ = last_value_;
-    }
     bool ok;
     if (column.wire == WireType::kArray) {
       ok = DecodeArray(column, c.p, len, a, col, &why);
@@ -596,18 +595,26 @@ Status PgCopyReader::DecodeRow(engine::Appender& into, const uint8_t* data, size
       ok = DecodeScalar(column.wire, column.target, c.p, len, sink, &why);
     }
     if (!ok) {
-      return Status::DataError("PostgreSQL {}: row {}, column '{}' ({}): {}", client_.endpoint(), rows_ + 1,
+      return Status::DataError("PostgreSQL {}: row {}, column '{}' ({}): {}", endpoint_, rows_decoded_ + 1,
                                column.name, column.type_name, why);
+    }
+    // Only after the value decoded: its length is then the integer's width.
+    if (static_cast<int>(col) == last_value_index_) {
+      last_value_ = len == 2 ? static_cast<int16_t>(Be16(c.p))
+                  : len == 4 ? static_cast<int32_t>(Be32(c.p))
+                             : static_cast<int64_t>(Be64(c.p));
+      if (!first_value_) first_value_ = last_value_;
     }
     c.p += len;
   }
   if (c.left() != 0) {
-    return Status::DataError("PostgreSQL {}: COPY row {} has {} unexpected trailing bytes", client_.endpoint(),
-                             rows_ + 1, c.left());
+    return Status::DataError("PostgreSQL {}: COPY row {} has {} unexpected trailing bytes", endpoint_,
+                             rows_decoded_ + 1, c.left());
   }
   if (Status st = a->EndRow(); !st.ok()) {
-    return st.WithContext("PostgreSQL {}: row {}", client_.endpoint(), rows_ + 1);
+    return st.WithContext("PostgreSQL {}: row {}", endpoint_, rows_decoded_ + 1);
   }
+  ++rows_decoded_;
   return Status::OK();
 }
 

@@ -32,6 +32,30 @@ struct CopyReaderOptions {
   std::string last_value_column;
 };
 
+/// Decodes the payload of `COPY … TO STDOUT (FORMAT binary)` one CopyData message at a time: the
+/// header with the first, then one row per message, then the trailer. It sees only bytes (no
+/// connection), so it is tested and fuzzed on its own; every malformed input is a DataError.
+class CopyDecoder {
+ public:
+  /// `last_value_index`: an integer column whose first and last values are kept; -1 = none.
+  CopyDecoder(std::vector<PgColumn> columns, std::string endpoint, int last_value_index = -1);
+  /// Decodes one message into `into` (one row), or sets *trailer on the end-of-data marker.
+  Status DecodeMessage(engine::Appender& into, const uint8_t* data, size_t size, bool* trailer);
+  uint64_t rows_decoded() const { return rows_decoded_; }
+  std::optional<int64_t> first_value() const { return first_value_; }
+  std::optional<int64_t> last_value() const { return last_value_; }
+
+ private:
+  Status DecodeRow(engine::Appender& into, const uint8_t* data, size_t size);
+
+  std::vector<PgColumn> columns_;
+  std::string endpoint_;
+  int last_value_index_ = -1;
+  bool header_seen_ = false;
+  uint64_t rows_decoded_ = 0;
+  std::optional<int64_t> first_value_, last_value_;
+};
+
 /// Reads `COPY (SELECT …) TO STDOUT (FORMAT binary)` and decodes the stream straight into a DuckDB
 /// table through an engine::Appender, one bounded batch at a time.
 ///
@@ -74,8 +98,8 @@ class PgCopyReader final : public engine::RowProducer {
   uint64_t batch_rows() const { return batch_rows_; }  // rows of the last ReadBatch
   bool finished() const { return finished_; }
   /// options.last_value_column in the first and the last row read; nullopt before the first row.
-  std::optional<int64_t> first_value() const { return first_value_; }
-  std::optional<int64_t> last_value() const { return last_value_; }
+  std::optional<int64_t> first_value() const { return decoder_ ? decoder_->first_value() : std::nullopt; }
+  std::optional<int64_t> last_value() const { return decoder_ ? decoder_->last_value() : std::nullopt; }
 
  private:
   PgCopyReader(PgClient& client, engine::Connection* duck, CopyReaderOptions options);
@@ -83,8 +107,6 @@ class PgCopyReader final : public engine::RowProducer {
                                                      CopyReaderOptions options);
   Status CreateTable();
   Status ReadRows(engine::Appender& into, size_t max_rows);
-  Status ReadMessage(engine::Appender& into, const uint8_t* data, size_t size, bool* trailer);
-  Status DecodeRow(engine::Appender& into, const uint8_t* data, size_t size);
   Status FinishCopy();
   Status Fail(Status status);
 
@@ -94,7 +116,7 @@ class PgCopyReader final : public engine::RowProducer {
   std::vector<PgColumn> columns_;
   std::string copy_sql_;
   std::unique_ptr<engine::Appender> appender_;
-  bool header_seen_ = false;
+  std::optional<CopyDecoder> decoder_;
   bool copy_active_ = false;
   bool finished_ = false;
   Status error_;
@@ -102,7 +124,6 @@ class PgCopyReader final : public engine::RowProducer {
   uint64_t bytes_ = 0;
   uint64_t batch_rows_ = 0;
   int last_value_index_ = -1;
-  std::optional<int64_t> first_value_, last_value_;
 };
 
 }  // namespace sluice::postgres
