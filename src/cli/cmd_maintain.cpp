@@ -61,10 +61,12 @@ int RunCompact(CliContext& context, const std::string& table_text, const std::st
   pipeline::CompactOptions options;
   options.target_file_bytes = target;
   options.run_id = NewRunId(ws.clock());
-  options.scratch = ws.state_dir() / "staging" / options.run_id.value / "compact";
+  // Inside this process's spill folder: a compaction killed midway leaves no run record to clean up
+  // after it, but the next sluice process sweeps the folder of a process that is gone.
+  options.scratch = ws.spill_dir() / fmt::format("compact-{}", options.run_id.value);
   auto report = pipeline::Compact(ws.catalog(), ws.lake(), **connection, *name, options);
   std::error_code ec;
-  std::filesystem::remove_all(options.scratch.parent_path(), ec);
+  std::filesystem::remove_all(options.scratch, ec);
   if (!report.ok()) return ReportError(context, report.status());
   if (report->version == 0) {
     fmt::print("{}: nothing to compact (no partition has two or more files smaller than {})\n", name->ToString(),
