@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.hpp"
 
@@ -44,6 +45,18 @@ class Statement {
 
   /// true: a row is available; false: done.
   Result<bool> Step();
+  /// Every remaining row, each made by `read(*this)`, which returns the row's value or a Result of it.
+  template <typename T, typename Read>
+  Result<std::vector<T>> ReadRows(Read&& read) {
+    std::vector<T> rows;
+    while (true) {
+      SLUICE_ASSIGN_OR_RETURN(bool more, Step());
+      if (!more) return rows;
+      Result<T> row = read(static_cast<const Statement&>(*this));
+      if (!row.ok()) return row.status();
+      rows.push_back(std::move(row).value());
+    }
+  }
   /// Steps until done (statements without result rows).
   Status Run();
   /// Ready to bind and run again.

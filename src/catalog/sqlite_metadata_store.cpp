@@ -460,14 +460,7 @@ Result<std::vector<TableInfo>> SqliteMetadataStore::ListTables() {
   std::lock_guard lock(mutex_);
   SLUICE_ASSIGN_OR_RETURN(auto query,
                           connection_->Prepare(fmt::format("SELECT {} ORDER BY t.zone, t.table_name", kTableColumns)));
-  std::vector<TableInfo> tables;
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
-    if (!row) break;
-    SLUICE_ASSIGN_OR_RETURN(auto info, ReadTableInfo(query));
-    tables.push_back(std::move(info));
-  }
-  return tables;
+  return query.ReadRows<TableInfo>(ReadTableInfo);
 }
 
 Result<std::vector<DataFile>> SqliteMetadataStore::ListFiles(const TableName& name, std::optional<int64_t> as_of) {
@@ -793,13 +786,7 @@ Result<CommitResult> SqliteMetadataStore::Commit(const CommitRequest& request) {
 Result<std::vector<std::string>> SqliteMetadataStore::AllReferencedPaths() {
   std::lock_guard lock(mutex_);
   SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT DISTINCT path FROM data_files ORDER BY path"));
-  std::vector<std::string> paths;
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
-    if (!row) break;
-    paths.push_back(query.Text(0));
-  }
-  return paths;
+  return query.ReadRows<std::string>([](const Statement& row) { return row.Text(0); });
 }
 
 Result<std::vector<std::string>> SqliteMetadataStore::PathsRemovedBefore(TimePoint before) {
@@ -810,13 +797,7 @@ Result<std::vector<std::string>> SqliteMetadataStore::PathsRemovedBefore(TimePoi
                                                "WHERE v.committed_at_us < ? AND NOT EXISTS (SELECT 1 FROM data_files c "
                                                "WHERE c.path = f.path AND c.version_removed IS NULL) ORDER BY f.path"));
   SLUICE_TRY(query.BindAll(ToUnixMicros(before)));
-  std::vector<std::string> paths;
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
-    if (!row) break;
-    paths.push_back(query.Text(0));
-  }
-  return paths;
+  return query.ReadRows<std::string>([](const Statement& row) { return row.Text(0); });
 }
 
 Result<std::optional<std::string>> SqliteMetadataStore::GetState(const std::string& scope, const std::string& key) {
@@ -834,13 +815,8 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteMetadataStore::Li
   SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT state_key, state_value FROM job_state "
                                                            "WHERE scope = ? ORDER BY state_key"));
   SLUICE_TRY(query.BindAll(scope));
-  std::vector<std::pair<std::string, std::string>> entries;
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
-    if (!row) break;
-    entries.emplace_back(query.Text(0), query.Text(1));
-  }
-  return entries;
+  return query.ReadRows<std::pair<std::string, std::string>>(
+      [](const Statement& row) { return std::pair{row.Text(0), row.Text(1)}; });
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> SqliteMetadataStore::StateWithKey(const std::string& key) {
@@ -848,13 +824,8 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteMetadataStore::St
   SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT scope, state_value FROM job_state "
                                                            "WHERE state_key = ? ORDER BY scope"));
   SLUICE_TRY(query.BindAll(key));
-  std::vector<std::pair<std::string, std::string>> entries;
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
-    if (!row) break;
-    entries.emplace_back(query.Text(0), query.Text(1));
-  }
-  return entries;
+  return query.ReadRows<std::pair<std::string, std::string>>(
+      [](const Statement& row) { return std::pair{row.Text(0), row.Text(1)}; });
 }
 
 Result<std::vector<LoadedFile>> SqliteMetadataStore::LoadedFiles(const std::string& scope) {
@@ -862,13 +833,9 @@ Result<std::vector<LoadedFile>> SqliteMetadataStore::LoadedFiles(const std::stri
   SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT scope, path, size_bytes, mtime_us, content_hash "
                                                            "FROM loaded_files WHERE scope = ? ORDER BY path"));
   SLUICE_TRY(query.BindAll(scope));
-  std::vector<LoadedFile> files;
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
-    if (!row) break;
-    files.push_back({query.Text(0), query.Text(1), query.Int(2), query.Int(3), query.Text(4)});
-  }
-  return files;
+  return query.ReadRows<LoadedFile>([](const Statement& row) {
+    return LoadedFile{row.Text(0), row.Text(1), row.Int(2), row.Int(3), row.Text(4)};
+  });
 }
 
 namespace {
@@ -1002,14 +969,7 @@ Result<std::vector<RunRecord>> SqliteMetadataStore::ListRuns(int limit, const st
   int index = 0;
   if (!pipeline_filter.empty()) SLUICE_TRY(query.Bind(index++, pipeline_filter));
   if (limit > 0) SLUICE_TRY(query.Bind(index++, int64_t{limit}));
-  std::vector<RunRecord> runs;
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
-    if (!row) break;
-    SLUICE_ASSIGN_OR_RETURN(auto run, ReadRun(query));
-    runs.push_back(std::move(run));
-  }
-  return runs;
+  return query.ReadRows<RunRecord>(ReadRun);
 }
 
 Result<std::vector<RunRecord>> SqliteMetadataStore::RunningRuns() {
@@ -1017,14 +977,7 @@ Result<std::vector<RunRecord>> SqliteMetadataStore::RunningRuns() {
   SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare(fmt::format(
                                           "SELECT {} WHERE status = ? ORDER BY started_at_us, run_id", kRunColumns)));
   SLUICE_TRY(query.BindAll(std::string(RunStatusName(RunStatus::kRunning))));
-  std::vector<RunRecord> runs;
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
-    if (!row) break;
-    SLUICE_ASSIGN_OR_RETURN(auto run, ReadRun(query));
-    runs.push_back(std::move(run));
-  }
-  return runs;
+  return query.ReadRows<RunRecord>(ReadRun);
 }
 
 Result<std::optional<RunRecord>> SqliteMetadataStore::GetRun(const std::string& run_id) {
@@ -1201,14 +1154,7 @@ Result<std::vector<QueuedRun>> SqliteMetadataStore::PendingQueue() {
   SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare(fmt::format(
                                           "SELECT {} WHERE queue_state <> 'done' ORDER BY enqueued_at_us, queue_id",
                                           kQueueColumns)));
-  std::vector<QueuedRun> runs;
-  while (true) {
-    SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
-    if (!row) break;
-    SLUICE_ASSIGN_OR_RETURN(auto run, ReadQueuedRun(query));
-    runs.push_back(std::move(run));
-  }
-  return runs;
+  return query.ReadRows<QueuedRun>(ReadQueuedRun);
 }
 
 Result<std::optional<QueuedRun>> SqliteMetadataStore::GetQueuedRun(const std::string& id) {
