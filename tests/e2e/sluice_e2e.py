@@ -77,6 +77,23 @@ class Project:
         return sorted(glob.glob(os.path.join(self.root, "lake", pattern), recursive=True))
 
 
+def wait_until(condition, what, timeout=120, proc=None):
+    """Polls `condition()` until it returns a true value, and returns that value. Fails naming `what`
+    once `timeout` seconds pass, or as soon as `proc` (a sluice Popen) has ended. The poll interval
+    only decides how soon a state is seen, never whether the test passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            err = proc.stderr.read() if proc.stderr else ""
+            raise AssertionError(f"sluice ended (rc {proc.returncode}) before {what}: {err}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s")
+        time.sleep(0.02)
+
+
 class FaultPoints:
     """A SLUICE_FAULTPOINT_DIR for one test: env() switches points on for a sluice process, and
     wait_reached()/release() drive `pause` and `pause_each` points (docs/testing.md, "Fault points")."""
@@ -94,13 +111,7 @@ class FaultPoints:
         """Waits until the point `marker` (a name, or "name.N" for pause_each's N-th hit) is reached;
         fails early when `proc` ends instead."""
         path = os.path.join(self.dir, marker + ".reached")
-        deadline = time.monotonic() + timeout
-        while not os.path.exists(path):
-            if proc is not None and proc.poll() is not None:
-                raise AssertionError(f"sluice exited (rc {proc.returncode}) before fault point {marker}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"fault point {marker} was not reached within {timeout}s")
-            time.sleep(0.01)
+        wait_until(lambda: os.path.exists(path), f"fault point {marker} reached", timeout, proc)
 
     def release(self, marker):
         with open(os.path.join(self.dir, marker + ".release"), "w") as f:
@@ -129,3 +140,13 @@ class ProjectTest(unittest.TestCase):
 
     def assertOk(self, result):
         self.assertEqual(result.rc, 0, msg=repr(result))
+
+    def start_paused(self, point, *args, spec=None):
+        """Starts `sluice ARGS` with fault point `point` set to pause (or with `spec`) and waits until it
+        holds there; returns (process, FaultPoints) — release with points.release(point)."""
+        points = FaultPoints()
+        self.addCleanup(points.cleanup)
+        proc = self.p.start(*args, env=points.env(spec or f"{point}:pause"))
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        points.wait_reached(point, proc)
+        return proc, points

@@ -2,12 +2,9 @@
 after it read (it is planned again on the new version), and `sluice validate` names both jobs.
 The race is made deterministic with the after_upload fault point."""
 import os
-import subprocess
-import tempfile
-import time
 import unittest
 
-from sluice_e2e import SLUICE, ProjectTest
+from sluice_e2e import ProjectTest
 
 INGEST = """\
 name: ingest
@@ -38,22 +35,6 @@ class ConcurrentWritersTest(ProjectTest):
         self.p.pipeline("current", CURRENT)
         self.p.pipeline("manual", MANUAL)
 
-    def start_paused(self, point, *args):
-        points = tempfile.mkdtemp(prefix="sluice-faultpoints-", dir=self.p.root)
-        env = dict(os.environ, SLUICE_FAULTPOINT=f"{point}@1:pause", SLUICE_FAULTPOINT_DIR=points)
-        proc = subprocess.Popen([SLUICE, "--project", self.p.root, *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, cwd=self.p.root, env=env)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        reached = os.path.join(points, f"{point}.reached")
-        deadline = time.time() + 120
-        while not os.path.exists(reached):
-            if proc.poll() is not None:
-                self.fail(f"sluice ended (rc {proc.returncode}) before reaching {point}: {proc.stderr.read()}")
-            if time.time() > deadline:
-                self.fail(f"{point} not reached within 120 s")
-            time.sleep(0.02)
-        return proc, os.path.join(points, f"{point}.release")
-
     def test_a_merge_is_planned_again_when_the_table_changed_after_it_read_it(self):
         self.p.write("incoming/c1.csv", "id,name\n1,ann\n2,bob\n")
         self.assertOk(self.p.sluice("run", "ingest"))
@@ -62,12 +43,11 @@ class ConcurrentWritersTest(ProjectTest):
         self.assertOk(self.p.sluice("run", "ingest"))
 
         # The merge has read version 1 of silver.customers and uploaded its rewrite of it ...
-        merge, release = self.start_paused("after_upload", "run", "current")
+        merge, points = self.start_paused("after_upload", "run", "current", spec="after_upload@1:pause")
         # ... when another writer commits version 2.
         self.p.write("incoming/manual1.csv", "id,name\n100,manual\n")
         self.assertOk(self.p.sluice("run", "manual"))
-        with open(release, "w"):
-            pass
+        points.release("after_upload")
         out, err = merge.communicate(timeout=300)
         self.assertEqual(merge.returncode, 0, err)
         self.assertIn("table silver.customers changed while the job ran (version 1 → 2)", err)

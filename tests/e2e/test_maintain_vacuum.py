@@ -5,13 +5,11 @@ import os
 import shutil
 import signal
 import sqlite3
-import subprocess
-import tempfile
 import time
 import unittest
 
 from pg_project import PostgresProjectTest
-from sluice_e2e import SLUICE, ProjectTest
+from sluice_e2e import ProjectTest
 
 PIPELINE = """\
 name: orders
@@ -86,23 +84,6 @@ class VacuumTest(ProjectTest):
         self.assertTrue(all(os.path.exists(f) for f in self.first_files))  # removed < 7d ago
         self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.orders"), 50)
 
-    def start_paused(self, point, *args):
-        """Starts sluice with fault point `point` set to pause; returns (process, faultpoint folder)."""
-        points = tempfile.mkdtemp(prefix="sluice-faultpoints-", dir=self.p.root)
-        env = dict(os.environ, SLUICE_FAULTPOINT=f"{point}:pause", SLUICE_FAULTPOINT_DIR=points)
-        proc = subprocess.Popen([SLUICE, "--project", self.p.root, *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, cwd=self.p.root, env=env)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        reached = os.path.join(points, f"{point}.reached")
-        deadline = time.time() + 120
-        while not os.path.exists(reached):
-            if proc.poll() is not None:
-                self.fail(f"sluice ended (rc {proc.returncode}) before reaching {point}: {proc.stderr.read()}")
-            if time.time() > deadline:
-                self.fail(f"{point} not reached within 120 s")
-            time.sleep(0.02)
-        return proc, points
-
     def test_vacuum_keeps_the_uploads_of_a_run_in_flight(self):
         self.p.write("incoming/orders_2.csv", orders(50, 30))
         before = set(self.p.lake_files())
@@ -118,8 +99,7 @@ class VacuumTest(ProjectTest):
         # Files removed from the table before the run started are not the run's: they go.
         self.assertIn(f"removed {len(self.first_files)} object", r.out)
 
-        with open(os.path.join(points, "after_upload.release"), "w"):
-            pass
+        points.release("after_upload")
         out, err = run.communicate(timeout=300)
         self.assertEqual(run.returncode, 0, err)
         self.assertEqual(self.p.scalar("SELECT count(*) FROM raw.orders"), 80)
@@ -137,22 +117,6 @@ class VacuumTest(ProjectTest):
         self.assertEqual(r.rc, 2, repr(r))
         self.assertIn("--retain", r.err)
 
-
-
-def start_with_fault(project, spec, points, *args):
-    env = dict(os.environ, SLUICE_FAULTPOINT=spec, SLUICE_FAULTPOINT_DIR=points)
-    return subprocess.Popen([SLUICE, "--project", project.root, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=project.root, env=env)
-
-
-def wait_for_file(test, proc, path):
-    deadline = time.time() + 120
-    while not os.path.exists(path):
-        if proc.poll() is not None:
-            test.fail(f"sluice ended (rc {proc.returncode}) before {path} appeared: {proc.stderr.read()}")
-        if time.time() > deadline:
-            test.fail(f"{path} did not appear within 120 s")
-        time.sleep(0.02)
 
 
 class VacuumResumableLoadTest(PostgresProjectTest):
@@ -178,7 +142,6 @@ target:
   zone: raw
   table: big
 """)
-        self.points = tempfile.mkdtemp(prefix="sluice-faultpoints-", dir=self.p.root)
 
     def pending_chunks(self):
         db = sqlite3.connect(self.p.path(".sluice", "catalog.db"), timeout=30)
@@ -194,7 +157,7 @@ target:
         self.pg.psql("UPDATE public.big SET payload = 'v2'")
         # The next full load is killed once every part is uploaded, just before the commit: all but
         # the last part are chunks of its pending load.
-        killed = start_with_fault(self.p, "after_upload:kill", self.points, "run", "big")
+        killed = self.p.start("run", "big", env={"SLUICE_FAULTPOINT": "after_upload:kill"})
         killed.communicate(timeout=300)
         self.assertEqual(killed.returncode, -signal.SIGKILL)
         chunks = self.pending_chunks()
@@ -207,14 +170,11 @@ target:
         self.assertTrue(all(os.path.exists(self.p.path("lake", k)) for k in chunks), r.out)
 
         # The resumed load has fetched the chunks and uploaded the rest when vacuum runs again.
-        resumed = start_with_fault(self.p, "after_upload@1:pause", self.points, "run", "big")
-        self.addCleanup(lambda: resumed.poll() is None and resumed.kill())
-        wait_for_file(self, resumed, os.path.join(self.points, "after_upload.reached"))
+        resumed, points = self.start_paused("after_upload", "run", "big", spec="after_upload@1:pause")
         again = self.p.sluice("maintain", "vacuum", "--retain", "0s")
         self.assertOk(again)
         self.assertIn("removed 0 objects", again.out)
-        with open(os.path.join(self.points, "after_upload.release"), "w"):
-            pass
+        points.release("after_upload")
         out, err = resumed.communicate(timeout=300)
         self.assertEqual(resumed.returncode, 0, err)
         self.assertIn("resuming the full load", err)

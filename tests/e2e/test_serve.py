@@ -7,12 +7,11 @@ import socket
 import stat
 import subprocess
 import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.request
 
-from sluice_e2e import Project, ProjectTest, SLUICE
+from sluice_e2e import Project, ProjectTest, SLUICE, wait_until
 
 TOKEN = "s3cr3t-api-token-for-test"
 
@@ -98,18 +97,17 @@ class Daemon:
         with open(self.log_path) as f:
             return f.read()
 
+    def healthy(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"sluice serve exited with {self.proc.returncode}: {self.output()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
     def wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"sluice serve exited with {self.proc.returncode}: {self.output()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"sluice serve did not answer /healthz within {timeout}s: {self.output()}")
+        wait_until(self.healthy, "sluice serve answering /healthz", timeout)
 
     def call(self, method, path, body=None, token="default", headers=None):
         token = self.token if token == "default" else token
@@ -135,13 +133,10 @@ class Daemon:
 
     def wait_run(self, run_id, timeout=120):
         """Polls GET /api/v1/runs/ID until the run has ended; returns its record."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+        def ended():
             run = self.json("GET", f"/api/v1/runs/{run_id}")
-            if run["status"] not in ("queued", "claimed", "running"):
-                return run
-            time.sleep(0.1)
-        raise AssertionError(f"run {run_id} did not end within {timeout}s: {run}")
+            return run if run["status"] not in ("queued", "claimed", "running") else None
+        return wait_until(ended, f"run {run_id} ending", timeout)
 
     def trigger(self, pipeline, expect=202, key=None):
         return self.json("POST", f"/api/v1/pipelines/{pipeline}/trigger", expect=expect, headers=key and {"Idempotency-Key": key})
@@ -171,11 +166,7 @@ class PausePoint:
         return os.path.join(self.dir, f"{self.name}.{suffix}")
 
     def wait_reached(self, timeout=120):
-        deadline = time.time() + timeout
-        while not os.path.exists(self._path("reached")):
-            if time.time() > deadline:
-                raise AssertionError(f"no run reached fault point {self.name} within {timeout}s")
-            time.sleep(0.02)
+        wait_until(lambda: os.path.exists(self._path("reached")), f"a run reaching fault point {self.name}", timeout)
 
     def release(self):
         open(self._path("release"), "w").close()
@@ -331,24 +322,16 @@ class ServeTest(ProjectTest):
         refused = d.json("POST", "/api/v1/pipelines/nightly/trigger", expect=403)
         self.assertIn("webhook: true", refused["error"])
         self.assertEqual(d.wait_run(d.trigger("birds")["run_id"])["status"], "succeeded")
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            chained = [r for r in d.json("GET", "/api/v1/runs?pipeline=bird_count")["runs"]]
-            if chained and chained[0]["status"] not in ("queued", "running"):
-                break
-            time.sleep(0.1)
+        chained = self.wait_runs(d, "bird_count", lambda runs: runs and runs[0]["status"] not in ("queued", "running"),
+                                 "the chained bird_count run did not end")
         self.assertEqual(len(chained), 1, chained)
         self.assertEqual(chained[0]["trigger"], "on_success")
         self.assertEqual(chained[0]["status"], "succeeded", chained[0])
         result = d.json("POST", "/api/v1/query", {"sql": "SELECT birds FROM gold.bird_count"})
         self.assertEqual(result["rows"], [{"birds": 2}])
         # The same upstream run starts every pipeline chained to it, each once.
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            names = d.json("GET", "/api/v1/runs?pipeline=bird_names")["runs"]
-            if names and names[0]["status"] not in ("queued", "running"):
-                break
-            time.sleep(0.1)
+        names = self.wait_runs(d, "bird_names", lambda runs: runs and runs[0]["status"] not in ("queued", "running"),
+                               "the chained bird_names run did not end")
         self.assertEqual([(r["trigger"], r["status"]) for r in names], [("on_success", "succeeded")])
         self.assertEqual(d.stop(), 0)
 
@@ -371,19 +354,13 @@ target:
 
     def wait_runs(self, d, pipeline, done, what, timeout=120):
         """Polls the runs of `pipeline` until done(runs) holds; returns them."""
-        deadline = time.time() + timeout
-        while True:
+        def finished():
             runs = d.json("GET", f"/api/v1/runs?pipeline={pipeline}")["runs"]
-            if done(runs):
-                return runs
-            self.assertLess(time.time(), deadline, f"{what}: {runs}")
-            time.sleep(0.1)
+            return runs if done(runs) else None
+        return wait_until(finished, what, timeout)
 
     def wait_log(self, d, text, what, timeout=120):
-        deadline = time.time() + timeout
-        while text not in d.output():
-            self.assertLess(time.time(), deadline, f"{what}: {d.output()}")
-            time.sleep(0.05)
+        wait_until(lambda: text in d.output(), what, timeout)
 
     def wait_cancel_seen(self, d, run_id):
         """The run has seen its cancel request (it logs so); a run held at a fault point can go on now."""
@@ -527,14 +504,10 @@ triggers:
 """)
         self.p.write("incoming/tick_1.csv", "id\n1\n2\n")
         d = self.start()
-        deadline = time.time() + 60
-        while True:
-            runs = d.json("GET", "/api/v1/runs?pipeline=ticker")["runs"]
-            ended = [r for r in runs if r["status"] not in ("queued", "running")]
-            if len(ended) >= 2:
-                break
-            self.assertLess(time.time(), deadline, f"the schedule did not fire twice: {runs}")
-            time.sleep(0.2)
+        def ended_runs(runs):
+            return [r for r in runs if r["status"] not in ("queued", "running")]
+        runs = self.wait_runs(d, "ticker", lambda runs: len(ended_runs(runs)) >= 2, "the schedule did not fire twice")
+        ended = ended_runs(runs)
         self.assertEqual({r["trigger"] for r in runs}, {"schedule"})
         # Each fire time is one run: the first loads the file, later ones find nothing new.
         self.assertEqual(sorted(r["status"] for r in ended)[-1], "succeeded")

@@ -13,10 +13,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
-from sluice_e2e import FaultPoints, ProjectTest
+from sluice_e2e import FaultPoints, ProjectTest, wait_until
 from test_notifications import SmtpServer
 from test_serve import Daemon, free_port
 
@@ -77,13 +76,10 @@ class ShopDropExampleTest(ProjectTest):
         return d.json("GET", "/api/v1/runs?pipeline=shop")["runs"]
 
     def wait_finished_runs(self, d, count):
-        deadline = time.monotonic() + 120
-        while True:
+        def finished():
             runs = self.runs(d)
-            if len(runs) >= count and all(r["status"] not in ("queued", "running") for r in runs):
-                return runs
-            self.assertLess(time.monotonic(), deadline, f"{count} finished runs did not appear: {runs}")
-            time.sleep(0.2)
+            return runs if len(runs) >= count and all(r["status"] not in ("queued", "running") for r in runs) else None
+        return wait_until(finished, f"{count} finished runs", 120)
 
     def assertNothingStarted(self, d, runs):
         self.two_whole_passes(d)
