@@ -38,9 +38,8 @@ clean:
 # Fuzzing and sanitizers (docs/testing.md): each in its own build dir, every module instrumented.
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?= json_body yaml_config cron sigv4 pg_copy zip_extract
-fuzz: deps
-	@command -v clang++ >/dev/null && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 \
-	  || { echo "make fuzz needs Debian's clang and libFuzzer: apt-get install clang libclang-rt-14-dev"; exit 1; }
+fuzz:
+	bash scripts/install-deps.sh fuzz
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 	  -DSLUICE_FUZZ=ON -DSLUICE_WERROR=OFF >/dev/null
 	cmake --build build-fuzz -j$(JOBS) --target $(addsuffix _fuzzer,$(FUZZ_TARGETS))

@@ -13,6 +13,8 @@ APT_PACKAGES=(
   python3 python3-aiosmtpd python3-boto3 python3-botocore python3-pandas python3-psycopg2 python3-yaml
   zip bc tzdata ccache
 )
+# `install-deps.sh fuzz` (make fuzz) also installs Debian's clang and libFuzzer.
+if [ "${1:-}" = "fuzz" ]; then APT_PACKAGES+=(clang libclang-rt-14-dev); fi
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
