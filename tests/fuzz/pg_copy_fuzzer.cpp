@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "connectors/sources/postgres/pg_copy_reader.hpp"
-#include "connectors/sources/postgres/pg_types.hpp"
+#include "connectors/postgres/pg_copy_reader.hpp"
+#include "connectors/postgres/pg_types.hpp"
 #include "engine/appender.hpp"
 #include "engine/engine.hpp"
 #include "fuzz_input.hpp"

@@ -1,4 +1,4 @@
-#include "connectors/sources/postgres/pg_client.hpp"
+#include "connectors/postgres/pg_client.hpp"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

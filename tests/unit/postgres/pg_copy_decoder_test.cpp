@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "connectors/sources/postgres/pg_copy_reader.hpp"
+#include "connectors/postgres/pg_copy_reader.hpp"
 #include "engine/appender.hpp"
 #include "engine/engine.hpp"
 

@@ -1,4 +1,4 @@
-#include "connectors/sources/postgres/pg_copy_reader.hpp"
+#include "connectors/postgres/pg_copy_reader.hpp"
 
 #include <gtest/gtest.h>
 

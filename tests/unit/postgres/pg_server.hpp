@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "connectors/sources/postgres/pg_client.hpp"
+#include "connectors/postgres/pg_client.hpp"
 
 namespace sluice::postgres::testing {
 

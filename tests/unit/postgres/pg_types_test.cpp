@@ -1,4 +1,4 @@
-#include "connectors/sources/postgres/pg_types.hpp"
+#include "connectors/postgres/pg_types.hpp"
 
 #include <gtest/gtest.h>
 

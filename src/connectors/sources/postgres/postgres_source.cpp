@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "common/strings.hpp"
-#include "connectors/sources/postgres/pg_client.hpp"
-#include "connectors/sources/postgres/pg_copy_reader.hpp"
-#include "connectors/sources/postgres/pg_types.hpp"
+#include "connectors/postgres/pg_client.hpp"
+#include "connectors/postgres/pg_copy_reader.hpp"
+#include "connectors/postgres/pg_types.hpp"
 #include "connectors/window_state.hpp"
 
 namespace sluice::connectors {

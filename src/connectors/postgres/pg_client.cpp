@@ -1,4 +1,4 @@
-#include "connectors/sources/postgres/pg_client.hpp"
+#include "connectors/postgres/pg_client.hpp"
 
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "common/status.hpp"
-#include "connectors/sources/postgres/pg_client.hpp"
-#include "connectors/sources/postgres/pg_types.hpp"
+#include "connectors/postgres/pg_client.hpp"
+#include "connectors/postgres/pg_types.hpp"
 #include "engine/appender.hpp"
 #include "engine/engine.hpp"
 #include "engine/row_stream.hpp"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/status.hpp"
-#include "connectors/sources/postgres/pg_client.hpp"
+#include "connectors/postgres/pg_client.hpp"
 #include "engine/appender.hpp"
 
 // PostgreSQL column types -> DuckDB column types, and how each value arrives in binary COPY.
