@@ -18,7 +18,7 @@ using internal::Prefix;
 namespace {
 
 const std::vector<std::string> kModes = {"full", "incremental", "window", "changes", "cdc"};
-const std::vector<std::string> kDeletes = {"ignore", "mark"};
+const std::vector<std::string> kDeletes = {"ignore", "mark", "apply"};
 const std::vector<std::string> kOnError = {"fail", "quarantine"};
 const std::vector<std::string> kWrites = {"append", "overwrite", "overwrite_partitions", "merge"};
 const std::vector<std::string> kZones = {"raw", "silver", "gold"};
@@ -41,7 +41,8 @@ const std::vector<OptionSpec>& JobKeys() {
       {"primary_key", OptionType::kStringList, "", false, false,
        "columns identifying a row; needed by changes, cdc, deletes: mark and write: merge"},
       {"deletes", OptionType::kString, "ignore", false, false,
-       "ignore | mark (rows deleted at the source are loaded with _change_type = delete)"},
+       "ignore | mark (rows deleted at the source are loaded with _change_type = delete) | apply (write: merge into a "
+       "database: rows with _change_type = delete delete the target's row)"},
       {"on_error", OptionType::kString, "fail", false, false,
        "fail | quarantine (bad rows go to the table TABLE__rejects of the same zone and the run continues)"},
       {"window", OptionType::kMap, "", false, false,
@@ -55,7 +56,9 @@ const std::vector<OptionSpec>& JobKeys() {
       {"checks", OptionType::kList, "", false, false,
        "data quality checks run before the commit, e.g. - not_null: [a, b], - unique: [id]"},
       {"schema", OptionType::kAny, "", false, false, "expected columns and types of the result"},
-      {"target", OptionType::kMap, "", true, false, "where the result goes: zone, table, ... (keys below)"},
+      {"target", OptionType::kMap, "", true, false,
+       "where the result goes: zone, table, ... (keys below) for the lake; connection: (a database) or type: (files) "
+       "for a sink outside it"},
       {"depends_on", OptionType::kAny, "", false, false,
        "jobs of the same pipeline to run first: a name, a list of names, or items {job: NAME, condition: "
        "success | failure | always}; default condition success"},
@@ -162,6 +165,17 @@ class PipelineParser {
     TargetConfig target;
     if (value == nullptr || !value->IsMap()) return target;
     target.raw = *value;
+    if (value->Find("connection") != nullptr || value->Find("type") != nullptr) {
+      // A sink outside the lake: its own option specs validate the rest when it is bound.
+      if (const Value* connection = value->Find("connection"); connection != nullptr && connection->IsScalar()) {
+        target.connection = connection->scalar();
+      }
+      if (const Value* type = value->Find("type"); type != nullptr && type->IsScalar()) target.type = type->scalar();
+      if (const Value* write = value->Find("write"); write != nullptr && write->IsScalar()) target.write = write->scalar();
+      if (const Value* table = value->Find("table"); table != nullptr && table->IsScalar()) target.table = table->scalar();
+      target.zone = "raw";  // where rows set aside (TABLE__rejects) go
+      return target;
+    }
     ValidateOptions(*value, TargetKeys(), fmt::format("target of {}", owner), errors_);
     Choice(value->Find("zone"), "zone", fmt::format("target of {}", owner), kZones, &target.zone);
     if (const Value* table = value->Find("table"); table != nullptr && table->IsScalar()) {

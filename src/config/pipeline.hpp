@@ -20,6 +20,11 @@ struct TargetConfig {
   std::vector<std::string> partition_by;
   std::string write = "append";  // append | overwrite | overwrite_partitions | merge
   Value raw;                     // whole target map (other keys such as file_size, add_metadata_columns)
+  /// A sink outside the lake (connectors/sink.hpp): a connection of sluice.yaml (its type names the sink)
+  /// or an inline type:. Both empty: the lake.
+  std::string connection;
+  std::string type;
+  bool IsLake() const { return connection.empty() && type.empty(); }
 };
 
 struct JobConfig {
@@ -32,7 +37,7 @@ struct JobConfig {
   Value source;               // map; validated later by the connector chosen by type/connection/table
   std::string mode = "full";  // full | incremental | window | changes | cdc
   std::vector<std::string> primary_key;
-  std::string deletes = "ignore";                                    // ignore | mark
+  std::string deletes = "ignore";                                    // ignore | mark | apply
   std::string on_error = "fail";                                     // fail | quarantine
   Value window, partitioning, mask, steps, checks, schema, options;  // null when absent
   std::optional<int64_t> retries;                                    // unset: the project's defaults decide

@@ -1,3 +1,4 @@
+#include "connectors/sink.hpp"
 #include "connectors/source.hpp"
 #include "connectors/sources/files/files_source.hpp"
 #include "connectors/sources/http/http_source.hpp"
@@ -11,5 +12,8 @@ void RegisterBuiltinSources(SourceRegistry& registry) {
   (void)registry.Register(PostgresSourceDescriptor());
   (void)registry.Register(HttpSourceDescriptor());
 }
+
+// One line per sink plug-in (targets outside the lake); tests/unit/connectors asserts the full list.
+void RegisterBuiltinSinks(SinkRegistry& registry) { (void)registry; }
 
 }  // namespace sluice::connectors

@@ -34,6 +34,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(config::ProjectConfig project
   SLUICE_ASSIGN_OR_RETURN(ws->engine_, engine::Database::Open(engine_options));
 
   connectors::RegisterBuiltinSources(ws->sources_);
+  connectors::RegisterBuiltinSinks(ws->sinks_);
   return ws;
 }
 

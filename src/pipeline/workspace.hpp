@@ -10,6 +10,7 @@
 #include "common/secret.hpp"
 #include "config/project.hpp"
 #include "connectors/s3_settings.hpp"
+#include "connectors/sink.hpp"
 #include "connectors/source.hpp"
 #include "engine/engine.hpp"
 #include "pipeline/spill_folder.hpp"
@@ -32,6 +33,7 @@ class Workspace {
   catalog::MetadataStore& catalog() { return *catalog_; }
   engine::Database& engine() { return *engine_; }
   const connectors::SourceRegistry& sources() const { return sources_; }
+  const connectors::SinkRegistry& sinks() const { return sinks_; }
   /// Local copies of remote lake files for queries (<project>/.sluice/cache).
   storage::ReadThroughCache& query_cache() { return *query_cache_; }
   /// Held by a job that reads catalog tables: it narrows the shared engine's zone.table views to its input.
@@ -58,6 +60,7 @@ class Workspace {
   std::unique_ptr<SpillFolder> spill_;  // outlives engine_, which spills into it
   std::unique_ptr<engine::Database> engine_;
   connectors::SourceRegistry sources_;
+  connectors::SinkRegistry sinks_;
 };
 
 }  // namespace sluice::pipeline
