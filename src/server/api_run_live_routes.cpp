@@ -103,8 +103,8 @@ void ApiServer::RunLiveRoutes() {
     if (!*run) {
       auto queued = workspace_.catalog().GetQueuedRun(request.matches[1]);
       if (queued.ok() && *queued) {
-        return SendJson(response, 200, json{{"run_id", (*queued)->id}, {"status", "queued"}, {"live", false},
-                                            {"jobs", json::array()}});
+        return SendJson(response, 200, json{{"run_id", (*queued)->id}, {"pipeline", (*queued)->pipeline},
+                                            {"status", "queued"}, {"live", false}, {"jobs", json::array()}});
       }
       return SendError(response, 404,
                        fmt::format("no run with id '{}'; GET /api/v1/runs lists them", request.matches[1].str()));

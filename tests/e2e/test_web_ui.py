@@ -91,7 +91,7 @@ class WebUiTest(ProjectTest):
         self.p.write("incoming/birds_1.csv", birds_csv(1, 3))
         self.p.write("incoming/events_1.csv", "id,kind,note\n" + "".join(
             f"{i},kind-{i % 7},a note long enough to make this table the larger one {i:08d}\n" for i in range(20000)))
-        for pipeline in ("birds", "events", "report"):
+        for pipeline in ("birds", "events"):  # report never runs: its health says so
             self.assertOk(self.p.sluice("run", pipeline))
         birds_bytes = sum(os.path.getsize(f) for f in self.p.lake_files("raw/**/birds/**/*.parquet"))
         events_bytes = sum(os.path.getsize(f) for f in self.p.lake_files("raw/**/events/**/*.parquet"))

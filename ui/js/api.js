@@ -19,8 +19,9 @@ export function setToken(value) {
   sessionStorage.setItem(TOKEN_KEY, value);
 }
 
+/** Forgets the token and whatever else this tab kept (the query console's last SQL). */
 export function clearToken() {
-  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.clear();
 }
 
 /** Calls the API; resolves to the parsed JSON answer, or rejects with an ApiError naming what failed. */

@@ -105,7 +105,7 @@ export function runPage(view, [id]) {
     }
     const active = progress.status === 'running' || progress.status === 'queued' || progress.status === 'claimed';
     fill(head, h('dl', {class: 'facts'},
-      h('dt', null, 'Pipeline'), h('dd', null, link(`#/pipelines/${part(progress.pipeline || '')}`, progress.pipeline || '')),
+      h('dt', null, 'Pipeline'), h('dd', null, progress.pipeline ? link(`#/pipelines/${part(progress.pipeline)}`, progress.pipeline) : '–'),
       h('dt', null, 'Status'), h('dd', {id: 'run-status', dataset: {status: progress.status}}, badge(progress.status)),
       h('dt', null, 'Elapsed'), h('dd', null, fmt.seconds(progress.elapsed_seconds)),
       progress.error ? [h('dt', null, 'Error'), h('dd', {class: 'error'}, progress.error)] : null));
