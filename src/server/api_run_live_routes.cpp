@@ -114,10 +114,15 @@ void ApiServer::RunLiveRoutes() {
     auto live = progress_board_.Jobs(record.id.value);
     json jobs = json::array();
     if (running && live) {
-      for (const auto& job : *live) jobs.push_back(LiveJobJson(job));
-      // The pipeline's jobs that have not started yet.
       auto pipeline = std::find_if(pipelines_.begin(), pipelines_.end(),
                                    [&](const auto& p) { return p.name == record.pipeline; });
+      for (const auto& job : *live) {
+        json item = LiveJobJson(job);
+        const config::JobConfig* config = pipeline == pipelines_.end() ? nullptr : pipeline->FindJob(job.job);
+        if (!item.contains("table") && config != nullptr) item["table"] = config->target.zone + "." + config->target.table;
+        jobs.push_back(std::move(item));
+      }
+      // The pipeline's jobs that have not started yet.
       if (pipeline != pipelines_.end()) {
         for (const auto& job : pipeline->jobs) {
           bool started = std::any_of(live->begin(), live->end(), [&](const LiveJob& j) { return j.job == job.name; });

@@ -39,6 +39,7 @@ async function waitForFile(file, what, holds = null) {
 
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-chromium-'));
 const downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-downloads-'));
+fs.rmSync(ARTIFACTS, {recursive: true, force: true});  // screenshots of this run only
 fs.mkdirSync(ARTIFACTS, {recursive: true});
 const browser = await puppeteer.launch({
   executablePath: '/usr/bin/chromium',
@@ -241,6 +242,7 @@ step('a run started from the UI shows live progress and completes', async () => 
   // Held at the fault point: the page must show it running, with its job running.
   await page.waitForSelector('#run-status[data-status="running"]');
   await waitText('#run-jobs td', 'running', 'the job shows as running');
+  await waitText('#run-jobs td', 'raw.birds', 'the running job names its table');
   check(!(await page.$eval('#cancel-run', b => b.hidden)), 'no Cancel button while it runs');
   await waitText('#run-log', 'started', 'the log follows the run');
   await shot('08-run-live');

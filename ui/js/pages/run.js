@@ -19,7 +19,7 @@ function logLine(text) {
 function jobsTable(jobs) {
   if (jobs.length === 0) return h('p', {class: 'notice'}, 'No job has started yet.');
   return dataTable([
-    {title: 'Job', cell: j => j.job},
+    {title: 'Job', cell: j => [j.job, j.input ? h('div', {class: 'muted'}, j.input) : null]},
     {title: 'Status', cell: j => badge(j.state)},
     {title: 'Table', cell: j => j.table ? link(`#/tables/${part(j.table)}`, j.table) : '–'},
     {title: 'Rows', class: 'num', cell: j => fmt.count(j.rows_written ?? j.rows)},
