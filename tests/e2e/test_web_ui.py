@@ -24,6 +24,10 @@ source:
   type: files
   path: incoming/birds*.csv
   format: csv
+checks:
+  - not_null: [id]
+  - range: {{ column: id, max: 100 }}
+    quarantine: true
 target:
   zone: raw
   table: birds
@@ -111,7 +115,8 @@ class WebUiTest(ProjectTest):
 
         artifacts = os.path.join(os.path.dirname(os.path.abspath(SLUICE)), "test-artifacts", "ui")
         expect = {
-            "birds_rows": 3, "events_rows": 20000, "new_birds_rows": 4,
+            # Ids 100..103 arrive; the range check sets 101..103 aside in raw.birds__rejects.
+            "birds_rows": 3, "events_rows": 20000, "new_birds_rows": 1, "new_birds_rejected": 3,
             "new_birds_csv": birds_csv(100, 4),
             "birds_schedule": SCHEDULE, "birds_next_fire": self.next_fire(),
             "birds_run": runs["birds"], "events_run": runs["events"],

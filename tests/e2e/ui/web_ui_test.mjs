@@ -252,7 +252,16 @@ step('a run started from the UI shows live progress and completes', async () => 
   const jobs = await rows('#run-jobs');
   check(jobs[0][0] === 'birds' && jobs[0][1] === 'succeeded' && jobs[0][3] === count(EXPECT.new_birds_rows),
     `the finished job row ${JSON.stringify(jobs[0])}`);
+  check(jobs[0][2] === 'raw.birds', `the job's table ${jobs[0][2]}`);
   check(await page.$eval('#cancel-run', b => b.hidden), 'Cancel still shows after the run ended');
+  // Check results, and the rejected rows with a link to where they went.
+  const checks = await rows('#run-checks');
+  const range = checks.find(r => r[1].startsWith('range'));
+  check(range && range[3] === 'quarantined' && range[4] === count(EXPECT.new_birds_rejected),
+    `the range check's row ${JSON.stringify(checks)}`);
+  check(checks.some(r => r[1].startsWith('not_null') && r[3] === 'passed'), `no passed not_null: ${JSON.stringify(checks)}`);
+  await waitText('#run-rejects', `${count(EXPECT.new_birds_rejected)} rows of job birds`, 'the rejects count');
+  check(await page.$('#run-rejects a[href="#/tables/raw.birds__rejects"]'), 'no link to the rejects table');
   await waitText('#run-log', 'succeeded', 'the log shows the end');
   // Full screen log and back.
   await page.click('#log-fullscreen');
@@ -315,6 +324,18 @@ step('query console: Run, Ctrl+Enter, scan-limit refusal, CSV, markup as text', 
   check((await rows('#result-table'))[0][2] === XSS, 'the value is not shown as text');
   await noInjectedImages('query results');
   await shot('13-query');
+  // As of the first version of raw.birds: the rows before the UI's run.
+  await page.$eval('#sql', area => { area.value = ''; });
+  await page.type('#sql', 'SELECT count(*) AS n FROM raw.birds');
+  await page.type('#as-of', '1');
+  await page.click('#run-query');
+  await page.waitForFunction(b => document.querySelector('#result-table tbody td')?.textContent === b, {},
+    count(EXPECT.birds_rows));
+  await page.$eval('#as-of', input => { input.value = ''; });
+  await page.$eval('#sql', area => { area.value = ''; });
+  await page.type('#sql', `SELECT id, name, '${XSS}' AS "<script>alert(2)</script>" FROM raw.birds ORDER BY id LIMIT 2`);
+  await page.click('#run-query');
+  await page.waitForFunction(() => document.querySelectorAll('#result-table tbody tr').length === 2);
   // CSV download of what is shown.
   await page.click('#download-csv');
   const csv = path.join(downloads, 'query.csv');
