@@ -187,6 +187,12 @@ step('tables page and table page: figures, schema, commits, preview', async () =
   check(schema.some(r => r[0] === XSS), `the column named ${XSS} is not shown as text: ${JSON.stringify(schema)}`);
   const commits = await rows('#commits-table');
   check(commits.some(r => r[3] === EXPECT.birds_run), `no commit by run ${EXPECT.birds_run}: ${JSON.stringify(commits)}`);
+  const partitions = await rows('#partitions-table');
+  check(partitions.length === 1 && partitions[0][0].startsWith('_load_date=') && partitions[0][2] === count(EXPECT.birds_rows),
+    `partitions ${JSON.stringify(partitions)}`);
+  const files = await rows('#files-table');
+  check(files.length === 1 && files[0][0].endsWith('.parquet') && files[0][1] === count(EXPECT.birds_rows),
+    `files ${JSON.stringify(files)}`);
   await page.waitForSelector('#preview-table');
   const preview = await rows('#preview-table');
   check(preview.length === EXPECT.birds_rows, `preview shows ${preview.length} rows`);
