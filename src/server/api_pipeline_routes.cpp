@@ -26,8 +26,10 @@ bool PlainYamlScalar(const std::string& text) {
   if (text.empty() || text.size() > 200) return false;
   static const std::string kUnsafeStart = "-?:,[]{}#&*!|>'\"%@` ";
   if (kUnsafeStart.find(text.front()) != std::string::npos || text.back() == ' ') return false;
+  // Quoted whenever a character could mean something to YAML (readers copy this text).
+  static const std::string kQuoted = "#:*&!|>{}[],%@`'\"\\";
   for (char c : text) {
-    if (c == '\n' || c == '\r' || c == '\t' || c == '#' || c == ':' || static_cast<unsigned char>(c) < 0x20) return false;
+    if (kQuoted.find(c) != std::string::npos || static_cast<unsigned char>(c) < 0x20) return false;
   }
   return true;
 }

@@ -131,6 +131,71 @@ class WebUiTest(ProjectTest):
                          f"--- sluice serve\n{daemon.output()[-4000:]}")
         self.assertEqual(daemon.stop(), 0)
 
+    def test_status_reports_health_relative_to_the_schedule(self):
+        """GET /api/v1/status (the Pipelines page's health): on time, late once a scheduled fire passed
+        without a run, failing, never run — on an injected clock, so no waiting for a schedule."""
+        clock = self.p.path("clock")
+
+        def set_clock(text):
+            with open(clock + ".tmp", "w") as f:
+                f.write(text)
+            os.replace(clock + ".tmp", clock)
+
+        self.p.pipeline("hourly", """\
+name: hourly
+source: { type: files, path: incoming/hourly*.csv, format: csv }
+target: { zone: raw, table: hourly }
+triggers:
+  - schedule: "0 * * * *"
+""")
+        self.p.pipeline("broken", """\
+name: broken
+source: { type: files, path: incoming/broken*.csv, format: csv }
+checks:
+  - row_count: { min: 100 }
+target: { zone: raw, table: broken }
+""")
+        self.p.pipeline("idle", "name: idle\nsource: { type: files, path: incoming/idle*.csv, format: csv }\n"
+                                "target: { zone: raw, table: idle }\n")
+        self.p.write("incoming/hourly_1.csv", "id\n1\n")
+        self.p.write("incoming/broken_1.csv", "id\n1\n")
+        set_clock("2026-11-23T10:00:00Z")
+        clock_env = {"SLUICE_TEST_CLOCK_FILE": clock}
+        self.assertOk(self.p.sluice("run", "hourly", env=clock_env))
+        self.assertNotEqual(self.p.sluice("run", "broken", env=clock_env).rc, 0)
+
+        set_clock("2026-11-23T10:30:00Z")
+        port = free_port()
+        self.p.write("sluice.yaml", f"project: test\nlake: ./lake\nserver:\n  listen: 127.0.0.1:{port}\n")
+        daemon = Daemon(self.p, port, env=clock_env)
+        self.addCleanup(lambda: daemon.proc.poll() is None and daemon.stop())
+        daemon.wait_ready()
+
+        def status():
+            return {p["name"]: p for p in daemon.json("GET", "/api/v1/status")["pipelines"]}
+
+        now = status()
+        self.assertEqual(now["hourly"]["health"], "on_time", now["hourly"])
+        self.assertEqual(now["hourly"]["next_fire"], "2026-11-23T11:00:00.000000Z")
+        self.assertEqual(now["hourly"]["last_run"]["status"], "succeeded")
+        self.assertEqual(now["broken"]["health"], "failing", now["broken"])
+        self.assertIn("row_count", now["broken"]["last_run"]["error"])
+        self.assertEqual(now["idle"]["health"], "never_run")
+        self.assertIsNone(now["idle"]["next_fire"])
+        self.assertTrue(now["idle"]["accepts_api"])  # no triggers: on demand
+        self.assertFalse(now["hourly"]["accepts_api"])  # scheduled only
+        # The 11:00 fire passes unseen (the clock jumps past it and its grace): the schedule skips it,
+        # and the pipeline is late.
+        set_clock("2026-11-23T11:05:00Z")
+        later = status()
+        self.assertEqual(later["hourly"]["health"], "late", later["hourly"])
+        self.assertEqual(later["hourly"]["missed_fire"], "2026-11-23T11:00:00.000000Z")
+        self.assertEqual(later["hourly"]["next_fire"], "2026-11-23T12:00:00.000000Z")
+        one = daemon.json("GET", "/api/v1/pipelines/hourly")
+        self.assertEqual(one["health"], "late")
+        self.assertIn('schedule: "0 * * * *"', one["config_yaml"])
+        self.assertEqual(daemon.stop(), 0)
+
     def next_fire(self):
         """29 February of the next leap year, as the UI writes times."""
         now = datetime.datetime.now(datetime.timezone.utc)
