@@ -155,12 +155,13 @@ checks:
   - row_count: { min: 100 }
 target: { zone: raw, table: broken }
 """)
-        self.p.pipeline("idle", "name: idle\nsource: { type: files, path: incoming/idle*.csv, format: csv }\n"
+        # A value written as ${env:…} is a secret: the configuration the UI shows has *** instead.
+        self.p.pipeline("idle", "name: idle\nsource: { type: files, path: \"${env:IDLE_PATH}\", format: csv }\n"
                                 "target: { zone: raw, table: idle }\n")
         self.p.write("incoming/hourly_1.csv", "id\n1\n")
         self.p.write("incoming/broken_1.csv", "id\n1\n")
         set_clock("2026-11-23T10:00:00Z")
-        clock_env = {"SLUICE_TEST_CLOCK_FILE": clock}
+        clock_env = {"SLUICE_TEST_CLOCK_FILE": clock, "IDLE_PATH": "incoming/idle-secret-folder/*.csv"}
         self.assertOk(self.p.sluice("run", "hourly", env=clock_env))
         self.assertNotEqual(self.p.sluice("run", "broken", env=clock_env).rc, 0)
 
@@ -194,6 +195,9 @@ target: { zone: raw, table: broken }
         one = daemon.json("GET", "/api/v1/pipelines/hourly")
         self.assertEqual(one["health"], "late")
         self.assertIn('schedule: "0 * * * *"', one["config_yaml"])
+        idle = daemon.json("GET", "/api/v1/pipelines/idle")["config_yaml"]
+        self.assertIn('path: "***"', idle)
+        self.assertNotIn("idle-secret-folder", idle)
         self.assertEqual(daemon.stop(), 0)
 
     def next_fire(self):
