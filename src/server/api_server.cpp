@@ -69,6 +69,11 @@ json RunToJson(const catalog::RunRecord& run) {
   return out;
 }
 
+bool RunWritesTable(const json& run, const std::string& table) {
+  const json& jobs = run["details"].value("jobs", json::array());
+  return std::any_of(jobs.begin(), jobs.end(), [&](const json& job) { return job.value("table", "") == table; });
+}
+
 /// The optional body of POST /pipelines/NAME/trigger: {"full_refresh": bool, "job": "name"}.
 Result<scheduler::QueuedRunOptions> TriggerOptions(const std::string& text) {
   scheduler::QueuedRunOptions options;
@@ -215,6 +220,11 @@ ApiServer::ApiServer(pipeline::Workspace& workspace, scheduler::Daemon& daemon, 
   Routes();
   RunRoutes();
   DataRoutes();
+  PipelineRoutes();
+  TableRoutes();
+  RunLiveRoutes();
+  UiAssetRoutes();
+  daemon_.SetProgressListeners([this](const std::string& run_id) { return progress_board_.ListenerFor(run_id); });
 }
 
 ApiServer::~ApiServer() = default;
@@ -397,10 +407,17 @@ void ApiServer::RunRoutes() {
       if (!parsed.ok()) return SendError(response, 400, parsed.status().message());
       limit = static_cast<int>(std::min<size_t>(*parsed, 100000));
     }
-    auto runs = workspace_.catalog().ListRuns(limit, request.get_param_value("pipeline"));
+    // table=zone.name keeps the runs with a job writing that table (details.jobs[].table).
+    std::string table = request.get_param_value("table");
+    auto runs = workspace_.catalog().ListRuns(table.empty() ? limit : 0, request.get_param_value("pipeline"));
     if (!runs.ok()) return SendError(response, 500, workspace_.Redact(runs.status().message()));
     json list = json::array();
-    for (const auto& run : *runs) list.push_back(RunToJson(run));
+    for (const auto& run : *runs) {
+      json item = RunToJson(run);
+      if (!table.empty() && !RunWritesTable(item, table)) continue;
+      list.push_back(std::move(item));
+      if (list.size() == static_cast<size_t>(limit)) break;
+    }
     SendJson(response, 200, json{{"runs", list}});
   });
 
