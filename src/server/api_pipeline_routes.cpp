@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 
+#include "pipeline/job_runner.hpp"
 #include "scheduler/pipeline_triggers.hpp"
 #include "scheduler/triggers/schedule/schedule_trigger.hpp"
 #include "server/api_server.hpp"
@@ -157,7 +158,7 @@ void ApiServer::PipelineRoutes() {
         depends.push_back({{"job", upstream}, {"condition", condition}});
       }
       jobs.push_back({{"name", job.name}, {"description", job.description}, {"mode", job.mode},
-                      {"depends_on", depends}, {"target", job.target.zone + "." + job.target.table},
+                      {"depends_on", depends}, {"target", pipeline::JobTargetLabel(job)},
                       {"write", job.target.write}});
     }
     std::string yaml;

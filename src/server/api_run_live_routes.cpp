@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "common/json_limits.hpp"
+#include "pipeline/job_runner.hpp"
 #include "server/api_server.hpp"
 #include "server/json_response.hpp"
 
@@ -119,7 +120,7 @@ void ApiServer::RunLiveRoutes() {
       for (const auto& job : *live) {
         json item = LiveJobJson(job);
         const config::JobConfig* config = pipeline == pipelines_.end() ? nullptr : pipeline->FindJob(job.job);
-        if (!item.contains("table") && config != nullptr) item["table"] = config->target.zone + "." + config->target.table;
+        if (!item.contains("table") && config != nullptr) item["table"] = pipeline::JobTargetLabel(*config);
         jobs.push_back(std::move(item));
       }
       // The pipeline's jobs that have not started yet.
@@ -128,7 +129,7 @@ void ApiServer::RunLiveRoutes() {
           bool started = std::any_of(live->begin(), live->end(), [&](const LiveJob& j) { return j.job == job.name; });
           if (started || (!record.job.empty() && record.job != job.name)) continue;
           jobs.push_back({{"job", job.name}, {"state", "waiting"}, {"elapsed_seconds", 0}, {"rows", 0},
-                          {"table", job.target.zone + "." + job.target.table}});
+                          {"table", pipeline::JobTargetLabel(job)}});
         }
       }
     } else if (!running) {

@@ -18,6 +18,7 @@
 #include "common/hash.hpp"
 #include "common/json_limits.hpp"
 #include "common/strings.hpp"
+#include "pipeline/job_runner.hpp"
 #include "pipeline/runner.hpp"
 #include "server/json_response.hpp"
 #include "server/request_guard.hpp"
@@ -345,7 +346,7 @@ void ApiServer::Routes() {
       json jobs = json::array();
       for (const auto& job : p.jobs) {
         jobs.push_back({{"name", job.name}, {"mode", job.mode}, {"depends_on", job.depends_on},
-                        {"target", job.target.zone + "." + job.target.table}});
+                        {"target", pipeline::JobTargetLabel(job)}});
       }
       list.push_back({{"name", p.name}, {"description", p.description}, {"jobs", jobs},
                       {"triggers", ValueToJson(p.triggers)}});
