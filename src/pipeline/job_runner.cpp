@@ -101,25 +101,15 @@ class JobExecution {
  public:
   JobExecution(JobRunContext& context, const config::JobConfig& job) : ctx_(context), job_(job), ws_(context.workspace) {
     summary_.job = job.name;
-    summary_.table = job.target.zone + "." + job.target.table;
+    summary_.table = JobTargetLabel(job);
   }
 
   bool lost_race() const { return lost_race_; }
 
   JobSummary Run() {
-    auto started = std::chrono::steady_clock::now();
-    Status st = Execute();
-    summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (!st.ok()) {
-      // An interrupted statement fails with the engine's generic error; the reason is ours.
-      if (ctx_.interrupt != nullptr && !ctx_.interrupt->reason().ok()) st = ctx_.interrupt->reason();
-      summary_.retryable = st.retryable();
+    return TimedJob(ctx_, job_, &summary_, [this] { return Execute(); }, [this] {
       if (!uploaded_.empty()) connectors::DiscardUploaded(ws_.lake(), uploaded_);
-      summary_.status = "failed";
-      summary_.message = ws_.Redact(st.WithContext("job '{}' of pipeline '{}'", job_.name, ctx_.pipeline.name).message());
-      spdlog::error("{}", summary_.message);
-    }
-    return summary_;
+    });
   }
 
  private:
@@ -766,6 +756,24 @@ Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, c
   SLUICE_ASSIGN_OR_RETURN(auto state, catalog.GetState(scope, kSourceStateKey));
   if (state) checkpoint.state_json = *state;
   return checkpoint;
+}
+
+JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSummary* summary,
+                    const std::function<Status()>& execute, const std::function<void()>& on_failure) {
+  auto started = std::chrono::steady_clock::now();
+  Status st = execute();
+  summary->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!st.ok()) {
+    // An interrupted statement fails with the engine's generic error; the reason is ours.
+    if (context.interrupt != nullptr && !context.interrupt->reason().ok()) st = context.interrupt->reason();
+    summary->retryable = st.retryable();
+    on_failure();
+    summary->status = "failed";
+    summary->message = context.workspace.Redact(
+        st.WithContext("job '{}' of pipeline '{}'", job.name, context.pipeline.name).message());
+    spdlog::error("{}", summary->message);
+  }
+  return *summary;
 }
 
 std::string JobTargetLabel(const config::JobConfig& job) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "config/pipeline.hpp"
@@ -51,6 +52,12 @@ struct JobRunContext {
   ProgressListener* listener = nullptr;
   JobInterrupt* interrupt = nullptr;  // lets the runner stop the job (timeout, cancellation)
 };
+
+/// Runs `execute` timing it into `summary`; a failure becomes status failed with the reason (the
+/// interrupt's when the job was stopped), retryability and a redacted message naming job and
+/// pipeline, after `on_failure` has cleaned up.
+JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSummary* summary,
+                    const std::function<Status()>& execute, const std::function<void()>& on_failure);
 
 /// Source → staging Parquet → upload → one catalog commit (data, rejects, loaded inputs, state).
 /// Never leaves a partial table version: on any failure before the commit, nothing is published.

@@ -49,22 +49,13 @@ class SinkJobExecution {
   SinkJobExecution(JobRunContext& context, const config::JobConfig& job)
       : ctx_(context), job_(job), ws_(context.workspace) {
     summary_.job = job.name;
-    summary_.table = job.target.table;
+    summary_.table = JobTargetLabel(job);
   }
 
   JobSummary Run() {
-    auto started = std::chrono::steady_clock::now();
-    Status st = Execute();
-    summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (!st.ok()) {
-      if (ctx_.interrupt != nullptr && !ctx_.interrupt->reason().ok()) st = ctx_.interrupt->reason();
-      summary_.retryable = st.retryable();
+    return TimedJob(ctx_, job_, &summary_, [this] { return Execute(); }, [this] {
       if (!uploaded_.empty()) connectors::DiscardUploaded(ws_.lake(), uploaded_);
-      summary_.status = "failed";
-      summary_.message = ws_.Redact(st.WithContext("job '{}' of pipeline '{}'", job_.name, ctx_.pipeline.name).message());
-      spdlog::error("{}", summary_.message);
-    }
-    return summary_;
+    });
   }
 
  private:
