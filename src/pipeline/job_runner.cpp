@@ -19,6 +19,7 @@
 #include "pipeline/checks_runner.hpp"
 #include "pipeline/resumable_load.hpp"
 #include "pipeline/schema_evolution.hpp"
+#include "pipeline/sql_job.hpp"
 #include "pipeline/transform_chain.hpp"
 #include "transforms/steps/mask/mask_step.hpp"
 #include "storage/lake_layout.hpp"
@@ -880,6 +881,7 @@ Result<std::unique_ptr<connectors::Source>> BindJobSource(const Workspace& works
 }
 
 Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pipeline, const config::JobConfig& job) {
+  if (job.sql) return ValidateSqlJob(workspace, pipeline, job);
   if (!ReadsCatalogTables(job)) SLUICE_TRY(BindJobSource(workspace, pipeline, job).status());
   SLUICE_TRY(TransformChain::Build(job, pipeline.name).status());
   if (!job.mask.IsNull()) {
@@ -889,6 +891,7 @@ Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pip
 }
 
 JobSummary RunJob(JobRunContext& context, const config::JobConfig& job) {
+  if (job.sql) return RunSqlJob(context, job);
   // A job that lost the race to its target is planned again on the new version: nothing of it
   // was published and its source state did not advance, so a fresh attempt is safe.
   constexpr int kAttemptsAfterLostRace = 3;
