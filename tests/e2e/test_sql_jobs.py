@@ -56,7 +56,7 @@ class SqlJobsTest(PostgresProjectTest):
         r = self.p.sluice("run", "shop")
         self.assertOk(r)
         self.assertEqual(self.pg.psql("SELECT order_day, total, note FROM analytics.revenue ORDER BY order_day"),
-                         "2026-01-01|0.00|it's; fine\n"
+                         "2026-01-01|0|it's; fine\n"
                          "2026-12-01|206.25|a;b\n2026-12-02|181.25|a;b\n2026-12-03|193.75|a;b\n")
         self.assertEqual(self.pg.psql("SELECT analytics.total()"), "581.25\n")
         run = self.run_record()

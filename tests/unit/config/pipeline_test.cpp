@@ -260,7 +260,7 @@ TEST_F(PipelineTest, SqlJobMistakesAreNamed) {
               HasSubstr("needs exactly one of file: (a .sql file in the project) or script: (the statements "
                         "inline), not both"));
   EXPECT_THAT(LoadError("conn", "sql: { connection: registyr, file: a.sql }\n"),
-              HasSubstr("pipelines/conn.yaml:1:21: connection 'registyr' (sql of pipeline 'conn') is not defined under "
+              HasSubstr("pipelines/conn.yaml:1:20: connection 'registyr' (sql of pipeline 'conn') is not defined under "
                         "connections: in sluice.yaml (did you mean 'registry'?)"));
   EXPECT_THAT(LoadError("noconn", "sql: { file: a.sql }\n"),
               HasSubstr("missing required key 'connection' in sql of pipeline 'noconn'"));
