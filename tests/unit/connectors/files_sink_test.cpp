@@ -54,7 +54,7 @@ class FilesSinkTest : public ::testing::Test {
   }
 
   /// Binds, writes both parts and commits; the writer's outputs.
-  std::vector<std::string> Export(const std::string& yaml, const std::string& run_id = "r1") {
+  std::vector<std::string> Export(const std::string& yaml, const std::string& run_id = "r1", int64_t first_rows = 3) {
     auto sink = Bind(yaml);
     EXPECT_TRUE(sink.ok()) << sink.status();
     if (!sink.ok()) return {};
@@ -63,7 +63,7 @@ class FilesSinkTest : public ::testing::Test {
     if (!writer.ok()) return {};
     auto rows = (*writer)->Write(*conn_, "first_part");
     EXPECT_TRUE(rows.ok()) << rows.status();
-    EXPECT_EQ(rows.ValueOr(0), 3);
+    EXPECT_EQ(rows.ValueOr(0), first_rows);
     EXPECT_EQ((*writer)->Write(*conn_, "second_part").ValueOr(0), 2);
     Status committed = (*writer)->Commit(LoadRecord{});
     EXPECT_TRUE(committed.ok()) << committed;
@@ -122,7 +122,7 @@ TEST_F(FilesSinkTest, LargeExportsSplitWithAManifestAndLeftoversGo) {
   ASSERT_TRUE(conn_->Execute("DROP TABLE first_part").ok());
   ASSERT_TRUE(conn_->Execute("CREATE TABLE first_part AS SELECT i AS id, md5(i::VARCHAR) AS label, i * 1.0 AS amount "
                              "FROM range(60000) t(i)").ok());
-  auto outputs = Export("path: out/big.csv\nmax_file_size: 500KB\n");
+  auto outputs = Export("path: out/big.csv\nmax_file_size: 500KB\n", "r1", 60000);
   ASSERT_GT(outputs.size(), 2u);
   EXPECT_TRUE(fs::exists(root_ / "out/big-0001.csv"));
   EXPECT_FALSE(fs::exists(root_ / "out/big.csv"));
@@ -135,12 +135,14 @@ TEST_F(FilesSinkTest, LargeExportsSplitWithAManifestAndLeftoversGo) {
                             (root_ / "out/big-*.csv").string() + "', header = true)");
   ASSERT_TRUE(total.ok()) << total.status();
   EXPECT_EQ(total->GetInt(0, "n"), 60002);
-  EXPECT_EQ(total->GetInt(0, "d"), 60002);
+  EXPECT_EQ(total->GetInt(0, "d"), 60000);  // the second part repeats ids 3 and 4
 
   // The next export fits one file: the numbered files and the manifest of the earlier one go.
   ASSERT_TRUE(conn_->Execute("DELETE FROM first_part WHERE id > 2").ok());
   Export("path: out/big.csv\nmax_file_size: 500KB\n");
-  EXPECT_EQ(ReadBack("read_csv('" + (root_ / "out/big.csv").string() + "', header = true)"), kExpectedRows);
+  auto small = conn_->Query("SELECT count(*) AS n FROM read_csv('" + (root_ / "out/big.csv").string() + "')");
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->GetInt(0, "n"), 5);
   EXPECT_EQ(std::distance(fs::directory_iterator(root_ / "out"), fs::directory_iterator()), 1);
 }
 
