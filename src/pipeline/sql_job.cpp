@@ -34,10 +34,11 @@ Result<std::unique_ptr<connectors::SqlScriptRunner>> BindRunner(const Workspace&
   SLUICE_ASSIGN_OR_RETURN(std::string type, connection->GetString("type", ""));
   const auto* descriptor = workspace.sql_scripts().Find(type);
   if (descriptor == nullptr) {
-    return Status::Invalid("{}: connection '{}' is of type '{}', which cannot run SQL jobs (sql of {}); SQL jobs run "
-                           "on connections of type {}",
-                           sql.location.ToString(), sql.connection, type, JobWhere(pipeline, job),
-                           Join(workspace.sql_scripts().Names(), ", "));
+    return Status::Invalid(
+        "{}: connection '{}' is of type '{}', which cannot run SQL jobs (sql of {}); SQL jobs run "
+        "on connections of type {}",
+        sql.location.ToString(), sql.connection, type, JobWhere(pipeline, job),
+        Join(workspace.sql_scripts().Names(), ", "));
   }
   connectors::SqlScriptBindContext context{workspace.project(), pipeline.name, job.name, sql.connection};
   return descriptor->bind(context, *connection);
@@ -69,9 +70,10 @@ Result<connectors::SqlScript> LoadScript(const Workspace& workspace, const confi
   fs::path path = config::ResolveProjectPath(workspace.project(), sql.file);
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
-    return Status::Invalid("{}: the SQL file '{}' of {} does not exist (looked for {}); paths are relative to the "
-                           "project folder",
-                           sql.location.ToString(), sql.file, JobWhere(pipeline, job), path.string());
+    return Status::Invalid(
+        "{}: the SQL file '{}' of {} does not exist (looked for {}); paths are relative to the "
+        "project folder",
+        sql.location.ToString(), sql.file, JobWhere(pipeline, job), path.string());
   }
   uintmax_t size = fs::file_size(path, ec);
   if (ec || size > kMaxScriptBytes) {
@@ -82,7 +84,8 @@ Result<connectors::SqlScript> LoadScript(const Workspace& workspace, const confi
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
-  if (!in && !in.eof()) return Status::IoError("cannot read the SQL file '{}' of {}", path.string(), JobWhere(pipeline, job));
+  if (!in && !in.eof())
+    return Status::IoError("cannot read the SQL file '{}' of {}", path.string(), JobWhere(pipeline, job));
   script.text = text.str();
   return script;
 }
@@ -93,7 +96,8 @@ std::string DescribeOutcomes(const std::vector<connectors::SqlStatementOutcome>&
     const auto& o = outcomes[i];
     parts.push_back(fmt::format("line {} {} ({} rows)", o.line, o.command, o.rows));
   }
-  if (outcomes.size() > kStatementsListed) parts.push_back(fmt::format("and {} more", outcomes.size() - kStatementsListed));
+  if (outcomes.size() > kStatementsListed)
+    parts.push_back(fmt::format("and {} more", outcomes.size() - kStatementsListed));
   return fmt::format("{} statement{} of {} committed: {}", outcomes.size(), outcomes.size() == 1 ? "" : "s", origin,
                      Join(parts, "; "));
 }
@@ -116,7 +120,8 @@ class InterruptRoute {
 
 }  // namespace
 
-Status ValidateSqlJob(const Workspace& workspace, const config::PipelineConfig& pipeline, const config::JobConfig& job) {
+Status ValidateSqlJob(const Workspace& workspace, const config::PipelineConfig& pipeline,
+                      const config::JobConfig& job) {
   SLUICE_ASSIGN_OR_RETURN(auto runner, BindRunner(workspace, pipeline, job));
   SLUICE_ASSIGN_OR_RETURN(auto script, LoadScript(workspace, pipeline, job));
   return runner->Check(script).status();

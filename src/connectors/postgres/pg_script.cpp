@@ -57,8 +57,8 @@ class ScriptLexer {
         start_line = line_;
       }
       if (c == '\'') {
-        bool backslash_escapes = i_ > 0 && (text_[i_ - 1] == 'E' || text_[i_ - 1] == 'e') &&
-                                 (i_ < 2 || !IsIdentChar(text_[i_ - 2]));
+        bool backslash_escapes =
+            i_ > 0 && (text_[i_ - 1] == 'E' || text_[i_ - 1] == 'e') && (i_ < 2 || !IsIdentChar(text_[i_ - 2]));
         SLUICE_TRY(SkipQuoted('\'', backslash_escapes, "string literal ('…')"));
       } else if (c == '"') {
         SLUICE_TRY(SkipQuoted('"', false, "quoted identifier (\"…\")"));

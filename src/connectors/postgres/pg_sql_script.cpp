@@ -71,16 +71,17 @@ class PgScriptRunner final : public connectors::SqlScriptRunner {
       ExecStatusType status = PQresultStatus(result.get());
       if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
         // Leaving COPY mode takes the connection down; the transaction goes with it.
-        return Status::Invalid("{}:{}: statement {} of {} ({}) copies from or to the client, which a sql job cannot "
-                               "feed; load files with a job whose target: is the table instead",
-                               script.origin, line, i + 1, statements.size(), Snippet(statement.sql));
+        return Status::Invalid(
+            "{}:{}: statement {} of {} ({}) copies from or to the client, which a sql job cannot "
+            "feed; load files with a job whose target: is the table instead",
+            script.origin, line, i + 1, statements.size(), Snippet(statement.sql));
       }
       if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
         if (const char* position = PQresultErrorField(result.get(), PG_DIAG_STATEMENT_POSITION)) {
           line += LineOfPosition(statement.sql, std::atoi(position)) - 1;
         }
-        Status error = client->ResultError(result.get(), fmt::format("statement {} of {} ({})", i + 1,
-                                                                     statements.size(), Snippet(statement.sql)));
+        Status error = client->ResultError(
+            result.get(), fmt::format("statement {} of {} ({})", i + 1, statements.size(), Snippet(statement.sql)));
         Rollback(*client);
         return Status(error.code(),
                       fmt::format("{}:{}: {}; the transaction was rolled back, nothing of the script was committed",
@@ -158,22 +159,23 @@ class PgScriptRunner final : public connectors::SqlScriptRunner {
       std::string message = split.status().message();
       int line = 0;
       if (std::sscanf(message.c_str(), "line %d:", &line) == 1) {
-        message = fmt::format("{}:{}:{}", script.origin, script.first_line + line - 1, message.substr(message.find(':') + 1));
+        message =
+            fmt::format("{}:{}:{}", script.origin, script.first_line + line - 1, message.substr(message.find(':') + 1));
       }
       return Status::Invalid("{}", message);
     }
     if (split->empty()) {
-      return Status::Invalid("{}: the script has no statements; write SQL statements separated by ';'",
-                             script.origin);
+      return Status::Invalid("{}: the script has no statements; write SQL statements separated by ';'", script.origin);
     }
     for (const auto& statement : *split) {
       std::string keyword = FirstKeyword(statement.sql);
       if (std::find(kTransactionControl.begin(), kTransactionControl.end(), keyword) == kTransactionControl.end()) {
         continue;
       }
-      return Status::Invalid("{}:{}: {} controls the transaction, but sluice runs the whole script in one "
-                             "transaction of its own; remove the BEGIN/COMMIT statements",
-                             script.origin, script.first_line + statement.line - 1, keyword);
+      return Status::Invalid(
+          "{}:{}: {} controls the transaction, but sluice runs the whole script in one "
+          "transaction of its own; remove the BEGIN/COMMIT statements",
+          script.origin, script.first_line + statement.line - 1, keyword);
     }
     return std::move(split).value();
   }
@@ -190,9 +192,10 @@ Result<ConnectionSettings> ReadConnection(const connectors::SqlScriptBindContext
   ConnectionSettings settings;
   const config::Value* url = connection.Find("url");
   if (url == nullptr || url->IsNull()) {
-    return Status::Invalid("{}: connection '{}' in sluice.yaml needs url: postgresql://user@host:port/database "
-                           "(sql of job '{}' in pipeline '{}' runs there)",
-                           connection.location().ToString(), context.connection_name, context.job, context.pipeline);
+    return Status::Invalid(
+        "{}: connection '{}' in sluice.yaml needs url: postgresql://user@host:port/database "
+        "(sql of job '{}' in pipeline '{}' runs there)",
+        connection.location().ToString(), context.connection_name, context.job, context.pipeline);
   }
   SLUICE_ASSIGN_OR_RETURN(settings.url, url->AsString());
   if (const auto* password = connection.Find("password"); password != nullptr && !password->IsNull()) {

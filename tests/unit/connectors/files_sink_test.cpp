@@ -39,10 +39,14 @@ class FilesSinkTest : public ::testing::Test {
     auto conn = db_->Connect();
     ASSERT_TRUE(conn.ok()) << conn.status();
     conn_ = std::move(*conn);
-    ASSERT_TRUE(conn_->Execute("CREATE TABLE first_part AS SELECT i AS id, 'row ' || i AS label, i * 1.5 AS amount "
-                               "FROM range(3) t(i)").ok());
-    ASSERT_TRUE(conn_->Execute("CREATE TABLE second_part AS SELECT i AS id, 'line\nbreak, \"quoted\"' AS label, "
-                               "NULL::DOUBLE AS amount FROM range(3, 5) t(i)").ok());
+    ASSERT_TRUE(conn_
+                    ->Execute("CREATE TABLE first_part AS SELECT i AS id, 'row ' || i AS label, i * 1.5 AS amount "
+                              "FROM range(3) t(i)")
+                    .ok());
+    ASSERT_TRUE(conn_
+                    ->Execute("CREATE TABLE second_part AS SELECT i AS id, 'line\nbreak, \"quoted\"' AS label, "
+                              "NULL::DOUBLE AS amount FROM range(3, 5) t(i)")
+                    .ok());
   }
   void TearDown() override { fs::remove_all(root_); }
 
@@ -72,8 +76,10 @@ class FilesSinkTest : public ::testing::Test {
 
   /// The export read back by DuckDB, as "id|label|amount" lines in id order.
   std::string ReadBack(const std::string& reader) {
-    auto result = conn_->Query("SELECT id::VARCHAR || '|' || label || '|' || coalesce(amount::VARCHAR, 'NULL') AS l "
-                               "FROM " + reader + " ORDER BY id");
+    auto result = conn_->Query(
+        "SELECT id::VARCHAR || '|' || label || '|' || coalesce(amount::VARCHAR, 'NULL') AS l "
+        "FROM " +
+        reader + " ORDER BY id");
     EXPECT_TRUE(result.ok()) << result.status();
     std::string lines;
     if (!result.ok()) return lines;
@@ -120,8 +126,10 @@ TEST_F(FilesSinkTest, PlaceholdersTakeTheRunDateAndId) {
 
 TEST_F(FilesSinkTest, LargeExportsSplitWithAManifestAndLeftoversGo) {
   ASSERT_TRUE(conn_->Execute("DROP TABLE first_part").ok());
-  ASSERT_TRUE(conn_->Execute("CREATE TABLE first_part AS SELECT i AS id, md5(i::VARCHAR) AS label, i * 1.0 AS amount "
-                             "FROM range(60000) t(i)").ok());
+  ASSERT_TRUE(conn_
+                  ->Execute("CREATE TABLE first_part AS SELECT i AS id, md5(i::VARCHAR) AS label, i * 1.0 AS amount "
+                            "FROM range(60000) t(i)")
+                  .ok());
   auto outputs = Export("path: out/big.csv\nmax_file_size: 500KB\n", "r1", 60000);
   ASSERT_GT(outputs.size(), 2u);
   EXPECT_TRUE(fs::exists(root_ / "out/big-0001.csv"));

@@ -52,12 +52,9 @@ std::string FormatName(ExportFormat format) { return kFormats[static_cast<size_t
 /// The COPY options that write `format`.
 std::string CopyOptions(const ExportSettings& settings) {
   switch (settings.format) {
-    case ExportFormat::kCsv:
-      return fmt::format("FORMAT csv, HEADER {}", settings.header ? "true" : "false");
-    case ExportFormat::kJson:
-      return "FORMAT json";
-    case ExportFormat::kParquet:
-      return "FORMAT parquet, COMPRESSION zstd";
+    case ExportFormat::kCsv: return fmt::format("FORMAT csv, HEADER {}", settings.header ? "true" : "false");
+    case ExportFormat::kJson: return "FORMAT json";
+    case ExportFormat::kParquet: return "FORMAT parquet, COMPRESSION zstd";
   }
   return "";
 }
@@ -115,7 +112,9 @@ std::vector<fs::path> SplitFilesInOrder(const fs::path& folder) {
 class FilesSinkWriter final : public SinkWriter {
  public:
   FilesSinkWriter(const ExportSettings& settings, ExportLocation location, SinkRunContext context)
-      : settings_(settings), location_(std::move(location)), context_(std::move(context)),
+      : settings_(settings),
+        location_(std::move(location)),
+        context_(std::move(context)),
         scratch_(context_.work_dir / "files_export") {}
 
   ~FilesSinkWriter() override {
@@ -175,11 +174,13 @@ class FilesSinkWriter final : public SinkWriter {
       target = out / "split";
       options += fmt::format(", FILE_SIZE_BYTES {}, FILENAME_PATTERN 'part-{{i}}'", *settings_.max_file_size);
     }
-    Status copied = connection_->Execute(fmt::format("COPY ({}) TO {} ({})", select, SqlQuote(target.string()), options));
+    Status copied =
+        connection_->Execute(fmt::format("COPY ({}) TO {} ({})", select, SqlQuote(target.string()), options));
     if (!copied.ok()) return copied.WithContext("{}: writing the export {}", settings_.where, location_.display);
     if (!settings_.max_file_size) return std::vector<fs::path>{target};
     auto files = SplitFilesInOrder(target);
-    if (files.empty()) return Status::Internal("{}: the engine wrote no export files into {}", settings_.where, target.string());
+    if (files.empty())
+      return Status::Internal("{}: the engine wrote no export files into {}", settings_.where, target.string());
     return files;
   }
 
@@ -210,8 +211,8 @@ class FilesSinkWriter final : public SinkWriter {
       listed.push_back({{"name", names[i]}, {"bytes", size}});
     }
     if (files.size() > 1) {
-      nlohmann::json manifest = {{"run_id", context_.run_id}, {"format", FormatName(settings_.format)},
-                                 {"rows", rows_},           {"files", listed}};
+      nlohmann::json manifest = {
+          {"run_id", context_.run_id}, {"format", FormatName(settings_.format)}, {"rows", rows_}, {"files", listed}};
       Status put = store.Put(location_.Manifest(), manifest.dump(2) + "\n");
       if (!put.ok()) return put.WithContext("{}: publishing {}", settings_.where, location_.Manifest());
     }
@@ -234,8 +235,8 @@ class FilesSinkWriter final : public SinkWriter {
       if (std::find(kept.begin(), kept.end(), key) != kept.end()) continue;
       bool numbered = StartsWith(key, location_.Stem() + "-") && EndsWith(key, location_.Extension()) &&
                       key.size() == location_.Numbered(1).size() &&
-                      std::all_of(key.begin() + location_.Stem().size() + 1,
-                                  key.begin() + location_.Stem().size() + 5, [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
+                      std::all_of(key.begin() + location_.Stem().size() + 1, key.begin() + location_.Stem().size() + 5,
+                                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
       bool ours = numbered || key == location_.name || (kept.size() == 1 && key == location_.Manifest());
       if (ours) stale.push_back(key);
     }
@@ -318,10 +319,9 @@ Result<std::unique_ptr<Sink>> BindFilesSink(const SinkBindContext& context, cons
   SinkPlan plan;
   plan.sink = "files";
   plan.target = settings.path;
-  plan.description = fmt::format("export as {} to {}{}", FormatName(settings.format), settings.path,
-                                 settings.max_file_size ? fmt::format(" (files of at most about {} bytes)",
-                                                                      *settings.max_file_size)
-                                                        : "");
+  plan.description = fmt::format(
+      "export as {} to {}{}", FormatName(settings.format), settings.path,
+      settings.max_file_size ? fmt::format(" (files of at most about {} bytes)", *settings.max_file_size) : "");
   return std::unique_ptr<Sink>(new FilesSink(std::move(settings), std::move(plan)));
 }
 
