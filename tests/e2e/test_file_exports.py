@@ -6,10 +6,14 @@ import glob
 import json
 import os
 import sqlite3
+import sys
 import unittest
 
 from pg_project import PostgresProjectTest
-from sluice_e2e import FaultPoints, read_parquet_independently
+from sluice_e2e import FaultPoints, Project, read_parquet_independently
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from s3_test_server import ENV, S3Server  # noqa: E402
 
 ROWS = [
     (1, "2026-12-01", "1234.50", "plain"),
@@ -144,6 +148,52 @@ class FileExportsTest(PostgresProjectTest):
             ids += [int(r[0]) for r in rows[1:]]
         self.assertEqual(sorted(ids), [1, 2, 3] + list(range(10, 60001)))
         self.assertEqual(manifest["rows"], len(ids))
+
+
+class S3ExportsTest(unittest.TestCase):
+    """An export to an s3:// prefix of a real S3-compatible server (s3rver), checked with boto3."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = S3Server(buckets=["exports"]).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.__exit__(None, None, None)
+
+    def setUp(self):
+        # A local lake; the project's s3: block reaches the server, as for an S3 lake.
+        self.p = Project(self.server.sluice_yaml("./lake"))
+        self.addCleanup(self.p.cleanup)
+        self.boto = self.server.boto3_client()
+        self.p.write("incoming/orders.csv", "id,amount\n1,10.50\n2,20.25\n")
+        self.p.pipeline("export", """\
+            name: export
+            source: { type: files, path: incoming/orders.csv }
+            target: { type: files, path: "s3://exports/daily/{date}/orders.csv" }
+            """)
+        self.clock = self.p.write("clock", "2026-12-05T10:00:00Z\n")
+        self.env = dict(ENV, SLUICE_TEST_CLOCK_FILE=self.clock)
+
+    def body(self, key):
+        return self.boto.get_object(Bucket="exports", Key=key)["Body"].read().decode()
+
+    def test_export_lands_whole_and_a_failed_one_changes_nothing(self):
+        r = self.p.sluice("run", "export", env=self.env)
+        self.assertEqual(r.rc, 0, repr(r))
+        keys = [o["Key"] for o in self.boto.list_objects_v2(Bucket="exports").get("Contents", [])]
+        self.assertEqual(keys, ["daily/2026-12-05/orders.csv"])
+        self.assertEqual(self.body("daily/2026-12-05/orders.csv"), "id,amount\n1,10.50\n2,20.25\n")
+
+        self.p.write("incoming/orders.csv", "id,amount\n1,10.50\n2,20.25\n3,1.00\n")
+        faults = FaultPoints()
+        self.addCleanup(faults.cleanup)
+        r = self.p.sluice("run", "export", env=dict(self.env, **faults.env("files_export_before_publish:error")))
+        self.assertEqual(r.rc, 1, repr(r))
+        self.assertEqual(self.body("daily/2026-12-05/orders.csv"), "id,amount\n1,10.50\n2,20.25\n")
+        r = self.p.sluice("run", "export", env=self.env)
+        self.assertEqual(r.rc, 0, repr(r))
+        self.assertEqual(self.body("daily/2026-12-05/orders.csv"), "id,amount\n1,10.50\n2,20.25\n3,1.00\n")
 
 
 if __name__ == "__main__":
