@@ -248,6 +248,47 @@ TEST_F(PipelineTest, SqlJobsRunAScriptInsteadOfSourceAndTarget) {
   EXPECT_FALSE(p.FindJob("load")->sql.has_value());
 }
 
+// CONFIG.md, "Into a database: staging → analytics → export", verbatim.
+constexpr const char* kShopYaml = R"yaml(name: shop
+triggers:
+  - file_arrival: { path: incoming/, require: [orders*.csv, reviews*.csv, shipments*.csv], settle: 30s, max_runs: 1 per day }
+notify: { on_success: [ops-mail], on_failure: [ops-mail] }
+jobs:
+  orders:
+    source: { type: files, path: incoming/orders*.csv }
+    target: { connection: warehouse, schema: staging, table: orders, write: replace }  # append | replace | merge
+    on_error: quarantine                # bad rows → raw.orders__rejects in the lake, with line numbers
+  reviews:
+    source: { type: files, path: incoming/reviews*.csv }
+    target: { connection: warehouse, schema: staging, table: reviews, write: replace }
+  shipments:
+    source: { type: files, path: incoming/shipments*.csv }
+    target: { connection: warehouse, schema: staging, table: shipments, write: replace }
+  analytics:
+    depends_on: [orders, reviews, shipments]
+    sql: { connection: warehouse, file: sql/analytics.sql }   # one transaction; or script: "…"
+  export:
+    depends_on: [analytics]
+    source: { connection: warehouse, table: analytics.daily_revenue }
+    target: { type: files, path: exports/daily_revenue.csv, format: csv }   # or s3://bucket/prefix/…
+)yaml";
+
+TEST_F(PipelineTest, TheContractsScenarioTwoPipelineLoads) {
+  std::string project = testing::kSluiceYaml;
+  project.replace(project.find("connections:\n"), 13,
+                  "connections:\n  warehouse:\n    type: postgres\n    url: postgresql://etl@127.0.0.1:5432/shop\n");
+  dir_.Write("sluice.yaml", project);
+  auto p = MustLoad("shop", kShopYaml);
+  ASSERT_EQ(p.jobs.size(), 5u);
+  EXPECT_EQ(p.jobs.back().name, "export");
+  const auto* analytics = p.FindJob("analytics");
+  ASSERT_NE(analytics, nullptr);
+  ASSERT_TRUE(analytics->sql.has_value());
+  EXPECT_EQ(analytics->sql->connection, "warehouse");
+  EXPECT_EQ(p.FindJob("orders")->target.connection, "warehouse");
+  EXPECT_EQ(p.FindJob("export")->target.type, "files");
+}
+
 TEST_F(PipelineTest, SqlJobMistakesAreNamed) {
   std::string both = LoadError("both", "sql: { connection: registry, file: a.sql }\nsource: { type: files, path: x }\n"
                                        "target: { zone: raw, table: t }\n");
