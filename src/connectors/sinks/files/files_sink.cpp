@@ -133,7 +133,7 @@ class FilesSinkWriter final : public SinkWriter {
     fs::path part = scratch_ / "parts" / fmt::format("part-{:05}.parquet", parts_.size() + 1);
     SLUICE_ASSIGN_OR_RETURN(auto copied, connection.Query(fmt::format("COPY (SELECT * FROM {}) TO {} (FORMAT parquet, "
                                                                       "COMPRESSION zstd)",
-                                                                      relation, SqlQuote(part.string()))));
+                                                                      SqlIdent(relation), SqlQuote(part.string()))));
     parts_.push_back(part);
     auto rows = static_cast<int64_t>(copied.rows_changed);
     rows_ += rows;
