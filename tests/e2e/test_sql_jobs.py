@@ -126,6 +126,29 @@ class SqlJobsTest(PostgresProjectTest):
         self.assertOk(self.p.sluice("run", "shop"))
         self.assertEqual(self.pg.psql("SELECT count(*) FROM public.half"), "1\n")
 
+    def test_retryable_errors_run_the_script_again(self):
+        with open(self.p.path("sluice.yaml"), "a") as f:
+            f.write("defaults: { retry_backoff: 10ms, retry_backoff_max: 20ms }\n")
+        # A sequence is not transactional: the first attempt fails with a serialization failure
+        # (SQLSTATE 40001, retryable) after its insert, the second one goes through.
+        self.pg.psql("CREATE SEQUENCE public.attempts; CREATE TABLE public.landed (x int)")
+        self.p.write("sql/flaky.sql", "INSERT INTO public.landed VALUES (1);\n"
+                                      "DO $$ BEGIN IF nextval('public.attempts') = 1 THEN\n"
+                                      "  RAISE EXCEPTION 'first try' USING ERRCODE = '40001'; END IF; END $$;\n")
+        self.pipeline("{ connection: warehouse, file: sql/flaky.sql }", extra="    retries: 1\n")
+        self.assertOk(self.p.sluice("run", "shop"))
+        job = self.run_record()["jobs"]["analytics"]
+        self.assertEqual((job["status"], job["attempts"]), ("succeeded", 2))
+        self.assertEqual(self.pg.psql("SELECT count(*) FROM public.landed"), "1\n")  # the failed try left nothing
+        # A syntax error is not retried.
+        self.p.write("sql/flaky.sql", "SELEC 1;\n")
+        r = self.p.sluice("run", "shop")
+        self.assertEqual(r.rc, 1, repr(r))
+        job = self.run_record()["jobs"]["analytics"]
+        self.assertEqual((job["status"], job["attempts"]), ("failed", 1))
+        self.assertIn("sql/flaky.sql:1:", job["message"])
+        self.assertIn("[SQLSTATE 42601]", job["message"])
+
     def sleeping_backends(self):
         return int(self.pg.psql("SELECT count(*) FROM pg_stat_activity "
                                 "WHERE state = 'active' AND query LIKE '%pg_sleep(600)%' "
