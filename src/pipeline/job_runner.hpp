@@ -14,6 +14,16 @@ namespace sluice::pipeline {
 std::string JobStateScope(const std::string& pipeline, const std::string& job);
 inline constexpr const char* kSourceStateKey = "source";
 
+/// What a job's source resumes from: the inputs it consumed and its state, as the catalog has them.
+Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, const std::string& scope);
+
+/// What a job writes, for run records and messages: "raw.orders", or "warehouse: orders" outside the lake.
+std::string JobTargetLabel(const config::JobConfig& job);
+
+/// The job keys that apply only to lake targets (checks, mask, mode: changes), refused with a
+/// message naming the key when the target is outside the lake.
+Status SinkTargetLimits(const config::JobConfig& job);
+
 /// A job's source after resolving `type:` / `connection:`: the plug-in and its merged options.
 struct ResolvedSource {
   const connectors::SourceDescriptor* descriptor = nullptr;

@@ -12,7 +12,6 @@
 
 #include "common/clock.hpp"
 #include "config/value.hpp"
-#include "unit/docs_support.hpp"
 
 namespace sluice::connectors {
 namespace {
@@ -188,28 +187,6 @@ TEST_F(FilesSinkTest, BindRejectsUnknownPlaceholdersFormatsAndKeys) {
   auto bound = Bind("path: s3://bucket/exports/{date}.parquet\n");
   ASSERT_TRUE(bound.ok()) << bound.status();
   EXPECT_EQ((*bound)->plan().description, "export as parquet to s3://bucket/exports/{date}.parquet");
-}
-
-TEST(SinkRegistryTest, BuiltinSinksAreExactlyTheseNames) {
-  SinkRegistry registry;
-  RegisterBuiltinSinks(registry);
-  EXPECT_EQ(registry.Names(), (std::vector<std::string>{"files"}));
-}
-
-/// docs/connectors/files.md carries the files sink's option table (SLUICE_UPDATE_DOCS=1 regenerates it).
-TEST(SinkDocsTest, FilesSinkOptionTableIsCurrent) {
-  fs::path doc = test_support::DocsSourceDir() / "docs/connectors/files.md";
-  std::string content = ReadFile(doc);
-  const std::string begin = "<!-- sink-options:begin -->\n", end = "<!-- sink-options:end -->";
-  auto b = content.find(begin), e = content.find(end);
-  ASSERT_TRUE(b != std::string::npos && e != std::string::npos) << doc << " lacks the sink-options markers";
-  std::string generated = config::OptionsMarkdown(FilesSinkDescriptor().options);
-  if (std::getenv("SLUICE_UPDATE_DOCS") != nullptr) {
-    content.replace(b + begin.size(), e - b - begin.size(), generated);
-    std::ofstream(doc) << content;
-    return;
-  }
-  EXPECT_EQ(content.substr(b + begin.size(), e - b - begin.size()), generated) << doc << " is stale";
 }
 
 }  // namespace
