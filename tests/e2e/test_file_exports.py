@@ -80,9 +80,9 @@ class FileExportsTest(PostgresProjectTest):
 
         table = read_parquet_independently([self.p.path("exports/daily_revenue.parquet")])
         self.assertEqual(table["columns"], ["id", "day", "revenue", "note"])
-        got = sorted(table["rows"], key=lambda r: r[0])
-        self.assertEqual([(r[0], r[3]) for r in got], [(i, n) for i, _, _, n in ROWS])
-        self.assertEqual([None if r[2] is None else f"{float(r[2]):.2f}" for r in got],
+        got = sorted(table["rows"], key=lambda r: r["id"])
+        self.assertEqual([(r["id"], r["note"]) for r in got], [(i, n) for i, _, _, n in ROWS])
+        self.assertEqual([None if r["revenue"] is None else f"{float(r['revenue']):.2f}" for r in got],
                          [r for _, _, r, _ in ROWS])
 
         run = self.last_run()
