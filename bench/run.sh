@@ -11,3 +11,5 @@ echo "== PostgreSQL → raw (sluice full/changes vs psql \\copy and pandas_hashd
 "$here/pg_extract.sh" "$build" ${BENCH_ROWS:-1000000 5000000}
 echo "== raw → silver: clean + dedupe + repartition (sluice run vs the same SQL in bare DuckDB)"
 "$here/processing_clean.sh" "$build" ${BENCH_PROCESSING_ROWS:-10000000}
+echo "== CSV drop → typed PostgreSQL staging → analytics SQL (sluice run vs pandas --load copy and psql \\copy)"
+"$here/pg_staging_analytics.sh" "$build" ${BENCH_STAGING_ORDERS:-1000000}

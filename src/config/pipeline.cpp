@@ -31,10 +31,10 @@ const std::vector<OptionSpec>& JobKeys() {
       {"name", OptionType::kString, "", false, false,
        "name of the job; under a jobs: map the key is the name, in a jobs: list each job needs one"},
       {"description", OptionType::kString, "", false, false, "free text shown in `sluice validate` and the UI"},
-      {"source", OptionType::kMap, "", true, false,
+      {"source", OptionType::kMap, "", false, false,
        "what to read: type: NAME (a connector such as files, http, postgres), connection: NAME (a connection of "
        "sluice.yaml) or table: zone.name (a lake table); the other keys belong to the connector "
-       "(docs/connectors/)"},
+       "(docs/connectors/); every job but a sql: job needs one"},
       {"mode", OptionType::kString, "full", false, false,
        "full (everything each run) | incremental (new rows/files since the last run) | window (the stored "
        "window, then the next) | changes (changed rows of a table) | cdc (the database's change log)"},
@@ -56,9 +56,12 @@ const std::vector<OptionSpec>& JobKeys() {
       {"checks", OptionType::kList, "", false, false,
        "data quality checks run before the commit, e.g. - not_null: [a, b], - unique: [id]"},
       {"schema", OptionType::kAny, "", false, false, "expected columns and types of the result"},
-      {"target", OptionType::kMap, "", true, false,
+      {"target", OptionType::kMap, "", false, false,
        "where the result goes: zone, table, ... (keys below) for the lake; connection: (a database) or type: (files) "
-       "for a sink outside it"},
+       "for a sink outside it; every job but a sql: job needs one"},
+      {"sql", OptionType::kMap, "", false, false,
+       "instead of source: and target:, run SQL on a database in one transaction: connection: NAME and file: PATH "
+       "or script: \"...\" (keys below)"},
       {"depends_on", OptionType::kAny, "", false, false,
        "jobs of the same pipeline to run first: a name, a list of names, or items {job: NAME, condition: "
        "success | failure | always}; default condition success"},
@@ -108,6 +111,17 @@ const std::vector<OptionSpec>& TargetKeys() {
        "are always applied"},
       {"add_metadata_columns", OptionType::kBool, "", false, false,
        "add _source_file, _loaded_at (and _change_type for change loads); on by default in the raw zone"},
+  };
+  return kKeys;
+}
+
+const std::vector<OptionSpec>& SqlJobKeys() {
+  static const std::vector<OptionSpec> kKeys = {
+      {"connection", OptionType::kString, "", true, false,
+       "a database connection of sluice.yaml (connections: NAME with type: postgres)"},
+      {"file", OptionType::kString, "", false, false,
+       "a file of SQL statements separated by ';', relative to the project folder; or script:"},
+      {"script", OptionType::kString, "", false, false, "the SQL statements inline, instead of file:"},
   };
   return kKeys;
 }
@@ -300,12 +314,65 @@ class PipelineParser {
     }
 
     parsed.refs = ParseDependsOn(value.Find("depends_on"), owner, &job);
+    if (const Value* sql = value.Find("sql"); sql != nullptr && !sql->IsNull()) {
+      job.sql = ParseSql(value, *sql, owner);
+      return parsed;
+    }
+    for (const char* key : {"source", "target"}) {
+      if (const Value* v = value.Find(key); v != nullptr && !v->IsNull()) continue;
+      const auto& spec = *std::find_if(JobKeys().begin(), JobKeys().end(), [&](const auto& s) { return s.key == key; });
+      Error(value.Find(key) != nullptr ? value.KeyLocation(key) : value.location(),
+            fmt::format("missing required key '{}' in {} ({})", key, owner, spec.description));
+    }
     job.target = ParseTarget(value.Find("target"), owner);
     if (job.target.write == "merge" && job.primary_key.empty() && value.Find("target") != nullptr) {
       Error(value.Find("target")->location(),
             fmt::format("target of {} has write: merge but the job has no primary_key: to merge on", owner));
     }
     return parsed;
+  }
+
+  /// A sql: job runs a script on a database: it reads no source and writes no target, so the keys
+  /// that shape rows are mistakes there.
+  SqlJobConfig ParseSql(const Value& job, const Value& sql, std::string_view owner) {
+    SqlJobConfig config;
+    ValidateOptions(sql, SqlJobKeys(), fmt::format("sql of {}", owner), errors_);
+    static const std::vector<std::string> kRowKeys = {"source",       "target", "mode", "primary_key", "deletes",
+                                                      "on_error",     "window", "partitioning", "mask", "steps",
+                                                      "checks",       "schema"};
+    for (const auto& key : kRowKeys) {
+      if (job.Find(key) == nullptr) continue;
+      Error(job.KeyLocation(key),
+            fmt::format("{} has sql: and {}:; a sql: job only runs SQL on a database — read and write rows in "
+                        "another job (with depends_on), or remove sql:",
+                        owner, key));
+    }
+    auto text = [&](const char* key) {
+      const Value* v = sql.Find(key);
+      return v != nullptr && v->IsScalar() ? v->scalar() : std::string();
+    };
+    config.connection = text("connection");
+    config.file = text("file");
+    config.script = text("script");
+    bool has_file = sql.Find("file") != nullptr, has_script = sql.Find("script") != nullptr;
+    if (has_file == has_script) {
+      Error(sql.location(), fmt::format("sql of {} needs exactly one of file: (a .sql file in the project) or script: "
+                                        "(the statements inline), {}",
+                                        owner, has_file ? "not both" : "got neither"));
+    }
+    config.location = has_file ? sql.Find("file")->location() : has_script ? sql.Find("script")->location()
+                                                                             : sql.location();
+    if (!config.connection.empty() && project_.connections.Find(config.connection) == nullptr) {
+      std::vector<std::string> names = project_.connections.Keys();
+      std::string nearest = NearestWord(config.connection, names);
+      Error(sql.Find("connection")->location(),
+            fmt::format("connection '{}' (sql of {}) is not defined under connections: in sluice.yaml{}",
+                        config.connection, owner,
+                        nearest.empty() ? (names.empty() ? std::string(" (it has none)")
+                                                         : fmt::format(" (defined: {})", Join(names, ", ")))
+                                        : fmt::format(" (did you mean '{}'?)", nearest)));
+    }
+    return config;
   }
 
   void CheckNotify(const Value& notify, std::string_view pipeline) {

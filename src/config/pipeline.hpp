@@ -27,6 +27,14 @@ struct TargetConfig {
   bool IsLake() const { return connection.empty() && type.empty(); }
 };
 
+/// `sql:` of a job: a script run on a database connection of sluice.yaml, in one transaction.
+struct SqlJobConfig {
+  std::string connection;
+  std::string file;    // relative to the project folder; or
+  std::string script;  // the statements inline
+  Location location;   // of file: / script: (messages; an inline script's lines count from here)
+};
+
 struct JobConfig {
   std::string name;
   Location location;
@@ -43,6 +51,8 @@ struct JobConfig {
   std::optional<int64_t> retries;                                    // unset: the project's defaults decide
   std::optional<std::chrono::microseconds> timeout;                  // unset: no limit unless defaults set one
   TargetConfig target;
+  /// Set for a job that runs SQL on a database: it has no source or target.
+  std::optional<SqlJobConfig> sql;
   Value raw;  // whole job map (for the single-job form: the pipeline map)
 };
 
@@ -64,6 +74,7 @@ struct PipelineConfig {
 const std::vector<OptionSpec>& JobKeys();
 const std::vector<OptionSpec>& PipelineKeys();
 const std::vector<OptionSpec>& TargetKeys();
+const std::vector<OptionSpec>& SqlJobKeys();
 
 /// Without `jobs:`, the top-level source/mode/steps/checks/target/... form one job named after the pipeline.
 /// With `jobs:` (a map of name -> job, or a list of jobs with name:), those keys at top level are an error.

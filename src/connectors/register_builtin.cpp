@@ -1,9 +1,12 @@
+#include "connectors/postgres/pg_sql_script.hpp"
 #include "connectors/sink.hpp"
-#include "connectors/source.hpp"
+#include "connectors/sinks/files/files_sink.hpp"
 #include "connectors/sinks/postgres/postgres_sink.hpp"
+#include "connectors/source.hpp"
 #include "connectors/sources/files/files_source.hpp"
 #include "connectors/sources/http/http_source.hpp"
 #include "connectors/sources/postgres/postgres_source.hpp"
+#include "connectors/sql_script.hpp"
 
 namespace sluice::connectors {
 
@@ -17,6 +20,12 @@ void RegisterBuiltinSources(SourceRegistry& registry) {
 // One line per sink plug-in (targets outside the lake); tests/unit/connectors asserts the full list.
 void RegisterBuiltinSinks(SinkRegistry& registry) {
   (void)registry.Register(PostgresSinkDescriptor());
+  (void)registry.Register(FilesSinkDescriptor());
+}
+
+// One line per database that runs sql: jobs, keyed by its connections' type:; tests/unit/connectors asserts the list.
+void RegisterBuiltinSqlScripts(SqlScriptRegistry& registry) {
+  (void)registry.Register(postgres::PostgresSqlScriptDescriptor());
 }
 
 }  // namespace sluice::connectors

@@ -20,6 +20,7 @@
 #include "pipeline/rejects_writer.hpp"
 #include "pipeline/resumable_load.hpp"
 #include "pipeline/schema_evolution.hpp"
+#include "pipeline/sql_job.hpp"
 #include "pipeline/sink_job.hpp"
 #include "pipeline/transform_chain.hpp"
 #include "transforms/steps/mask/mask_step.hpp"
@@ -777,6 +778,7 @@ JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSum
 }
 
 std::string JobTargetLabel(const config::JobConfig& job) {
+  if (job.sql) return job.sql->connection;
   if (job.target.IsLake()) return job.target.zone + "." + job.target.table;
   return (job.target.connection.empty() ? job.target.type : job.target.connection) + ": " + job.target.table;
 }
@@ -854,6 +856,7 @@ Result<std::unique_ptr<connectors::Source>> BindJobSource(const Workspace& works
 }
 
 Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pipeline, const config::JobConfig& job) {
+  if (job.sql) return ValidateSqlJob(workspace, pipeline, job);
   if (!ReadsCatalogTables(job)) SLUICE_TRY(BindJobSource(workspace, pipeline, job).status());
   if (!job.target.IsLake()) {
     SLUICE_TRY(SinkTargetLimits(job));
@@ -867,6 +870,7 @@ Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pip
 }
 
 JobSummary RunJob(JobRunContext& context, const config::JobConfig& job) {
+  if (job.sql) return RunSqlJob(context, job);
   if (!job.target.IsLake()) {
     if (Status limits = SinkTargetLimits(job); !limits.ok()) {
       JobSummary refused;

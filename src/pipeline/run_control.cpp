@@ -96,15 +96,23 @@ void JobInterrupt::Attach(engine::Connection* connection) {
   if (!reason_.ok() && connection_ != nullptr) connection_->Interrupt();
 }
 
+void JobInterrupt::Attach(std::function<void()> interrupter) {
+  std::lock_guard lock(mutex_);
+  interrupter_ = std::move(interrupter);
+  if (!reason_.ok() && interrupter_) interrupter_();
+}
+
 void JobInterrupt::Detach() {
   std::lock_guard lock(mutex_);
   connection_ = nullptr;
+  interrupter_ = nullptr;
 }
 
 void JobInterrupt::Trigger(Status reason) {
   std::lock_guard lock(mutex_);
   if (reason_.ok()) reason_ = std::move(reason);
   if (connection_ != nullptr) connection_->Interrupt();
+  if (interrupter_) interrupter_();
 }
 
 void JobInterrupt::Follow(std::shared_ptr<const RunCancellation> cancellation) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -66,6 +67,9 @@ class JobInterrupt {
   /// (before its commit) see it without waiting for a watchdog to Trigger().
   void Follow(std::shared_ptr<const RunCancellation> cancellation);
   void Attach(engine::Connection* connection);
+  /// For work outside the engine (a statement on a database server): `interrupter` is called
+  /// where an attached connection would be interrupted. Thread-safe callers only.
+  void Attach(std::function<void()> interrupter);
   void Detach();
   /// Records why and interrupts the attached connection (if any); the first reason wins.
   void Trigger(Status reason);
@@ -75,6 +79,7 @@ class JobInterrupt {
  private:
   mutable std::mutex mutex_;
   engine::Connection* connection_ = nullptr;
+  std::function<void()> interrupter_;
   Status reason_;
   std::shared_ptr<const RunCancellation> cancellation_;
 };

@@ -35,6 +35,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(config::ProjectConfig project
 
   connectors::RegisterBuiltinSources(ws->sources_);
   connectors::RegisterBuiltinSinks(ws->sinks_);
+  connectors::RegisterBuiltinSqlScripts(ws->sql_scripts_);
   return ws;
 }
 

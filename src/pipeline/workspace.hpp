@@ -12,6 +12,7 @@
 #include "connectors/s3_settings.hpp"
 #include "connectors/sink.hpp"
 #include "connectors/source.hpp"
+#include "connectors/sql_script.hpp"
 #include "engine/engine.hpp"
 #include "pipeline/spill_folder.hpp"
 #include "storage/object_store.hpp"
@@ -34,6 +35,8 @@ class Workspace {
   engine::Database& engine() { return *engine_; }
   const connectors::SourceRegistry& sources() const { return sources_; }
   const connectors::SinkRegistry& sinks() const { return sinks_; }
+  /// The databases that run sql: jobs, by connection type.
+  const connectors::SqlScriptRegistry& sql_scripts() const { return sql_scripts_; }
   /// Local copies of remote lake files for queries (<project>/.sluice/cache).
   storage::ReadThroughCache& query_cache() { return *query_cache_; }
   /// Held by a job that reads catalog tables: it narrows the shared engine's zone.table views to its input.
@@ -61,6 +64,7 @@ class Workspace {
   std::unique_ptr<engine::Database> engine_;
   connectors::SourceRegistry sources_;
   connectors::SinkRegistry sinks_;
+  connectors::SqlScriptRegistry sql_scripts_;
 };
 
 }  // namespace sluice::pipeline

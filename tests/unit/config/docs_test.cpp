@@ -21,6 +21,7 @@ TEST(DocsTest, KeyTablesMatchTheCode) {
   EXPECT_EQ(KeysSection(doc, "pipeline"), OptionsMarkdown(PipelineKeys()));
   EXPECT_EQ(KeysSection(doc, "job"), OptionsMarkdown(JobKeys()));
   EXPECT_EQ(KeysSection(doc, "target"), OptionsMarkdown(TargetKeys()));
+  EXPECT_EQ(KeysSection(doc, "sql"), OptionsMarkdown(SqlJobKeys()));
   EXPECT_NE(doc.find("docs/connectors/"), std::string::npos);
 }
 

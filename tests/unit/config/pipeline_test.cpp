@@ -219,6 +219,96 @@ TEST_F(PipelineTest, MissingSourceAndTargetAreReported) {
   EXPECT_THAT(LoadError("blank", ""), HasSubstr("pipelines/blank.yaml: a pipeline file must be a map"));
 }
 
+TEST_F(PipelineTest, SqlJobsRunAScriptInsteadOfSourceAndTarget) {
+  auto p = MustLoad("shop",
+                    "jobs:\n"
+                    "  load:\n"
+                    "    source: { type: files, path: x.csv }\n"
+                    "    target: { zone: raw, table: x }\n"
+                    "  analytics:\n"
+                    "    depends_on: [load]\n"
+                    "    timeout: 10m\n"
+                    "    sql: { connection: registry, file: sql/analytics.sql }\n"
+                    "  inline:\n"
+                    "    sql:\n"
+                    "      connection: registry\n"
+                    "      script: |\n"
+                    "        SELECT 1;\n");
+  const auto* analytics = p.FindJob("analytics");
+  ASSERT_NE(analytics, nullptr);
+  ASSERT_TRUE(analytics->sql.has_value());
+  EXPECT_EQ(analytics->sql->connection, "registry");
+  EXPECT_EQ(analytics->sql->file, "sql/analytics.sql");
+  EXPECT_EQ(analytics->sql->location.line, 8);
+  EXPECT_EQ(analytics->depends_on, (std::vector<std::string>{"load"}));
+  const auto* inline_job = p.FindJob("inline");
+  ASSERT_NE(inline_job, nullptr);
+  ASSERT_TRUE(inline_job->sql.has_value());
+  EXPECT_EQ(inline_job->sql->script, "SELECT 1;\n");
+  EXPECT_FALSE(p.FindJob("load")->sql.has_value());
+}
+
+// CONFIG.md, "Into a database: staging → analytics → export", verbatim.
+constexpr const char* kShopYaml = R"yaml(name: shop
+triggers:
+  - file_arrival: { path: incoming/, require: [orders*.csv, reviews*.csv, shipments*.csv], settle: 30s, max_runs: 1 per day }
+notify: { on_success: [ops-mail], on_failure: [ops-mail] }
+jobs:
+  orders:
+    source: { type: files, path: incoming/orders*.csv }
+    target: { connection: warehouse, schema: staging, table: orders, write: replace }  # append | replace | merge
+    on_error: quarantine                # bad rows → raw.orders__rejects in the lake, with line numbers
+  reviews:
+    source: { type: files, path: incoming/reviews*.csv }
+    target: { connection: warehouse, schema: staging, table: reviews, write: replace }
+  shipments:
+    source: { type: files, path: incoming/shipments*.csv }
+    target: { connection: warehouse, schema: staging, table: shipments, write: replace }
+  analytics:
+    depends_on: [orders, reviews, shipments]
+    sql: { connection: warehouse, file: sql/analytics.sql }   # one transaction; or script: "…"
+  export:
+    depends_on: [analytics]
+    source: { connection: warehouse, table: analytics.daily_revenue }
+    target: { type: files, path: exports/daily_revenue.csv, format: csv }   # or s3://bucket/prefix/…
+)yaml";
+
+TEST_F(PipelineTest, TheContractsScenarioTwoPipelineLoads) {
+  std::string project = testing::kSluiceYaml;
+  project.replace(project.find("connections:\n"), 13,
+                  "connections:\n  warehouse:\n    type: postgres\n    url: postgresql://etl@127.0.0.1:5432/shop\n");
+  dir_.Write("sluice.yaml", project);
+  auto p = MustLoad("shop", kShopYaml);
+  ASSERT_EQ(p.jobs.size(), 5u);
+  EXPECT_EQ(p.jobs.back().name, "export");
+  const auto* analytics = p.FindJob("analytics");
+  ASSERT_NE(analytics, nullptr);
+  ASSERT_TRUE(analytics->sql.has_value());
+  EXPECT_EQ(analytics->sql->connection, "warehouse");
+  EXPECT_EQ(p.FindJob("orders")->target.connection, "warehouse");
+  EXPECT_EQ(p.FindJob("export")->target.type, "files");
+}
+
+TEST_F(PipelineTest, SqlJobMistakesAreNamed) {
+  std::string both = LoadError("both", "sql: { connection: registry, file: a.sql }\nsource: { type: files, path: x }\n"
+                                       "target: { zone: raw, table: t }\n");
+  EXPECT_THAT(both, HasSubstr("pipelines/both.yaml:2:1: pipeline 'both' has sql: and source:; a sql: job only runs SQL"));
+  EXPECT_THAT(both, HasSubstr("pipelines/both.yaml:3:1: pipeline 'both' has sql: and target:"));
+  EXPECT_THAT(LoadError("neither", "sql: { connection: registry }\n"),
+              HasSubstr("sql of pipeline 'neither' needs exactly one of file: (a .sql file in the project) or script: "
+                        "(the statements inline), got neither"));
+  EXPECT_THAT(LoadError("two", "sql: { connection: registry, file: a.sql, script: SELECT 1 }\n"),
+              HasSubstr("needs exactly one of file: (a .sql file in the project) or script: (the statements "
+                        "inline), not both"));
+  EXPECT_THAT(LoadError("conn", "sql: { connection: registyr, file: a.sql }\n"),
+              HasSubstr("pipelines/conn.yaml:1:20: connection 'registyr' (sql of pipeline 'conn') is not defined under "
+                        "connections: in sluice.yaml (did you mean 'registry'?)"));
+  EXPECT_THAT(LoadError("noconn", "sql: { file: a.sql }\n"),
+              HasSubstr("missing required key 'connection' in sql of pipeline 'noconn'"));
+  EXPECT_THAT(LoadError("steps", "sql: { connection: registry, file: a.sql }\nsteps: []\n"),
+              HasSubstr("pipeline 'steps' has sql: and steps:"));
+}
+
 TEST_F(PipelineTest, JobKeysAtTopLevelOfAJobsPipelineAreErrors) {
   std::string message = LoadError("wf",
                                   "jobs:\n"
@@ -249,7 +339,7 @@ TEST_F(PipelineTest, JobKeyTyposInsideJobs) {
             "  pipelines/wf.yaml:4:5: unknown key 'targte' in job 'a' of pipeline 'wf' (did you mean 'target'?)\n"
             "  pipelines/wf.yaml:2:3: missing required key 'target' in job 'a' of pipeline 'wf' (where the result "
             "goes: zone, table, ... (keys below) for the lake; connection: (a database) or type: (files) for a sink "
-            "outside it)");
+            "outside it; every job but a sql: job needs one)");
 }
 
 TEST_F(PipelineTest, DependencyCycleNamesTheJobs) {

@@ -30,7 +30,7 @@ TEST(SinkRegistryTest, EveryBuiltinSinkIsRegisteredOnce) {
   RegisterBuiltinSinks(registry);
   std::vector<std::string> names = registry.Names();
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"postgres"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"files", "postgres"}));
 }
 
 class PostgresSinkBindTest : public ::testing::Test {
