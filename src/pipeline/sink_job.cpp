@@ -117,7 +117,6 @@ class SinkJobExecution {
     SLUICE_TRY(rejects_->SetAsideUnreadable(*connection, *reader, job_.on_error));
     summary_.rows_rejected = rejects_->rows();
     summary_.rows_read = summary_.rows_written + summary_.rows_rejected;
-    summary_.bytes_written = writer->BytesWritten();
 
     // Rows set aside are uploaded before the target commits, so the catalog commit after it only records.
     uploaded_ = rejects_->files();
@@ -125,6 +124,7 @@ class SinkJobExecution {
     connectors::Checkpoint reached = reader->NewCheckpoint();
     SLUICE_TRY(Interrupted());  // the last moment a timeout or cancellation leaves the target untouched
     SLUICE_TRY(writer->Commit(connectors::LoadRecord{scope_, ctx_.run_id, StateJson(reached), summary_.rows_written}));
+    summary_.bytes_written = writer->BytesWritten();  // some sinks produce their output only when committing
     SLUICE_FAULT_POINT("sink_committed");
 
     catalog::CommitRequest commit = NewCommit();

@@ -134,7 +134,8 @@ std::string EngineTypeFor(PgScalar scalar, const std::string& decimal_sql) {
   return "VARCHAR";
 }
 
-std::string EncodeNumeric(engine::Int128 unscaled, int scale) {
+/// Digit by digit through text: any 38-digit value, however large its scale padding makes it.
+static std::string EncodeNumericViaText(engine::Int128 unscaled, int scale) {
   WideInt value = static_cast<WideInt>((static_cast<WideUnsigned>(static_cast<uint64_t>(unscaled.high)) << 64) | unscaled.low);
   bool negative = value < 0;
   WideUnsigned magnitude = negative ? static_cast<WideUnsigned>(-(value + 1)) + 1 : static_cast<WideUnsigned>(value);
@@ -173,6 +174,45 @@ std::string EncodeNumeric(engine::Int128 unscaled, int scale) {
   PutInt16(&out, static_cast<int16_t>(negative ? 0x4000 : 0x0000));
   PutInt16(&out, static_cast<int16_t>(scale));
   for (size_t i = first; i < last; ++i) PutInt16(&out, digits[i]);
+  return out;
+}
+
+std::string EncodeNumeric(engine::Int128 unscaled, int scale) {
+  WideInt value = static_cast<WideInt>((static_cast<WideUnsigned>(static_cast<uint64_t>(unscaled.high)) << 64) | unscaled.low);
+  bool negative = value < 0;
+  WideUnsigned magnitude = negative ? static_cast<WideUnsigned>(-(value + 1)) + 1 : static_cast<WideUnsigned>(value);
+  // The fraction is padded to whole base-10000 digits; up to 10^34 that cannot overflow.
+  int pad = (4 - scale % 4) % 4;
+  static const WideUnsigned kSafe = [] {
+    WideUnsigned limit = 1;
+    for (int i = 0; i < 34; ++i) limit *= 10;
+    return limit;
+  }();
+  if (magnitude >= kSafe) return EncodeNumericViaText(unscaled, scale);
+  for (int i = 0; i < pad; ++i) magnitude *= 10;
+  int fraction_groups = (scale + pad) / 4;
+  int16_t groups[16];
+  int count = 0;
+  while (magnitude != 0) {
+    groups[count++] = static_cast<int16_t>(magnitude % 10000);
+    magnitude /= 10000;
+  }
+  std::string out;
+  out.reserve(8 + 2 * count);
+  if (count == 0) {  // zero
+    PutInt16(&out, 0);
+    PutInt16(&out, 0);
+    PutInt16(&out, 0);
+    PutInt16(&out, static_cast<int16_t>(scale));
+    return out;
+  }
+  int lowest = 0;
+  while (groups[lowest] == 0) ++lowest;  // trailing zero digits are left out
+  PutInt16(&out, static_cast<int16_t>(count - lowest));
+  PutInt16(&out, static_cast<int16_t>(count - 1 - fraction_groups));
+  PutInt16(&out, static_cast<int16_t>(negative ? 0x4000 : 0x0000));
+  PutInt16(&out, static_cast<int16_t>(scale));
+  for (int i = count - 1; i >= lowest; --i) PutInt16(&out, groups[i]);
   return out;
 }
 

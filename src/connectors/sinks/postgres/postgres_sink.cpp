@@ -167,8 +167,11 @@ class PostgresSinkWriter final : public SinkWriter {
     SLUICE_ASSIGN_OR_RETURN(auto stream, engine::StreamColumns(connection, fmt::format("SELECT {} FROM {}",
                                                                                          Join(selects, ", "),
                                                                                          SqlIdent(relation))));
-    std::string copy_sql =
-        fmt::format("COPY {} ({}) FROM STDIN (FORMAT binary)", copy_into_, Join(names, ", "));
+    // A table created or emptied by this transaction takes its rows frozen: nobody can see them
+    // before the commit anyway, and readers afterwards (the analytics right after a staging
+    // load) need not rewrite every page to set hint bits.
+    std::string copy_sql = fmt::format("COPY {} ({}) FROM STDIN (FORMAT binary{})", copy_into_, Join(names, ", "),
+                                       fresh_in_transaction_ ? ", FREEZE" : "");
     SLUICE_ASSIGN_OR_RETURN(auto copy, postgres::CopyInWriter::Start(*client_, copy_sql, std::move(targets)));
     for (;;) {
       SLUICE_ASSIGN_OR_RETURN(uint64_t rows, stream->Next());
@@ -239,7 +242,10 @@ class PostgresSinkWriter final : public SinkWriter {
     }
     if (prepared_) return Status::OK();
     prepared_ = true;
-    if (o_.write == "replace") SLUICE_TRY(client_->Execute("TRUNCATE " + o_.Qualified()));
+    if (o_.write == "replace") {
+      SLUICE_TRY(client_->Execute("TRUNCATE " + o_.Qualified()));
+      fresh_in_transaction_ = true;
+    }
     copy_into_ = o_.Qualified();
     if (o_.write == "merge") SLUICE_TRY(CreateStaging(columns));
     return Status::OK();
@@ -264,6 +270,7 @@ class PostgresSinkWriter final : public SinkWriter {
       definitions.push_back(fmt::format("PRIMARY KEY ({})", Join(key, ", ")));
     }
     SLUICE_TRY(client_->Execute(fmt::format("CREATE TABLE {} ({})", o_.Qualified(), Join(definitions, ", "))));
+    fresh_in_transaction_ = true;
     spdlog::info("{}: created table {}", o_.where, o_.Display());
     SLUICE_ASSIGN_OR_RETURN(existing_, ReadColumns(*client_, o_));
     return Status::OK();
@@ -280,6 +287,7 @@ class PostgresSinkWriter final : public SinkWriter {
     }
     definitions.push_back("_sluice_seq bigint GENERATED ALWAYS AS IDENTITY");
     copy_into_ = "_sluice_stage";
+    fresh_in_transaction_ = true;
     return client_->Execute(
         fmt::format("CREATE TEMP TABLE _sluice_stage ({}) ON COMMIT DROP", Join(definitions, ", ")));
   }
@@ -326,6 +334,7 @@ class PostgresSinkWriter final : public SinkWriter {
   std::string copy_into_;
   bool prepared_ = false;
   bool has_change_type_ = false;
+  bool fresh_in_transaction_ = false;  // what COPY writes into was created or truncated by this transaction
   bool committed_ = false;
   int64_t rows_ = 0, bytes_ = 0;
 };
