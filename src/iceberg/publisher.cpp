@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "common/strings.hpp"
 #include "iceberg/manifest.hpp"
 #include "iceberg/table_metadata.hpp"
@@ -151,6 +153,56 @@ Result<std::string> ExportTable(catalog::MetadataStore& catalog, storage::Object
                                            location));
   publisher.Published(*table, location);
   return location;
+}
+
+Result<int64_t> ExpireSnapshots(catalog::MetadataStore& catalog, storage::ObjectStore& lake,
+                                const catalog::TableInfo& table, TimePoint cutoff) {
+  SLUICE_ASSIGN_OR_RETURN(auto pointer, catalog.GetTableFormatPointer(table.name));
+  if (!pointer) return int64_t{0};
+  IcebergPublisher publisher(lake);
+  SLUICE_ASSIGN_OR_RETURN(std::string key, publisher.KeyOf(pointer->metadata_location));
+  SLUICE_ASSIGN_OR_RETURN(std::string text, lake.Get(key));
+  nlohmann::json metadata = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (metadata.is_discarded() || !metadata.is_object()) {
+    return Status::DataError("the Iceberg metadata of {} ({}) is not valid JSON; rebuild it with `sluice catalog "
+                             "export-iceberg {}` before vacuuming",
+                             table.name.ToString(), pointer->metadata_location, table.name.ToString());
+  }
+  const int64_t cutoff_ms = ToUnixMicros(cutoff) / 1000;
+  const auto current = metadata.value("current-snapshot-id", int64_t{-1});
+  auto expired = [&](const nlohmann::json& s, const char* id_key) {
+    return s.value(id_key, int64_t{-1}) != current && s.value("timestamp-ms", int64_t{0}) < cutoff_ms;
+  };
+  nlohmann::json kept = nlohmann::json::array(), kept_log = nlohmann::json::array();
+  int64_t count = 0;
+  for (const auto& s : metadata.value("snapshots", nlohmann::json::array())) {
+    if (expired(s, "snapshot-id")) {
+      ++count;
+    } else {
+      kept.push_back(s);
+    }
+  }
+  if (count == 0) return int64_t{0};
+  for (const auto& entry : metadata.value("snapshot-log", nlohmann::json::array())) {
+    if (!expired(entry, "snapshot-id")) kept_log.push_back(entry);
+  }
+  // A kept snapshot whose parent expired has no parent any more.
+  std::set<int64_t> kept_ids;
+  for (const auto& s : kept) kept_ids.insert(s.value("snapshot-id", int64_t{-1}));
+  for (auto& s : kept) {
+    if (s.contains("parent-snapshot-id") && kept_ids.count(s["parent-snapshot-id"].get<int64_t>()) == 0) {
+      s.erase("parent-snapshot-id");
+    }
+  }
+  metadata["snapshots"] = std::move(kept);
+  metadata["snapshot-log"] = std::move(kept_log);
+  auto log = metadata.value("metadata-log", nlohmann::json::array());
+  log.push_back({{"timestamp-ms", metadata.value("last-updated-ms", cutoff_ms)}, {"metadata-file", pointer->metadata_location}});
+  metadata["metadata-log"] = std::move(log);
+  std::string expired_key = MetadataKey(table, fmt::format("v{}-expired-{}.metadata.json", current, cutoff_ms));
+  SLUICE_TRY(lake.Put(expired_key, metadata.dump(2)));
+  SLUICE_TRY(catalog.SetTableFormatPointer(table.name, pointer->metadata_location, publisher.UriOf(expired_key)));
+  return count;
 }
 
 }  // namespace sluice::iceberg

@@ -35,4 +35,11 @@ class IcebergPublisher final : public catalog::TableFormatPublisher {
 Result<std::string> ExportTable(catalog::MetadataStore& catalog, storage::ObjectStore& lake,
                                 const catalog::TableName& table);
 
+/// Drops from `table`'s current Iceberg metadata the snapshots committed before `cutoff` (never the current one),
+/// as `maintain vacuum` deletes the files only they reference: writes the trimmed metadata as a new file and
+/// moves the catalog's pointer to it (compare-and-set). Returns how many snapshots were expired (0: nothing
+/// written). A table without Iceberg metadata has nothing to expire.
+Result<int64_t> ExpireSnapshots(catalog::MetadataStore& catalog, storage::ObjectStore& lake,
+                                const catalog::TableInfo& table, TimePoint cutoff);
+
 }  // namespace sluice::iceberg

@@ -7,6 +7,7 @@
 #include "common/fault_point.hpp"
 #include "common/strings.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
+#include "iceberg/publisher.hpp"
 #include "pipeline/pipeline_lock.hpp"
 #include "pipeline/resumable_load.hpp"
 #include "pipeline/schema_evolution.hpp"
@@ -133,6 +134,11 @@ Result<VacuumReport> Vacuum(catalog::MetadataStore& catalog, storage::ObjectStor
   for (const auto& object : stale_indexes) choose(object.key, object.size, "change index no job uses");
 
   if (options.dry_run || report.objects.empty()) return report;
+  // Iceberg snapshots that reference the files about to go are expired first, so no metadata points at them.
+  for (const auto& table : tables) {
+    SLUICE_ASSIGN_OR_RETURN(int64_t expired, iceberg::ExpireSnapshots(catalog, lake, table, cutoff));
+    report.snapshots_expired += expired;
+  }
   SLUICE_FAULT_POINT("vacuum_deleting");
   std::vector<std::string> keys;
   for (const auto& o : report.objects) keys.push_back(o.key);

@@ -119,6 +119,20 @@ class IcebergTest(ProjectTest):
         self.assertEqual(self.data_rows(old["rows"]), self.sluice_rows(version=2))
         self.assertEqual(len(old["rows"]), 30)
 
+        # Vacuum deletes the replaced files; the snapshots that read them expire with them, the current stays.
+        v = self.p.sluice("maintain", "vacuum", "--retain", "0s")
+        self.assertOk(v)
+        self.assertIn("expired 3 Iceberg snapshots", v.out)
+        pointer = self.catalog_pointer()[0]
+        self.assertEqual(pointer[4], self.table_uri() + "/metadata/v4.metadata.json")
+        self.assertRegex(pointer[3], r"/metadata/v4-expired-\d+\.metadata\.json$")
+        expired = self.read_iceberg(os.path.basename(pointer[3]))
+        self.assertEqual([s["snapshot-id"] for s in expired["metadata"]["snapshots"]], [4])
+        self.assertNotIn("parent-snapshot-id", expired["metadata"]["snapshots"][0])
+        self.assertEqual(self.data_rows(expired["rows"]), self.sluice_rows())
+        for s in expired["metadata"]["snapshots"]:
+            self.assertTrue(os.path.exists(s["manifest-list"][len("file://"):]))
+
     def test_schema_evolution_keeps_ids_and_export_rebuilds_metadata(self):
         self.p.pipeline("events", EVENTS.replace("WRITE", "append"))
         self.add_file(0, range(1, 6))
