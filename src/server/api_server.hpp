@@ -38,6 +38,7 @@ class ApiServer {
   void RunRoutes();
   void DataRoutes();
   void QueryRoutes();  // api_query_route.cpp
+  void IcebergRoutes();  // iceberg_rest_route.cpp
 
   pipeline::Workspace& workspace_;
   scheduler::Daemon& daemon_;

@@ -10,9 +10,12 @@ import subprocess
 import unittest
 
 from sluice_e2e import NPM_TOOLS, ProjectTest
+from test_serve import Daemon, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 READ_ICEBERG = os.path.join(HERE, "read_iceberg.mjs")
+REST_CLIENT = os.path.join(HERE, "iceberg_rest_client.mjs")
+TOKEN = "iceberg-rest-test-token"
 DATA_COLUMNS = ["id", "name", "amount"]
 
 EVENTS = """\
@@ -162,6 +165,45 @@ class IcebergTest(ProjectTest):
         self.assertEqual(rebuilt["metadata"]["table-uuid"], read["metadata"]["table-uuid"])
         self.assertEqual([s["snapshot-id"] for s in rebuilt["metadata"]["snapshots"]], [1, 2])
         self.assertEqual(len(self.read_iceberg("v1.metadata.json")["rows"]), 5)
+
+    def test_rest_catalog_serves_the_current_metadata(self):
+        self.p.pipeline("events", EVENTS.replace("WRITE", "append"))
+        self.add_file(0, range(1, 4))
+        self.assertOk(self.p.sluice("run", "events"))
+        self.add_file(1, range(4, 6))
+        self.assertOk(self.p.sluice("run", "events"))
+        port = free_port()
+        self.p.write("sluice.yaml", f"project: test\nlake: ./lake\ntable_format: iceberg\nserver:\n"
+                                    f"  listen: 127.0.0.1:{port}\n  token: ${{env:SLUICE_TEST_TOKEN}}\n")
+        daemon = Daemon(self.p, port, TOKEN, env={"SLUICE_TEST_TOKEN": TOKEN})
+        self.addCleanup(lambda: daemon.proc.poll() is None and daemon.stop())
+        daemon.wait_ready()
+
+        proc = subprocess.run(["node", REST_CLIENT, f"http://127.0.0.1:{port}/iceberg", TOKEN, "raw", "events"],
+                              capture_output=True, text=True, env=dict(os.environ, SLUICE_NPM_TOOLS=NPM_TOOLS),
+                              timeout=120)
+        self.assertEqual(proc.returncode, 0, msg=proc.stderr)
+        got = json.loads(proc.stdout)
+        self.assertEqual(got["namespaces"]["namespaces"], [{"namespace": ["raw"]}])
+        self.assertEqual(got["namespace"], {"properties": {}})
+        self.assertEqual(got["tables"]["identifiers"], [{"namespace": ["raw"], "name": "events"}])
+        with open(self.p.path("lake", "raw/files/events/metadata/v2.metadata.json")) as f:
+            self.assertEqual(got["table"], json.load(f))
+        self.assertEqual(got["missing"]["status"], 404)
+        self.assertEqual(got["unauthorized"]["status"], 401)
+
+        # The spec's response shapes, as plain HTTP: metadata-location and the ErrorModel.
+        load = daemon.json("GET", "/iceberg/v1/namespaces/raw/tables/events")
+        self.assertEqual(load["metadata-location"], self.table_uri() + "/metadata/v2.metadata.json")
+        self.assertEqual(load["metadata"]["current-snapshot-id"], 2)
+        status, text, _ = daemon.call("GET", "/iceberg/v1/namespaces/gold/tables/x")
+        self.assertEqual(status, 404)
+        self.assertEqual(json.loads(text)["error"]["type"], "NoSuchTableException")
+        status, text, _ = daemon.call("GET", "/iceberg/v1/config", token=None)
+        self.assertEqual(status, 401)
+        self.assertEqual(json.loads(text)["error"]["code"], 401)
+        self.assertNotIn(TOKEN, daemon.output())
+        self.assertEqual(daemon.stop(), 0)
 
     def test_unknown_table_format_is_a_config_error(self):
         self.p.write("sluice.yaml", "project: test\nlake: ./lake\ntable_format: delta\n")
