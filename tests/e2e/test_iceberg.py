@@ -205,6 +205,39 @@ class IcebergTest(ProjectTest):
         self.assertNotIn(TOKEN, daemon.output())
         self.assertEqual(daemon.stop(), 0)
 
+    def test_partition_overwrite_and_merge(self):
+        sales = ("name: sales\nsource: { type: files, path: incoming/sales*.csv }\nprimary_key: [id]\n"
+                 "target: { zone: raw, table: sales, partition_by: [country], write: WRITE }\n")
+        location = "raw/files/sales"
+
+        def rows_of(read):
+            return sorted((r["id"], r["amount"]) for r in read["rows"])
+
+        def sluice_sales():
+            return sorted((r["id"], r["amount"]) for r in self.p.query("SELECT id, amount FROM raw.sales"))
+
+        self.p.pipeline("sales", sales.replace("WRITE", "overwrite_partitions"))
+        self.p.write("incoming/sales_0.csv", "id,country,amount\n1,DE,1.5\n2,FR,2.5\n3,DE,3.5\n")
+        self.assertOk(self.p.sluice("run", "sales"))
+        self.p.write("incoming/sales_1.csv", "id,country,amount\n4,DE,4.5\n")
+        self.assertOk(self.p.sluice("run", "sales"))  # replaces the DE partition only
+        read = self.read_iceberg(location=location)
+        self.assertEqual(read["metadata"]["snapshots"][-1]["summary"]["operation"], "overwrite")
+        self.assertEqual(rows_of(read), [(2, 2.5), (4, 4.5)])
+        self.assertEqual(rows_of(read), sluice_sales())
+        countries = sorted(e["data_file"]["partition"]["country"] for m in read["manifests"] for e in m["entries"])
+        self.assertEqual(countries, ["DE", "FR"])
+
+        self.p.pipeline("sales", sales.replace("WRITE", "merge"))
+        self.p.write("incoming/sales_2.csv", "id,country,amount\n2,FR,20.5\n5,FR,5.5\n")
+        self.assertOk(self.p.sluice("run", "sales"))
+        merged = self.read_iceberg(location=location)
+        self.assertEqual(merged["metadata"]["current-snapshot-id"], 3)
+        self.assertEqual(merged["metadata"]["snapshots"][-1]["summary"]["operation"], "overwrite")
+        self.assertEqual(rows_of(merged), sluice_sales())
+        self.assertIn((2, 20.5), rows_of(merged))
+        self.assertIn((5, 5.5), rows_of(merged))
+
     def test_unknown_table_format_is_a_config_error(self):
         self.p.write("sluice.yaml", "project: test\nlake: ./lake\ntable_format: delta\n")
         r = self.p.sluice("validate")

@@ -137,24 +137,25 @@ Result<std::string> FieldIdsOption(engine::Connection& connection, const LakeWri
   return fmt::format("FIELD_IDS {{{}}}", Join(entries, ", "));
 }
 
-/// SQL turning a bound of a column of DuckDB type `type` (named `value`) into the canonical text of
+/// SQL aggregating the footer's bound texts (column `value`, one per row group) of a column of DuckDB type `type`
+/// with `aggregate` (min or max) as that type, then turning the result into the canonical text of
 /// StagedFile::column_stats; "" for types whose bounds are not kept (nested, blobs, intervals, ...).
-std::string CanonicalBound(const std::string& type, const std::string& value) {
+std::string CanonicalBound(const std::string& type, const std::string& aggregate, const std::string& value) {
   std::string upper = type;
   std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
-  std::string typed = fmt::format("TRY_CAST({} AS {})", value, type);
+  // Aggregated as the typed value: text would order 10 before 9.
+  std::string typed = fmt::format("{}(TRY_CAST({} AS {}))", aggregate, value, type);
   static const char* const kAsIs[] = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT",
                                       "UINTEGER", "FLOAT", "DOUBLE", "BOOLEAN", "VARCHAR"};
   for (const char* plain : kAsIs) {
     if (upper == plain) return fmt::format("CAST({} AS VARCHAR)", typed);
   }
   if (upper == "DATE") return fmt::format("CAST(date_diff('day', DATE '1970-01-01', {}) AS VARCHAR)", typed);
-  if (upper == "TIMESTAMP" || upper == "TIMESTAMP WITH TIME ZONE") return fmt::format("CAST(epoch_us({}) AS VARCHAR)", typed);
-  if (upper == "TIME") return fmt::format("CAST(epoch_us(TIMESTAMP '1970-01-01' + {}) AS VARCHAR)", typed);
+  // Zoned timestamps and times are left out: their footer text depends on the session's time zone.
+  if (upper == "TIMESTAMP") return fmt::format("CAST(epoch_us({}) AS VARCHAR)", typed);
   if (StartsWith(upper, "DECIMAL(")) {
-    auto comma = upper.find(',');
-    int scale = comma == std::string::npos ? 0 : std::atoi(upper.c_str() + comma + 1);
-    return fmt::format("CAST(CAST({} * POWER(10::HUGEINT, {}) AS HUGEINT) AS VARCHAR)", typed, scale);
+    // The decimal's text has exactly `scale` digits after the point: without the point it is the unscaled value.
+    return fmt::format("CAST(CAST(replace(CAST({} AS VARCHAR), '.', '') AS HUGEINT) AS VARCHAR)", typed);
   }
   return "";
 }
@@ -165,17 +166,14 @@ Result<std::string> MeasureColumns(engine::Connection& connection, const fs::pat
                                    const std::vector<engine::ColumnDescription>& columns) {
   std::vector<std::string> parts;
   for (const auto& c : columns) {
-    std::string min_sql = CanonicalBound(c.type, "stats_min_value");
-    std::string max_sql = CanonicalBound(c.type, "stats_max_value");
+    std::string min_sql = CanonicalBound(c.type, "min", "stats_min_value");
+    std::string max_sql = CanonicalBound(c.type, "max", "stats_max_value");
     parts.push_back(fmt::format(
         "SELECT {} AS name, sum(num_values)::BIGINT AS n, sum(stats_null_count)::BIGINT AS nulls, "
         "count(*) = count(stats_null_count) AS has_nulls, {} AS lo, {} AS hi FROM m WHERE path_in_schema = {}",
-        SqlQuote(c.name), min_sql.empty() ? "NULL" : fmt::format("min({})", min_sql),
-        max_sql.empty() ? "NULL" : fmt::format("max({})", max_sql), SqlQuote(c.name)));
+        SqlQuote(c.name), min_sql.empty() ? "NULL" : min_sql, max_sql.empty() ? "NULL" : max_sql, SqlQuote(c.name)));
   }
   if (parts.empty()) return std::string();
-  // Text bounds compare as text only when DuckDB orders them as it wrote them; numbers compare as numbers
-  // because min()/max() run on the typed value before it becomes text.
   std::string sql = fmt::format("WITH m AS (SELECT * FROM parquet_metadata({})) SELECT name, n, nulls, has_nulls, "
                                 "lo, hi, lo IS NOT NULL AS has_lo, hi IS NOT NULL AS has_hi FROM ({}) s",
                                 SqlQuote(file.string()), Join(parts, " UNION ALL "));
