@@ -7,10 +7,14 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import unittest
 
-from sluice_e2e import NPM_TOOLS, ProjectTest
+from sluice_e2e import NPM_TOOLS, Project, ProjectTest
 from test_serve import Daemon, free_port
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from s3_test_server import ENV, S3Server  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 READ_ICEBERG = os.path.join(HERE, "read_iceberg.mjs")
@@ -243,6 +247,48 @@ class IcebergTest(ProjectTest):
         r = self.p.sluice("validate")
         self.assertNotEqual(r.rc, 0)
         self.assertIn("table_format 'delta'", r.err)
+
+
+class IcebergOnS3Test(unittest.TestCase):
+    """On S3 the metadata is written with object puts only; its locations are s3:// URIs of the bucket."""
+
+    def setUp(self):
+        self.server = S3Server(buckets=["lake"]).__enter__()
+        self.addCleanup(self.server.__exit__, None, None, None)
+        self.p = Project(self.server.sluice_yaml("s3://lake/prod") + "table_format: iceberg\n")
+        self.addCleanup(self.p.cleanup)
+        self.boto = self.server.boto3_client()
+
+    def get(self, key):
+        return self.boto.get_object(Bucket="lake", Key=key)["Body"].read()
+
+    def test_commits_publish_metadata_in_the_bucket(self):
+        self.p.pipeline("events", EVENTS.replace("WRITE", "append"))
+        for n in range(2):
+            self.p.write(f"incoming/events_{n}.csv", f"id,name,amount\n{n},name {n},1.5\n")
+            r = self.p.sluice("run", "events", env=ENV)
+            self.assertEqual(r.rc, 0, msg=repr(r))
+        listed = self.boto.list_objects_v2(Bucket="lake", Prefix="prod/")["Contents"]
+        keys = sorted(o["Key"] for o in listed)
+        meta = "prod/raw/files/events/metadata/"
+        self.assertIn(meta + "v1.metadata.json", keys)
+        self.assertIn(meta + "v2.metadata.json", keys)
+        self.assertEqual(self.get(meta + "version-hint.text"), b"2")
+        self.assertEqual(len([k for k in keys if k.startswith(meta + "snap-")]), 2)
+        metadata = json.loads(self.get(meta + "v2.metadata.json"))
+        self.assertEqual(metadata["location"], "s3://lake/prod/raw/files/events")
+        snapshot = metadata["snapshots"][-1]
+        self.assertTrue(snapshot["manifest-list"].startswith("s3://lake/prod/raw/files/events/metadata/snap-2-"))
+        manifest_list = self.get(snapshot["manifest-list"][len("s3://lake/"):])
+        manifests = [k for k in keys if k.startswith(meta) and k.endswith("-m0.avro")]
+        current = [k for k in manifests if ("s3://lake/" + k).encode() in manifest_list]
+        self.assertEqual(len(current), 1)
+        manifest = self.get(current[0])
+        for data_key in (k for k in keys if k.endswith(".parquet")):
+            self.assertIn(("s3://lake/" + data_key).encode(), manifest)
+        with sqlite3.connect(self.p.path(".sluice", "catalog.db")) as db:
+            location = db.execute("SELECT metadata_location FROM iceberg_tables").fetchone()[0]
+        self.assertEqual(location, "s3://lake/" + meta + "v2.metadata.json")
 
 
 if __name__ == "__main__":
