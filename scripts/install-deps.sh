@@ -12,6 +12,7 @@ APT_PACKAGES=(
   postgresql-15 postgresql-client-15
   python3 python3-aiosmtpd python3-boto3 python3-botocore python3-pandas python3-psycopg2 python3-yaml
   zip bc tzdata ccache
+  chromium
 )
 # `install-deps.sh fuzz` (make fuzz) also installs Debian's clang and libFuzzer.
 if [ "${1:-}" = "fuzz" ]; then APT_PACKAGES+=(clang libclang-rt-14-dev); fi
@@ -58,4 +59,11 @@ if [ ! -f "$tools/node_modules/s3rver/package.json" ]; then
   [ -f "$tools/package.json" ] || echo '{"name":"sluice-test-tools","private":true}' >"$tools/package.json"
   (cd "$tools" && npm install --silent --no-audit --no-fund s3rver@3.7.1 >/dev/null)
   echo "install-deps: s3rver installed in $tools"
+fi
+# Headless Chromium driver for the web UI's browser tests (issue 18); the browser is Debian's chromium.
+if [ ! -f "$tools/node_modules/puppeteer-core/package.json" ]; then
+  mkdir -p "$tools"
+  [ -f "$tools/package.json" ] || echo '{"name":"sluice-test-tools","private":true}' >"$tools/package.json"
+  (cd "$tools" && npm install --silent --no-audit --no-fund puppeteer-core@24.43.1 >/dev/null)
+  echo "install-deps: puppeteer-core installed in $tools"
 fi

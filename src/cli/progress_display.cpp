@@ -60,6 +60,12 @@ void ProgressDisplay::OnJobFinish(const pipeline::JobSummary& s) {
   ClearLine();
   if (s.status == "succeeded") {
     double rate = s.seconds > 0 ? static_cast<double>(s.rows_written) / s.seconds : 0;
+    if (s.table_version == 0) {  // a target outside the lake: no table version, no files of ours
+      Write(fmt::format("✔ {} → {}: {} rows, {} in {:.2f}s ({:.0f} rows/s){}\n", s.job, s.table, s.rows_written,
+                        HumanBytes(static_cast<uint64_t>(s.bytes_written)), s.seconds, rate,
+                        s.rows_rejected > 0 ? "; " + s.message : ""));
+      return;
+    }
     Write(fmt::format("✔ {} → {} v{}: {} rows, {} files, {} in {:.2f}s ({:.0f} rows/s){}\n", s.job, s.table,
                s.table_version, s.rows_written, s.files_written, HumanBytes(static_cast<uint64_t>(s.bytes_written)),
                s.seconds, rate,

@@ -1,5 +1,6 @@
 #include "connectors/sink.hpp"
 #include "connectors/source.hpp"
+#include "connectors/sinks/postgres/postgres_sink.hpp"
 #include "connectors/sources/files/files_source.hpp"
 #include "connectors/sources/http/http_source.hpp"
 #include "connectors/sources/postgres/postgres_source.hpp"
@@ -14,6 +15,8 @@ void RegisterBuiltinSources(SourceRegistry& registry) {
 }
 
 // One line per sink plug-in (targets outside the lake); tests/unit/connectors asserts the full list.
-void RegisterBuiltinSinks(SinkRegistry& registry) { (void)registry; }
+void RegisterBuiltinSinks(SinkRegistry& registry) {
+  (void)registry.Register(PostgresSinkDescriptor());
+}
 
 }  // namespace sluice::connectors

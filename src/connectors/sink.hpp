@@ -80,7 +80,9 @@ class Sink {
   virtual ~Sink() = default;
   virtual const SinkPlan& plan() const = 0;
   /// The newest load recorded with the target for `scope` (plan().records_loads only; else nullopt).
-  virtual Result<std::optional<LoadRecord>> LastLoad(const std::string& /*scope*/) { return std::optional<LoadRecord>(); }
+  virtual Result<std::optional<LoadRecord>> LastLoad(const std::string& /*scope*/) {
+    return std::optional<LoadRecord>();
+  }
   virtual Result<std::unique_ptr<SinkWriter>> Open(const SinkRunContext& context) = 0;
 };
 

@@ -3,13 +3,11 @@
 #include <duckdb.h>
 
 #include "common/strings.hpp"
+#include "engine/duckdb_types.hpp"
 
 namespace sluice::engine {
-namespace {
 
-constexpr const char* kExpectedVersion = "v1.4.4";
-
-StatusCode CodeForError(duckdb_error_type type) {
+StatusCode CodeForDuckDbError(duckdb_error_type type) {
   switch (type) {
     case DUCKDB_ERROR_PARSER:
     case DUCKDB_ERROR_BINDER:
@@ -39,6 +37,10 @@ StatusCode CodeForError(duckdb_error_type type) {
   }
 }
 
+namespace {
+
+constexpr const char* kExpectedVersion = "v1.4.4";
+
 /// Owns a duckdb_result; the C API requires destroying it even when the query failed.
 class ResultHandle {
  public:
@@ -50,7 +52,7 @@ class ResultHandle {
 
   Status ErrorStatus() {
     const char* message = duckdb_result_error(&result_);
-    return Status(CodeForError(duckdb_result_error_type(&result_)),
+    return Status(CodeForDuckDbError(duckdb_result_error_type(&result_)),
                   message ? message : "unknown DuckDB error");
   }
 

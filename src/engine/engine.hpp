@@ -65,6 +65,8 @@ struct StatementInfo {
   std::string kind;  // e.g. "SELECT", "COPY", "ATTACH", "SET"; "" unless statement_count == 1
 };
 
+class ColumnStream;
+
 class Connection {
  public:
   virtual ~Connection() = default;
@@ -86,6 +88,7 @@ class Connection {
  private:
   friend class Appender;
   friend class RowStream;
+  friend Result<std::unique_ptr<ColumnStream>> StreamColumns(Connection&, std::string_view);
   friend Status RegisterTextFunction(Connection&, const std::string&, std::function<std::string(std::string_view)>);
   /// The duckdb_connection behind this connection, for engine-internal code that needs the C API.
   virtual void* RawHandle() { return nullptr; }

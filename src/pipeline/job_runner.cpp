@@ -17,8 +17,10 @@
 #include "pipeline/change_detection.hpp"
 #include "pipeline/catalog_views.hpp"
 #include "pipeline/checks_runner.hpp"
+#include "pipeline/rejects_writer.hpp"
 #include "pipeline/resumable_load.hpp"
 #include "pipeline/schema_evolution.hpp"
+#include "pipeline/sink_job.hpp"
 #include "pipeline/transform_chain.hpp"
 #include "transforms/steps/mask/mask_step.hpp"
 #include "storage/lake_layout.hpp"
@@ -99,25 +101,15 @@ class JobExecution {
  public:
   JobExecution(JobRunContext& context, const config::JobConfig& job) : ctx_(context), job_(job), ws_(context.workspace) {
     summary_.job = job.name;
-    summary_.table = job.target.zone + "." + job.target.table;
+    summary_.table = JobTargetLabel(job);
   }
 
   bool lost_race() const { return lost_race_; }
 
   JobSummary Run() {
-    auto started = std::chrono::steady_clock::now();
-    Status st = Execute();
-    summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (!st.ok()) {
-      // An interrupted statement fails with the engine's generic error; the reason is ours.
-      if (ctx_.interrupt != nullptr && !ctx_.interrupt->reason().ok()) st = ctx_.interrupt->reason();
-      summary_.retryable = st.retryable();
+    return TimedJob(ctx_, job_, &summary_, [this] { return Execute(); }, [this] {
       if (!uploaded_.empty()) connectors::DiscardUploaded(ws_.lake(), uploaded_);
-      summary_.status = "failed";
-      summary_.message = ws_.Redact(st.WithContext("job '{}' of pipeline '{}'", job_.name, ctx_.pipeline.name).message());
-      spdlog::error("{}", summary_.message);
-    }
-    return summary_;
+    });
   }
 
  private:
@@ -161,6 +153,7 @@ class JobExecution {
       return Status::OK();
     }
     layout_ = storage::TableLayout{job_.target.zone, "", job_.target.table};
+    StartRejects();
     partition_columns_ = plan_.partition_by;
     SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
     ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
@@ -188,7 +181,7 @@ class JobExecution {
     catalog::CommitRequest commit = NewCommit();
     bool replace_all = ctx_.full_refresh || plan_.write == "overwrite";
     commit.tables.push_back(OutputChange(replace_all, input.Description()));
-    SLUICE_TRY(AddRejectsChange(*connection, &commit));
+    SLUICE_TRY(rejects_->AddToCommit(ws_.catalog(), &commit));
     for (auto& bookmark : input.AdvancedBookmarks(scope_)) commit.state.push_back(std::move(bookmark));
     return Publish(commit);
   }
@@ -198,16 +191,14 @@ class JobExecution {
     SLUICE_ASSIGN_OR_RETURN(auto source, BindJobSource(ws_, ctx_.pipeline, job_));
     const auto& plan = source->plan();
     layout_ = storage::TableLayout{job_.target.zone, job_.target.zone == "raw" ? plan.origin : "", job_.target.table};
+    StartRejects();
     std::string data_prefix = job_.target.zone == "raw"
                                   ? layout_.DataPrefix("original", plan.is_incremental ? "incremental" : "full")
                                   : layout_.Root();
 
     connectors::Checkpoint checkpoint;
     if (!ctx_.full_refresh) {
-      SLUICE_ASSIGN_OR_RETURN(auto loaded, ws_.catalog().LoadedFiles(scope_));
-      for (const auto& f : loaded) checkpoint.consumed.push_back({f.path, f.size, f.mtime_us, f.content_hash});
-      SLUICE_ASSIGN_OR_RETURN(auto state, ws_.catalog().GetState(scope_, kSourceStateKey));
-      if (state) checkpoint.state_json = *state;
+      SLUICE_ASSIGN_OR_RETURN(checkpoint, LoadCheckpoint(ws_.catalog(), scope_));
     }
 
     // A snapshot load interrupted earlier carries on after its last uploaded chunk, unless refreshing.
@@ -318,7 +309,8 @@ class JobExecution {
       index_hash_kind_ = changes->hash_kind();
     }
 
-    SLUICE_TRY(HandleReaderRejects(*connection, *reader));
+    SLUICE_TRY(rejects_->SetAsideUnreadable(*connection, *reader, job_.on_error));
+    summary_.rows_rejected = rejects_->rows();
     summary_.rows_read = summary_.rows_written + summary_.rows_rejected - adopted_rows_;
     if (adopted_rows_ > 0) {
       summary_.message = fmt::format("resumed the full load of run {}: {} rows kept from its chunks, {} read now",
@@ -337,7 +329,7 @@ class JobExecution {
       SLUICE_ASSIGN_OR_RETURN(auto masked, MaskedVariant(*connection, masked_prefix, fixed_partitions, replace_all));
       commit.tables.push_back(std::move(masked));
     }
-    SLUICE_TRY(AddRejectsChange(*connection, &commit));
+    SLUICE_TRY(rejects_->AddToCommit(ws_.catalog(), &commit));
     auto new_checkpoint = reader->NewCheckpoint();
     for (const auto& c : new_checkpoint.consumed) {
       commit.loaded_files.push_back({scope_, c.path, c.size, c.mtime_us, c.content_hash});
@@ -476,13 +468,11 @@ class JobExecution {
 
     int n = 0;
     for (const auto& select : rejects) {
-      SLUICE_ASSIGN_OR_RETURN(auto files, StageRejects(connection, select, fmt::format("{}-{}", part, n++)));
-      rejected_.insert(rejected_.end(), files.begin(), files.end());
+      SLUICE_TRY(StageRejects(connection, select, fmt::format("{}-{}", part, n++)).status());
     }
     if (std::string quarantined = checks_.Quarantined(output); !quarantined.empty()) {
       SLUICE_ASSIGN_OR_RETURN(auto files, StageRejects(connection, quarantined, fmt::format("{}-checks", part)));
       quarantined_.insert(quarantined_.end(), files.begin(), files.end());
-      rejected_.insert(rejected_.end(), files.begin(), files.end());
     }
     SLUICE_FAULT_POINT("part_staged");
     return Status::OK();
@@ -491,23 +481,13 @@ class JobExecution {
   /// Rows set aside (by a step, the schema policy or a quarantining check) → staged <table>__rejects files.
   Result<std::vector<connectors::StagedFile>> StageRejects(engine::Connection& connection, const std::string& select,
                                                            const std::string& name) {
-    SLUICE_ASSIGN_OR_RETURN(auto set_aside, connection.Describe(select));
-    bool has_run_id = false;
-    for (const auto& c : set_aside) has_run_id |= c.name == "_run_id";
-    std::string with_run = has_run_id
-                               ? fmt::format("SELECT * REPLACE ({} AS _run_id) FROM ({})", SqlQuote(ctx_.run_id), select)
-                               : fmt::format("SELECT *, {} AS _run_id FROM ({})", SqlQuote(ctx_.run_id), select);
-    SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(with_run));
-    reject_columns_.insert(reject_columns_.end(), columns.begin(), columns.end());
-    connectors::LakeWriteRequest write;
-    write.select_sql = with_run;
-    write.staging_dir = scratch_.path / "rejects" / name;
-    write.data_prefix = RejectsLayout().Root();
-    write.fixed_partitions = {{"_load_date", FormatDateUtc(loaded_at_)}};
-    write.file_prefix = fmt::format("part-{}-{}", ctx_.run_id, name);
-    SLUICE_ASSIGN_OR_RETURN(auto files, connectors::WriteParquetToStaging(connection, write));
-    for (const auto& f : files) summary_.rows_rejected += f.rows;
+    SLUICE_ASSIGN_OR_RETURN(auto files, rejects_->Stage(connection, select, name));
+    summary_.rows_rejected = rejects_->rows();
     return files;
+  }
+
+  void StartRejects() {
+    rejects_.emplace(ctx_.run_id, scratch_.path / "rejects", layout_, summary_.table, loaded_at_);
   }
 
   /// The `mask:` variant of what this run staged: the same rows with the chosen columns protected,
@@ -595,28 +575,6 @@ class JobExecution {
     return change;
   }
 
-  storage::TableLayout RejectsLayout() const {
-    return storage::TableLayout{layout_.zone, layout_.source, job_.target.table + "__rejects"};
-  }
-
-  Status AddRejectsChange(engine::Connection& connection, catalog::CommitRequest* commit) {
-    (void)connection;
-    if (rejected_.empty()) return Status::OK();
-    catalog::TableChange rejects;
-    rejects.table = catalog::TableName{job_.target.zone, job_.target.table + "__rejects"};
-    rejects.location = RejectsLayout().Root();
-    rejects.source = "rows of " + summary_.table + " set aside";
-    rejects.partition_columns = {"_load_date"};
-    SLUICE_ASSIGN_OR_RETURN(auto existing_rejects, ws_.catalog().GetTable(rejects.table));
-    // Rejects of different causes have different columns; the table takes them all, text when they clash.
-    SLUICE_ASSIGN_OR_RETURN(auto decision, DecideSchema(existing_rejects, reject_columns_, rejects.partition_columns,
-                                                        SchemaChangePolicy::kEvolve));
-    rejects.schema = decision.schema;
-    for (const auto& f : rejected_) rejects.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0, f.column_stats});
-    commit->tables.push_back(std::move(rejects));
-    return Status::OK();
-  }
-
   /// A resumed load: the chunks of the interrupted run(s) count as this run's first parts; they
   /// keep their _load_date, and so do the parts read now.
   void AdoptPendingChunks() {
@@ -629,6 +587,7 @@ class JobExecution {
     summary_.files_written = static_cast<int64_t>(staged_.size());
     adopted_rows_ = pending_->rows();
     loaded_at_ = FromUnixMicros(pending_->loaded_at_us);
+    rejects_->set_loaded_at(loaded_at_);
     spdlog::info("job '{}': resuming the full load of run {} after {} rows in {} chunks", job_.name, pending_->run_id,
                  adopted_rows_, pending_->files.size());
   }
@@ -665,8 +624,8 @@ class JobExecution {
     SLUICE_FAULT_POINT("after_stage");
     uploaded_ = NotInLake(staged_);
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), uploaded_));
-    SLUICE_TRY(connectors::UploadStaged(ws_.lake(), rejected_));
-    uploaded_.insert(uploaded_.end(), rejected_.begin(), rejected_.end());
+    SLUICE_TRY(connectors::UploadStaged(ws_.lake(), rejects_->files()));
+    uploaded_.insert(uploaded_.end(), rejects_->files().begin(), rejects_->files().end());
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), masked_));
     uploaded_.insert(uploaded_.end(), masked_.begin(), masked_.end());
     if (new_index_) {
@@ -755,35 +714,6 @@ class JobExecution {
     return fmt::format("SELECT *, {} AS _loaded_at FROM {}", loaded_at_sql, SqlIdent(relation));
   }
 
-  std::string ReaderRejectsSelect(const connectors::SourceReader& reader) const {
-    return fmt::format("SELECT *, {} AS _loaded_at FROM {}", SqlTimestampLiteral(loaded_at_),
-                       reader.RejectsRelation());
-  }
-
-  /// Fails the job on the first unreadable row, or writes all of them to <table>__rejects.
-  Status HandleReaderRejects(engine::Connection& connection, const connectors::SourceReader& reader) {
-    std::string rejects = reader.RejectsRelation();
-    if (rejects.empty()) return Status::OK();
-    SLUICE_ASSIGN_OR_RETURN(auto count, connection.Query(fmt::format("SELECT count(*) AS n FROM {}", rejects)));
-    int64_t unreadable = count.GetInt(0, "n");
-    if (unreadable == 0) return Status::OK();
-    if (job_.on_error != "quarantine") {
-      SLUICE_ASSIGN_OR_RETURN(
-          auto first, connection.Query(fmt::format("SELECT * FROM {} ORDER BY _source_file, _line LIMIT 1", rejects)));
-      std::string column = first.Get(0, "_column");
-      return Status::DataError(
-          "{} row{} could not be read; first at {}:{}{}: {}. Fix the input, or set on_error: quarantine to load the "
-          "good rows and keep the bad ones in {}__rejects",
-          unreadable, unreadable == 1 ? "" : "s", first.Get(0, "_source_file"), first.Get(0, "_line"),
-          column.empty() ? "" : fmt::format(" (column '{}')", column),
-          Trim(Split(first.Get(0, "_reason"), '\n').front()), summary_.table);
-    }
-    SLUICE_ASSIGN_OR_RETURN(auto files, StageRejects(connection, ReaderRejectsSelect(reader), "unreadable"));
-    rejected_.insert(rejected_.end(), files.begin(), files.end());
-    spdlog::warn("job '{}': {} unreadable rows set aside in {}__rejects", job_.name, unreadable, summary_.table);
-    return Status::OK();
-  }
-
   JobRunContext& ctx_;
   const config::JobConfig& job_;
   Workspace& ws_;
@@ -802,8 +732,8 @@ class JobExecution {
   std::vector<std::string> partition_columns_;
   std::string last_output_;
   std::string output_filter_;  // overwrite_partitions of new input: WHERE condition naming the partitions recomputed
-  std::vector<engine::ColumnDescription> reject_columns_;
-  std::vector<connectors::StagedFile> staged_, rejected_, quarantined_, masked_;
+  std::optional<RejectsWriter> rejects_;
+  std::vector<connectors::StagedFile> staged_, quarantined_, masked_;
   std::vector<connectors::StagedFile> uploaded_;
   std::optional<PendingLoad> pending_;  // a snapshot load interrupted earlier (resumed or started over)
   std::set<std::string> in_lake_;        // keys of staged_ already uploaded as chunks of a pending load
@@ -819,6 +749,50 @@ class JobExecution {
 }  // namespace
 
 std::string JobStateScope(const std::string& pipeline, const std::string& job) { return pipeline + "/" + job; }
+
+Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, const std::string& scope) {
+  connectors::Checkpoint checkpoint;
+  SLUICE_ASSIGN_OR_RETURN(auto loaded, catalog.LoadedFiles(scope));
+  for (const auto& f : loaded) checkpoint.consumed.push_back({f.path, f.size, f.mtime_us, f.content_hash});
+  SLUICE_ASSIGN_OR_RETURN(auto state, catalog.GetState(scope, kSourceStateKey));
+  if (state) checkpoint.state_json = *state;
+  return checkpoint;
+}
+
+JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSummary* summary,
+                    const std::function<Status()>& execute, const std::function<void()>& on_failure) {
+  auto started = std::chrono::steady_clock::now();
+  Status st = execute();
+  summary->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!st.ok()) {
+    // An interrupted statement fails with the engine's generic error; the reason is ours.
+    if (context.interrupt != nullptr && !context.interrupt->reason().ok()) st = context.interrupt->reason();
+    summary->retryable = st.retryable();
+    on_failure();
+    summary->status = "failed";
+    summary->message = context.workspace.Redact(
+        st.WithContext("job '{}' of pipeline '{}'", job.name, context.pipeline.name).message());
+    spdlog::error("{}", summary->message);
+  }
+  return *summary;
+}
+
+std::string JobTargetLabel(const config::JobConfig& job) {
+  if (job.target.IsLake()) return job.target.zone + "." + job.target.table;
+  return (job.target.connection.empty() ? job.target.type : job.target.connection) + ": " + job.target.table;
+}
+
+Status SinkTargetLimits(const config::JobConfig& job) {
+  if (job.target.IsLake()) return Status::OK();
+  auto refuse = [&](const char* key, const char* instead) {
+    return Status::Invalid("{}: job '{}' writes outside the lake, where {}: does not apply yet; {}",
+                           job.raw.KeyLocation(key).ToString(), job.name, key, instead);
+  };
+  if (!job.checks.IsNull()) return refuse("checks", "check the written table with a sql: job that fails on bad rows");
+  if (!job.mask.IsNull()) return refuse("mask", "mask the columns with a - mask: step instead");
+  if (job.mode == "changes") return refuse("mode", "load the changed rows into the lake, then merge them into the database");
+  return Status::OK();
+}
 
 Result<ResolvedSource> ResolveSource(const Workspace& workspace, const config::PipelineConfig& pipeline,
                                      const config::JobConfig& job) {
@@ -882,6 +856,10 @@ Result<std::unique_ptr<connectors::Source>> BindJobSource(const Workspace& works
 
 Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pipeline, const config::JobConfig& job) {
   if (!ReadsCatalogTables(job)) SLUICE_TRY(BindJobSource(workspace, pipeline, job).status());
+  if (!job.target.IsLake()) {
+    SLUICE_TRY(SinkTargetLimits(job));
+    SLUICE_TRY(BindJobSink(workspace, pipeline, job).status());
+  }
   SLUICE_TRY(TransformChain::Build(job, pipeline.name).status());
   if (!job.mask.IsNull()) {
     SLUICE_TRY(transforms::ParseColumnMasks(job.mask, fmt::format("mask: of job '{}'", job.name)).status());
@@ -890,6 +868,17 @@ Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pip
 }
 
 JobSummary RunJob(JobRunContext& context, const config::JobConfig& job) {
+  if (!job.target.IsLake()) {
+    if (Status limits = SinkTargetLimits(job); !limits.ok()) {
+      JobSummary refused;
+      refused.job = job.name;
+      refused.table = JobTargetLabel(job);
+      refused.status = "failed";
+      refused.message = limits.message();
+      return refused;
+    }
+    return RunSinkJob(context, job);
+  }
   // A job that lost the race to its target is planned again on the new version: nothing of it
   // was published and its source state did not advance, so a fresh attempt is safe.
   constexpr int kAttemptsAfterLostRace = 3;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "config/pipeline.hpp"
@@ -13,6 +14,16 @@ namespace sluice::pipeline {
 /// The catalog state scope of a job ("pipeline/job") and the key its source's checkpoint is kept under.
 std::string JobStateScope(const std::string& pipeline, const std::string& job);
 inline constexpr const char* kSourceStateKey = "source";
+
+/// What a job's source resumes from: the inputs it consumed and its state, as the catalog has them.
+Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, const std::string& scope);
+
+/// What a job writes, for run records and messages: "raw.orders", or "warehouse: orders" outside the lake.
+std::string JobTargetLabel(const config::JobConfig& job);
+
+/// The job keys that apply only to lake targets (checks, mask, mode: changes), refused with a
+/// message naming the key when the target is outside the lake.
+Status SinkTargetLimits(const config::JobConfig& job);
 
 /// A job's source after resolving `type:` / `connection:`: the plug-in and its merged options.
 struct ResolvedSource {
@@ -41,6 +52,12 @@ struct JobRunContext {
   ProgressListener* listener = nullptr;
   JobInterrupt* interrupt = nullptr;  // lets the runner stop the job (timeout, cancellation)
 };
+
+/// Runs `execute` timing it into `summary`; a failure becomes status failed with the reason (the
+/// interrupt's when the job was stopped), retryability and a redacted message naming job and
+/// pipeline, after `on_failure` has cleaned up.
+JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSummary* summary,
+                    const std::function<Status()>& execute, const std::function<void()>& on_failure);
 
 /// Source → staging Parquet → upload → one catalog commit (data, rejects, loaded inputs, state).
 /// Never leaves a partial table version: on any failure before the commit, nothing is published.

@@ -67,7 +67,7 @@ bool ConditionMet(const std::string& condition, const std::string& upstream_stat
 JobSummary NotRunSummary(const config::JobConfig& job, std::string status, std::string message) {
   JobSummary summary;
   summary.job = job.name;
-  summary.table = job.target.zone + "." + job.target.table;
+  summary.table = JobTargetLabel(job);
   summary.status = std::move(status);
   summary.message = std::move(message);
   summary.attempts = 0;

@@ -398,9 +398,10 @@ void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancel
   request.full_refresh = run.full_refresh;
   if (!run.only_job.empty()) request.only_job = run.only_job;
   request.cancellation = cancellation;
+  auto listener = progress_listeners_ ? progress_listeners_(run.id) : nullptr;
   auto outcome = [&]() -> Result<pipeline::RunOutcome> {
     try {
-      return runner.Run(request, nullptr);
+      return runner.Run(request, listener.get());
     } catch (const std::exception& e) {
       return Status::Internal("the run stopped on an unexpected error: {}", e.what());
     } catch (...) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -73,6 +74,10 @@ class Daemon {
   /// Ids of the runs executing now.
   std::vector<std::string> RunningRuns() const;
 
+  /// Gives each run a progress listener made by `factory` (the web UI's live progress); call before Start().
+  using ProgressListenerFactory = std::function<std::unique_ptr<pipeline::ProgressListener>(const std::string& run_id)>;
+  void SetProgressListeners(ProgressListenerFactory factory) { progress_listeners_ = std::move(factory); }
+
  private:
   struct Worker {
     std::string pipeline;
@@ -115,6 +120,7 @@ class Daemon {
   config::ProjectConfig project_;
   std::vector<config::PipelineConfig> pipelines_;
   DaemonOptions options_;
+  ProgressListenerFactory progress_listeners_;
   notify::NotifierRegistry notifiers_;
   std::map<std::string, PipelineTriggers> triggers_;
   std::vector<PolledEntry> polled_;  // touched by the loop thread only (after Start)

@@ -18,6 +18,7 @@
 #include "common/hash.hpp"
 #include "common/json_limits.hpp"
 #include "common/strings.hpp"
+#include "pipeline/job_runner.hpp"
 #include "pipeline/runner.hpp"
 #include "server/json_response.hpp"
 #include "server/request_guard.hpp"
@@ -67,6 +68,11 @@ json RunToJson(const catalog::RunRecord& run) {
   json details = ParseJsonOrDiscarded(run.details_json);
   out["details"] = details.is_discarded() ? json::object() : details;
   return out;
+}
+
+bool RunWritesTable(const json& run, const std::string& table) {
+  const json& jobs = run["details"].value("jobs", json::array());
+  return std::any_of(jobs.begin(), jobs.end(), [&](const json& job) { return job.value("table", "") == table; });
 }
 
 /// The optional body of POST /pipelines/NAME/trigger: {"full_refresh": bool, "job": "name"}.
@@ -215,6 +221,11 @@ ApiServer::ApiServer(pipeline::Workspace& workspace, scheduler::Daemon& daemon, 
   Routes();
   RunRoutes();
   DataRoutes();
+  PipelineRoutes();
+  TableRoutes();
+  RunLiveRoutes();
+  UiAssetRoutes();
+  daemon_.SetProgressListeners([this](const std::string& run_id) { return progress_board_.ListenerFor(run_id); });
 }
 
 ApiServer::~ApiServer() = default;
@@ -335,7 +346,7 @@ void ApiServer::Routes() {
       json jobs = json::array();
       for (const auto& job : p.jobs) {
         jobs.push_back({{"name", job.name}, {"mode", job.mode}, {"depends_on", job.depends_on},
-                        {"target", job.target.zone + "." + job.target.table}});
+                        {"target", pipeline::JobTargetLabel(job)}});
       }
       list.push_back({{"name", p.name}, {"description", p.description}, {"jobs", jobs},
                       {"triggers", ValueToJson(p.triggers)}});
@@ -397,10 +408,17 @@ void ApiServer::RunRoutes() {
       if (!parsed.ok()) return SendError(response, 400, parsed.status().message());
       limit = static_cast<int>(std::min<size_t>(*parsed, 100000));
     }
-    auto runs = workspace_.catalog().ListRuns(limit, request.get_param_value("pipeline"));
+    // table=zone.name keeps the runs with a job writing that table (details.jobs[].table).
+    std::string table = request.get_param_value("table");
+    auto runs = workspace_.catalog().ListRuns(table.empty() ? limit : 0, request.get_param_value("pipeline"));
     if (!runs.ok()) return SendError(response, 500, workspace_.Redact(runs.status().message()));
     json list = json::array();
-    for (const auto& run : *runs) list.push_back(RunToJson(run));
+    for (const auto& run : *runs) {
+      json item = RunToJson(run);
+      if (!table.empty() && !RunWritesTable(item, table)) continue;
+      list.push_back(std::move(item));
+      if (list.size() == static_cast<size_t>(limit)) break;
+    }
     SendJson(response, 200, json{{"runs", list}});
   });
 

@@ -10,6 +10,7 @@
 #include "pipeline/workspace.hpp"
 #include "query/sandboxed_engine.hpp"
 #include "scheduler/daemon.hpp"
+#include "server/run_progress_board.hpp"
 #include "server/server_options.hpp"
 
 namespace httplib {
@@ -37,8 +38,12 @@ class ApiServer {
   void Routes();
   void RunRoutes();
   void DataRoutes();
-  void QueryRoutes();  // api_query_route.cpp
-  void IcebergRoutes();  // iceberg_rest_route.cpp
+  void QueryRoutes();         // api_query_route.cpp
+  void PipelineRoutes();      // api_pipeline_routes.cpp
+  void TableRoutes();         // api_table_routes.cpp
+  void RunLiveRoutes();       // api_run_live_routes.cpp
+  void UiAssetRoutes();       // ui_assets_route.cpp
+  void IcebergRoutes();       // iceberg_rest_route.cpp
 
   pipeline::Workspace& workspace_;
   scheduler::Daemon& daemon_;
@@ -47,6 +52,7 @@ class ApiServer {
   ServerOptions options_;
   query::SandboxOptions sandbox_options_;
   std::mutex query_mutex_;
+  RunProgressBoard progress_board_;  // live per-job progress of the runs the daemon executes
   int bound_port_ = 0;
   std::unique_ptr<httplib::Server> http_;
 };

@@ -248,7 +248,8 @@ TEST_F(PipelineTest, JobKeyTyposInsideJobs) {
             "2 configuration errors:\n"
             "  pipelines/wf.yaml:4:5: unknown key 'targte' in job 'a' of pipeline 'wf' (did you mean 'target'?)\n"
             "  pipelines/wf.yaml:2:3: missing required key 'target' in job 'a' of pipeline 'wf' (where the result "
-            "goes: zone, table, ... (keys below))");
+            "goes: zone, table, ... (keys below) for the lake; connection: (a database) or type: (files) for a sink "
+            "outside it)");
 }
 
 TEST_F(PipelineTest, DependencyCycleNamesTheJobs) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "unit/connectors/option_docs.hpp"
+
 #include <optional>
 
 #include <arpa/inet.h>
@@ -326,27 +328,10 @@ TEST(HttpSourceTest, RefusedConnectionFailsNamingTheUrlAfterRetries) {
 /// docs/connectors/*.md carry the option tables generated from the descriptors; regenerate with
 /// SLUICE_UPDATE_DOCS=1.
 TEST(ConnectorDocsTest, OptionTablesAreCurrent) {
-  const char* source_dir = std::getenv("SLUICE_SOURCE_DIR");
-  if (source_dir == nullptr) source_dir = SLUICE_SOURCE_DIR_DEFAULT;
   SourceRegistry registry;
   RegisterBuiltinSources(registry);
   for (const auto& d : registry.descriptors()) {
-    fs::path doc = fs::path(source_dir) / "docs" / "connectors" / (d.name + ".md");
-    std::ifstream in(doc);
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string content = text.str();
-    const std::string begin = "<!-- options:begin -->\n", end = "<!-- options:end -->";
-    auto b = content.find(begin), e = content.find(end);
-    ASSERT_TRUE(b != std::string::npos && e != std::string::npos) << doc << " lacks the options markers";
-    std::string generated = config::OptionsMarkdown(d.options);
-    std::string current = content.substr(b + begin.size(), e - b - begin.size());
-    if (std::getenv("SLUICE_UPDATE_DOCS") != nullptr) {
-      content.replace(b + begin.size(), e - b - begin.size(), generated);
-      std::ofstream(doc) << content;
-      continue;
-    }
-    EXPECT_EQ(current, generated) << doc << " is stale: run the connectors tests with SLUICE_UPDATE_DOCS=1";
+    test_support::ExpectOptionTableCurrent("docs/connectors/" + d.name + ".md", d.options);
   }
 }
 
