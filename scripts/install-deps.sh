@@ -46,6 +46,13 @@ if [ ! -f "$tools/node_modules/hyparquet/package.json" ] || [ ! -f "$tools/node_
   (cd "$tools" && npm install --silent --no-audit --no-fund hyparquet@1.31.5 hyparquet-compressors >/dev/null)
   echo "install-deps: npm test tools installed in $tools"
 fi
+# Independent Iceberg reader and Avro library for the table-format tests.
+if [ ! -f "$tools/node_modules/icebird/package.json" ] || [ ! -f "$tools/node_modules/avsc/package.json" ] || [ ! -f "$tools/node_modules/iceberg-js/package.json" ]; then
+  mkdir -p "$tools"
+  [ -f "$tools/package.json" ] || echo '{"name":"sluice-test-tools","private":true}' >"$tools/package.json"
+  (cd "$tools" && npm install --silent --no-audit --no-fund icebird@0.3.1 avsc@5.7.9 iceberg-js@1.0.0 >/dev/null)
+  echo "install-deps: icebird, avsc and iceberg-js installed in $tools"
+fi
 # S3-compatible server for the S3 store's tests (issue 6).
 if [ ! -f "$tools/node_modules/s3rver/package.json" ]; then
   mkdir -p "$tools"

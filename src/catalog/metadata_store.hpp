@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "catalog/table_format.hpp"
 #include "catalog/types.hpp"
 #include "common/clock.hpp"
 #include "common/status.hpp"
@@ -98,6 +99,18 @@ class MetadataStore {
   virtual Result<std::optional<QueuedRun>> GetQueuedRun(const std::string& id) = 0;
   /// Forgets done entries enqueued before `before`; returns how many.
   virtual Result<int64_t> PruneQueue(TimePoint before) = 0;
+
+  // An open table format kept beside the catalog (docs/iceberg.md).
+  /// Every later commit has `publisher` write the metadata of each version it makes, in its transaction;
+  /// nullptr = none.
+  virtual void SetTableFormatPublisher(std::shared_ptr<TableFormatPublisher> publisher) = 0;
+  /// Ordered by zone, then table.
+  virtual Result<std::vector<TableFormatPointer>> ListTableFormatPointers() = 0;
+  virtual Result<std::optional<TableFormatPointer>> GetTableFormatPointer(const TableName& table) = 0;
+  /// Compare-and-set: points `table` at `metadata_location` only if its pointer is still `expected`
+  /// (nullopt: it has none); Conflict (retryable) otherwise.
+  virtual Status SetTableFormatPointer(const TableName& table, const std::optional<std::string>& expected,
+                                       const std::string& metadata_location) = 0;
 };
 
 /// `location` is a filesystem path of a SQLite file (parent folders created; an optional "sqlite:" prefix is

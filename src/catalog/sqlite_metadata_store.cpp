@@ -161,13 +161,27 @@ CREATE TABLE jobs (
 ALTER TABLE run_queue ADD COLUMN full_refresh INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE run_queue ADD COLUMN only_job TEXT NOT NULL DEFAULT '';
 )sql",
+    // 5: column field ids (the highest given per table), per-file column statistics, and the Iceberg JDBC
+    // catalog's table, so engines configured with a JDBC catalog on this store find each table's metadata.
+    R"sql(
+ALTER TABLE lake_tables ADD COLUMN last_column_id BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE data_files ADD COLUMN column_stats TEXT NOT NULL DEFAULT '';
+CREATE TABLE iceberg_tables (
+  catalog_name               VARCHAR(255) NOT NULL,
+  table_namespace            VARCHAR(255) NOT NULL,
+  table_name                 VARCHAR(255) NOT NULL,
+  metadata_location          VARCHAR(1000),
+  previous_metadata_location VARCHAR(1000),
+  PRIMARY KEY (catalog_name, table_namespace, table_name)
+);
+)sql",
 };
 constexpr int64_t kMigrationCount = static_cast<int64_t>(std::size(kMigrations));
 static_assert(kMigrationCount == SqliteMetadataStore::kSchemaVersion, "one migration per schema version");
 
 constexpr const char* kTableColumns =
     "t.table_id, t.zone, t.table_name, t.location, t.source, t.partition_columns, t.current_version, "
-    "t.created_at_us, t.updated_at_us, t.row_count, t.file_count, t.total_bytes, s.columns_json "
+    "t.created_at_us, t.updated_at_us, t.row_count, t.file_count, t.total_bytes, s.columns_json, t.last_column_id "
     "FROM lake_tables t LEFT JOIN table_schemas s ON s.table_id = t.table_id AND s.schema_id = t.schema_id";
 
 constexpr const char* kQueueColumns =
@@ -251,6 +265,7 @@ Result<TableInfo> ReadTableInfo(const Statement& row) {
   if (!row.IsNull(12)) {
     SLUICE_ASSIGN_OR_RETURN(info.schema, Schema::FromJson(row.Text(12)));
   }
+  info.last_column_id = row.Int(13);
   return info;
 }
 
@@ -456,6 +471,14 @@ Result<std::optional<TableInfo>> SqliteMetadataStore::GetTable(const TableName& 
   return std::optional<TableInfo>(std::move(info));
 }
 
+Result<TableInfo> SqliteMetadataStore::TableById(int64_t table_id) {
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare(fmt::format("SELECT {} WHERE t.table_id = ?", kTableColumns)));
+  SLUICE_TRY(query.BindAll(table_id));
+  SLUICE_ASSIGN_OR_RETURN(bool found, query.Step());
+  if (!found) return Status::Internal("catalog {} has no table with id {}", Describe(), table_id);
+  return ReadTableInfo(query);
+}
+
 Result<std::vector<TableInfo>> SqliteMetadataStore::ListTables() {
   std::lock_guard lock(mutex_);
   SLUICE_ASSIGN_OR_RETURN(auto query,
@@ -463,20 +486,10 @@ Result<std::vector<TableInfo>> SqliteMetadataStore::ListTables() {
   return query.ReadRows<TableInfo>(ReadTableInfo);
 }
 
-Result<std::vector<DataFile>> SqliteMetadataStore::ListFiles(const TableName& name, std::optional<int64_t> as_of) {
-  std::lock_guard lock(mutex_);
-  // One read transaction: the version checked and the files listed come from the same snapshot.
-  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN"));
-  SLUICE_ASSIGN_OR_RETURN(auto table, RequireTable(name));
-  auto [table_id, current_version] = table;
-  int64_t version = as_of.value_or(current_version);
-  if (version < 0 || version > current_version) {
-    return Status::Invalid("table {} has versions 1 to {}; there is no version {} (`sluice catalog history {}`)",
-                           name.ToString(), current_version, version, name.ToString());
-  }
+Result<std::vector<DataFile>> SqliteMetadataStore::FilesAt(int64_t table_id, int64_t version) {
   SLUICE_ASSIGN_OR_RETURN(auto query,
-                          connection_->Prepare("SELECT path, row_count, byte_count, partition_values, version_added "
-                                               "FROM data_files WHERE table_id = ? AND version_added <= ? "
+                          connection_->Prepare("SELECT path, row_count, byte_count, partition_values, version_added, "
+                                               "column_stats FROM data_files WHERE table_id = ? AND version_added <= ? "
                                                "AND (version_removed IS NULL OR version_removed > ?) "
                                                "ORDER BY version_added, path"));
   SLUICE_TRY(query.BindAll(table_id, version, version));
@@ -490,8 +503,24 @@ Result<std::vector<DataFile>> SqliteMetadataStore::ListFiles(const TableName& na
     file.bytes = query.Int(2);
     SLUICE_ASSIGN_OR_RETURN(file.partition_values, PartitionValuesFromJson(query.Text(3), file.path));
     file.version_added = query.Int(4);
+    file.column_stats = query.Text(5);
     files.push_back(std::move(file));
   }
+  return files;
+}
+
+Result<std::vector<DataFile>> SqliteMetadataStore::ListFiles(const TableName& name, std::optional<int64_t> as_of) {
+  std::lock_guard lock(mutex_);
+  // One read transaction: the version checked and the files listed come from the same snapshot.
+  SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN"));
+  SLUICE_ASSIGN_OR_RETURN(auto table, RequireTable(name));
+  auto [table_id, current_version] = table;
+  int64_t version = as_of.value_or(current_version);
+  if (version < 0 || version > current_version) {
+    return Status::Invalid("table {} has versions 1 to {}; there is no version {} (`sluice catalog history {}`)",
+                           name.ToString(), current_version, version, name.ToString());
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto files, FilesAt(table_id, version));
   SLUICE_TRY(transaction.Commit());
   return files;
 }
@@ -549,15 +578,17 @@ Result<std::optional<int64_t>> SqliteMetadataStore::VersionAt(const TableName& n
 Result<int64_t> SqliteMetadataStore::ApplyTableChange(const CommitRequest& request, const TableChange& change,
                                                       int64_t now_us) {
   const std::string table = change.table.ToString();
-  SLUICE_ASSIGN_OR_RETURN(auto lookup, connection_->Prepare("SELECT table_id, current_version, schema_id "
-                                                            "FROM lake_tables WHERE zone = ? AND table_name = ?"));
+  SLUICE_ASSIGN_OR_RETURN(auto lookup, connection_->Prepare("SELECT table_id, current_version, schema_id, "
+                                                            "last_column_id FROM lake_tables "
+                                                            "WHERE zone = ? AND table_name = ?"));
   SLUICE_TRY(lookup.BindAll(change.table.zone, change.table.name));
   SLUICE_ASSIGN_OR_RETURN(bool exists, lookup.Step());
-  int64_t table_id = 0, current_version = 0, schema_id = 0;
+  int64_t table_id = 0, current_version = 0, schema_id = 0, last_column_id = 0;
   if (exists) {
     table_id = lookup.Int(0);
     current_version = lookup.Int(1);
     schema_id = lookup.Int(2);
+    last_column_id = lookup.Int(3);
   }
   if (change.expected_version && *change.expected_version != current_version) {
     return Status::Conflict(
@@ -628,8 +659,8 @@ Result<int64_t> SqliteMetadataStore::ApplyTableChange(const CommitRequest& reque
 
   SLUICE_ASSIGN_OR_RETURN(auto insert_file,
                           connection_->Prepare("INSERT INTO data_files (table_id, path, row_count, byte_count, "
-                                               "partition_values, version_added, version_removed) "
-                                               "VALUES (?, ?, ?, ?, ?, ?, NULL)"));
+                                               "partition_values, version_added, version_removed, column_stats) "
+                                               "VALUES (?, ?, ?, ?, ?, ?, NULL, ?)"));
   int64_t rows_added = 0, bytes_added = 0;
   for (const auto& f : change.added) {
     find_current.Reset();
@@ -642,8 +673,8 @@ Result<int64_t> SqliteMetadataStore::ApplyTableChange(const CommitRequest& reque
           table, f.path, find_current.Int(3));
     }
     insert_file.Reset();
-    SLUICE_TRY(
-        insert_file.BindAll(table_id, f.path, f.rows, f.bytes, PartitionValuesToJson(f.partition_values), version));
+    SLUICE_TRY(insert_file.BindAll(table_id, f.path, f.rows, f.bytes, PartitionValuesToJson(f.partition_values),
+                                   version, f.column_stats));
     SLUICE_TRY(insert_file.Run());
     rows_added += f.rows;
     bytes_added += f.bytes;
@@ -672,13 +703,25 @@ Result<int64_t> SqliteMetadataStore::ApplyTableChange(const CommitRequest& reque
   }
   std::string schema_change;
   bool new_schema = schema_id == 0 || (!change.schema.columns.empty() && change.schema != current_schema);
+  // The ids the writer put in its Parquet files must be the ones this transaction gives the columns.
+  Schema next_schema = new_schema ? change.schema : current_schema;
+  AssignFieldIds(current_schema, &last_column_id, &next_schema);
+  for (const auto& c : change.schema.columns) {
+    const Column* assigned = next_schema.Find(c.name);
+    if (c.field_id != 0 && assigned != nullptr && assigned->field_id != c.field_id) {
+      return Status::Conflict(
+          "commit to table {} wrote column '{}' with field id {}, but the catalog gives it id {} (the table's schema "
+          "changed meanwhile); retry the run",
+          table, c.name, c.field_id, assigned->field_id);
+    }
+  }
   if (new_schema) {
     if (schema_id > 0) schema_change = DescribeSchemaChange(current_schema, change.schema);
     ++schema_id;
     SLUICE_ASSIGN_OR_RETURN(auto insert_schema,
                             connection_->Prepare("INSERT INTO table_schemas (table_id, schema_id, columns_json, "
                                                  "first_version) VALUES (?, ?, ?, ?)"));
-    SLUICE_TRY(insert_schema.BindAll(table_id, schema_id, change.schema.ToJson(), version));
+    SLUICE_TRY(insert_schema.BindAll(table_id, schema_id, next_schema.ToJson(), version));
     SLUICE_TRY(insert_schema.Run());
   }
 
@@ -704,16 +747,30 @@ Result<int64_t> SqliteMetadataStore::ApplyTableChange(const CommitRequest& reque
 
   SLUICE_ASSIGN_OR_RETURN(auto update_table,
                           connection_->Prepare("UPDATE lake_tables SET current_version = ?, schema_id = ?, "
-                                               "updated_at_us = ?, row_count = row_count + ?, "
+                                               "last_column_id = ?, updated_at_us = ?, row_count = row_count + ?, "
                                                "file_count = file_count + ?, total_bytes = total_bytes + ? "
                                                "WHERE table_id = ? AND current_version = ?"));
-  SLUICE_TRY(update_table.BindAll(version, schema_id, committed_at_us, rows_added - rows_removed,
+  SLUICE_TRY(update_table.BindAll(version, schema_id, last_column_id, committed_at_us, rows_added - rows_removed,
                                   static_cast<int64_t>(change.added.size()) - static_cast<int64_t>(removed.size()),
                                   bytes_added - bytes_removed, table_id, current_version));
   SLUICE_TRY(update_table.Run());
   if (connection_->Changes() != 1) {
     // Cannot happen under BEGIN IMMEDIATE; guards the protocol if the locking ever changes.
     return Status::Conflict("commit to table {}: version {} changed during the commit; retry", table, current_version);
+  }
+  if (publisher_ != nullptr) {
+    PublishedVersion published;
+    published.version = version;
+    published.committed_at = FromUnixMicros(committed_at_us);
+    published.operation = change.operation;
+    published.run_id = request.run_id.value;
+    published.files_added = static_cast<int64_t>(change.added.size());
+    published.files_removed = static_cast<int64_t>(removed.size());
+    published.rows_added = rows_added;
+    published.rows_removed = rows_removed;
+    published.bytes_added = bytes_added;
+    published.bytes_removed = bytes_removed;
+    SLUICE_TRY(PublishVersion(change.table, table_id, std::move(published)));
   }
   return version;
 }
@@ -744,6 +801,7 @@ Status SqliteMetadataStore::ApplyStateUpdates(const std::vector<StateUpdate>& st
 Result<CommitResult> SqliteMetadataStore::Commit(const CommitRequest& request) {
   SLUICE_TRY(ValidateCommit(request));
   std::lock_guard lock(mutex_);
+  pending_announcements_.clear();
   SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
   const int64_t now_us = ToUnixMicros(clock_->Now());
 
@@ -780,6 +838,7 @@ Result<CommitResult> SqliteMetadataStore::Commit(const CommitRequest& request) {
 
   SLUICE_FAULT_POINT("in_commit");
   SLUICE_TRY(transaction.Commit());
+  AnnouncePublished();
   return result;
 }
 

@@ -24,7 +24,7 @@ struct SqliteStoreOptions {
 class SqliteMetadataStore final : public MetadataStore {
  public:
   /// Version of the table layout this build writes; older files are migrated on open.
-  static constexpr int64_t kSchemaVersion = 4;
+  static constexpr int64_t kSchemaVersion = 5;
 
   /// Opens or creates the catalog file (parent folders must exist) and migrates it to kSchemaVersion.
   static Result<std::unique_ptr<SqliteMetadataStore>> Open(const std::filesystem::path& file,
@@ -66,6 +66,11 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::vector<QueuedRun>> PendingQueue() override;
   Result<std::optional<QueuedRun>> GetQueuedRun(const std::string& id) override;
   Result<int64_t> PruneQueue(TimePoint before) override;
+  void SetTableFormatPublisher(std::shared_ptr<TableFormatPublisher> publisher) override;
+  Result<std::vector<TableFormatPointer>> ListTableFormatPointers() override;
+  Result<std::optional<TableFormatPointer>> GetTableFormatPointer(const TableName& table) override;
+  Status SetTableFormatPointer(const TableName& table, const std::optional<std::string>& expected,
+                               const std::string& metadata_location) override;
 
  private:
   SqliteMetadataStore(std::unique_ptr<sqlite::Connection> connection, std::filesystem::path file,
@@ -78,11 +83,25 @@ class SqliteMetadataStore final : public MetadataStore {
   /// Within an open transaction.
   Status ApplyStateUpdates(const std::vector<StateUpdate>& state, int64_t now_us);
   Result<int64_t> ApplyTableChange(const CommitRequest& request, const TableChange& change, int64_t now_us);
+  /// Within an open transaction.
+  Result<TableInfo> TableById(int64_t table_id);
+  /// Within an open transaction: the files of a table's version.
+  Result<std::vector<DataFile>> FilesAt(int64_t table_id, int64_t version);
+  /// Within a commit's transaction: has publisher_ write the table format's metadata of the new version and
+  /// moves the table's pointer to it (compare-and-set); the pointer is announced after the transaction.
+  Status PublishVersion(const TableName& table, int64_t table_id, PublishedVersion published);
+  /// Within an open transaction; nullopt when the table has no pointer.
+  Result<std::optional<TableFormatPointer>> ReadPointer(const TableName& table);
+  Status WritePointer(const TableName& table, const std::optional<std::string>& expected, const std::string& location);
+  /// After a commit: tells publisher_ which metadata became current (pending_announcements_), then forgets them.
+  void AnnouncePublished();
 
   std::mutex mutex_;  // one connection, so one call at a time
   std::unique_ptr<sqlite::Connection> connection_;
   std::filesystem::path file_;
   std::shared_ptr<const Clock> clock_;
+  std::shared_ptr<TableFormatPublisher> publisher_;
+  std::vector<std::pair<TableInfo, std::string>> pending_announcements_;  // of the commit under way
 };
 
 }  // namespace sluice::catalog

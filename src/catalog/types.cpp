@@ -1,5 +1,6 @@
 #include "catalog/types.hpp"
 
+#include <algorithm>
 #include <array>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -69,7 +70,9 @@ std::string TableName::ToString() const { return zone + "." + name; }
 std::string Schema::ToJson() const {
   nlohmann::json columns_json = nlohmann::json::array();
   for (const auto& c : columns) {
-    columns_json.push_back({{"name", c.name}, {"type", c.type}, {"nullable", c.nullable}});
+    nlohmann::json column = {{"name", c.name}, {"type", c.type}, {"nullable", c.nullable}};
+    if (c.field_id > 0) column["id"] = c.field_id;
+    columns_json.push_back(std::move(column));
   }
   nlohmann::json doc = {{"columns", std::move(columns_json)}};
   return doc.dump();
@@ -104,6 +107,12 @@ Result<Schema> Schema::FromJson(std::string_view json) {
       }
       column.nullable = c["nullable"].get<bool>();
     }
+    if (c.contains("id")) {
+      if (!c["id"].is_number_integer() || c["id"].get<int64_t>() <= 0) {
+        return Status::DataError("table schema JSON: columns[{}].id must be a positive integer", i);
+      }
+      column.field_id = c["id"].get<int64_t>();
+    }
     if (!seen.insert(column.name).second) {
       return Status::DataError("table schema JSON: column '{}' appears twice (columns[{}])", column.name, i);
     }
@@ -137,6 +146,22 @@ std::string DescribeSchemaChange(const Schema& before, const Schema& after) {
   }
   if (parts.empty() && before != after) parts.emplace_back("columns reordered");
   return Join(parts, "; ");
+}
+
+Schema WithFieldIds(Schema schema) {
+  for (size_t i = 0; i < schema.columns.size(); ++i) {
+    if (schema.columns[i].field_id == 0) schema.columns[i].field_id = static_cast<int64_t>(i) + 1;
+  }
+  return schema;
+}
+
+void AssignFieldIds(const Schema& previous, int64_t* last_column_id, Schema* next) {
+  Schema numbered = WithFieldIds(previous);
+  for (const auto& c : numbered.columns) *last_column_id = std::max(*last_column_id, c.field_id);
+  for (auto& c : next->columns) {
+    const Column* old = numbered.Find(c.name);
+    c.field_id = old != nullptr ? old->field_id : ++*last_column_id;
+  }
 }
 
 const char* WriteOperationName(WriteOperation operation) {

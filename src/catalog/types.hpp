@@ -27,7 +27,13 @@ struct Column {
   std::string name;
   std::string type;  // DuckDB type name: BIGINT, VARCHAR, DECIMAL(18,2), ...
   bool nullable = true;
-  bool operator==(const Column&) const = default;
+  /// The column's id in the table's life (Parquet field id, Iceberg field id): kept while the column exists,
+  /// never given to another column. 0 = not assigned yet (a schema from a query, or a catalog before ids).
+  int64_t field_id = 0;
+  /// Ids are bookkeeping: two schemas with the same names, types and nullability are equal.
+  bool operator==(const Column& other) const {
+    return name == other.name && type == other.type && nullable == other.nullable;
+  }
 };
 
 struct Schema {
@@ -43,11 +49,22 @@ struct Schema {
 /// "" if equal.
 std::string DescribeSchemaChange(const Schema& before, const Schema& after);
 
+/// Gives every column of `next` a field id: the id of the column of the same name in `previous` (the table's
+/// schema before this change), or a new one after `*last_column_id`, which advances. A column dropped and added
+/// again gets a new id. Columns of a `previous` stored before ids existed count as numbered by position.
+void AssignFieldIds(const Schema& previous, int64_t* last_column_id, Schema* next);
+
+/// `schema` with the positional ids of a schema stored before ids existed filled in.
+Schema WithFieldIds(Schema schema);
+
 struct DataFile {
   std::string path;  // object key relative to the lake root
   int64_t rows = 0, bytes = 0;
   std::vector<std::pair<std::string, std::string>> partition_values;  // e.g. {{"_load_date","2026-11-23"}}
   int64_t version_added = 0;                                          // filled by the store
+  /// Per-column statistics of the file as the writer measured them, opaque JSON
+  /// ({"column":{"values":N,"nulls":N,"min":"..","max":".."}}); "" = not measured (older files).
+  std::string column_stats;
 };
 
 struct TableInfo {
@@ -60,6 +77,7 @@ struct TableInfo {
   int64_t current_version = 0;  // 0 = created, nothing committed
   TimePoint created_at, updated_at;
   int64_t row_count = 0, file_count = 0, total_bytes = 0;  // of the current version
+  int64_t last_column_id = 0;  // highest field id ever given to a column of the table (see AssignFieldIds)
 };
 
 enum class WriteOperation { kAppend, kOverwrite, kDelete, kCompact };

@@ -6,6 +6,7 @@
 #include "cli/output_format.hpp"
 #include "common/ids.hpp"
 #include "common/strings.hpp"
+#include "iceberg/publisher.hpp"
 #include "pipeline/crawl.hpp"
 
 namespace sluice::cli {
@@ -134,6 +135,22 @@ int Crawl(CliContext& context, const std::string& path, const std::string& zone,
   return kExitOk;
 }
 
+int ExportIceberg(CliContext& context, const std::string& name) {
+  auto loaded = LoadAll(context, false);
+  if (!loaded.ok()) return ReportError(context, loaded.status());
+  auto table = FindTable(*loaded, name);
+  if (!table.ok()) return ReportError(context, table.status());
+  auto& ws = *loaded->workspace;
+  auto location = iceberg::ExportTable(ws.catalog(), ws.lake(), table->name);
+  if (!location.ok()) return ReportError(context, location.status().WithContext("catalog export-iceberg {}", name));
+  fmt::print("{}: Iceberg metadata of versions 1 to {} written; current metadata {}\n", table->name.ToString(),
+             table->current_version, *location);
+  if (loaded->project.table_format != "iceberg") {
+    fmt::print("note: table_format is not iceberg in sluice.yaml, so later commits will not update it\n");
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddCatalogCommand(CLI::App& app, CliContext& context) {
@@ -154,6 +171,12 @@ void AddCatalogCommand(CLI::App& app, CliContext& context) {
     std::string path, zone, table;
   };
   auto crawl_args = std::make_shared<CrawlArgs>();
+  auto export_name = std::make_shared<std::string>();
+  auto* export_iceberg =
+      cmd->add_subcommand("export-iceberg", "(Re)write a table's Iceberg metadata from the catalog's history");
+  export_iceberg->add_option("TABLE", *export_name, "zone.table")->required();
+  export_iceberg->callback(
+      [&context, export_name] { context.action = [&context, export_name] { return ExportIceberg(context, *export_name); }; });
   auto* crawl = cmd->add_subcommand("crawl", "Register folders of existing Parquet/CSV/JSON files as tables");
   crawl->add_option("PATH", crawl_args->path, "folder; each sub-folder becomes a table (or PATH itself with --table)")
       ->required();

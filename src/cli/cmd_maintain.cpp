@@ -37,6 +37,10 @@ int RunVacuum(CliContext& context, const std::string& retain_text, bool dry_run)
     fmt::print(stderr, "kept {} chunk{} of interrupted full loads that their next run resumes\n",
                report->pending_chunks, report->pending_chunks == 1 ? "" : "s");
   }
+  if (report->snapshots_expired > 0) {
+    fmt::print("expired {} Iceberg snapshot{} whose files are removed\n", report->snapshots_expired,
+               report->snapshots_expired == 1 ? "" : "s");
+  }
   std::vector<engine::TextRow> rows;
   for (const auto& o : report->objects) rows.push_back({o.key, HumanBytes(o.bytes), o.reason});
   if (!rows.empty()) PrintTable(stdout, {"object", "size", "why"}, rows);

@@ -18,6 +18,9 @@ const std::vector<OptionSpec>& ProjectKeys() {
        "where tables are stored: a local folder (relative to sluice.yaml) or s3://bucket/prefix"},
       {"catalog", OptionType::kString, ".sluice/catalog.db", false, false,
        "metadata store: a SQLite file (relative to sluice.yaml) or postgresql://user@host:port/db for shared use"},
+      {"table_format", OptionType::kString, "none", false, false,
+       "open table format kept beside every table: none, or iceberg (Iceberg v2 metadata written by every "
+       "commit, see docs/iceberg.md)"},
       {"s3", OptionType::kMap, "", false, false, "S3 settings, used when the lake or a source is s3:// (keys below)"},
       {"connections", OptionType::kMap, "", false, false,
        "named connections that sources use with connection: NAME; each is a map with a type: (the connector) "
@@ -220,6 +223,12 @@ Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& optio
                                  Prefix(doc.KeyLocation("lake"))));
   } else {
     config.lake = ResolveProjectPath(config, lake).string();
+  }
+
+  config.table_format = ReadString(doc, "table_format", "none", &errors);
+  if (config.table_format != "none" && config.table_format != "iceberg") {
+    errors.push_back(fmt::format("{}table_format '{}' is not known; write none or iceberg",
+                                 Prefix(Section(doc, "table_format").location()), config.table_format));
   }
 
   std::string catalog = ReadString(doc, "catalog", ".sluice/catalog.db", &errors);

@@ -28,6 +28,7 @@ struct ProjectConfig {
   std::string lake;
   /// Absolute SQLite path (resolved against root) or "postgresql://…"; default <root>/.sluice/catalog.db.
   std::string catalog;
+  std::string table_format = "none";      // none | iceberg
   std::string env;                        // active environment or ""
   std::vector<std::string> environments;  // names defined under environments:, file order
   Value s3, connections, notifications, server, query, engine, defaults, masking;  // null Value when absent

@@ -436,7 +436,7 @@ class JobExecution {
     }
     auto decision = DecideSchema(known, columns, partition_columns_, policy_);
     if (!decision.ok()) return decision.status();
-    schema_ = decision->schema;
+    schema_ = WithTableFieldIds(existing_, decision->schema);
     auto [fitting, unfit] = QuarantineSelects(shaped, *decision);
     if (!unfit.empty() && single_scan_) {
       // Setting rows aside reads the part twice; a part the source streams must be held first.
@@ -458,6 +458,7 @@ class JobExecution {
     if (plan_.target_file_bytes) write.target_file_bytes = *plan_.target_file_bytes;
     write.file_prefix = fmt::format("part-{}-{:05d}", ctx_.run_id, part);
     write.unordered = single_scan_;
+    write.field_ids = ParquetFieldIds(*schema_);
     SLUICE_ASSIGN_OR_RETURN(auto files, connectors::WriteParquetToStaging(connection, write));
     for (auto& f : files) {
       summary_.rows_written += f.rows;
@@ -529,7 +530,7 @@ class JobExecution {
     SLUICE_ASSIGN_OR_RETURN(auto decision, DecideSchema(replace_all ? std::nullopt : existing, columns,
                                                         partition_columns_, SchemaChangePolicy::kEvolve));
     change.schema = decision.schema;
-    for (const auto& f : files) change.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0});
+    for (const auto& f : files) change.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0, f.column_stats});
     masked_.insert(masked_.end(), files.begin(), files.end());
     return change;
   }
@@ -571,7 +572,7 @@ class JobExecution {
     change.source = source;
     change.partition_columns = partition_columns_;
     if (schema_) change.schema = *schema_;
-    for (const auto& f : staged_) change.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0});
+    for (const auto& f : staged_) change.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0, f.column_stats});
     return change;
   }
 

@@ -7,8 +7,10 @@
 #include "common/fault_point.hpp"
 #include "common/strings.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
+#include "iceberg/publisher.hpp"
 #include "pipeline/pipeline_lock.hpp"
 #include "pipeline/resumable_load.hpp"
+#include "pipeline/schema_evolution.hpp"
 #include "pipeline/change_detection.hpp"
 #include "storage/lake_layout.hpp"
 
@@ -132,6 +134,11 @@ Result<VacuumReport> Vacuum(catalog::MetadataStore& catalog, storage::ObjectStor
   for (const auto& object : stale_indexes) choose(object.key, object.size, "change index no job uses");
 
   if (options.dry_run || report.objects.empty()) return report;
+  // Iceberg snapshots that reference the files about to go are expired first, so no metadata points at them.
+  for (const auto& table : tables) {
+    SLUICE_ASSIGN_OR_RETURN(int64_t expired, iceberg::ExpireSnapshots(catalog, lake, table, cutoff));
+    report.snapshots_expired += expired;
+  }
   SLUICE_FAULT_POINT("vacuum_deleting");
   std::vector<std::string> keys;
   for (const auto& o : report.objects) keys.push_back(o.key);
@@ -178,7 +185,7 @@ Result<CompactReport> Compact(catalog::MetadataStore& catalog, storage::ObjectSt
   change.location = table->location;
   change.source = table->source;
   change.partition_columns = table->partition_columns;
-  change.schema = table->schema;
+  change.schema = catalog::WithFieldIds(table->schema);
   std::vector<connectors::StagedFile> staged_all;
   int group_index = 0;
   for (const auto& [where, group] : groups) {
@@ -206,6 +213,7 @@ Result<CompactReport> Compact(catalog::MetadataStore& catalog, storage::ObjectSt
     write.fixed_partitions = group.front().partition_values;
     write.target_file_bytes = options.target_file_bytes;
     write.file_prefix = fmt::format("compact-{}-{:05d}", options.run_id.value, group_index);
+    write.field_ids = ParquetFieldIds(change.schema);
     ++group_index;
     SLUICE_ASSIGN_OR_RETURN(auto staged, connectors::WriteParquetToStaging(connection, write));
     int64_t rows_out = 0;
@@ -216,7 +224,7 @@ Result<CompactReport> Compact(catalog::MetadataStore& catalog, storage::ObjectSt
     }
     for (const auto& f : group) change.removed_paths.push_back(f.path);
     for (const auto& s : staged) {
-      change.added.push_back({s.key, s.rows, s.bytes, s.partition_values, 0});
+      change.added.push_back({s.key, s.rows, s.bytes, s.partition_values, 0, s.column_stats});
       report.bytes_after += static_cast<uint64_t>(s.bytes);
     }
     report.partitions += 1;

@@ -40,6 +40,7 @@ struct VacuumReport {
   std::vector<std::string> runs_in_flight;  // whose uploads and inputs were kept whatever their age
   std::optional<TimePoint> kept_since;      // when runs are in flight: nothing this young was deleted
   int64_t pending_chunks = 0;               // objects kept because a job's pending load references them
+  int64_t snapshots_expired = 0;            // Iceberg snapshots dropped because their files go
 };
 
 /// Deletes lake objects no current table version references: files that commits removed before

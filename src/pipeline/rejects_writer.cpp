@@ -76,7 +76,7 @@ Status RejectsWriter::AddToCommit(catalog::MetadataStore& catalog, catalog::Comm
   SLUICE_ASSIGN_OR_RETURN(auto decision,
                           DecideSchema(existing, columns_, rejects.partition_columns, SchemaChangePolicy::kEvolve));
   rejects.schema = decision.schema;
-  for (const auto& f : files_) rejects.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0});
+  for (const auto& f : files_) rejects.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0, f.column_stats});
   commit->tables.push_back(std::move(rejects));
   return Status::OK();
 }

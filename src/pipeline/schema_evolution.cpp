@@ -97,4 +97,18 @@ std::pair<std::string, std::string> QuarantineSelects(const std::string& relatio
                       any_unfit)};
 }
 
+catalog::Schema WithTableFieldIds(const std::optional<catalog::TableInfo>& table, catalog::Schema decided) {
+  int64_t last_column_id = table ? table->last_column_id : 0;
+  catalog::AssignFieldIds(table ? table->schema : catalog::Schema{}, &last_column_id, &decided);
+  return decided;
+}
+
+std::vector<std::pair<std::string, int64_t>> ParquetFieldIds(const catalog::Schema& schema) {
+  std::vector<std::pair<std::string, int64_t>> ids;
+  for (const auto& c : schema.columns) {
+    if (c.field_id > 0) ids.emplace_back(c.name, c.field_id);
+  }
+  return ids;
+}
+
 }  // namespace sluice::pipeline

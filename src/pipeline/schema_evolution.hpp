@@ -34,6 +34,13 @@ Result<SchemaDecision> DecideSchema(const std::optional<catalog::TableInfo>& exi
                                     const std::vector<engine::ColumnDescription>& incoming,
                                     const std::vector<std::string>& partition_columns, SchemaChangePolicy policy);
 
+/// `decided` with the field ids the commit will give its columns: the ids `table` (the table as read) has for
+/// them, new ids after its last for new columns (catalog::AssignFieldIds); a new table numbers from 1.
+catalog::Schema WithTableFieldIds(const std::optional<catalog::TableInfo>& table, catalog::Schema decided);
+
+/// (name, id) of every column with a field id, for connectors::LakeWriteRequest::field_ids.
+std::vector<std::pair<std::string, int64_t>> ParquetFieldIds(const catalog::Schema& schema);
+
 /// SELECT over `relation` casting the quarantined columns to the table's types, and the SELECT of
 /// the rows that do not fit (with _reject_reason); both empty when there is nothing to cast.
 std::pair<std::string, std::string> QuarantineSelects(const std::string& relation, const SchemaDecision& decision);

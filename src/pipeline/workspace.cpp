@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/strings.hpp"
+#include "iceberg/publisher.hpp"
 
 namespace sluice::pipeline {
 
@@ -22,6 +23,9 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(config::ProjectConfig project
   SLUICE_ASSIGN_OR_RETURN(uint64_t cache_size, p.s3.GetByteSize("cache_size", 10ull << 30));
   ws->query_cache_ = std::make_unique<storage::ReadThroughCache>(ws->state_dir() / "cache", cache_size);
   SLUICE_ASSIGN_OR_RETURN(ws->catalog_, catalog::OpenMetadataStore(p.catalog, ws->clock_));
+  if (p.table_format == "iceberg") {
+    ws->catalog_->SetTableFormatPublisher(std::make_shared<iceberg::IcebergPublisher>(*ws->lake_));
+  }
 
   engine::DatabaseOptions engine_options;
   SLUICE_ASSIGN_OR_RETURN(auto spill_root, p.engine.GetString("temp_directory", ""));

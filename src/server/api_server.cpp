@@ -478,6 +478,7 @@ void ApiServer::DataRoutes() {
     SendJson(response, 200, json{{"tables", list}});
   });
   QueryRoutes();
+  IcebergRoutes();
 }
 
 }  // namespace sluice::server

@@ -43,6 +43,7 @@ class ApiServer {
   void TableRoutes();         // api_table_routes.cpp
   void RunLiveRoutes();       // api_run_live_routes.cpp
   void UiAssetRoutes();       // ui_assets_route.cpp
+  void IcebergRoutes();       // iceberg_rest_route.cpp
 
   pipeline::Workspace& workspace_;
   scheduler::Daemon& daemon_;

@@ -85,4 +85,53 @@ TEST(NamesTest, WriteOperationsAndRunStatusesRoundTrip) {
 }
 
 }  // namespace
+Schema Columns(std::initializer_list<const char*> names) {
+  Schema schema;
+  for (const char* n : names) schema.columns.push_back({n, "BIGINT", true});
+  return schema;
+}
+
+TEST(FieldIdsTest, KeepIdsOfKnownColumnsAndNumberNewOnesAfterTheLast) {
+  Schema first = Columns({"a", "b"});
+  int64_t last = 0;
+  AssignFieldIds(Schema{}, &last, &first);
+  EXPECT_EQ(first.columns[0].field_id, 1);
+  EXPECT_EQ(first.columns[1].field_id, 2);
+  EXPECT_EQ(last, 2);
+
+  Schema second = Columns({"c", "a", "b"});  // a new column first: ids follow names, not places
+  AssignFieldIds(first, &last, &second);
+  EXPECT_EQ(second.Find("a")->field_id, 1);
+  EXPECT_EQ(second.Find("b")->field_id, 2);
+  EXPECT_EQ(second.Find("c")->field_id, 3);
+
+  Schema dropped = Columns({"a", "c"});
+  AssignFieldIds(second, &last, &dropped);
+  Schema back = Columns({"a", "c", "b"});  // b dropped and added again: a new column, a new id
+  AssignFieldIds(dropped, &last, &back);
+  EXPECT_EQ(back.Find("b")->field_id, 4);
+  EXPECT_EQ(last, 4);
+}
+
+TEST(FieldIdsTest, ASchemaStoredBeforeIdsCountsAsNumberedByPosition) {
+  Schema legacy = Columns({"x", "y"});
+  int64_t last = 0;
+  Schema next = Columns({"y", "z"});
+  AssignFieldIds(legacy, &last, &next);
+  EXPECT_EQ(next.Find("y")->field_id, 2);
+  EXPECT_EQ(next.Find("z")->field_id, 3);
+  EXPECT_EQ(WithFieldIds(legacy).columns[0].field_id, 1);
+}
+
+TEST(FieldIdsTest, IdsRoundTripThroughJsonAndDoNotMakeSchemasDiffer) {
+  Schema schema = Columns({"a", "b"});
+  int64_t last = 0;
+  AssignFieldIds(Schema{}, &last, &schema);
+  auto parsed = Schema::FromJson(schema.ToJson());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->columns[1].field_id, 2);
+  EXPECT_EQ(*parsed, Columns({"a", "b"}));
+  EXPECT_FALSE(Schema::FromJson(R"({"columns":[{"name":"a","type":"INT","id":0}]})").ok());
+}
+
 }  // namespace sluice::catalog

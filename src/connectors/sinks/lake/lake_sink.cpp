@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -87,18 +89,20 @@ Result<std::vector<WrittenFile>> CopyWithStats(engine::Connection& connection, c
 /// PARTITION_BY"), so a partition's file larger than the target is rewritten, next to where it
 /// was, as files of about the target size ("<name>-<n>.parquet"), and the big one is removed.
 Result<std::vector<WrittenFile>> SplitOversized(engine::Connection& connection, const WrittenFile& file,
-                                                uint64_t target_bytes, const fs::path& scratch) {
+                                                uint64_t target_bytes, const fs::path& scratch,
+                                                const std::string& field_ids) {
   std::error_code ec;
   fs::remove_all(scratch, ec);
   std::string stem = file.local.stem().string();
+  std::vector<std::string> options = {"FORMAT parquet", "COMPRESSION zstd", "RETURN_STATS true",
+                                      fmt::format("FILE_SIZE_BYTES {}", target_bytes),
+                                      fmt::format("FILENAME_PATTERN {}", SqlQuote(stem + "-{i}"))};
+  if (!field_ids.empty()) options.push_back(field_ids);
   SLUICE_ASSIGN_OR_RETURN(
       auto pieces,
       CopyWithStats(connection,
                     fmt::format("SELECT * FROM read_parquet({}, hive_partitioning = false)", SqlQuote(file.local.string())),
-                    scratch,
-                    {"FORMAT parquet", "COMPRESSION zstd", "RETURN_STATS true",
-                     fmt::format("FILE_SIZE_BYTES {}", target_bytes),
-                     fmt::format("FILENAME_PATTERN {}", SqlQuote(stem + "-{i}"))}));
+                    scratch, options));
   int64_t rows = 0;
   for (auto& piece : pieces) {
     rows += piece.rows;
@@ -114,6 +118,77 @@ Result<std::vector<WrittenFile>> SplitOversized(engine::Connection& connection, 
   fs::remove(file.local, ec);
   fs::remove_all(scratch, ec);
   return pieces;
+}
+
+/// The FIELD_IDS copy option for the columns `select` has that are written into the files.
+Result<std::string> FieldIdsOption(engine::Connection& connection, const LakeWriteRequest& request) {
+  if (request.field_ids.empty()) return std::string();
+  SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(request.select_sql));
+  std::vector<std::string> entries;
+  for (const auto& column : columns) {
+    bool in_path = std::find(request.partition_by.begin(), request.partition_by.end(), column.name) !=
+                   request.partition_by.end();
+    if (in_path) continue;
+    for (const auto& [name, id] : request.field_ids) {
+      if (name == column.name) entries.push_back(fmt::format("{}: {}", SqlIdent(name), id));
+    }
+  }
+  if (entries.empty()) return std::string();
+  return fmt::format("FIELD_IDS {{{}}}", Join(entries, ", "));
+}
+
+/// SQL aggregating the footer's bound texts (column `value`, one per row group) of a column of DuckDB type `type`
+/// with `aggregate` (min or max) as that type, then turning the result into the canonical text of
+/// StagedFile::column_stats; "" for types whose bounds are not kept (nested, blobs, intervals, ...).
+std::string CanonicalBound(const std::string& type, const std::string& aggregate, const std::string& value) {
+  std::string upper = type;
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+  // Aggregated as the typed value: text would order 10 before 9.
+  std::string typed = fmt::format("{}(TRY_CAST({} AS {}))", aggregate, value, type);
+  static const char* const kAsIs[] = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT",
+                                      "UINTEGER", "FLOAT", "DOUBLE", "BOOLEAN", "VARCHAR"};
+  for (const char* plain : kAsIs) {
+    if (upper == plain) return fmt::format("CAST({} AS VARCHAR)", typed);
+  }
+  if (upper == "DATE") return fmt::format("CAST(date_diff('day', DATE '1970-01-01', {}) AS VARCHAR)", typed);
+  // Zoned timestamps and times are left out: their footer text depends on the session's time zone.
+  if (upper == "TIMESTAMP") return fmt::format("CAST(epoch_us({}) AS VARCHAR)", typed);
+  if (StartsWith(upper, "DECIMAL(")) {
+    // The decimal's text has exactly `scale` digits after the point: without the point it is the unscaled value.
+    return fmt::format("CAST(CAST(replace(CAST({} AS VARCHAR), '.', '') AS HUGEINT) AS VARCHAR)", typed);
+  }
+  return "";
+}
+
+/// Value and null counts and bounds per top-level column of a written file, from its footer (row groups
+/// combined), as StagedFile::column_stats.
+Result<std::string> MeasureColumns(engine::Connection& connection, const fs::path& file,
+                                   const std::vector<engine::ColumnDescription>& columns) {
+  std::vector<std::string> parts;
+  for (const auto& c : columns) {
+    std::string min_sql = CanonicalBound(c.type, "min", "stats_min_value");
+    std::string max_sql = CanonicalBound(c.type, "max", "stats_max_value");
+    parts.push_back(fmt::format(
+        "SELECT {} AS name, sum(num_values)::BIGINT AS n, sum(stats_null_count)::BIGINT AS nulls, "
+        "count(*) = count(stats_null_count) AS has_nulls, {} AS lo, {} AS hi FROM m WHERE path_in_schema = {}",
+        SqlQuote(c.name), min_sql.empty() ? "NULL" : min_sql, max_sql.empty() ? "NULL" : max_sql, SqlQuote(c.name)));
+  }
+  if (parts.empty()) return std::string();
+  std::string sql = fmt::format("WITH m AS (SELECT * FROM parquet_metadata({})) SELECT name, n, nulls, has_nulls, "
+                                "lo, hi, lo IS NOT NULL AS has_lo, hi IS NOT NULL AS has_hi FROM ({}) s",
+                                SqlQuote(file.string()), Join(parts, " UNION ALL "));
+  SLUICE_ASSIGN_OR_RETURN(auto result, connection.Query(sql));
+  nlohmann::json stats = nlohmann::json::object();
+  for (size_t r = 0; r < result.rows.size(); ++r) {
+    std::string name = result.Get(r, "name");
+    if (result.Get(r, "n").empty()) continue;  // a partition column: not in the file
+    nlohmann::json column = {{"values", result.GetInt(r, "n")}};
+    if (result.Get(r, "has_nulls") == "true") column["nulls"] = result.GetInt(r, "nulls");
+    if (result.Get(r, "has_lo") == "true") column["min"] = result.Get(r, "lo");
+    if (result.Get(r, "has_hi") == "true") column["max"] = result.Get(r, "hi");
+    stats[name] = std::move(column);
+  }
+  return stats.dump();
 }
 
 }  // namespace
@@ -139,6 +214,8 @@ Result<std::vector<StagedFile>> WriteParquetToStaging(engine::Connection& connec
     options.push_back(fmt::format("PARTITION_BY ({})", Join(columns, ", ")));
     options.push_back("OVERWRITE_OR_IGNORE true");
   }
+  SLUICE_ASSIGN_OR_RETURN(std::string field_ids, FieldIdsOption(connection, request));
+  if (!field_ids.empty()) options.push_back(field_ids);
   std::vector<WrittenFile> written;
   {
     EarlyWriteback writeback(target);
@@ -153,12 +230,13 @@ Result<std::vector<StagedFile>> WriteParquetToStaging(engine::Connection& connec
         continue;
       }
       SLUICE_ASSIGN_OR_RETURN(auto pieces, SplitOversized(connection, w, request.target_file_bytes,
-                                                          request.staging_dir / fmt::format(".split-{}", split++)));
+                                                          request.staging_dir / fmt::format(".split-{}", split++), field_ids));
       sized.insert(sized.end(), pieces.begin(), pieces.end());
     }
     written = std::move(sized);
   }
 
+  SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(request.select_sql));
   std::vector<StagedFile> files;
   for (const auto& w : written) {
     const fs::path& local = w.local;
@@ -174,6 +252,7 @@ Result<std::vector<StagedFile>> WriteParquetToStaging(engine::Connection& connec
     file.rows = rows;
     file.bytes = w.bytes;
     file.partition_values = storage::ParsePartitionPath(relative);
+    SLUICE_ASSIGN_OR_RETURN(file.column_stats, MeasureColumns(connection, local, columns));
     files.push_back(std::move(file));
   }
   return files;

@@ -17,6 +17,10 @@ struct StagedFile {
   int64_t rows = 0;
   int64_t bytes = 0;
   std::vector<std::pair<std::string, std::string>> partition_values;
+  /// Per column, as measured from the file's footer: {"col":{"values":N,"nulls":N,"min":"..","max":".."}}, with
+  /// bounds in a canonical text (integers; dates as days and timestamps/times as microseconds since the epoch;
+  /// decimals unscaled); bounds only for columns of a type with such a form.
+  std::string column_stats;
 };
 
 struct LakeWriteRequest {
@@ -30,6 +34,9 @@ struct LakeWriteRequest {
   /// The rows have no order worth keeping (a source extract, no steps): every engine thread may
   /// write, e.g. each reading its own stream of the source side by side.
   bool unordered = false;
+  /// Field ids to write into the files' schema, by column name (the table's ids, see catalog::AssignFieldIds);
+  /// columns of the rows not listed, and partition columns (they live in the path), get none.
+  std::vector<std::pair<std::string, int64_t>> field_ids;
 };
 
 /// Writes `select_sql` as zstd Parquet under the staging folder (nothing in the lake yet).
