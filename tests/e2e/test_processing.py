@@ -334,8 +334,10 @@ class RepartitionFileSizeTest(ProjectTest):
         self.assertEqual(self.p.query("SELECT k, count(*) AS n, count(DISTINCT v) AS d FROM silver.blobs "
                                       "GROUP BY k ORDER BY k"),
                          [{"k": "big", "n": 300000, "d": 300000}, {"k": "small", "n": 10, "d": 10}])
-        for f in big:  # about the target: closed after the row group that crosses 1 MB
-            self.assertLess(os.path.getsize(f), 4 << 20, f)
+        # Each file is closed after the row group that crosses 1 MB: at most 1 MB plus one row group
+        # (122,880 rows of 32 hex characters, about 4 MB; how full it is depends on the threads).
+        for f in big:
+            self.assertLess(os.path.getsize(f), (1 << 20) + (5 << 20), f)
 
 
 EVOLVE = """\

@@ -250,8 +250,13 @@ class ServeTest(ProjectTest):
         self.assertEqual(again["run_id"], first["run_id"])
         self.assertFalse(again["created"])
         self.assertEqual(d.wait_run(first["run_id"])["status"], "no_changes")
-        status, metrics, _ = d.call("GET", "/metrics")
-        self.assertEqual(status, 200)
+        # The run record is final a moment before the daemon's worker counts the run as done.
+        def metrics_when_idle():
+            status, text, _ = d.call("GET", "/metrics")
+            self.assertEqual(status, 200)
+            return text if "sluice_runs_in_progress 0\n" in text else None
+
+        metrics = wait_until(metrics_when_idle, "the finished run no longer counted in progress")
         self.assertIn('sluice_runs_total{pipeline="birds",status="succeeded"} 1\n', metrics)
         self.assertIn('sluice_runs_total{pipeline="birds",status="no_changes"} 1\n', metrics)
         self.assertIn('sluice_rows_written_total{pipeline="birds"} 3\n', metrics)
