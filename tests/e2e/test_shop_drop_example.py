@@ -187,7 +187,7 @@ class ShopDropExampleTest(ProjectTest):
         (run,) = self.wait_finished_runs(d, 1)
         self.assertEqual(run["status"], "failed", run)
         jobs = {j["job"]: j for j in run["details"]["jobs"]}
-        self.assertEqual(jobs["orders"]["status"], "succeeded")
+        self.assertEqual(jobs["orders"]["status"], "succeeded", jobs["orders"])
         self.assertEqual(jobs["analytics"]["status"], "failed")
         self.assertEqual(jobs["export"]["status"], "skipped")
         self.assertIn("sql/analytics.sql:5:", jobs["analytics"]["message"])

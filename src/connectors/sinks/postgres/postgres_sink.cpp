@@ -129,9 +129,18 @@ Status EnsureLoadsTable(PgClient& client, const PgSinkOptions& o) {
 }
 
 Status EnsureSchema(PgClient& client, const PgSinkOptions& o) {
-  SLUICE_ASSIGN_OR_RETURN(auto rows, client.QueryParams("SELECT 1 FROM pg_namespace WHERE nspname = $1", {o.schema}));
-  if (!rows.rows.empty()) return Status::OK();
-  return client.Execute("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(o.schema));
+  auto exists = [&]() -> Result<bool> {
+    SLUICE_ASSIGN_OR_RETURN(auto rows, client.QueryParams("SELECT 1 FROM pg_namespace WHERE nspname = $1", {o.schema}));
+    return !rows.rows.empty();
+  };
+  SLUICE_ASSIGN_OR_RETURN(bool present, exists());
+  if (present) return Status::OK();
+  // Jobs of one run writing to the same new schema race to create it; IF NOT EXISTS does not
+  // stop the loser failing on the catalog's unique index, so it checks again.
+  Status created = client.Execute("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(o.schema));
+  if (created.ok()) return created;
+  SLUICE_ASSIGN_OR_RETURN(present, exists());
+  return present ? Status::OK() : created;
 }
 
 class PostgresSinkWriter final : public SinkWriter {
