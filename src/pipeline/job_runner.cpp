@@ -108,9 +108,7 @@ class JobExecution {
   bool lost_race() const { return lost_race_; }
 
   JobSummary Run() {
-    return TimedJob(ctx_, job_, &summary_, [this] { return Execute(); }, [this] {
-      if (!uploaded_.empty()) connectors::DiscardUploaded(ws_.lake(), uploaded_);
-    });
+    return TimedJob(ctx_, job_, &summary_, [this] { return Execute(); }, &uploaded_);
   }
 
  private:
@@ -761,7 +759,7 @@ Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, c
 }
 
 JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSummary* summary,
-                    const std::function<Status()>& execute, const std::function<void()>& on_failure) {
+                    const std::function<Status()>& execute, const std::vector<connectors::StagedFile>* uploaded) {
   auto started = std::chrono::steady_clock::now();
   Status st = execute();
   summary->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -769,13 +767,22 @@ JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSum
     // An interrupted statement fails with the engine's generic error; the reason is ours.
     if (context.interrupt != nullptr && !context.interrupt->reason().ok()) st = context.interrupt->reason();
     summary->retryable = st.retryable();
-    on_failure();
+    if (!uploaded->empty()) connectors::DiscardUploaded(context.workspace.lake(), *uploaded);
     summary->status = "failed";
     summary->message = context.workspace.Redact(
         st.WithContext("job '{}' of pipeline '{}'", job.name, context.pipeline.name).message());
     spdlog::error("{}", summary->message);
   }
   return *summary;
+}
+
+Result<const config::Value*> FindConnection(const Workspace& workspace, const std::string& name,
+                                            const std::string& where) {
+  const auto& connections = workspace.project().connections;
+  if (const auto* connection = connections.Find(name)) return connection;
+  std::string hint = NearestWord(name, connections.Keys());
+  return Status::Invalid("{}: connection '{}' is not defined under connections: in sluice.yaml{}", where, name,
+                         hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint));
 }
 
 std::string JobTargetLabel(const config::JobConfig& job) {
@@ -807,14 +814,8 @@ Result<ResolvedSource> ResolveSource(const Workspace& workspace, const config::P
   std::string type;
   if (const auto* connection = source.Find("connection")) {
     SLUICE_ASSIGN_OR_RETURN(resolved.connection_name, connection->AsString());
-    const auto& connections = workspace.project().connections;
-    const auto* conn = connections.Find(resolved.connection_name);
-    if (conn == nullptr) {
-      std::string hint = NearestWord(resolved.connection_name, connections.Keys());
-      return Status::Invalid("{}: connection '{}' is not defined under connections: in sluice.yaml{}",
-                             connection->location().ToString(), resolved.connection_name,
-                             hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint));
-    }
+    SLUICE_ASSIGN_OR_RETURN(const auto* conn,
+                            FindConnection(workspace, resolved.connection_name, connection->location().ToString()));
     SLUICE_ASSIGN_OR_RETURN(type, conn->Find("type")->AsString());
     for (const auto& [k, v] : conn->entries()) {
       if (k != "type") entries.emplace_back(k, v);

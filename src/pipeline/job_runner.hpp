@@ -4,6 +4,7 @@
 #include <string>
 
 #include "config/pipeline.hpp"
+#include "connectors/sinks/lake/lake_sink.hpp"
 #include "connectors/source.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/run_control.hpp"
@@ -17,6 +18,11 @@ inline constexpr const char* kSourceStateKey = "source";
 
 /// What a job's source resumes from: the inputs it consumed and its state, as the catalog has them.
 Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, const std::string& scope);
+
+/// The connection `name` of sluice.yaml; an error starting with `where` (with a nearest-name hint) when
+/// there is none.
+Result<const config::Value*> FindConnection(const Workspace& workspace, const std::string& name,
+                                            const std::string& where);
 
 /// What a job writes, for run records and messages: "raw.orders", or "warehouse: orders" outside the lake.
 std::string JobTargetLabel(const config::JobConfig& job);
@@ -55,9 +61,9 @@ struct JobRunContext {
 
 /// Runs `execute` timing it into `summary`; a failure becomes status failed with the reason (the
 /// interrupt's when the job was stopped), retryability and a redacted message naming job and
-/// pipeline, after `on_failure` has cleaned up.
+/// pipeline, after the files the job had `uploaded` to the lake but not published are removed.
 JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSummary* summary,
-                    const std::function<Status()>& execute, const std::function<void()>& on_failure);
+                    const std::function<Status()>& execute, const std::vector<connectors::StagedFile>* uploaded);
 
 /// Source → staging Parquet → upload → one catalog commit (data, rejects, loaded inputs, state).
 /// Never leaves a partial table version: on any failure before the commit, nothing is published.

@@ -53,9 +53,7 @@ class SinkJobExecution {
   }
 
   JobSummary Run() {
-    return TimedJob(ctx_, job_, &summary_, [this] { return Execute(); }, [this] {
-      if (!uploaded_.empty()) connectors::DiscardUploaded(ws_.lake(), uploaded_);
-    });
+    return TimedJob(ctx_, job_, &summary_, [this] { return Execute(); }, &uploaded_);
   }
 
  private:
@@ -69,7 +67,7 @@ class SinkJobExecution {
     SLUICE_ASSIGN_OR_RETURN(chain_, TransformChain::Build(job_, ctx_.pipeline.name));
     SLUICE_ASSIGN_OR_RETURN(auto source, BindJobSource(ws_, ctx_.pipeline, job_));
     SLUICE_ASSIGN_OR_RETURN(auto resolved, ResolveSink(ws_, ctx_.pipeline, job_));
-    SLUICE_ASSIGN_OR_RETURN(sink_, BindJobSink(ws_, ctx_.pipeline, job_));
+    SLUICE_ASSIGN_OR_RETURN(sink_, BindResolvedSink(ws_, ctx_.pipeline, job_, resolved));
     summary_.table = sink_->plan().target;
     scope_ = JobStateScope(ctx_.pipeline.name, job_.name);
     scratch_ = ws_.state_dir() / "staging" / ctx_.run_id / job_.name;
@@ -233,13 +231,7 @@ Result<ResolvedSink> ResolveSink(const Workspace& workspace, const config::Pipel
   const config::Value* connection = nullptr;
   if (!job.target.connection.empty()) {
     resolved.connection_name = job.target.connection;
-    const auto& connections = workspace.project().connections;
-    connection = connections.Find(resolved.connection_name);
-    if (connection == nullptr) {
-      std::string hint = NearestWord(resolved.connection_name, connections.Keys());
-      return Status::Invalid("{}: connection '{}' is not defined under connections: in sluice.yaml{}", where,
-                             resolved.connection_name, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint));
-    }
+    SLUICE_ASSIGN_OR_RETURN(connection, FindConnection(workspace, resolved.connection_name, where));
     SLUICE_ASSIGN_OR_RETURN(type, connection->Find("type")->AsString());
   }
   resolved.descriptor = workspace.sinks().Find(type);
@@ -276,6 +268,12 @@ Result<ResolvedSink> ResolveSink(const Workspace& workspace, const config::Pipel
 Result<std::unique_ptr<connectors::Sink>> BindJobSink(const Workspace& workspace, const config::PipelineConfig& pipeline,
                                                       const config::JobConfig& job) {
   SLUICE_ASSIGN_OR_RETURN(auto resolved, ResolveSink(workspace, pipeline, job));
+  return BindResolvedSink(workspace, pipeline, job, resolved);
+}
+
+Result<std::unique_ptr<connectors::Sink>> BindResolvedSink(const Workspace& workspace,
+                                                           const config::PipelineConfig& pipeline,
+                                                           const config::JobConfig& job, const ResolvedSink& resolved) {
   connectors::SinkBindContext context{workspace.project(), pipeline.name, job.name, resolved.connection_name,
                                       job.primary_key, job.deletes == "apply"};
   return connectors::BindSink(*resolved.descriptor, context, resolved.options);

@@ -29,6 +29,10 @@ Result<ResolvedSink> ResolveSink(const Workspace& workspace, const config::Pipel
 Result<std::unique_ptr<connectors::Sink>> BindJobSink(const Workspace& workspace, const config::PipelineConfig& pipeline,
                                                       const config::JobConfig& job);
 
+Result<std::unique_ptr<connectors::Sink>> BindResolvedSink(const Workspace& workspace,
+                                                           const config::PipelineConfig& pipeline,
+                                                           const config::JobConfig& job, const ResolvedSink& resolved);
+
 /// Source → steps → the sink's pending write, part by part → the sink's commit (with the job's
 /// new state recorded in the target where the sink can) → one catalog commit of the job state
 /// and any rows set aside. A failure before the sink's commit leaves the target as it was. A

@@ -26,11 +26,9 @@ Result<std::unique_ptr<connectors::SqlScriptRunner>> BindRunner(const Workspace&
                                                                 const config::PipelineConfig& pipeline,
                                                                 const config::JobConfig& job) {
   const auto& sql = *job.sql;
-  const config::Value* connection = workspace.project().connections.Find(sql.connection);
-  if (connection == nullptr) {
-    return Status::Invalid("{}: connection '{}' (sql of {}) is not defined under connections: in sluice.yaml",
-                           sql.location.ToString(), sql.connection, JobWhere(pipeline, job));
-  }
+  SLUICE_ASSIGN_OR_RETURN(
+      const config::Value* connection,
+      FindConnection(workspace, sql.connection, fmt::format("{}: sql of {}", sql.location.ToString(), JobWhere(pipeline, job))));
   SLUICE_ASSIGN_OR_RETURN(std::string type, connection->GetString("type", ""));
   const auto* descriptor = workspace.sql_scripts().Find(type);
   if (descriptor == nullptr) {

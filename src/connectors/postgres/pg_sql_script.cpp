@@ -11,6 +11,7 @@
 #include "common/fault_point.hpp"
 #include "common/strings.hpp"
 #include "connectors/postgres/pg_client.hpp"
+#include "connectors/postgres/pg_connection_settings.hpp"
 #include "connectors/postgres/pg_script.hpp"
 
 namespace sluice::postgres {
@@ -37,12 +38,6 @@ std::string CommandName(const char* tag) {
   }
   return name;
 }
-
-struct ConnectionSettings {
-  std::string url;
-  std::optional<Secret> password;
-  ConnectOptions connect;
-};
 
 class PgScriptRunner final : public connectors::SqlScriptRunner {
  public:
@@ -189,23 +184,10 @@ class PgScriptRunner final : public connectors::SqlScriptRunner {
 
 Result<ConnectionSettings> ReadConnection(const connectors::SqlScriptBindContext& context,
                                           const config::Value& connection) {
-  ConnectionSettings settings;
-  const config::Value* url = connection.Find("url");
-  if (url == nullptr || url->IsNull()) {
-    return Status::Invalid(
-        "{}: connection '{}' in sluice.yaml needs url: postgresql://user@host:port/database "
-        "(sql of job '{}' in pipeline '{}' runs there)",
-        connection.location().ToString(), context.connection_name, context.job, context.pipeline);
-  }
-  SLUICE_ASSIGN_OR_RETURN(settings.url, url->AsString());
-  if (const auto* password = connection.Find("password"); password != nullptr && !password->IsNull()) {
-    SLUICE_ASSIGN_OR_RETURN(auto secret, password->AsSecret());
-    settings.password = std::move(secret);
-  }
-  SLUICE_ASSIGN_OR_RETURN(auto timeout, connection.GetDuration("connect_timeout", std::chrono::seconds(10)));
-  settings.connect.connect_timeout_seconds =
-      std::max<int>(1, static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
-  SLUICE_ASSIGN_OR_RETURN(settings.connect.sslmode, connection.GetString("sslmode", ""));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto settings,
+      ReadConnectionSettings(connection, fmt::format("connection '{}' (sql of job '{}' in pipeline '{}' runs there)",
+                                                     context.connection_name, context.job, context.pipeline)));
   settings.connect.application_name = "sluice sql job";
   return settings;
 }

@@ -11,21 +11,10 @@
 namespace sluice::postgres {
 namespace {
 
-using testing::PgServerTest;
+using testing::PgAndEngineTest;
 
-class PgCopyReaderTest : public PgServerTest {
+class PgCopyReaderTest : public PgAndEngineTest {
  protected:
-  void SetUp() override {
-    PgServerTest::SetUp();
-    pg_ = Connect();
-    ASSERT_NE(pg_, nullptr);
-    auto db = engine::Database::Open({});
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::move(db).value();
-    auto conn = db_->Connect();
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    duck_ = std::move(conn).value();
-  }
 
   void Exec(const std::string& sql) { ASSERT_TRUE(pg_->Execute(sql).ok()) << pg_->Execute(sql); }
 
@@ -72,9 +61,6 @@ class PgCopyReaderTest : public PgServerTest {
     return out;
   }
 
-  std::unique_ptr<PgClient> pg_;
-  std::unique_ptr<engine::Database> db_;
-  std::unique_ptr<engine::Connection> duck_;
 };
 
 TEST_F(PgCopyReaderTest, NumericsStayExact) {

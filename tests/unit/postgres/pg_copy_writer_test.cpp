@@ -8,21 +8,10 @@
 namespace sluice::postgres {
 namespace {
 
-using testing::PgServerTest;
+using testing::PgAndEngineTest;
 
-class PgCopyWriterTest : public PgServerTest {
+class PgCopyWriterTest : public PgAndEngineTest {
  protected:
-  void SetUp() override {
-    PgServerTest::SetUp();
-    pg_ = Connect();
-    ASSERT_NE(pg_, nullptr);
-    auto db = engine::Database::Open({});
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::move(db).value();
-    auto conn = db_->Connect();
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    duck_ = std::move(conn).value();
-  }
 
   /// Streams `select` (DuckDB) into `table` (PostgreSQL) whose columns are `columns`.
   Result<int64_t> Copy(const std::string& select, const std::string& table, std::vector<PgTargetColumn> columns) {
@@ -55,9 +44,6 @@ class PgCopyWriterTest : public PgServerTest {
     return out;
   }
 
-  std::unique_ptr<PgClient> pg_;
-  std::unique_ptr<engine::Database> db_;
-  std::unique_ptr<engine::Connection> duck_;
 };
 
 // The encoder's numeric bytes equal what PostgreSQL's own numeric_send produces.

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "connectors/postgres/pg_client.hpp"
+#include "engine/engine.hpp"
 
 namespace sluice::postgres::testing {
 
@@ -141,6 +142,27 @@ class PgServerTest : public ::testing::Test {
 
   static inline std::optional<PgServerInfo> server_;
   static inline std::string start_error_;
+};
+
+/// A client of the suite's server (pg_) and an in-memory engine (duck_), for tests that move rows
+/// between the two.
+class PgAndEngineTest : public PgServerTest {
+ protected:
+  void SetUp() override {
+    PgServerTest::SetUp();
+    pg_ = Connect();
+    ASSERT_NE(pg_, nullptr);
+    auto db = engine::Database::Open({});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(db).value();
+    auto conn = db_->Connect();
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    duck_ = std::move(conn).value();
+  }
+
+  std::unique_ptr<PgClient> pg_;
+  std::unique_ptr<engine::Database> db_;
+  std::unique_ptr<engine::Connection> duck_;
 };
 
 }  // namespace sluice::postgres::testing

@@ -9,6 +9,7 @@
 #include "common/fault_point.hpp"
 #include "common/strings.hpp"
 #include "connectors/postgres/pg_client.hpp"
+#include "connectors/postgres/pg_connection_settings.hpp"
 #include "connectors/postgres/pg_copy_writer.hpp"
 #include "connectors/sinks/postgres/pg_target_schema.hpp"
 #include "engine/column_stream.hpp"
@@ -45,19 +46,10 @@ Result<PgSinkOptions> ParseOptions(const SinkBindContext& context, const config:
   PgSinkOptions o;
   o.connection = context.connection_name;
   o.where = fmt::format("target of job '{}' in pipeline '{}'", context.job, context.pipeline);
-  SLUICE_ASSIGN_OR_RETURN(o.url, v.GetString("url", ""));
-  if (o.url.empty()) {
-    return Status::Invalid("{}: {} needs the database's url: (set it on the connection in sluice.yaml)",
-                           v.location().ToString(), o.where);
-  }
-  if (const auto* password = v.Find("password"); password != nullptr && !password->IsNull()) {
-    SLUICE_ASSIGN_OR_RETURN(auto secret, password->AsSecret());
-    o.password = std::move(secret);
-  }
-  SLUICE_ASSIGN_OR_RETURN(auto timeout, v.GetDuration("connect_timeout", std::chrono::seconds(10)));
-  o.connect.connect_timeout_seconds =
-      std::max<int>(1, static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
-  SLUICE_ASSIGN_OR_RETURN(o.connect.sslmode, v.GetString("sslmode", ""));
+  SLUICE_ASSIGN_OR_RETURN(auto settings, postgres::ReadConnectionSettings(v, "the " + o.where));
+  o.url = std::move(settings.url);
+  o.password = std::move(settings.password);
+  o.connect = std::move(settings.connect);
   o.connect.application_name = "sluice (" + context.pipeline + "/" + context.job + ")";
   SLUICE_ASSIGN_OR_RETURN(o.schema, v.GetString("schema", "public"));
   SLUICE_ASSIGN_OR_RETURN(o.table, v.GetString("table", ""));

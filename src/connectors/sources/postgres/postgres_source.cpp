@@ -12,6 +12,7 @@
 
 #include "common/strings.hpp"
 #include "connectors/postgres/pg_client.hpp"
+#include "connectors/postgres/pg_connection_settings.hpp"
 #include "connectors/postgres/pg_copy_reader.hpp"
 #include "connectors/postgres/pg_types.hpp"
 #include "connectors/window_state.hpp"
@@ -1127,11 +1128,10 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
   o.connection = context.connection_name;
   std::string where = fmt::format("job '{}' of pipeline '{}'", context.job, context.pipeline);
 
-  SLUICE_ASSIGN_OR_RETURN(o.url, v.Find("url")->AsString());
-  if (const auto* password = v.Find("password"); password != nullptr && !password->IsNull()) {
-    SLUICE_ASSIGN_OR_RETURN(auto secret, password->AsSecret());
-    o.password = std::move(secret);
-  }
+  SLUICE_ASSIGN_OR_RETURN(auto settings, postgres::ReadConnectionSettings(v, "the postgres source of " + where));
+  o.url = std::move(settings.url);
+  o.password = std::move(settings.password);
+  o.connect = std::move(settings.connect);
 
   const auto* table = v.Find("table");
   const auto* query = v.Find("query");
@@ -1183,16 +1183,6 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
   SLUICE_ASSIGN_OR_RETURN(o.connect_retries, v.GetInt("connect_retries", 2));
   if (o.connect_retries < 0) {
     return Status::Invalid("{}: connect_retries must be 0 or more", v.Find("connect_retries")->location().ToString());
-  }
-  SLUICE_ASSIGN_OR_RETURN(auto timeout, v.GetDuration("connect_timeout", std::chrono::seconds(10)));
-  o.connect.connect_timeout_seconds =
-      std::max<int>(1, static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
-  SLUICE_ASSIGN_OR_RETURN(o.connect.sslmode, v.GetString("sslmode", ""));
-  static const std::vector<std::string> kSslModes = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
-  if (!o.connect.sslmode.empty() &&
-      std::find(kSslModes.begin(), kSslModes.end(), o.connect.sslmode) == kSslModes.end()) {
-    return Status::Invalid("{}: sslmode '{}' is not one of {}", v.Find("sslmode")->location().ToString(),
-                           o.connect.sslmode, Join(kSslModes, ", "));
   }
 
   std::string mode = context.job_config != nullptr ? context.job_config->mode : "full";
