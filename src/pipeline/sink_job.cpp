@@ -102,6 +102,15 @@ class SinkJobExecution {
     connectors::SinkRunContext sink_context{ws_.clock(), scratch_ / "sink", ctx_.run_id};
     fs::create_directories(sink_context.work_dir, ec);
     SLUICE_ASSIGN_OR_RETURN(auto writer, sink_->Open(sink_context));
+    // A timeout or cancellation also stops what the target is doing (a COPY, a lock wait), not only
+    // the engine. Detached before the writer is destroyed (declared after it, so it goes first).
+    if (ctx_.interrupt != nullptr) ctx_.interrupt->Attach([target = writer.get()] { target->Interrupt(); });
+    struct DetachWriter {
+      JobInterrupt* interrupt;
+      ~DetachWriter() {
+        if (interrupt != nullptr) interrupt->Attach(std::function<void()>());
+      }
+    } detach_writer{ctx_.interrupt};
 
     std::string relation = "source_" + job_.name;
     for (int part = 0;; ++part) {
