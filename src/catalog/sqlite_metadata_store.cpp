@@ -708,7 +708,9 @@ Result<int64_t> SqliteMetadataStore::ApplyTableChange(const CommitRequest& reque
   AssignFieldIds(current_schema, &last_column_id, &next_schema);
   for (const auto& c : change.schema.columns) {
     const Column* assigned = next_schema.Find(c.name);
-    if (c.field_id != 0 && assigned != nullptr && assigned->field_id != c.field_id) {
+    if (assigned == nullptr || c.field_id == 0) continue;
+    bool nested_differ = !c.nested_field_ids.empty() && c.nested_field_ids != assigned->nested_field_ids;
+    if (assigned->field_id != c.field_id || nested_differ) {
       return Status::Conflict(
           "commit to table {} wrote column '{}' with field id {}, but the catalog gives it id {} (the table's schema "
           "changed meanwhile); retry the run",
@@ -723,6 +725,13 @@ Result<int64_t> SqliteMetadataStore::ApplyTableChange(const CommitRequest& reque
                                                  "first_version) VALUES (?, ?, ?, ?)"));
     SLUICE_TRY(insert_schema.BindAll(table_id, schema_id, next_schema.ToJson(), version));
     SLUICE_TRY(insert_schema.Run());
+  } else if (next_schema.ToJson() != current_schema.ToJson()) {
+    // The same columns, with ids the stored schema lacked (nested fields of a schema stored before they were
+    // numbered): record them where they are, as files written from now on carry them.
+    SLUICE_ASSIGN_OR_RETURN(auto fill_ids, connection_->Prepare("UPDATE table_schemas SET columns_json = ? "
+                                                                "WHERE table_id = ? AND schema_id = ?"));
+    SLUICE_TRY(fill_ids.BindAll(next_schema.ToJson(), table_id, schema_id));
+    SLUICE_TRY(fill_ids.Run());
   }
 
   // Commit times never go backwards within a table, so VersionAt() stays monotonic even when the clocks of

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/strings.hpp"
+#include "engine/type_tree.hpp"
 
 namespace sluice::catalog {
 namespace {
@@ -72,6 +74,7 @@ std::string Schema::ToJson() const {
   for (const auto& c : columns) {
     nlohmann::json column = {{"name", c.name}, {"type", c.type}, {"nullable", c.nullable}};
     if (c.field_id > 0) column["id"] = c.field_id;
+    if (!c.nested_field_ids.empty()) column["nested_ids"] = c.nested_field_ids;
     columns_json.push_back(std::move(column));
   }
   nlohmann::json doc = {{"columns", std::move(columns_json)}};
@@ -112,6 +115,14 @@ Result<Schema> Schema::FromJson(std::string_view json) {
         return Status::DataError("table schema JSON: columns[{}].id must be a positive integer", i);
       }
       column.field_id = c["id"].get<int64_t>();
+    }
+    if (c.contains("nested_ids")) {
+      const auto& ids = c["nested_ids"];
+      bool valid = ids.is_array() && std::all_of(ids.begin(), ids.end(), [](const nlohmann::json& id) {
+        return id.is_number_integer() && id.get<int64_t>() > 0;
+      });
+      if (!valid) return Status::DataError("table schema JSON: columns[{}].nested_ids must be positive integers", i);
+      column.nested_field_ids = ids.get<std::vector<int64_t>>();
     }
     if (!seen.insert(column.name).second) {
       return Status::DataError("table schema JSON: column '{}' appears twice (columns[{}])", column.name, i);
@@ -155,12 +166,38 @@ Schema WithFieldIds(Schema schema) {
   return schema;
 }
 
+namespace {
+
+/// The nested field paths of a type (engine::NestedFieldPaths); none for a primitive or a name that does not parse.
+std::vector<std::string> NestedPathsOf(const std::string& type) {
+  auto tree = engine::ParseTypeName(type);
+  return tree.ok() ? engine::NestedFieldPaths(*tree) : std::vector<std::string>{};
+}
+
+}  // namespace
+
 void AssignFieldIds(const Schema& previous, int64_t* last_column_id, Schema* next) {
   Schema numbered = WithFieldIds(previous);
-  for (const auto& c : numbered.columns) *last_column_id = std::max(*last_column_id, c.field_id);
+  for (const auto& c : numbered.columns) {
+    *last_column_id = std::max(*last_column_id, c.field_id);
+    for (int64_t id : c.nested_field_ids) *last_column_id = std::max(*last_column_id, id);
+  }
   for (auto& c : next->columns) {
     const Column* old = numbered.Find(c.name);
     c.field_id = old != nullptr ? old->field_id : ++*last_column_id;
+    // A nested field keeps its id while its path exists (a struct gaining a field keeps the others' ids).
+    std::map<std::string, int64_t> kept;
+    if (old != nullptr) {
+      auto old_paths = NestedPathsOf(old->type);
+      if (old_paths.size() == old->nested_field_ids.size()) {
+        for (size_t i = 0; i < old_paths.size(); ++i) kept.emplace(old_paths[i], old->nested_field_ids[i]);
+      }
+    }
+    c.nested_field_ids.clear();
+    for (const auto& path : NestedPathsOf(c.type)) {
+      auto it = kept.find(path);
+      c.nested_field_ids.push_back(it != kept.end() ? it->second : ++*last_column_id);
+    }
   }
 }
 

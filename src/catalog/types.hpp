@@ -30,6 +30,9 @@ struct Column {
   /// The column's id in the table's life (Parquet field id, Iceberg field id): kept while the column exists,
   /// never given to another column. 0 = not assigned yet (a schema from a query, or a catalog before ids).
   int64_t field_id = 0;
+  /// Ids of the column's nested fields (struct fields, list elements, map keys and values), depth first in the
+  /// order of engine::TypeTree; empty for a primitive column. Given with field_id, renewed when the type changes.
+  std::vector<int64_t> nested_field_ids;
   /// Ids are bookkeeping: two schemas with the same names, types and nullability are equal.
   bool operator==(const Column& other) const {
     return name == other.name && type == other.type && nullable == other.nullable;
@@ -52,6 +55,7 @@ std::string DescribeSchemaChange(const Schema& before, const Schema& after);
 /// Gives every column of `next` a field id: the id of the column of the same name in `previous` (the table's
 /// schema before this change), or a new one after `*last_column_id`, which advances. A column dropped and added
 /// again gets a new id. Columns of a `previous` stored before ids existed count as numbered by position.
+/// Nested fields get ids too: kept while the column keeps its type, new ones when the type changes.
 void AssignFieldIds(const Schema& previous, int64_t* last_column_id, Schema* next);
 
 /// `schema` with the positional ids of a schema stored before ids existed filled in.

@@ -2,6 +2,7 @@
 
 #include "common/hash.hpp"
 #include "common/strings.hpp"
+#include "engine/type_tree.hpp"
 
 namespace sluice::iceberg {
 namespace {
@@ -30,15 +31,89 @@ std::string UuidFrom(const std::string& seed) {
                      hex.substr(20, 12));
 }
 
+namespace {
+
+/// The Iceberg type of `tree` whose nested fields take their ids from `ids` (depth first, as catalog::AssignFieldIds
+/// gave them); nullopt when some part has no Iceberg type.
+std::optional<json> NestedType(const engine::TypeTree& tree, const std::vector<int64_t>& ids, size_t* next) {
+  using Kind = engine::TypeTree::Kind;
+  if (tree.kind == Kind::kUnsupported) return std::nullopt;
+  if (tree.kind == Kind::kPrimitive) {
+    auto type = IcebergType(tree.name);
+    if (!type) return std::nullopt;
+    return json(*type);
+  }
+  std::vector<std::pair<int64_t, json>> children;
+  for (const auto& [name, child] : tree.children) {
+    int64_t id = ids.at((*next)++);
+    auto type = NestedType(child, ids, next);
+    if (!type) return std::nullopt;
+    children.emplace_back(id, std::move(*type));
+  }
+  if (tree.kind == Kind::kList) {
+    return json{{"type", "list"}, {"element-id", children[0].first}, {"element", children[0].second},
+                {"element-required", false}};
+  }
+  if (tree.kind == Kind::kMap) {
+    return json{{"type", "map"},           {"key-id", children[0].first},   {"key", children[0].second},
+                {"value-id", children[1].first}, {"value", children[1].second}, {"value-required", false}};
+  }
+  json fields = json::array();
+  for (size_t i = 0; i < children.size(); ++i) {
+    fields.push_back({{"id", children[i].first}, {"name", tree.children[i].first}, {"required", false},
+                      {"type", std::move(children[i].second)}});
+  }
+  return json{{"type", "struct"}, {"fields", std::move(fields)}};
+}
+
+/// The Iceberg type of a column: a primitive's name, or a nested type when the column has ids for all its fields.
+std::optional<json> ColumnType(const catalog::Column& column) {
+  if (auto primitive = IcebergType(column.type)) return json(*primitive);
+  auto tree = engine::ParseTypeName(column.type);
+  if (!tree.ok() || engine::NestedFieldCount(*tree) != static_cast<int>(column.nested_field_ids.size()) ||
+      column.nested_field_ids.empty()) {
+    return std::nullopt;
+  }
+  size_t next = 0;
+  return NestedType(*tree, column.nested_field_ids, &next);
+}
+
+/// The name mapping of a nested type's fields (for files written without field ids).
+json NestedNameMapping(const json& type) {
+  json fields = json::array();
+  if (!type.is_object()) return fields;
+  std::string kind = type.value("type", "");
+  if (kind == "struct") {
+    for (const auto& f : type["fields"]) {
+      json entry = {{"field-id", f["id"]}, {"names", json::array({f["name"]})}};
+      if (json inner = NestedNameMapping(f["type"]); !inner.empty()) entry["fields"] = std::move(inner);
+      fields.push_back(std::move(entry));
+    }
+  } else if (kind == "list") {
+    json entry = {{"field-id", type["element-id"]}, {"names", json::array({"element"})}};
+    if (json inner = NestedNameMapping(type["element"]); !inner.empty()) entry["fields"] = std::move(inner);
+    fields.push_back(std::move(entry));
+  } else if (kind == "map") {
+    for (const char* part : {"key", "value"}) {
+      json entry = {{"field-id", type[std::string(part) + "-id"]}, {"names", json::array({part})}};
+      if (json inner = NestedNameMapping(type[part]); !inner.empty()) entry["fields"] = std::move(inner);
+      fields.push_back(std::move(entry));
+    }
+  }
+  return fields;
+}
+
+}  // namespace
+
 json IcebergSchema(const catalog::Schema& schema, int64_t schema_id, std::vector<std::string>* skipped) {
   json fields = json::array();
   for (const auto& c : catalog::WithFieldIds(schema).columns) {
-    auto type = IcebergType(c.type);
+    auto type = ColumnType(c);
     if (!type) {
       if (skipped != nullptr) skipped->push_back(c.name);
       continue;
     }
-    fields.push_back({{"id", c.field_id}, {"name", c.name}, {"required", false}, {"type", *type}});
+    fields.push_back({{"id", c.field_id}, {"name", c.name}, {"required", false}, {"type", std::move(*type)}});
   }
   return {{"type", "struct"}, {"schema-id", schema_id}, {"fields", std::move(fields)}};
 }
@@ -69,7 +144,11 @@ Result<std::vector<PartitionField>> IdentitySpec(const catalog::TableInfo& table
 std::string NameMapping(const catalog::Schema& schema) {
   json mapping = json::array();
   for (const auto& c : catalog::WithFieldIds(schema).columns) {
-    mapping.push_back({{"field-id", c.field_id}, {"names", json::array({c.name})}});
+    json entry = {{"field-id", c.field_id}, {"names", json::array({c.name})}};
+    if (auto type = ColumnType(c)) {
+      if (json nested = NestedNameMapping(*type); !nested.empty()) entry["fields"] = std::move(nested);
+    }
+    mapping.push_back(std::move(entry));
   }
   return mapping.dump();
 }

@@ -180,7 +180,7 @@ class JobExecution {
     catalog::CommitRequest commit = NewCommit();
     bool replace_all = ctx_.full_refresh || plan_.write == "overwrite";
     commit.tables.push_back(OutputChange(replace_all, input.Description()));
-    SLUICE_TRY(rejects_->AddToCommit(ws_.catalog(), &commit));
+    SLUICE_TRY(rejects_->AddToCommit(&commit));
     for (auto& bookmark : input.AdvancedBookmarks(scope_)) commit.state.push_back(std::move(bookmark));
     return Publish(commit);
   }
@@ -328,7 +328,7 @@ class JobExecution {
       SLUICE_ASSIGN_OR_RETURN(auto masked, MaskedVariant(*connection, masked_prefix, fixed_partitions, replace_all));
       commit.tables.push_back(std::move(masked));
     }
-    SLUICE_TRY(rejects_->AddToCommit(ws_.catalog(), &commit));
+    SLUICE_TRY(rejects_->AddToCommit(&commit));
     auto new_checkpoint = reader->NewCheckpoint();
     for (const auto& c : new_checkpoint.consumed) {
       commit.loaded_files.push_back({scope_, c.path, c.size, c.mtime_us, c.content_hash});
@@ -486,7 +486,7 @@ class JobExecution {
   }
 
   void StartRejects() {
-    rejects_.emplace(ctx_.run_id, scratch_.path / "rejects", layout_, summary_.table, loaded_at_);
+    rejects_.emplace(ws_.catalog(), ctx_.run_id, scratch_.path / "rejects", layout_, summary_.table, loaded_at_);
   }
 
   /// The `mask:` variant of what this run staged: the same rows with the chosen columns protected,
@@ -514,6 +514,12 @@ class JobExecution {
     auto masked_sql = transforms::MaskedSelect(connection, view, masks, MaskKey());
     if (!masked_sql.ok()) return masked_sql.status().WithContext("{}: mask: of job '{}'", job_.mask.location().ToString(), job_.name);
 
+    SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(*masked_sql));
+    SLUICE_ASSIGN_OR_RETURN(auto existing, ws_.catalog().GetTable(change.table));
+    SLUICE_ASSIGN_OR_RETURN(auto decision, DecideSchema(replace_all ? std::nullopt : existing, columns,
+                                                        partition_columns_, SchemaChangePolicy::kEvolve));
+    change.schema = WithTableFieldIds(existing, decision.schema);
+
     connectors::LakeWriteRequest write;
     write.select_sql = *masked_sql;
     write.staging_dir = scratch_.path / "masked";
@@ -522,12 +528,8 @@ class JobExecution {
     write.partition_by = plan_.partition_by;
     if (plan_.target_file_bytes) write.target_file_bytes = *plan_.target_file_bytes;
     write.file_prefix = fmt::format("part-{}-masked", ctx_.run_id);
+    write.field_ids = ParquetFieldIds(change.schema);
     SLUICE_ASSIGN_OR_RETURN(auto files, connectors::WriteParquetToStaging(connection, write));
-    SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(*masked_sql));
-    SLUICE_ASSIGN_OR_RETURN(auto existing, ws_.catalog().GetTable(change.table));
-    SLUICE_ASSIGN_OR_RETURN(auto decision, DecideSchema(replace_all ? std::nullopt : existing, columns,
-                                                        partition_columns_, SchemaChangePolicy::kEvolve));
-    change.schema = decision.schema;
     for (const auto& f : files) change.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0, f.column_stats});
     masked_.insert(masked_.end(), files.begin(), files.end());
     return change;

@@ -7,9 +7,10 @@
 
 namespace sluice::pipeline {
 
-RejectsWriter::RejectsWriter(std::string run_id, std::filesystem::path staging_dir, storage::TableLayout layout,
-                             std::string of_table, TimePoint loaded_at)
-    : run_id_(std::move(run_id)),
+RejectsWriter::RejectsWriter(catalog::MetadataStore& catalog, std::string run_id, std::filesystem::path staging_dir,
+                             storage::TableLayout layout, std::string of_table, TimePoint loaded_at)
+    : catalog_(catalog),
+      run_id_(std::move(run_id)),
       staging_dir_(std::move(staging_dir)),
       layout_(std::move(layout)),
       of_table_(std::move(of_table)),
@@ -17,6 +18,20 @@ RejectsWriter::RejectsWriter(std::string run_id, std::filesystem::path staging_d
 
 storage::TableLayout RejectsWriter::RejectsLayout() const {
   return storage::TableLayout{layout_.zone, layout_.source, layout_.table + "__rejects"};
+}
+
+catalog::TableName RejectsWriter::RejectsTable() const {
+  return catalog::TableName{layout_.zone, layout_.table + "__rejects"};
+}
+
+Result<catalog::Schema> RejectsWriter::DecidedSchema() {
+  if (!existing_) {
+    SLUICE_ASSIGN_OR_RETURN(auto existing, catalog_.GetTable(RejectsTable()));
+    existing_ = std::move(existing);
+  }
+  // Rejects of different causes have different columns; the table takes them all, text when they clash.
+  SLUICE_ASSIGN_OR_RETURN(auto decision, DecideSchema(*existing_, columns_, {"_load_date"}, SchemaChangePolicy::kEvolve));
+  return WithTableFieldIds(*existing_, decision.schema);
 }
 
 Result<std::vector<connectors::StagedFile>> RejectsWriter::Stage(engine::Connection& connection,
@@ -28,7 +43,9 @@ Result<std::vector<connectors::StagedFile>> RejectsWriter::Stage(engine::Connect
                                     : fmt::format("SELECT *, {} AS _run_id FROM ({})", SqlQuote(run_id_), select);
   SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(with_run));
   columns_.insert(columns_.end(), columns.begin(), columns.end());
+  SLUICE_ASSIGN_OR_RETURN(auto schema, DecidedSchema());
   connectors::LakeWriteRequest write;
+  write.field_ids = ParquetFieldIds(schema);
   write.select_sql = with_run;
   write.staging_dir = staging_dir_ / name;
   write.data_prefix = RejectsLayout().Root();
@@ -64,18 +81,14 @@ Status RejectsWriter::SetAsideUnreadable(engine::Connection& connection, const c
   return Status::OK();
 }
 
-Status RejectsWriter::AddToCommit(catalog::MetadataStore& catalog, catalog::CommitRequest* commit) const {
+Status RejectsWriter::AddToCommit(catalog::CommitRequest* commit) {
   if (files_.empty()) return Status::OK();
   catalog::TableChange rejects;
-  rejects.table = catalog::TableName{layout_.zone, layout_.table + "__rejects"};
+  rejects.table = RejectsTable();
   rejects.location = RejectsLayout().Root();
   rejects.source = "rows of " + of_table_ + " set aside";
   rejects.partition_columns = {"_load_date"};
-  SLUICE_ASSIGN_OR_RETURN(auto existing, catalog.GetTable(rejects.table));
-  // Rejects of different causes have different columns; the table takes them all, text when they clash.
-  SLUICE_ASSIGN_OR_RETURN(auto decision,
-                          DecideSchema(existing, columns_, rejects.partition_columns, SchemaChangePolicy::kEvolve));
-  rejects.schema = decision.schema;
+  SLUICE_ASSIGN_OR_RETURN(rejects.schema, DecidedSchema());
   for (const auto& f : files_) rejects.added.push_back({f.key, f.rows, f.bytes, f.partition_values, 0, f.column_stats});
   commit->tables.push_back(std::move(rejects));
   return Status::OK();

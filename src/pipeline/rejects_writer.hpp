@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,10 @@ namespace sluice::pipeline {
 /// job's own commit (whatever the job's target: the lake or a database).
 class RejectsWriter {
  public:
-  /// `layout` is the job's target layout; rejects live beside it as <table>__rejects.
-  RejectsWriter(std::string run_id, std::filesystem::path staging_dir, storage::TableLayout layout, std::string of_table,
-                TimePoint loaded_at);
+  /// `layout` is the job's target layout; rejects live beside it as <table>__rejects. `catalog` gives the
+  /// rejects table's field ids before its files are written.
+  RejectsWriter(catalog::MetadataStore& catalog, std::string run_id, std::filesystem::path staging_dir,
+                storage::TableLayout layout, std::string of_table, TimePoint loaded_at);
 
   /// Stages the rows of `select` (with _run_id) under `name`; returns the files staged.
   Result<std::vector<connectors::StagedFile>> Stage(engine::Connection& connection, const std::string& select,
@@ -32,7 +34,7 @@ class RejectsWriter {
                             const std::string& on_error);
 
   /// Adds the <table>__rejects change for everything staged (nothing when nothing was).
-  Status AddToCommit(catalog::MetadataStore& catalog, catalog::CommitRequest* commit) const;
+  Status AddToCommit(catalog::CommitRequest* commit);
 
   const std::vector<connectors::StagedFile>& files() const { return files_; }
   int64_t rows() const { return rows_; }
@@ -40,6 +42,12 @@ class RejectsWriter {
 
  private:
   storage::TableLayout RejectsLayout() const;
+  catalog::TableName RejectsTable() const;
+  /// The rejects table's schema with everything staged so far, with the field ids the commit will give it.
+  Result<catalog::Schema> DecidedSchema();
+
+  catalog::MetadataStore& catalog_;
+  std::optional<std::optional<catalog::TableInfo>> existing_;  // the rejects table as read once (outer: read yet)
 
   std::string run_id_;
   std::filesystem::path staging_dir_;

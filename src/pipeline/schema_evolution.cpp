@@ -103,10 +103,10 @@ catalog::Schema WithTableFieldIds(const std::optional<catalog::TableInfo>& table
   return decided;
 }
 
-std::vector<std::pair<std::string, int64_t>> ParquetFieldIds(const catalog::Schema& schema) {
-  std::vector<std::pair<std::string, int64_t>> ids;
+std::vector<connectors::ColumnFieldIds> ParquetFieldIds(const catalog::Schema& schema) {
+  std::vector<connectors::ColumnFieldIds> ids;
   for (const auto& c : schema.columns) {
-    if (c.field_id > 0) ids.emplace_back(c.name, c.field_id);
+    if (c.field_id > 0) ids.push_back({c.name, c.field_id, c.type, c.nested_field_ids});
   }
   return ids;
 }

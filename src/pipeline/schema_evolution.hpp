@@ -6,6 +6,7 @@
 
 #include "catalog/types.hpp"
 #include "common/status.hpp"
+#include "connectors/sinks/lake/lake_sink.hpp"
 #include "engine/engine.hpp"
 
 namespace sluice::pipeline {
@@ -39,7 +40,7 @@ Result<SchemaDecision> DecideSchema(const std::optional<catalog::TableInfo>& exi
 catalog::Schema WithTableFieldIds(const std::optional<catalog::TableInfo>& table, catalog::Schema decided);
 
 /// (name, id) of every column with a field id, for connectors::LakeWriteRequest::field_ids.
-std::vector<std::pair<std::string, int64_t>> ParquetFieldIds(const catalog::Schema& schema);
+std::vector<connectors::ColumnFieldIds> ParquetFieldIds(const catalog::Schema& schema);
 
 /// SELECT over `relation` casting the quarantined columns to the table's types, and the SELECT of
 /// the rows that do not fit (with _reject_reason); both empty when there is nothing to cast.

@@ -97,7 +97,7 @@ class SinkJobExecution {
     ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
     SLUICE_TRY(Interrupted());
     // Rows set aside go to the lake beside where a raw load of this source would be.
-    rejects_.emplace(ctx_.run_id, scratch_ / "rejects", storage::TableLayout{"raw", plan.origin, job_.target.table},
+    rejects_.emplace(ws_.catalog(), ctx_.run_id, scratch_ / "rejects", storage::TableLayout{"raw", plan.origin, job_.target.table},
                      sink_->plan().target, loaded_at_);
     connectors::SinkRunContext sink_context{ws_.clock(), scratch_ / "sink", ctx_.run_id};
     fs::create_directories(sink_context.work_dir, ec);
@@ -136,7 +136,7 @@ class SinkJobExecution {
 
     catalog::CommitRequest commit = NewCommit();
     AddState(reached, &commit);
-    SLUICE_TRY(rejects_->AddToCommit(ws_.catalog(), &commit));
+    SLUICE_TRY(rejects_->AddToCommit(&commit));
     if (ctx_.full_refresh) commit.forget_loaded_scopes.push_back(scope_);
     Status committed = ws_.catalog().Commit(commit).status();
     uploaded_.clear();  // the target holds the load now: the next run adopts it if the catalog missed it

@@ -2,7 +2,8 @@
 // icebird (not sluice, not DuckDB), validates every manifest list and manifest with avsc against the
 // Iceberg v2 spec's Avro schemas (written out below from the spec, not from sluice's code), and reads the
 // Parquet field ids of every data file with hyparquet. Prints one JSON object:
-//   {metadata, rows, manifests: [{path, entries}], field_ids: [{path, ids: {column: id}}]}
+//   {metadata, rows, manifests: [{path, entries}], field_ids: [{path, ids: {column: id}, paths: {a.b.c: id}}]}
+// `paths` has every element of the file's Parquet schema by its dotted path (nested ones too).
 // Usage: SLUICE_NPM_TOOLS=build/_npm_tools node read_iceberg.mjs TABLE_URI [METADATA_FILE_NAME]
 // TABLE_URI is file:///abs/lake/zone/...; file: URLs are served to icebird's fetch from the filesystem.
 import fs from 'node:fs'
@@ -111,6 +112,22 @@ function decodeAvro(file, specFor) {
   })
 }
 
+// Every schema element of a Parquet footer by its dotted path ("s.tags.list.element") with its field id or null.
+function schemaPaths(elements) {
+  const paths = {}
+  let next = 1
+  const walk = (prefix, count) => {
+    for (let c = 0; c < count; c++) {
+      const element = elements[next++]
+      const name = prefix ? `${prefix}.${element.name}` : element.name
+      paths[name] = element.field_id ?? null
+      if (element.num_children) walk(name, element.num_children)
+    }
+  }
+  walk('', elements[0].num_children ?? 0)
+  return paths
+}
+
 const [tableUrl, metadataFileName] = process.argv.slice(2)
 const metadata = await icebergMetadata({ tableUrl, metadataFileName })
 const rows = await icebergRead({ tableUrl, metadata })
@@ -135,7 +152,7 @@ for (const m of list.records) {
     const parquet = await parquetMetadataAsync(await asyncBufferFromFile(file))
     const ids = {}
     for (const element of parquet.schema.slice(1)) ids[element.name] = element.field_id ?? null
-    fieldIds.push({ path: entry.data_file.file_path, ids })
+    fieldIds.push({ path: entry.data_file.file_path, ids, paths: schemaPaths(parquet.schema) })
   }
 }
 const replacer = (key, value) => {

@@ -170,6 +170,102 @@ class IcebergTest(ProjectTest):
         self.assertEqual([s["snapshot-id"] for s in rebuilt["metadata"]["snapshots"]], [1, 2])
         self.assertEqual(len(self.read_iceberg("v1.metadata.json")["rows"]), 5)
 
+    def assert_files_carry_schema_ids(self, read):
+        """Every Parquet schema element of every data file, nested ones included, carries the id the current
+        Iceberg schema gives that path (DuckDB writes lists as name.list.element, maps as name.key_value.key)."""
+        def paths_of(fields, prefix=""):
+            out = {}
+            for f in fields:
+                name = prefix + f["name"]
+                out[name] = f["id"]
+                out.update(type_paths(f["type"], name))
+            return out
+
+        def type_paths(t, name):
+            if not isinstance(t, dict):
+                return {}
+            if t["type"] == "struct":
+                return paths_of(t["fields"], name + ".")
+            if t["type"] == "list":
+                element = name + ".list.element"
+                return {element: t["element-id"], **type_paths(t["element"], element)}
+            key, value = name + ".key_value.key", name + ".key_value.value"
+            return {key: t["key-id"], value: t["value-id"], **type_paths(t["key"], key), **type_paths(t["value"], value)}
+
+        metadata = read["metadata"]
+        schema = next(s for s in metadata["schemas"] if s["schema-id"] == metadata["current-schema-id"])
+        expected = paths_of(schema["fields"])
+        self.assertTrue(read["field_ids"])
+        for f in read["field_ids"]:
+            with_ids = {p: i for p, i in f["paths"].items() if i is not None}
+            for path, field_id in expected.items():
+                if path in f["paths"]:
+                    self.assertEqual(f["paths"][path], field_id, msg=f"{f['path']}: {path}")
+            for path in with_ids:
+                self.assertIn(path, expected, msg=f"{f['path']}: {path} has an id the schema does not know")
+        return schema
+
+    def metadata_location_of(self, table):
+        with sqlite3.connect(self.p.path(".sluice", "catalog.db")) as db:
+            uri = db.execute("SELECT metadata_location FROM iceberg_tables WHERE table_name = ?", (table,)).fetchone()[0]
+        return uri[len("file://" + self.p.path("lake") + "/"):uri.index("/metadata/")]
+
+    def test_nested_columns_are_published_with_ids_at_every_level(self):
+        self.p.pipeline("orders", "name: orders\nsource: { type: files, path: incoming/orders*.json, format: json }\n"
+                                  "steps:\n  - sql: \"SELECT *, MAP {'n': id} AS counts FROM input\"\n"
+                                  "target: { zone: raw, table: orders, schema_evolution: evolve }\n")
+        records = [{"id": 1, "customer": {"name": "Ann", "tags": ["a", "b"]}, "items": [{"sku": "x", "qty": 2}]},
+                   {"id": 2, "customer": {"name": "Bo", "tags": []}, "items": []}]
+        self.p.write("incoming/orders_0.json", "\n".join(json.dumps(r) for r in records) + "\n")
+        self.assertOk(self.p.sluice("run", "orders"))
+        read = self.read_iceberg(location=self.metadata_location_of("orders"))
+        schema = self.assert_files_carry_schema_ids(read)
+        types = {f["name"]: f["type"] for f in schema["fields"]}
+        self.assertEqual(types["customer"]["type"], "struct")
+        self.assertEqual([f["name"] for f in types["customer"]["fields"]], ["name", "tags"])
+        self.assertEqual(types["customer"]["fields"][1]["type"]["type"], "list")
+        self.assertEqual(types["items"]["type"], "list")
+        self.assertEqual(types["items"]["element"]["type"], "struct")
+        self.assertEqual(types["counts"]["type"], "map")
+        self.assertEqual((types["counts"]["key"], types["counts"]["value"]), ("string", "long"))
+        ids = [f["id"] for f in schema["fields"]]
+        nested = [i for p, i in read["field_ids"][0]["paths"].items() if i is not None and "." in p]
+        self.assertEqual(len(set(ids + nested)), len(ids) + len(nested), msg="field ids are not unique")
+        self.assertLessEqual(max(ids + nested), read["metadata"]["last-column-id"])
+        by_id = {r["id"]: r for r in read["rows"]}
+        self.assertEqual(by_id[1]["customer"]["tags"], ["a", "b"])
+        self.assertEqual(by_id[1]["items"][0]["sku"], "x")
+
+        # A later load with a new nested column: the ids given before stay, the new ones come after them all.
+        records = [{"id": 3, "customer": {"name": "Cy", "tags": ["c"]}, "items": [{"sku": "y", "qty": 1}],
+                    "address": {"city": "Oslo"}}]
+        self.p.write("incoming/orders_1.json", json.dumps(records[0]) + "\n")
+        self.assertOk(self.p.sluice("run", "orders"))
+        again = self.read_iceberg(location=self.metadata_location_of("orders"))
+        schema2 = self.assert_files_carry_schema_ids(again)
+        self.assertEqual(schema2["fields"][:len(schema["fields"])], schema["fields"])
+        address = next(f for f in schema2["fields"] if f["name"] == "address")
+        self.assertGreater(address["id"], max(ids + nested))
+        self.assertGreater(address["type"]["fields"][0]["id"], address["id"])
+        by_id = {r["id"]: r for r in again["rows"]}
+        self.assertEqual(by_id[1]["customer"]["name"], "Ann")  # the older file's fields still map by id
+        self.assertEqual(by_id[3]["address"]["city"], "Oslo")
+
+    def test_rejects_and_masked_files_carry_field_ids(self):
+        self.p.pipeline("events", "name: events\nsource: { type: files, path: incoming/events*.csv }\n"
+                                  "on_error: quarantine\nmask: { name: redact }\n"
+                                  "target: { zone: raw, table: events }\n")
+        self.p.write("incoming/events_0.csv", "id,name,amount\n1,a,1.5\n2,b,2.5,extra,more\n3,c,3.5\n")
+        r = self.p.sluice("run", "events")
+        self.assertOk(r)
+        for table in ("events", "events__rejects", "events__masked"):
+            read = self.read_iceberg(location=self.metadata_location_of(table))
+            self.assert_files_carry_schema_ids(read)
+            for f in read["field_ids"]:
+                missing = [c for c, i in f["ids"].items() if i is None]
+                self.assertEqual(missing, [], msg=f"{table}: {f['path']} has columns without field ids")
+            self.assertEqual(len(read["rows"]), 1 if table == "events__rejects" else 2, msg=table)
+
     def test_rest_catalog_serves_the_current_metadata(self):
         self.p.pipeline("events", EVENTS.replace("WRITE", "append"))
         self.add_file(0, range(1, 4))

@@ -113,6 +113,40 @@ TEST(FieldIdsTest, KeepIdsOfKnownColumnsAndNumberNewOnesAfterTheLast) {
   EXPECT_EQ(last, 4);
 }
 
+TEST(FieldIdsTest, NestedFieldsGetIdsKeptWhileTheirPathExists) {
+  Schema first;
+  first.columns = {{"id", "BIGINT", true}, {"s", "STRUCT(a INTEGER, tags VARCHAR[])", true}, {"n", "INTEGER", true}};
+  int64_t last = 0;
+  AssignFieldIds(Schema{}, &last, &first);
+  EXPECT_EQ(first.Find("id")->field_id, 1);
+  EXPECT_EQ(first.Find("s")->field_id, 2);
+  EXPECT_EQ(first.Find("s")->nested_field_ids, (std::vector<int64_t>{3, 4, 5}));  // a, tags, tags.element
+  EXPECT_EQ(first.Find("n")->field_id, 6);
+  EXPECT_TRUE(first.Find("n")->nested_field_ids.empty());
+
+  auto parsed = Schema::FromJson(first.ToJson());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->Find("s")->nested_field_ids, first.Find("s")->nested_field_ids);
+
+  Schema same = first;
+  for (auto& c : same.columns) c.field_id = 0, c.nested_field_ids.clear();
+  AssignFieldIds(*parsed, &last, &same);
+  EXPECT_EQ(same.Find("s")->nested_field_ids, (std::vector<int64_t>{3, 4, 5}));
+  EXPECT_EQ(last, 6);
+
+  Schema widened;
+  widened.columns = {{"s", "STRUCT(a INTEGER, tags VARCHAR[], b DOUBLE)", true}};
+  AssignFieldIds(first, &last, &widened);
+  EXPECT_EQ(widened.Find("s")->field_id, 2);
+  EXPECT_EQ(widened.Find("s")->nested_field_ids, (std::vector<int64_t>{3, 4, 5, 7}));  // b is new
+  EXPECT_EQ(last, 7);
+
+  Schema reshaped;
+  reshaped.columns = {{"s", "STRUCT(a INTEGER, tags STRUCT(x INTEGER))", true}};
+  AssignFieldIds(widened, &last, &reshaped);
+  EXPECT_EQ(reshaped.Find("s")->nested_field_ids, (std::vector<int64_t>{3, 4, 8}));  // tags/x is a new path
+}
+
 TEST(FieldIdsTest, ASchemaStoredBeforeIdsCountsAsNumberedByPosition) {
   Schema legacy = Columns({"x", "y"});
   int64_t last = 0;

@@ -13,6 +13,7 @@
 
 #include "common/fault_point.hpp"
 #include "common/strings.hpp"
+#include "engine/type_tree.hpp"
 #include "storage/lake_layout.hpp"
 
 namespace sluice::connectors {
@@ -120,6 +121,19 @@ Result<std::vector<WrittenFile>> SplitOversized(engine::Connection& connection, 
   return pieces;
 }
 
+/// "name: id", or for a column with nested fields "name: {__duckdb_field_id: id, child: …}" (DuckDB's names of
+/// the children: struct field names, "element" of a list, "key" and "value" of a map).
+std::string FieldIdEntry(const std::string& name, int64_t id, const engine::TypeTree& tree,
+                         const std::vector<int64_t>& nested_ids, size_t* next) {
+  if (tree.children.empty()) return fmt::format("{}: {}", SqlIdent(name), id);
+  std::vector<std::string> parts = {fmt::format("__duckdb_field_id: {}", id)};
+  for (const auto& [child_name, child] : tree.children) {
+    int64_t child_id = nested_ids[(*next)++];
+    parts.push_back(FieldIdEntry(child_name, child_id, child, nested_ids, next));
+  }
+  return fmt::format("{}: {{{}}}", SqlIdent(name), Join(parts, ", "));
+}
+
 /// The FIELD_IDS copy option for the columns `select` has that are written into the files.
 Result<std::string> FieldIdsOption(engine::Connection& connection, const LakeWriteRequest& request) {
   if (request.field_ids.empty()) return std::string();
@@ -129,8 +143,15 @@ Result<std::string> FieldIdsOption(engine::Connection& connection, const LakeWri
     bool in_path = std::find(request.partition_by.begin(), request.partition_by.end(), column.name) !=
                    request.partition_by.end();
     if (in_path) continue;
-    for (const auto& [name, id] : request.field_ids) {
-      if (name == column.name) entries.push_back(fmt::format("{}: {}", SqlIdent(name), id));
+    for (const auto& ids : request.field_ids) {
+      if (ids.name != column.name) continue;
+      // Rows of another shape than the table's (an older struct) get the column's own id only.
+      auto tree = engine::ParseTypeName(column.type);
+      bool nested = !ids.nested_ids.empty() && ids.type == column.type && tree.ok() &&
+                    engine::NestedFieldCount(*tree) == static_cast<int>(ids.nested_ids.size());
+      size_t next = 0;
+      entries.push_back(nested ? FieldIdEntry(ids.name, ids.id, *tree, ids.nested_ids, &next)
+                               : fmt::format("{}: {}", SqlIdent(ids.name), ids.id));
     }
   }
   if (entries.empty()) return std::string();

@@ -23,6 +23,15 @@ struct StagedFile {
   std::string column_stats;
 };
 
+/// One column's field ids as the written files carry them.
+struct ColumnFieldIds {
+  std::string name;
+  int64_t id = 0;
+  /// The table's type of the column: the nested ids are written when the rows have exactly this type.
+  std::string type;
+  std::vector<int64_t> nested_ids;  // depth first, in the order of engine::TypeTree
+};
+
 struct LakeWriteRequest {
   std::string select_sql;                     // the rows to write
   std::filesystem::path staging_dir;          // local, private to the run; created if missing
@@ -36,7 +45,7 @@ struct LakeWriteRequest {
   bool unordered = false;
   /// Field ids to write into the files' schema, by column name (the table's ids, see catalog::AssignFieldIds);
   /// columns of the rows not listed, and partition columns (they live in the path), get none.
-  std::vector<std::pair<std::string, int64_t>> field_ids;
+  std::vector<ColumnFieldIds> field_ids;
 };
 
 /// Writes `select_sql` as zstd Parquet under the staging folder (nothing in the lake yet).
