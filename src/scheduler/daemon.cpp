@@ -228,6 +228,11 @@ triggers::PolledTriggerContext Daemon::TriggerContext(const std::string& pipelin
 Status Daemon::LoadPolledTriggers() {
   trigger_context_.project_root = project_.root;
   trigger_context_.open_folder = options_.open_folder;
+  trigger_context_.table_version = [this](const std::string& table) -> Result<int64_t> {
+    SLUICE_ASSIGN_OR_RETURN(auto name, catalog::TableName::Parse(table));
+    SLUICE_ASSIGN_OR_RETURN(auto info, workspace_.catalog().GetTable(name));
+    return info ? info->current_version : 0;
+  };
   TimePoint now = workspace_.clock().Now();
   for (const auto& [pipeline, pipeline_triggers] : triggers_) {
     for (const auto& spec : pipeline_triggers.specs) {

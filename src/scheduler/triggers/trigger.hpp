@@ -29,7 +29,7 @@ class TriggerConfig {
 
 /// One item of `triggers:`.
 struct TriggerSpec {
-  std::string kind;  // "schedule", "file_arrival", "on_success", "on_failure", "webhook", "on_demand"
+  std::string kind;  // "schedule", "file_arrival", "on_commit", "on_success", "on_failure", "webhook", "on_demand"
   /// Stable id within the pipeline: kind + '#' + position among the pipeline's triggers of that
   /// kind ("schedule#0"). The daemon keys saved state by (pipeline, key).
   std::string key;
@@ -46,7 +46,7 @@ struct TriggerSpec {
 /// One run to enqueue.
 struct TriggerEvent {
   std::string pipeline;
-  std::string kind;       // "schedule" | "file_arrival"
+  std::string kind;       // "schedule" | "file_arrival" | "on_commit"
   std::string dedup_key;  // the same event always gets the same key (e.g. "schedule:2026-11-23T01:00:00Z")
   std::string detail;     // for the run record, e.g. which files arrived
 };
@@ -100,11 +100,16 @@ using ListFolder = std::function<Result<std::vector<ListedFile>>()>;
 /// never open storage themselves.
 using OpenFolder = std::function<Result<ListFolder>(const std::string& location)>;
 
+/// The current committed version of a lake table ("zone.table"); 0 when it has none or does not exist.
+/// Whoever builds the triggers supplies it from the catalog (triggers never open the catalog themselves).
+using TableVersionReader = std::function<Result<int64_t>(const std::string& table)>;
+
 /// What building a polled trigger needs from the project.
 struct PolledTriggerContext {
   std::string pipeline;
   std::filesystem::path project_root;  // relative file_arrival paths start here
   OpenFolder open_folder;              // empty: triggers that watch files cannot be built
+  TableVersionReader table_version;    // empty: triggers that follow tables cannot be built
 };
 
 /// What parsing an item needs besides the item.
