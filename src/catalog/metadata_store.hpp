@@ -13,16 +13,15 @@
 
 namespace sluice::catalog {
 
-/// The source of truth of the lake: tables, their versions and files, job state and runs.
-/// A table's data is exactly the set of files its current version references; Commit() makes new files
-/// visible and advances job state in one transaction. Implementations are safe to share between threads
-/// and between processes using the same catalog.
-class MetadataStore {
- public:
-  virtual ~MetadataStore() = default;
+// The metadata store by role. Code that needs one role takes that interface; MetadataStore is all of them
+// (one transaction can span roles: a commit advances job state, an enqueue saves a trigger's state), and a
+// second store (PostgreSQL) implements the same four.
 
-  /// "sqlite:/abs/path/catalog.db" (never a password).
-  virtual std::string Describe() const = 0;
+/// Tables, their versions and files. A table's data is exactly the set of files its current version
+/// references; Commit() makes new files visible and advances job state in one transaction.
+class TableCatalog {
+ public:
+  virtual ~TableCatalog() = default;
 
   virtual Result<std::optional<TableInfo>> GetTable(const TableName& name) = 0;
   /// Ordered by zone, then name.
@@ -45,6 +44,25 @@ class MetadataStore {
   /// `before` (vacuum candidates once time travel to those versions is no longer wanted).
   virtual Result<std::vector<std::string>> PathsRemovedBefore(TimePoint before) = 0;
 
+  // An open table format kept beside the catalog (docs/iceberg.md).
+  /// Every later commit has `publisher` write the metadata of each version it makes, in its transaction;
+  /// nullptr = none.
+  virtual void SetTableFormatPublisher(std::shared_ptr<TableFormatPublisher> publisher) = 0;
+  /// Ordered by zone, then table.
+  virtual Result<std::vector<TableFormatPointer>> ListTableFormatPointers() = 0;
+  virtual Result<std::optional<TableFormatPointer>> GetTableFormatPointer(const TableName& table) = 0;
+  /// Compare-and-set: points `table` at `metadata_location` only if its pointer is still `expected`
+  /// (nullopt: it has none); Conflict (retryable) otherwise.
+  virtual Status SetTableFormatPointer(const TableName& table, const std::optional<std::string>& expected,
+                                       const std::string& metadata_location) = 0;
+};
+
+/// Jobs' state between runs: bookmarks (scope/key values, advanced by commits), the files each job loaded,
+/// and the window jobs of `mode: window`.
+class JobStateStore {
+ public:
+  virtual ~JobStateStore() = default;
+
   virtual Result<std::optional<std::string>> GetState(const std::string& scope, const std::string& key) = 0;
   /// Ordered by key.
   virtual Result<std::vector<std::pair<std::string, std::string>>> ListState(const std::string& scope) = 0;
@@ -61,6 +79,12 @@ class MetadataStore {
   /// (and nothing changed) when there is no such job.
   virtual Status RemoveWindowJob(const std::string& pipeline, const std::string& job,
                                  const std::vector<StateUpdate>& state) = 0;
+};
+
+/// The record of every run: what ran, how it ended, its counts and details.
+class RunLog {
+ public:
+  virtual ~RunLog() = default;
 
   /// AlreadyExists if a run with this id is recorded.
   virtual Status InsertRun(const RunRecord& run) = 0;
@@ -75,7 +99,13 @@ class MetadataStore {
   /// Run counts and sums per pipeline and status, computed in the store (runs are never all loaded).
   virtual Result<std::vector<RunTotals>> SummarizeRuns() = 0;
 
-  // The run queue of `sluice serve`: triggers add runs, the daemon's workers claim them.
+};
+
+/// The run queue of `sluice serve`: triggers add runs, the daemon's workers claim them.
+class RunQueue {
+ public:
+  virtual ~RunQueue() = default;
+
   /// Queues `run` unless an entry of the same pipeline (queued, running or done) already has its non-empty
   /// dedup_key (keys are per pipeline: one event may start several pipelines): then
   /// returns that entry's id with created = false. `trigger_state`, when given, is saved in the same
@@ -99,18 +129,16 @@ class MetadataStore {
   virtual Result<std::optional<QueuedRun>> GetQueuedRun(const std::string& id) = 0;
   /// Forgets done entries enqueued before `before`; returns how many.
   virtual Result<int64_t> PruneQueue(TimePoint before) = 0;
+};
 
-  // An open table format kept beside the catalog (docs/iceberg.md).
-  /// Every later commit has `publisher` write the metadata of each version it makes, in its transaction;
-  /// nullptr = none.
-  virtual void SetTableFormatPublisher(std::shared_ptr<TableFormatPublisher> publisher) = 0;
-  /// Ordered by zone, then table.
-  virtual Result<std::vector<TableFormatPointer>> ListTableFormatPointers() = 0;
-  virtual Result<std::optional<TableFormatPointer>> GetTableFormatPointer(const TableName& table) = 0;
-  /// Compare-and-set: points `table` at `metadata_location` only if its pointer is still `expected`
-  /// (nullopt: it has none); Conflict (retryable) otherwise.
-  virtual Status SetTableFormatPointer(const TableName& table, const std::optional<std::string>& expected,
-                                       const std::string& metadata_location) = 0;
+/// The source of truth of the lake: every role above in one store. Implementations are safe to share between
+/// threads and between processes using the same catalog.
+class MetadataStore : public TableCatalog, public JobStateStore, public RunLog, public RunQueue {
+ public:
+  ~MetadataStore() override = default;
+
+  /// "sqlite:/abs/path/catalog.db" (never a password).
+  virtual std::string Describe() const = 0;
 };
 
 /// `location` is a filesystem path of a SQLite file (parent folders created; an optional "sqlite:" prefix is
