@@ -265,6 +265,26 @@ class PostgresCdcTest(PostgresProjectTest):
         self.assertEqual(follower.returncode, 0, err)
         self.wait_inactive()
 
+    def test_continuous_trigger_follows_under_serve(self):
+        import socket
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        with open(self.p.path("sluice.yaml"), "a") as f:
+            f.write(f"server:\n  listen: 127.0.0.1:{port}\n")
+        serve = self.p.start("serve", env=self.env)
+        self.addCleanup(lambda: serve.poll() is None and serve.kill())
+        # The daemon starts the run by itself: the copy lands, then the slot stays streamed.
+        wait_until(lambda: (self.slot() or ["f"])[0] == "t", "the continuous run streams", proc=serve)
+        self.pg.psql("INSERT INTO orders VALUES (700, 7, 'served')")
+        wait_until(lambda: self.p.scalar("SELECT count(*) FROM raw.orders WHERE id = 700") == 1,
+                   "the change lands while serve follows", proc=serve)
+        serve.send_signal(signal.SIGTERM)
+        serve.communicate(timeout=120)
+        self.assertEqual(serve.returncode, 0)
+        self.wait_inactive()
+        self.assertEqual(self.lake_orders(), self.source_orders())
+
     def test_status_and_drop(self):
         status = self.p.sluice("cdc", "status", env=self.env)
         self.assertOk(status)
