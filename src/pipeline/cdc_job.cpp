@@ -207,13 +207,7 @@ class CdcJob {
     return change;
   }
 
-  catalog::CommitRequest NewCommit() const {
-    catalog::CommitRequest commit;
-    commit.run_id = RunId{ctx_.run_id};
-    commit.pipeline = ctx_.pipeline.name;
-    commit.job = job_.name;
-    return commit;
-  }
+  catalog::CommitRequest NewCommit() const { return NewJobCommit(ctx_, job_); }
 
   Status Interrupted() const { return ctx_.interrupt != nullptr ? ctx_.interrupt->reason() : Status::OK(); }
 

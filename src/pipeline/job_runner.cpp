@@ -550,13 +550,7 @@ class JobExecution {
 
   int64_t ReadVersion() const { return existing_ ? existing_->current_version : 0; }
 
-  catalog::CommitRequest NewCommit() const {
-    catalog::CommitRequest commit;
-    commit.run_id = RunId{ctx_.run_id};
-    commit.pipeline = ctx_.pipeline.name;
-    commit.job = job_.name;
-    return commit;
-  }
+  catalog::CommitRequest NewCommit() const { return NewJobCommit(ctx_, job_); }
 
   /// append adds files; overwrite (or a rebuild) replaces every current file; overwrite_partitions
   /// replaces the current files of each partition the run wrote.
@@ -758,6 +752,14 @@ Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, c
   SLUICE_ASSIGN_OR_RETURN(auto state, catalog.GetState(scope, kSourceStateKey));
   if (state) checkpoint.state_json = *state;
   return checkpoint;
+}
+
+catalog::CommitRequest NewJobCommit(const JobRunContext& context, const config::JobConfig& job) {
+  catalog::CommitRequest commit;
+  commit.run_id = RunId{context.run_id};
+  commit.pipeline = context.pipeline.name;
+  commit.job = job.name;
+  return commit;
 }
 
 JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSummary* summary,

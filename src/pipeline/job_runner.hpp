@@ -65,6 +65,9 @@ struct JobRunContext {
   std::string source_snapshot;
 };
 
+/// An empty catalog commit of `job` in this run (run id, pipeline and job filled in).
+catalog::CommitRequest NewJobCommit(const JobRunContext& context, const config::JobConfig& job);
+
 /// Runs `execute` timing it into `summary`; a failure becomes status failed with the reason (the
 /// interrupt's when the job was stopped), retryability and a redacted message naming job and
 /// pipeline, after the files the job had `uploaded` to the lake but not published are removed.
