@@ -65,7 +65,10 @@ Result<std::string> ArrayTextToJson(std::string_view text) {
         }
       }
     } else {
-      while (i < body.size() && body[i] != ',') element.push_back(body[i++]);
+      while (i < body.size() && body[i] != ',') {
+        if (body[i] == '\\' && i + 1 < body.size()) ++i;  // an escape outside quotes too (array input rules)
+        element.push_back(body[i++]);
+      }
     }
     if (!quoted && element == "NULL") {
       out += "null";
