@@ -1,4 +1,10 @@
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <optional>
 #include <cstdio>
+#include <thread>
 
 #include "cli/cli_context.hpp"
 #include "cli/progress_display.hpp"
@@ -11,12 +17,51 @@
 #include "scheduler/run_notifications.hpp"
 
 namespace sluice::cli {
+namespace {
+
+/// `run --follow`: SIGINT/SIGTERM set the stop flag (the cdc job then commits what it holds and
+/// ends) instead of killing the process. The signals are blocked before any thread starts, so
+/// only this watcher receives them.
+class StopOnSignal {
+ public:
+  StopOnSignal() : stop_(std::make_shared<std::atomic<bool>>(false)) {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    watcher_ = std::thread([this] {
+      timespec tick{0, 200 * 1000 * 1000};
+      while (!done_.load()) {
+        int received = sigtimedwait(&signals_, nullptr, &tick);
+        if (received == SIGINT || received == SIGTERM) {
+          std::fprintf(stderr, "sluice run --follow: %s received, committing what was read and stopping\n",
+                       received == SIGINT ? "SIGINT" : "SIGTERM");
+          stop_->store(true);
+        }
+      }
+    });
+  }
+  ~StopOnSignal() {
+    done_.store(true);
+    watcher_.join();
+  }
+  std::shared_ptr<std::atomic<bool>> flag() const { return stop_; }
+
+ private:
+  sigset_t signals_;
+  std::shared_ptr<std::atomic<bool>> stop_;
+  std::atomic<bool> done_{false};
+  std::thread watcher_;
+};
+
+}  // namespace
 
 void AddRunCommand(CLI::App& app, CliContext& context) {
   struct Args {
     std::string pipeline, job;
     bool full_refresh = false;
     bool quiet = false;
+    bool follow = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("run", "Run a pipeline once, with a progress display");
@@ -25,9 +70,14 @@ void AddRunCommand(CLI::App& app, CliContext& context) {
   cmd->add_flag("--full-refresh", args->full_refresh,
                 "reload every input and replace the target tables' contents (one atomic commit)");
   cmd->add_flag("--quiet,-q", args->quiet, "no progress display, only the summary line");
+  cmd->add_flag("--follow", args->follow,
+                "mode: cdc: keep streaming changes until SIGINT/SIGTERM (which commit what was read, exit 0) instead of "
+                "stopping once caught up");
   cmd->footer("Exit codes: 0 succeeded or no changes, 1 run failed, 2 invalid usage or config.");
   cmd->callback([&context, args] {
     context.action = [&context, args]() -> int {
+      std::optional<StopOnSignal> stop_on_signal;
+      if (args->follow) stop_on_signal.emplace();
       auto loaded = LoadAll(context);
       if (!loaded.ok()) return ReportError(context, loaded.status());
       pipeline::PipelineRunner runner(*loaded->workspace, loaded->pipelines);
@@ -35,6 +85,10 @@ void AddRunCommand(CLI::App& app, CliContext& context) {
       request.pipeline = args->pipeline;
       request.full_refresh = args->full_refresh;
       if (!args->job.empty()) request.only_job = args->job;
+      if (stop_on_signal) {
+        request.follow = true;
+        request.stop_following = stop_on_signal->flag();
+      }
       ProgressDisplay display(stderr, context.redactor);
       auto outcome = runner.Run(request, args->quiet ? nullptr : &display);
       if (!outcome.ok()) return ReportError(context, outcome.status());

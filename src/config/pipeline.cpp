@@ -68,6 +68,8 @@ const std::vector<OptionSpec>& JobKeys() {
       {"options", OptionType::kMap, "", false, false, "engine settings for this job (e.g. memory_limit, threads)"},
       {"retries", OptionType::kInt, "0", false, false, "how often a failed run is retried (retryable errors only)"},
       {"timeout", OptionType::kDuration, "", false, false, "a run taking longer is cancelled, e.g. 30m, 2h"},
+      {"cdc", OptionType::kMap, "", false, false,
+       "for mode: cdc: slot, publication, commit_every, max_rows, max_bytes (docs/connectors/postgres-cdc.md)"},
   };
   return kKeys;
 }
@@ -95,8 +97,9 @@ const std::vector<OptionSpec>& PipelineKeys() {
 const std::vector<OptionSpec>& TargetKeys() {
   static const std::vector<OptionSpec> kKeys = {
       {"zone", OptionType::kString, "", true, false, "raw | silver | gold"},
-      {"table", OptionType::kString, "", true, false,
-       "table name inside the zone (letters, digits, '_'); SQL sees it as zone.table"},
+      {"table", OptionType::kString, "", false, false,
+       "table name inside the zone (letters, digits, '_'); SQL sees it as zone.table; required except for mode: cdc, "
+       "where each source table lands in the table of its name"},
       {"partition_by", OptionType::kStringList, "", false, false, "columns whose values become folders col=value/"},
       {"write", OptionType::kString, "append", false, false,
        "append | overwrite (replace the table) | overwrite_partitions (replace the partitions written) | merge "
@@ -175,7 +178,7 @@ class PipelineParser {
     return true;
   }
 
-  TargetConfig ParseTarget(const Value* value, std::string_view owner) {
+  TargetConfig ParseTarget(const Value* value, std::string_view owner, const std::string& mode) {
     TargetConfig target;
     if (value == nullptr || !value->IsMap()) return target;
     target.raw = *value;
@@ -191,6 +194,9 @@ class PipelineParser {
       return target;
     }
     ValidateOptions(*value, TargetKeys(), fmt::format("target of {}", owner), errors_);
+    if (const Value* table = value->Find("table"); (table == nullptr || table->IsNull()) && mode != "cdc") {
+      Error(value->location(), fmt::format("missing required key 'table' in target of {} (table name inside the zone)", owner));
+    }
     Choice(value->Find("zone"), "zone", fmt::format("target of {}", owner), kZones, &target.zone);
     if (const Value* table = value->Find("table"); table != nullptr && table->IsScalar()) {
       target.table = table->scalar();
@@ -324,7 +330,7 @@ class PipelineParser {
       Error(value.Find(key) != nullptr ? value.KeyLocation(key) : value.location(),
             fmt::format("missing required key '{}' in {} ({})", key, owner, spec.description));
     }
-    job.target = ParseTarget(value.Find("target"), owner);
+    job.target = ParseTarget(value.Find("target"), owner, job.mode);
     if (job.target.write == "merge" && job.primary_key.empty() && value.Find("target") != nullptr) {
       Error(value.Find("target")->location(),
             fmt::format("target of {} has write: merge but the job has no primary_key: to merge on", owner));

@@ -14,6 +14,7 @@
 #include "config/pipeline.hpp"
 #include "config/project.hpp"
 #include "config/value.hpp"
+#include "connectors/change_capture.hpp"
 #include "connectors/window_state.hpp"
 #include "engine/engine.hpp"
 
@@ -54,6 +55,9 @@ struct RunContext {
   /// second look): a source may then hand parts over as an engine::RowStream, read while the
   /// pipeline writes them, instead of filling a table first.
   bool single_scan = false;
+  /// mode: cdc's initial copy: read in this exported snapshot (the replication slot's), so the
+  /// copy ends exactly where the change stream begins; "" = a snapshot of the reader's own.
+  std::string snapshot;
 };
 
 /// What the pipeline needs to know after Bind, before any data is read.
@@ -147,6 +151,10 @@ class Source {
   virtual ~Source() = default;
   virtual const SourcePlan& plan() const = 0;
   virtual Result<std::unique_ptr<SourceReader>> Open(const Checkpoint& checkpoint, const RunContext& context) = 0;
+  /// mode: cdc: the source's change log (connectors/change_capture.hpp); sources without one refuse.
+  virtual Result<std::unique_ptr<ChangeCapture>> OpenChangeCapture() {
+    return Status::Invalid("{} sources have no change log to follow (mode: cdc)", plan().connector);
+  }
 };
 
 /// A source plug-in: a name, its options as data, and a Bind step that validates options and

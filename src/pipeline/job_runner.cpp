@@ -14,6 +14,7 @@
 #include "common/strings.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
 #include "pipeline/catalog_input.hpp"
+#include "pipeline/cdc_job.hpp"
 #include "pipeline/change_detection.hpp"
 #include "pipeline/catalog_views.hpp"
 #include "pipeline/checks_runner.hpp"
@@ -217,6 +218,7 @@ class JobExecution {
     // Without steps or checks each part is written exactly once, so the source may stream it.
     single_scan_ = job_.steps.IsNull() && job_.checks.IsNull() && job_.mode != "changes";
     connectors::RunContext run_context{ws_.clock(), scratch_.path / "work", ctx_.run_id, single_scan_};
+    run_context.snapshot = ctx_.source_snapshot;
     std::error_code ec;
     fs::create_directories(run_context.work_dir, ec);
     if (ec) return Status::IoError("cannot create '{}': {}", run_context.work_dir.string(), ec.message());
@@ -550,13 +552,7 @@ class JobExecution {
 
   int64_t ReadVersion() const { return existing_ ? existing_->current_version : 0; }
 
-  catalog::CommitRequest NewCommit() const {
-    catalog::CommitRequest commit;
-    commit.run_id = RunId{ctx_.run_id};
-    commit.pipeline = ctx_.pipeline.name;
-    commit.job = job_.name;
-    return commit;
-  }
+  catalog::CommitRequest NewCommit() const { return NewJobCommit(ctx_, job_); }
 
   /// append adds files; overwrite (or a rebuild) replaces every current file; overwrite_partitions
   /// replaces the current files of each partition the run wrote.
@@ -760,6 +756,14 @@ Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, c
   return checkpoint;
 }
 
+catalog::CommitRequest NewJobCommit(const JobRunContext& context, const config::JobConfig& job) {
+  catalog::CommitRequest commit;
+  commit.run_id = RunId{context.run_id};
+  commit.pipeline = context.pipeline.name;
+  commit.job = job.name;
+  return commit;
+}
+
 JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSummary* summary,
                     const std::function<Status()>& execute, const std::vector<connectors::StagedFile>* uploaded) {
   auto started = std::chrono::steady_clock::now();
@@ -802,6 +806,7 @@ Status SinkTargetLimits(const config::JobConfig& job) {
   if (!job.checks.IsNull()) return refuse("checks", "check the written table with a sql: job that fails on bad rows");
   if (!job.mask.IsNull()) return refuse("mask", "mask the columns with a - mask: step instead");
   if (job.mode == "changes") return refuse("mode", "load the changed rows into the lake, then merge them into the database");
+  if (job.mode == "cdc") return refuse("mode", "capture the changes into the lake, then merge them into the database");
   return Status::OK();
 }
 
@@ -875,6 +880,7 @@ Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pip
 
 JobSummary RunJob(JobRunContext& context, const config::JobConfig& job) {
   if (job.sql) return RunSqlJob(context, job);
+  if (job.mode == "cdc" && job.target.IsLake()) return RunCdcJob(context, job);
   if (!job.target.IsLake()) {
     if (Status limits = SinkTargetLimits(job); !limits.ok()) {
       JobSummary refused;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -57,7 +58,15 @@ struct JobRunContext {
   bool full_refresh = false;
   ProgressListener* listener = nullptr;
   JobInterrupt* interrupt = nullptr;  // lets the runner stop the job (timeout, cancellation)
+  /// mode: cdc: keep streaming until `stop_following` is set, instead of stopping once caught up.
+  bool follow = false;
+  const std::atomic<bool>* stop_following = nullptr;
+  /// Read the source in this exported snapshot (mode: cdc's initial copy); "" = its own.
+  std::string source_snapshot;
 };
+
+/// An empty catalog commit of `job` in this run (run id, pipeline and job filled in).
+catalog::CommitRequest NewJobCommit(const JobRunContext& context, const config::JobConfig& job);
 
 /// Runs `execute` timing it into `summary`; a failure becomes status failed with the reason (the
 /// interrupt's when the job was stopped), retryability and a redacted message naming job and

@@ -333,6 +333,8 @@ JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipel
       }
     });
     JobRunContext context{workspace_, pipeline, run_id, request.full_refresh, listener, &interrupt};
+    context.follow = request.follow;
+    context.stop_following = request.stop_following.get();
     JobSummary summary = CatchingThrows(job, [&] { return RunJob(context, job); });
     summary.message = workspace_.Redact(summary.message);  // notes ("no new input (files matching …)") too
     {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +28,10 @@ struct RunRequest {
   /// Cancelling it stops the running jobs (their statements are interrupted), skips the
   /// remaining ones and ends the run as cancelled. Optional.
   std::shared_ptr<RunCancellation> cancellation;
+  /// mode: cdc jobs keep streaming (sluice run --follow, the continuous trigger) until
+  /// `stop_following` is set; they then commit what they hold and succeed.
+  bool follow = false;
+  std::shared_ptr<std::atomic<bool>> stop_following;
 };
 
 struct RunOutcome {

@@ -204,13 +204,7 @@ class SinkJobExecution {
     commit->state.push_back({scope_, kSinkLoadKey, load_id.empty() ? ctx_.run_id : load_id});
   }
 
-  catalog::CommitRequest NewCommit() const {
-    catalog::CommitRequest commit;
-    commit.run_id = RunId{ctx_.run_id};
-    commit.pipeline = ctx_.pipeline.name;
-    commit.job = job_.name;
-    return commit;
-  }
+  catalog::CommitRequest NewCommit() const { return NewJobCommit(ctx_, job_); }
 
   Status Interrupted() const { return ctx_.interrupt != nullptr ? ctx_.interrupt->reason() : Status::OK(); }
 

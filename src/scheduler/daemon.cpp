@@ -12,6 +12,7 @@
 #include "notify/dispatch.hpp"
 #include "pipeline/run_control.hpp"
 #include "pipeline/window_jobs.hpp"
+#include "scheduler/triggers/switch_config.hpp"
 #include "scheduler/triggers/trigger.hpp"
 #include "scheduler/run_notifications.hpp"
 
@@ -55,6 +56,10 @@ Status Daemon::Start() {
   if (!pruned.ok()) spdlog::warn("could not prune the run queue: {}", pruned.status().message());
   RecoverInFlight();
   SLUICE_TRY(LoadPolledTriggers());
+  started_stamp_ = NewQueueId();
+  for (const auto& p : pipelines_) {
+    if (triggers::IsEnabled(triggers_[p.name].specs, "continuous")) continuous_[p.name] = ContinuousState{};
+  }
 
   loop_ = std::thread([this] {
     // A thread's entry point lets nothing escape: an error here must not end `sluice serve`.
@@ -82,6 +87,11 @@ void Daemon::Stop() {
     stopping_ = true;
     for (auto& [id, worker] : workers_) {
       if (worker.finished) continue;
+      if (worker.stop_following) {  // commits what it has read and ends; the next start follows again
+        worker.stop_following->store(true);
+        spdlog::info("run {} of '{}' was asked to stop following", id, worker.pipeline);
+        continue;
+      }
       worker.cancellation->Cancel("sluice serve is stopping; the run is queued again");
       spdlog::info("run {} of '{}' was asked to stop; it is queued again for the next start", id, worker.pipeline);
     }
@@ -326,6 +336,7 @@ void Daemon::Loop() {
     lock.unlock();
     TimePoint now = workspace_.clock().Now();
     TimePoint next_poll = PollTriggers(now);
+    QueueContinuous(now);
     StartDueRuns(now);
     ReapFinishedWorkers();
     (void)fault::Hit("daemon_loop");  // a test's witness that a whole pass ran at the current time
@@ -357,14 +368,17 @@ void Daemon::StartDueRuns(TimePoint now) {
     if (!*claimed) return;
     catalog::QueuedRun run = std::move(**claimed);
     auto cancellation = std::make_shared<pipeline::RunCancellation>();
+    std::shared_ptr<std::atomic<bool>> stop_following;
+    if (run.trigger == "continuous") stop_following = std::make_shared<std::atomic<bool>>(false);
     std::lock_guard lock(mutex_);
     Worker& worker = workers_[run.id];
     worker.pipeline = run.pipeline;
     worker.cancellation = cancellation;
-    worker.thread = std::thread([this, run, cancellation]() mutable {
+    worker.stop_following = stop_following;
+    worker.thread = std::thread([this, run, cancellation, stop_following]() mutable {
       std::string id = run.id;
       try {
-        Execute(std::move(run), cancellation);
+        Execute(std::move(run), cancellation, stop_following);
       } catch (const std::exception& e) {
         spdlog::error("run {} stopped on an unexpected error: {}", id, workspace_.Redact(e.what()));
       } catch (...) {
@@ -393,7 +407,46 @@ void Daemon::ReapFinishedWorkers() {
   for (auto& thread : done) thread.join();
 }
 
-void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancellation> cancellation) {
+void Daemon::QueueContinuous(TimePoint now) {
+  std::vector<std::pair<std::string, int64_t>> due;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    for (auto& [name, state] : continuous_) {
+      bool running = std::any_of(workers_.begin(), workers_.end(),
+                                 [&](const auto& w) { return !w.second.finished && w.second.pipeline == name; });
+      if (state.queued || running || now < state.not_before) continue;
+      state.queued = true;
+      due.emplace_back(name, state.generation++);
+    }
+  }
+  for (const auto& [name, generation] : due) {
+    auto queued = Enqueue(name, "continuous", fmt::format("continuous:{}:{}", started_stamp_, generation),
+                          "follows its change log (continuous: true)");
+    if (!queued.ok()) {
+      spdlog::error("could not queue the continuous run of '{}': {}", name, queued.status().message());
+      ContinuousRunEnded(name, /*failed=*/true);
+    }
+  }
+}
+
+void Daemon::ContinuousRunEnded(const std::string& pipeline, bool failed) {
+  std::lock_guard lock(mutex_);
+  auto it = continuous_.find(pipeline);
+  if (it == continuous_.end()) return;
+  auto& state = it->second;
+  state.queued = false;
+  state.failures = failed ? state.failures + 1 : 0;
+  // 5 s, 10 s, 20 s, … up to 5 minutes between restarts of a failing follower.
+  auto backoff = std::chrono::seconds(5) * (1 << std::min<int64_t>(std::max<int64_t>(state.failures - 1, 0), 6));
+  state.not_before = workspace_.clock().Now() +
+                     (failed ? std::min<std::chrono::microseconds>(backoff, std::chrono::minutes(5))
+                             : std::chrono::microseconds(0));
+  wake_.notify_all();
+}
+
+void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancellation> cancellation,
+                     std::shared_ptr<std::atomic<bool>> stop_following) {
   pipeline::PipelineRunner runner(workspace_, pipelines_);
   pipeline::RunRequest request;
   request.pipeline = run.pipeline;
@@ -403,6 +456,10 @@ void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancel
   request.full_refresh = run.full_refresh;
   if (!run.only_job.empty()) request.only_job = run.only_job;
   request.cancellation = cancellation;
+  if (stop_following) {
+    request.follow = true;
+    request.stop_following = stop_following;
+  }
   auto listener = progress_listeners_ ? progress_listeners_(run.id) : nullptr;
   auto outcome = [&]() -> Result<pipeline::RunOutcome> {
     try {
@@ -460,6 +517,11 @@ void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancel
 
   Status finished = workspace_.catalog().FinishQueuedRun(run.id);
   if (!finished.ok()) spdlog::error("could not close queue entry {}: {}", run.id, finished.message());
+  if (stop_following) {
+    bool failed = !outcome.ok() || outcome->record.status == catalog::RunStatus::kFailed;
+    ContinuousRunEnded(run.pipeline, failed);
+    return;  // the loop queues the next following run itself
+  }
   if (requeue) QueueAgain(run, "requeue:" + run.id, fmt::format("again after run {}: {}", run.id, requeue_reason), delay);
 }
 

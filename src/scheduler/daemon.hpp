@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -83,7 +84,17 @@ class Daemon {
     std::string pipeline;
     std::thread thread;
     std::shared_ptr<pipeline::RunCancellation> cancellation;
+    /// A `continuous: true` run follows until this is set (Stop() sets it instead of cancelling).
+    std::shared_ptr<std::atomic<bool>> stop_following;
     bool finished = false;
+  };
+
+  /// A `continuous: true` pipeline: whether its run is queued, and when it may start again.
+  struct ContinuousState {
+    bool queued = false;
+    int64_t generation = 0;  // runs queued so far by this daemon (part of the dedup key)
+    int64_t failures = 0;    // in a row: the restart backoff grows with them
+    TimePoint not_before{};
   };
 
   struct PolledEntry {
@@ -104,7 +115,12 @@ class Daemon {
   /// Queues `run` again under a new id (a restart, a stop, a busy pipeline), waiting `delay` first.
   void QueueAgain(catalog::QueuedRun run, std::string dedup_key, std::string detail, std::chrono::microseconds delay);
   void StartDueRuns(TimePoint now);
-  void Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancellation> cancellation);
+  void Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancellation> cancellation,
+               std::shared_ptr<std::atomic<bool>> stop_following);
+  /// Queues a following run of every `continuous: true` pipeline that has none (after its backoff).
+  void QueueContinuous(TimePoint now);
+  /// Records how a continuous run ended: the next starts at once after a clean stop, later after failures.
+  void ContinuousRunEnded(const std::string& pipeline, bool failed);
   /// Runs of the pipelines that `on_success:`/`on_failure:` the finished pipeline.
   void QueueChained(const pipeline::RunOutcome& outcome);
   void Notify(const pipeline::RunOutcome& outcome);
@@ -131,6 +147,8 @@ class Daemon {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::map<std::string, Worker> workers_;  // queue id → worker (running until finished); guarded by mutex_
+  std::map<std::string, ContinuousState> continuous_;  // guarded by mutex_
+  std::string started_stamp_;  // this daemon's start, in the dedup keys of its continuous runs
   std::thread loop_;
 };
 

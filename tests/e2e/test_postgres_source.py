@@ -411,14 +411,14 @@ class PostgresSourceTest(ProjectTest):
         self.assertIn("cursor", r.err)
         self.assertIn("pipelines/nocursor.yaml:2", r.err)
         os.remove(self.p.path("pipelines", "nocursor.yaml"))
-        self.p.pipeline("win", "name: win\nsource: { connection: registry, table: t }\n"
+        self.p.pipeline("win", "name: win\nsource: { connection: registry, query: SELECT 1 }\n"
                         "mode: cdc\nprimary_key: [id]\n"
                         "target: { zone: raw, table: t }\n")
         r = self.run_job("win")
         self.assertNotEqual(r.rc, 0, repr(r))
         self.assertIn("mode: cdc", r.err)
-        self.assertIn("not available for the postgres source yet", r.err)
-        self.assertIn("pipelines/win.yaml:3", r.err)
+        self.assertIn("not query:", r.err)
+        self.assertIn("pipelines/win.yaml:2", r.err)
 
     # --- failures -----------------------------------------------------------------------------
 

@@ -168,6 +168,7 @@ connections:
   registry: { type: postgres, url: "postgresql://etl@127.0.0.1:5432/registry" }
   bank: { type: postgres, url: "postgresql://etl@127.0.0.1:5432/bank" }
   shop: { type: postgres, url: "postgresql://etl@127.0.0.1:5432/shop" }
+  shopdb: { type: postgres, url: "postgresql://etl@127.0.0.1:5432/shop" }
 notifications:
   ops-mail: { type: email, smtp: { host: 127.0.0.1, port: 8025, tls: none }, from: a@b.test, to: [c@d.test] }
   ops-hook: { type: webhook, url: "http://127.0.0.1:9000/hook" }

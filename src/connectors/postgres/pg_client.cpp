@@ -200,6 +200,14 @@ Result<std::unique_ptr<PgClient>> PgClient::Connect(std::string_view url, const 
     keys.push_back("sslmode");
     values.push_back(options.sslmode.c_str());
   }
+  if (!options.server_options.empty()) {
+    keys.push_back("options");
+    values.push_back(options.server_options.c_str());
+  }
+  if (!options.replication.empty()) {
+    keys.push_back("replication");
+    values.push_back(options.replication.c_str());
+  }
   keys.push_back(nullptr);
   values.push_back(nullptr);
 

@@ -22,6 +22,11 @@ struct ConnectOptions {
   std::string sslmode;
   /// Shown in pg_stat_activity unless the URL sets application_name itself.
   std::string application_name = "sluice";
+  /// "database" opens a logical replication connection (walsender; replication commands and
+  /// simple queries only); "" a normal one.
+  std::string replication;
+  /// Server settings for the session (libpq `options`, e.g. "-c TimeZone=UTC"); "" = the server's defaults.
+  std::string server_options;
 };
 
 /// Owns one PGresult.

@@ -1,3 +1,4 @@
+#include "scheduler/triggers/continuous/continuous_trigger.hpp"
 #include "scheduler/triggers/file_arrival/file_arrival_trigger.hpp"
 #include "scheduler/triggers/on_commit/on_commit_trigger.hpp"
 #include "scheduler/triggers/on_demand/on_demand_trigger.hpp"
@@ -10,6 +11,7 @@ namespace sluice::scheduler::triggers {
 
 void RegisterBuiltinTriggers(TriggerRegistry& registry) {
   // In name order: messages list the kinds in registration order.
+  (void)registry.Register(ContinuousTriggerDescriptor());
   (void)registry.Register(FileArrivalTriggerDescriptor());
   (void)registry.Register(OnCommitTriggerDescriptor());
   (void)registry.Register(OnDemandTriggerDescriptor());

@@ -370,11 +370,21 @@ TEST_F(PostgresBindTest, IncrementalNeedsACursorAndOtherModesAreRefused) {
   EXPECT_NE(no_cursor.status().message().find("'cursor'"), std::string::npos) << no_cursor.status();
   EXPECT_NE(no_cursor.status().message().find("job 'j'"), std::string::npos) << no_cursor.status();
   EXPECT_NE(no_cursor.status().message().find("test.yaml:1"), std::string::npos) << no_cursor.status();
-  auto cdc = Bind("cdc", "url: postgresql://u@127.0.0.1:1/db\ntable: public.orders\ncursor: id\n");
-  ASSERT_FALSE(cdc.ok());
-  EXPECT_EQ(cdc.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(cdc.status().message().find("mode: cdc"), std::string::npos) << cdc.status();
-  EXPECT_NE(cdc.status().message().find("not available for the postgres source yet"), std::string::npos);
+  auto cdc_query = Bind("cdc", "url: postgresql://u@127.0.0.1:1/db\nquery: SELECT 1\n");
+  ASSERT_FALSE(cdc_query.ok());
+  EXPECT_EQ(cdc_query.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(cdc_query.status().message().find("mode: cdc"), std::string::npos) << cdc_query.status();
+  EXPECT_NE(cdc_query.status().message().find("not query:"), std::string::npos) << cdc_query.status();
+  auto cdc = Bind("cdc", "url: postgresql://u@127.0.0.1:1/db\ntables: [public.orders, shop.customers]\n");
+  ASSERT_TRUE(cdc.ok()) << cdc.status();
+  EXPECT_TRUE((*cdc)->plan().is_incremental);
+  EXPECT_NE((*cdc)->plan().description.find("shop.customers"), std::string::npos);
+  auto twice = Bind("cdc", "url: postgresql://u@127.0.0.1:1/db\ntables: [public.orders, shop.orders]\n");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("would both land in table 'orders'"), std::string::npos) << twice.status();
+  auto tables_elsewhere = Bind("full", "url: postgresql://u@127.0.0.1:1/db\ntables: [public.orders]\n");
+  ASSERT_FALSE(tables_elsewhere.ok());
+  EXPECT_NE(tables_elsewhere.status().message().find("tables: is for mode: cdc"), std::string::npos);
 }
 
 TEST_F(PostgresBindTest, ChangesNeedAPrimaryKeyAndAppendUnderIncremental) {

@@ -27,7 +27,8 @@ std::string ErrorOf(const std::string& yaml) {
 
 TEST(TriggerRegistryTest, BuiltinKinds) {
   EXPECT_EQ(BuiltinTriggers().Names(),
-            (std::vector<std::string>{"file_arrival", "on_commit", "on_demand", "on_failure", "on_success", "schedule", "webhook"}));
+            (std::vector<std::string>{"continuous", "file_arrival", "on_commit", "on_demand", "on_failure", "on_success",
+                                      "schedule", "webhook"}));
 }
 
 TEST(TriggerParseTest, ConfigMdExampleParsesAsWritten) {

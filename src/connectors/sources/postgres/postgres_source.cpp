@@ -1,4 +1,5 @@
 #include "connectors/sources/postgres/postgres_source.hpp"
+#include "connectors/sources/postgres/cdc_source.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -283,6 +284,7 @@ class PostgresReader final : public SourceReader {
     std::unique_ptr<PgClient> client;
     std::vector<PgColumn> columns;
     std::string read_sql;
+    std::string snapshot;  // RunContext::snapshot: every connection reads in it (its transaction is open)
     bool nothing_to_read = false;
     uint64_t pending_bytes = 0;
     std::string summary;
@@ -769,6 +771,10 @@ class PostgresSource final : public Source {
 
     SLUICE_ASSIGN_OR_RETURN(setup.client, ConnectWithRetries());
     PgClient& pg = *setup.client;
+    if (!context.snapshot.empty()) {
+      SLUICE_TRY(pg.ImportSnapshot(context.snapshot));
+      setup.snapshot = context.snapshot;
+    }
 
     postgres::TypeMappingOptions types;
     types.cast_unsupported_to_text = options_.cast_unsupported_to_text;
@@ -906,7 +912,7 @@ class PostgresSource final : public Source {
     }
     setup->chunk_rows = options_.batch_rows;
     // Every chunk of this run sees the same data; a resumed load spans two snapshots (documented).
-    SLUICE_TRY(pg.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    if (setup->snapshot.empty()) SLUICE_TRY(pg.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
     return Status::OK();
   }
 
@@ -925,8 +931,10 @@ class PostgresSource final : public Source {
       blocks = std::strtoll(size.Get(0, "b").c_str(), nullptr, 10);
       if (blocks < n) return Status::OK();  // too small to be worth more connections
     }
-    std::string snapshot;
-    if (setup->chunk_key.empty()) {
+    std::string snapshot = setup->snapshot;
+    if (!snapshot.empty()) {
+      // Reading in a snapshot given from outside: the other connections import the same one.
+    } else if (setup->chunk_key.empty()) {
       SLUICE_ASSIGN_OR_RETURN(snapshot, pg.ExportSnapshot());
     } else {  // PlanChunks opened the snapshot's transaction already
       SLUICE_ASSIGN_OR_RETURN(auto exported, pg.Query("SELECT pg_export_snapshot() AS s"));
@@ -1236,6 +1244,8 @@ SourceDescriptor PostgresSourceDescriptor() {
       {"url", OptionType::kString, "", true, false, "postgresql://user@host:port/database (no password in it)"},
       {"password", OptionType::kString, "", false, true, "the user's password (omit when the server trusts the user)"},
       {"table", OptionType::kString, "", false, false, "schema.table (or table, in schema public) to read; or use query:"},
+      {"tables", OptionType::kStringList, "", false, false,
+       "mode: cdc: the tables to follow, each into the lake table of its name (or table: for one)"},
       {"query", OptionType::kString, "", false, false, "a SELECT whose rows to read, instead of table:"},
       {"columns", OptionType::kStringList, "", false, false, "only these columns, in this order; omitted = all"},
       {"cursor", OptionType::kString, "", false, false,
@@ -1269,6 +1279,11 @@ SourceDescriptor PostgresSourceDescriptor() {
        "disable | allow | prefer | require | verify-ca | verify-full; omitted = what the URL says (libpq default prefer)"},
   };
   d.bind = [](const BindContext& context, const config::Value& options) -> Result<std::unique_ptr<Source>> {
+    if (context.job_config != nullptr && context.job_config->mode == "cdc") return BindPostgresCdc(context, options);
+    if (const auto* tables = options.Find("tables"); tables != nullptr && !tables->IsNull()) {
+      return Status::Invalid("{}: tables: is for mode: cdc; other modes read one table: (one job per table)",
+                             tables->location().ToString());
+    }
     SLUICE_ASSIGN_OR_RETURN(auto parsed, ParseOptions(context, options));
     SourcePlan plan;
     plan.connector = "postgres";

@@ -1,0 +1,580 @@
+#include "connectors/sources/postgres/cdc_capture.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <thread>
+
+#include "common/strings.hpp"
+#include "connectors/postgres/pg_replication.hpp"
+#include "connectors/postgres/pg_types.hpp"
+#include "connectors/sources/postgres/cdc_table_buffer.hpp"
+
+namespace sluice::connectors::pgcdc {
+
+using postgres::Lsn;
+
+Result<CdcState> CdcState::Parse(const std::string& json) {
+  CdcState state;
+  if (json.empty() || json == "{}") return state;
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::DataError("the stored cdc state is not a JSON object: {}", json);
+  state.slot = j.value("slot", "");
+  state.publication = j.value("publication", "");
+  state.created_slot = j.value("created_slot", false);
+  state.created_publication = j.value("created_publication", false);
+  state.copied = j.value("copied", false);
+  std::string lsn = j.value("lsn", "0/0");
+  SLUICE_ASSIGN_OR_RETURN(auto parsed, postgres::ParseLsn(lsn));
+  state.lsn = parsed.value;
+  return state;
+}
+
+std::string CdcState::ToJson() const {
+  return nlohmann::json{{"slot", slot},
+                        {"publication", publication},
+                        {"created_slot", created_slot},
+                        {"created_publication", created_publication},
+                        {"copied", copied},
+                        {"lsn", postgres::FormatLsn(Lsn{lsn})}}
+      .dump();
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// A relation the stream announced: which captured table it is (or none) and its columns.
+struct KnownRelation {
+  std::string schema, name;
+  int table = -1;  // index into buffers_, -1 = not captured
+  std::vector<postgres::RelationColumn> columns;
+};
+
+class PgChangeCapture final : public ChangeCapture {
+ public:
+  explicit PgChangeCapture(CdcOptions options) : o_(std::move(options)) {}
+
+  const std::vector<CapturedTable>& tables() const override { return o_.tables; }
+
+  BatchLimits Limits() const override {
+    BatchLimits limits;
+    limits.max_wait = o_.commit_every;
+    limits.max_rows = o_.max_rows;
+    limits.max_bytes = o_.max_bytes;
+    return limits;
+  }
+
+  std::string Describe() const override {
+    return fmt::format("slot '{}' of connection '{}'", o_.slot, o_.connection.empty() ? o_.url : o_.connection);
+  }
+
+  Result<CaptureStart> Start(const std::string& state_json, bool full_refresh) override {
+    SLUICE_ASSIGN_OR_RETURN(auto state, CdcState::Parse(state_json));
+    if (!state.slot.empty() && state.slot != o_.slot && !full_refresh) {
+      return Status::Invalid(
+          "{}: cdc: slot is now '{}' but pipeline '{}' streamed from slot '{}'; run `sluice run {} --full-refresh` to copy "
+          "the tables again from the new slot (then `sluice cdc drop` is no longer needed for the old one: drop it with "
+          "SELECT pg_drop_replication_slot('{}'))",
+          o_.location.ToString(), o_.slot, o_.pipeline, state.slot, o_.pipeline, state.slot);
+    }
+    SLUICE_TRY(ConnectSql());
+    SLUICE_ASSIGN_OR_RETURN(auto wal_level, sql_->Query("SHOW wal_level"));
+    if (wal_level.rows.empty() || wal_level.Get(0, "wal_level") != "logical") {
+      return Status::Invalid(
+          "PostgreSQL {}: wal_level is '{}', change data capture needs 'logical': set wal_level = logical in "
+          "postgresql.conf and restart the server (docs/connectors/postgres-cdc.md)",
+          sql_->endpoint(), wal_level.Get(0, "wal_level"));
+    }
+    CaptureStart start;
+    SLUICE_TRY(ReadKeys(&start.warnings));
+    state.slot = o_.slot;
+    state.publication = o_.publication;
+    SLUICE_TRY(EnsurePublication(&state));
+
+    SLUICE_ASSIGN_OR_RETURN(auto slot, InactiveSlotRow());
+    bool exists = !slot.rows.empty();
+    if (exists && slot.Get(0, "wal_status") == "lost" && !full_refresh) {
+      return ResnapshotNeeded(fmt::format("slot '{}' was invalidated by the server (wal_status lost: it fell behind "
+                                          "more than max_slot_wal_keep_size)", o_.slot));
+    }
+    if (!full_refresh && state.copied) {
+      if (!exists) {
+        return ResnapshotNeeded(fmt::format("slot '{}' no longer exists on {} (dropped outside sluice?)", o_.slot,
+                                            sql_->endpoint()));
+      }
+      if (slot.Get(0, "plugin") != "pgoutput") {
+        return Status::Invalid("slot '{}' on {} uses plugin '{}'; sluice reads pgoutput slots: name another slot in cdc: slot",
+                               o_.slot, sql_->endpoint(), slot.Get(0, "plugin"));
+      }
+      state_ = state;
+      return start;
+    }
+    // A copy starts from a slot created now: its exported snapshot and consistent point meet exactly.
+    if (exists) {
+      if (slot.Get(0, "active") == "t") return SlotActive(slot.Get(0, "active_pid"));
+      if (!state.created_slot && !full_refresh) {
+        return Status::Invalid(
+            "slot '{}' already exists on {} but sluice did not create it; the first run copies the tables from the "
+            "snapshot of a slot it creates: drop that slot (SELECT pg_drop_replication_slot('{}')), name another one in "
+            "cdc: slot, or run with --full-refresh to have sluice drop and recreate it",
+            o_.slot, sql_->endpoint(), o_.slot);
+      }
+      SLUICE_TRY(sql_->QueryParams("SELECT pg_drop_replication_slot($1)", {o_.slot}).status());
+      spdlog::info("pipeline '{}': dropped slot '{}' to copy the tables again", o_.pipeline, o_.slot);
+    }
+    SLUICE_TRY(ConnectReplication());
+    SLUICE_ASSIGN_OR_RETURN(auto created, repl_->CreateSlot(o_.slot));
+    state.created_slot = true;
+    state.copied = true;
+    state.lsn = created.consistent_point.value;
+    start.snapshot = created.snapshot;
+    start.copied_state_json = state.ToJson();
+    state_ = state;
+    spdlog::info("pipeline '{}': created slot '{}' at {}; copying {} table(s) from its snapshot", o_.pipeline, o_.slot,
+                 postgres::FormatLsn(created.consistent_point), o_.tables.size());
+    return start;
+  }
+
+  Status StartStreaming(const std::string& state_json) override {
+    SLUICE_ASSIGN_OR_RETURN(auto state, CdcState::Parse(state_json));
+    if (!sql_) SLUICE_TRY(ConnectSql());
+    if (o_.tables.front().key.empty() && key_read_ == false) SLUICE_TRY(ReadKeys(nullptr));
+    // The insert position: with asynchronous commit a committed transaction may not be written
+    // yet, and pg_current_wal_lsn() (the write position) would stop the run before it.
+    SLUICE_ASSIGN_OR_RETURN(auto wal, sql_->Query("SELECT pg_current_wal_insert_lsn()::text AS lsn"));
+    SLUICE_ASSIGN_OR_RETURN(stop_at_, postgres::ParseLsn(wal.Get(0, "lsn")));
+    if (!repl_) SLUICE_TRY(ConnectReplication());
+    state_.created_slot |= state.created_slot;
+    state_.created_publication |= state.created_publication;
+    committed_ = Lsn{state.lsn};
+    confirmed_ = committed_;
+    received_ = committed_;
+    SLUICE_TRY(InactiveSlotRow().status());
+    Status started = repl_->StartStreaming(o_.slot, committed_, o_.publication);
+    if (!started.ok()) {
+      if (started.code() == StatusCode::kConflict) {
+        auto slot = SlotRow();
+        return SlotActive(slot.ok() ? slot->Get(0, "active_pid") : "?");
+      }
+      return started.WithContext("pipeline '{}'", o_.pipeline);
+    }
+    last_status_ = Clock::now();
+    spdlog::info("pipeline '{}': streaming slot '{}' from {} (server WAL at {})", o_.pipeline, o_.slot,
+                 postgres::FormatLsn(committed_), postgres::FormatLsn(stop_at_));
+    return Status::OK();
+  }
+
+  Result<ChangeBatch> ReadBatch(engine::Connection& connection, const BatchLimits& limits) override {
+    if (buffers_.empty()) {
+      for (size_t i = 0; i < o_.tables.size(); ++i) {
+        buffers_.push_back(std::make_unique<TableBuffer>(o_.tables[i], fmt::format("cdc_batch_{}", i)));
+      }
+    }
+    for (auto& b : buffers_) SLUICE_TRY(b->Reset(connection));
+    ChangeBatch batch;
+    Lsn batch_start = received_;
+    auto deadline = Clock::now() + limits.max_wait;
+    std::optional<Lsn> asked_keepalive;  // wal_end of the last keepalive
+    Clock::time_point quiet_since = Clock::now();
+    bool data_since_ask = false;
+    for (;;) {
+      if (!in_txn_) {
+        bool stop = limits.stop != nullptr && limits.stop->load();
+        if (!limits.follow && received_ >= stop_at_) batch.caught_up = true;
+        if (batch.caught_up || stop || batch.rows >= limits.max_rows || batch.bytes >= limits.max_bytes ||
+            Clock::now() >= deadline) {
+          break;
+        }
+      }
+      if (Clock::now() - last_status_ > std::chrono::seconds(5)) SLUICE_TRY(SendStatus(false));
+      SLUICE_ASSIGN_OR_RETURN(auto frame, repl_->Receive(std::chrono::milliseconds(100)));
+      if (!frame) {
+        // Quiet: ask the server where it is, so a run without --follow learns it has caught up
+        // (and idle tables move the position) without waiting for the next scheduled keepalive.
+        auto every = limits.follow ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(100);
+        if (!in_txn_ && Clock::now() - last_ask_ >= every) {
+          last_ask_ = Clock::now();
+          SLUICE_TRY(SendStatus(true));
+        }
+        continue;
+      }
+      SLUICE_ASSIGN_OR_RETURN(auto decoded, postgres::DecodeReplicationFrame(*frame));
+      if (const auto* keepalive = std::get_if<postgres::PrimaryKeepalive>(&decoded)) {
+        if (!in_txn_) {
+          if (keepalive->wal_end > received_) received_ = keepalive->wal_end;
+          // The server stays at one position below the stop position (WAL written but never
+          // decodable up to it): after a while with nothing in between, there is nothing more.
+          if (!asked_keepalive || *asked_keepalive != keepalive->wal_end || data_since_ask) {
+            asked_keepalive = keepalive->wal_end;
+            quiet_since = Clock::now();
+          } else if (!limits.follow && Clock::now() - quiet_since > std::chrono::seconds(5)) {
+            batch.caught_up = true;
+          }
+          data_since_ask = false;
+        }
+        if (keepalive->reply_requested) SLUICE_TRY(SendStatus(false));
+        continue;
+      }
+      data_since_ask = true;
+      const auto& data = std::get<postgres::XLogData>(decoded);
+      auto message = postgres::DecodePgOutput(data.payload);
+      if (!message.ok()) {
+        return message.status().WithContext("pipeline '{}', slot '{}', WAL position {}", o_.pipeline, o_.slot,
+                                            postgres::FormatLsn(data.start));
+      }
+      SLUICE_ASSIGN_OR_RETURN(int64_t bytes, Apply(connection, data.start, *message));
+      if (bytes > 0) {
+        batch.rows += 1;
+        batch.bytes += bytes;
+      }
+    }
+    for (auto& b : buffers_) {
+      if (b->rows() == 0) continue;
+      SLUICE_ASSIGN_OR_RETURN(auto table, b->Finish(connection));
+      batch.tables.push_back(std::move(table));
+    }
+    CdcState state = CurrentState();
+    state.lsn = received_.value;
+    batch.state_json = state.ToJson();
+    batch.position_only = batch.rows == 0 && received_ > batch_start;
+    return batch;
+  }
+
+  Status Confirm(const std::string& state_json) override {
+    SLUICE_ASSIGN_OR_RETURN(auto state, CdcState::Parse(state_json));
+    committed_ = Lsn{state.lsn};
+    if (committed_ > confirmed_) confirmed_ = committed_;
+    return SendStatus(false);
+  }
+
+  Result<SlotHealth> Health() override {
+    SLUICE_TRY(ConnectSql());
+    SlotHealth h;
+    h.slot = o_.slot;
+    h.publication = o_.publication;
+    SLUICE_ASSIGN_OR_RETURN(
+        auto rows, sql_->QueryParams(
+                       "SELECT plugin, active, active_pid::text AS active_pid, confirmed_flush_lsn::text AS confirmed, "
+                       "pg_current_wal_lsn()::text AS current, "
+                       "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint AS lag, wal_status, "
+                       "safe_wal_size FROM pg_replication_slots WHERE slot_name = $1",
+                       {o_.slot}));
+    if (rows.rows.empty()) return h;
+    h.exists = true;
+    h.plugin = rows.Get(0, "plugin");
+    h.active = rows.Get(0, "active") == "t";
+    h.active_pid = rows.Get(0, "active_pid");
+    h.confirmed_flush_lsn = rows.Get(0, "confirmed");
+    h.current_wal_lsn = rows.Get(0, "current");
+    h.lag_bytes = std::strtoll(rows.Get(0, "lag").c_str(), nullptr, 10);
+    h.wal_status = rows.Get(0, "wal_status");
+    if (std::string safe = rows.Get(0, "safe_wal_size"); !safe.empty()) h.safe_wal_size = std::strtoll(safe.c_str(), nullptr, 10);
+    return h;
+  }
+
+  Result<std::vector<std::string>> Drop(const std::string& state_json) override {
+    SLUICE_ASSIGN_OR_RETURN(auto state, CdcState::Parse(state_json));
+    SLUICE_TRY(ConnectSql());
+    std::vector<std::string> dropped;
+    std::string slot = state.slot.empty() ? o_.slot : state.slot;
+    std::string publication = state.publication.empty() ? o_.publication : state.publication;
+    if (slot == o_.slot) SLUICE_TRY(InactiveSlotRow().status());
+    SLUICE_ASSIGN_OR_RETURN(auto rows, sql_->QueryParams(
+        "SELECT active, active_pid::text AS active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot}));
+    if (!rows.rows.empty() && rows.Get(0, "active") == "t") {
+      return Status::Conflict("slot '{}' of pipeline '{}' is in use (pid {}): stop the `sluice run {} --follow` (or the "
+                              "serve) following it first",
+                              slot, o_.pipeline, rows.Get(0, "active_pid"), o_.pipeline);
+    }
+    if (!rows.rows.empty() && state.created_slot) {
+      SLUICE_TRY(sql_->QueryParams("SELECT pg_drop_replication_slot($1)", {slot}).status());
+      dropped.push_back(fmt::format("slot {}", slot));
+    }
+    if (state.created_publication) {
+      SLUICE_TRY(sql_->Execute(fmt::format("DROP PUBLICATION IF EXISTS {}", postgres::QuoteIdent(publication))));
+      dropped.push_back(fmt::format("publication {}", publication));
+    }
+    return dropped;
+  }
+
+ private:
+  Status ConnectSql() {
+    if (sql_) return Status::OK();
+    auto client = postgres::PgClient::Connect(o_.url, o_.password, o_.connect);
+    if (!client.ok()) return WithConnection(client.status());
+    sql_ = std::move(*client);
+    return Status::OK();
+  }
+
+  Status ConnectReplication() {
+    auto client = postgres::ReplicationConnection::Connect(o_.url, o_.password, o_.connect);
+    if (!client.ok()) {
+      Status st = WithConnection(client.status());
+      if (st.message().find("permission") != std::string::npos || st.message().find("replication") != std::string::npos) {
+        st = st.WithContext("a replication connection needs a user with the REPLICATION attribute (ALTER ROLE … "
+                            "REPLICATION) and a pg_hba.conf line allowing it");
+      }
+      return st;
+    }
+    repl_ = std::move(*client);
+    return Status::OK();
+  }
+
+  Status WithConnection(const Status& st) const {
+    return o_.connection.empty() ? st : st.WithContext("connection '{}'", o_.connection);
+  }
+
+  Status ResnapshotNeeded(const std::string& why) const {
+    return Status::Invalid("pipeline '{}': resnapshot needed: {}; changes since its last commit are lost to sluice. Run "
+                           "`sluice run {} --full-refresh` to create the slot again and copy the tables anew",
+                           o_.pipeline, why, o_.pipeline);
+  }
+
+  Status SlotActive(const std::string& pid) const {
+    return Status::Conflict("pipeline '{}' is already being followed by another process (slot '{}' active, pid {}); "
+                            "one consumer per slot: stop the other `sluice run {} --follow` or serve first",
+                            o_.pipeline, o_.slot, pid, o_.pipeline);
+  }
+
+  /// The slot's row once no process streams it, waiting up to 10 s: a follower that just died
+  /// (kill -9) holds its slot until the server notices the closed connection.
+  Result<postgres::TextRows> InactiveSlotRow() {
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      SLUICE_ASSIGN_OR_RETURN(auto slot, SlotRow());
+      if (slot.rows.empty() || slot.Get(0, "active") != "t" || Clock::now() >= deadline) return slot;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  Result<postgres::TextRows> SlotRow() {
+    return sql_->QueryParams(
+        "SELECT plugin, active, active_pid::text AS active_pid, wal_status FROM pg_replication_slots WHERE slot_name = $1",
+        {o_.slot});
+  }
+
+  /// Each table's row identity (primary key, or the replica identity index) and the warnings for
+  /// tables whose updates and deletes cannot be told apart.
+  Status ReadKeys(std::vector<std::string>* warnings) {
+    key_read_ = true;
+    for (auto& t : o_.tables) {
+      auto dot = t.source.find('.');
+      std::string schema = t.source.substr(0, dot), name = t.source.substr(dot + 1);
+      SLUICE_ASSIGN_OR_RETURN(
+          auto rows,
+          sql_->QueryParams(
+              "SELECT c.relreplident::text AS identity, "
+              "(SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey::int2[], a.attnum)) FROM pg_index i "
+              " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+              " WHERE i.indrelid = c.oid AND i.indisprimary) AS pk, "
+              "(SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey::int2[], a.attnum)) FROM pg_index i "
+              " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+              " WHERE i.indrelid = c.oid AND i.indisreplident) AS ri "
+              "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 "
+              "AND c.relkind IN ('r', 'p')",
+              {schema, name}));
+      if (rows.rows.empty()) {
+        return Status::NotFound("{}: table {} of pipeline '{}' does not exist on {} (or is not a table)",
+                                o_.location.ToString(), t.source, o_.pipeline, sql_->endpoint());
+      }
+      std::string identity = rows.Get(0, "identity");
+      std::string key = identity == "i" ? rows.Get(0, "ri") : rows.Get(0, "pk");
+      t.key = key.empty() ? std::vector<std::string>{} : Split(key, ',');
+      std::string warning;
+      if (identity == "n") {
+        warning = fmt::format("table {} has REPLICA IDENTITY NOTHING: PostgreSQL refuses its UPDATEs and DELETEs while it "
+                              "is published; set REPLICA IDENTITY DEFAULT (with a primary key) or FULL",
+                              t.source);
+      } else if (identity == "d" && t.key.empty()) {
+        warning = fmt::format("table {} has no primary key and REPLICA IDENTITY DEFAULT: PostgreSQL refuses its UPDATEs "
+                              "and DELETEs while it is published; add a primary key or ALTER TABLE {} REPLICA IDENTITY "
+                              "FULL",
+                              t.source, t.source);
+      } else if (identity == "f" && t.key.empty()) {
+        warning = fmt::format("table {} has REPLICA IDENTITY FULL but no primary key: its change records have no key, "
+                              "so unchanged TOAST values cannot be filled from earlier rows and the current state cannot "
+                              "be rebuilt per key",
+                              t.source);
+      }
+      if (!warning.empty()) {
+        spdlog::warn("pipeline '{}': {}", o_.pipeline, warning);
+        if (warnings != nullptr) warnings->push_back(warning);
+      }
+    }
+    return Status::OK();
+  }
+
+  Status EnsurePublication(CdcState* state) {
+    SLUICE_ASSIGN_OR_RETURN(auto exists, sql_->QueryParams("SELECT 1 FROM pg_publication WHERE pubname = $1", {o_.publication}));
+    std::vector<std::string> quoted;
+    for (const auto& t : o_.tables) quoted.push_back(QuotedTable(t.source));
+    if (exists.rows.empty()) {
+      SLUICE_TRY(sql_->Execute(fmt::format("CREATE PUBLICATION {} FOR TABLE {}", postgres::QuoteIdent(o_.publication),
+                                           Join(quoted, ", "))));
+      state->created_publication = true;
+      spdlog::info("pipeline '{}': created publication '{}' for {}", o_.pipeline, o_.publication, Join(quoted, ", "));
+      return Status::OK();
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto published, sql_->QueryParams(
+        "SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = $1", {o_.publication}));
+    for (size_t i = 0; i < o_.tables.size(); ++i) {
+      bool found = false;
+      for (size_t r = 0; r < published.rows.size(); ++r) found |= published.Get(r, "t") == o_.tables[i].source;
+      if (found) continue;
+      if (!state->created_publication) {
+        return Status::Invalid("publication '{}' on {} does not publish table {}: run ALTER PUBLICATION {} ADD TABLE {} "
+                               "(or name another publication in cdc: publication; sluice creates it when missing)",
+                               o_.publication, sql_->endpoint(), o_.tables[i].source, o_.publication, quoted[i]);
+      }
+      SLUICE_TRY(sql_->Execute(fmt::format("ALTER PUBLICATION {} ADD TABLE {}", postgres::QuoteIdent(o_.publication), quoted[i])));
+    }
+    return Status::OK();
+  }
+
+  static std::string QuotedTable(const std::string& source) {
+    auto dot = source.find('.');
+    return postgres::QuoteIdent(source.substr(0, dot)) + "." + postgres::QuoteIdent(source.substr(dot + 1));
+  }
+
+  CdcState CurrentState() const {
+    CdcState s = state_;
+    s.slot = o_.slot;
+    s.publication = o_.publication;
+    s.copied = true;
+    return s;
+  }
+
+  Status SendStatus(bool reply_requested) {
+    last_status_ = Clock::now();
+    return repl_->SendStatus(received_, confirmed_, reply_requested);
+  }
+
+  /// Applies one pgoutput message; returns the bytes of the change row it buffered (0 = none).
+  Result<int64_t> Apply(engine::Connection& connection, Lsn at, const postgres::PgOutputMessage& message) {
+    using namespace postgres;
+    if (const auto* begin = std::get_if<BeginMessage>(&message)) {
+      in_txn_ = true;
+      txn_ = *begin;
+      // Committed before the stored position: already in the lake (a resent transaction).
+      skip_txn_ = begin->final_lsn < committed_;
+      return 0;
+    }
+    if (const auto* commit = std::get_if<CommitMessage>(&message)) {
+      in_txn_ = false;
+      if (commit->end_lsn > received_) received_ = commit->end_lsn;
+      return 0;
+    }
+    if (const auto* relation = std::get_if<RelationMessage>(&message)) {
+      SLUICE_TRY(OnRelation(connection, *relation));
+      return 0;
+    }
+    if (skip_txn_) return 0;
+    ChangeRow row;
+    row.lsn = at;
+    row.commit_time_unix_us = txn_.commit_time_us + kPgEpochOffsetMicros;
+    row.xid = txn_.xid;
+    uint32_t oid = 0;
+    if (const auto* insert = std::get_if<InsertMessage>(&message)) {
+      oid = insert->relation;
+      row.change_type = "insert";
+      row.values = &insert->new_tuple;
+    } else if (const auto* update = std::get_if<UpdateMessage>(&message)) {
+      oid = update->relation;
+      row.change_type = "update";
+      row.values = &update->new_tuple;
+      if (update->old_kind == 'O') row.old_values = &update->old_tuple;
+    } else if (const auto* del = std::get_if<DeleteMessage>(&message)) {
+      oid = del->relation;
+      row.change_type = "delete";
+      row.values = &del->old_tuple;  // the key (or the whole old row with REPLICA IDENTITY FULL)
+    } else if (const auto* truncate = std::get_if<TruncateMessage>(&message)) {
+      int64_t bytes = 0;
+      row.change_type = "truncate";
+      for (uint32_t r : truncate->relations) {
+        auto it = relations_.find(r);
+        if (it == relations_.end() || it->second.table < 0) continue;
+        SLUICE_ASSIGN_OR_RETURN(int64_t b, buffers_[it->second.table]->Append(connection, row));
+        bytes += b;
+      }
+      return bytes;
+    } else {
+      return 0;  // Origin, Type, Message: nothing to land
+    }
+    auto it = relations_.find(oid);
+    if (it == relations_.end()) {
+      return Status::DataError("pipeline '{}': a change at {} names relation {} before any Relation message announced it",
+                               o_.pipeline, FormatLsn(at), oid);
+    }
+    if (it->second.table < 0) return 0;
+    return buffers_[it->second.table]->Append(connection, row);
+  }
+
+  Status OnRelation(engine::Connection& connection, const postgres::RelationMessage& relation) {
+    KnownRelation known;
+    known.schema = relation.schema.empty() ? "pg_catalog" : relation.schema;
+    known.name = relation.name;
+    known.columns = relation.columns;
+    std::string full = known.schema + "." + known.name;
+    for (size_t i = 0; i < o_.tables.size(); ++i) {
+      if (o_.tables[i].source == full) known.table = static_cast<int>(i);
+    }
+    auto previous = relations_.find(relation.oid);
+    bool same = previous != relations_.end() && previous->second.table == known.table &&
+                previous->second.columns.size() == known.columns.size();
+    if (same) {
+      for (size_t c = 0; c < known.columns.size(); ++c) {
+        same &= previous->second.columns[c].name == known.columns[c].name &&
+                previous->second.columns[c].type_oid == known.columns[c].type_oid &&
+                previous->second.columns[c].type_modifier == known.columns[c].type_modifier;
+      }
+    }
+    relations_[relation.oid] = known;
+    if (known.table < 0 || same) return Status::OK();
+    // Types as the copy path maps them (domains, enums, arrays); a column the catalog no longer
+    // has (dropped since this WAL was written) lands as text.
+    postgres::TypeMappingOptions types;
+    types.cast_unsupported_to_text = true;
+    SLUICE_ASSIGN_OR_RETURN(auto described, postgres::DescribeTable(*sql_, known.schema, known.name, types));
+    std::vector<postgres::PgColumn> layout;
+    for (const auto& c : known.columns) {
+      postgres::PgColumn column;
+      column.name = c.name;
+      column.type_oid = c.type_oid;
+      column.typmod = c.type_modifier;
+      column.target = engine::AppendColumn{c.name, engine::ColumnKind::kVarchar};
+      for (const auto& d : described) {
+        if (d.name == c.name && d.type_oid == c.type_oid) column = d;
+      }
+      layout.push_back(std::move(column));
+    }
+    if (previous != relations_.end()) {
+      spdlog::info("pipeline '{}': {} changed its columns at the source; the lake table follows", o_.pipeline, full);
+    }
+    return buffers_[known.table]->SetLayout(connection, std::move(layout));
+  }
+
+  CdcOptions o_;
+  std::unique_ptr<postgres::PgClient> sql_;
+  std::unique_ptr<postgres::ReplicationConnection> repl_;
+  bool key_read_ = false;
+  CdcState state_;  // as Start() left it: what sluice created
+  Clock::time_point last_ask_;
+  Lsn stop_at_, committed_, confirmed_, received_;
+  Clock::time_point last_status_;
+  bool in_txn_ = false;
+  bool skip_txn_ = false;
+  postgres::BeginMessage txn_;
+  std::map<uint32_t, KnownRelation> relations_;
+  std::vector<std::unique_ptr<TableBuffer>> buffers_;
+};
+
+}  // namespace
+
+std::unique_ptr<ChangeCapture> MakePgChangeCapture(CdcOptions options) {
+  return std::make_unique<PgChangeCapture>(std::move(options));
+}
+
+}  // namespace sluice::connectors::pgcdc
