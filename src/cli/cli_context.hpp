@@ -61,5 +61,6 @@ void AddMaintainCommand(CLI::App& app, CliContext& context);
 void AddCancelCommand(CLI::App& app, CliContext& context);
 void AddServeCommand(CLI::App& app, CliContext& context);
 void AddJobsCommand(CLI::App& app, CliContext& context);
+void AddSendCommand(CLI::App& app, CliContext& context);
 
 }  // namespace sluice::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   AddCancelCommand(app, context);
   AddServeCommand(app, context);
   AddJobsCommand(app, context);
+  AddSendCommand(app, context);
 
   try {
     app.parse(argc, argv);
