@@ -310,8 +310,9 @@ void ApiServer::Routes() {
       }
       body_bytes = std::stoull(length);
       if (uint64_t limit = BodyLimit(request.path); body_bytes > limit) {
-        return refuse(413, fmt::format("the request body of {} bytes is over the limit of {} bytes of {}", body_bytes,
-                                       limit, request.path));
+        return refuse(413, fmt::format("the request body of {} bytes is over the limit of {} bytes of {} (a stream's "
+                                       "max_request_bytes; 1 MiB for the other API routes)",
+                                       body_bytes, limit, request.path));
       }
     } else if (request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {
       // A body-less POST (curl -X POST …) has no Content-Length; without one, the HTTP library would

@@ -52,7 +52,8 @@ Result<std::string> DecodeRecord(const json& record, const std::string& field, c
 }  // namespace
 
 void ApiServer::FirehoseRoutes() {
-  http_->Post("/firehose", [this](const httplib::Request& request, httplib::Response& response,
+  // SDKs append the JSON protocol's "/" to the endpoint's path: /firehose/.
+  http_->Post(R"(/firehose/?)", [this](const httplib::Request& request, httplib::Response& response,
                                   const httplib::ContentReader& reader) {
     response.set_header("x-amzn-RequestId", RandomHex(16));
     std::string target = request.get_header_value("X-Amz-Target");

@@ -48,7 +48,7 @@ bool AcceptsContentType(std::string_view path, std::string_view content_type) {
   if (IsJsonContentType(content_type)) return true;
   std::string type = ToLower(Trim(std::string(content_type.substr(0, content_type.find(';')))));
   if (type == "application/x-ndjson") return !StreamOfPath(path).empty();
-  if (type == "application/x-amz-json-1.1") return path == "/firehose";
+  if (type == "application/x-amz-json-1.1") return path == "/firehose" || path == "/firehose/";
   return false;
 }
 

@@ -151,11 +151,16 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
     std::string ranked = fmt::format("(SELECT *, dense_rank() OVER (ORDER BY {}) AS _partition_rank FROM ({}))",
                                      Join(partition_idents, ", "), kept);
     std::vector<std::string> named;
-    for (const auto& p : partition_by) named.push_back(fmt::format("'{}=' || coalesce(CAST({} AS VARCHAR), 'NULL')", p, SqlIdent(p)));
+    for (const auto& p : partition_by) {
+      named.push_back(fmt::format("{} || coalesce(CAST({} AS VARCHAR), 'NULL')", SqlQuote(p + "="), SqlIdent(p)));
+    }
+    std::string why = fmt::format(" is over max_active_partitions ({}) of stream {}: one flush writes at most that many "
+                                  "partitions",
+                                  stream.max_active_partitions, stream.name);
     rejects.push_back(fmt::format(
-        "SELECT * EXCLUDE (_partition_rank), 'partition ' || concat_ws('/', {}) || ' is over max_active_partitions ({}) "
-        "of stream {}: one flush writes at most that many partitions' AS _reject_reason FROM {} WHERE _partition_rank > {}",
-        Join(named, ", "), stream.max_active_partitions, stream.name, ranked, stream.max_active_partitions));
+        "SELECT * EXCLUDE (_partition_rank), 'partition ' || concat_ws('/', {}) || {} AS _reject_reason FROM {} "
+        "WHERE _partition_rank > {}",
+        Join(named, ", "), SqlQuote(why), ranked, stream.max_active_partitions));
     kept = fmt::format("SELECT * EXCLUDE (_partition_rank) FROM {} WHERE _partition_rank <= {}", ranked,
                        stream.max_active_partitions);
   }

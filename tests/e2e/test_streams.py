@@ -205,11 +205,12 @@ class StreamsTest(unittest.TestCase):
         self.assertEqual([r["name"] for r in rows if r["name"]], ["ann"])
         folders = {os.path.basename(os.path.dirname(f)) for f in self.project.lake_files("raw/streams/web_events/**/*.parquet")}
         self.assertEqual(folders, {"event_date=2025-12-06", "event_date=2025-12-07"})
-        self.assertEqual(os.listdir(self.project.path(".sluice", "streams", "web_events")).__len__(), 1,
-                         "only the active segment is left once the flush committed")
+        spool = self.project.path(".sluice", "streams", "web_events")
+        wait_until(lambda: len(os.listdir(spool)) == 1, "the flushed segment deleted, the active one left", 60)
+        wait_until(lambda: 'sluice_stream_records_flushed_total{stream="web_events"} 8' in server.metrics(),
+                   "the flush counted in /metrics", 60)
         metrics = server.metrics()
         self.assertIn('sluice_stream_records_acknowledged_total{stream="web_events"} 8', metrics)
-        self.assertIn('sluice_stream_records_flushed_total{stream="web_events"} 8', metrics)
         self.assertIn('sluice_stream_ack_latency_seconds_count{stream="web_events"}', metrics)
         self.assertEqual(server.stop(), 0)
         self.assertNotIn(TOKEN, server.output())
