@@ -22,6 +22,7 @@ TOKEN = "stream-token-1234"
 SERVER_TOKEN = "server-token-5678"
 AWS_SECRET = "aws-secret-abcdef"
 START = "2026-12-05T10:00:00Z"
+ENV = {"WEB_EVENTS_TOKEN": TOKEN, "SLUICE_SERVER_TOKEN": SERVER_TOKEN, "WEB_EVENTS_AWS_SECRET": AWS_SECRET}
 FIREHOSE_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "firehose_client.mjs")
 
 SLUICE_YAML = """\
@@ -147,11 +148,14 @@ class StreamsTest(unittest.TestCase):
         return server
 
     def rows(self, sql):
-        return self.project.query(sql)
+        result = self.project.sluice("query", sql, "--format", "json", env=ENV)
+        if result.rc != 0:
+            raise AssertionError(f"query failed: {sql}\n{result}")
+        return json.loads(result.out)
 
     def table_rows(self, table):
         """Rows of a lake table, or None while it is not in the catalog."""
-        result = self.project.sluice("query", f"SELECT count(*) AS n FROM {table}", "--format", "json")
+        result = self.project.sluice("query", f"SELECT count(*) AS n FROM {table}", "--format", "json", env=ENV)
         return json.loads(result.out)[0]["n"] if result.rc == 0 else None
 
     def wait_rows(self, table, n, server):
