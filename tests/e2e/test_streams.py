@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 
 from sluice_e2e import NPM_TOOLS, SLUICE, FaultPoints, Project, wait_until
-from test_serve import free_port
+from test_serve import Daemon, free_port
 
 TOKEN = "stream-token-1234"
 SERVER_TOKEN = "server-token-5678"
@@ -56,31 +56,13 @@ streams:
 """
 
 
-class StreamServer:
+class StreamServer(Daemon):
     """One `sluice serve` with the streams above; stopped by its PID (SIGTERM, or SIGKILL by a fault point)."""
 
     def __init__(self, project, port, clock, fault_env=None):
-        self.project, self.port = project, port
-        env = dict(os.environ, WEB_EVENTS_TOKEN=TOKEN, SLUICE_SERVER_TOKEN=SERVER_TOKEN, WEB_EVENTS_AWS_SECRET=AWS_SECRET,
-                   SLUICE_TEST_CLOCK_FILE=clock, **(fault_env or {}))
-        self.log_path = project.path(f"serve-{port}-{len(os.listdir(project.root))}.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([SLUICE, "--project", project.root, "serve"], stdout=self.log,
-                                     stderr=subprocess.STDOUT, cwd=project.root, env=env)
-        wait_until(self.healthy, "sluice serve answering /healthz", 60)
-
-    def output(self):
-        with open(self.log_path) as f:
-            return f.read()
-
-    def healthy(self):
-        if self.proc.poll() is not None:
-            raise AssertionError(f"sluice serve exited with {self.proc.returncode}: {self.output()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
+        super().__init__(project, port, token=SERVER_TOKEN,
+                         env=dict(ENV, SLUICE_TEST_CLOCK_FILE=clock, **(fault_env or {})))
+        self.wait_ready(60)
 
     def post(self, path, body, token=TOKEN, content_type="application/json", headers=None):
         data = body if isinstance(body, bytes) else body.encode()
@@ -106,14 +88,6 @@ class StreamServer:
                                          headers={"Authorization": f"Bearer {SERVER_TOKEN}"})
         with urllib.request.urlopen(request, timeout=30) as r:
             return r.read().decode()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=60)
-        finally:
-            self.log.close()
 
 
 def ndjson(records):
@@ -406,7 +380,7 @@ class StreamsTest(unittest.TestCase):
     def test_sluice_send(self):
         server = self.serve()
         data = self.project.write("events.ndjson", ndjson([{"id": i, "ts": 1764979200000} for i in range(1203)]))
-        env = {"WEB_EVENTS_TOKEN": TOKEN, "SLUICE_SERVER_TOKEN": SERVER_TOKEN, "WEB_EVENTS_AWS_SECRET": AWS_SECRET}
+        env = ENV
         sent = self.project.sluice("send", "web_events", data, env=env)
         self.assertEqual(sent.rc, 0, sent)
         self.assertIn("1203 records accepted", sent.out)

@@ -13,7 +13,7 @@ using ::testing::HasSubstr;
 using testing::TempDir;
 
 // The example of ../shared/CONFIG.md, "Event ingest over HTTP", exactly as written.
-constexpr const char* kStreamsYaml = R"(project: web
+constexpr const char* kStreamsYaml = R"yaml(project: web
 streams:
   web_events:
     token: ${env:WEB_EVENTS_TOKEN}    # bearer token of this stream's producers (server.token also works)
@@ -29,7 +29,7 @@ environments:
     streams:
       web_events:
         buffer: { max_age: 5s }
-)";
+)yaml";
 
 LoadOptions Options(std::string env = "") {
   LoadOptions options;
