@@ -60,6 +60,13 @@ if [ ! -f "$tools/node_modules/s3rver/package.json" ]; then
   (cd "$tools" && npm install --silent --no-audit --no-fund s3rver@3.7.1 >/dev/null)
   echo "install-deps: s3rver installed in $tools"
 fi
+# AWS SDK Firehose client for the Firehose-compatibility tests of streams (docs/streams.md); 3.723 runs on Node 18.
+if [ ! -f "$tools/node_modules/@aws-sdk/client-firehose/package.json" ]; then
+  mkdir -p "$tools"
+  [ -f "$tools/package.json" ] || echo '{"name":"sluice-test-tools","private":true}' >"$tools/package.json"
+  (cd "$tools" && npm install --silent --no-audit --no-fund @aws-sdk/client-firehose@3.723.0 >/dev/null)
+  echo "install-deps: @aws-sdk/client-firehose installed in $tools"
+fi
 # Headless Chromium driver for the web UI's browser tests (issue 18); the browser is Debian's chromium.
 if [ ! -f "$tools/node_modules/puppeteer-core/package.json" ]; then
   mkdir -p "$tools"

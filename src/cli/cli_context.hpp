@@ -62,5 +62,6 @@ void AddCancelCommand(CLI::App& app, CliContext& context);
 void AddServeCommand(CLI::App& app, CliContext& context);
 void AddJobsCommand(CLI::App& app, CliContext& context);
 void AddCdcCommand(CLI::App& app, CliContext& context);
+void AddSendCommand(CLI::App& app, CliContext& context);
 
 }  // namespace sluice::cli

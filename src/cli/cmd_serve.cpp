@@ -10,10 +10,12 @@
 #include "cli/cli_context.hpp"
 #include "cli/watched_folders.hpp"
 #include "common/logging.hpp"
+#include "config/stream.hpp"
 #include "scheduler/daemon.hpp"
 #include "server/api_server.hpp"
 #include "server/api_token.hpp"
 #include "server/server_options.hpp"
+#include "streams/stream_service.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -41,11 +43,16 @@ int RunServe(CliContext& context) {
   if (!watched_folders.ok()) return ReportError(context, watched_folders.status());
   daemon_options.open_folder = std::move(*watched_folders);
   scheduler::Daemon daemon(*loaded->workspace, loaded->project, loaded->pipelines, daemon_options);
+  // Streams recover their spools (against the catalog's committed segments) before the first request.
+  auto streams = streams::StreamHub::Open(*loaded->workspace, config::ProjectStreams(loaded->project));
+  if (!streams.ok()) return ReportError(context, streams.status());
   server::ApiServer api(*loaded->workspace, daemon, loaded->project, loaded->pipelines, *options);
+  api.AttachStreams(streams->get());
   auto port = api.Bind();
   if (!port.ok()) return ReportError(context, port.status());
   Status started = daemon.Start();
   if (!started.ok()) return ReportError(context, started);
+  (*streams)->Start();
   // The token itself is never printed: where to find it is.
   std::string token_source =
       token->file.empty() ? std::string("the token of server.token")
@@ -67,6 +74,7 @@ int RunServe(CliContext& context) {
   std::fprintf(stderr, "sluice serve: %s received, stopping\n", received == SIGINT ? "SIGINT" : "SIGTERM");
   api.Stop();
   serving.join();
+  (*streams)->Stop();
   daemon.Stop();
   return kExitOk;
 }

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   AddServeCommand(app, context);
   AddJobsCommand(app, context);
   AddCdcCommand(app, context);
+  AddSendCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 
 #include "common/strings.hpp"
 #include "config/document.hpp"
+#include "config/stream.hpp"
 
 namespace sluice::config {
 
@@ -35,6 +36,8 @@ const std::vector<OptionSpec>& ProjectKeys() {
       {"defaults", OptionType::kMap, "", false, false, "defaults for every job of every pipeline"},
       {"masking", OptionType::kMap, "", false, false,
        "settings of mask: (key: the secret of keyed hashes, e.g. key: \"${env:SLUICE_MASK_KEY}\")"},
+      {"streams", OptionType::kMap, "", false, false,
+       "event streams sluice serve accepts over HTTP and lands in lake tables (docs/streams.md)"},
       {"environments", OptionType::kMap, "", false, false,
        "named overlays chosen with --env NAME: maps merge key by key, lists and values replace"},
   };
@@ -286,6 +289,7 @@ Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& optio
   config.defaults = Section(doc, "defaults");
   config.masking = Section(doc, "masking");
   ValidateOptions(config.masking, MaskingKeys(), fmt::format("masking of {}", display), &errors);
+  ReadStreams(Section(doc, "streams"), display, &errors);  // checked here; sluice serve reads them again
   config.raw = std::move(doc);
 
   if (!errors.empty()) return ErrorsToStatus(errors);

@@ -22,6 +22,7 @@
 #include "pipeline/runner.hpp"
 #include "server/json_response.hpp"
 #include "server/request_guard.hpp"
+#include "streams/stream_service.hpp"
 
 namespace sluice::server {
 namespace {
@@ -175,7 +176,7 @@ std::string LibraryErrorMessage(int status) {
   switch (status) {
     case 400: return "the request is malformed (request line, headers or body); see docs/api.md";
     case 408: return "the request was not received in time";
-    case 413: return fmt::format("the request body is over the limit of {} bytes", kMaxBodyBytes);
+    case 413: return "the request body is over the limit of this endpoint (docs/api.md)";
     case 414: return "the URL is too long (at most 8192 bytes)";
     case 416: return "the requested range cannot be served";
     case 431: return "the request headers are too large (at most 8192 bytes a line)";
@@ -225,10 +226,41 @@ ApiServer::ApiServer(pipeline::Workspace& workspace, scheduler::Daemon& daemon, 
   TableRoutes();
   RunLiveRoutes();
   UiAssetRoutes();
+  StreamRoutes();
+  FirehoseRoutes();
   daemon_.SetProgressListeners([this](const std::string& run_id) { return progress_board_.ListenerFor(run_id); });
 }
 
 ApiServer::~ApiServer() = default;
+
+void ApiServer::AttachStreams(streams::StreamHub* hub) {
+  streams_ = hub;
+  uint64_t largest = kMaxBodyBytes;
+  if (hub != nullptr && !hub->streams().empty()) largest = std::max(largest, BodyLimit("/firehose"));
+  // The per-route limit is checked before routing (BodyLimit); this is the library's outer bound.
+  http_->set_payload_max_length(largest);
+}
+
+uint64_t ApiServer::BodyLimit(const std::string& path) const {
+  if (streams_ == nullptr) return kMaxBodyBytes;
+  if (std::string name = StreamOfPath(path); !name.empty()) {
+    const streams::StreamService* stream = streams_->Find(name);
+    return stream != nullptr ? stream->config().max_request_bytes : kMaxBodyBytes;
+  }
+  if (path == "/firehose" || StartsWith(path, "/firehose/")) {
+    // Records travel base64-encoded (4/3 of their size) inside a JSON envelope.
+    uint64_t largest = 0;
+    for (const auto& stream : streams_->streams()) largest = std::max(largest, stream->config().max_request_bytes);
+    return largest / 3 * 4 + (1 << 20);
+  }
+  return kMaxBodyBytes;
+}
+
+bool ApiServer::IsStreamToken(const std::string& path, const std::string& bearer) const {
+  std::string name = StreamOfPath(path);
+  const streams::StreamService* stream = streams_ != nullptr && !name.empty() ? streams_->Find(name) : nullptr;
+  return stream != nullptr && !stream->config().token.empty() && ConstantTimeEquals(bearer, stream->config().token.Reveal());
+}
 
 Result<int> ApiServer::Bind() {
   if (options_.port == 0) {
@@ -277,22 +309,25 @@ void ApiServer::Routes() {
         return refuse(400, fmt::format("Content-Length '{}' is not a number of bytes", length));
       }
       body_bytes = std::stoull(length);
-      if (body_bytes > kMaxBodyBytes) {
-        return refuse(413, fmt::format("the request body of {} bytes is over the limit of {} bytes", body_bytes,
-                                       kMaxBodyBytes));
+      if (uint64_t limit = BodyLimit(request.path); body_bytes > limit) {
+        return refuse(413, fmt::format("the request body of {} bytes is over the limit of {} bytes of {} (a stream's "
+                                       "max_request_bytes; 1 MiB for the other API routes)",
+                                       body_bytes, limit, request.path));
       }
     } else if (request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {
       // A body-less POST (curl -X POST …) has no Content-Length; without one, the HTTP library would
       // wait for the client to close the connection before answering.
       const_cast<httplib::Request&>(request).set_header("Content-Length", "0");
     }
-    if (body_bytes > 0 && !IsJsonContentType(request.get_header_value("Content-Type"))) {
+    if (body_bytes > 0 && !AcceptsContentType(request.path, request.get_header_value("Content-Type"))) {
       return refuse(415, fmt::format("the body must be JSON sent as 'Content-Type: application/json', not '{}'",
                                      request.get_header_value("Content-Type")));
     }
     if (request.path.rfind("/api/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
     std::string bearer = BearerToken(request);
     if (ConstantTimeEquals(bearer, options_.token.Reveal())) return httplib::Server::HandlerResponse::Unhandled;
+    // A stream's own token posts records to that stream and opens nothing else.
+    if (request.method == "POST" && IsStreamToken(request.path, bearer)) return httplib::Server::HandlerResponse::Unhandled;
     // A pipeline's own webhook token starts that pipeline and opens nothing else.
     static const std::regex kTriggerPath(R"(^/api/v1/pipelines/([^/]+)/trigger$)");
     std::smatch trigger;
@@ -329,10 +364,10 @@ void ApiServer::Routes() {
     return httplib::Server::HandlerResponse::Handled;
   }));
   // A client that waits for "100 Continue" before sending a large body learns at once it is too large.
-  http_->set_expect_100_continue_handler([](const httplib::Request& request, httplib::Response&) {
+  http_->set_expect_100_continue_handler([this](const httplib::Request& request, httplib::Response&) {
     std::string length = request.get_header_value("Content-Length");
     bool too_large = !length.empty() && (length.size() > 19 || length.find_first_not_of("0123456789") != std::string::npos ||
-                                         std::stoull(length) > kMaxBodyBytes);
+                                         std::stoull(length) > BodyLimit(request.path));
     return too_large ? 413 : 100;
   });
 
@@ -363,7 +398,9 @@ void ApiServer::Routes() {
       response.set_content("# error: " + workspace_.Redact(error.message()) + "\n", "text/plain");
       return;
     }
-    response.set_content(MetricsText(*totals, *pending, daemon_.RunningRuns().size()), "text/plain; version=0.0.4");
+    std::string text = MetricsText(*totals, *pending, daemon_.RunningRuns().size());
+    if (streams_ != nullptr) text += streams_->MetricsText();
+    response.set_content(text, "text/plain; version=0.0.4");
   });
 }
 

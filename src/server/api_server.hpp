@@ -13,6 +13,10 @@
 #include "server/run_progress_board.hpp"
 #include "server/server_options.hpp"
 
+namespace sluice::streams {
+class StreamHub;
+}
+
 namespace httplib {
 class Server;
 }
@@ -27,6 +31,9 @@ class ApiServer {
   ApiServer(pipeline::Workspace& workspace, scheduler::Daemon& daemon, config::ProjectConfig project,
             std::vector<config::PipelineConfig> pipelines, ServerOptions options);
   ~ApiServer();
+
+  /// Serves the project's streams (docs/streams.md) too; before Bind(). Without it every stream is unknown.
+  void AttachStreams(streams::StreamHub* hub);
 
   /// Binds the listening socket (an error names the address); returns the bound port.
   Result<int> Bind();
@@ -44,6 +51,12 @@ class ApiServer {
   void RunLiveRoutes();       // api_run_live_routes.cpp
   void UiAssetRoutes();       // ui_assets_route.cpp
   void IcebergRoutes();       // iceberg_rest_route.cpp
+  void StreamRoutes();        // stream_routes.cpp
+  void FirehoseRoutes();      // firehose_routes.cpp
+  /// The largest body a request to `path` may send (streams have their own limits).
+  uint64_t BodyLimit(const std::string& path) const;
+  /// Whether `bearer` is the token of the stream a request to `path` posts to.
+  bool IsStreamToken(const std::string& path, const std::string& bearer) const;
 
   pipeline::Workspace& workspace_;
   scheduler::Daemon& daemon_;
@@ -53,6 +66,7 @@ class ApiServer {
   query::SandboxOptions sandbox_options_;
   std::mutex query_mutex_;
   RunProgressBoard progress_board_;  // live per-job progress of the runs the daemon executes
+  streams::StreamHub* streams_ = nullptr;
   int bound_port_ = 0;
   std::unique_ptr<httplib::Server> http_;
 };

@@ -44,4 +44,20 @@ bool IsJsonContentType(std::string_view content_type) {
   return type == "application/json";
 }
 
+bool AcceptsContentType(std::string_view path, std::string_view content_type) {
+  if (IsJsonContentType(content_type)) return true;
+  std::string type = ToLower(Trim(std::string(content_type.substr(0, content_type.find(';')))));
+  if (type == "application/x-ndjson") return !StreamOfPath(path).empty();
+  if (type == "application/x-amz-json-1.1") return path == "/firehose" || path == "/firehose/";
+  return false;
+}
+
+std::string StreamOfPath(std::string_view path) {
+  constexpr std::string_view kPrefix = "/api/v1/streams/";
+  constexpr std::string_view kSuffix = "/records";
+  if (!StartsWith(path, kPrefix) || !EndsWith(path, kSuffix) || path.size() <= kPrefix.size() + kSuffix.size()) return "";
+  std::string_view name = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  return name.find('/') == std::string_view::npos ? std::string(name) : "";
+}
+
 }  // namespace sluice::server

@@ -18,4 +18,11 @@ bool SameOrigin(std::string_view origin, std::string_view host_header);
 /// application/json, with or without parameters (charset).
 bool IsJsonContentType(std::string_view content_type);
 
+/// The body types a route takes: JSON everywhere; also NDJSON (application/x-ndjson) on a stream's records
+/// route, and the AWS JSON protocol's application/x-amz-json-1.1 on /firehose.
+bool AcceptsContentType(std::string_view path, std::string_view content_type);
+
+/// "NAME" of /api/v1/streams/NAME/records, "" for any other path.
+std::string StreamOfPath(std::string_view path);
+
 }  // namespace sluice::server

@@ -4,6 +4,7 @@
 
 #include "config/pipeline.hpp"
 #include "config/project.hpp"
+#include "config/stream.hpp"
 #include "unit/docs_support.hpp"
 
 namespace sluice::config {
@@ -23,6 +24,15 @@ TEST(DocsTest, KeyTablesMatchTheCode) {
   EXPECT_EQ(KeysSection(doc, "target"), OptionsMarkdown(TargetKeys()));
   EXPECT_EQ(KeysSection(doc, "sql"), OptionsMarkdown(SqlJobKeys()));
   EXPECT_NE(doc.find("docs/connectors/"), std::string::npos);
+}
+
+TEST(DocsTest, StreamKeyTablesMatchTheCode) {
+  std::string doc = sluice::test_support::ReadSourceFile("docs/streams.md");
+  ASSERT_FALSE(doc.empty()) << "cannot read docs/streams.md under " << sluice::test_support::DocsSourceDir();
+  EXPECT_EQ(KeysSection(doc, "stream"), OptionsMarkdown(StreamKeys()));
+  EXPECT_EQ(KeysSection(doc, "stream_target"), OptionsMarkdown(StreamTargetKeys()));
+  EXPECT_EQ(KeysSection(doc, "stream_buffer"), OptionsMarkdown(StreamBufferKeys()));
+  EXPECT_EQ(KeysSection(doc, "stream_aws_key"), OptionsMarkdown(StreamAwsKeyKeys()));
 }
 
 }  // namespace
