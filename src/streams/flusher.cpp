@@ -175,7 +175,7 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
   write.unordered = true;
   write.field_ids = pipeline::ParquetFieldIds(schema);
   SLUICE_ASSIGN_OR_RETURN(auto staged, connectors::WriteParquetToStaging(*connection, write));
-  pipeline::RejectsWriter rejects_writer(run_id, staging.path / "rejects", layout, table, now);
+  pipeline::RejectsWriter rejects_writer(ws.catalog(), run_id, staging.path / "rejects", layout, table, now);
   for (size_t i = 0; i < rejects.size(); ++i) {
     SLUICE_TRY(rejects_writer.Stage(*connection, rejects[i], fmt::format("rejects-{}", i)).status());
   }
@@ -200,7 +200,7 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
     }
     commit.tables.push_back(std::move(change));
   }
-  SLUICE_TRY(rejects_writer.AddToCommit(ws.catalog(), &commit));
+  SLUICE_TRY(rejects_writer.AddToCommit(&commit));
   commit.state.push_back({StreamStateScope(stream.name), kSpoolStateKey,
                           nlohmann::json{{"segment", segment}, {"records", summary.records}}.dump()});
 
