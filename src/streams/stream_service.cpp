@@ -147,6 +147,7 @@ bool StreamService::FlushSealed(const std::vector<uint64_t>& sealed) {
     auto committed = CommittedSegment(workspace_.catalog(), config_.name);
     if (committed.ok() && *committed >= segment) {
       (void)spool_->Drop(*committed);
+      MarkCommitted(*committed);
       continue;
     }
     auto flushed = FlushSegment(workspace_, config_, spool_->SegmentPath(segment), segment);
@@ -167,13 +168,17 @@ bool StreamService::FlushSealed(const std::vector<uint64_t>& sealed) {
     Status point = fault::Hit("stream_after_commit_before_spool_delete");
     if (!point.ok()) return false;
     (void)spool_->Drop(segment);
-    {
-      std::lock_guard lock(mutex_);
-      committed_segment_ = std::max(committed_segment_, segment);
-    }
-    committed_.notify_all();
+    MarkCommitted(segment);
   }
   return true;
+}
+
+void StreamService::MarkCommitted(uint64_t segment) {
+  {
+    std::lock_guard lock(mutex_);
+    committed_segment_ = std::max(committed_segment_, segment);
+  }
+  committed_.notify_all();
 }
 
 Result<std::unique_ptr<StreamHub>> StreamHub::Open(pipeline::Workspace& workspace,

@@ -67,6 +67,8 @@ class StreamService {
   void FlushLoop();
   /// Flushes the sealed segments in order; false when one failed (it is retried later).
   bool FlushSealed(const std::vector<uint64_t>& sealed);
+  /// Segments up to `segment` are in the lake: wakes ?ack=lake waiters.
+  void MarkCommitted(uint64_t segment);
 
   pipeline::Workspace& workspace_;
   config::StreamConfig config_;
