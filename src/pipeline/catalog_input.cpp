@@ -131,7 +131,8 @@ Status CatalogInput::Bind(engine::Connection& connection, catalog::MetadataStore
   // DuckDB keeps temporary objects in one schema, so the narrowed zone.table views live in the
   // shared engine: the job runner holds Workspace::catalog_input_mutex() while such a job runs.
   for (const auto& in : inputs_) {
-    SLUICE_ASSIGN_OR_RETURN(auto scan, FilesScanSql(lake, in.table, in.new_files, cache));
+    SLUICE_ASSIGN_OR_RETURN(auto scan,
+                            FilesScanSql(lake, in.table, in.new_files, cache, SourceFileColumn::kAddWhenMissing));
     SLUICE_TRY(connection.Execute(fmt::format("CREATE OR REPLACE VIEW {}.{} AS {}", SqlIdent(in.table.name.zone),
                                               SqlIdent(in.table.name.name), scan)));
   }

@@ -21,17 +21,24 @@ Result<std::string> TableScanSql(catalog::MetadataStore& catalog, storage::Objec
 }
 
 Result<std::string> FilesScanSql(storage::ObjectStore& lake, const catalog::TableInfo& table,
-                                 const std::vector<catalog::DataFile>& files, storage::ReadThroughCache* cache) {
+                                 const std::vector<catalog::DataFile>& files, storage::ReadThroughCache* cache,
+                                 SourceFileColumn source_file) {
+  bool add_source_file = source_file == SourceFileColumn::kAddWhenMissing;
+  for (const auto& c : table.schema.columns) {
+    // A column called `filename` would clash with the one DuckDB adds to name each row's file.
+    if (c.name == "_source_file" || c.name == "filename") add_source_file = false;
+  }
   if (files.empty()) {
     // An empty table still has its columns, so queries bind.
     std::vector<std::string> columns;
     for (const auto& c : table.schema.columns) {
       columns.push_back(fmt::format("CAST(NULL AS {}) AS {}", c.type, SqlIdent(c.name)));
     }
+    if (add_source_file) columns.push_back("CAST(NULL AS VARCHAR) AS _source_file");
     if (columns.empty()) columns.push_back("NULL AS _empty");
     return fmt::format("SELECT {} WHERE false", Join(columns, ", "));
   }
-  std::vector<std::string> paths;
+  std::vector<std::string> paths, lake_keys;
   for (const auto& f : files) {
     auto local = lake.LocalPath(f.path);
     if (!local && cache != nullptr) {  // remote lake: read through the local cache
@@ -49,9 +56,18 @@ Result<std::string> FilesScanSql(storage::ObjectStore& lake, const catalog::Tabl
                              table.name.ToString(), lake.Describe());
     }
     paths.push_back(SqlQuote(local->string()));
+    lake_keys.push_back(fmt::format("({}, {})", paths.back(), SqlQuote(f.path)));
   }
-  return fmt::format("SELECT * FROM read_parquet([{}], hive_partitioning = true, union_by_name = true)",
-                     Join(paths, ", "));
+  if (!add_source_file) {
+    return fmt::format("SELECT * FROM read_parquet([{}], hive_partitioning = true, union_by_name = true)",
+                       Join(paths, ", "));
+  }
+  // The local path (a cache copy for a remote lake) is mapped back to the file's key in the lake.
+  return fmt::format(
+      "SELECT scanned.* EXCLUDE (filename), lake_files.lake_key AS _source_file FROM read_parquet([{}], "
+      "hive_partitioning = true, union_by_name = true, filename = true) AS scanned JOIN (VALUES {}) AS "
+      "lake_files(local_path, lake_key) ON scanned.filename = lake_files.local_path",
+      Join(paths, ", "), Join(lake_keys, ", "));
 }
 
 namespace {

@@ -16,11 +16,17 @@ Result<std::string> TableScanSql(catalog::MetadataStore& catalog, storage::Objec
                                  const catalog::TableInfo& table, std::optional<int64_t> as_of = std::nullopt,
                                  storage::ReadThroughCache* cache = nullptr);
 
+/// Whether a scan adds `_source_file` (each row's lake file) to a table whose rows carry none.
+enum class SourceFileColumn { kAsStored, kAddWhenMissing };
+
 /// SQL that reads the given files of `table` (e.g. those added since a bookmark); no files gives
-/// an empty relation with the table's columns.
+/// an empty relation with the table's columns. With kAddWhenMissing, a table without a
+/// `_source_file` column (a database or CDC source) gets one holding the lake key of the file each
+/// row was read from, so processing jobs keep lineage for every kind of source.
 Result<std::string> FilesScanSql(storage::ObjectStore& lake, const catalog::TableInfo& table,
                                  const std::vector<catalog::DataFile>& files,
-                                 storage::ReadThroughCache* cache = nullptr);
+                                 storage::ReadThroughCache* cache = nullptr,
+                                 SourceFileColumn source_file = SourceFileColumn::kAsStored);
 
 /// Creates a schema per zone and a view `zone.table` per catalog table over its committed files,
 /// so SQL sees only what commits published. `as_of` pins every table to a version (time travel).
