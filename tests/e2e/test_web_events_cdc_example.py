@@ -156,8 +156,14 @@ class WebEventsCdcExampleTest(ProjectTest):
                 subprocess.run([sys.executable, self.p.path("make_events.py"), *args], check=True, stdout=out)
             sent = self.sluice("send", "web_events", self.p.path(name))
             self.assertIn(f"{args[1]} records accepted", sent.out)
-        self.wait_ticking(lambda: self.count("SELECT count(*) FROM silver.web_events") == 1500,
-                          "1500 events in silver.web_events", d)
+        # An event without a time (so without an event_date) is set aside, not processed.
+        self.p.write("untimed.ndjson", '{"event_id": "untimed-1", "event_type": "page_view", "page": "/"}\n')
+        self.sluice("send", "web_events", self.p.path("untimed.ndjson"))
+        self.wait_ticking(lambda: self.count("SELECT count(*) FROM silver.web_events") == 1500
+                          and self.count("SELECT count(*) FROM silver.web_events__rejects") == 1,
+                          "1500 events in silver.web_events, 1 in its rejects", d)
+        self.assertEqual(self.query("SELECT event_id, _failed_check FROM silver.web_events__rejects"),
+                         [{"event_id": "untimed-1", "_failed_check": "not_null(event_id, event_date)"}])
         per_day = self.query("SELECT CAST(event_date AS VARCHAR) AS day, count(*) AS n, count(DISTINCT event_id) AS ids, "
                                "count(etl_timestamp) AS stamped, bool_and(source_filename LIKE 'web_events/%.seg') AS "
                                "from_spool FROM silver.web_events GROUP BY 1 ORDER BY 1")
