@@ -90,6 +90,7 @@ class Connection {
   friend class RowStream;
   friend Result<std::unique_ptr<ColumnStream>> StreamColumns(Connection&, std::string_view);
   friend Status RegisterTextFunction(Connection&, const std::string&, std::function<std::string(std::string_view)>);
+  friend Result<std::string> EnsureSpaceTrimFunction(Connection&);
   /// The duckdb_connection behind this connection, for engine-internal code that needs the C API.
   virtual void* RawHandle() { return nullptr; }
 };

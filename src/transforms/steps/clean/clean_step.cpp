@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/strings.hpp"
+#include "engine/space_trim.hpp"
 
 namespace sluice::transforms {
 namespace {
@@ -117,6 +118,10 @@ class CleanStep : public Step {
 
   Result<std::vector<CleanColumn>> Columns(StepContext& context, const std::string& input) {
     SLUICE_ASSIGN_OR_RETURN(auto described, context.connection.Describe("SELECT * FROM " + input));
+    std::string trim_function;
+    if (config_.trim) {
+      SLUICE_ASSIGN_OR_RETURN(trim_function, engine::EnsureSpaceTrimFunction(context.connection));
+    }
     std::vector<CleanColumn> columns;
     std::set<std::string> taken;
     for (const auto& d : described) {
@@ -128,7 +133,7 @@ class CleanStep : public Step {
       taken.insert(c.name);
       c.expression = SqlIdent(d.name);
       if (d.type == "VARCHAR" && !StartsWith(d.name, "_")) {  // metadata columns stay as loaded
-        if (config_.trim) c.expression = fmt::format("trim({})", c.expression);
+        if (config_.trim) c.expression = fmt::format("{}({})", trim_function, c.expression);
         if (!config_.null_tokens.empty()) {
           std::vector<std::string> tokens;
           for (const auto& t : config_.null_tokens) tokens.push_back(SqlQuote(config_.trim ? Trim(t) : t));
