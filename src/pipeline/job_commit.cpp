@@ -71,7 +71,7 @@ Status JobExecution::Publish(catalog::CommitRequest& commit) {
   }
   SLUICE_FAULT_POINT("after_upload");
 
-  SLUICE_TRY(Interrupted());  // the last moment a timeout or cancellation keeps the run unpublished
+  SLUICE_TRY(Interrupted(ctx_.interrupt));  // the last moment a timeout or cancellation keeps the run unpublished
   auto committed = ws_.catalog().Commit(commit);
   if (!committed.ok()) return LostRaceOr(committed.status());
   const auto& result = *committed;

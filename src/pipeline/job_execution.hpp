@@ -117,8 +117,6 @@ class JobExecution {
   /// partition overwrite would lose what landed meanwhile): says so, and lets RunJob plan again.
   Status LostRaceOr(const Status& failed);
 
-  Status Interrupted() const { return ctx_.interrupt != nullptr ? ctx_.interrupt->reason() : Status::OK(); }
-
   JobRunContext& ctx_;
   const config::JobConfig& job_;
   Workspace& ws_;

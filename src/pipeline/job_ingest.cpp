@@ -78,7 +78,7 @@ Status JobExecution::ExecuteConnector() {
 
   SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
   ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
-  SLUICE_TRY(Interrupted());
+  SLUICE_TRY(Interrupted(ctx_.interrupt));
   SLUICE_TRY(BindTargetCurrent(*connection));
   std::string relation = "source_" + job_.name;
   bool metadata_columns = true;
@@ -113,7 +113,7 @@ Status JobExecution::ExecuteConnector() {
   };
   int part = 0;
   for (;; ++part) {
-    SLUICE_TRY(Interrupted());
+    SLUICE_TRY(Interrupted(ctx_.interrupt));
     connectors::ReadState read_state;
     {
       ProgressPoller poller(*connection, ctx_.listener, job_.name, reader->PendingBytes());

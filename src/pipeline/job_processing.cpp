@@ -30,7 +30,7 @@ Status JobExecution::ExecuteCatalogInput() {
   partition_columns_ = plan_.partition_by;
   SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
   ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
-  SLUICE_TRY(Interrupted());
+  SLUICE_TRY(Interrupted(ctx_.interrupt));
   std::string relation = "input_" + job_.name;
   // Catalog-input jobs bind zone.table views in the shared engine; concurrent ones would clobber them.
   std::lock_guard views_lock(ws_.catalog_input_mutex());

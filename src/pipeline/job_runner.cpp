@@ -63,7 +63,7 @@ JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSum
   summary->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!st.ok()) {
     // An interrupted statement fails with the engine's generic error; the reason is ours.
-    if (context.interrupt != nullptr && !context.interrupt->reason().ok()) st = context.interrupt->reason();
+    if (Status reason = Interrupted(context.interrupt); !reason.ok()) st = reason;
     summary->retryable = st.retryable();
     if (!uploaded->empty()) connectors::DiscardUploaded(context.workspace.lake(), *uploaded);
     summary->status = "failed";
