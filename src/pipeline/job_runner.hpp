@@ -9,21 +9,10 @@
 #include "connectors/source.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/run_control.hpp"
+#include "pipeline/source_binding.hpp"
 #include "pipeline/workspace.hpp"
 
 namespace sluice::pipeline {
-
-/// The catalog state scope of a job ("pipeline/job") and the key its source's checkpoint is kept under.
-std::string JobStateScope(const std::string& pipeline, const std::string& job);
-inline constexpr const char* kSourceStateKey = "source";
-
-/// What a job's source resumes from: the inputs it consumed and its state, as the catalog has them.
-Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, const std::string& scope);
-
-/// The connection `name` of sluice.yaml; an error starting with `where` (with a nearest-name hint) when
-/// there is none.
-Result<const config::Value*> FindConnection(const Workspace& workspace, const std::string& name,
-                                            const std::string& where);
 
 /// What a job writes, for run records and messages: "raw.orders", or "warehouse: orders" outside the lake.
 std::string JobTargetLabel(const config::JobConfig& job);
@@ -31,21 +20,6 @@ std::string JobTargetLabel(const config::JobConfig& job);
 /// The job keys that apply only to lake targets (checks, mask, mode: changes), refused with a
 /// message naming the key when the target is outside the lake.
 Status SinkTargetLimits(const config::JobConfig& job);
-
-/// A job's source after resolving `type:` / `connection:`: the plug-in and its merged options.
-struct ResolvedSource {
-  const connectors::SourceDescriptor* descriptor = nullptr;
-  config::Value options;
-  std::string connection_name;
-};
-
-Result<ResolvedSource> ResolveSource(const Workspace& workspace, const config::PipelineConfig& pipeline,
-                                     const config::JobConfig& job);
-
-/// Resolves and binds a job's source (no data read).
-Result<std::unique_ptr<connectors::Source>> BindJobSource(const Workspace& workspace,
-                                                          const config::PipelineConfig& pipeline,
-                                                          const config::JobConfig& job);
 
 /// Checks a job without reading data: its source binds (or its catalog-table source is well
 /// formed), its steps and checks build.

@@ -128,6 +128,10 @@ Status JobInterrupt::reason() const {
   return reason_;
 }
 
+Status Interrupted(const JobInterrupt* interrupt) {
+  return interrupt != nullptr ? interrupt->reason() : Status::OK();
+}
+
 ScopedInterruptAttach::ScopedInterruptAttach(JobInterrupt* interrupt, engine::Connection& connection)
     : interrupt_(interrupt) {
   if (interrupt_ != nullptr) interrupt_->Attach(&connection);

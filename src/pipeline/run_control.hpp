@@ -84,6 +84,10 @@ class JobInterrupt {
   std::shared_ptr<const RunCancellation> cancellation_;
 };
 
+/// Why `interrupt` stopped its job (a timeout, a cancellation); OK while it has not, and without
+/// one. Jobs check it between steps and just before their commit.
+Status Interrupted(const JobInterrupt* interrupt);
+
 /// Attaches a connection to a JobInterrupt for its lifetime (no-op without one).
 class ScopedInterruptAttach {
  public:

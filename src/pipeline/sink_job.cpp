@@ -95,7 +95,7 @@ class SinkJobExecution {
 
     SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
     ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
-    SLUICE_TRY(Interrupted());
+    SLUICE_TRY(Interrupted(ctx_.interrupt));
     // Rows set aside go to the lake beside where a raw load of this source would be.
     rejects_.emplace(ws_.catalog(), ctx_.run_id, scratch_ / "rejects", storage::TableLayout{"raw", plan.origin, job_.target.table},
                      sink_->plan().target, loaded_at_);
@@ -114,7 +114,7 @@ class SinkJobExecution {
 
     std::string relation = "source_" + job_.name;
     for (int part = 0;; ++part) {
-      SLUICE_TRY(Interrupted());
+      SLUICE_TRY(Interrupted(ctx_.interrupt));
       SLUICE_ASSIGN_OR_RETURN(auto read_state, reader->Read(*connection, relation));
       Status written = WritePart(*connection, *writer, relation, part, resolved.metadata_columns);
       SLUICE_ASSIGN_OR_RETURN(auto after_part, reader->PartConsumed(written));
@@ -129,7 +129,7 @@ class SinkJobExecution {
     uploaded_ = rejects_->files();
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), uploaded_));
     connectors::Checkpoint reached = reader->NewCheckpoint();
-    SLUICE_TRY(Interrupted());  // the last moment a timeout or cancellation leaves the target untouched
+    SLUICE_TRY(Interrupted(ctx_.interrupt));  // the last moment a timeout or cancellation leaves the target untouched
     SLUICE_TRY(writer->Commit(connectors::LoadRecord{scope_, ctx_.run_id, StateJson(reached), summary_.rows_written}));
     summary_.bytes_written = writer->BytesWritten();  // some sinks produce their output only when committing
     SLUICE_FAULT_POINT("sink_committed");
@@ -205,8 +205,6 @@ class SinkJobExecution {
   }
 
   catalog::CommitRequest NewCommit() const { return NewJobCommit(ctx_, job_); }
-
-  Status Interrupted() const { return ctx_.interrupt != nullptr ? ctx_.interrupt->reason() : Status::OK(); }
 
   JobRunContext& ctx_;
   const config::JobConfig& job_;

@@ -131,7 +131,7 @@ JobSummary RunSqlJob(JobRunContext& context, const config::JobConfig& job) {
   summary.job = job.name;
   summary.table = job.sql->connection;
   auto fail = [&](const Status& error) {
-    Status reason = context.interrupt != nullptr ? context.interrupt->reason() : Status::OK();
+    Status reason = Interrupted(context.interrupt);
     // A timeout or cancellation shows as such, with what the database said about the cancelled statement.
     const Status& shown = reason.ok() ? error : reason;
     summary.status = "failed";

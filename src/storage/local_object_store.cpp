@@ -15,6 +15,7 @@
 
 #include "common/ids.hpp"
 #include "common/strings.hpp"
+#include "storage/posix_file.hpp"
 
 namespace sluice::storage {
 namespace {
@@ -28,113 +29,6 @@ constexpr size_t kCopyChunkBytes = 1024 * 1024;
 constexpr int kFolderRaceRetries = 200;  // each retry yields; contention ends when the deleter does
 // A single path segment longer than this is refused by Linux filesystems (NAME_MAX).
 constexpr size_t kMaxSegmentBytes = 255;
-
-std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
-
-/// Turns an errno into a Status whose message says what failed, on which path, and what to try.
-Status ErrnoStatus(int err, std::string_view action, const fs::path& path) {
-  std::string text = ErrnoText(err);
-  switch (err) {
-    case ENOENT:
-      return Status::NotFound("cannot {} '{}': {}", action, path.string(), text);
-    case EACCES:
-    case EPERM:
-      return Status::IoError("cannot {} '{}': {}; check that sluice may read and write the lake folder", action,
-                             path.string(), text);
-    case ENOSPC:
-    case EDQUOT:
-      return Status::IoError("cannot {} '{}': {}; free space on that filesystem or move the lake", action,
-                             path.string(), text);
-    case EROFS:
-      return Status::IoError("cannot {} '{}': {}; the lake must be on a writable filesystem", action, path.string(),
-                             text);
-    case EMFILE:
-    case ENFILE:
-    case EAGAIN:
-      return Status::Unavailable("cannot {} '{}': {}; retry later or raise the open-file limit (ulimit -n)",
-                                 action, path.string(), text);
-    default:
-      return Status::IoError("cannot {} '{}': {}", action, path.string(), text);
-  }
-}
-
-/// Owns one file descriptor.
-class FileDescriptor {
- public:
-  FileDescriptor() = default;
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() { Reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void Reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  /// Closes and reports the error close() gives (on NFS, a failed write can surface only here).
-  int Close() {
-    int fd = std::exchange(fd_, -1);
-    if (fd >= 0 && ::close(fd) != 0 && errno != EINTR) return errno;
-    return 0;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-Status WriteAll(int fd, const char* data, size_t size, const fs::path& path) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "write", path);
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return Status::OK();
-}
-
-/// Reads up to `size` bytes at `offset`; fewer only at the end of the file.
-Result<size_t> ReadAt(int fd, char* buffer, size_t size, uint64_t offset, const fs::path& path) {
-  size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::pread(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "read", path);
-    }
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  return done;
-}
-
-Status SyncFolder(const fs::path& folder) {
-  FileDescriptor fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus(errno, "open folder", folder);
-  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, "sync folder", folder);
-  return Status::OK();
-}
-
-/// Makes a just-published object's rename durable. A concurrent Delete may already have removed
-/// the object and, with it, its emptied folder: then there is nothing left to make durable.
-Status SyncFolderAfterPublish(const fs::path& folder) {
-  FileDescriptor fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return errno == ENOENT ? Status::OK() : ErrnoStatus(errno, "open folder", folder);
-  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, "sync folder", folder);
-  return Status::OK();
-}
 
 uint64_t MtimeNanos(const struct stat& st) {
   return static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ULL + static_cast<uint64_t>(st.st_mtim.tv_nsec);
