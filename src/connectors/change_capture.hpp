@@ -36,10 +36,17 @@ inline constexpr const char* kTxidColumn = "_txid";               // BIGINT tran
 inline constexpr const char* kUnchangedColumn = "_sluice_unchanged";
 
 struct CaptureStart {
-  /// Non-empty when the tables must be copied first: the snapshot the copy reads in (valid until
-  /// StartStreaming()). Every table is then copied with --full-refresh semantics.
+  /// The tables must be copied before streaming (a new slot, or a copy an earlier run left unfinished).
+  bool copy = false;
+  /// The copy was begun by an earlier run whose exported snapshot died with it: the tables it had
+  /// not finished are read in snapshots of their own, later than the slot's consistent point.
+  bool resumed = false;
+  /// A new slot's exported snapshot the copy reads in (valid until StartStreaming()); "" when resumed.
   std::string snapshot;
-  /// The state to commit once the copy is done (streaming then starts at the snapshot's point).
+  /// The state to commit before the copy's first data: the slot exists (sluice made it) and its
+  /// consistent point, not yet copied. A run after a crash resumes the copy from it.
+  std::string copying_state_json;
+  /// The state to commit once the copy is done (streaming then starts at the slot's consistent point).
   std::string copied_state_json;
   std::vector<std::string> warnings;  // e.g. a table without a usable replica identity
 };

@@ -204,7 +204,7 @@ class JobExecution {
     // A snapshot load interrupted earlier carries on after its last uploaded chunk, unless refreshing.
     if (plan.snapshot) {
       SLUICE_ASSIGN_OR_RETURN(pending_, PendingLoad::Load(ws_.catalog(), scope_));
-      if (pending_ && !ctx_.full_refresh) {
+      if (pending_ && (!ctx_.full_refresh || ctx_.snapshot_copy)) {
         Status fetched = pending_->Fetch(ws_.lake(), scratch_.path / "resumed");
         if (fetched.ok()) {
           checkpoint.resume_token = pending_->resume_token;
@@ -225,7 +225,7 @@ class JobExecution {
 
     SLUICE_ASSIGN_OR_RETURN(auto reader, source->Open(checkpoint, run_context));
     if (pending_ && !checkpoint.resume_token.empty() && reader->Resuming()) AdoptPendingChunks();
-    bool resumable = plan.snapshot && job_.steps.IsNull() && job_.checks.IsNull();
+    bool resumable = plan.snapshot && (job_.steps.IsNull() || ctx_.snapshot_copy) && job_.checks.IsNull();
     if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, reader->PendingSummary());
     if (reader->NothingToRead()) {
       summary_.status = "no_changes";
@@ -338,6 +338,7 @@ class JobExecution {
     if (new_checkpoint.state_json != "{}") commit.state.push_back({scope_, kSourceStateKey, new_checkpoint.state_json});
     if (ctx_.full_refresh) commit.forget_loaded_scopes.push_back(scope_);
     if (pending_ || pending_recorded_) commit.state.push_back({scope_, kPendingLoadKey, std::nullopt});
+    for (const auto& extra : ctx_.commit_state) commit.state.push_back(extra);
     if (new_index_) {  // the index advances only with this commit
       commit.state.push_back({scope_, "change_index", ChangeIndexRef{new_index_->key, new_index_->rows, index_hash_kind_}.ToJson()});
     }

@@ -29,6 +29,7 @@ Result<CdcState> CdcState::Parse(const std::string& json) {
   std::string lsn = j.value("lsn", "0/0");
   SLUICE_ASSIGN_OR_RETURN(auto parsed, postgres::ParseLsn(lsn));
   state.lsn = parsed.value;
+  state.as_of_us = j.value("as_of_us", int64_t{0});
   return state;
 }
 
@@ -38,7 +39,8 @@ std::string CdcState::ToJson() const {
                         {"created_slot", created_slot},
                         {"created_publication", created_publication},
                         {"copied", copied},
-                        {"lsn", postgres::FormatLsn(Lsn{lsn})}}
+                        {"lsn", postgres::FormatLsn(Lsn{lsn})},
+                        {"as_of_us", as_of_us}}
       .dump();
 }
 
@@ -96,7 +98,8 @@ class PgChangeCapture final : public ChangeCapture {
 
     SLUICE_ASSIGN_OR_RETURN(auto slot, InactiveSlotRow());
     bool exists = !slot.rows.empty();
-    if (exists && slot.Get(0, "wal_status") == "lost" && !full_refresh) {
+    bool copying = !full_refresh && !state.copied && state.created_slot && state.lsn != 0;
+    if (exists && slot.Get(0, "wal_status") == "lost" && !full_refresh && !copying) {
       return ResnapshotNeeded(fmt::format("slot '{}' was invalidated by the server (wal_status lost: it fell behind "
                                           "more than max_slot_wal_keep_size)", o_.slot));
     }
@@ -111,6 +114,25 @@ class PgChangeCapture final : public ChangeCapture {
       }
       state_ = state;
       return start;
+    }
+    // A copy an earlier run began from a slot it created: the slot still holds the WAL from its
+    // consistent point, so the tables not yet copied are read now and streaming starts there.
+    if (copying) {
+      if (exists && slot.Get(0, "wal_status") != "lost" && slot.Get(0, "plugin") == "pgoutput") {
+        if (slot.Get(0, "active") == "t") return SlotActive(slot.Get(0, "active_pid"));
+        start.copy = true;
+        start.resumed = true;
+        start.copying_state_json = state.ToJson();
+        CdcState copied = state;
+        copied.copied = true;
+        start.copied_state_json = copied.ToJson();
+        state_ = state;
+        spdlog::info("pipeline '{}': resuming the interrupted copy; streaming will start at slot '{}''s consistent point {}",
+                     o_.pipeline, o_.slot, postgres::FormatLsn(Lsn{state.lsn}));
+        return start;
+      }
+      spdlog::warn("pipeline '{}': the interrupted copy cannot be resumed (slot '{}' is {}); copying from a new slot",
+                   o_.pipeline, o_.slot, exists ? "invalidated or not pgoutput" : "gone");
     }
     // A copy starts from a slot created now: its exported snapshot and consistent point meet exactly.
     if (exists) {
@@ -128,9 +150,13 @@ class PgChangeCapture final : public ChangeCapture {
     SLUICE_TRY(ConnectReplication());
     SLUICE_ASSIGN_OR_RETURN(auto created, repl_->CreateSlot(o_.slot));
     state.created_slot = true;
-    state.copied = true;
+    state.copied = false;
     state.lsn = created.consistent_point.value;
+    state.as_of_us = 0;
+    start.copy = true;
     start.snapshot = created.snapshot;
+    start.copying_state_json = state.ToJson();
+    state.copied = true;
     start.copied_state_json = state.ToJson();
     state_ = state;
     spdlog::info("pipeline '{}': created slot '{}' at {}; copying {} table(s) from its snapshot", o_.pipeline, o_.slot,
