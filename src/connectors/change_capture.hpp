@@ -88,6 +88,13 @@ struct SlotHealth {
   std::string active_pid;
   std::string confirmed_flush_lsn, current_wal_lsn;
   int64_t lag_bytes = 0;
+  /// From the committed state: the position the lake reaches, and the source time (unix µs) up to
+  /// which it holds every change (0 = unknown: not copied yet).
+  std::string committed_lsn;
+  int64_t as_of_us = 0;
+  /// How far behind the source the lake is, in seconds: 0 when the server has written no WAL past
+  /// the committed position, else the server's clock now minus as_of; none while unknown.
+  std::optional<double> lag_seconds;
   std::string wal_status;  // reserved | extended | unreserved | lost
   std::optional<int64_t> safe_wal_size;  // bytes before max_slot_wal_keep_size invalidates the slot; none = no limit
 };
@@ -110,8 +117,8 @@ class ChangeCapture {
   virtual Result<ChangeBatch> ReadBatch(engine::Connection& connection, const BatchLimits& limits) = 0;
   /// Tells the server that everything up to `state_json`'s position is durable (committed).
   virtual Status Confirm(const std::string& state_json) = 0;
-  /// The slot's health (no streaming needed).
-  virtual Result<SlotHealth> Health() = 0;
+  /// The slot's health (no streaming needed), with the lag of `state_json` (the committed state).
+  virtual Result<SlotHealth> Health(const std::string& state_json) = 0;
   /// Drops the slot and publication `state_json` says sluice created; refuses while the slot is
   /// active. Returns what it dropped, for the message.
   virtual Result<std::vector<std::string>> Drop(const std::string& state_json) = 0;

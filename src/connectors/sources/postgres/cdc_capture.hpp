@@ -27,6 +27,9 @@ struct CdcOptions {
   std::chrono::milliseconds commit_every{10000};
   int64_t max_rows = 100000;
   int64_t max_bytes = 64ll << 20;
+  std::string heartbeat_sql;  // "" = no heartbeat write
+  std::chrono::milliseconds heartbeat_every{60000};
+  config::Location heartbeat_location;
 };
 
 /// What a cdc job keeps in the catalog with its data (opaque JSON to the pipeline).
