@@ -8,6 +8,8 @@
 #include <cstdlib>
 
 #include "common/strings.hpp"
+#include "connectors/postgres/pgoutput_decoder.hpp"
+#include "connectors/postgres/pg_replication.hpp"
 
 namespace sluice::connectors::pgcdc {
 
