@@ -108,13 +108,18 @@ class PostgresCdcHealthTest(PostgresProjectTest):
         self.addCleanup(lambda: serve.poll() is None and serve.kill())
         labels = '{pipeline="shop_cdc",job="shop_cdc",slot="sluice_shop"}'
 
-        def active():
+        scraped = {}
+
+        def streaming():
+            # Copied (a lag in seconds is known) and followed; the slot is active during the copy too.
             try:
-                return self.metrics(port)[1].get("sluice_cdc_slot_active" + labels) == 1
+                scraped["text"], scraped["series"] = self.metrics(port)
             except OSError:
                 return False
-        wait_until(active, "/metrics shows the slot streamed", proc=serve)
-        text, series = self.metrics(port)
+            series = scraped["series"]
+            return series.get("sluice_cdc_slot_active" + labels) == 1 and "sluice_cdc_lag_seconds" + labels in series
+        wait_until(streaming, "/metrics shows the copied slot streamed", proc=serve)
+        text, series = scraped["text"], scraped["series"]
         self.assertIn("# TYPE sluice_cdc_lag_seconds gauge", text)
         self.assertEqual(series["sluice_cdc_up" + labels], 1)
         self.assertGreaterEqual(series["sluice_cdc_lag_bytes" + labels], 0)
