@@ -98,6 +98,12 @@ class PostgresCdcCopyResumeTest(PostgresProjectTest):
         self.assertEqual(kept, after)  # keys 1..after, in chunks of about CHUNK rows
         self.assertLess(kept, ROWS)
         self.assertEqual(self.catalog("SELECT count(*) FROM lake_tables")[0][0], 0)  # nothing visible yet
+        status = self.p.sluice("cdc", "status", "--format", "json", env=self.env)
+        self.assertOk(status)
+        [entry] = json.loads(status.out)
+        self.assertIn("copy under way", entry["note"])
+        self.assertIsNone(entry["lag_seconds"])
+        self.assertEqual(entry["committed_lsn"], consistent_point)
 
         # The source moves on before the rerun: in copied chunks, in chunks still to copy, and new rows.
         self.assertGreater(after, 1500)
