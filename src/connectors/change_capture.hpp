@@ -80,6 +80,9 @@ struct BatchLimits {
   const std::atomic<bool>* stop = nullptr;        // set: end the batch at the next transaction boundary
 };
 
+/// Below this much WAL left before max_slot_wal_keep_size invalidates a slot, runs and status warn.
+inline constexpr int64_t kLowSafeWalBytes = 1ll << 30;
+
 /// `sluice cdc status`: the slot as the server sees it.
 struct SlotHealth {
   std::string slot, publication, plugin;

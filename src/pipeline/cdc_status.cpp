@@ -23,7 +23,7 @@ std::string Note(const CdcJobStatus& status, const nlohmann::json& state) {
   if (h.wal_status == "lost") {
     return fmt::format("resnapshot needed: the slot was invalidated; run `sluice run {} --full-refresh`", status.pipeline);
   }
-  if (h.safe_wal_size && *h.safe_wal_size < kLowSafeWalBytes) {
+  if (h.safe_wal_size && *h.safe_wal_size < connectors::kLowSafeWalBytes) {
     return fmt::format("warning: only {} of WAL left before max_slot_wal_keep_size invalidates the slot; run the "
                        "pipeline (or raise the limit)",
                        HumanBytes(static_cast<uint64_t>(std::max<int64_t>(0, *h.safe_wal_size))));

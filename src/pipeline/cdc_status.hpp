@@ -13,9 +13,6 @@
 
 namespace sluice::pipeline {
 
-/// Below this much WAL left before max_slot_wal_keep_size invalidates the slot, status warns.
-inline constexpr int64_t kLowSafeWalBytes = 1ll << 30;
-
 struct CdcJobStatus {
   std::string pipeline, job;
   std::optional<connectors::SlotHealth> health;  // none when the slot's server could not be asked

@@ -86,6 +86,10 @@ class PostgresCdcHealthTest(PostgresProjectTest):
         self.assertOk(table)
         self.assertIn("lag_seconds", table.out)
         self.assertIn("shop_cdc: warning: only", table.err)
+        # A run says so too (log and run message).
+        r = self.p.sluice("run", "shop_cdc", env=self.env)
+        self.assertOk(r)
+        self.assertIn("of WAL left before max_slot_wal_keep_size invalidates it", r.err)
 
     def metrics(self, port):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as response:

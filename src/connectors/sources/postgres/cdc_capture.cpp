@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <thread>
 
@@ -86,6 +87,17 @@ class PgChangeCapture final : public ChangeCapture {
       if (slot.Get(0, "plugin") != "pgoutput") {
         return Status::Invalid("slot '{}' on {} uses plugin '{}'; sluice reads pgoutput slots: name another slot in cdc: slot",
                                o_.slot, sql_->endpoint(), slot.Get(0, "plugin"));
+      }
+      if (std::string safe = slot.Get(0, "safe_wal_size"); !safe.empty()) {
+        int64_t left = std::max<int64_t>(0, std::strtoll(safe.c_str(), nullptr, 10));
+        if (left < kLowSafeWalBytes) {
+          std::string warning = fmt::format(
+              "slot '{}' has only {} of WAL left before max_slot_wal_keep_size invalidates it (then the tables must be "
+              "copied again): keep pipeline '{}' running, or raise max_slot_wal_keep_size",
+              o_.slot, HumanBytes(static_cast<uint64_t>(left)), o_.pipeline);
+          spdlog::warn("pipeline '{}': {}", o_.pipeline, warning);
+          start.warnings.push_back(warning);
+        }
       }
       state_ = state;
       return start;
@@ -347,7 +359,8 @@ class PgChangeCapture final : public ChangeCapture {
 
   Result<postgres::TextRows> SlotRow() {
     return sql_->QueryParams(
-        "SELECT plugin, active, active_pid::text AS active_pid, wal_status FROM pg_replication_slots WHERE slot_name = $1",
+        "SELECT plugin, active, active_pid::text AS active_pid, wal_status, safe_wal_size::text AS safe_wal_size "
+        "FROM pg_replication_slots WHERE slot_name = $1",
         {o_.slot});
   }
 
