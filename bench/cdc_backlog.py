@@ -30,6 +30,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sluice", default=os.path.join(os.path.dirname(__file__), "../build/sluice"))
     ap.add_argument("--changes", type=int, default=1_000_000)
+    ap.add_argument("--wrap", default="", help="a command prefix for sluice's drain, e.g. 'perf record -g -o FILE --'")
     args = ap.parse_args()
     sluice = os.path.abspath(args.sluice)
     inserts = int(args.changes * 0.6)
@@ -61,6 +62,7 @@ def main():
         end = pg.psql("SELECT pg_current_wal_lsn()").strip()
 
         timer = ["/usr/bin/time", "-v"] if os.path.exists("/usr/bin/time") else []
+        timer += args.wrap.split()
         started = time.monotonic()
         run = subprocess.run(timer + [sluice, "--project", project, "run", "cdc", "-q"], env=env,
                              capture_output=True, text=True)

@@ -1,19 +1,18 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/cli_context.hpp"
 #include "cli/output_format.hpp"
 #include "common/strings.hpp"
 #include "pipeline/cdc_job.hpp"
+#include "pipeline/cdc_status.hpp"
 #include "pipeline/job_runner.hpp"
 
 namespace sluice::cli {
 namespace {
-
-/// Below this much WAL left before max_slot_wal_keep_size invalidates the slot, status warns.
-constexpr int64_t kLowSafeWalBytes = 1ll << 30;
 
 struct CdcJobRef {
   const config::PipelineConfig* pipeline;
@@ -36,68 +35,52 @@ Result<std::unique_ptr<connectors::ChangeCapture>> OpenCapture(const LoadedProje
   return source->OpenChangeCapture();
 }
 
+std::string Seconds(double s) { return s < 10 ? fmt::format("{:.1f}", s) : fmt::format("{:.0f}", s); }
+
 int RunStatus(CliContext& context, const std::string& only, const std::string& format) {
   auto loaded = LoadAll(context);
   if (!loaded.ok()) return ReportError(context, loaded.status());
-  auto jobs = CdcJobs(*loaded, only);
-  if (jobs.empty()) {
+  auto statuses = pipeline::CdcStatuses(*loaded->workspace, loaded->pipelines, only);
+  if (statuses.empty()) {
     return ReportError(context, Status::NotFound("no pipeline {}with mode: cdc", only.empty() ? "" : fmt::format("'{}' ", only)));
   }
   nlohmann::json out = nlohmann::json::array();
   std::vector<engine::TextRow> rows;
   std::vector<std::string> warnings;
   bool failed = false;
-  for (const auto& ref : jobs) {
-    nlohmann::json entry{{"pipeline", ref.pipeline->name}, {"job", ref.job->name}};
-    auto capture = OpenCapture(*loaded, ref);
-    auto health = capture.ok() ? (*capture)->Health() : Result<connectors::SlotHealth>(capture.status());
-    auto state = loaded->workspace->catalog().GetState(pipeline::JobStateScope(ref.pipeline->name, ref.job->name),
-                                                      pipeline::kCdcStateKey);
-    std::string committed;
-    if (state.ok() && *state) {
-      auto j = nlohmann::json::parse(**state, nullptr, false);
-      if (!j.is_discarded()) committed = j.value("lsn", "");
-    }
-    entry["committed_lsn"] = committed;
-    if (!health.ok()) {
+  for (const auto& s : statuses) {
+    nlohmann::json entry{{"pipeline", s.pipeline}, {"job", s.job}};
+    if (!s.health) {
       failed = true;
-      entry["error"] = context.redactor->Apply(health.status().message());
-      rows.push_back({ref.pipeline->name, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                      std::nullopt, std::nullopt, "error: " + *entry["error"].get_ptr<const std::string*>()});
+      entry["error"] = s.error;
+      rows.push_back({s.pipeline, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                      std::nullopt, std::nullopt, "error: " + s.error});
       out.push_back(entry);
       continue;
     }
-    const auto& h = *health;
+    const auto& h = *s.health;
     entry.update({{"slot", h.slot}, {"publication", h.publication}, {"exists", h.exists}, {"plugin", h.plugin},
                   {"active", h.active}, {"active_pid", h.active_pid}, {"confirmed_flush_lsn", h.confirmed_flush_lsn},
-                  {"current_wal_lsn", h.current_wal_lsn}, {"lag_bytes", h.lag_bytes}, {"wal_status", h.wal_status}});
+                  {"committed_lsn", h.committed_lsn}, {"current_wal_lsn", h.current_wal_lsn}, {"lag_bytes", h.lag_bytes},
+                  {"wal_status", h.wal_status}});
+    entry["lag_seconds"] = h.lag_seconds ? nlohmann::json(*h.lag_seconds) : nlohmann::json(nullptr);
+    entry["as_of"] = h.as_of_us > 0 ? nlohmann::json(FormatTimestampUtc(FromUnixMicros(h.as_of_us))) : nlohmann::json(nullptr);
     entry["safe_wal_size"] = h.safe_wal_size ? nlohmann::json(*h.safe_wal_size) : nlohmann::json(nullptr);
-    std::string note;
-    if (!h.exists) {
-      note = committed.empty() ? "not started: the first `sluice run` creates the slot"
-                               : fmt::format("resnapshot needed: the slot is gone; run `sluice run {} --full-refresh`",
-                                             ref.pipeline->name);
-    } else if (h.wal_status == "lost") {
-      note = fmt::format("resnapshot needed: the slot was invalidated; run `sluice run {} --full-refresh`", ref.pipeline->name);
-    } else if (h.safe_wal_size && *h.safe_wal_size < kLowSafeWalBytes) {
-      note = fmt::format("warning: only {} of WAL left before max_slot_wal_keep_size invalidates the slot; run the "
-                         "pipeline (or raise the limit)",
-                         HumanBytes(static_cast<uint64_t>(std::max<int64_t>(0, *h.safe_wal_size))));
-    }
-    if (!note.empty()) entry["note"] = note;
-    if (note.rfind("warning", 0) == 0 || note.rfind("resnapshot", 0) == 0) warnings.push_back(ref.pipeline->name + ": " + note);
+    if (!s.note.empty()) entry["note"] = s.note;
+    if (s.warning) warnings.push_back(s.pipeline + ": " + s.note);
     out.push_back(entry);
-    rows.push_back({ref.pipeline->name, h.slot, h.exists ? (h.active ? "yes (pid " + h.active_pid + ")" : "no") : "-",
-                    h.confirmed_flush_lsn, committed, std::to_string(h.lag_bytes), h.wal_status,
+    rows.push_back({s.pipeline, h.slot, h.exists ? (h.active ? "yes (pid " + h.active_pid + ")" : "no") : "-",
+                    h.confirmed_flush_lsn, h.committed_lsn, std::to_string(h.lag_bytes),
+                    h.lag_seconds ? std::optional<std::string>(Seconds(*h.lag_seconds)) : std::nullopt, h.wal_status,
                     h.safe_wal_size ? std::optional<std::string>(HumanBytes(static_cast<uint64_t>(std::max<int64_t>(0, *h.safe_wal_size))))
                                     : std::optional<std::string>("unlimited"),
-                    note});
+                    s.note});
   }
   if (format == "json") {
     std::printf("%s\n", out.dump(2).c_str());
   } else {
-    PrintTable(stdout, {"pipeline", "slot", "active", "confirmed_lsn", "committed_lsn", "lag_bytes", "wal_status",
-                        "safe_wal_size", "note"},
+    PrintTable(stdout, {"pipeline", "slot", "active", "confirmed_lsn", "committed_lsn", "lag_bytes", "lag_seconds",
+                        "wal_status", "safe_wal_size", "note"},
                rows);
     for (const auto& w : warnings) std::fprintf(stderr, "%s\n", w.c_str());
   }

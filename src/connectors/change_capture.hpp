@@ -36,10 +36,17 @@ inline constexpr const char* kTxidColumn = "_txid";               // BIGINT tran
 inline constexpr const char* kUnchangedColumn = "_sluice_unchanged";
 
 struct CaptureStart {
-  /// Non-empty when the tables must be copied first: the snapshot the copy reads in (valid until
-  /// StartStreaming()). Every table is then copied with --full-refresh semantics.
+  /// The tables must be copied before streaming (a new slot, or a copy an earlier run left unfinished).
+  bool copy = false;
+  /// The copy was begun by an earlier run whose exported snapshot died with it: the tables it had
+  /// not finished are read in snapshots of their own, later than the slot's consistent point.
+  bool resumed = false;
+  /// A new slot's exported snapshot the copy reads in (valid until StartStreaming()); "" when resumed.
   std::string snapshot;
-  /// The state to commit once the copy is done (streaming then starts at the snapshot's point).
+  /// The state to commit before the copy's first data: the slot exists (sluice made it) and its
+  /// consistent point, not yet copied. A run after a crash resumes the copy from it.
+  std::string copying_state_json;
+  /// The state to commit once the copy is done (streaming then starts at the slot's consistent point).
   std::string copied_state_json;
   std::vector<std::string> warnings;  // e.g. a table without a usable replica identity
 };
@@ -73,6 +80,9 @@ struct BatchLimits {
   const std::atomic<bool>* stop = nullptr;        // set: end the batch at the next transaction boundary
 };
 
+/// Below this much WAL left before max_slot_wal_keep_size invalidates a slot, runs and status warn.
+inline constexpr int64_t kLowSafeWalBytes = 1ll << 30;
+
 /// `sluice cdc status`: the slot as the server sees it.
 struct SlotHealth {
   std::string slot, publication, plugin;
@@ -81,6 +91,13 @@ struct SlotHealth {
   std::string active_pid;
   std::string confirmed_flush_lsn, current_wal_lsn;
   int64_t lag_bytes = 0;
+  /// From the committed state: the position the lake reaches, and the source time (unix µs) up to
+  /// which it holds every change (0 = unknown: not copied yet).
+  std::string committed_lsn;
+  int64_t as_of_us = 0;
+  /// How far behind the source the lake is, in seconds: 0 when the server has written no WAL past
+  /// the committed position, else the server's clock now minus as_of; none while unknown.
+  std::optional<double> lag_seconds;
   std::string wal_status;  // reserved | extended | unreserved | lost
   std::optional<int64_t> safe_wal_size;  // bytes before max_slot_wal_keep_size invalidates the slot; none = no limit
 };
@@ -103,8 +120,8 @@ class ChangeCapture {
   virtual Result<ChangeBatch> ReadBatch(engine::Connection& connection, const BatchLimits& limits) = 0;
   /// Tells the server that everything up to `state_json`'s position is durable (committed).
   virtual Status Confirm(const std::string& state_json) = 0;
-  /// The slot's health (no streaming needed).
-  virtual Result<SlotHealth> Health() = 0;
+  /// The slot's health (no streaming needed), with the lag of `state_json` (the committed state).
+  virtual Result<SlotHealth> Health(const std::string& state_json) = 0;
   /// Drops the slot and publication `state_json` says sluice created; refuses while the slot is
   /// active. Returns what it dropped, for the message.
   virtual Result<std::vector<std::string>> Drop(const std::string& state_json) = 0;

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <filesystem>
 
 #include "common/fault_point.hpp"
@@ -9,12 +12,28 @@
 #include "connectors/sinks/lake/lake_sink.hpp"
 #include "pipeline/catalog_views.hpp"
 #include "pipeline/cdc_toast_fill.hpp"
+#include "pipeline/resumable_load.hpp"
 #include "pipeline/schema_evolution.hpp"
 #include "storage/lake_layout.hpp"
 
 namespace sluice::pipeline {
 namespace fs = std::filesystem;
 namespace {
+
+std::string CopiedTablesJson(const std::vector<std::string>& tables) { return nlohmann::json{{"tables", tables}}.dump(); }
+
+Result<std::vector<std::string>> ParseCopiedTables(const std::string& text) {
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.contains("tables") || !json["tables"].is_array()) {
+    return Status::DataError("the stored progress of the cdc copy is not readable ({}); run with --full-refresh to copy "
+                             "the tables again", text);
+  }
+  std::vector<std::string> tables;
+  for (const auto& t : json["tables"]) {
+    if (t.is_string()) tables.push_back(t.get<std::string>());
+  }
+  return tables;
+}
 
 /// The copy's rows carry the change-record columns too: `snapshot` rows at position 0, before
 /// every change the stream brings.
@@ -58,10 +77,11 @@ class CdcJob {
     SLUICE_ASSIGN_OR_RETURN(auto start, capture_->Start(state, ctx_.full_refresh));
     for (const auto& w : start.warnings) warnings_.push_back(w);
     if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, source->plan().description);
-    if (!start.snapshot.empty()) {
-      SLUICE_TRY(CopyTables(start.snapshot));
+    if (start.copy) {
+      SLUICE_TRY(CopyTables(start));
       catalog::CommitRequest commit = NewCommit();
       commit.state.push_back({scope_, kCdcStateKey, start.copied_state_json});
+      commit.state.push_back({scope_, kCdcCopyKey, std::nullopt});
       SLUICE_TRY(ws_.catalog().Commit(commit).status());
       SLUICE_FAULT_POINT("cdc_copy_committed");
       state = start.copied_state_json;
@@ -70,12 +90,38 @@ class CdcJob {
     return Stream();
   }
 
-  /// Each table through the ordinary full-load path, reading in the slot's snapshot.
-  Status CopyTables(const std::string& snapshot) {
+  /// Each table through the ordinary full-load path, reading in the slot's snapshot. The copy is
+  /// resumable: the slot and its consistent point are committed before the first chunk, each
+  /// table's chunks are recorded as its pending load (job_runner), and the commit that publishes a
+  /// table also records it as copied. A resumed copy reads the rest in snapshots of its own
+  /// (docs/connectors/postgres-cdc.md explains why that converges).
+  Status CopyTables(const connectors::CaptureStart& start) {
     SLUICE_ASSIGN_OR_RETURN(auto steps, config::ParseYaml(kSnapshotColumns, "(cdc snapshot columns)", {}));
+    std::vector<std::string> done;
+    if (start.resumed) {
+      SLUICE_ASSIGN_OR_RETURN(auto stored, ws_.catalog().GetState(scope_, kCdcCopyKey));
+      if (stored) {
+        SLUICE_ASSIGN_OR_RETURN(done, ParseCopiedTables(*stored));
+      }
+      resumed_copy_ = true;
+      spdlog::info("job '{}': resuming the interrupted copy ({} of {} tables done)", job_.name, done.size(),
+                   capture_->tables().size());
+    } else {
+      // Before any data: the slot sluice made and its consistent point, and no chunk of an older copy
+      // (read in another snapshot) may be taken for this one.
+      catalog::CommitRequest commit = NewCommit();
+      commit.state.push_back({scope_, kCdcStateKey, start.copying_state_json});
+      commit.state.push_back({scope_, kCdcCopyKey, CopiedTablesJson(done)});
+      for (const auto& table : capture_->tables()) {
+        commit.state.push_back({JobStateScope(ctx_.pipeline.name, CopyJobName(table)), kPendingLoadKey, std::nullopt});
+      }
+      SLUICE_TRY(ws_.catalog().Commit(commit).status());
+      SLUICE_FAULT_POINT("cdc_copy_started");
+    }
     for (const auto& table : capture_->tables()) {
+      if (std::find(done.begin(), done.end(), table.lake_table) != done.end()) continue;
       config::JobConfig copy = job_;
-      copy.name = job_.name + "__copy_" + table.lake_table;
+      copy.name = CopyJobName(table);
       copy.mode = "full";
       copy.steps = steps;
       copy.checks = config::Value();
@@ -87,7 +133,11 @@ class CdcJob {
       entries.emplace_back("table", config::Value::Scalar(table.source, job_.source.location()));
       copy.source = config::Value::Map(std::move(entries), job_.source.location(), job_.source.path());
       JobRunContext sub{ws_, ctx_.pipeline, ctx_.run_id, /*full_refresh=*/true, ctx_.listener, ctx_.interrupt};
-      sub.source_snapshot = snapshot;
+      sub.source_snapshot = start.snapshot;
+      sub.snapshot_copy = true;
+      std::vector<std::string> with_this = done;
+      with_this.push_back(table.lake_table);
+      sub.commit_state.push_back({scope_, kCdcCopyKey, CopiedTablesJson(with_this)});
       JobSummary copied = RunJob(sub, copy);
       if (ctx_.listener) ctx_.listener->OnJobFinish(copied);
       if (copied.status == "failed") {
@@ -95,6 +145,7 @@ class CdcJob {
                       fmt::format("copying {} from the slot's snapshot: {}", table.source, copied.message),
                       copied.retryable);
       }
+      done = std::move(with_this);
       summary_.rows_read += copied.rows_read;
       summary_.rows_written += copied.rows_written;
       summary_.bytes_written += copied.bytes_written;
@@ -104,6 +155,8 @@ class CdcJob {
     return Status::OK();
   }
 
+  std::string CopyJobName(const connectors::CapturedTable& table) const { return job_.name + "__copy_" + table.lake_table; }
+
   Status Stream() {
     SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
     ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
@@ -112,7 +165,7 @@ class CdcJob {
     limits.stop = ctx_.stop_following;
     int64_t changes = 0, batches = 0;
     for (;;) {
-      SLUICE_TRY(Interrupted());
+      SLUICE_TRY(Interrupted(ctx_.interrupt));
       SLUICE_ASSIGN_OR_RETURN(auto batch, capture_->ReadBatch(*connection, limits));
       if (batch.rows > 0 || batch.position_only) {
         SLUICE_TRY(CommitBatch(*connection, batch));
@@ -127,8 +180,11 @@ class CdcJob {
     }
     summary_.rows_read += changes;
     summary_.status = summary_.rows_written > 0 ? "succeeded" : "no_changes";
-    summary_.message = fmt::format("{}{} changes in {} commits", copied_ > 0 ? fmt::format("copied {} tables, ", copied_) : "",
-                                   changes, batches);
+    std::string copy_note;
+    if (copied_ > 0 || resumed_copy_) {
+      copy_note = fmt::format("{} {} tables, ", resumed_copy_ ? "resumed the interrupted copy:" : "copied", copied_);
+    }
+    summary_.message = fmt::format("{}{} changes in {} commits", copy_note, changes, batches);
     if (!warnings_.empty()) summary_.message += "; " + Join(warnings_, "; ");
     return Status::OK();
   }
@@ -146,7 +202,7 @@ class CdcJob {
     SLUICE_FAULT_POINT("cdc_batch_staged");
     uploaded_ = staged;
     SLUICE_TRY(connectors::UploadStaged(ws_.lake(), staged));
-    SLUICE_TRY(Interrupted());
+    SLUICE_TRY(Interrupted(ctx_.interrupt));
     SLUICE_ASSIGN_OR_RETURN(auto result, ws_.catalog().Commit(commit));
     uploaded_.clear();
     std::error_code ec;
@@ -209,8 +265,6 @@ class CdcJob {
 
   catalog::CommitRequest NewCommit() const { return NewJobCommit(ctx_, job_); }
 
-  Status Interrupted() const { return ctx_.interrupt != nullptr ? ctx_.interrupt->reason() : Status::OK(); }
-
   JobRunContext& ctx_;
   const config::JobConfig& job_;
   Workspace& ws_;
@@ -222,6 +276,7 @@ class CdcJob {
   std::vector<connectors::StagedFile> uploaded_;
   std::vector<std::string> warnings_;
   int copied_ = 0;
+  bool resumed_copy_ = false;
   int part_ = 0;
 };
 

@@ -10,6 +10,8 @@ namespace sluice::pipeline {
 /// The catalog state key under which a mode: cdc job keeps its slot, what sluice created and the
 /// WAL position its committed data reaches (connectors/change_capture.hpp).
 inline constexpr const char* kCdcStateKey = "cdc";
+/// While the initial copy is under way: the lake tables it has finished ({"tables": [...]}).
+inline constexpr const char* kCdcCopyKey = "cdc_copy";
 
 /// mode: cdc: the first run (or --full-refresh) copies every table in the slot's exported snapshot
 /// through the ordinary full-load path; then micro-batches of whole transactions land in the raw

@@ -41,6 +41,7 @@ Status JobExecution::PublishIngest(engine::Connection& connection, const connect
   if (new_checkpoint.state_json != "{}") commit.state.push_back({scope_, kSourceStateKey, new_checkpoint.state_json});
   if (ctx_.full_refresh) commit.forget_loaded_scopes.push_back(scope_);
   if (pending_ || pending_recorded_) commit.state.push_back({scope_, kPendingLoadKey, std::nullopt});
+  for (const auto& extra : ctx_.commit_state) commit.state.push_back(extra);
   if (new_index_) {  // the index advances only with this commit
     commit.state.push_back({scope_, "change_index", ChangeIndexRef{new_index_->key, new_index_->rows, index_hash_kind_}.ToJson()});
   }

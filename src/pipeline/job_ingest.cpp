@@ -63,7 +63,7 @@ Status JobExecution::ExecuteConnector() {
 
   SLUICE_ASSIGN_OR_RETURN(auto reader, source->Open(checkpoint, run_context));
   if (pending_ && !checkpoint.resume_token.empty() && reader->Resuming()) AdoptPendingChunks();
-  bool resumable = plan.snapshot && job_.steps.IsNull() && job_.checks.IsNull();
+  bool resumable = plan.snapshot && (job_.steps.IsNull() || ctx_.snapshot_copy) && job_.checks.IsNull();
   if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, reader->PendingSummary());
   if (reader->NothingToRead()) {
     summary_.status = "no_changes";
@@ -163,7 +163,7 @@ Status JobExecution::ExecuteConnector() {
 
 Status JobExecution::LoadPendingLoad(connectors::Checkpoint* checkpoint) {
   SLUICE_ASSIGN_OR_RETURN(pending_, PendingLoad::Load(ws_.catalog(), scope_));
-  if (pending_ && !ctx_.full_refresh) {
+  if (pending_ && (!ctx_.full_refresh || ctx_.snapshot_copy)) {
     Status fetched = pending_->Fetch(ws_.lake(), scratch_.path / "resumed");
     if (fetched.ok()) {
       checkpoint->resume_token = pending_->resume_token;

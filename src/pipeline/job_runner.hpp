@@ -37,6 +37,12 @@ struct JobRunContext {
   const std::atomic<bool>* stop_following = nullptr;
   /// Read the source in this exported snapshot (mode: cdc's initial copy); "" = its own.
   std::string source_snapshot;
+  /// mode: cdc's copy: its steps only add constant columns (each row by itself), so the load stays
+  /// resumable by chunks; and a pending load is resumed even under full_refresh (the cdc job clears
+  /// stale ones when a copy starts).
+  bool snapshot_copy = false;
+  /// More job state for the job's final commit (mode: cdc: which tables the copy has finished).
+  std::vector<catalog::StateUpdate> commit_state;
 };
 
 /// An empty catalog commit of `job` in this run (run id, pipeline and job filled in).

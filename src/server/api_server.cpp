@@ -18,6 +18,7 @@
 #include "common/hash.hpp"
 #include "common/json_limits.hpp"
 #include "common/strings.hpp"
+#include "pipeline/cdc_status.hpp"
 #include "pipeline/job_runner.hpp"
 #include "pipeline/runner.hpp"
 #include "server/json_response.hpp"
@@ -400,6 +401,7 @@ void ApiServer::Routes() {
     }
     std::string text = MetricsText(*totals, *pending, daemon_.RunningRuns().size());
     if (streams_ != nullptr) text += streams_->MetricsText();
+    text += pipeline::CdcMetricsText(pipeline::CdcStatuses(workspace_, pipelines_));  // asks each slot's server
     response.set_content(text, "text/plain; version=0.0.4");
   });
 }

@@ -387,6 +387,26 @@ TEST_F(PostgresBindTest, IncrementalNeedsACursorAndOtherModesAreRefused) {
   EXPECT_NE(tables_elsewhere.status().message().find("tables: is for mode: cdc"), std::string::npos);
 }
 
+TEST_F(PostgresBindTest, CdcHeartbeatNeedsAStatementAndAPositiveInterval) {
+  const std::string source = "url: postgresql://u@127.0.0.1:1/db\ntable: public.orders\n";
+  job_.raw = Options("cdc:\n  heartbeat:\n    sql: UPDATE hb SET at = now()\n    every: 30s\n");
+  auto good = Bind("cdc", source);
+  ASSERT_TRUE(good.ok()) << good.status();
+  job_.raw = Options("cdc:\n  heartbeat:\n    every: 30s\n");
+  auto no_sql = Bind("cdc", source);
+  ASSERT_FALSE(no_sql.ok());
+  EXPECT_NE(no_sql.status().message().find("sql"), std::string::npos) << no_sql.status();
+  job_.raw = Options("cdc:\n  heartbeat:\n    sql: UPDATE hb SET at = now()\n    evry: 30s\n");
+  auto typo = Bind("cdc", source);
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("every"), std::string::npos) << typo.status();
+  job_.raw = Options("cdc:\n  heartbeat:\n    sql: UPDATE hb SET at = now()\n    every: 0s\n");
+  auto zero = Bind("cdc", source);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find("must be positive"), std::string::npos) << zero.status();
+  job_.raw = config::Value();
+}
+
 TEST_F(PostgresBindTest, ChangesNeedAPrimaryKeyAndAppendUnderIncremental) {
   auto no_key = Bind("changes", "url: postgresql://u@127.0.0.1:1/db\ntable: public.orders\n");
   ASSERT_FALSE(no_key.ok());

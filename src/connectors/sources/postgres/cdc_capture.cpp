@@ -4,43 +4,21 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <thread>
 
 #include "common/strings.hpp"
 #include "connectors/postgres/pg_replication.hpp"
 #include "connectors/postgres/pg_types.hpp"
+#include "connectors/sources/postgres/cdc_slot.hpp"
 #include "connectors/sources/postgres/cdc_table_buffer.hpp"
 
 namespace sluice::connectors::pgcdc {
 
 using postgres::Lsn;
 
-Result<CdcState> CdcState::Parse(const std::string& json) {
-  CdcState state;
-  if (json.empty() || json == "{}") return state;
-  auto j = nlohmann::json::parse(json, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Status::DataError("the stored cdc state is not a JSON object: {}", json);
-  state.slot = j.value("slot", "");
-  state.publication = j.value("publication", "");
-  state.created_slot = j.value("created_slot", false);
-  state.created_publication = j.value("created_publication", false);
-  state.copied = j.value("copied", false);
-  std::string lsn = j.value("lsn", "0/0");
-  SLUICE_ASSIGN_OR_RETURN(auto parsed, postgres::ParseLsn(lsn));
-  state.lsn = parsed.value;
-  return state;
-}
-
-std::string CdcState::ToJson() const {
-  return nlohmann::json{{"slot", slot},
-                        {"publication", publication},
-                        {"created_slot", created_slot},
-                        {"created_publication", created_publication},
-                        {"copied", copied},
-                        {"lsn", postgres::FormatLsn(Lsn{lsn})}}
-      .dump();
-}
 
 namespace {
 
@@ -92,11 +70,12 @@ class PgChangeCapture final : public ChangeCapture {
     SLUICE_TRY(ReadKeys(&start.warnings));
     state.slot = o_.slot;
     state.publication = o_.publication;
-    SLUICE_TRY(EnsurePublication(&state));
+    SLUICE_TRY(EnsurePublication(*sql_, o_, &state));
 
     SLUICE_ASSIGN_OR_RETURN(auto slot, InactiveSlotRow());
     bool exists = !slot.rows.empty();
-    if (exists && slot.Get(0, "wal_status") == "lost" && !full_refresh) {
+    bool copying = !full_refresh && !state.copied && state.created_slot && state.lsn != 0;
+    if (exists && slot.Get(0, "wal_status") == "lost" && !full_refresh && !copying) {
       return ResnapshotNeeded(fmt::format("slot '{}' was invalidated by the server (wal_status lost: it fell behind "
                                           "more than max_slot_wal_keep_size)", o_.slot));
     }
@@ -109,8 +88,38 @@ class PgChangeCapture final : public ChangeCapture {
         return Status::Invalid("slot '{}' on {} uses plugin '{}'; sluice reads pgoutput slots: name another slot in cdc: slot",
                                o_.slot, sql_->endpoint(), slot.Get(0, "plugin"));
       }
+      if (std::string safe = slot.Get(0, "safe_wal_size"); !safe.empty()) {
+        int64_t left = std::max<int64_t>(0, std::strtoll(safe.c_str(), nullptr, 10));
+        if (left < kLowSafeWalBytes) {
+          std::string warning = fmt::format(
+              "slot '{}' has only {} of WAL left before max_slot_wal_keep_size invalidates it (then the tables must be "
+              "copied again): keep pipeline '{}' running, or raise max_slot_wal_keep_size",
+              o_.slot, HumanBytes(static_cast<uint64_t>(left)), o_.pipeline);
+          spdlog::warn("pipeline '{}': {}", o_.pipeline, warning);
+          start.warnings.push_back(warning);
+        }
+      }
       state_ = state;
       return start;
+    }
+    // A copy an earlier run began from a slot it created: the slot still holds the WAL from its
+    // consistent point, so the tables not yet copied are read now and streaming starts there.
+    if (copying) {
+      if (exists && slot.Get(0, "wal_status") != "lost" && slot.Get(0, "plugin") == "pgoutput") {
+        if (slot.Get(0, "active") == "t") return SlotActive(slot.Get(0, "active_pid"));
+        start.copy = true;
+        start.resumed = true;
+        start.copying_state_json = state.ToJson();
+        CdcState copied = state;
+        copied.copied = true;
+        start.copied_state_json = copied.ToJson();
+        state_ = state;
+        spdlog::info("pipeline '{}': resuming the interrupted copy; streaming will start at slot '{}''s consistent point {}",
+                     o_.pipeline, o_.slot, postgres::FormatLsn(Lsn{state.lsn}));
+        return start;
+      }
+      spdlog::warn("pipeline '{}': the interrupted copy cannot be resumed (slot '{}' is {}); copying from a new slot",
+                   o_.pipeline, o_.slot, exists ? "invalidated or not pgoutput" : "gone");
     }
     // A copy starts from a slot created now: its exported snapshot and consistent point meet exactly.
     if (exists) {
@@ -126,11 +135,17 @@ class PgChangeCapture final : public ChangeCapture {
       spdlog::info("pipeline '{}': dropped slot '{}' to copy the tables again", o_.pipeline, o_.slot);
     }
     SLUICE_TRY(ConnectReplication());
+    // Every transaction committed before this moment is in the slot's snapshot.
+    SLUICE_ASSIGN_OR_RETURN(auto before, Probe());
     SLUICE_ASSIGN_OR_RETURN(auto created, repl_->CreateSlot(o_.slot));
     state.created_slot = true;
-    state.copied = true;
+    state.copied = false;
     state.lsn = created.consistent_point.value;
+    state.as_of_us = before.second;
+    start.copy = true;
     start.snapshot = created.snapshot;
+    start.copying_state_json = state.ToJson();
+    state.copied = true;
     start.copied_state_json = state.ToJson();
     state_ = state;
     spdlog::info("pipeline '{}': created slot '{}' at {}; copying {} table(s) from its snapshot", o_.pipeline, o_.slot,
@@ -144,8 +159,10 @@ class PgChangeCapture final : public ChangeCapture {
     if (o_.tables.front().key.empty() && key_read_ == false) SLUICE_TRY(ReadKeys(nullptr));
     // The insert position: with asynchronous commit a committed transaction may not be written
     // yet, and pg_current_wal_lsn() (the write position) would stop the run before it.
-    SLUICE_ASSIGN_OR_RETURN(auto wal, sql_->Query("SELECT pg_current_wal_insert_lsn()::text AS lsn"));
-    SLUICE_ASSIGN_OR_RETURN(stop_at_, postgres::ParseLsn(wal.Get(0, "lsn")));
+    SLUICE_ASSIGN_OR_RETURN(auto probe, Probe());
+    stop_at_ = probe.first;
+    probe_ = probe;
+    as_of_us_ = state.as_of_us;
     if (!repl_) SLUICE_TRY(ConnectReplication());
     state_.created_slot |= state.created_slot;
     state_.created_publication |= state.created_publication;
@@ -162,6 +179,7 @@ class PgChangeCapture final : public ChangeCapture {
       return started.WithContext("pipeline '{}'", o_.pipeline);
     }
     last_status_ = Clock::now();
+    ResolveProbe();
     spdlog::info("pipeline '{}': streaming slot '{}' from {} (server WAL at {})", o_.pipeline, o_.slot,
                  postgres::FormatLsn(committed_), postgres::FormatLsn(stop_at_));
     return Status::OK();
@@ -176,11 +194,13 @@ class PgChangeCapture final : public ChangeCapture {
     for (auto& b : buffers_) SLUICE_TRY(b->Reset(connection));
     ChangeBatch batch;
     Lsn batch_start = received_;
+    int64_t batch_start_as_of = as_of_us_;
     auto deadline = Clock::now() + limits.max_wait;
     std::optional<Lsn> asked_keepalive;  // wal_end of the last keepalive
     Clock::time_point quiet_since = Clock::now();
     bool data_since_ask = false;
     for (;;) {
+      if (!o_.heartbeat_sql.empty() && Clock::now() - last_heartbeat_ >= o_.heartbeat_every) SLUICE_TRY(Heartbeat());
       if (!in_txn_) {
         bool stop = limits.stop != nullptr && limits.stop->load();
         if (!limits.follow && received_ >= stop_at_) batch.caught_up = true;
@@ -197,6 +217,10 @@ class PgChangeCapture final : public ChangeCapture {
         auto every = limits.follow ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(100);
         if (!in_txn_ && Clock::now() - last_ask_ >= every) {
           last_ask_ = Clock::now();
+          if (!probe_ && Clock::now() - last_probe_ >= std::chrono::seconds(1)) {
+            SLUICE_ASSIGN_OR_RETURN(auto probe, Probe());
+            probe_ = probe;
+          }
           SLUICE_TRY(SendStatus(true));
         }
         continue;
@@ -205,6 +229,7 @@ class PgChangeCapture final : public ChangeCapture {
       if (const auto* keepalive = std::get_if<postgres::PrimaryKeepalive>(&decoded)) {
         if (!in_txn_) {
           if (keepalive->wal_end > received_) received_ = keepalive->wal_end;
+          ResolveProbe();
           // The server stays at one position below the stop position (WAL written but never
           // decodable up to it): after a while with nothing in between, there is nothing more.
           if (!asked_keepalive || *asked_keepalive != keepalive->wal_end || data_since_ask) {
@@ -239,7 +264,8 @@ class PgChangeCapture final : public ChangeCapture {
     CdcState state = CurrentState();
     state.lsn = received_.value;
     batch.state_json = state.ToJson();
-    batch.position_only = batch.rows == 0 && received_ > batch_start;
+    // Idle: the position moved, or the lake is now known complete up to a later time (lag in seconds).
+    batch.position_only = batch.rows == 0 && (received_ > batch_start || as_of_us_ > batch_start_as_of);
     return batch;
   }
 
@@ -250,29 +276,10 @@ class PgChangeCapture final : public ChangeCapture {
     return SendStatus(false);
   }
 
-  Result<SlotHealth> Health() override {
+  Result<SlotHealth> Health(const std::string& state_json) override {
+    SLUICE_ASSIGN_OR_RETURN(auto state, CdcState::Parse(state_json));
     SLUICE_TRY(ConnectSql());
-    SlotHealth h;
-    h.slot = o_.slot;
-    h.publication = o_.publication;
-    SLUICE_ASSIGN_OR_RETURN(
-        auto rows, sql_->QueryParams(
-                       "SELECT plugin, active, active_pid::text AS active_pid, confirmed_flush_lsn::text AS confirmed, "
-                       "pg_current_wal_lsn()::text AS current, "
-                       "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint AS lag, wal_status, "
-                       "safe_wal_size FROM pg_replication_slots WHERE slot_name = $1",
-                       {o_.slot}));
-    if (rows.rows.empty()) return h;
-    h.exists = true;
-    h.plugin = rows.Get(0, "plugin");
-    h.active = rows.Get(0, "active") == "t";
-    h.active_pid = rows.Get(0, "active_pid");
-    h.confirmed_flush_lsn = rows.Get(0, "confirmed");
-    h.current_wal_lsn = rows.Get(0, "current");
-    h.lag_bytes = std::strtoll(rows.Get(0, "lag").c_str(), nullptr, 10);
-    h.wal_status = rows.Get(0, "wal_status");
-    if (std::string safe = rows.Get(0, "safe_wal_size"); !safe.empty()) h.safe_wal_size = std::strtoll(safe.c_str(), nullptr, 10);
-    return h;
+    return QuerySlotHealth(*sql_, o_, state);
   }
 
   Result<std::vector<std::string>> Drop(const std::string& state_json) override {
@@ -352,95 +359,50 @@ class PgChangeCapture final : public ChangeCapture {
 
   Result<postgres::TextRows> SlotRow() {
     return sql_->QueryParams(
-        "SELECT plugin, active, active_pid::text AS active_pid, wal_status FROM pg_replication_slots WHERE slot_name = $1",
+        "SELECT plugin, active, active_pid::text AS active_pid, wal_status, safe_wal_size::text AS safe_wal_size "
+        "FROM pg_replication_slots WHERE slot_name = $1",
         {o_.slot});
   }
 
-  /// Each table's row identity (primary key, or the replica identity index) and the warnings for
-  /// tables whose updates and deletes cannot be told apart.
   Status ReadKeys(std::vector<std::string>* warnings) {
     key_read_ = true;
-    for (auto& t : o_.tables) {
-      auto dot = t.source.find('.');
-      std::string schema = t.source.substr(0, dot), name = t.source.substr(dot + 1);
-      SLUICE_ASSIGN_OR_RETURN(
-          auto rows,
-          sql_->QueryParams(
-              "SELECT c.relreplident::text AS identity, "
-              "(SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey::int2[], a.attnum)) FROM pg_index i "
-              " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-              " WHERE i.indrelid = c.oid AND i.indisprimary) AS pk, "
-              "(SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey::int2[], a.attnum)) FROM pg_index i "
-              " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-              " WHERE i.indrelid = c.oid AND i.indisreplident) AS ri "
-              "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 "
-              "AND c.relkind IN ('r', 'p')",
-              {schema, name}));
-      if (rows.rows.empty()) {
-        return Status::NotFound("{}: table {} of pipeline '{}' does not exist on {} (or is not a table)",
-                                o_.location.ToString(), t.source, o_.pipeline, sql_->endpoint());
-      }
-      std::string identity = rows.Get(0, "identity");
-      std::string key = identity == "i" ? rows.Get(0, "ri") : rows.Get(0, "pk");
-      t.key = key.empty() ? std::vector<std::string>{} : Split(key, ',');
-      std::string warning;
-      if (identity == "n") {
-        warning = fmt::format("table {} has REPLICA IDENTITY NOTHING: PostgreSQL refuses its UPDATEs and DELETEs while it "
-                              "is published; set REPLICA IDENTITY DEFAULT (with a primary key) or FULL",
-                              t.source);
-      } else if (identity == "d" && t.key.empty()) {
-        warning = fmt::format("table {} has no primary key and REPLICA IDENTITY DEFAULT: PostgreSQL refuses its UPDATEs "
-                              "and DELETEs while it is published; add a primary key or ALTER TABLE {} REPLICA IDENTITY "
-                              "FULL",
-                              t.source, t.source);
-      } else if (identity == "f" && t.key.empty()) {
-        warning = fmt::format("table {} has REPLICA IDENTITY FULL but no primary key: its change records have no key, "
-                              "so unchanged TOAST values cannot be filled from earlier rows and the current state cannot "
-                              "be rebuilt per key",
-                              t.source);
-      }
-      if (!warning.empty()) {
-        spdlog::warn("pipeline '{}': {}", o_.pipeline, warning);
-        if (warnings != nullptr) warnings->push_back(warning);
-      }
-    }
-    return Status::OK();
+    return ReadTableKeys(*sql_, &o_, warnings);
   }
 
-  Status EnsurePublication(CdcState* state) {
-    SLUICE_ASSIGN_OR_RETURN(auto exists, sql_->QueryParams("SELECT 1 FROM pg_publication WHERE pubname = $1", {o_.publication}));
-    std::vector<std::string> quoted;
-    for (const auto& t : o_.tables) quoted.push_back(QuotedTable(t.source));
-    if (exists.rows.empty()) {
-      SLUICE_TRY(sql_->Execute(fmt::format("CREATE PUBLICATION {} FOR TABLE {}", postgres::QuoteIdent(o_.publication),
-                                           Join(quoted, ", "))));
-      state->created_publication = true;
-      spdlog::info("pipeline '{}': created publication '{}' for {}", o_.pipeline, o_.publication, Join(quoted, ", "));
-      return Status::OK();
-    }
-    SLUICE_ASSIGN_OR_RETURN(auto published, sql_->QueryParams(
-        "SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = $1", {o_.publication}));
-    for (size_t i = 0; i < o_.tables.size(); ++i) {
-      bool found = false;
-      for (size_t r = 0; r < published.rows.size(); ++r) found |= published.Get(r, "t") == o_.tables[i].source;
-      if (found) continue;
-      if (!state->created_publication) {
-        return Status::Invalid("publication '{}' on {} does not publish table {}: run ALTER PUBLICATION {} ADD TABLE {} "
-                               "(or name another publication in cdc: publication; sluice creates it when missing)",
-                               o_.publication, sql_->endpoint(), o_.tables[i].source, o_.publication, quoted[i]);
-      }
-      SLUICE_TRY(sql_->Execute(fmt::format("ALTER PUBLICATION {} ADD TABLE {}", postgres::QuoteIdent(o_.publication), quoted[i])));
-    }
-    return Status::OK();
+  /// cdc: heartbeat: a write in the source database, so its walsender has WAL to decode and the
+  /// slot advances while the captured tables are idle and other databases are busy.
+  Status Heartbeat() {
+    last_heartbeat_ = Clock::now();
+    Status st = sql_->Execute(o_.heartbeat_sql);
+    if (st.ok()) return st;
+    return Status(st.code(),
+                  fmt::format("{}: cdc: heartbeat: sql of pipeline '{}' failed on {}: {}; fix the statement (it runs on "
+                              "the source database every {} s while streaming) or remove heartbeat:",
+                              o_.heartbeat_location.ToString(), o_.pipeline, sql_->endpoint(), st.message(),
+                              o_.heartbeat_every.count() / 1000.0),
+                  st.retryable());
   }
 
-  static std::string QuotedTable(const std::string& source) {
-    auto dot = source.find('.');
-    return postgres::QuoteIdent(source.substr(0, dot)) + "." + postgres::QuoteIdent(source.substr(dot + 1));
+  /// Where the server's WAL is and its clock: once everything before that position is received,
+  /// every transaction committed before that time is.
+  Result<std::pair<Lsn, int64_t>> Probe() {
+    SLUICE_ASSIGN_OR_RETURN(auto wal, sql_->Query(fmt::format("SELECT pg_current_wal_insert_lsn()::text AS lsn, {} AS now_us",
+                                                              kServerNowUs)));
+    SLUICE_ASSIGN_OR_RETURN(auto lsn, postgres::ParseLsn(wal.Get(0, "lsn")));
+    last_probe_ = Clock::now();
+    return std::make_pair(lsn, static_cast<int64_t>(std::strtoll(wal.Get(0, "now_us").c_str(), nullptr, 10)));
+  }
+
+  /// Between transactions: a probe the stream has passed moves as_of to its time.
+  void ResolveProbe() {
+    if (in_txn_ || !probe_ || received_ < probe_->first) return;
+    as_of_us_ = std::max(as_of_us_, probe_->second);
+    probe_.reset();
   }
 
   CdcState CurrentState() const {
     CdcState s = state_;
+    s.as_of_us = as_of_us_;
     s.slot = o_.slot;
     s.publication = o_.publication;
     s.copied = true;
@@ -465,6 +427,8 @@ class PgChangeCapture final : public ChangeCapture {
     if (const auto* commit = std::get_if<CommitMessage>(&message)) {
       in_txn_ = false;
       if (commit->end_lsn > received_) received_ = commit->end_lsn;
+      as_of_us_ = std::max(as_of_us_, commit->commit_time_us + kPgEpochOffsetMicros);
+      ResolveProbe();
       return 0;
     }
     if (const auto* relation = std::get_if<RelationMessage>(&message)) {
@@ -561,7 +525,9 @@ class PgChangeCapture final : public ChangeCapture {
   std::unique_ptr<postgres::ReplicationConnection> repl_;
   bool key_read_ = false;
   CdcState state_;  // as Start() left it: what sluice created
-  Clock::time_point last_ask_;
+  Clock::time_point last_ask_, last_probe_, last_heartbeat_;
+  int64_t as_of_us_ = 0;                            // see CdcState::as_of_us
+  std::optional<std::pair<Lsn, int64_t>> probe_;    // server WAL position and clock, not yet passed
   Lsn stop_at_, committed_, confirmed_, received_;
   Clock::time_point last_status_;
   bool in_txn_ = false;

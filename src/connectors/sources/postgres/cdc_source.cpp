@@ -62,9 +62,25 @@ const std::vector<config::OptionSpec>& PostgresCdcKeys() {
       {"max_rows", OptionType::kInt, "100000", false, false, "commit a micro-batch once it holds this many changes"},
       {"max_bytes", OptionType::kByteSize, "64MB", false, false,
        "commit a micro-batch once its values add up to this many bytes"},
+      {"heartbeat", OptionType::kMap, "", false, false,
+       "optional write to the source while streaming, so the slot advances when the captured database is idle but "
+       "others on the server are busy: sql (run on the source database) and every (default 1m)"},
   };
   return kKeys;
 }
+
+namespace {
+
+const std::vector<config::OptionSpec>& HeartbeatKeys() {
+  using config::OptionType;
+  static const std::vector<config::OptionSpec> kKeys = {
+      {"sql", OptionType::kString, "", true, false, "the statement to run, e.g. an UPDATE of a one-row heartbeat table"},
+      {"every", OptionType::kDuration, "1m", false, false, "how often while streaming (and once when streaming starts)"},
+  };
+  return kKeys;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, const config::Value& v) {
   std::string where = fmt::format("job '{}' of pipeline '{}'", context.job, context.pipeline);
@@ -141,6 +157,25 @@ Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, cons
       if (const auto* bytes = cdc->Find("max_bytes")) {
         SLUICE_ASSIGN_OR_RETURN(auto b, bytes->AsByteSize());
         o.max_bytes = static_cast<int64_t>(b);
+      }
+      if (const auto* heartbeat = cdc->Find("heartbeat"); heartbeat != nullptr && !heartbeat->IsNull()) {
+        std::vector<std::string> hb_errors;
+        config::ValidateOptions(*heartbeat, HeartbeatKeys(), fmt::format("cdc: heartbeat: of {}", where), &hb_errors);
+        SLUICE_TRY(config::ErrorsToStatus(hb_errors));
+        SLUICE_ASSIGN_OR_RETURN(o.heartbeat_sql, heartbeat->GetString("sql", ""));
+        o.heartbeat_location = heartbeat->KeyLocation("sql");
+        if (Trim(o.heartbeat_sql).empty()) {
+          return Status::Invalid("{}: cdc: heartbeat: sql of {} is empty; give the statement to run (e.g. UPDATE "
+                                 "sluice_heartbeat SET at = now())",
+                                 heartbeat->location().ToString(), where);
+        }
+        if (const auto* every = heartbeat->Find("every")) {
+          SLUICE_ASSIGN_OR_RETURN(auto d, every->AsDuration());
+          o.heartbeat_every = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+        }
+        if (o.heartbeat_every.count() < 1) {
+          return Status::Invalid("{}: cdc: heartbeat: every of {} must be positive", heartbeat->location().ToString(), where);
+        }
       }
       if (o.max_rows < 1 || o.max_bytes < 1 || o.commit_every.count() < 1) {
         return Status::Invalid("{}: cdc: commit_every, max_rows and max_bytes of {} must be positive",
