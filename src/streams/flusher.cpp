@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <fstream>
+#include <algorithm>
+#include <array>
+#include <set>
 
 #include "common/fault_point.hpp"
 #include "common/json_limits.hpp"
@@ -13,6 +15,8 @@
 #include "pipeline/rejects_writer.hpp"
 #include "pipeline/schema_evolution.hpp"
 #include "storage/lake_layout.hpp"
+#include "streams/flush_input.hpp"
+#include "streams/flush_run.hpp"
 #include "streams/spool.hpp"
 
 namespace sluice::streams {
@@ -30,21 +34,31 @@ struct StagingFolder {
   }
 };
 
-/// The segment's records as JSON lines {"t": arrival µs, "r": record}: the record stays one value, so its
-/// fields can never collide with the arrival time.
-Result<int64_t> WriteJsonLines(const fs::path& segment_file, const fs::path& out_file) {
-  std::ofstream out(out_file, std::ios::binary);
-  if (!out) return Status::IoError("cannot write {}", out_file.string());
-  int64_t records = 0;
-  SLUICE_TRY(ReadSegment(segment_file, [&](FrameKind kind, TimePoint arrival, std::string_view payload) -> Status {
-               if (kind != FrameKind::kRecord) return Status::OK();
-               out << "{\"t\":" << ToUnixMicros(arrival) << ",\"r\":" << payload << "}\n";
-               ++records;
-               return Status::OK();
-             }).status());
-  out.close();
-  if (!out) return Status::IoError("cannot write {}; check the disk's free space", out_file.string());
-  return records;
+/// Columns sluice adds to every record; a record's own field of one of these names is kept renamed.
+constexpr std::array<const char*, 3> kSluiceColumns = {"_arrived_at", "_arrival_date", "_source_file"};
+
+bool IsSluiceColumn(const std::string& name) {
+  std::string folded = ToLower(name);
+  return std::any_of(kSluiceColumns.begin(), kSluiceColumns.end(), [&](const char* c) { return folded == c; });
+}
+
+/// The select list of the records' fields (`names`, the fields of struct r): a field named like a column sluice
+/// adds is kept as record<name> ("_source_file" → "record_source_file"; "record_" is prefixed again while that
+/// name is taken), so sluice's columns always say where and when the record arrived.
+std::string FieldList(const std::vector<engine::ColumnDescription>& names) {
+  std::set<std::string> taken;
+  for (const auto& c : names) taken.insert(ToLower(c.name));
+  std::vector<std::string> fields;
+  for (const auto& c : names) {
+    std::string as = c.name;
+    if (IsSluiceColumn(c.name)) {
+      as = "record" + c.name;
+      while (taken.count(ToLower(as)) > 0) as = "record_" + as;
+      taken.insert(ToLower(as));
+    }
+    fields.push_back(fmt::format("r.{} AS {}", SqlIdent(c.name), SqlIdent(as)));
+  }
+  return fields.empty() ? "" : Join(fields, ", ") + ", ";
 }
 
 storage::TableLayout StreamLayout(const config::StreamConfig& stream) {
@@ -68,7 +82,7 @@ Result<uint64_t> CommittedSegment(catalog::MetadataStore& catalog, const std::st
 Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamConfig& stream,
                                   const fs::path& segment_file, uint64_t segment) {
   FlushSummary summary;
-  const std::string run_id = fmt::format("stream-{}-{}", stream.name, segment);
+  const std::string run_id = FlushRunId(stream.name, segment);
   const std::string table = fmt::format("{}.{}", stream.zone, stream.table);
   const std::string source_file = fmt::format("{}/{}", stream.name, Spool::SegmentName(segment));
   const TimePoint now = ws.clock().Now();
@@ -78,30 +92,35 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
   fs::create_directories(staging.path, ec);
   if (ec) return Status::IoError("cannot create the staging folder {}: {}", staging.path.string(), ec.message());
 
-  fs::path lines = staging.path / "records.ndjson";
-  SLUICE_ASSIGN_OR_RETURN(summary.records, WriteJsonLines(segment_file, lines));
+  const catalog::TableName table_name{stream.zone, stream.table};
+  SLUICE_ASSIGN_OR_RETURN(auto existing, ws.catalog().GetTable(table_name));
+  FieldSpellings spellings;
+  if (existing) {
+    for (const auto& c : existing->schema.columns) spellings.AddColumn(c.name, c.type);
+  }
+  SLUICE_ASSIGN_OR_RETURN(FlushInput input, WriteFlushInput(segment_file, staging.path, &spellings));
+  summary.records = input.records;
 
   SLUICE_ASSIGN_OR_RETURN(auto connection, ws.engine().Connect());
-  // Every record is a JSON object (checked on arrival); the whole file is sampled so a field seen once
-  // still gets its column, and a field whose type varies gets a type that holds every value.
-  SLUICE_TRY(connection
-                 ->Execute(fmt::format("CREATE OR REPLACE TEMP TABLE stream_lines AS SELECT * FROM read_json({}, "
-                                       "format = 'newline_delimited', records = true, sample_size = -1, "
-                                       "maximum_depth = -1)",
-                                       SqlQuote(lines.string())))
+  SLUICE_TRY(ReadFlushInput(*connection, &input, "stream_lines")
                  .WithContext("stream '{}': reading spool segment {}", stream.name, source_file));
   SLUICE_ASSIGN_OR_RETURN(auto read_columns, connection->Describe("SELECT * FROM stream_lines"));
-  bool has_fields = false;
-  for (const auto& c : read_columns) has_fields |= c.name == "r" && StartsWith(c.type, "STRUCT");
-  std::string fields = has_fields ? "r.*, " : "";
+  std::string fields;
+  for (const auto& c : read_columns) {
+    if (c.name != "r" || !StartsWith(c.type, "STRUCT")) continue;
+    SLUICE_ASSIGN_OR_RETURN(auto names, connection->Describe("SELECT r.* FROM stream_lines"));
+    fields = FieldList(names);
+  }
   SLUICE_TRY(connection->Execute(fmt::format(
       "CREATE OR REPLACE TEMP VIEW stream_records AS SELECT {}make_timestamp(t) AS _arrived_at, "
       "CAST(make_timestamp(t) AS DATE) AS _arrival_date, {} AS _source_file FROM stream_lines",
       fields, SqlQuote(source_file))));
+  SLUICE_ASSIGN_OR_RETURN(auto record_columns, connection->Describe("SELECT * FROM stream_records"));
 
   // Derived columns: an expression that fails on a record gives NULL for that record (TRY) rather than
   // stopping the stream; one that cannot be bound at all (a field no record has) is NULL with a warning.
-  std::vector<std::string> derived;
+  // A derived column named like a field of the records replaces it (its expression may use the field).
+  std::vector<std::string> derived, replaced;
   for (const auto& [name, expression] : stream.columns) {
     std::string candidate = fmt::format("TRY({}) AS {}", expression, SqlIdent(name));
     auto bound = connection->Describe(fmt::format("SELECT {} FROM stream_records", candidate));
@@ -110,14 +129,17 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
                    stream.name, name, expression, source_file, bound.status().message());
       candidate = fmt::format("NULL AS {}", SqlIdent(name));
     }
-    derived.push_back(candidate);
+    bool is_field = std::any_of(record_columns.begin(), record_columns.end(),
+                                [&](const auto& c) { return ToLower(c.name) == ToLower(name); });
+    (is_field ? replaced : derived).push_back(candidate);
   }
   std::vector<std::string> partition_by = stream.partition_by.empty() ? std::vector<std::string>{"_arrival_date"}
                                                                       : stream.partition_by;
   std::vector<std::string> partition_idents;
   for (const auto& p : partition_by) partition_idents.push_back(SqlIdent(p));
   SLUICE_TRY(connection
-                 ->Execute(fmt::format("CREATE OR REPLACE TEMP TABLE stream_shaped AS SELECT *{}{} FROM stream_records",
+                 ->Execute(fmt::format("CREATE OR REPLACE TEMP TABLE stream_shaped AS SELECT *{}{}{} FROM stream_records",
+                                       replaced.empty() ? "" : fmt::format(" REPLACE ({})", Join(replaced, ", ")),
                                        derived.empty() ? "" : ", ", Join(derived, ", ")))
                  .WithContext("stream '{}': columns: of the stream", stream.name));
   SLUICE_ASSIGN_OR_RETURN(auto columns, connection->Describe("SELECT * FROM stream_shaped"));
@@ -132,14 +154,13 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
   }
   SLUICE_ASSIGN_OR_RETURN(columns, connection->Describe("SELECT * FROM stream_shaped"));
 
-  const catalog::TableName table_name{stream.zone, stream.table};
-  SLUICE_ASSIGN_OR_RETURN(auto existing, ws.catalog().GetTable(table_name));
   SLUICE_ASSIGN_OR_RETURN(auto policy, pipeline::ParseSchemaChangePolicy(stream.schema_evolution));
   SLUICE_ASSIGN_OR_RETURN(auto decision, pipeline::DecideSchema(existing, columns, partition_by, policy));
   catalog::Schema schema = pipeline::WithTableFieldIds(existing, decision.schema);
   auto [fitting, unfit] = pipeline::QuarantineSelects("stream_shaped", decision);
   std::string kept = fitting.empty() ? "SELECT * FROM stream_shaped" : fitting;
   std::vector<std::string> rejects;
+  if (input.set_aside > 0) rejects.push_back(UnreadableSelect(input, source_file));
   if (!unfit.empty()) rejects.push_back(unfit);
 
   // A cap on the partitions one flush writes: a field with a runaway number of values (a timestamp used
@@ -148,7 +169,7 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
                           connection->Query(fmt::format("SELECT count(*) AS n FROM (SELECT DISTINCT {} FROM ({}))",
                                                         Join(partition_idents, ", "), kept)));
   if (partitions.GetInt(0, "n") > stream.max_active_partitions) {
-    std::string ranked = fmt::format("(SELECT *, dense_rank() OVER (ORDER BY {}) AS _partition_rank FROM ({}))",
+    std::string ranked = fmt::format("(SELECT *, dense_rank() OVER (ORDER BY {}) AS _sluice_partition_rank FROM ({}))",
                                      Join(partition_idents, ", "), kept);
     std::vector<std::string> named;
     for (const auto& p : partition_by) {
@@ -158,10 +179,10 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
                                   "partitions",
                                   stream.max_active_partitions, stream.name);
     rejects.push_back(fmt::format(
-        "SELECT * EXCLUDE (_partition_rank), 'partition ' || concat_ws('/', {}) || {} AS _reject_reason FROM {} "
-        "WHERE _partition_rank > {}",
+        "SELECT * EXCLUDE (_sluice_partition_rank), 'partition ' || concat_ws('/', {}) || {} AS _reject_reason FROM {} "
+        "WHERE _sluice_partition_rank > {}",
         Join(named, ", "), SqlQuote(why), ranked, stream.max_active_partitions));
-    kept = fmt::format("SELECT * EXCLUDE (_partition_rank) FROM {} WHERE _partition_rank <= {}", ranked,
+    kept = fmt::format("SELECT * EXCLUDE (_sluice_partition_rank) FROM {} WHERE _sluice_partition_rank <= {}", ranked,
                        stream.max_active_partitions);
   }
 
@@ -180,11 +201,12 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
     SLUICE_TRY(rejects_writer.Stage(*connection, rejects[i], fmt::format("rejects-{}", i)).status());
   }
   summary.rows_rejected = rejects_writer.rows();
+  summary.files_written = static_cast<int64_t>(staged.size() + rejects_writer.files().size());
   SLUICE_FAULT_POINT("stream_flush_staged");
 
   catalog::CommitRequest commit;
   commit.run_id = RunId{run_id};
-  commit.pipeline = "streams";
+  commit.pipeline = FlushRunPipeline(stream.name);
   commit.job = stream.name;
   if (!staged.empty()) {
     catalog::TableChange change;
