@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <memory>
+
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/logging.hpp"

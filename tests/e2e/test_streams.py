@@ -94,7 +94,9 @@ def ndjson(records):
     return "".join(json.dumps(r) + "\n" for r in records)
 
 
-class StreamsTest(unittest.TestCase):
+class StreamsTestBase(unittest.TestCase):
+    """A project with the streams above, a clock file, and the servers a test starts (stopped at its end)."""
+
     def setUp(self):
         self.port = free_port()
         self.project = Project(SLUICE_YAML.format(port=self.port))
@@ -139,6 +141,8 @@ class StreamsTest(unittest.TestCase):
         """Moves the injected clock past every stream's max_age that is counted in seconds or minutes."""
         self.set_clock(f"2026-12-05T10:{minutes:02d}:00Z")
 
+
+class StreamsTest(StreamsTestBase):
     def test_formats_failures_auth_and_flush_by_age(self):
         server = self.serve()
         one, _ = server.records("web_events", json.dumps({"id": 1, "ts": 1764979200000, "page": "/a"}))
