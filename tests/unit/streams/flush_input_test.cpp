@@ -77,7 +77,7 @@ class FlushInputTest : public ::testing::Test {
 
   /// A segment of `records` as the spool writes it, bypassing the checks on arrival (an older sluice's spool).
   fs::path Segment(const std::vector<std::string>& records) {
-    std::string bytes;
+    std::string bytes = "SLSPOOL1";  // the segment's magic (spool.cpp)
     for (const auto& r : records) AppendFrame(&bytes, FrameKind::kRecord, FromUnixMicros(1764979200000000), r);
     fs::path file = dir_ / "00000000000000000001.seg";
     std::ofstream(file, std::ios::binary) << bytes;
