@@ -85,7 +85,9 @@ std::pair<std::string, std::string> QuarantineSelects(const std::string& relatio
   std::vector<std::string> replaced, unfit, reasons;
   for (const auto& [column, type] : decision.casts) {
     std::string ident = SqlIdent(column);
-    replaced.push_back(fmt::format("CAST({} AS {}) AS {}", ident, type, ident));
+    // TRY_CAST although the rows kept all cast: DuckDB may evaluate the projection before the filter, and a
+    // value of another kind (a number where the column is a STRUCT) would fail the whole statement.
+    replaced.push_back(fmt::format("TRY_CAST({} AS {}) AS {}", ident, type, ident));
     std::string bad = fmt::format("({0} IS NOT NULL AND TRY_CAST({0} AS {1}) IS NULL)", ident, type);
     unfit.push_back(bad);
     reasons.push_back(fmt::format("CASE WHEN {} THEN {} END", bad,

@@ -23,13 +23,17 @@ std::string JsonString(std::string_view text) {
   return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string ReadJsonSql(const fs::path& file) {
+}  // namespace
+
+std::string ReadLinesSql(const fs::path& file) {
   // Every record is a JSON object (checked on arrival); the whole file is sampled so a field seen once still
   // gets its column, and a field whose type varies gets a type that holds every value.
   return fmt::format("SELECT * FROM read_json({}, format = 'newline_delimited', records = true, sample_size = -1, "
                      "maximum_depth = -1)",
                      SqlQuote(file.string()));
 }
+
+namespace {
 
 bool AboutTheData(const Status& status) {
   return status.code() == StatusCode::kDataError || status.code() == StatusCode::kInvalidArgument;
@@ -128,59 +132,56 @@ Result<FlushInput> WriteFlushInput(const fs::path& segment_file, const fs::path&
   return input;
 }
 
-Status ReadFlushInput(engine::Connection& connection, FlushInput* input, const std::string& table) {
-  auto read = [&](const fs::path& file) {
-    return connection.Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS {}", table, ReadJsonSql(file)));
-  };
+Status IsolateUnreadable(FlushInput* input, const std::function<Status(const fs::path&)>& attempt) {
   const size_t lines = input->line_offsets.size() - 1;
-  if (lines == 0) {
-    return connection.Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} (t BIGINT, r JSON)", table));
-  }
-  Status whole = read(input->lines_file);
-  if (whole.ok() || !AboutTheData(whole)) return whole;
+  Status whole = attempt(input->lines_file);
+  if (whole.ok() || !AboutTheData(whole) || lines == 0) return whole;
 
-  // Greedy bisection: a chunk is read together with every line kept so far; a chunk that fails is halved,
-  // down to the one record that cannot be read (or not next to the lines kept).
+  // Greedy bisection: a chunk is tried together with every line kept so far; a chunk that fails is halved,
+  // down to the one record that cannot be taken (or not next to the lines kept).
   fs::path trial = input->lines_file.parent_path() / "trial.ndjson";
   std::vector<Range> kept;
   std::deque<Range> chunks{{0, lines}};
-  int reads = 0;
-  bool last_read_is_kept = false;
+  int tries = 1;
+  bool last_try_is_kept = false;
   while (!chunks.empty()) {
     auto [first, last] = chunks.front();
     chunks.pop_front();
     std::vector<Range> ranges = kept;
     ranges.emplace_back(first, last);
     SLUICE_TRY(WriteLines(*input, ranges, trial));
-    Status tried = read(trial);
-    ++reads;
+    Status tried = attempt(trial);
+    ++tries;
     if (tried.ok()) {
       kept.emplace_back(first, last);
-      last_read_is_kept = true;
+      last_try_is_kept = true;
       continue;
     }
     if (!AboutTheData(tried)) return tried;
-    last_read_is_kept = false;
-    std::string reason = "DuckDB's JSON reader cannot read the record: " + ReaderMessage(tried, trial);
+    last_try_is_kept = false;
+    std::string reason = "DuckDB cannot take the record: " + ReaderMessage(tried, trial);
     if (last - first == 1) {
       SLUICE_TRY(SetAside(input, first, last, reason));
-    } else if (reads >= kMaxIsolationReads) {
+    } else if (tries >= kMaxIsolationReads) {
       SLUICE_TRY(SetAside(input, first, last,
-                          fmt::format("not read: the flush gave up isolating unreadable records after {} reads; "
+                          fmt::format("not written: the flush gave up isolating unreadable records after {} tries; "
                                       "last error: {}",
-                                      reads, reason)));
+                                      tries, reason)));
     } else {
       size_t middle = first + (last - first) / 2;
       chunks.emplace_front(middle, last);
       chunks.emplace_front(first, middle);
     }
   }
-  if (last_read_is_kept) return Status::OK();
+  if (last_try_is_kept) return Status::OK();
   SLUICE_TRY(WriteLines(*input, kept, trial));
-  if (kept.empty()) {
-    return connection.Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} (t BIGINT, r JSON)", table));
-  }
-  return read(trial);
+  return attempt(trial);
+}
+
+Status ReadFlushInput(engine::Connection& connection, FlushInput* input, const std::string& table) {
+  return IsolateUnreadable(input, [&](const fs::path& file) {
+    return connection.Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS {}", table, ReadLinesSql(file)));
+  });
 }
 
 std::string UnreadableSelect(const FlushInput& input, const std::string& source_file) {

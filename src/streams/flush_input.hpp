@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,10 +28,18 @@ struct FlushInput {
 Result<FlushInput> WriteFlushInput(const std::filesystem::path& segment_file, const std::filesystem::path& dir,
                                    FieldSpellings* spellings);
 
-/// Reads the input's lines into the temp table `table` (columns t, r). When DuckDB's JSON reader refuses the
-/// whole file, the records it cannot read are found by bisection and set aside with DuckDB's message (a record
-/// that only fails next to earlier ones is the one set aside); the others are read. An error that is not about
-/// the data (disk, memory) is returned, and the flush is retried.
+/// Runs `attempt` over the input's lines file. When it fails on the data (a DuckDB conversion, input or binder
+/// error), the records it cannot take are found by bisection — chunks tried together with every line kept so far,
+/// halved down to one record — and set aside with DuckDB's message (a record that only fails next to earlier
+/// ones is the one set aside). When this returns OK, the last call of `attempt` was over exactly the lines kept.
+/// An error that is not about the data (disk, memory) is returned at once, and the flush is retried.
+Status IsolateUnreadable(FlushInput* input, const std::function<Status(const std::filesystem::path&)>& attempt);
+
+/// The DuckDB query reading a lines file: columns t and r (the record, a STRUCT of its fields).
+std::string ReadLinesSql(const std::filesystem::path& lines_file);
+
+/// Reads the input's lines into the temp table `table` (columns t, r), setting aside what DuckDB's JSON reader
+/// refuses (IsolateUnreadable).
 Status ReadFlushInput(engine::Connection& connection, FlushInput* input, const std::string& table);
 
 /// The SELECT of the records set aside, shaped like the stream's rejects: _arrived_at, _arrival_date,

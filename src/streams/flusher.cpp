@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
+#include <optional>
 #include <set>
 
 #include "common/fault_point.hpp"
@@ -65,45 +67,29 @@ storage::TableLayout StreamLayout(const config::StreamConfig& stream) {
   return storage::TableLayout{stream.zone, stream.zone == "raw" ? "streams" : "", stream.table};
 }
 
-}  // namespace
+/// A flush's files staged locally: the table's Parquet, the rejects, and the schema they were written with.
+struct StagedFlush {
+  std::vector<connectors::StagedFile> staged;
+  std::unique_ptr<pipeline::RejectsWriter> rejects;
+  catalog::Schema schema;
+  std::vector<std::string> partition_by;
+};
 
-std::string StreamStateScope(const std::string& stream) { return "stream/" + stream; }
-
-Result<uint64_t> CommittedSegment(catalog::MetadataStore& catalog, const std::string& stream) {
-  SLUICE_ASSIGN_OR_RETURN(auto state, catalog.GetState(StreamStateScope(stream), kSpoolStateKey));
-  if (!state) return uint64_t{0};
-  auto value = ParseJsonOrDiscarded(*state);
-  if (!value.is_object() || !value.contains("segment") || !value["segment"].is_number_unsigned()) {
-    return Status::Internal("the catalog's spool state of stream '{}' is unreadable: {}", stream, *state);
-  }
-  return value["segment"].get<uint64_t>();
-}
-
-Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamConfig& stream,
-                                  const fs::path& segment_file, uint64_t segment) {
-  FlushSummary summary;
-  const std::string run_id = FlushRunId(stream.name, segment);
-  const std::string table = fmt::format("{}.{}", stream.zone, stream.table);
-  const std::string source_file = fmt::format("{}/{}", stream.name, Spool::SegmentName(segment));
-  const TimePoint now = ws.clock().Now();
-  StagingFolder staging{ws.state_dir() / "staging" / run_id};
+/// Reads `lines_file` (JSON lines {"t", "r"}), shapes the records (sluice's columns, derived columns, the table's
+/// schema and policy, the partition cap) and stages the table's files and the rejects — among them the records
+/// `input` has set aside — under `staging_dir`.
+Result<StagedFlush> StageRecords(pipeline::Workspace& ws, const config::StreamConfig& stream,
+                                 engine::Connection* connection, const fs::path& lines_file, const FlushInput& input,
+                                 const std::optional<catalog::TableInfo>& existing, const fs::path& staging_dir,
+                                 const std::string& run_id, const std::string& source_file, TimePoint now) {
   std::error_code ec;
-  fs::remove_all(staging.path, ec);
-  fs::create_directories(staging.path, ec);
-  if (ec) return Status::IoError("cannot create the staging folder {}: {}", staging.path.string(), ec.message());
-
-  const catalog::TableName table_name{stream.zone, stream.table};
-  SLUICE_ASSIGN_OR_RETURN(auto existing, ws.catalog().GetTable(table_name));
-  FieldSpellings spellings;
-  if (existing) {
-    for (const auto& c : existing->schema.columns) spellings.AddColumn(c.name, c.type);
+  fs::remove_all(staging_dir / "data", ec);
+  fs::remove_all(staging_dir / "rejects", ec);
+  if (fs::file_size(lines_file, ec) == 0 && !ec) {
+    SLUICE_TRY(connection->Execute("CREATE OR REPLACE TEMP TABLE stream_lines (t BIGINT, r JSON)"));
+  } else {
+    SLUICE_TRY(connection->Execute("CREATE OR REPLACE TEMP TABLE stream_lines AS " + ReadLinesSql(lines_file)));
   }
-  SLUICE_ASSIGN_OR_RETURN(FlushInput input, WriteFlushInput(segment_file, staging.path, &spellings));
-  summary.records = input.records;
-
-  SLUICE_ASSIGN_OR_RETURN(auto connection, ws.engine().Connect());
-  SLUICE_TRY(ReadFlushInput(*connection, &input, "stream_lines")
-                 .WithContext("stream '{}': reading spool segment {}", stream.name, source_file));
   SLUICE_ASSIGN_OR_RETURN(auto read_columns, connection->Describe("SELECT * FROM stream_lines"));
   std::string fields;
   for (const auto& c : read_columns) {
@@ -156,7 +142,9 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
 
   SLUICE_ASSIGN_OR_RETURN(auto policy, pipeline::ParseSchemaChangePolicy(stream.schema_evolution));
   SLUICE_ASSIGN_OR_RETURN(auto decision, pipeline::DecideSchema(existing, columns, partition_by, policy));
-  catalog::Schema schema = pipeline::WithTableFieldIds(existing, decision.schema);
+  StagedFlush out;
+  out.schema = pipeline::WithTableFieldIds(existing, decision.schema);
+  out.partition_by = partition_by;
   auto [fitting, unfit] = pipeline::QuarantineSelects("stream_shaped", decision);
   std::string kept = fitting.empty() ? "SELECT * FROM stream_shaped" : fitting;
   std::vector<std::string> rejects;
@@ -189,17 +177,72 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
   const storage::TableLayout layout = StreamLayout(stream);
   connectors::LakeWriteRequest write;
   write.select_sql = kept;
-  write.staging_dir = staging.path / "data";
+  write.staging_dir = staging_dir / "data";
   write.data_prefix = layout.Root();
   write.partition_by = partition_by;
   write.file_prefix = fmt::format("part-{}", run_id);
   write.unordered = true;
-  write.field_ids = pipeline::ParquetFieldIds(schema);
-  SLUICE_ASSIGN_OR_RETURN(auto staged, connectors::WriteParquetToStaging(*connection, write));
-  pipeline::RejectsWriter rejects_writer(ws.catalog(), run_id, staging.path / "rejects", layout, table, now);
+  write.field_ids = pipeline::ParquetFieldIds(out.schema);
+  SLUICE_ASSIGN_OR_RETURN(out.staged, connectors::WriteParquetToStaging(*connection, write));
+  out.rejects = std::make_unique<pipeline::RejectsWriter>(ws.catalog(), run_id, staging_dir / "rejects", layout,
+                                                          fmt::format("{}.{}", stream.zone, stream.table), now);
   for (size_t i = 0; i < rejects.size(); ++i) {
-    SLUICE_TRY(rejects_writer.Stage(*connection, rejects[i], fmt::format("rejects-{}", i)).status());
+    SLUICE_TRY(out.rejects->Stage(*connection, rejects[i], fmt::format("rejects-{}", i)).status());
   }
+  return out;
+}
+
+}  // namespace
+
+std::string StreamStateScope(const std::string& stream) { return "stream/" + stream; }
+
+Result<uint64_t> CommittedSegment(catalog::MetadataStore& catalog, const std::string& stream) {
+  SLUICE_ASSIGN_OR_RETURN(auto state, catalog.GetState(StreamStateScope(stream), kSpoolStateKey));
+  if (!state) return uint64_t{0};
+  auto value = ParseJsonOrDiscarded(*state);
+  if (!value.is_object() || !value.contains("segment") || !value["segment"].is_number_unsigned()) {
+    return Status::Internal("the catalog's spool state of stream '{}' is unreadable: {}", stream, *state);
+  }
+  return value["segment"].get<uint64_t>();
+}
+
+Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamConfig& stream,
+                                  const fs::path& segment_file, uint64_t segment) {
+  FlushSummary summary;
+  const std::string run_id = FlushRunId(stream.name, segment);
+  const std::string table = fmt::format("{}.{}", stream.zone, stream.table);
+  const std::string source_file = fmt::format("{}/{}", stream.name, Spool::SegmentName(segment));
+  const TimePoint now = ws.clock().Now();
+  StagingFolder staging{ws.state_dir() / "staging" / run_id};
+  std::error_code ec;
+  fs::remove_all(staging.path, ec);
+  fs::create_directories(staging.path, ec);
+  if (ec) return Status::IoError("cannot create the staging folder {}: {}", staging.path.string(), ec.message());
+
+  const catalog::TableName table_name{stream.zone, stream.table};
+  SLUICE_ASSIGN_OR_RETURN(auto existing, ws.catalog().GetTable(table_name));
+  FieldSpellings spellings;
+  if (existing) {
+    for (const auto& c : existing->schema.columns) spellings.AddColumn(c.name, c.type);
+  }
+  SLUICE_ASSIGN_OR_RETURN(FlushInput input, WriteFlushInput(segment_file, staging.path, &spellings));
+  summary.records = input.records;
+
+  SLUICE_ASSIGN_OR_RETURN(auto connection, ws.engine().Connect());
+  // Whatever DuckDB refuses to take from a record (read, cast, write) sets that record aside, not the flush.
+  StagedFlush staged_flush;
+  SLUICE_TRY(IsolateUnreadable(&input, [&](const fs::path& lines_file) -> Status {
+               auto staged = StageRecords(ws, stream, connection.get(), lines_file, input, existing, staging.path,
+                                          run_id, source_file, now);
+               if (!staged.ok()) return staged.status();
+               staged_flush = std::move(*staged);
+               return Status::OK();
+             }).WithContext("stream '{}': writing spool segment {}", stream.name, source_file));
+  auto& staged = staged_flush.staged;
+  auto& rejects_writer = *staged_flush.rejects;
+  const auto& partition_by = staged_flush.partition_by;
+  const catalog::Schema& schema = staged_flush.schema;
+  const storage::TableLayout layout = StreamLayout(stream);
   summary.rows_rejected = rejects_writer.rows();
   summary.files_written = static_cast<int64_t>(staged.size() + rejects_writer.files().size());
   SLUICE_FAULT_POINT("stream_flush_staged");

@@ -143,8 +143,8 @@ TEST_F(FlushInputTest, WhatDuckDbCannotReadIsFoundByBisection) {
   auto reasons = Column(fmt::format("SELECT _record || ' ' || _reject_reason AS v FROM ({}) ORDER BY 1",
                                     UnreadableSelect(*input, "s/1.seg")));
   ASSERT_EQ(reasons.size(), 2u);
-  EXPECT_NE(reasons[0].find(R"({"ID":30} DuckDB's JSON reader cannot read the record)"), std::string::npos) << reasons[0];
-  EXPECT_NE(reasons[1].find(R"({"id":7,"id":70} DuckDB's JSON reader cannot read the record)"), std::string::npos)
+  EXPECT_NE(reasons[0].find(R"({"ID":30} DuckDB cannot take the record)"), std::string::npos) << reasons[0];
+  EXPECT_NE(reasons[1].find(R"({"id":7,"id":70} DuckDB cannot take the record)"), std::string::npos)
       << reasons[1];
   EXPECT_EQ(reasons[1].find(input->lines_file.parent_path().string()), std::string::npos) << reasons[1];
 }
