@@ -80,9 +80,19 @@ class StreamFlushesTest(StreamsTestBase):
         self.assertEqual(sorted(reasons), [2, 5, 6], reasons)
         self.assertIn("spelled 'UserId'", reasons[5])
         self.assertIn("column person", reasons[6])
+        self.assertNotIn(8, reasons)
+        # A nested object that gains a field is a type change of its column: quarantined, not cut down.
+        server.records("web_events", ndjson([{"id": 8, "ts": TS, "person": {"name": "cy", "age": 3}}]),
+                       content_type="application/x-ndjson")
+        self.flush_by_age(6)
+        wait_until(lambda: self.rows("SELECT count(*) AS n FROM raw.web_events__rejects")[0]["n"] == 4,
+                   "the record with a new nested field set aside", 120, server.proc)
+        self.assertIn("column person", self.rows("SELECT _reject_reason FROM raw.web_events__rejects WHERE id = 8")[0]
+                      ["_reject_reason"])
+        self.assertEqual(self.table_rows("raw.web_events"), 4)
         spool = self.project.path(".sluice", "streams", "web_events")
-        wait_until(lambda: len(os.listdir(spool)) == 1, "both flushed segments deleted", 60)
-        wait_until(lambda: 'sluice_stream_rows_rejected_total{stream="web_events"} 3' in server.metrics(),
+        wait_until(lambda: len(os.listdir(spool)) == 1, "the flushed segments deleted", 60)
+        wait_until(lambda: 'sluice_stream_rows_rejected_total{stream="web_events"} 4' in server.metrics(),
                    "the rejects counted in /metrics", 60)
         self.assertIn('sluice_stream_flush_failures_total{stream="web_events"} 0', server.metrics())
         self.assertEqual(server.stop(), 0)
