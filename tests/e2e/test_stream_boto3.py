@@ -48,7 +48,7 @@ class Boto3FirehoseTest(StreamsTestBase):
         self.assertEqual(len(responses), 4)
         self.assertIn("RecordId", responses[0])
         self.assertEqual(responses[1]["ErrorCode"], "InvalidArgumentException")
-        self.assertIn("not valid JSON", responses[1]["ErrorMessage"])
+        self.assertIn("not a JSON object", responses[1]["ErrorMessage"])
         self.assertEqual(responses[2]["ErrorCode"], "InvalidArgumentException")
         self.assertIn("appears twice", responses[2]["ErrorMessage"])
         self.assertIn("RecordId", responses[3])
