@@ -3,34 +3,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "engine/type_tree.hpp"
 
 namespace sluice::streams {
 
 namespace {
 
-/// Separates the parts of a folded path; list elements are the part "[]".
-constexpr char kPathSeparator = '\x1f';
+constexpr char kPathSeparator = kFieldPathSeparator;
 
-std::string Fold(std::string_view name) {
-  std::string folded(name);
-  for (char& c : folded) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return folded;
-}
-
-void AddTree(FieldSpellings* spellings, const std::string& folded, const engine::TypeTree& tree) {
-  if (tree.kind == engine::TypeTree::Kind::kStruct) {
-    for (const auto& [name, child] : tree.children) {
-      std::string path = folded + kPathSeparator + Fold(name);
-      if (spellings->Find(path) == nullptr) spellings->Add(path, name);
-      AddTree(spellings, path, child);
-    }
-  } else if (tree.kind == engine::TypeTree::Kind::kList && !tree.children.empty()) {
-    AddTree(spellings, folded + kPathSeparator + "[]", tree.children.front().second);
-  }
-}
+std::string Fold(std::string_view name) { return FoldFieldName(name); }
 
 /// nlohmann's SAX events over one record: checks each object's keys and every name's spelling.
 class NameChecker {
@@ -137,11 +117,12 @@ class NameChecker {
 
 }  // namespace
 
-void FieldSpellings::AddColumn(const std::string& name, const std::string& type) {
-  std::string path = std::string(1, kPathSeparator) + Fold(name);
-  if (Find(path) == nullptr) Add(path, name);
-  auto tree = engine::ParseTypeName(type);
-  if (tree.ok()) AddTree(this, path, *tree);
+std::string FoldFieldName(std::string_view name) {
+  std::string folded(name);
+  for (char& c : folded) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return folded;
 }
 
 const std::string* FieldSpellings::Find(const std::string& folded_path) const {

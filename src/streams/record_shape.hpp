@@ -11,11 +11,17 @@
 // be columns, and an object with a key twice or an empty key has no table shape at all.
 namespace sluice::streams {
 
+/// Separates the parts of a folded field path; list elements are the part "[]".
+inline constexpr char kFieldPathSeparator = '\x1f';
+/// A field name as compared for spelling: ASCII letters lower-cased (as DuckDB compares identifiers).
+std::string FoldFieldName(std::string_view name);
+
 /// The spelling of every field name seen so far, by its case-folded path ("user/id", list elements
 /// transparent): the table's columns first, then the fields of the records accepted in arrival order.
 class FieldSpellings {
  public:
-  /// Seeds the spellings with a table column of DuckDB type `type` and its nested struct fields.
+  /// Seeds the spellings with a table column of DuckDB type `type` and its nested struct fields
+  /// (field_spellings.cpp).
   void AddColumn(const std::string& name, const std::string& type);
   /// The spelling registered for `folded_path`, or nullptr.
   const std::string* Find(const std::string& folded_path) const;
