@@ -397,6 +397,27 @@ class StreamsTest(StreamsTestBase):
         self.flush_by_age()
         self.wait_rows("raw.web_events", 1204, server)
 
+    def test_sluice_send_waits_out_429(self):
+        # The first flush of `small` is held at its staging point, so the spool fills and answers 429; sluice send
+        # waits Retry-After and resends the same batch until the spool has drained.
+        faults = FaultPoints()
+        self.addCleanup(faults.cleanup)
+        server = self.serve(fault_env=faults.env("stream_flush_staged:pause"))
+        data = self.project.write("many.ndjson", ndjson([{"i": i, "pad": "s" * 280} for i in range(60)]))
+        env = dict(os.environ, **ENV)
+        sender = subprocess.Popen([SLUICE, "--project", self.project.root, "send", "small", data], env=env,
+                                  cwd=self.project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: sender.poll() is None and sender.kill())
+        wait_until(lambda: 'sluice_stream_throttled_total{stream="small"} 0' not in server.metrics(),
+                   "a batch of sluice send answered 429", 120, server.proc)
+        faults.release("stream_flush_staged")
+        out, err = sender.communicate(timeout=600)
+        self.assertEqual(sender.returncode, 0, err)
+        self.assertIn("60 records accepted", out)
+        self.set_clock("2026-12-05T12:00:00Z")  # past max_age (1h): what is left flushes too
+        self.wait_rows("raw.small", 60, server)
+        self.assertEqual(self.rows("SELECT count(DISTINCT i) AS n FROM raw.small")[0]["n"], 60)
+
 
 if __name__ == "__main__":
     unittest.main()
