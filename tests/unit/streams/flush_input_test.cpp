@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -25,6 +26,12 @@ TEST(RecordShapeTest, KeysNoTableCouldHoldAreRefused) {
   // Keys of different objects may repeat.
   EXPECT_EQ(CheckFieldNames(R"({"a": {"id": 1}, "b": {"id": 2}, "c": [{"id": 3}, {"id": 4}]})"), "");
   EXPECT_EQ(CheckFieldNames("{\"a\": 1} x"), "the record is not valid JSON");
+  // A wide object (past the quick scan's list of keys) is checked all the same.
+  std::string wide = "{";
+  for (int i = 0; i < 300; ++i) wide += fmt::format("\"k{}\": {}, ", i, i);
+  EXPECT_EQ(CheckFieldNames(wide + "\"last\": 0}"), "");
+  EXPECT_NE(CheckFieldNames(wide + "\"K7\": 0}").find("fields 'k7' and 'K7' of one object differ only in case"),
+            std::string::npos);
 }
 
 TEST(RecordShapeTest, SpellingsFollowTheTableThenTheFirstRecord) {
