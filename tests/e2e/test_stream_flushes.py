@@ -171,7 +171,7 @@ class StreamFlushesTest(StreamsTestBase):
         self.assertEqual(run["details"]["attempts"], 2)
         self.assertIn("stream_flush_staged", run["details"]["earlier_errors"][0])
         self.assertEqual(run["details"]["jobs"][0]["table"], "raw.web_events")
-        listed = self.project.sluice("runs", "--pipeline", "stream:web_events", env=ENV)
+        listed = self.project.sluice("runs", "list", "--pipeline", "stream:web_events", env=ENV)
         self.assertIn(run["id"], listed.out)
         logs = self.project.sluice("logs", run["id"], env=ENV)
         self.assertIn("landed", logs.out)
