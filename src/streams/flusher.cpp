@@ -45,8 +45,8 @@ bool IsSluiceColumn(const std::string& name) {
 }
 
 /// The select list of the records' fields (`names`, the fields of struct r): a field named like a column sluice
-/// adds is kept as record<name> ("_source_file" → "record_source_file"; "record_" is prefixed again while that
-/// name is taken), so sluice's columns always say where and when the record arrived.
+/// adds is kept as record<name in lower case> ("_Source_File" → "record_source_file"; "record_" is prefixed
+/// again while that name is taken), so sluice's columns always say where and when the record arrived.
 std::string FieldList(const std::vector<engine::ColumnDescription>& names) {
   std::set<std::string> taken;
   for (const auto& c : names) taken.insert(ToLower(c.name));
@@ -54,7 +54,7 @@ std::string FieldList(const std::vector<engine::ColumnDescription>& names) {
   for (const auto& c : names) {
     std::string as = c.name;
     if (IsSluiceColumn(c.name)) {
-      as = "record" + c.name;
+      as = "record" + ToLower(c.name);
       while (taken.count(ToLower(as)) > 0) as = "record_" + as;
       taken.insert(ToLower(as));
     }
@@ -223,7 +223,10 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
   SLUICE_ASSIGN_OR_RETURN(auto existing, ws.catalog().GetTable(table_name));
   FieldSpellings spellings;
   if (existing) {
-    for (const auto& c : existing->schema.columns) spellings.AddColumn(c.name, c.type);
+    // A record's own _arrived_at (in any case) is renamed, not matched against sluice's column.
+    for (const auto& c : existing->schema.columns) {
+      if (!IsSluiceColumn(c.name)) spellings.AddColumn(c.name, c.type);
+    }
   }
   SLUICE_ASSIGN_OR_RETURN(FlushInput input, WriteFlushInput(segment_file, staging.path, &spellings));
   summary.records = input.records;

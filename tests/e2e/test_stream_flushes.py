@@ -141,12 +141,21 @@ class StreamFlushesTest(StreamsTestBase):
         self.assertEqual((rows[0]["record_source_file"], rows[0]["record_record_arrived_at"],
                           rows[0]["record_arrived_at"], rows[0]["record_arrival_date"]),
                          ("s3://mine/a.json", "yesterday", "taken", "1999-01-01"))
+
         folders = {os.path.basename(os.path.dirname(f)) for f in self.project.lake_files("raw/streams/plain/**/*.parquet")}
         self.assertEqual(folders, {"_arrival_date=2026-12-05"})
         # A derived column named like a field replaces it; its expression may use the field.
         self.wait_rows("raw.web_events", 2, server)
         dates = self.rows("SELECT id, CAST(event_date AS VARCHAR) AS d FROM raw.web_events ORDER BY id")
         self.assertEqual(dates, [{"id": 1, "d": "2020-02-02"}, {"id": 2, "d": "2025-12-06"}])
+        # Another spelling of sluice's column lands in the same renamed column.
+        server.records("plain", ndjson([{"id": 3, "_Source_File": "s3://mine/c.json"}]), token=SERVER_TOKEN,
+                       content_type="application/x-ndjson")
+        self.flush_by_age(4)
+        self.wait_rows("raw.plain", 3, server)
+        third = self.rows("SELECT _source_file, record_source_file FROM raw.plain WHERE id = 3")[0]
+        self.assertEqual(third["record_source_file"], "s3://mine/c.json")
+        self.assertTrue(third["_source_file"].startswith("plain/"))
         self.assertEqual(server.stop(), 0)
 
     def test_flushes_are_runs_and_a_failed_flush_shows_its_error(self):
