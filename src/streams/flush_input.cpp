@@ -28,9 +28,10 @@ std::string JsonString(std::string_view text) {
 std::string ReadLinesSql(const fs::path& file) {
   // Every record is a JSON object (checked on arrival); the whole file is sampled so a field seen once still
   // gets its column, and a field whose type varies gets a type that holds every value.
-  return fmt::format("SELECT * FROM read_json({}, format = 'newline_delimited', records = true, sample_size = -1, "
-                     "maximum_depth = -1)",
-                     SqlQuote(file.string()));
+  return fmt::format(
+      "SELECT * FROM read_json({}, format = 'newline_delimited', records = true, sample_size = -1, "
+      "maximum_depth = -1)",
+      SqlQuote(file.string()));
 }
 
 namespace {

@@ -15,8 +15,8 @@
 namespace sluice::streams {
 
 struct FlushInput {
-  int64_t records = 0;      // record frames of the segment
-  int64_t set_aside = 0;    // of them, written to unreadable_file instead of lines_file
+  int64_t records = 0;                    // record frames of the segment
+  int64_t set_aside = 0;                  // of them, written to unreadable_file instead of lines_file
   std::filesystem::path lines_file;       // {"t": arrival µs, "r": record} per line
   std::filesystem::path unreadable_file;  // {"t": arrival µs, "reason": "…", "record": "<the record's JSON text>"}
   std::vector<uint64_t> line_offsets;     // where each line of lines_file starts, and its end

@@ -91,9 +91,9 @@ void FlushRun::Succeeded(const FlushSummary& summary) {
   record_.bytes_written = summary.bytes_written;
   record_.files_written = summary.files_written;
   SetJob("succeeded",
-         summary.rows_rejected > 0 ? fmt::format("{} records set aside in {}.{}__rejects", summary.rows_rejected,
-                                                 stream_.zone, stream_.table)
-                                   : "",
+         summary.rows_rejected > 0
+             ? fmt::format("{} records set aside in {}.{}__rejects", summary.rows_rejected, stream_.zone, stream_.table)
+             : "",
          &summary);
   Save(false);
 }
@@ -101,9 +101,9 @@ void FlushRun::Succeeded(const FlushSummary& summary) {
 void FlushRun::Failed(const Status& error) {
   record_.status = catalog::RunStatus::kFailed;
   record_.finished_at = workspace_.clock().Now();
-  record_.error = workspace_.Redact(fmt::format(
-      "{}; the records stay in the spool and the flush is tried again (attempt {} failed)", error.message(),
-      attempts_));
+  record_.error = workspace_.Redact(
+      fmt::format("{}; the records stay in the spool and the flush is tried again (attempt {} failed)", error.message(),
+                  attempts_));
   SetJob("failed", record_.error, nullptr);
   Save(false);
 }
@@ -128,7 +128,8 @@ void MarkInterruptedFlushes(pipeline::Workspace& workspace, const std::string& s
     run.finished_at = workspace.clock().Now();
     run.error = "sluice serve stopped during the flush; its records stayed in the spool and are flushed again";
     Status saved = workspace.catalog().UpdateRun(run);
-    if (!saved.ok()) spdlog::warn("stream '{}': could not mark run {} interrupted: {}", stream, run.id, saved.message());
+    if (!saved.ok())
+      spdlog::warn("stream '{}': could not mark run {} interrupted: {}", stream, run.id, saved.message());
   }
 }
 

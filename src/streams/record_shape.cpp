@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-
 namespace sluice::streams {
 
 namespace {
@@ -48,9 +47,10 @@ class NameChecker {
     if (const std::string* seen = frame.Seen(folded_)) {
       error_ = *seen == key ? fmt::format("field '{}' appears twice in one object; send each field once",
                                           Display(depth_ - 1, key))
-                            : fmt::format("fields '{}' and '{}' of one object differ only in case; column names are "
-                                          "case-insensitive (DuckDB, Spark, Trino), so rename one of them",
-                                          Display(depth_ - 1, *seen), Display(depth_ - 1, key));
+                            : fmt::format(
+                                  "fields '{}' and '{}' of one object differ only in case; column names are "
+                                  "case-insensitive (DuckDB, Spark, Trino), so rename one of them",
+                                  Display(depth_ - 1, *seen), Display(depth_ - 1, key));
       return false;
     }
     frame.Remember(folded_, key);
@@ -66,9 +66,10 @@ class NameChecker {
     }
     if (known != nullptr && *known != key) {
       std::string expected = *known;
-      error_ = fmt::format("field '{}' is spelled '{}' where the table or an earlier record of the stream has '{}'; "
-                           "column names are case-insensitive (DuckDB, Spark, Trino), so send it as '{}'",
-                           Display(depth_ - 1, key), key, expected, expected);
+      error_ = fmt::format(
+          "field '{}' is spelled '{}' where the table or an earlier record of the stream has '{}'; "
+          "column names are case-insensitive (DuckDB, Spark, Trino), so send it as '{}'",
+          Display(depth_ - 1, key), key, expected, expected);
       return false;
     }
     if (known == nullptr) record_names_.emplace(path_, key);
@@ -88,8 +89,8 @@ class NameChecker {
   /// Keys of one object: a short list (most objects), a map once it grows.
   struct Frame {
     bool object = false;
-    bool under_list = false;   // inside a list: its objects share paths
-    size_t path_length = 0;    // of path_ at this container
+    bool under_list = false;  // inside a list: its objects share paths
+    size_t path_length = 0;   // of path_ at this container
     std::string last_key;
     std::vector<std::pair<std::string, std::string>> keys;  // folded, as written
     std::unordered_map<std::string, std::string> many;
@@ -241,8 +242,10 @@ class QuickNameScan {
       frame.under_list = parent.under_list || !parent.object;
       frame.path = parent.object ? parent.child_path : (parent.path ^ 0x5bd1e995ULL) * kPrime;
     }
-    if (depth_ == frames_.size()) frames_.push_back(frame);
-    else frames_[depth_] = frame;
+    if (depth_ == frames_.size())
+      frames_.push_back(frame);
+    else
+      frames_[depth_] = frame;
     ++depth_;
     return true;
   }
@@ -255,8 +258,8 @@ class QuickNameScan {
 
   std::vector<Frame> frames_;
   size_t depth_ = 0;
-  std::vector<uint64_t> keys_;                          // of the open objects, innermost last
-  std::vector<std::pair<uint64_t, uint64_t>> names_;    // path under a list, spelling
+  std::vector<uint64_t> keys_;                        // of the open objects, innermost last
+  std::vector<std::pair<uint64_t, uint64_t>> names_;  // path under a list, spelling
   bool suspect_ = false;
 };
 

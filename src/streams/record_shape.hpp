@@ -25,7 +25,9 @@ class FieldSpellings {
   void AddColumn(const std::string& name, const std::string& type);
   /// The spelling registered for `folded_path`, or nullptr.
   const std::string* Find(const std::string& folded_path) const;
-  void Add(std::string folded_path, std::string spelling) { spellings_.emplace(std::move(folded_path), std::move(spelling)); }
+  void Add(std::string folded_path, std::string spelling) {
+    spellings_.emplace(std::move(folded_path), std::move(spelling));
+  }
 
  private:
   std::unordered_map<std::string, std::string> spellings_;

@@ -103,12 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (parsed.ok()) CheckBatch(*parsed, limits);
       break;
     }
-    case 3:
-      FirehoseBody(body, "Records", "Data", limits);
-      break;
-    default:
-      FirehoseBody(body, "records", "data", limits);
-      break;
+    case 3: FirehoseBody(body, "Records", "Data", limits); break;
+    default: FirehoseBody(body, "records", "data", limits); break;
   }
   return 0;
 }

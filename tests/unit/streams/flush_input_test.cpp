@@ -107,8 +107,8 @@ class FlushInputTest : public ::testing::Test {
 
 TEST_F(FlushInputTest, RecordsNoTableCanHoldAreSetAsideWithTheReason) {
   FieldSpellings spellings;
-  auto input = WriteFlushInput(Segment({R"({"id":1})", R"({"id":2,"id":3})", R"({"Id":4})", R"({"id":5})"}), dir_,
-                               &spellings);
+  auto input =
+      WriteFlushInput(Segment({R"({"id":1})", R"({"id":2,"id":3})", R"({"Id":4})", R"({"id":5})"}), dir_, &spellings);
   ASSERT_TRUE(input.ok()) << input.status();
   EXPECT_EQ(input->records, 4);
   EXPECT_EQ(input->set_aside, 2);
@@ -151,8 +151,7 @@ TEST_F(FlushInputTest, WhatDuckDbCannotReadIsFoundByBisection) {
                                     UnreadableSelect(*input, "s/1.seg")));
   ASSERT_EQ(reasons.size(), 2u);
   EXPECT_NE(reasons[0].find(R"({"ID":30} DuckDB cannot take the record)"), std::string::npos) << reasons[0];
-  EXPECT_NE(reasons[1].find(R"({"id":7,"id":70} DuckDB cannot take the record)"), std::string::npos)
-      << reasons[1];
+  EXPECT_NE(reasons[1].find(R"({"id":7,"id":70} DuckDB cannot take the record)"), std::string::npos) << reasons[1];
   EXPECT_EQ(reasons[1].find(input->lines_file.parent_path().string()), std::string::npos) << reasons[1];
 }
 
