@@ -37,7 +37,7 @@ clean:
 
 # Fuzzing and sanitizers (docs/testing.md): each in its own build dir, every module instrumented.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS ?= json_body yaml_config cron sigv4 pg_copy pgoutput zip_extract
+FUZZ_TARGETS ?= json_body yaml_config cron sigv4 pg_copy pgoutput zip_extract stream_records
 fuzz:
 	bash scripts/install-deps.sh fuzz
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

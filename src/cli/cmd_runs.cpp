@@ -125,6 +125,9 @@ void AddRunsCommands(CLI::App& app, CliContext& context) {
   auto* show = runs->add_subcommand("show", "Show one run: status, counts, per-job results, error");
   show->add_option("RUN", args->run_id, "run id (a unique prefix is enough)")->required();
   show->callback([&context, args] { context.action = [&context, args] { return ShowRun(context, args->run_id); }; });
+  auto* list = runs->add_subcommand("list", "List recent runs (the same as `sluice runs`)");
+  list->add_option("--limit,-n", args->limit, "how many runs (default 20)");
+  list->add_option("--pipeline", args->pipeline, "only runs of this pipeline (stream flushes: stream:NAME)");
   runs->callback([&context, args, show] {
     if (show->parsed()) return;
     context.action = [&context, args] { return ListRuns(context, args->limit, args->pipeline); };

@@ -123,6 +123,13 @@ StreamConfig ReadStream(const std::string& name, const Value& entry, const std::
                                       Prefix(columns.KeyLocation(column)), name, column));
         continue;
       }
+      if (std::string folded = ToLower(column);
+          folded == "_arrived_at" || folded == "_arrival_date" || folded == "_source_file") {
+        errors->push_back(fmt::format("{}streams.{}.columns.{}: sluice sets _arrived_at, _arrival_date and "
+                                      "_source_file itself (docs/streams.md); give the derived column another name",
+                                      Prefix(columns.KeyLocation(column)), name, column));
+        continue;
+      }
       stream.columns.emplace_back(column, expression.scalar());
     }
   }

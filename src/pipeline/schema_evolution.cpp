@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/strings.hpp"
+#include "engine/type_tree.hpp"
 
 namespace sluice::pipeline {
 namespace {
@@ -18,6 +19,48 @@ int IntegerRank(const std::string& type) {
 bool IsDecimal(const std::string& type) { return StartsWith(type, "DECIMAL"); }
 bool IsFloating(const std::string& type) { return type == "FLOAT" || type == "DOUBLE"; }
 bool IsNumeric(const std::string& type) { return IntegerRank(type) >= 0 || IsDecimal(type) || IsFloating(type); }
+
+/// Struct fields of `source` that `target` lacks, as conditions on `expr` (recursing into common struct fields).
+std::vector<std::string> DroppedFields(const std::string& expr, const engine::TypeTree& source,
+                                       const engine::TypeTree& target) {
+  using Kind = engine::TypeTree::Kind;
+  std::vector<std::string> lost;
+  if (source.kind != Kind::kStruct || target.kind != Kind::kStruct) return lost;
+  for (const auto& [name, child] : source.children) {
+    auto same = std::find_if(target.children.begin(), target.children.end(),
+                             [&](const auto& t) { return ToLower(t.first) == ToLower(name); });
+    std::string field = fmt::format("struct_extract({}, {})", expr, SqlQuote(name));
+    if (same == target.children.end()) {
+      lost.push_back(fmt::format("{} IS NOT NULL", field));
+    } else {
+      std::vector<std::string> deeper = DroppedFields(field, child, same->second);
+      lost.insert(lost.end(), deeper.begin(), deeper.end());
+    }
+  }
+  return lost;
+}
+
+/// Conditions under which casting `expr` from `from` to the nested type `to` succeeds but drops data, which a
+/// plain TRY_CAST does not show: a JSON value of another kind or with keys the struct lacks becomes a struct of
+/// NULLs, and a struct's fields the target lacks are dropped.
+std::vector<std::string> LostInCast(const std::string& expr, const std::string& from, const std::string& to) {
+  using Kind = engine::TypeTree::Kind;
+  auto target = engine::ParseTypeName(to);
+  if (!target.ok() || target->kind == Kind::kPrimitive || target->kind == Kind::kUnsupported) return {};
+  if (from == "JSON") {
+    if (target->kind == Kind::kList) return {fmt::format("json_type({}) <> 'ARRAY'", expr)};
+    std::vector<std::string> lost = {fmt::format("json_type({}) <> 'OBJECT'", expr)};
+    if (target->kind == Kind::kStruct) {
+      std::vector<std::string> names;
+      for (const auto& [name, child] : target->children) names.push_back(SqlQuote(name));
+      lost.push_back(fmt::format("NOT list_has_all([{}]::VARCHAR[], json_keys({}))", Join(names, ", "), expr));
+    }
+    return lost;
+  }
+  auto source = engine::ParseTypeName(from);
+  if (!source.ok()) return {};
+  return DroppedFields(expr, *source, *target);
+}
 
 }  // namespace
 
@@ -62,7 +105,7 @@ Result<SchemaDecision> DecideSchema(const std::optional<catalog::TableInfo>& exi
         it->type = IsNumeric(it->type) && IsNumeric(type) ? "DOUBLE" : "VARCHAR";
         return Status::OK();
       case SchemaChangePolicy::kQuarantine:
-        decision.casts.emplace_back(name, it->type);
+        decision.casts.push_back({name, it->type, type});
         return Status::OK();
       case SchemaChangePolicy::kFail:
         break;
@@ -83,10 +126,14 @@ Result<SchemaDecision> DecideSchema(const std::optional<catalog::TableInfo>& exi
 std::pair<std::string, std::string> QuarantineSelects(const std::string& relation, const SchemaDecision& decision) {
   if (decision.casts.empty()) return {};
   std::vector<std::string> replaced, unfit, reasons;
-  for (const auto& [column, type] : decision.casts) {
+  for (const auto& [column, type, incoming_type] : decision.casts) {
     std::string ident = SqlIdent(column);
-    replaced.push_back(fmt::format("CAST({} AS {}) AS {}", ident, type, ident));
-    std::string bad = fmt::format("({0} IS NOT NULL AND TRY_CAST({0} AS {1}) IS NULL)", ident, type);
+    // TRY_CAST although the rows kept all cast: DuckDB may evaluate the projection before the filter, and a
+    // value of another kind (a number where the column is a STRUCT) would fail the whole statement.
+    replaced.push_back(fmt::format("TRY_CAST({} AS {}) AS {}", ident, type, ident));
+    std::vector<std::string> lost = LostInCast(ident, incoming_type, type);
+    std::string bad = fmt::format("({0} IS NOT NULL AND (TRY_CAST({0} AS {1}) IS NULL{2}))", ident, type,
+                                  lost.empty() ? "" : " OR " + Join(lost, " OR "));
     unfit.push_back(bad);
     reasons.push_back(fmt::format("CASE WHEN {} THEN {} END", bad,
                                   SqlQuote(fmt::format("column {}: value does not fit the table's type {}", column, type))));

@@ -19,8 +19,12 @@ Result<SchemaChangePolicy> ParseSchemaChangePolicy(const std::string& text);
 /// The table's schema after this run, and how the run's rows must be shaped to fit it.
 struct SchemaDecision {
   catalog::Schema schema;
-  /// Quarantine: (column, table type) whose values must be cast; rows that do not cast go to rejects.
-  std::vector<std::pair<std::string, std::string>> casts;
+  /// Quarantine: a column whose values must be cast to the table's type; rows that do not cast (or would lose
+  /// part of a nested value in the cast) go to rejects.
+  struct Cast {
+    std::string column, type, incoming_type;
+  };
+  std::vector<Cast> casts;
 };
 
 /// Whether a column of type `from` can be read as `to` without loss (INTEGER -> BIGINT, FLOAT ->

@@ -79,6 +79,19 @@ Result<std::string> DecodeBase64(std::string_view text) {
   return out;
 }
 
+Result<std::string> DecodeFirehoseRecord(const nlohmann::json& record, const std::string& field,
+                                         const streams::BatchLimits& limits) {
+  if (!record.is_object() || !record.contains(field) || !record[field].is_string()) {
+    return Status::Invalid("the record has no base64 {} field", field);
+  }
+  const auto& text = record[field].get_ref<const std::string&>();
+  if (text.size() / 4 * 3 > limits.max_record_size + 3) {
+    return Status::Invalid("the record is over max_record_size ({} bytes)", limits.max_record_size);
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto data, DecodeBase64(text));
+  return streams::CheckRecord(data, limits);
+}
+
 Result<SigV4Authorization> ParseSigV4Authorization(std::string_view header) {
   constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256 ";
   if (!StartsWith(header, kAlgorithm)) {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8,6 +10,7 @@
 #include "common/clock.hpp"
 #include "common/secret.hpp"
 #include "common/status.hpp"
+#include "streams/record_batch.hpp"
 
 // The parts of Amazon Data Firehose's wire protocols sluice speaks (docs/streams.md): base64 record data
 // and the verification of SigV4-signed requests of AWS SDK clients.
@@ -15,6 +18,11 @@ namespace sluice::server {
 
 /// Strict standard base64 (padding optional); InvalidArgument on any other byte.
 Result<std::string> DecodeBase64(std::string_view text);
+
+/// The base64 `field` ("Data" of PutRecord(Batch), "data" of an HTTP-endpoint delivery) of one Firehose record
+/// as a spool record, or why not.
+Result<std::string> DecodeFirehoseRecord(const nlohmann::json& record, const std::string& field,
+                                         const streams::BatchLimits& limits);
 
 /// The fields of "AWS4-HMAC-SHA256 Credential=ID/DAY/REGION/SERVICE/aws4_request, SignedHeaders=a;b, Signature=hex".
 struct SigV4Authorization {

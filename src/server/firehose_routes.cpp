@@ -36,19 +36,6 @@ void SendAwsJson(httplib::Response& response, const std::string& body) {
   response.set_content(body, "application/x-amz-json-1.1");
 }
 
-/// The base64 data of one Firehose record as a spool record, or why not.
-Result<std::string> DecodeRecord(const json& record, const std::string& field, const streams::BatchLimits& limits) {
-  if (!record.is_object() || !record.contains(field) || !record[field].is_string()) {
-    return Status::Invalid("the record has no base64 {} field", field);
-  }
-  const auto& text = record[field].get_ref<const std::string&>();
-  if (text.size() / 4 * 3 > limits.max_record_size + 3) {
-    return Status::Invalid("the record is over max_record_size ({} bytes)", limits.max_record_size);
-  }
-  SLUICE_ASSIGN_OR_RETURN(auto data, DecodeBase64(text));
-  return streams::CheckRecord(data, limits);
-}
-
 }  // namespace
 
 void ApiServer::FirehoseRoutes() {
@@ -134,7 +121,7 @@ void ApiServer::FirehoseRoutes() {
     uint64_t bytes = 0;
     std::string id_base = RandomHex(24);
     for (size_t i = 0; i < records.size(); ++i) {
-      auto record = DecodeRecord(records[i], "Data", limits);
+      auto record = DecodeFirehoseRecord(records[i], "Data", limits);
       if (!record.ok()) {
         ++failed;
         responses.push_back({{"ErrorCode", "InvalidArgumentException"}, {"ErrorMessage", record.status().message()}});
@@ -217,7 +204,7 @@ void ApiServer::FirehoseRoutes() {
     std::vector<std::string> accepted;
     const auto& records = (*document)["records"];
     for (size_t i = 0; i < records.size(); ++i) {
-      auto record = DecodeRecord(records[i], "data", limits);
+      auto record = DecodeFirehoseRecord(records[i], "data", limits);
       if (!record.ok()) return fail(400, fmt::format("record {}: {}", i, record.status().message()));
       accepted.push_back(std::move(*record));
     }

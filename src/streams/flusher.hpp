@@ -24,6 +24,7 @@ struct FlushSummary {
   int64_t rows_written = 0;   // into the table
   int64_t rows_rejected = 0;  // into <table>__rejects
   int64_t bytes_written = 0;
+  int64_t files_written = 0;  // data and rejects
   int64_t table_version = 0;
 };
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_limits.hpp"
+#include "streams/record_shape.hpp"
 
 namespace sluice::streams {
 
@@ -41,8 +42,9 @@ Result<std::string> CheckRecord(std::string_view text, const BatchLimits& limits
   JsonDepthScanner depth;
   depth.Feed(text);
   if (depth.exceeded()) return Status::Invalid("the record nests deeper than {} levels", depth.max_depth());
-  // Validating without building a document is several times faster than parsing.
-  if (!nlohmann::json::accept(text)) return Status::Invalid("the record is not valid JSON");
+  // Validating without building a document is several times faster than parsing; the field names are
+  // checked in the same pass, so a record no table could hold fails here, by its index.
+  if (std::string why = CheckFieldNames(text); !why.empty()) return Status::Invalid("{}", why);
   if (text.find_first_of("\r\n") == std::string_view::npos) return std::string(text);
   // A record written over several lines becomes one line: the spool and the flush read JSON lines.
   return nlohmann::json::parse(text).dump();
@@ -73,6 +75,10 @@ Result<ParsedBody> ParseRecordBody(std::string_view body, BodyFormat format, con
         continue;
       }
       std::string line = element.dump();
+      if (std::string why = CheckFieldNames(line); !why.empty()) {
+        parsed.batch.failed.emplace_back(index, std::move(why));
+        continue;
+      }
       if (line.size() > limits.max_record_size) {
         parsed.batch.failed.emplace_back(
             index, fmt::format("the record of {} bytes is over max_record_size ({} bytes)", line.size(), limits.max_record_size));

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/fault_point.hpp"
+#include "streams/flush_run.hpp"
 #include "streams/flusher.hpp"
 
 namespace sluice::streams {
@@ -38,6 +39,7 @@ Result<std::unique_ptr<StreamService>> StreamService::Open(pipeline::Workspace& 
   options.max_spool_bytes = config.max_spool_bytes;
   auto spool = Spool::Open(options, committed, workspace.clock().Now());
   if (!spool.ok()) return spool.status().WithContext("stream '{}'", config.name);
+  MarkInterruptedFlushes(workspace, config.name);
   return std::unique_ptr<StreamService>(new StreamService(workspace, std::move(config), std::move(*spool), committed));
 }
 
@@ -118,11 +120,14 @@ void StreamService::FlushLoop() {
     wait = kFlushPoll;
     ActiveSegmentState active = spool_->Active();
     TimePoint now = workspace_.clock().Now();
-    bool due = active.records > 0 &&
-               (active.record_bytes >= config_.max_bytes || (active.oldest && now - *active.oldest >= config_.max_age) ||
-                asked_through >= active.segment);
+    std::string trigger;
+    if (active.records > 0) {
+      if (asked_through >= active.segment) trigger = "ack=lake";
+      else if (active.record_bytes >= config_.max_bytes) trigger = "max_bytes";
+      else if (active.oldest && now - *active.oldest >= config_.max_age) trigger = "max_age";
+    }
     std::vector<uint64_t> sealed;
-    if (due) {
+    if (!trigger.empty()) {
       auto sealing = spool_->Seal(now);
       if (!sealing.ok()) {
         spdlog::error("stream '{}': {}", config_.name, sealing.status().message());
@@ -133,11 +138,11 @@ void StreamService::FlushLoop() {
     } else {
       sealed = spool_->Sealed();
     }
-    if (!sealed.empty() && !FlushSealed(sealed)) wait = kFlushRetry;
+    if (!sealed.empty() && !FlushSealed(sealed, trigger.empty() ? "restart" : trigger)) wait = kFlushRetry;
   }
 }
 
-bool StreamService::FlushSealed(const std::vector<uint64_t>& sealed) {
+bool StreamService::FlushSealed(const std::vector<uint64_t>& sealed, const std::string& trigger) {
   for (uint64_t segment : sealed) {
     {
       std::lock_guard lock(mutex_);
@@ -146,13 +151,16 @@ bool StreamService::FlushSealed(const std::vector<uint64_t>& sealed) {
     // A commit that succeeded although its answer was lost must not land the segment again.
     auto committed = CommittedSegment(workspace_.catalog(), config_.name);
     if (committed.ok() && *committed >= segment) {
+      MarkFlushCommitted(workspace_, config_.name, segment);
       (void)spool_->Drop(*committed);
       MarkCommitted(*committed);
       continue;
     }
+    FlushRun run(workspace_, config_, segment, segment == sealed.back() ? trigger : "restart");
     auto flushed = FlushSegment(workspace_, config_, spool_->SegmentPath(segment), segment);
     if (!flushed.ok()) {
       ++counters_.flush_failures;
+      run.Failed(flushed.status());
       spdlog::error("stream '{}': flushing spool segment {} failed (the records stay in the spool and the flush is "
                     "tried again): {}",
                     config_.name, segment, workspace_.Redact(flushed.status().message()));
@@ -162,6 +170,7 @@ bool StreamService::FlushSealed(const std::vector<uint64_t>& sealed) {
     counters_.rows_rejected += static_cast<uint64_t>(flushed->rows_rejected);
     counters_.bytes_flushed += static_cast<uint64_t>(flushed->bytes_written);
     ++counters_.flushes;
+    run.Succeeded(*flushed);
     spdlog::info("stream '{}': spool segment {} landed: {} rows in {}.{} (version {}), {} set aside", config_.name,
                  segment, flushed->rows_written, config_.zone, config_.table, flushed->table_version,
                  flushed->rows_rejected);

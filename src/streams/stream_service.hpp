@@ -65,8 +65,9 @@ class StreamService {
   StreamService(pipeline::Workspace& workspace, config::StreamConfig config, std::unique_ptr<Spool> spool,
                 uint64_t committed);
   void FlushLoop();
-  /// Flushes the sealed segments in order; false when one failed (it is retried later).
-  bool FlushSealed(const std::vector<uint64_t>& sealed);
+  /// Flushes the sealed segments in order; false when one failed (it is retried later). `trigger` says why
+  /// the newest one was sealed (max_bytes, max_age, ack=lake); the run records of older ones say restart.
+  bool FlushSealed(const std::vector<uint64_t>& sealed, const std::string& trigger);
   /// Segments up to `segment` are in the lake: wakes ?ack=lake waiters.
   void MarkCommitted(uint64_t segment);
 

@@ -94,7 +94,9 @@ def ndjson(records):
     return "".join(json.dumps(r) + "\n" for r in records)
 
 
-class StreamsTest(unittest.TestCase):
+class StreamsTestBase(unittest.TestCase):
+    """A project with the streams above, a clock file, and the servers a test starts (stopped at its end)."""
+
     def setUp(self):
         self.port = free_port()
         self.project = Project(SLUICE_YAML.format(port=self.port))
@@ -139,6 +141,8 @@ class StreamsTest(unittest.TestCase):
         """Moves the injected clock past every stream's max_age that is counted in seconds or minutes."""
         self.set_clock(f"2026-12-05T10:{minutes:02d}:00Z")
 
+
+class StreamsTest(StreamsTestBase):
     def test_formats_failures_auth_and_flush_by_age(self):
         server = self.serve()
         one, _ = server.records("web_events", json.dumps({"id": 1, "ts": 1764979200000, "page": "/a"}))
@@ -392,6 +396,27 @@ class StreamsTest(unittest.TestCase):
         self.assertEqual(missing.rc, 2, missing)
         self.flush_by_age()
         self.wait_rows("raw.web_events", 1204, server)
+
+    def test_sluice_send_waits_out_429(self):
+        # The first flush of `small` is held at its staging point, so the spool fills and answers 429; sluice send
+        # waits Retry-After and resends the same batch until the spool has drained.
+        faults = FaultPoints()
+        self.addCleanup(faults.cleanup)
+        server = self.serve(fault_env=faults.env("stream_flush_staged:pause"))
+        data = self.project.write("many.ndjson", ndjson([{"i": i, "pad": "s" * 280} for i in range(60)]))
+        env = dict(os.environ, **ENV)
+        sender = subprocess.Popen([SLUICE, "--project", self.project.root, "send", "small", data], env=env,
+                                  cwd=self.project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: sender.poll() is None and sender.kill())
+        wait_until(lambda: 'sluice_stream_throttled_total{stream="small"} 0' not in server.metrics(),
+                   "a batch of sluice send answered 429", 120, server.proc)
+        faults.release("stream_flush_staged")
+        out, err = sender.communicate(timeout=600)
+        self.assertEqual(sender.returncode, 0, err)
+        self.assertIn("60 records accepted", out)
+        self.set_clock("2026-12-05T12:00:00Z")  # past max_age (1h): what is left flushes too
+        self.wait_rows("raw.small", 60, server)
+        self.assertEqual(self.rows("SELECT count(DISTINCT i) AS n FROM raw.small")[0]["n"], 60)
 
 
 if __name__ == "__main__":

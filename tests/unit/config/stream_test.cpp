@@ -84,6 +84,7 @@ TEST(StreamConfigTest, MistakesNameTheKey) {
     target: { zone: bronze }
     bufer: { max_age: 1s }
     max_request_records: 0
+    columns: { _Arrived_At: "1 + 1" }
 )");
   auto loaded = LoadProject(dir.path(), Options());
   ASSERT_FALSE(loaded.ok());
@@ -94,6 +95,7 @@ TEST(StreamConfigTest, MistakesNameTheKey) {
   EXPECT_THAT(message, HasSubstr("buffer"));  // the nearest key
   EXPECT_THAT(message, HasSubstr("streams.a.target.zone 'bronze'"));
   EXPECT_THAT(message, HasSubstr("streams.a.max_request_records"));
+  EXPECT_THAT(message, HasSubstr("streams.a.columns._Arrived_At: sluice sets _arrived_at"));
   EXPECT_THAT(message, ::testing::Not(HasSubstr("written-into-the-file")));
 }
 

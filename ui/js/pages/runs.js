@@ -4,11 +4,17 @@ import {api, part} from '../api.js';
 import {section, errorBox, poll} from '../page.js';
 import * as fmt from '../format.js';
 
+/** A stream's flushes are runs of `stream:NAME` (docs/streams.md), a pipeline with no page: link its table. */
+function pipelineCell(r) {
+  const table = r.pipeline.startsWith('stream:') && r.details && r.details.jobs && r.details.jobs[0] && r.details.jobs[0].table;
+  return table ? link(`#/tables/${part(table)}`, r.pipeline) : link(`#/pipelines/${part(r.pipeline)}`, r.pipeline);
+}
+
 export function runsTable(runs, attrs = {}) {
   if (runs.length === 0) return h('p', {class: 'notice'}, 'No runs.');
   return dataTable([
     {title: 'Run', cell: r => link(`#/runs/${part(r.id)}`, h('span', {class: 'mono'}, r.id))},
-    {title: 'Pipeline', cell: r => link(`#/pipelines/${part(r.pipeline)}`, r.pipeline)},
+    {title: 'Pipeline', cell: pipelineCell},
     {title: 'Status', cell: r => badge(r.status)},
     {title: 'Trigger', cell: r => r.trigger},
     {title: 'Started', cell: r => fmt.time(r.started_at)},
