@@ -55,7 +55,9 @@ class PostgresCdcHealthTest(PostgresProjectTest):
         self.assertGreaterEqual(copied["lag_seconds"], 0)
 
         # A change the lake does not have yet: the lake is known complete only up to before it.
-        written_us = int(self.pg.psql("INSERT INTO orders VALUES (100, 'new') "
+        # synchronous_commit is off on the test server: on for this commit, so its WAL is written
+        # (and counted in the lag) before the status below reads the server's WAL position.
+        written_us = int(self.pg.psql("SET synchronous_commit = on; INSERT INTO orders VALUES (100, 'new') "
                                       "RETURNING (extract(epoch FROM now()) * 1000000)::bigint").strip().splitlines()[0])
         behind = self.status()
         self.assertGreater(behind["lag_bytes"], 0)
