@@ -11,14 +11,12 @@ constexpr char kPathSeparator = kFieldPathSeparator;
 
 std::string Fold(std::string_view name) { return FoldFieldName(name); }
 
-/// nlohmann's SAX events over one record: checks each object's keys and every name's spelling. Built for the
-/// ingest path: frames are reused, paths live in one buffer, and names are only remembered where they can
-/// clash (under a list, or against the spellings of a flush).
-class NameChecker {
+/// The SAX events of nlohmann's parser that only the shape of a record needs: values are skipped, and
+/// objects and arrays open and close frames of `Derived` (its Open(bool is_object) and Close()).
+template <class Derived>
+class StructureSax {
  public:
   using json = nlohmann::json;
-  explicit NameChecker(FieldSpellings* spellings) : spellings_(spellings) {}
-
   bool null() { return true; }
   bool boolean(bool) { return true; }
   bool number_integer(json::number_integer_t) { return true; }
@@ -26,10 +24,24 @@ class NameChecker {
   bool number_float(json::number_float_t, const json::string_t&) { return true; }
   bool string(json::string_t&) { return true; }
   bool binary(json::binary_t&) { return true; }
-  bool start_object(std::size_t) { return Open(true); }
-  bool start_array(std::size_t) { return Open(false); }
-  bool end_object() { return Close(); }
-  bool end_array() { return Close(); }
+  bool start_object(std::size_t) { return self().Open(true); }
+  bool start_array(std::size_t) { return self().Open(false); }
+  bool end_object() { return self().Close(); }
+  bool end_array() { return self().Close(); }
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+};
+
+/// nlohmann's SAX events over one record: checks each object's keys and every name's spelling. Built for the
+/// ingest path: frames are reused, paths live in one buffer, and names are only remembered where they can
+/// clash (under a list, or against the spellings of a flush).
+class NameChecker : public StructureSax<NameChecker> {
+ public:
+  using json = nlohmann::json;
+  explicit NameChecker(FieldSpellings* spellings) : spellings_(spellings) {}
+
+  friend class StructureSax<NameChecker>;  // calls Open and Close
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
     if (error_.empty()) error_ = "the record is not valid JSON";
     return false;
@@ -170,21 +182,11 @@ class NameChecker {
 /// The common case at ingest, without allocating: hashes of the case-folded keys of each object, and of every
 /// name's path under a list. A key whose hash was seen in its object, or a path under a list whose spelling's
 /// hash differs, makes the record "suspect"; NameChecker then decides exactly (and words the message).
-class QuickNameScan {
+class QuickNameScan : public StructureSax<QuickNameScan> {
  public:
   using json = nlohmann::json;
 
-  bool null() { return true; }
-  bool boolean(bool) { return true; }
-  bool number_integer(json::number_integer_t) { return true; }
-  bool number_unsigned(json::number_unsigned_t) { return true; }
-  bool number_float(json::number_float_t, const json::string_t&) { return true; }
-  bool string(json::string_t&) { return true; }
-  bool binary(json::binary_t&) { return true; }
-  bool start_object(std::size_t) { return Open(true); }
-  bool start_array(std::size_t) { return Open(false); }
-  bool end_object() { return Close(); }
-  bool end_array() { return Close(); }
+  friend class StructureSax<QuickNameScan>;  // calls Open and Close
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
     suspect_ = true;
     return false;
