@@ -6,6 +6,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/space_trim.hpp"
+#include "engine/varchar_scalar.hpp"
 
 namespace sluice::engine {
 namespace {
@@ -66,49 +67,27 @@ std::pair<size_t, size_t> TrimmedRange(const unsigned char* text, size_t size) {
 }
 
 void InvokeSpaceTrim(duckdb_function_info, duckdb_data_chunk input, duckdb_vector output) {
-  idx_t rows = duckdb_data_chunk_get_size(input);
-  duckdb_vector argument = duckdb_data_chunk_get_vector(input, 0);
-  auto* values = static_cast<duckdb_string_t*>(duckdb_vector_get_data(argument));
-  uint64_t* validity = duckdb_vector_get_validity(argument);
-  duckdb_vector_ensure_validity_writable(output);
-  uint64_t* output_validity = duckdb_vector_get_validity(output);
-  for (idx_t row = 0; row < rows; ++row) {
-    if (validity != nullptr && !duckdb_validity_row_is_valid(validity, row)) {
-      duckdb_validity_set_row_invalid(output_validity, row);
-      continue;
-    }
-    const char* data = duckdb_string_t_data(&values[row]);
-    size_t size = duckdb_string_t_length(values[row]);
-    auto* text = reinterpret_cast<const unsigned char*>(data);
+  ForEachTextValue(input, output, [output](idx_t row, std::string_view value) {
+    auto* text = reinterpret_cast<const unsigned char*>(value.data());
+    size_t size = value.size();
     // The common case: an ASCII character other than a space at both ends.
     bool plain_edges = size > 0 && text[0] < 0x80 && text[0] != ' ' && text[size - 1] < 0x80 && text[size - 1] != ' ';
     auto [begin, end] = plain_edges ? std::pair<size_t, size_t>{0, size} : TrimmedRange(text, size);
-    duckdb_vector_assign_string_element_len(output, row, data + begin, end - begin);
-  }
+    duckdb_vector_assign_string_element_len(output, row, value.data() + begin, end - begin);
+  });
 }
 
 }  // namespace
 
 Result<std::string> EnsureSpaceTrimFunction(Connection& connection) {
   static const std::string kName = "sluice_trim";
-  SLUICE_ASSIGN_OR_RETURN(
-      auto existing,
-      connection.Query("SELECT count(*) AS n FROM duckdb_functions() WHERE function_name = 'sluice_trim'"));
-  if (existing.GetInt(0, "n") > 0) return kName;
-  duckdb_scalar_function scalar = duckdb_create_scalar_function();
-  duckdb_scalar_function_set_name(scalar, kName.c_str());
-  duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
-  duckdb_scalar_function_add_parameter(scalar, varchar);
-  duckdb_scalar_function_set_return_type(scalar, varchar);
-  duckdb_destroy_logical_type(&varchar);
-  duckdb_scalar_function_set_function(scalar, InvokeSpaceTrim);
-  duckdb_state registered = duckdb_register_scalar_function(static_cast<duckdb_connection>(connection.RawHandle()), scalar);
-  duckdb_destroy_scalar_function(&scalar);
-  // Two connections may race to register it; the loser finds it there.
-  if (registered != DuckDBSuccess) {
-    SLUICE_ASSIGN_OR_RETURN(
-        auto again, connection.Query("SELECT count(*) AS n FROM duckdb_functions() WHERE function_name = 'sluice_trim'"));
-    if (again.GetInt(0, "n") == 0) return Status::Internal("DuckDB refused to register SQL function '{}'", kName);
+  SLUICE_ASSIGN_OR_RETURN(bool exists, SqlFunctionExists(connection, kName));
+  if (exists) return kName;
+  Status registered = RegisterVarcharScalar(connection.RawHandle(), kName, InvokeSpaceTrim);
+  if (!registered.ok()) {
+    // Two connections may race to register it; the loser finds it there.
+    SLUICE_ASSIGN_OR_RETURN(bool there_now, SqlFunctionExists(connection, kName));
+    if (!there_now) return registered;
   }
   return kName;
 }
