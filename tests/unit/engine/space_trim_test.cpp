@@ -45,5 +45,33 @@ TEST(SpaceTrimTest, AgreesWithDuckDbTrimOnEdgeCases) {
   EXPECT_EQ(spot->Get(0, "d"), "[]");
 }
 
+// Chunks in which no value needs trimming share the input's strings; the result must still be a
+// value of its own: equal to the input, NULLs kept, usable next to the input and after it.
+TEST(SpaceTrimTest, ChunksWithNothingToTrimKeepEveryValue) {
+  auto db = Database::Open({});
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto connection = (*db)->Connect();
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  ASSERT_TRUE(EnsureSpaceTrimFunction(**connection).ok());
+  // Inlined (short) and heap (long) strings, NULLs and empty strings, over many chunks; one chunk
+  // in the middle holds a value that does need trimming.
+  ASSERT_TRUE((*connection)
+                  ->Execute("CREATE TABLE t AS SELECT i, CASE WHEN i % 7 = 0 THEN NULL WHEN i % 11 = 0 THEN '' "
+                            "WHEN i = 5000 THEN '  padded  ' WHEN i % 2 = 0 THEN 'v' || i "
+                            "ELSE 'a much longer value than twelve bytes ' || i || '.' END AS v FROM range(20000) r(i)")
+                  .ok());
+  auto result = (*connection)->Query(
+      "SELECT count(*) AS n, count(*) FILTER (WHERE sluice_trim(v) IS DISTINCT FROM trim(v)) AS differ, "
+      "count(*) FILTER (WHERE sluice_trim(v) IS NULL) AS nulls, "
+      "sum(length(sluice_trim(v) || v)) = sum(2 * length(trim(v))) + 4 AS lengths_add_up, "
+      "max(CASE WHEN i = 5000 THEN '[' || sluice_trim(v) || ']' END) AS padded FROM t");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->GetInt(0, "n"), 20000);
+  EXPECT_EQ(result->GetInt(0, "differ"), 0);
+  EXPECT_EQ(result->GetInt(0, "nulls"), 2858);
+  EXPECT_EQ(result->Get(0, "lengths_add_up"), "true");
+  EXPECT_EQ(result->Get(0, "padded"), "[padded]");
+}
+
 }  // namespace
 }  // namespace sluice::engine
