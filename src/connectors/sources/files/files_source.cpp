@@ -10,6 +10,7 @@
 
 #include "common/strings.hpp"
 #include "connectors/s3_settings.hpp"
+#include "connectors/sources/files/csv_reader_call.hpp"
 #include "connectors/sources/files/text_scan.hpp"
 #include "connectors/sources/files/zip_extract.hpp"
 #include "storage/s3/s3_object_store.hpp"
@@ -43,14 +44,6 @@ std::optional<FileFormat> FormatFromName(std::string name) {
   if (EndsWith(name, ".parquet")) return FileFormat::kParquet;
   return std::nullopt;
 }
-
-struct CsvOptions {
-  std::string delimiter = ",", quote = "\"", escape = "\"", comment, encoding = "utf-8";
-  std::string date_format, timestamp_format;
-  bool header = true, all_varchar = false;
-  int64_t skip_rows = 0, sample_size = 20480;
-  std::vector<std::string> null_values = {""};
-};
 
 }  // namespace
 
@@ -118,12 +111,24 @@ class FilesReader final : public SourceReader {
     std::string display_expr = DisplayExpression();
     std::vector<std::string> selects;
     auto select_over = [&](const std::vector<std::string>& paths, const std::string& suffix) -> Result<std::string> {
-      std::string call = ReaderCall(format, paths, relation + suffix);
+      std::string call;
+      Result<std::vector<engine::ColumnDescription>> columns = Status::Internal("not described yet");
+      if (format == FileFormat::kCsv && paths.size() == 1) {
+        auto pinned = PinnedCsvArguments(connection, paths[0], options_.csv, options_.column_types.empty() ? "" : TypeStruct());
+        if (pinned) {
+          call = ReaderCall(format, paths, relation + suffix, pinned);
+          columns = connection.Describe("SELECT * FROM " + call);
+        }
+      }
+      if (!columns.ok()) {  // not pinned, or refused pinned: DuckDB's own sniffing says what is wrong
+        call = ReaderCall(format, paths, relation + suffix);
+        columns = connection.Describe("SELECT * FROM " + call);
+      }
+      if (!columns.ok()) return columns.status();
       // The file path arrives under a private name, so an input that already has a _source_file
       // column (a re-ingested lake file) loses it to the path of the file it now comes from.
-      SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe("SELECT * FROM " + call));
       std::vector<std::string> keep;
-      for (const auto& c : columns) {
+      for (const auto& c : *columns) {
         if (c.name != kPathColumn && c.name != "_source_file") keep.push_back(SqlIdent(c.name));
       }
       keep.push_back(display_expr + " AS _source_file");
@@ -280,23 +285,13 @@ class FilesReader final : public SourceReader {
     return fmt::format("replace({}, {}, '')", expr, SqlQuote(root_.string() + "/"));
   }
 
-  std::string ReaderCall(FileFormat format, const std::vector<std::string>& paths, const std::string& rejects) const {
+  /// `pinned`: read_csv() arguments that fix what the sniffer would find (PinnedCsvArguments).
+  std::string ReaderCall(FileFormat format, const std::vector<std::string>& paths, const std::string& rejects,
+                         const std::optional<std::vector<std::string>>& pinned = std::nullopt) const {
     std::vector<std::string> args = {SqlList(paths), fmt::format("filename = '{}'", kPathColumn)};
     if (format == FileFormat::kCsv) {
-      const auto& c = options_.csv;
-      args.push_back("delim = " + SqlQuote(c.delimiter));
-      args.push_back("quote = " + SqlQuote(c.quote));
-      args.push_back("escape = " + SqlQuote(c.escape));
-      args.push_back(fmt::format("header = {}", c.header));
-      args.push_back("nullstr = " + SqlList(c.null_values));
-      args.push_back("encoding = " + SqlQuote(c.encoding));
-      args.push_back(fmt::format("sample_size = {}", c.sample_size));
-      if (c.skip_rows > 0) args.push_back(fmt::format("skip = {}", c.skip_rows));
-      if (!c.comment.empty()) args.push_back("comment = " + SqlQuote(c.comment));
-      if (!c.date_format.empty()) args.push_back("dateformat = " + SqlQuote(c.date_format));
-      if (!c.timestamp_format.empty()) args.push_back("timestampformat = " + SqlQuote(c.timestamp_format));
-      if (c.all_varchar) args.push_back("all_varchar = true");
-      if (!options_.column_types.empty()) args.push_back("types = " + TypeStruct());
+      auto dialect = pinned ? *pinned : SniffedCsvArguments(options_.csv, options_.column_types.empty() ? "" : TypeStruct());
+      args.insert(args.end(), dialect.begin(), dialect.end());
       // Bad rows never stop the scan; they land in the rejects tables and the pipeline decides
       // (fail with the first one's file/line, or quarantine them all).
       args.push_back("store_rejects = true");
