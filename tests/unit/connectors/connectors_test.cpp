@@ -178,6 +178,31 @@ TEST_F(FilesReadTest, ReadsCsvAndCollectsRejectsWithLines) {
   EXPECT_EQ(rejects->Get(0, "_raw_line"), "2");
 }
 
+TEST_F(FilesReadTest, ASingleCsvIsReadWithWhatTheSnifferFoundPinned) {
+  // CRLF endings, a day-first date, a quote in a column name, a bad row: what the sniffer decides
+  // is fixed in the view (no sniff at each bind) and reads exactly as auto-detection would.
+  dir_.Write("in/a.csv", "id;it's;day\r\n1;a;31/01/2024\r\n2;b\r\n3;c;01/02/2024\r\n");
+  auto reader = OpenSource("path: in/a.csv\ndelimiter: ';'\n");
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_TRUE((*reader)->Read(*conn_, "src").ok());
+  auto view = conn_->Query("SELECT sql FROM duckdb_views() WHERE view_name = 'src'");
+  ASSERT_TRUE(view.ok()) << view.status();
+  ASSERT_EQ(view->rows.size(), 1u);
+  EXPECT_NE(view->Get(0, "sql").find("auto_detect"), std::string::npos) << view->Get(0, "sql");
+  auto rows = conn_->Query("SELECT id, \"it's\", day::VARCHAR AS day, typeof(day) AS type FROM src ORDER BY id");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->rows.size(), 2u);
+  EXPECT_EQ(rows->Get(0, "day"), "2024-01-31");
+  EXPECT_EQ(rows->Get(1, "day"), "2024-02-01");
+  EXPECT_EQ(rows->Get(1, "it's"), "c");
+  EXPECT_EQ(rows->Get(0, "type"), "DATE");
+  auto rejects = conn_->Query(fmt::format("SELECT * FROM {}", (*reader)->RejectsRelation()));
+  ASSERT_TRUE(rejects.ok()) << rejects.status();
+  ASSERT_EQ(rejects->rows.size(), 1u);
+  EXPECT_EQ(rejects->Get(0, "_line"), "3");
+  EXPECT_EQ(rejects->Get(0, "_raw_line"), "2;b");
+}
+
 TEST_F(FilesReadTest, SkipsInputsAlreadyInTheCheckpoint) {
   dir_.Write("in/a.csv", "id\n1\n");
   dir_.Write("in/b.csv", "id\n2\n");

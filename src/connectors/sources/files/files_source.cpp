@@ -171,13 +171,14 @@ class FilesReader final : public SourceReader {
         display.replace(pos, path_column.size(), "s.file_path");
       }
       // DuckDB reports a short line once per missing column; one row per line is what people
-      // want, explained by its most basic problem (structure before type conversion).
+      // want, explained by its most basic problem (structure before type conversion). In a file
+      // with CRLF endings DuckDB's raw line starts with the previous line's LF: dropped.
       parts.push_back(fmt::format(
           "SELECT {} AS _source_file, e.line::BIGINT AS _line, "
           "arg_min(e.column_name, (e.error_type = 'CAST', e.column_idx)) AS _column, "
           "arg_min(e.error_type::VARCHAR, (e.error_type = 'CAST', e.column_idx)) AS _error_type, "
           "arg_min(e.error_message, (e.error_type = 'CAST', e.column_idx)) AS _reason, "
-          "any_value(e.csv_line) AS _raw_line "
+          "regexp_replace(any_value(e.csv_line), '^\\n', '') AS _raw_line "
           "FROM {} e JOIN {} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id GROUP BY ALL",
           display, errors, scans));
     }
