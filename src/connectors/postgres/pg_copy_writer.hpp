@@ -56,6 +56,8 @@ std::string EngineTypeFor(PgScalar scalar, const std::string& decimal_sql = "DEC
 
 /// PostgreSQL's binary numeric: sign, weight and base-10000 digits of `unscaled` / 10^scale.
 std::string EncodeNumeric(engine::Int128 unscaled, int scale);
+/// EncodeNumeric() appended to `out`, without a string of its own per value.
+void AppendNumeric(engine::Int128 unscaled, int scale, std::string* out);
 
 /// One `COPY table (columns) FROM STDIN (FORMAT binary)` in progress on a connection.
 class CopyInWriter {
