@@ -104,7 +104,14 @@ class GoldenTest : public ::testing::TestWithParam<fs::path> {
     std::vector<std::string> described;
     for (const auto& c : columns) described.push_back(c.name + " " + c.type);
     SLUICE_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT * FROM " + relation + " ORDER BY ALL"));
-    return "columns: " + Join(described, ", ") + "\n" + Render(rows) + rejects;
+    std::string out = "columns: " + Join(described, ", ") + "\n" + Render(rows) + rejects;
+    WritePlan plan;
+    for (const auto& step : steps) step->AdjustWrite(&plan);
+    if (!plan.partition_by.empty() || plan.target_file_bytes || plan.write != WritePlan{}.write) {
+      out += fmt::format("write: {}, partition_by: [{}], file_size: {}\n", plan.write, Join(plan.partition_by, ", "),
+                         plan.target_file_bytes ? std::to_string(*plan.target_file_bytes) : "default");
+    }
+    return out;
   }
 
   /// Each check of the header on `input`: its verdict, failing rows and sentence.
