@@ -15,16 +15,17 @@ namespace {
 const std::vector<config::OptionSpec>& CleanOptions() {
   static const std::vector<config::OptionSpec> kOptions = {
       {"names", config::OptionType::kString, "keep", false, false,
-       "snake_case (rename columns; a name already taken gets _2, _3, ...) | keep. Columns starting with _ "
-       "(metadata) keep their names"},
+       "snake_case (rename columns: Country Name -> country_name, GDPPerCapita -> gdp_per_capita; a name "
+       "already taken gets _2, _3, ...) | keep. Columns starting with _ (metadata) keep their names"},
       {"trim", config::OptionType::kBool, "true", false, false, "strip leading and trailing spaces of text columns"},
       {"null_tokens", config::OptionType::kStringList, "['', 'NULL', 'null', 'N/A']", false, false,
        "text values (after trimming) that become NULL"},
       {"types", config::OptionType::kMap, "", false, false,
-       "column (its new name) -> type: integer, bigint, double, decimal(p,s), text, date, timestamp, boolean, ..."},
+       "column (its new name) -> type: integer, bigint, double, decimal(p,s), text, date, timestamp, boolean, or "
+       "any DuckDB type"},
       {"on_type_error", config::OptionType::kString, "fail", false, false,
        "a value that does not fit its type: fail (the run fails, naming the value) | null (becomes NULL) | reject "
-       "(the row goes to TABLE__rejects with the reason)"},
+       "(the row goes to TABLE__rejects with the reason in _reject_reason)"},
       {"dedupe", config::OptionType::kAny, "false", false, false,
        "true: drop rows equal in every data column (columns not starting with _); or {key: [cols], order_by: col} "
        "to keep, per key, the row with the highest order_by"},
