@@ -20,8 +20,8 @@ const std::vector<config::OptionSpec>& SmtpKeys() {
       {"host", config::OptionType::kString, "", true, false, "SMTP server"},
       {"port", config::OptionType::kInt, "25 (465 with tls: tls)", false, false, "SMTP port"},
       {"tls", config::OptionType::kString, "none", false, false,
-       "none | starttls (upgrade, required) | tls (implicit TLS, smtps); a password needs starttls or tls unless the "
-       "host is a loopback address"},
+       "none | starttls (upgrade; refuses to continue without it) | tls (implicit TLS, smtps); with a password, none "
+       "is refused unless host is a loopback address"},
       {"user", config::OptionType::kString, "", false, false, "login name; omit for no authentication"},
       {"password", config::OptionType::kString, "", false, true, "e.g. ${env:SMTP_PASSWORD}"},
       {"timeout", config::OptionType::kDuration, "30s", false, false, "gives up on an unresponsive server"},
@@ -148,6 +148,8 @@ Result<std::unique_ptr<Notifier>> CreateEmail(const std::string& name, const con
 }
 
 }  // namespace
+
+const std::vector<config::OptionSpec>& EmailSmtpOptionSpecs() { return SmtpKeys(); }
 
 NotifierDescriptor EmailNotifierDescriptor() {
   return {"email",
