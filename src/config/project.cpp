@@ -54,6 +54,21 @@ const std::vector<OptionSpec>& QueryKeys() {
   return kKeys;
 }
 
+const std::vector<OptionSpec>& ServerKeys() {
+  static const std::vector<OptionSpec> kKeys = {
+      {"listen", OptionType::kString, "127.0.0.1:8080", false, false,
+       "HOST:PORT to listen on; port 0 picks a free one (printed at start); [::1]:8080 for IPv6. Anything but a "
+       "loopback address needs token"},
+      {"token", OptionType::kString, "", false, true,
+       "bearer token every /api/v1/ call must send; unset, sluice serve generates one into .sluice/api_token (a "
+       "pipeline's own webhook token, docs/triggers.md, may instead start that pipeline as configured, and do "
+       "nothing else)"},
+      {"max_concurrent_runs", OptionType::kInt, "2", false, false,
+       "runs executing at once over all pipelines; one per pipeline always"},
+  };
+  return kKeys;
+}
+
 const std::vector<OptionSpec>& S3Keys() {
   static const std::vector<OptionSpec> kKeys = {
       {"endpoint", OptionType::kString, "", false, false,
@@ -278,11 +293,7 @@ Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& optio
   config.notifications = Section(doc, "notifications");
   CheckNamedSections(config.notifications, "notifications", "{ type: webhook, url: http://host/hook }", &errors);
   config.server = Section(doc, "server");
-  if (const Value* token = config.server.Find("token"); token != nullptr && token->IsScalar()) {
-    // server: has no option table here (sluice serve reads it), but its token is a secret like any other.
-    ValidateOptions(Value::Map({{"token", *token}}, config.server.location(), config.server.path()),
-                    {{"token", OptionType::kString, "", false, true, ""}}, "server of " + display, &errors);
-  }
+  ValidateOptions(config.server, ServerKeys(), fmt::format("server of {}", display), &errors);
   config.query = Section(doc, "query");
   ValidateOptions(config.query, QueryKeys(), fmt::format("query of {}", display), &errors);
   config.engine = Section(doc, "engine");

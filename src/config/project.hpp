@@ -41,6 +41,8 @@ const std::vector<OptionSpec>& S3Keys();
 const std::vector<OptionSpec>& MaskingKeys();
 /// Keys of the query: section.
 const std::vector<OptionSpec>& QueryKeys();
+/// The keys of `server:` (sluice serve), validated when sluice.yaml is read.
+const std::vector<OptionSpec>& ServerKeys();
 
 /// `path` is sluice.yaml or the folder holding it. Applies `environments.<env>` (deep merge of maps; lists and
 /// scalars replace) before reading keys, then resolves ${...} references (those of other environments are

@@ -26,6 +26,12 @@ TEST(DocsTest, KeyTablesMatchTheCode) {
   EXPECT_NE(doc.find("docs/connectors/"), std::string::npos);
 }
 
+TEST(DocsTest, ServerKeyTableMatchesTheCode) {
+  std::string doc = sluice::test_support::ReadSourceFile("docs/api.md");
+  ASSERT_FALSE(doc.empty()) << "cannot read docs/api.md under " << sluice::test_support::DocsSourceDir();
+  EXPECT_EQ(KeysSection(doc, "server"), OptionsMarkdown(ServerKeys()));
+}
+
 TEST(DocsTest, StreamKeyTablesMatchTheCode) {
   std::string doc = sluice::test_support::ReadSourceFile("docs/streams.md");
   ASSERT_FALSE(doc.empty()) << "cannot read docs/streams.md under " << sluice::test_support::DocsSourceDir();
