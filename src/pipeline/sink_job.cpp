@@ -91,7 +91,7 @@ class SinkJobExecution {
       summary_.message = fmt::format("no new input ({})", plan.description);
       return Status::OK();
     }
-    summary_.window = reader->WindowRead();
+    if (const auto* windowed = reader->windowed()) summary_.window = windowed->Window();
 
     SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
     ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
