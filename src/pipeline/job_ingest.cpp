@@ -68,11 +68,7 @@ Status JobExecution::ExecuteConnector() {
   }
   bool resumable = plan.snapshot && (job_.steps.IsNull() || ctx_.snapshot_copy) && job_.checks.IsNull();
   if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, reader->PendingSummary());
-  if (reader->NothingToRead()) {
-    summary_.status = "no_changes";
-    summary_.message = fmt::format("no new input ({})", plan.description);
-    return Status::OK();
-  }
+  if (reader->NothingToRead()) return NoNewInput(&summary_, plan.description);
   if (const auto* windowed = reader->windowed()) summary_.window = windowed->Window();
   if (job_.on_error == "quarantine" && plan.connector != "files") {
     spdlog::warn("job '{}': the {} source cannot set rows aside; malformed input fails the run", job_.name,
