@@ -15,6 +15,7 @@
 #include "config/project.hpp"
 #include "config/value.hpp"
 #include "connectors/change_capture.hpp"
+#include "connectors/read_capabilities.hpp"
 #include "connectors/window_state.hpp"
 #include "engine/engine.hpp"
 
@@ -33,7 +34,7 @@ struct ConsumedInput {
 struct Checkpoint {
   std::string state_json = "{}";
   std::vector<ConsumedInput> consumed;  // inputs committed by earlier runs
-  /// A snapshot load interrupted earlier: SourceReader::ResumeToken() of its last staged part; "" = from the start.
+  /// A snapshot load interrupted earlier: ResumableRead::ResumeToken() of its last staged part; "" = from the start.
   std::string resume_token;
 };
 
@@ -73,21 +74,6 @@ struct SourcePlan {
 
 enum class ReadState { kHaveMore, kFinished };
 
-/// mode: changes: which columns identify a row and which do not count as a change.
-struct RowHashRequest {
-  std::vector<std::string> key;
-  std::vector<std::string> ignore;
-};
-
-/// What a source that hashes rows itself answers to a RowHashRequest.
-struct SourceRowHashing {
-  std::string kind;          // recorded with the index; "" = the source cannot hash rows
-  bool unique_keys = false;  // the source guarantees the key is unique and never NULL (a primary key)
-};
-
-/// The column in which a source that hashes rows itself hands each row's hash to the pipeline.
-inline constexpr const char* kSourceRowHashColumn = "_sluice_row_hash";
-
 /// Per-run reader. Read() makes (the next part of) the input visible to the engine as the
 /// relation `relation` — a view over files or a table the reader filled — and says whether more
 /// parts follow. The pipeline writes each part to staging before asking for the next, so a
@@ -111,39 +97,15 @@ class SourceReader {
     if (!consumed.ok()) return consumed;
     return ReadState::kHaveMore;
   }
-  /// Rows the source could not read, as a relation with columns
-  /// (_source_file VARCHAR, _line BIGINT, _column VARCHAR, _error_type VARCHAR, _reason VARCHAR, _raw_line VARCHAR);
-  /// "" when the source never rejects rows. Valid after the relation from Read() has been consumed.
-  virtual std::string RejectsRelation() const = 0;
   /// The checkpoint to commit with this run's data.
   virtual Checkpoint NewCheckpoint() const = 0;
-  /// A snapshot load that can be resumed: after Read(), a token from which a later run carries on past
-  /// every row handed over so far; "" when this source (or this table) cannot resume.
-  virtual std::string ResumeToken() const { return ""; }
-  /// Open() accepted checkpoint.resume_token: this run reads only what follows it.
-  virtual bool Resuming() const { return false; }
-  /// mode: window: the window this run reads (recorded with the run); nullopt for other reads.
-  virtual std::optional<WindowBounds> WindowRead() const { return std::nullopt; }
 
-  // mode: changes, computed where the rows live. A source that can hash its rows itself (a
-  // database server) saves a run from transferring rows that did not change: the pipeline first
-  // reads every key with its hash, compares them with its index, then asks only for the rows
-  // whose hash differs. Called before the first Read(), in this order.
-
-  /// Starts hashing rows as `request` says; returns the kind of hash (recorded with the index, so
-  /// that only hashes of the same kind are ever compared), or no kind when this source cannot and
-  /// the pipeline hashes the rows it reads. Once accepted, every part from Read() carries the hash
-  /// in column kSourceRowHashColumn.
-  virtual Result<SourceRowHashing> StartRowHashing(const RowHashRequest& /*request*/) { return SourceRowHashing{}; }
-  /// Fills `relation` with the key columns and kSourceRowHashColumn of every current row.
-  virtual Status ReadKeyHashes(engine::Connection& /*connection*/, const std::string& /*relation*/) {
-    return Status::Internal("this source does not hash rows itself");
-  }
-  /// From now on Read() delivers only the rows whose keys are in the engine table `keys` (the key
-  /// columns, by name), in as many parts as it takes; at least one, possibly empty.
-  virtual Status RestrictToKeys(engine::Connection& /*connection*/, const std::string& /*keys*/) {
-    return Status::Internal("this source does not hash rows itself");
-  }
+  // Capabilities (connectors/read_capabilities.hpp), null when the reader has not got one; the
+  // pipeline asks these, not the plan, before relying on one.
+  virtual const RejectingRead* rejecting() const { return nullptr; }
+  virtual const ResumableRead* resumable() const { return nullptr; }
+  virtual const WindowedRead* windowed() const { return nullptr; }
+  virtual RowHashingRead* row_hashing() { return nullptr; }
 };
 
 class Source {

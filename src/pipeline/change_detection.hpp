@@ -18,7 +18,7 @@ struct ChangeIndexRef {
   std::string key;  // lake object key; "" = no index yet (first run, or after --full-refresh)
   int64_t rows = 0;
   /// How its hashes were computed: kPortableRowHash, or the kind a source that hashes rows
-  /// itself named (SourceReader::StartRowHashing). Indexes written before kinds existed are portable.
+  /// itself named (RowHashingRead::StartRowHashing). Indexes written before kinds existed are portable.
   std::string hash_kind = "md5";
   static Result<ChangeIndexRef> Parse(const std::string& state_json);
   std::string ToJson() const;

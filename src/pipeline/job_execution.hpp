@@ -72,9 +72,10 @@ class JobExecution {
   /// Uploads the parts staged so far and records them, with where the source carries on, as the
   /// job's pending load: not visible data, but what a run after a crash resumes from.
   Status RecordPendingChunks(const std::string& resume_token);
-  /// mode: changes: loads the index the last commit referenced (none after --full-refresh).
+  /// mode: changes: loads the index the last commit referenced (none after --full-refresh); rows are
+  /// hashed by `hashing_read` when the source has one and agrees, else by the pipeline.
   Result<std::unique_ptr<ChangeDetector>> StartChangeDetection(engine::Connection& connection,
-                                                                connectors::SourceReader& reader,
+                                                                connectors::RowHashingRead* hashing_read,
                                                                 const std::filesystem::path& scratch);
 
   // job_staging.cpp

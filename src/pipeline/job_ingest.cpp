@@ -62,15 +62,14 @@ Status JobExecution::ExecuteConnector() {
   if (ec) return Status::IoError("cannot create '{}': {}", run_context.work_dir.string(), ec.message());
 
   SLUICE_ASSIGN_OR_RETURN(auto reader, source->Open(checkpoint, run_context));
-  if (pending_ && !checkpoint.resume_token.empty() && reader->Resuming()) AdoptPendingChunks();
+  const connectors::ResumableRead* resumable_read = reader->resumable();
+  if (pending_ && !checkpoint.resume_token.empty() && resumable_read != nullptr && resumable_read->Resuming()) {
+    AdoptPendingChunks();
+  }
   bool resumable = plan.snapshot && (job_.steps.IsNull() || ctx_.snapshot_copy) && job_.checks.IsNull();
   if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, reader->PendingSummary());
-  if (reader->NothingToRead()) {
-    summary_.status = "no_changes";
-    summary_.message = fmt::format("no new input ({})", plan.description);
-    return Status::OK();
-  }
-  summary_.window = reader->WindowRead();
+  if (reader->NothingToRead()) return NoNewInput(&summary_, plan.description);
+  if (const auto* windowed = reader->windowed()) summary_.window = windowed->Window();
   if (job_.on_error == "quarantine" && plan.connector != "files") {
     spdlog::warn("job '{}': the {} source cannot set rows aside; malformed input fails the run", job_.name,
                  plan.connector);
@@ -95,13 +94,14 @@ Status JobExecution::ExecuteConnector() {
   // mode: changes — each part is diffed against the key → hash index of the last commit.
   std::unique_ptr<ChangeDetector> changes;
   if (job_.mode == "changes") {
-    SLUICE_ASSIGN_OR_RETURN(changes, StartChangeDetection(*connection, *reader, scratch_.path));
-    if (changes->CanDiffKeysFirst()) {
+    connectors::RowHashingRead* hashing_read = reader->row_hashing();
+    SLUICE_ASSIGN_OR_RETURN(changes, StartChangeDetection(*connection, hashing_read, scratch_.path));
+    if (hashing_read != nullptr && changes->CanDiffKeysFirst()) {
       // Keys and hashes of every row first; then only the changed rows travel.
       std::string key_hashes = relation + "_key_hashes";
-      SLUICE_TRY(reader->ReadKeyHashes(*connection, key_hashes));
+      SLUICE_TRY(hashing_read->ReadKeyHashes(*connection, key_hashes));
       SLUICE_ASSIGN_OR_RETURN(auto changed_keys, changes->DiffKeys(key_hashes));
-      SLUICE_TRY(reader->RestrictToKeys(*connection, changed_keys));
+      SLUICE_TRY(hashing_read->RestrictToKeys(*connection, changed_keys));
     }
   }
   auto stage_with_metadata = [&](const std::string& part_relation, int part) -> Status {
@@ -126,7 +126,8 @@ Status JobExecution::ExecuteConnector() {
       if (after_part == connectors::ReadState::kFinished) read_state = after_part;
     }
     if (read_state == connectors::ReadState::kFinished) break;
-    if (std::string token = reader->ResumeToken(); resumable && !token.empty()) SLUICE_TRY(RecordPendingChunks(token));
+    if (!resumable || resumable_read == nullptr) continue;
+    if (std::string token = resumable_read->ResumeToken(); !token.empty()) SLUICE_TRY(RecordPendingChunks(token));
   }
   if (changes) {
     // Delete markers, "no changes", and the new index, staged to be published with the data.
@@ -207,7 +208,7 @@ Status JobExecution::RecordPendingChunks(const std::string& resume_token) {
 }
 
 Result<std::unique_ptr<ChangeDetector>> JobExecution::StartChangeDetection(engine::Connection& connection,
-                                                                          connectors::SourceReader& reader,
+                                                                          connectors::RowHashingRead* hashing_read,
                                                                           const fs::path& scratch) {
   ChangeIndexRef* previous = &previous_index_;
   std::optional<fs::path> local;
@@ -226,8 +227,11 @@ Result<std::unique_ptr<ChangeDetector>> JobExecution::StartChangeDetection(engin
   options.mark_deletes = job_.deletes == "mark";
   options.ignore_columns = {"_source_file", "_loaded_at"};
   options.previous_hash_kind = previous->hash_kind;
-  SLUICE_ASSIGN_OR_RETURN(auto hashing,
-                          reader.StartRowHashing(connectors::RowHashRequest{options.primary_key, options.ignore_columns}));
+  connectors::SourceRowHashing hashing;  // no kind: the pipeline hashes the rows it reads
+  if (hashing_read != nullptr) {
+    SLUICE_ASSIGN_OR_RETURN(hashing, hashing_read->StartRowHashing(
+                                         connectors::RowHashRequest{options.primary_key, options.ignore_columns}));
+  }
   options.source_hash_kind = hashing.kind;
   options.source_keys_unique = hashing.unique_keys;
   options.table_prefix = "changes_" + job_.name;

@@ -20,11 +20,7 @@ Status JobExecution::ExecuteCatalogInput() {
   SLUICE_ASSIGN_OR_RETURN(auto input, CatalogInput::Open(ws_.catalog(), job_, scope_, ctx_.full_refresh,
                                                          /*whole_when_changed=*/rebuilds));
   if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, input.Summary());
-  if (input.NothingToRead()) {
-    summary_.status = "no_changes";
-    summary_.message = fmt::format("no new input ({})", input.Summary());
-    return Status::OK();
-  }
+  if (input.NothingToRead()) return NoNewInput(&summary_, input.Summary());
   layout_ = storage::TableLayout{job_.target.zone, "", job_.target.table};
   StartRejects();
   partition_columns_ = plan_.partition_by;

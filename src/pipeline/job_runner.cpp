@@ -56,6 +56,12 @@ catalog::CommitRequest NewJobCommit(const JobRunContext& context, const config::
   return commit;
 }
 
+Status NoNewInput(JobSummary* summary, std::string_view input) {
+  summary->status = "no_changes";
+  summary->message = fmt::format("no new input ({})", input);
+  return Status::OK();
+}
+
 JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSummary* summary,
                     const std::function<Status()>& execute, const std::vector<connectors::StagedFile>* uploaded) {
   auto started = std::chrono::steady_clock::now();

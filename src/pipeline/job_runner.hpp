@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "config/pipeline.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
@@ -47,6 +48,10 @@ struct JobRunContext {
 
 /// An empty catalog commit of `job` in this run (run id, pipeline and job filled in).
 catalog::CommitRequest NewJobCommit(const JobRunContext& context, const config::JobConfig& job);
+
+/// Ends a job that found nothing new to read: status no_changes, "no new input (<input>)". Returns OK,
+/// for the job to return.
+Status NoNewInput(JobSummary* summary, std::string_view input);
 
 /// Runs `execute` timing it into `summary`; a failure becomes status failed with the reason (the
 /// interrupt's when the job was stopped), retryability and a redacted message naming job and

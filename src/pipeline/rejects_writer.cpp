@@ -59,7 +59,9 @@ Result<std::vector<connectors::StagedFile>> RejectsWriter::Stage(engine::Connect
 
 Status RejectsWriter::SetAsideUnreadable(engine::Connection& connection, const connectors::SourceReader& reader,
                                          const std::string& on_error) {
-  std::string rejects = reader.RejectsRelation();
+  const connectors::RejectingRead* rejecting = reader.rejecting();
+  if (rejecting == nullptr) return Status::OK();
+  std::string rejects = rejecting->RejectsRelation();
   if (rejects.empty()) return Status::OK();
   SLUICE_ASSIGN_OR_RETURN(auto count, connection.Query(fmt::format("SELECT count(*) AS n FROM {}", rejects)));
   int64_t unreadable = count.GetInt(0, "n");

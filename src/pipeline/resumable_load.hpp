@@ -18,7 +18,7 @@ inline constexpr const char* kPendingLoadKey = "pending_load";
 /// but referenced by no table version, and where the source carries on. Kept in the job's state
 /// until the commit that publishes all chunks as one version (which also clears it).
 struct PendingLoad {
-  std::string resume_token;  // connectors::SourceReader::ResumeToken() after the last uploaded chunk
+  std::string resume_token;  // connectors::ResumableRead::ResumeToken() after the last uploaded chunk
   std::string run_id;        // the run that started the load
   int64_t loaded_at_us = 0;  // _loaded_at / _load_date of the load, kept by the runs that resume it
   std::vector<connectors::StagedFile> files;

@@ -86,12 +86,8 @@ class SinkJobExecution {
     SLUICE_ASSIGN_OR_RETURN(auto reader, source->Open(checkpoint, run_context));
     const auto& plan = source->plan();
     if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, reader->PendingSummary());
-    if (reader->NothingToRead()) {
-      summary_.status = "no_changes";
-      summary_.message = fmt::format("no new input ({})", plan.description);
-      return Status::OK();
-    }
-    summary_.window = reader->WindowRead();
+    if (reader->NothingToRead()) return NoNewInput(&summary_, plan.description);
+    if (const auto* windowed = reader->windowed()) summary_.window = windowed->Window();
 
     SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
     ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);

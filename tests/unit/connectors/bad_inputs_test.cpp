@@ -93,7 +93,7 @@ TEST_F(BadInputsTest, GzippedCsvWithMixedLineEndingsLoadsAndRejectsKeepTheirLine
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->rows.size(), 2u);
   EXPECT_EQ(rows->Get(1, "amount"), "3.5");
-  auto rejects = conn_->Query(fmt::format("SELECT * FROM {}", reader_->RejectsRelation()));
+  auto rejects = conn_->Query(fmt::format("SELECT * FROM {}", reader_->rejecting()->RejectsRelation()));
   ASSERT_TRUE(rejects.ok()) << rejects.status();
   ASSERT_EQ(rejects->rows.size(), 1u);
   EXPECT_EQ(rejects->Get(0, "_line"), "3");

@@ -170,7 +170,7 @@ TEST_F(FilesReadTest, ReadsCsvAndCollectsRejectsWithLines) {
   ASSERT_EQ(rows->rows.size(), 2u);
   EXPECT_EQ(rows->Get(1, "name"), "c");
   EXPECT_EQ(rows->Get(0, "_source_file"), "in/a.csv");
-  auto rejects = conn_->Query(fmt::format("SELECT * FROM {}", (*reader)->RejectsRelation()));
+  auto rejects = conn_->Query(fmt::format("SELECT * FROM {}", (*reader)->rejecting()->RejectsRelation()));
   ASSERT_TRUE(rejects.ok()) << rejects.status();
   ASSERT_EQ(rejects->rows.size(), 1u);
   EXPECT_EQ(rejects->Get(0, "_line"), "3");

@@ -84,7 +84,7 @@ std::string SqlList(const std::vector<std::string>& items) {
   return "[" + Join(quoted, ", ") + "]";
 }
 
-class FilesReader final : public SourceReader {
+class FilesReader final : public SourceReader, public RejectingRead {
  public:
   FilesReader(const FileReadOptions& options, fs::path root, std::vector<LocalInput> pending, RunContext context)
       : options_(options), root_(std::move(root)), pending_(std::move(pending)), work_dir_(context.work_dir) {}
@@ -157,6 +157,7 @@ class FilesReader final : public SourceReader {
     return ReadState::kFinished;
   }
 
+  const RejectingRead* rejecting() const override { return this; }
   std::string RejectsRelation() const override {
     if (format_ != FileFormat::kCsv || relation_.empty()) return "";
     std::vector<std::string> parts;

@@ -76,7 +76,6 @@ class UnchangedReader final : public SourceReader {
   Result<ReadState> Read(engine::Connection&, const std::string&) override {
     return Status::Internal("the http source has nothing to read ({})", why_);
   }
-  std::string RejectsRelation() const override { return ""; }
   Checkpoint NewCheckpoint() const override { return {}; }
 
  private:
@@ -94,7 +93,7 @@ class DownloadReader final : public SourceReader {
   Result<ReadState> Read(engine::Connection& connection, const std::string& relation) override {
     return files_->Read(connection, relation);
   }
-  std::string RejectsRelation() const override { return files_->RejectsRelation(); }
+  const RejectingRead* rejecting() const override { return files_->rejecting(); }
   Checkpoint NewCheckpoint() const override {
     Checkpoint checkpoint = files_->NewCheckpoint();
     checkpoint.state_json = StateJson(validators_);

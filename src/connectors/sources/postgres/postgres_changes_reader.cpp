@@ -68,7 +68,7 @@ std::string ArrayLiteral(const std::vector<engine::TextRow>& rows, size_t column
 
 /// mode: changes: every row by one COPY, or, hashed on the server (PostgreSQL 14+), first each
 /// key with its row's hash and then only the rows of the keys whose hash changed.
-class ChangesReader final : public PostgresReader {
+class ChangesReader final : public PostgresReader, public RowHashingRead {
  public:
   using PostgresReader::PostgresReader;
 
@@ -77,9 +77,10 @@ class ChangesReader final : public PostgresReader {
     return ReadCopy(connection, relation);
   }
 
+  /// Hashing on the server can be turned off (server_side_hash: false); the pipeline then hashes.
+  RowHashingRead* row_hashing() override { return options_.server_side_hash ? this : nullptr; }
   Result<SourceRowHashing> StartRowHashing(const RowHashRequest& request) override {
     SourceRowHashing hashing;
-    if (!options_.server_side_hash) return hashing;
     std::vector<std::string> why_not;
     if (s_.client->server_version() < 140000) why_not.push_back("the server is older than PostgreSQL 14");
     key_columns_.clear();

@@ -12,7 +12,7 @@ namespace {
 /// mode: full: the whole table or query by one COPY; of a table with an integer key, in chunks
 /// in key order that a later run resumes from (ResumeToken); read once by the pipeline, as
 /// streams over one or more connections side by side.
-class FullReader final : public PostgresReader {
+class FullReader final : public PostgresReader, public ResumableRead {
  public:
   using PostgresReader::PostgresReader;
 
@@ -39,6 +39,8 @@ class FullReader final : public PostgresReader {
     return rest.Get(0, "more") == "t" ? ReadState::kHaveMore : ReadState::kFinished;
   }
 
+  /// Only a table read in chunks of its integer key can be resumed.
+  const ResumableRead* resumable() const override { return s_.full.chunk_key.empty() ? nullptr : this; }
   std::string ResumeToken() const override {
     if (s_.full.chunk_key.empty() || s_.full.chunk_after.empty()) return "";
     return nlohmann::json{{"identity", s_.full.chunk_identity}, {"after", s_.full.chunk_after}}.dump();

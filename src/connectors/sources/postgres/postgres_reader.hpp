@@ -31,7 +31,6 @@ class PostgresReader : public SourceReader {
   }
   /// A streamed part is the last one unless a subclass says otherwise.
   Result<ReadState> PartConsumed(Status consumed) override;
-  std::string RejectsRelation() const override { return ""; }
   Checkpoint NewCheckpoint() const override { return Checkpoint{}; }
 
  protected:

@@ -11,7 +11,7 @@ constexpr size_t kWindowHistoryKept = 200;
 
 /// mode: window: the rows of the current window, one COPY per partition side by side (or streams
 /// when the pipeline reads each part once); the checkpoint moves the window on.
-class WindowReader final : public PostgresReader {
+class WindowReader final : public PostgresReader, public WindowedRead {
  public:
   using PostgresReader::PostgresReader;
 
@@ -21,7 +21,8 @@ class WindowReader final : public PostgresReader {
     return ReadCopy(connection, relation);
   }
 
-  std::optional<WindowBounds> WindowRead() const override {
+  const WindowedRead* windowed() const override { return this; }
+  std::optional<WindowBounds> Window() const override {
     if (s_.nothing_to_read) return std::nullopt;
     return WindowBounds{options_.window.column, s_.window.start, s_.window.stop};
   }
