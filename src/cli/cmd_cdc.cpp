@@ -24,7 +24,7 @@ std::vector<CdcJobRef> CdcJobs(const LoadedProject& loaded, const std::string& o
   for (const auto& p : loaded.pipelines) {
     if (!only.empty() && p.name != only) continue;
     for (const auto& j : p.jobs) {
-      if (j.mode == "cdc") out.push_back({&p, &j});
+      if (j.mode == config::LoadMode::kCdc) out.push_back({&p, &j});
     }
   }
   return out;

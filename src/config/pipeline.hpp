@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.hpp"
+#include "config/job_modes.hpp"
 #include "config/options.hpp"
 #include "config/project.hpp"
 #include "config/value.hpp"
@@ -18,13 +19,20 @@ struct TargetConfig {
   std::string zone;  // raw | silver | gold
   std::string table;
   std::vector<std::string> partition_by;
-  std::string write = "append";  // append | overwrite | overwrite_partitions | merge
-  Value raw;                     // whole target map (other keys such as file_size, add_metadata_columns)
+  WriteMode write = WriteMode::kAppend;  // of a lake target
+  /// A sink target's write: as written: the sink validates its own values when it is bound
+  /// (PostgreSQL: append | replace | merge).
+  std::string sink_write = "append";
+  Value raw;  // whole target map (other keys such as file_size, add_metadata_columns)
   /// A sink outside the lake (connectors/sink.hpp): a connection of sluice.yaml (its type names the sink)
   /// or an inline type:. Both empty: the lake.
   std::string connection;
   std::string type;
   bool IsLake() const { return connection.empty() && type.empty(); }
+  /// write: as configured, for people: the lake's spelling or the sink's text.
+  std::string WriteLabel() const { return IsLake() ? ToString(write) : sink_write; }
+  /// write: merge, in the lake or in a sink (it needs the job's primary_key:).
+  bool Merges() const { return IsLake() ? write == WriteMode::kMerge : sink_write == ToString(WriteMode::kMerge); }
 };
 
 /// `sql:` of a job: a script run on a database connection of sluice.yaml, in one transaction.
@@ -41,12 +49,12 @@ struct JobConfig {
   std::string description;
   /// Jobs this one waits for; entries may be "job" or maps {job: x, condition: success|failure|always}.
   std::vector<std::string> depends_on;
-  std::vector<std::pair<std::string, std::string>> depends_on_conditions;  // (job, condition), default success
-  Value source;               // map; validated later by the connector chosen by type/connection/table
-  std::string mode = "full";  // full | incremental | window | changes | cdc
+  std::vector<std::pair<std::string, DependencyCondition>> depends_on_conditions;  // (job, condition)
+  Value source;  // map; validated later by the connector chosen by type/connection/table
+  LoadMode mode = LoadMode::kFull;
   std::vector<std::string> primary_key;
-  std::string deletes = "ignore";                                    // ignore | mark | apply
-  std::string on_error = "fail";                                     // fail | quarantine
+  DeleteHandling deletes = DeleteHandling::kIgnore;
+  OnError on_error = OnError::kFail;
   Value window, partitioning, mask, steps, checks, schema, options;  // null when absent
   std::optional<int64_t> retries;                                    // unset: the project's defaults decide
   std::optional<std::chrono::microseconds> timeout;                  // unset: no limit unless defaults set one

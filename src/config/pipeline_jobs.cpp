@@ -7,14 +7,6 @@
 #include "config/pipeline_parsing.hpp"
 
 namespace sluice::config::internal {
-namespace {
-
-const std::vector<std::string> kModes = {"full", "incremental", "window", "changes", "cdc"};
-const std::vector<std::string> kDeletes = {"ignore", "mark", "apply"};
-const std::vector<std::string> kOnError = {"fail", "quarantine"};
-const std::vector<std::string> kConditions = {"success", "failure", "always"};
-
-}  // namespace
 
 std::string UndefinedNameHint(const std::string& name, const std::vector<std::string>& defined, std::string_view none) {
   std::string nearest = NearestWord(name, defined);
@@ -33,9 +25,7 @@ void JobParser::Choice(const Value* value, std::string_view key, std::string_vie
     *out = std::move(text);
     return;
   }
-  std::string nearest = NearestWord(text, allowed);
-  Error(value->location(), fmt::format("{} '{}' of {} is not one of {}{}", key, text, owner, Join(allowed, ", "),
-                                       nearest.empty() ? "" : fmt::format(" (did you mean '{}'?)", nearest)));
+  Error(value->location(), NotOneOfMessage(key, text, owner, allowed));
 }
 
 std::vector<DependencyRef> JobParser::ParseDependsOn(const Value* value, std::string_view owner, JobConfig* job) {
@@ -53,13 +43,13 @@ std::vector<DependencyRef> JobParser::ParseDependsOn(const Value* value, std::st
   };
   for (const Value* item : items) {
     std::string name;
-    std::string condition = "success";
+    DependencyCondition condition = DependencyCondition::kSuccess;
     if (item->IsScalar()) {
       name = item->scalar();
     } else if (item->IsMap()) {
       ValidateOptions(*item, kItemKeys, fmt::format("depends_on of {}", owner), errors_);
       if (const Value* j = item->Find("job"); j != nullptr && j->IsScalar()) name = j->scalar();
-      Choice(item->Find("condition"), "condition", fmt::format("depends_on of {}", owner), kConditions, &condition);
+      Choice(item->Find("condition"), fmt::format("depends_on of {}", owner), ParseDependencyCondition, &condition);
     } else {
       Error(item->location(), fmt::format("depends_on of {} must list job names or items {{job: NAME, condition: "
                                           "success | failure | always}}, got {}",
@@ -94,9 +84,9 @@ ParsedJob JobParser::ParseJob(const Value& value, std::string name, Location loc
                         owner));
     }
   }
-  Choice(value.Find("mode"), "mode", owner, kModes, &job.mode);
-  Choice(value.Find("deletes"), "deletes", owner, kDeletes, &job.deletes);
-  Choice(value.Find("on_error"), "on_error", owner, kOnError, &job.on_error);
+  Choice(value.Find("mode"), owner, ParseLoadMode, &job.mode);
+  Choice(value.Find("deletes"), owner, ParseDeleteHandling, &job.deletes);
+  Choice(value.Find("on_error"), owner, ParseOnError, &job.on_error);
   if (const Value* pk = value.Find("primary_key"); pk != nullptr && !pk->IsNull()) {
     if (auto columns = pk->AsStringList(); columns.ok()) job.primary_key = *columns;
   }
@@ -112,15 +102,16 @@ ParsedJob JobParser::ParseJob(const Value& value, std::string name, Location loc
   job.schema = section("schema");
   job.options = section("options");
 
-  if (job.mode == "window" && job.window.IsNull()) {
+  if (job.mode == LoadMode::kWindow && job.window.IsNull()) {
     Error(value.KeyLocation("mode"),
           fmt::format("{} has mode: window but no window: section; add window: {{ column: ..., start: ..., "
                       "step: 1 day }}",
                       owner));
   }
-  if (job.mode != "window" && job.window.IsMap()) {
+  if (job.mode != LoadMode::kWindow && job.window.IsMap()) {
     Error(value.KeyLocation("window"),
-          fmt::format("{} has a window: section but mode: {}; set mode: window or remove window:", owner, job.mode));
+          fmt::format("{} has a window: section but mode: {}; set mode: window or remove window:", owner,
+                      ToString(job.mode)));
   }
 
   if (const Value* retries = value.Find("retries"); retries != nullptr && !retries->IsNull()) {
@@ -148,7 +139,7 @@ ParsedJob JobParser::ParseJob(const Value& value, std::string name, Location loc
           fmt::format("missing required key '{}' in {} ({})", key, owner, spec.description));
   }
   job.target = ParseTarget(value.Find("target"), owner, job.mode);
-  if (job.target.write == "merge" && job.primary_key.empty() && value.Find("target") != nullptr) {
+  if (job.target.Merges() && job.primary_key.empty() && value.Find("target") != nullptr) {
     Error(value.Find("target")->location(),
           fmt::format("target of {} has write: merge but the job has no primary_key: to merge on", owner));
   }

@@ -42,11 +42,23 @@ class JobParser {
   /// `value` must be one of `allowed`; leaves *out alone when absent.
   void Choice(const Value* value, std::string_view key, std::string_view owner, const std::vector<std::string>& allowed,
               std::string* out);
+  /// `value` read with `parse` (config/job_modes.hpp); leaves *out alone when absent.
+  template <typename Enum>
+  void Choice(const Value* value, std::string_view owner, Result<Enum> (*parse)(std::string_view, std::string_view),
+              Enum* out) {
+    if (value == nullptr || !value->IsScalar()) return;  // wrong types are reported by ValidateOptions
+    Result<Enum> parsed = parse(value->scalar(), owner);
+    if (parsed.ok()) {
+      *out = *parsed;
+    } else {
+      Error(value->location(), parsed.status().message());
+    }
+  }
   std::vector<DependencyRef> ParseDependsOn(const Value* value, std::string_view owner, JobConfig* job);
   /// A sql: job runs a script on a database: it reads no source and writes no target, so the keys
   /// that shape rows are mistakes there.
   SqlJobConfig ParseSql(const Value& job, const Value& sql, std::string_view owner);
-  TargetConfig ParseTarget(const Value* value, std::string_view owner, const std::string& mode);
+  TargetConfig ParseTarget(const Value* value, std::string_view owner, LoadMode mode);
 
   const ProjectConfig& project_;
   std::vector<std::string>* errors_;

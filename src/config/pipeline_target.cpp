@@ -8,12 +8,11 @@
 namespace sluice::config::internal {
 namespace {
 
-const std::vector<std::string> kWrites = {"append", "overwrite", "overwrite_partitions", "merge"};
 const std::vector<std::string> kZones = {"raw", "silver", "gold"};
 
 }  // namespace
 
-TargetConfig JobParser::ParseTarget(const Value* value, std::string_view owner, const std::string& mode) {
+TargetConfig JobParser::ParseTarget(const Value* value, std::string_view owner, LoadMode mode) {
   TargetConfig target;
   if (value == nullptr || !value->IsMap()) return target;
   target.raw = *value;
@@ -23,13 +22,14 @@ TargetConfig JobParser::ParseTarget(const Value* value, std::string_view owner, 
       target.connection = connection->scalar();
     }
     if (const Value* type = value->Find("type"); type != nullptr && type->IsScalar()) target.type = type->scalar();
-    if (const Value* write = value->Find("write"); write != nullptr && write->IsScalar()) target.write = write->scalar();
+    if (const Value* write = value->Find("write"); write != nullptr && write->IsScalar())
+      target.sink_write = write->scalar();
     if (const Value* table = value->Find("table"); table != nullptr && table->IsScalar()) target.table = table->scalar();
     target.zone = "raw";  // where rows set aside (TABLE__rejects) go
     return target;
   }
   ValidateOptions(*value, TargetKeys(), fmt::format("target of {}", owner), errors_);
-  if (const Value* table = value->Find("table"); (table == nullptr || table->IsNull()) && mode != "cdc") {
+  if (const Value* table = value->Find("table"); (table == nullptr || table->IsNull()) && mode != LoadMode::kCdc) {
     Error(value->location(), fmt::format("missing required key 'table' in target of {} (table name inside the zone)", owner));
   }
   Choice(value->Find("zone"), "zone", fmt::format("target of {}", owner), kZones, &target.zone);
@@ -51,7 +51,7 @@ TargetConfig JobParser::ParseTarget(const Value* value, std::string_view owner, 
   if (const Value* partition_by = value->Find("partition_by"); partition_by != nullptr && !partition_by->IsNull()) {
     if (auto columns = partition_by->AsStringList(); columns.ok()) target.partition_by = *columns;
   }
-  Choice(value->Find("write"), "write", fmt::format("target of {}", owner), kWrites, &target.write);
+  Choice(value->Find("write"), fmt::format("target of {}", owner), ParseWriteMode, &target.write);
   return target;
 }
 

@@ -122,7 +122,7 @@ class CdcJob {
       if (std::find(done.begin(), done.end(), table.lake_table) != done.end()) continue;
       config::JobConfig copy = job_;
       copy.name = CopyJobName(table);
-      copy.mode = "full";
+      copy.mode = config::LoadMode::kFull;
       copy.steps = steps;
       copy.checks = config::Value();
       copy.target.table = table.lake_table;

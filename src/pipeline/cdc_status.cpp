@@ -54,7 +54,7 @@ std::vector<CdcJobStatus> CdcStatuses(Workspace& workspace, const std::vector<co
   for (const auto& p : pipelines) {
     if (!only.empty() && p.name != only) continue;
     for (const auto& job : p.jobs) {
-      if (job.mode != "cdc") continue;
+      if (job.mode != config::LoadMode::kCdc) continue;
       CdcJobStatus status;
       status.pipeline = p.name;
       status.job = job.name;

@@ -8,7 +8,7 @@ namespace sluice::pipeline {
 catalog::TableChange JobExecution::OutputChange(bool replace_all, const std::string& source) const {
   catalog::TableChange change;
   change.table = table_name_;
-  bool by_partition = plan_.write == "overwrite_partitions";
+  bool by_partition = plan_.write == config::WriteMode::kOverwritePartitions;
   change.operation = replace_all || by_partition ? catalog::WriteOperation::kOverwrite : catalog::WriteOperation::kAppend;
   change.remove_all_current = replace_all;
   // Replacing files is only right against the version they were read from; appends commute.
@@ -24,7 +24,7 @@ catalog::TableChange JobExecution::OutputChange(bool replace_all, const std::str
 Status JobExecution::PublishIngest(engine::Connection& connection, const connectors::SourceReader& reader,
                                    const connectors::SourcePlan& plan, const FixedPartitions& fixed) {
   catalog::CommitRequest commit = NewCommit();
-  bool replace_all = ctx_.full_refresh || plan.snapshot || plan_.write == "overwrite";
+  bool replace_all = ctx_.full_refresh || plan.snapshot || plan_.write == config::WriteMode::kOverwrite;
   commit.tables.push_back(OutputChange(replace_all, plan.description));
   if (!job_.mask.IsNull()) {
     std::string masked_prefix = job_.target.zone == "raw"

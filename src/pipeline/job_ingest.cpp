@@ -54,7 +54,7 @@ Status JobExecution::ExecuteConnector() {
   if (plan.snapshot) SLUICE_TRY(LoadPendingLoad(&checkpoint));
 
   // Without steps or checks each part is written exactly once, so the source may stream it.
-  single_scan_ = job_.steps.IsNull() && job_.checks.IsNull() && job_.mode != "changes";
+  single_scan_ = job_.steps.IsNull() && job_.checks.IsNull() && job_.mode != config::LoadMode::kChanges;
   connectors::RunContext run_context{ws_.clock(), scratch_.path / "work", ctx_.run_id, single_scan_};
   run_context.snapshot = ctx_.source_snapshot;
   std::error_code ec;
@@ -70,7 +70,7 @@ Status JobExecution::ExecuteConnector() {
   if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, reader->PendingSummary());
   if (reader->NothingToRead()) return NoNewInput(&summary_, plan.description);
   if (const auto* windowed = reader->windowed()) summary_.window = windowed->Window();
-  if (job_.on_error == "quarantine" && plan.connector != "files") {
+  if (job_.on_error == config::OnError::kQuarantine && reader->rejecting() == nullptr) {
     spdlog::warn("job '{}': the {} source cannot set rows aside; malformed input fails the run", job_.name,
                  plan.connector);
   }
@@ -93,7 +93,7 @@ Status JobExecution::ExecuteConnector() {
 
   // mode: changes — each part is diffed against the key → hash index of the last commit.
   std::unique_ptr<ChangeDetector> changes;
-  if (job_.mode == "changes") {
+  if (job_.mode == config::LoadMode::kChanges) {
     connectors::RowHashingRead* hashing_read = reader->row_hashing();
     SLUICE_ASSIGN_OR_RETURN(changes, StartChangeDetection(*connection, hashing_read, scratch_.path));
     if (hashing_read != nullptr && changes->CanDiffKeysFirst()) {
@@ -224,7 +224,7 @@ Result<std::unique_ptr<ChangeDetector>> JobExecution::StartChangeDetection(engin
   }
   ChangeDetectionOptions options;
   options.primary_key = job_.primary_key;
-  options.mark_deletes = job_.deletes == "mark";
+  options.mark_deletes = job_.deletes == config::DeleteHandling::kMark;
   options.ignore_columns = {"_source_file", "_loaded_at"};
   options.previous_hash_kind = previous->hash_kind;
   connectors::SourceRowHashing hashing;  // no kind: the pipeline hashes the rows it reads

@@ -15,8 +15,9 @@ Status JobExecution::ExecuteCatalogInput() {
   // A declared `write: overwrite` rebuilds from whole inputs; merge also overwrites the table, but
   // applies only the new input rows to the target's current state. overwrite_partitions without
   // partition columns has one partition, the whole table.
-  const bool by_partition = plan_.write == "overwrite_partitions";
-  const bool rebuilds = job_.target.write == "overwrite" || (by_partition && plan_.partition_by.empty());
+  const bool by_partition = plan_.write == config::WriteMode::kOverwritePartitions;
+  const bool rebuilds =
+      job_.target.write == config::WriteMode::kOverwrite || (by_partition && plan_.partition_by.empty());
   SLUICE_ASSIGN_OR_RETURN(auto input, CatalogInput::Open(ws_.catalog(), job_, scope_, ctx_.full_refresh,
                                                          /*whole_when_changed=*/rebuilds));
   if (ctx_.listener) ctx_.listener->OnJobStart(job_.name, input.Summary());
@@ -55,7 +56,7 @@ Status JobExecution::ExecuteCatalogInput() {
   SLUICE_TRY(Audit(*connection));
 
   catalog::CommitRequest commit = NewCommit();
-  bool replace_all = ctx_.full_refresh || plan_.write == "overwrite";
+  bool replace_all = ctx_.full_refresh || plan_.write == config::WriteMode::kOverwrite;
   commit.tables.push_back(OutputChange(replace_all, input.Description()));
   SLUICE_TRY(rejects_->AddToCommit(&commit));
   for (auto& bookmark : input.AdvancedBookmarks(scope_)) commit.state.push_back(std::move(bookmark));

@@ -94,8 +94,10 @@ Status SinkTargetLimits(const config::JobConfig& job) {
   };
   if (!job.checks.IsNull()) return refuse("checks", "check the written table with a sql: job that fails on bad rows");
   if (!job.mask.IsNull()) return refuse("mask", "mask the columns with a - mask: step instead");
-  if (job.mode == "changes") return refuse("mode", "load the changed rows into the lake, then merge them into the database");
-  if (job.mode == "cdc") return refuse("mode", "capture the changes into the lake, then merge them into the database");
+  if (job.mode == config::LoadMode::kChanges)
+    return refuse("mode", "load the changed rows into the lake, then merge them into the database");
+  if (job.mode == config::LoadMode::kCdc)
+    return refuse("mode", "capture the changes into the lake, then merge them into the database");
   return Status::OK();
 }
 
@@ -115,7 +117,7 @@ Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pip
 
 JobSummary RunJob(JobRunContext& context, const config::JobConfig& job) {
   if (job.sql) return RunSqlJob(context, job);
-  if (job.mode == "cdc" && job.target.IsLake()) return RunCdcJob(context, job);
+  if (job.mode == config::LoadMode::kCdc && job.target.IsLake()) return RunCdcJob(context, job);
   if (!job.target.IsLake()) {
     if (Status limits = SinkTargetLimits(job); !limits.ok()) {
       JobSummary refused;

@@ -38,7 +38,8 @@ Status JobExecution::StagePart(engine::Connection& connection, const std::string
     shaped = view;
   }
   SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe("SELECT * FROM " + shaped));
-  std::optional<catalog::TableInfo> known = ctx_.full_refresh || plan_.write == "overwrite" ? std::nullopt : existing_;
+  std::optional<catalog::TableInfo> known =
+      ctx_.full_refresh || plan_.write == config::WriteMode::kOverwrite ? std::nullopt : existing_;
   if (schema_) {
     if (!known) known = catalog::TableInfo{};
     known->name = table_name_;

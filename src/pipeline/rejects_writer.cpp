@@ -58,7 +58,7 @@ Result<std::vector<connectors::StagedFile>> RejectsWriter::Stage(engine::Connect
 }
 
 Status RejectsWriter::SetAsideUnreadable(engine::Connection& connection, const connectors::SourceReader& reader,
-                                         const std::string& on_error) {
+                                         config::OnError on_error) {
   const connectors::RejectingRead* rejecting = reader.rejecting();
   if (rejecting == nullptr) return Status::OK();
   std::string rejects = rejecting->RejectsRelation();
@@ -66,7 +66,7 @@ Status RejectsWriter::SetAsideUnreadable(engine::Connection& connection, const c
   SLUICE_ASSIGN_OR_RETURN(auto count, connection.Query(fmt::format("SELECT count(*) AS n FROM {}", rejects)));
   int64_t unreadable = count.GetInt(0, "n");
   if (unreadable == 0) return Status::OK();
-  if (on_error != "quarantine") {
+  if (on_error != config::OnError::kQuarantine) {
     SLUICE_ASSIGN_OR_RETURN(
         auto first, connection.Query(fmt::format("SELECT * FROM {} ORDER BY _source_file, _line LIMIT 1", rejects)));
     std::string column = first.Get(0, "_column");

@@ -8,6 +8,7 @@
 #include "catalog/metadata_store.hpp"
 #include "common/clock.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
+#include "config/job_modes.hpp"
 #include "connectors/source.hpp"
 #include "engine/engine.hpp"
 #include "storage/lake_layout.hpp"
@@ -31,7 +32,7 @@ class RejectsWriter {
   /// The source's unreadable rows: fails the job on the first one (on_error: fail, naming file,
   /// line and column) or stages them all (on_error: quarantine).
   Status SetAsideUnreadable(engine::Connection& connection, const connectors::SourceReader& reader,
-                            const std::string& on_error);
+                            config::OnError on_error);
 
   /// Adds the <table>__rejects change for everything staged (nothing when nothing was).
   Status AddToCommit(catalog::CommitRequest* commit);

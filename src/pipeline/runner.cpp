@@ -57,11 +57,14 @@ nlohmann::json SummaryJson(const JobSummary& s) {
 }
 
 /// A dependent job runs only when each upstream job ended as its condition asks.
-bool ConditionMet(const std::string& condition, const std::string& upstream_status) {
-  bool ok = upstream_status == "succeeded" || upstream_status == "no_changes";
-  if (condition == "always") return upstream_status != "skipped";
-  if (condition == "failure") return upstream_status == "failed";
-  return ok;
+bool ConditionMet(config::DependencyCondition condition, const std::string& upstream_status) {
+  switch (condition) {
+    case config::DependencyCondition::kSuccess:
+      return upstream_status == "succeeded" || upstream_status == "no_changes";
+    case config::DependencyCondition::kFailure: return upstream_status == "failed";
+    case config::DependencyCondition::kAlways: return upstream_status != "skipped";
+  }
+  return false;
 }
 
 JobSummary NotRunSummary(const config::JobConfig& job, std::string status, std::string message) {

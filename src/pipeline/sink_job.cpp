@@ -272,7 +272,7 @@ Result<std::unique_ptr<connectors::Sink>> BindResolvedSink(const Workspace& work
                                                            const config::PipelineConfig& pipeline,
                                                            const config::JobConfig& job, const ResolvedSink& resolved) {
   connectors::SinkBindContext context{workspace.project(), pipeline.name, job.name, resolved.connection_name,
-                                      job.primary_key, job.deletes == "apply"};
+                                      job.primary_key, job.deletes == config::DeleteHandling::kApply};
   return connectors::BindSink(*resolved.descriptor, context, resolved.options);
 }
 

@@ -23,7 +23,7 @@ Result<TransformChain> TransformChain::Build(const config::JobConfig& job, const
   SLUICE_ASSIGN_OR_RETURN(auto steps, transforms::BuildSteps(Steps(), job.steps, owner));
   TransformChain chain;
   for (auto& s : steps) chain.steps_.push_back(std::move(s));
-  if (job.target.write == "merge" && job.target.IsLake()) {  // a sink merges in its own system
+  if (job.target.write == config::WriteMode::kMerge && job.target.IsLake()) {  // a sink merges in its own system
     if (job.primary_key.empty()) {
       return Status::Invalid("{}: target.write: merge of {} needs primary_key: [columns] on the job",
                              job.location.ToString(), owner);

@@ -49,7 +49,8 @@ config::Value WithEntry(const config::Value& map, const std::string& key, const 
 /// The pipeline's job that catalog-only jobs are copies of: the first `mode: window` job whose source names a connection.
 const config::JobConfig* WindowTemplate(const config::PipelineConfig& pipeline) {
   for (const auto& job : pipeline.jobs) {
-    if (job.mode == "window" && job.source.IsMap() && job.source.Find("connection") != nullptr) return &job;
+    bool reads_database = job.source.IsMap() && job.source.Find("connection") != nullptr;
+    if (job.mode == config::LoadMode::kWindow && reads_database) return &job;
   }
   return nullptr;
 }
@@ -197,7 +198,7 @@ Result<EffectiveJob> FindWindowJob(catalog::MetadataStore& catalog, const config
       found.index = i;
       exists = true;
     }
-    if (j.mode == "window") names.push_back(j.name);
+    if (j.mode == config::LoadMode::kWindow) names.push_back(j.name);
   }
   if (!exists) {
     std::string hint = NearestWord(job, names);
@@ -205,9 +206,9 @@ Result<EffectiveJob> FindWindowJob(catalog::MetadataStore& catalog, const config
                             hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint),
                             names.empty() ? "(none)" : Join(names, ", "));
   }
-  if (found.job().mode != "window") {
+  if (found.job().mode != config::LoadMode::kWindow) {
     return Status::Invalid("job '{}' of pipeline '{}' uses mode: {}; only mode: window jobs have a window to set",
-                           job, pipeline.name, found.job().mode);
+                           job, pipeline.name, config::ToString(found.job().mode));
   }
   SLUICE_ASSIGN_OR_RETURN(auto rows, catalog.ListWindowJobs(pipeline.name));
   for (auto& r : rows) {
@@ -289,7 +290,7 @@ Result<config::PipelineConfig> WithCatalogWindowJobs(catalog::MetadataStore& cat
       effective.jobs.push_back(std::move(job));
       continue;
     }
-    if (it == effective.jobs.end() || it->mode != "window") {
+    if (it == effective.jobs.end() || it->mode != config::LoadMode::kWindow) {
       spdlog::warn("the catalog holds window settings for job '{}' of pipeline '{}', which {} no longer defines as a "
                    "mode: window job; they are ignored",
                    row.job, pipeline.name, pipeline.file.string());
@@ -317,7 +318,7 @@ Result<std::vector<WindowJobListing>> ListWindowJobs(catalog::MetadataStore& cat
     SLUICE_ASSIGN_OR_RETURN(auto rows, catalog.ListWindowJobs(pipeline.name));
     SLUICE_ASSIGN_OR_RETURN(auto runs, catalog.ListRuns(100, pipeline.name));
     for (const auto& job : pipeline.jobs) {
-      if (job.mode != "window") continue;
+      if (job.mode != config::LoadMode::kWindow) continue;
       WindowJobListing l;
       l.pipeline = pipeline.name;
       l.job = job.name;

@@ -155,11 +155,11 @@ void ApiServer::PipelineRoutes() {
     for (const auto& job : it->jobs) {
       json depends = json::array();
       for (const auto& [upstream, condition] : job.depends_on_conditions) {
-        depends.push_back({{"job", upstream}, {"condition", condition}});
+        depends.push_back({{"job", upstream}, {"condition", config::ToString(condition)}});
       }
-      jobs.push_back({{"name", job.name}, {"description", job.description}, {"mode", job.mode},
+      jobs.push_back({{"name", job.name}, {"description", job.description}, {"mode", config::ToString(job.mode)},
                       {"depends_on", depends}, {"target", pipeline::JobTargetLabel(job)},
-                      {"write", job.target.write}});
+                      {"write", job.target.WriteLabel()}});
     }
     std::string yaml;
     AppendYaml(it->raw, 0, yaml);

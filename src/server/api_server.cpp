@@ -381,7 +381,7 @@ void ApiServer::Routes() {
     for (const auto& p : pipelines_) {
       json jobs = json::array();
       for (const auto& job : p.jobs) {
-        jobs.push_back({{"name", job.name}, {"mode", job.mode}, {"depends_on", job.depends_on},
+        jobs.push_back({{"name", job.name}, {"mode", config::ToString(job.mode)}, {"depends_on", job.depends_on},
                         {"target", pipeline::JobTargetLabel(job)}});
       }
       list.push_back({{"name", p.name}, {"description", p.description}, {"jobs", jobs},

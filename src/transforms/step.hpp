@@ -12,6 +12,7 @@
 #include "common/clock.hpp"
 #include "common/secret.hpp"
 #include "common/status.hpp"
+#include "config/job_modes.hpp"
 #include "config/options.hpp"
 #include "config/value.hpp"
 #include "engine/engine.hpp"
@@ -34,7 +35,7 @@ struct StepContext {
 struct WritePlan {
   std::vector<std::string> partition_by;
   std::optional<uint64_t> target_file_bytes;
-  std::string write = "append";  // append | overwrite | overwrite_partitions
+  config::WriteMode write = config::WriteMode::kAppend;  // a merge step makes it kOverwrite
 };
 
 /// Rows a step sets aside instead of failing the run (clean's coercion policy `reject`): a SELECT

@@ -69,12 +69,12 @@ TEST_F(PipelineTest, BirdstrikesExample) {
   EXPECT_EQ(job.source.Find("type")->scalar(), "files");
   EXPECT_EQ(*job.source.Find("path")->AsStringList(), (std::vector<std::string>{"incoming/birdstrikes*.csv"}));
   EXPECT_EQ(job.source.Find("path")->path(), "source.path");
-  EXPECT_EQ(job.mode, "full");
-  EXPECT_EQ(job.on_error, "quarantine");
-  EXPECT_EQ(job.deletes, "ignore");
+  EXPECT_EQ(job.mode, LoadMode::kFull);
+  EXPECT_EQ(job.on_error, OnError::kQuarantine);
+  EXPECT_EQ(job.deletes, DeleteHandling::kIgnore);
   EXPECT_EQ(job.target.zone, "raw");
   EXPECT_EQ(job.target.table, "birdstrikes");
-  EXPECT_EQ(job.target.write, "append");
+  EXPECT_EQ(job.target.write, WriteMode::kAppend);
   EXPECT_TRUE(job.depends_on.empty());
   EXPECT_TRUE(p.triggers.IsNull());
 }
@@ -85,9 +85,9 @@ TEST_F(PipelineTest, CompoundsExample) {
   const JobConfig& job = p.jobs[0];
   EXPECT_EQ(job.source.Find("connection")->scalar(), "registry");
   EXPECT_EQ(job.source.Find("table")->scalar(), "public.compounds");
-  EXPECT_EQ(job.mode, "changes");
+  EXPECT_EQ(job.mode, LoadMode::kChanges);
   EXPECT_EQ(job.primary_key, (std::vector<std::string>{"id"}));
-  EXPECT_EQ(job.deletes, "mark");
+  EXPECT_EQ(job.deletes, DeleteHandling::kMark);
   EXPECT_EQ(job.target.table, "compounds");
   ASSERT_TRUE(p.triggers.IsList());
   EXPECT_EQ(p.triggers.items()[0].Find("schedule")->scalar(), "0 2 * * *");
@@ -98,7 +98,7 @@ TEST_F(PipelineTest, DepositsExample) {
   PipelineConfig p = MustLoad("deposits", testing::kDepositsYaml);
   ASSERT_EQ(p.jobs.size(), 1u);
   const JobConfig& job = p.jobs[0];
-  EXPECT_EQ(job.mode, "window");
+  EXPECT_EQ(job.mode, LoadMode::kWindow);
   EXPECT_EQ(job.window.Find("column")->scalar(), "shipmt_date_tstmp");
   EXPECT_EQ(job.window.Find("start")->scalar(), "2018-11-04 00:00:00");
   EXPECT_EQ(job.window.Find("step")->AsDuration()->count(), 86'400'000'000);
@@ -115,14 +115,14 @@ TEST_F(PipelineTest, WorldbankExampleIsAWorkflowInDependencyOrder) {
   EXPECT_EQ(p.jobs[2].name, "by_country");
   EXPECT_EQ(p.jobs[0].source.Find("url")->scalar(), "http://127.0.0.1:8000/indicators.zip");
   EXPECT_EQ(p.jobs[1].depends_on, (std::vector<std::string>{"extract"}));
-  EXPECT_THAT(p.jobs[1].depends_on_conditions, ElementsAre(Pair("extract", "success")));
+  EXPECT_THAT(p.jobs[1].depends_on_conditions, ElementsAre(Pair("extract", DependencyCondition::kSuccess)));
   EXPECT_EQ(p.jobs[1].steps.items().size(), 2u);
   EXPECT_EQ(p.jobs[1].steps.items()[1].Find("add_columns")->Find("etl_timestamp")->scalar(), "now()");
   EXPECT_EQ(p.jobs[1].checks.items()[1].Find("unique")->path(), "jobs.clean.checks[1].unique");
   EXPECT_EQ(p.jobs[1].target.zone, "silver");
   EXPECT_EQ(p.jobs[1].location.ToString(), "pipelines/worldbank.yaml:8:3");
   EXPECT_EQ(p.jobs[2].target.partition_by, (std::vector<std::string>{"country"}));
-  EXPECT_EQ(p.jobs[2].target.write, "overwrite");
+  EXPECT_EQ(p.jobs[2].target.write, WriteMode::kOverwrite);
   EXPECT_EQ(p.FindJob("clean"), &p.jobs[1]);
   EXPECT_EQ(p.FindJob("nope"), nullptr);
 }
@@ -408,8 +408,8 @@ TEST_F(PipelineTest, TopologicalOrderIsStableAndConditionsAreKept) {
   for (const auto& job : p.jobs) order.push_back(job.name);
   EXPECT_EQ(order, (std::vector<std::string>{"load_a", "load_b", "report", "alert"}));
   EXPECT_THAT(p.FindJob("report")->depends_on_conditions,
-              ElementsAre(Pair("load_b", "always"), Pair("load_a", "success")));
-  EXPECT_THAT(p.FindJob("alert")->depends_on_conditions, ElementsAre(Pair("report", "failure")));
+              ElementsAre(Pair("load_b", DependencyCondition::kAlways), Pair("load_a", DependencyCondition::kSuccess)));
+  EXPECT_THAT(p.FindJob("alert")->depends_on_conditions, ElementsAre(Pair("report", DependencyCondition::kFailure)));
 }
 
 TEST_F(PipelineTest, JobsMayBeAListWithNames) {

@@ -321,7 +321,7 @@ TEST(HttpSourceTest, RedactedUrlsKeepNoCredentials) {
 TEST(HttpSourceTest, BindChecksUrlAndModeWithoutNetwork) {
   config::ProjectConfig project;
   config::JobConfig job;
-  job.mode = "full";
+  job.mode = config::LoadMode::kFull;
   BindContext bind{project, "p", "j", "", &job};
   auto bad = BindSource(HttpSourceDescriptor(), bind, Options("url: ftp://host/x.csv\n"));
   ASSERT_FALSE(bad.ok());
@@ -330,7 +330,7 @@ TEST(HttpSourceTest, BindChecksUrlAndModeWithoutNetwork) {
   ASSERT_TRUE(good.ok()) << good.status();
   EXPECT_TRUE((*good)->plan().snapshot);
   EXPECT_EQ((*good)->plan().connector, "http");
-  job.mode = "window";
+  job.mode = config::LoadMode::kWindow;
   EXPECT_FALSE(BindSource(HttpSourceDescriptor(), bind, Options("url: http://127.0.0.1:1/x.csv\n")).ok());
 }
 
@@ -367,7 +367,7 @@ class PostgresBindTest : public ::testing::Test {
   Result<std::unique_ptr<Source>> Bind(const std::string& mode, const std::string& yaml,
                                        const std::string& connection = "") {
     job_.name = "j";
-    job_.mode = mode;
+    job_.mode = *config::ParseLoadMode(mode, "the test job");
     BindContext bind{project_, "p", "j", connection, &job_};
     return BindSource(PostgresSourceDescriptor(), bind, Options(yaml));
   }

@@ -53,7 +53,7 @@ class WithCatalogWindowJobsTest : public ::testing::Test {
     pipeline_.name = "deposits";
     config::JobConfig job;
     job.name = "deposits";
-    job.mode = "window";
+    job.mode = config::LoadMode::kWindow;
     job.source = Yaml("connection: bank\ntable: public.deposits\n");
     job.window = Yaml("column: booked\nstart: '2018-11-04'\nstop: '2018-11-05'\nstep: 1 day\n");
     job.mask = Yaml("account: hash\n");
@@ -95,7 +95,7 @@ TEST_F(WithCatalogWindowJobsTest, OverridesStepAndPartitioningAndAddsCatalogOnly
 
   const auto& loans = effective->jobs[1];
   EXPECT_EQ(loans.name, "loans");
-  EXPECT_EQ(loans.mode, "window");
+  EXPECT_EQ(loans.mode, config::LoadMode::kWindow);
   EXPECT_EQ(loans.source.Find("connection")->scalar(), "bank");
   EXPECT_EQ(loans.source.Find("table")->scalar(), "public.loans");
   EXPECT_EQ(loans.window.Find("column")->scalar(), "granted");
@@ -114,7 +114,7 @@ TEST_F(WithCatalogWindowJobsTest, OverridesStepAndPartitioningAndAddsCatalogOnly
 
 TEST_F(WithCatalogWindowJobsTest, CatalogOnlyJobsNeedAWindowJobWithAConnection) {
   ASSERT_TRUE(store_->PutWindowJob(LoansJob(), {}).ok());
-  pipeline_.jobs[0].mode = "full";
+  pipeline_.jobs[0].mode = config::LoadMode::kFull;
   auto effective = WithCatalogWindowJobs(*store_, pipeline_);
   ASSERT_FALSE(effective.ok());
   EXPECT_NE(effective.status().message().find("no longer has a mode: window job"), std::string::npos)

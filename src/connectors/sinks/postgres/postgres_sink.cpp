@@ -3,11 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 
 #include "common/fault_point.hpp"
 #include "common/strings.hpp"
+#include "config/job_modes.hpp"
 #include "connectors/postgres/pg_client.hpp"
 #include "connectors/postgres/pg_connection_settings.hpp"
 #include "connectors/postgres/pg_copy_writer.hpp"
@@ -22,6 +24,21 @@ using postgres::PgTargetColumn;
 using postgres::QuoteIdent;
 using postgres::QuoteLiteral;
 
+/// write: of this sink — how a run's rows meet the table's (the lake's overwrite is replace here).
+enum class TableWrite { kAppend, kReplace, kMerge };
+constexpr std::array<std::pair<TableWrite, const char*>, 3> kTableWrites{{
+    {TableWrite::kAppend, "append"},
+    {TableWrite::kReplace, "replace"},
+    {TableWrite::kMerge, "merge"},
+}};
+
+const char* ToString(TableWrite write) {
+  for (const auto& [value, name] : kTableWrites) {
+    if (value == write) return name;
+  }
+  return "unknown";
+}
+
 constexpr const char* kLoadsTable = "_sluice_loads";
 constexpr const char* kChangeType = "_change_type";
 
@@ -32,7 +49,7 @@ struct PgSinkOptions {
   std::string connection;  // name in sluice.yaml, for messages
   std::string schema = "public";
   std::string table;
-  std::string write = "append";  // append | replace | merge
+  TableWrite write = TableWrite::kAppend;
   std::vector<std::string> primary_key;
   bool apply_deletes = false;
   std::string where;  // "target of job 'x' in pipeline 'p'"
@@ -61,16 +78,19 @@ Result<PgSinkOptions> ParseOptions(const SinkBindContext& context, const config:
     o.schema = o.table.substr(0, dot);
     o.table = o.table.substr(dot + 1);
   }
-  SLUICE_ASSIGN_OR_RETURN(o.write, v.GetString("write", "append"));
-  static const std::vector<std::string> kWrites = {"append", "replace", "merge"};
-  if (std::find(kWrites.begin(), kWrites.end(), o.write) == kWrites.end()) {
-    std::string hint = o.write == "overwrite" ? " (replace swaps the table's rows in one transaction)" : "";
+  SLUICE_ASSIGN_OR_RETURN(std::string write, v.GetString("write", ToString(TableWrite::kAppend)));
+  auto known = std::find_if(kTableWrites.begin(), kTableWrites.end(), [&](const auto& w) { return write == w.second; });
+  if (known == kTableWrites.end()) {
+    std::string hint = write == config::ToString(config::WriteMode::kOverwrite)
+                           ? " (replace swaps the table's rows in one transaction)"
+                           : "";
     return Status::Invalid("{}: write '{}' of {} is not one of append, replace, merge{}",
-                           v.Find("write")->location().ToString(), o.write, o.where, hint);
+                           v.Find("write")->location().ToString(), write, o.where, hint);
   }
+  o.write = known->first;
   o.primary_key = context.primary_key;
   o.apply_deletes = context.apply_deletes;
-  if (o.write == "merge" && o.primary_key.empty()) {
+  if (o.write == TableWrite::kMerge && o.primary_key.empty()) {
     return Status::Invalid("{}: {} has write: merge but the job has no primary_key: to merge on",
                            v.location().ToString(), o.where);
   }
@@ -186,7 +206,7 @@ class PostgresSinkWriter final : public SinkWriter {
   }
 
   Status Commit(const LoadRecord& record) override {
-    if (o_.write == "merge" && prepared_) SLUICE_TRY(MergeStaged());
+    if (o_.write == TableWrite::kMerge && prepared_) SLUICE_TRY(MergeStaged());
     SLUICE_TRY(client_
                    ->QueryParams(fmt::format("INSERT INTO {} (scope, target_table, load_id, state_json, rows) "
                                              "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, target_table) DO UPDATE "
@@ -236,23 +256,23 @@ class PostgresSinkWriter final : public SinkWriter {
       }
       target_columns_.push_back(target);
       copy_columns_[column.name] = target;
-      if (prepared_ && o_.write == "merge") {
+      if (prepared_ && o_.write == TableWrite::kMerge) {
         SLUICE_TRY(client_->Execute(fmt::format("ALTER TABLE _sluice_stage ADD COLUMN {} {}", QuoteIdent(column.name),
                                                 target.sql_type)));
       }
     }
     if (prepared_) return Status::OK();
     prepared_ = true;
-    if (o_.write == "replace") {
+    if (o_.write == TableWrite::kReplace) {
       SLUICE_TRY(client_->Execute("TRUNCATE " + o_.Qualified()));
       fresh_in_transaction_ = true;
     }
     copy_into_ = o_.Qualified();
-    if (o_.write == "merge") SLUICE_TRY(CreateStaging(columns));
+    if (o_.write == TableWrite::kMerge) SLUICE_TRY(CreateStaging(columns));
     return Status::OK();
   }
 
-  bool IsChangeType(const std::string& name) const { return name == kChangeType && o_.write == "merge"; }
+  bool IsChangeType(const std::string& name) const { return name == kChangeType && o_.write == TableWrite::kMerge; }
 
   Status CreateTable(const std::vector<engine::ColumnDescription>& columns) {
     std::vector<std::string> definitions;
@@ -260,7 +280,7 @@ class PostgresSinkWriter final : public SinkWriter {
       if (IsChangeType(column.name)) continue;
       definitions.push_back(QuoteIdent(column.name) + " " + pg_target::ColumnFor(column).sql_type);
     }
-    if (o_.write == "merge") {
+    if (o_.write == TableWrite::kMerge) {
       std::vector<std::string> key;
       for (const auto& k : o_.primary_key) {
         if (std::none_of(columns.begin(), columns.end(), [&](const auto& c) { return c.name == k; })) {
@@ -403,7 +423,7 @@ SinkDescriptor PostgresSinkDescriptor() {
     plan.sink = "postgres";
     plan.target = fmt::format("{}{}", context.connection_name.empty() ? "" : context.connection_name + ": ",
                               parsed.Display());
-    plan.description = fmt::format("{} {} in {} (PostgreSQL)", parsed.write, parsed.Display(),
+    plan.description = fmt::format("{} {} in {} (PostgreSQL)", ToString(parsed.write), parsed.Display(),
                                    context.connection_name.empty() ? parsed.url : context.connection_name);
     plan.records_loads = true;
     return std::unique_ptr<Sink>(std::make_unique<PostgresSink>(std::move(parsed), std::move(plan)));

@@ -188,13 +188,18 @@ Result<HttpOptions> ParseHttpOptions(const BindContext& context, const config::V
   o.request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
   o.request.retry_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(backoff);
   SLUICE_ASSIGN_OR_RETURN(o.reading, ParseFileReadOptions(v));
-  std::string mode = context.job_config != nullptr ? context.job_config->mode : "full";
-  if (mode != "full" && mode != "incremental") {
-    return Status::Invalid("mode: {} is not available for the http source; use mode: full (the table holds the latest "
-                           "download) or mode: incremental (each changed download is appended)",
-                           mode);
+  config::LoadMode mode = context.job_config != nullptr ? context.job_config->mode : config::LoadMode::kFull;
+  switch (mode) {
+    case config::LoadMode::kFull: o.append = false; break;
+    case config::LoadMode::kIncremental: o.append = true; break;
+    case config::LoadMode::kWindow:
+    case config::LoadMode::kChanges:
+    case config::LoadMode::kCdc:
+      return Status::Invalid(
+          "mode: {} is not available for the http source; use mode: full (the table holds the "
+          "latest download) or mode: incremental (each changed download is appended)",
+          config::ToString(mode));
   }
-  o.append = mode == "incremental";
   return o;
 }
 

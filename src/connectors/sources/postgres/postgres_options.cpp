@@ -131,41 +131,49 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
     return Status::Invalid("{}: connect_retries must be 0 or more", v.Find("connect_retries")->location().ToString());
   }
 
-  std::string mode = context.job_config != nullptr ? context.job_config->mode : "full";
-  if (mode == "full") {
-    o.mode = LoadMode::kFull;
-    if (!o.cursor.empty()) {
-      spdlog::warn("{}: cursor: {} is ignored because {} uses mode: full (each run copies everything)",
-                   v.Find("cursor")->location().ToString(), o.cursor, where);
+  config::LoadMode mode = context.job_config != nullptr ? context.job_config->mode : config::LoadMode::kFull;
+  switch (mode) {
+    case config::LoadMode::kFull:
+      o.mode = LoadMode::kFull;
+      if (!o.cursor.empty()) {
+        spdlog::warn("{}: cursor: {} is ignored because {} uses mode: full (each run copies everything)",
+                     v.Find("cursor")->location().ToString(), o.cursor, where);
+      }
+      break;
+    case config::LoadMode::kIncremental:
+      o.mode = LoadMode::kIncremental;
+      if (o.cursor.empty()) {
+        return Status::Invalid(
+            "{}: {} uses mode: incremental, which needs the source key 'cursor': the column that grows when a row is "
+            "added or changed (e.g. cursor: updated_at)",
+            v.location().ToString(), where);
+      }
+      break;
+    case config::LoadMode::kChanges:
+      o.mode = LoadMode::kChanges;
+      if (context.job_config->primary_key.empty()) {
+        return Status::Invalid(
+            "{}: {} uses mode: changes, which needs primary_key: (the columns identifying a row, e.g. primary_key: "
+            "[id])",
+            context.job_config->location.ToString(), where);
+      }
+      break;
+    case config::LoadMode::kWindow: {
+      o.mode = LoadMode::kWindow;
+      SLUICE_ASSIGN_OR_RETURN(o.window, ParseWindow(*context.job_config, where));
+      if (context.job_config->partitioning.IsMap()) {
+        SLUICE_ASSIGN_OR_RETURN(o.partitioning, ParsePartitioning(context.job_config->partitioning, where));
+      }
+      break;
     }
-  } else if (mode == "incremental") {
-    o.mode = LoadMode::kIncremental;
-    if (o.cursor.empty()) {
+    case config::LoadMode::kCdc: {  // the source binds mode: cdc with BindPostgresCdc, before these options
+      config::Location at = context.job_config->location;
+      if (const auto* m = context.job_config->raw.Find("mode")) at = m->location();
       return Status::Invalid(
-          "{}: {} uses mode: incremental, which needs the source key 'cursor': the column that grows when a row is "
-          "added or changed (e.g. cursor: updated_at)",
-          v.location().ToString(), where);
+          "{}: mode: {} of {} is not available for the postgres source yet; use mode: full (copy the table each "
+          "run), mode: incremental with cursor: <column>, or mode: changes with primary_key:",
+          at.ToString(), config::ToString(mode), where);
     }
-  } else if (mode == "changes") {
-    o.mode = LoadMode::kChanges;
-    if (context.job_config->primary_key.empty()) {
-      return Status::Invalid(
-          "{}: {} uses mode: changes, which needs primary_key: (the columns identifying a row, e.g. primary_key: [id])",
-          context.job_config->location.ToString(), where);
-    }
-  } else if (mode == "window") {
-    o.mode = LoadMode::kWindow;
-    SLUICE_ASSIGN_OR_RETURN(o.window, ParseWindow(*context.job_config, where));
-    if (context.job_config->partitioning.IsMap()) {
-      SLUICE_ASSIGN_OR_RETURN(o.partitioning, ParsePartitioning(context.job_config->partitioning, where));
-    }
-  } else {
-    config::Location at = context.job_config->location;
-    if (const auto* m = context.job_config->raw.Find("mode")) at = m->location();
-    return Status::Invalid(
-        "{}: mode: {} of {} is not available for the postgres source yet; use mode: full (copy the table each run), "
-        "mode: incremental with cursor: <column>, or mode: changes with primary_key:",
-        at.ToString(), mode, where);
   }
   return o;
 }

@@ -84,7 +84,8 @@ SourceDescriptor PostgresSourceDescriptor() {
        "disable | allow | prefer | require | verify-ca | verify-full; omitted = what the URL says (libpq default prefer)"},
   };
   d.bind = [](const BindContext& context, const config::Value& options) -> Result<std::unique_ptr<Source>> {
-    if (context.job_config != nullptr && context.job_config->mode == "cdc") return BindPostgresCdc(context, options);
+    if (context.job_config != nullptr && context.job_config->mode == config::LoadMode::kCdc)
+      return BindPostgresCdc(context, options);
     if (const auto* tables = options.Find("tables"); tables != nullptr && !tables->IsNull()) {
       return Status::Invalid("{}: tables: is for mode: cdc; other modes read one table: (one job per table)",
                              tables->location().ToString());

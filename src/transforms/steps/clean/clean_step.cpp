@@ -33,12 +33,15 @@ const std::vector<config::OptionSpec>& CleanOptions() {
   return kOptions;
 }
 
+/// on_type_error: of clean — what a value that does not fit its type does.
+enum class TypeErrorPolicy { kFail, kNull, kReject };
+
 struct CleanConfig {
   bool snake_case = false;
   bool trim = true;
   std::vector<std::string> null_tokens = {"", "NULL", "null", "N/A"};
   std::vector<std::pair<std::string, std::string>> types;  // new column name -> DuckDB type
-  std::string on_type_error = "fail";
+  TypeErrorPolicy on_type_error = TypeErrorPolicy::kFail;
   bool dedupe = false;
   std::vector<std::string> dedupe_key;
   std::string dedupe_order_by;
@@ -58,12 +61,13 @@ class CleanStep : public Step {
     for (const auto& c : columns) {
       std::string value = c.expression;
       if (!c.type.empty()) {
-        value = fmt::format("{}({} AS {})", config_.on_type_error == "fail" ? "CAST" : "TRY_CAST", value, c.type);
+        value = fmt::format("{}({} AS {})", config_.on_type_error == TypeErrorPolicy::kFail ? "CAST" : "TRY_CAST",
+                            value, c.type);
       }
       select.push_back(fmt::format("{} AS {}", value, SqlIdent(c.name)));
     }
     std::string where;
-    if (config_.on_type_error == "reject") {
+    if (config_.on_type_error == TypeErrorPolicy::kReject) {
       std::string unfit = UnfitCondition(columns);
       if (!unfit.empty()) where = fmt::format(" WHERE NOT ({})", unfit);
     }
@@ -92,7 +96,7 @@ class CleanStep : public Step {
   }
 
   Result<std::optional<StepRejects>> Rejects(StepContext& context, const std::string& input) override {
-    if (config_.on_type_error != "reject") return std::optional<StepRejects>{};
+    if (config_.on_type_error != TypeErrorPolicy::kReject) return std::optional<StepRejects>{};
     SLUICE_ASSIGN_OR_RETURN(auto columns, Columns(context, input));
     std::vector<std::string> reasons;
     for (const auto& c : columns) {
@@ -181,11 +185,15 @@ Result<std::unique_ptr<Step>> CreateClean(const config::Value& options, const st
       config.types.emplace_back(column, DuckDbType(word));
     }
   }
-  SLUICE_ASSIGN_OR_RETURN(config.on_type_error, options.GetString("on_type_error", "fail"));
-  if (config.on_type_error != "fail" && config.on_type_error != "null" && config.on_type_error != "reject") {
+  SLUICE_ASSIGN_OR_RETURN(auto on_type_error, options.GetString("on_type_error", "fail"));
+  static const std::map<std::string, TypeErrorPolicy> kPolicies = {
+      {"fail", TypeErrorPolicy::kFail}, {"null", TypeErrorPolicy::kNull}, {"reject", TypeErrorPolicy::kReject}};
+  auto policy = kPolicies.find(on_type_error);
+  if (policy == kPolicies.end()) {
     return Status::Invalid("{}: on_type_error '{}' of {} is not one of fail, null, reject",
-                           options.Find("on_type_error")->location().ToString(), config.on_type_error, where);
+                           options.Find("on_type_error")->location().ToString(), on_type_error, where);
   }
+  config.on_type_error = policy->second;
   if (const auto* dedupe = options.Find("dedupe")) {
     if (dedupe->IsMap()) {
       static const std::vector<config::OptionSpec> kDedupe = {

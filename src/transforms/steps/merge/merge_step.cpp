@@ -77,7 +77,7 @@ class MergeStep : public Step {
         incoming, opened, unchanged_current, now, changed);
   }
 
-  void AdjustWrite(WritePlan* plan) const override { plan->write = "overwrite"; }
+  void AdjustWrite(WritePlan* plan) const override { plan->write = config::WriteMode::kOverwrite; }
 
  private:
   MergeConfig config_;
