@@ -2,14 +2,14 @@
 
 #include "common/strings.hpp"
 #include "pipeline/job_execution.hpp"
-#include "transforms/steps/mask/mask_step.hpp"
+#include "transforms/masked_variant.hpp"
 
 namespace sluice::pipeline {
 
 Result<catalog::TableChange> JobExecution::MaskedVariant(engine::Connection& connection,
                                                          const std::string& masked_prefix, const FixedPartitions& fixed,
                                                          bool replace_all) {
-  SLUICE_ASSIGN_OR_RETURN(auto masks, transforms::ParseColumnMasks(job_.mask, fmt::format("mask: of job '{}'", job_.name)));
+  SLUICE_TRY(transforms::ValidateJobMask(job_.mask, job_.name));  // fails even when nothing was staged
   catalog::TableChange change;
   change.table = catalog::TableName{job_.target.zone, job_.target.table + "__masked"};
   change.operation = replace_all ? catalog::WriteOperation::kOverwrite : catalog::WriteOperation::kAppend;
@@ -25,17 +25,16 @@ Result<catalog::TableChange> JobExecution::MaskedVariant(engine::Connection& con
   SLUICE_TRY(connection.Execute(fmt::format(
       "CREATE OR REPLACE TEMP VIEW {} AS SELECT *{} FROM {}", view,
       fixed_columns.empty() ? "" : fmt::format(" EXCLUDE ({})", Join(fixed_columns, ", ")), StagedScan(staged_))));
-  auto masked_sql = transforms::MaskedSelect(connection, view, masks, MaskKey());
-  if (!masked_sql.ok()) return masked_sql.status().WithContext("{}: mask: of job '{}'", job_.mask.location().ToString(), job_.name);
+  SLUICE_ASSIGN_OR_RETURN(auto masked_sql, transforms::MaskedVariantSelect(connection, view, job_.mask, job_.name, MaskKey()));
 
-  SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(*masked_sql));
+  SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(masked_sql));
   SLUICE_ASSIGN_OR_RETURN(auto existing, ws_.catalog().GetTable(change.table));
   SLUICE_ASSIGN_OR_RETURN(auto decision, DecideSchema(replace_all ? std::nullopt : existing, columns,
                                                       partition_columns_, SchemaChangePolicy::kEvolve));
   change.schema = WithTableFieldIds(existing, decision.schema);
 
   connectors::LakeWriteRequest write;
-  write.select_sql = *masked_sql;
+  write.select_sql = masked_sql;
   write.staging_dir = scratch_.path / "masked";
   write.data_prefix = masked_prefix;
   write.fixed_partitions = fixed;

@@ -11,7 +11,7 @@
 #include "pipeline/job_execution.hpp"
 #include "pipeline/sink_job.hpp"
 #include "pipeline/sql_job.hpp"
-#include "transforms/steps/mask/mask_step.hpp"
+#include "transforms/masked_variant.hpp"
 
 namespace sluice::pipeline {
 
@@ -110,7 +110,7 @@ Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pip
   }
   SLUICE_TRY(TransformChain::Build(job, pipeline.name).status());
   if (!job.mask.IsNull()) {
-    SLUICE_TRY(transforms::ParseColumnMasks(job.mask, fmt::format("mask: of job '{}'", job.name)).status());
+    SLUICE_TRY(transforms::ValidateJobMask(job.mask, job.name));
   }
   return ChecksRunner::Build(job, pipeline.name).status();
 }

@@ -196,7 +196,7 @@ TEST_F(FilesReadTest, ASingleCsvIsReadWithWhatTheSnifferFoundPinned) {
   EXPECT_EQ(rows->Get(1, "day"), "2024-02-01");
   EXPECT_EQ(rows->Get(1, "it's"), "c");
   EXPECT_EQ(rows->Get(0, "type"), "DATE");
-  auto rejects = conn_->Query(fmt::format("SELECT * FROM {}", (*reader)->RejectsRelation()));
+  auto rejects = conn_->Query(fmt::format("SELECT * FROM {}", (*reader)->rejecting()->RejectsRelation()));
   ASSERT_TRUE(rejects.ok()) << rejects.status();
   ASSERT_EQ(rejects->rows.size(), 1u);
   EXPECT_EQ(rejects->Get(0, "_line"), "3");

@@ -129,7 +129,7 @@ class SourceConformance : public ::testing::TestWithParam<std::string> {
         if (state == ReadState::kFinished || after == ReadState::kFinished) break;
         if (part > 100) return Status::Internal("the reader never finished");
       }
-      std::string rejects = reader->RejectsRelation();
+      std::string rejects = reader->rejecting() != nullptr ? reader->rejecting()->RejectsRelation() : "";
       if (!rejects.empty()) {
         auto described = conn_->Describe("SELECT * FROM " + rejects);
         if (!described.ok()) return described.status();

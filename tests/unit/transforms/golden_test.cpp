@@ -108,7 +108,7 @@ class GoldenTest : public ::testing::TestWithParam<fs::path> {
     WritePlan plan;
     for (const auto& step : steps) step->AdjustWrite(&plan);
     if (!plan.partition_by.empty() || plan.target_file_bytes || plan.write != WritePlan{}.write) {
-      out += fmt::format("write: {}, partition_by: [{}], file_size: {}\n", plan.write, Join(plan.partition_by, ", "),
+      out += fmt::format("write: {}, partition_by: [{}], file_size: {}\n", config::ToString(plan.write), Join(plan.partition_by, ", "),
                          plan.target_file_bytes ? std::to_string(*plan.target_file_bytes) : "default");
     }
     return out;
