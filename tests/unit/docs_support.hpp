@@ -34,4 +34,24 @@ inline std::string KeysSection(const std::string& doc, const std::string& name) 
   return doc.substr(b + begin.size(), e - b - begin.size());
 }
 
+/// Expects the keys:NAME section of `relative_doc` to equal `generated`; with SLUICE_UPDATE_DOCS=1
+/// rewrites the section instead.
+inline std::string UpdateOrCompareKeysSection(const std::string& relative_doc, const std::string& name,
+                                              const std::string& generated) {
+  std::string doc = ReadSourceFile(relative_doc);
+  std::string current = KeysSection(doc, name);
+  if (current == "(missing)") return relative_doc + " lacks <!-- keys:" + name + ":begin/end --> markers";
+  if (std::getenv("SLUICE_UPDATE_DOCS") != nullptr) {
+    std::string begin = "<!-- keys:" + name + ":begin -->\n";
+    doc.replace(doc.find(begin) + begin.size(), current.size(), generated);
+    std::ofstream(DocsSourceDir() / relative_doc) << doc;
+    return "";
+  }
+  if (current != generated) {
+    return relative_doc + " section " + name + " is stale: run its docs test with SLUICE_UPDATE_DOCS=1\nexpected:\n" +
+           generated + "found:\n" + current;
+  }
+  return "";
+}
+
 }  // namespace sluice::test_support

@@ -3,8 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "notify/email/email_notifier.hpp"
 #include "notify/notifier.hpp"
 #include "unit/docs_support.hpp"
@@ -13,17 +11,8 @@ namespace sluice::notify {
 namespace {
 
 void ExpectSectionCurrent(const std::string& name, const std::string& generated) {
-  const std::string relative = "docs/notifications.md";
-  std::string doc = sluice::test_support::ReadSourceFile(relative);
-  std::string current = sluice::test_support::KeysSection(doc, name);
-  ASSERT_NE(current, "(missing)") << relative << " lacks <!-- keys:" << name << ":begin/end --> markers";
-  if (std::getenv("SLUICE_UPDATE_DOCS") != nullptr) {
-    std::string begin = "<!-- keys:" + name + ":begin -->\n";
-    doc.replace(doc.find(begin) + begin.size(), current.size(), generated);
-    std::ofstream(sluice::test_support::DocsSourceDir() / relative) << doc;
-    return;
-  }
-  EXPECT_EQ(current, generated) << relative << " section " << name << " is stale: run with SLUICE_UPDATE_DOCS=1";
+  std::string problem = sluice::test_support::UpdateOrCompareKeysSection("docs/notifications.md", name, generated);
+  EXPECT_TRUE(problem.empty()) << problem;
 }
 
 TEST(NotifyDocsTest, EveryNotifierHasItsKeyTable) {

@@ -3,8 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "common/strings.hpp"
 #include "transforms/check.hpp"
 #include "transforms/step.hpp"
@@ -13,23 +11,9 @@
 namespace sluice::transforms {
 namespace {
 
-using sluice::test_support::KeysSection;
-
-/// Compares (or, with SLUICE_UPDATE_DOCS=1, rewrites) the keys:NAME section of `relative_doc`.
 void ExpectSectionCurrent(const std::string& relative_doc, const std::string& name, const std::string& generated) {
-  std::string doc = sluice::test_support::ReadSourceFile(relative_doc);
-  ASSERT_FALSE(doc.empty()) << "cannot read " << relative_doc;
-  std::string current = KeysSection(doc, name);
-  ASSERT_NE(current, "(missing)") << relative_doc << " lacks <!-- keys:" << name << ":begin/end --> markers";
-  if (std::getenv("SLUICE_UPDATE_DOCS") != nullptr) {
-    std::string begin = "<!-- keys:" + name + ":begin -->\n";
-    size_t at = doc.find(begin) + begin.size();
-    doc.replace(at, current.size(), generated);
-    std::ofstream(sluice::test_support::DocsSourceDir() / relative_doc) << doc;
-    return;
-  }
-  EXPECT_EQ(current, generated) << relative_doc << " section " << name
-                                << " is stale: run the transforms tests with SLUICE_UPDATE_DOCS=1";
+  std::string problem = sluice::test_support::UpdateOrCompareKeysSection(relative_doc, name, generated);
+  EXPECT_TRUE(problem.empty()) << problem;
 }
 
 TEST(TransformsDocsTest, EveryStepHasASectionWithItsOptionTable) {
