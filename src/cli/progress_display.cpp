@@ -58,7 +58,7 @@ void ProgressDisplay::OnJobProgress(const pipeline::JobProgress& p) {
 void ProgressDisplay::OnJobFinish(const pipeline::JobSummary& s) {
   std::lock_guard lock(mutex_);
   ClearLine();
-  if (s.status == "succeeded") {
+  if (s.status == pipeline::JobStatus::kSucceeded) {
     double rate = s.seconds > 0 ? static_cast<double>(s.rows_written) / s.seconds : 0;
     if (s.table_version == 0) {  // a target outside the lake: no table version, no files of ours
       Write(fmt::format("✔ {} → {}: {} rows, {} in {:.2f}s ({:.0f} rows/s){}\n", s.job, s.table, s.rows_written,
@@ -70,9 +70,9 @@ void ProgressDisplay::OnJobFinish(const pipeline::JobSummary& s) {
                s.table_version, s.rows_written, s.files_written, HumanBytes(static_cast<uint64_t>(s.bytes_written)),
                s.seconds, rate,
                s.rows_rejected > 0 ? fmt::format("; {} rows rejected → {}__rejects", s.rows_rejected, s.table) : ""));
-  } else if (s.status == "no_changes") {
+  } else if (s.status == pipeline::JobStatus::kNoChanges) {
     Write(fmt::format("= {}: no changes — {}\n", s.job, s.message));
-  } else if (s.status == "skipped") {
+  } else if (s.status == pipeline::JobStatus::kSkipped) {
     Write(fmt::format("- {}: skipped — {}\n", s.job, s.message));
   } else {
     Write(fmt::format("✘ {} failed after {:.2f}s: {}\n", s.job, s.seconds, s.message));

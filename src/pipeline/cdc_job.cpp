@@ -140,7 +140,7 @@ class CdcJob {
       sub.commit_state.push_back({scope_, kCdcCopyKey, CopiedTablesJson(with_this)});
       JobSummary copied = RunJob(sub, copy);
       if (ctx_.listener) ctx_.listener->OnJobFinish(copied);
-      if (copied.status == "failed") {
+      if (copied.status == JobStatus::kFailed) {
         return Status(StatusCode::kIoError,
                       fmt::format("copying {} from the slot's snapshot: {}", table.source, copied.message),
                       copied.retryable);
@@ -179,7 +179,7 @@ class CdcJob {
       if (batch.caught_up || stop) break;
     }
     summary_.rows_read += changes;
-    summary_.status = summary_.rows_written > 0 ? "succeeded" : "no_changes";
+    summary_.status = summary_.rows_written > 0 ? JobStatus::kSucceeded : JobStatus::kNoChanges;
     std::string copy_note;
     if (copied_ > 0 || resumed_copy_) {
       copy_note = fmt::format("{} {} tables, ", resumed_copy_ ? "resumed the interrupted copy:" : "copied", copied_);

@@ -65,7 +65,7 @@ Status ChecksRunner::Audit(engine::Connection& connection, const std::string& ou
                                                 SqlQuote(check->Name()))));
         set_aside = count.GetInt(0, "n");
       }
-      summary.status = set_aside == 0 ? "passed" : "quarantined";
+      summary.status = set_aside == 0 ? CheckStatus::kPassed : CheckStatus::kQuarantined;
       summary.failed_rows = set_aside;
       if (set_aside > 0) summary.detail = fmt::format("{} rows set aside in {}__rejects", set_aside, table);
       summaries->push_back(std::move(summary));
@@ -78,12 +78,12 @@ Status ChecksRunner::Audit(engine::Connection& connection, const std::string& ou
     summary.failed_rows = result->failed_rows;
     summary.detail = result->detail;
     if (result->passed) {
-      summary.status = "passed";
+      summary.status = CheckStatus::kPassed;
     } else if (check->severity == transforms::Severity::kWarn) {
-      summary.status = "warned";
+      summary.status = CheckStatus::kWarned;
       spdlog::warn("check {} on {}: {} (severity warn: the run goes on)", check->Name(), table, result->detail);
     } else {
-      summary.status = "failed";
+      summary.status = CheckStatus::kFailed;
       failures.push_back(fmt::format("check {} failed on {}: {} failing row{} ({})", check->Name(), table,
                                      result->failed_rows, result->failed_rows == 1 ? "" : "s", result->detail));
     }

@@ -83,7 +83,7 @@ Status JobExecution::Publish(catalog::CommitRequest& commit) {
     if (!removed.ok()) spdlog::warn("job '{}': could not remove the old change index: {}", job_.name, removed.message());
   }
   summary_.table_version = result.versions.empty() ? 0 : result.versions.front();
-  summary_.status = "succeeded";
+  summary_.status = JobStatus::kSucceeded;
   if (summary_.rows_rejected > 0) {
     summary_.message = fmt::format("{} rows set aside in {}__rejects", summary_.rows_rejected, summary_.table);
   }

@@ -136,7 +136,7 @@ Status JobExecution::ExecuteConnector() {
     summary_.message = fmt::format("{} inserted, {} updated, {} deleted", changes->inserts(), changes->updates(),
                                    changes->deletes());
     if (changes->changes() == 0) {
-      summary_.status = "no_changes";
+      summary_.status = JobStatus::kNoChanges;
       summary_.message = fmt::format("no changes in {} rows ({})", changes->index_rows(), plan.description);
       return Status::OK();
     }

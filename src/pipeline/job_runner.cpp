@@ -57,7 +57,7 @@ catalog::CommitRequest NewJobCommit(const JobRunContext& context, const config::
 }
 
 Status NoNewInput(JobSummary* summary, std::string_view input) {
-  summary->status = "no_changes";
+  summary->status = JobStatus::kNoChanges;
   summary->message = fmt::format("no new input ({})", input);
   return Status::OK();
 }
@@ -72,7 +72,7 @@ JobSummary TimedJob(JobRunContext& context, const config::JobConfig& job, JobSum
     if (Status reason = Interrupted(context.interrupt); !reason.ok()) st = reason;
     summary->retryable = st.retryable();
     if (!uploaded->empty()) connectors::DiscardUploaded(context.workspace.lake(), *uploaded);
-    summary->status = "failed";
+    summary->status = JobStatus::kFailed;
     summary->message = context.workspace.Redact(
         st.WithContext("job '{}' of pipeline '{}'", job.name, context.pipeline.name).message());
     spdlog::error("{}", summary->message);
@@ -123,7 +123,7 @@ JobSummary RunJob(JobRunContext& context, const config::JobConfig& job) {
       JobSummary refused;
       refused.job = job.name;
       refused.table = JobTargetLabel(job);
-      refused.status = "failed";
+      refused.status = JobStatus::kFailed;
       refused.message = limits.message();
       return refused;
     }

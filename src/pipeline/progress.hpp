@@ -17,18 +17,32 @@ struct JobProgress {
   double elapsed_seconds = 0;
 };
 
+/// How a job of a run ended (stored with the run as its name, shown by `sluice runs show`).
+enum class JobStatus {
+  kSucceeded,  // wrote (or ran) what it had to
+  kNoChanges,  // nothing new to read: nothing written, the bookmark unchanged
+  kFailed,
+  kCancelled,
+  kSkipped,    // not run: an upstream job's outcome did not meet its depends_on condition
+};
+const char* ToString(JobStatus status);
+
+/// A check's outcome in a job.
+enum class CheckStatus { kPassed, kWarned, kFailed, kQuarantined };
+const char* ToString(CheckStatus status);
+
 /// One quality check's outcome in a job (stored with the run, shown by `sluice runs show`).
 struct CheckSummary {
   std::string check;     // e.g. "unique(country, year)"
   std::string severity;  // warn | fail
-  std::string status;    // passed | failed | warned | quarantined
+  CheckStatus status = CheckStatus::kPassed;
   int64_t failed_rows = 0;
   std::string detail;
 };
 
 struct JobSummary {
   std::string job;
-  std::string status;       // succeeded | no_changes | failed | skipped
+  JobStatus status = JobStatus::kFailed;  // until the job says otherwise
   std::string table;        // zone.table written
   int64_t rows_read = 0, rows_written = 0, rows_rejected = 0, bytes_written = 0, files_written = 0;
   int64_t table_version = 0;

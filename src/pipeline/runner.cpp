@@ -35,12 +35,12 @@ nlohmann::json SummaryJson(const JobSummary& s) {
   for (const auto& c : s.checks) {
     checks.push_back({{"check", c.check},
                       {"severity", c.severity},
-                      {"status", c.status},
+                      {"status", ToString(c.status)},
                       {"failed_rows", c.failed_rows},
                       {"detail", c.detail}});
   }
   nlohmann::json json = {{"job", s.job},
-          {"status", s.status},
+          {"status", ToString(s.status)},
           {"table", s.table},
           {"rows_read", s.rows_read},
           {"rows_written", s.rows_written},
@@ -57,21 +57,21 @@ nlohmann::json SummaryJson(const JobSummary& s) {
 }
 
 /// A dependent job runs only when each upstream job ended as its condition asks.
-bool ConditionMet(config::DependencyCondition condition, const std::string& upstream_status) {
+bool ConditionMet(config::DependencyCondition condition, JobStatus upstream_status) {
   switch (condition) {
     case config::DependencyCondition::kSuccess:
-      return upstream_status == "succeeded" || upstream_status == "no_changes";
-    case config::DependencyCondition::kFailure: return upstream_status == "failed";
-    case config::DependencyCondition::kAlways: return upstream_status != "skipped";
+      return upstream_status == JobStatus::kSucceeded || upstream_status == JobStatus::kNoChanges;
+    case config::DependencyCondition::kFailure: return upstream_status == JobStatus::kFailed;
+    case config::DependencyCondition::kAlways: return upstream_status != JobStatus::kSkipped;
   }
   return false;
 }
 
-JobSummary NotRunSummary(const config::JobConfig& job, std::string status, std::string message) {
+JobSummary NotRunSummary(const config::JobConfig& job, JobStatus status, std::string message) {
   JobSummary summary;
   summary.job = job.name;
   summary.table = JobTargetLabel(job);
-  summary.status = std::move(status);
+  summary.status = status;
   summary.message = std::move(message);
   summary.attempts = 0;
   return summary;
@@ -84,10 +84,10 @@ JobSummary CatchingThrows(const config::JobConfig& job, const std::function<JobS
     return run();
   } catch (const std::exception& e) {
     spdlog::error("job '{}' stopped on an unexpected error: {}", job.name, e.what());
-    return NotRunSummary(job, "failed", fmt::format("the job stopped on an unexpected error: {}", e.what()));
+    return NotRunSummary(job, JobStatus::kFailed, fmt::format("the job stopped on an unexpected error: {}", e.what()));
   } catch (...) {
     spdlog::error("job '{}' stopped on an unexpected error", job.name);
-    return NotRunSummary(job, "failed", "the job stopped on an unexpected error");
+    return NotRunSummary(job, JobStatus::kFailed, "the job stopped on an unexpected error");
   }
 }
 
@@ -127,7 +127,7 @@ std::map<std::string, JobSummary> RunDag(const std::vector<const config::JobConf
       if (!ready) continue;
       if (request.cancellation && request.cancellation->cancelled()) {
         started[job->name] = true;
-        finished[job->name] = NotRunSummary(*job, "cancelled", "not started: " + request.cancellation->reason());
+        finished[job->name] = NotRunSummary(*job, JobStatus::kCancelled, "not started: " + request.cancellation->reason());
         if (listener) listener->OnJobFinish(finished[job->name]);
         progressed = true;
         continue;
@@ -135,7 +135,7 @@ std::map<std::string, JobSummary> RunDag(const std::vector<const config::JobConf
       if (!runnable) {
         started[job->name] = true;
         finished[job->name] =
-            NotRunSummary(*job, "skipped", "an upstream job did not end as depends_on requires");
+            NotRunSummary(*job, JobStatus::kSkipped, "an upstream job did not end as depends_on requires");
         if (listener) listener->OnJobFinish(finished[job->name]);
         progressed = true;
         continue;
@@ -305,7 +305,7 @@ JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipel
   auto timeout = JobTimeout(job, defaults);
   if (!policy.ok() || !timeout.ok()) {
     Status st = policy.ok() ? timeout.status() : policy.status();
-    return NotRunSummary(job, "failed", st.message());
+    return NotRunSummary(job, JobStatus::kFailed, st.message());
   }
   for (int64_t attempt = 1;; ++attempt) {
     JobInterrupt interrupt;
@@ -347,10 +347,12 @@ JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipel
     done_cv.notify_all();
     watchdog.join();
     summary.attempts = attempt;
-    if (summary.status == "failed" && interrupt.reason().code() == StatusCode::kCancelled) summary.status = "cancelled";
+    if (summary.status == JobStatus::kFailed && interrupt.reason().code() == StatusCode::kCancelled) {
+      summary.status = JobStatus::kCancelled;
+    }
     bool cancelled = request.cancellation && request.cancellation->cancelled();
-    if (summary.status != "failed" || cancelled || !policy->ShouldRetry(attempt, summary.retryable)) {
-      if (summary.status == "failed" && summary.retryable && attempt > 1) {
+    if (summary.status != JobStatus::kFailed || cancelled || !policy->ShouldRetry(attempt, summary.retryable)) {
+      if (summary.status == JobStatus::kFailed && summary.retryable && attempt > 1) {
         summary.message += fmt::format(" (gave up after {} attempts)", attempt);
       }
       if (listener) listener->OnJobFinish(summary);
@@ -362,7 +364,7 @@ JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipel
     bool slept = request.cancellation ? request.cancellation->SleepUnlessCancelled(pause)
                                       : (std::this_thread::sleep_for(pause), true);
     if (!slept) {
-      summary.status = "cancelled";
+      summary.status = JobStatus::kCancelled;
       summary.message = "cancelled while waiting to retry: " + request.cancellation->reason();
       if (listener) listener->OnJobFinish(summary);
       return summary;
@@ -428,17 +430,17 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
   bool any_failed = false, any_work = false, any_cancelled = false;
   for (const auto* job : selected) {
     JobSummary summary = std::move(finished[job->name]);
-    any_failed |= summary.status == "failed";
-    any_cancelled |= summary.status == "cancelled";
-    any_work |= summary.status == "succeeded";
+    any_failed |= summary.status == JobStatus::kFailed;
+    any_cancelled |= summary.status == JobStatus::kCancelled;
+    any_work |= summary.status == JobStatus::kSucceeded;
     record.rows_read += summary.rows_read;
-    if (summary.status == "succeeded") {  // what a failed or cancelled job wrote was never committed
+    if (summary.status == JobStatus::kSucceeded) {  // what a failed or cancelled job wrote was never committed
       record.rows_written += summary.rows_written;
       record.rows_rejected += summary.rows_rejected;
       record.bytes_written += summary.bytes_written;
       record.files_written += summary.files_written;
     }
-    if ((summary.status == "failed" || summary.status == "cancelled") && record.error.empty()) {
+    if ((summary.status == JobStatus::kFailed || summary.status == JobStatus::kCancelled) && record.error.empty()) {
       record.error = summary.message;
     }
     outcome.jobs.push_back(std::move(summary));

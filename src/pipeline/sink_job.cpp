@@ -141,7 +141,7 @@ class SinkJobExecution {
                                    "records it without loading the rows again)",
                                    sink_->plan().target);
     }
-    summary_.status = "succeeded";
+    summary_.status = JobStatus::kSucceeded;
     summary_.message = fmt::format("{} rows written to {}", summary_.rows_written, sink_->plan().target);
     if (summary_.rows_rejected > 0) {
       summary_.message += fmt::format("; {} rows set aside in raw.{}__rejects", summary_.rows_rejected, job_.target.table);

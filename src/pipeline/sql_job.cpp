@@ -134,7 +134,7 @@ JobSummary RunSqlJob(JobRunContext& context, const config::JobConfig& job) {
     Status reason = Interrupted(context.interrupt);
     // A timeout or cancellation shows as such, with what the database said about the cancelled statement.
     const Status& shown = reason.ok() ? error : reason;
-    summary.status = "failed";
+    summary.status = JobStatus::kFailed;
     summary.retryable = shown.retryable();
     summary.message = reason.ok() ? error.message() : fmt::format("{} ({})", reason.message(), error.message());
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -157,7 +157,7 @@ JobSummary RunSqlJob(JobRunContext& context, const config::JobConfig& job) {
   }
   if (!outcomes.ok()) return fail(outcomes.status());
   for (const auto& o : *outcomes) summary.rows_written += o.rows;
-  summary.status = "succeeded";
+  summary.status = JobStatus::kSucceeded;
   summary.message = DescribeOutcomes(*outcomes, script->origin);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("job '{}' succeeded: {}", job.name, summary.message);

@@ -19,7 +19,7 @@ notify::RunNotice NoticeForRun(const config::ProjectConfig& project, const pipel
   notice.bytes_written = r.bytes_written;
   notice.error = r.error;
   for (const auto& j : outcome.jobs) {
-    notice.jobs.push_back({j.job, j.status, j.table, j.rows_written, j.rows_rejected, j.bytes_written, j.attempts,
+    notice.jobs.push_back({j.job, pipeline::ToString(j.status), j.table, j.rows_written, j.rows_rejected, j.bytes_written, j.attempts,
                            j.message});
   }
   return notice;
@@ -32,7 +32,7 @@ std::vector<notify::RunEvent> EventsOfRun(const pipeline::RunOutcome& outcome) {
   }
   std::vector<notify::RunEvent> events = {notify::RunEvent::kFailure};
   for (const auto& j : outcome.jobs) {
-    if (j.status == "failed" && j.retryable && j.attempts > 1) {
+    if (j.status == pipeline::JobStatus::kFailed && j.retryable && j.attempts > 1) {
       events.push_back(notify::RunEvent::kRetriesExhausted);
       break;
     }

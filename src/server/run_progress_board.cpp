@@ -64,7 +64,7 @@ void RunProgressBoard::Finish(const std::string& run_id, const pipeline::JobSumm
   std::lock_guard lock(mutex_);
   if (!runs_.count(run_id)) return;
   LiveJob& live = JobLocked(run_id, summary.job);
-  live.state = summary.status;
+  live.state = pipeline::ToString(summary.status);
   live.elapsed_seconds = summary.seconds;
   live.summary = summary;
 }

@@ -32,7 +32,7 @@ TEST(RunProgressBoardTest, FollowsEachJobFromStartToFinish) {
 
   pipeline::JobSummary summary;
   summary.job = "load";
-  summary.status = "succeeded";
+  summary.status = pipeline::JobStatus::kSucceeded;
   summary.rows_written = 1500;
   summary.seconds = 2.5;
   listener->OnJobFinish(summary);
