@@ -1,6 +1,7 @@
 #include "server/server_options.hpp"
 
 #include "common/strings.hpp"
+#include "config/option_reader.hpp"
 
 namespace sluice::server {
 
@@ -11,12 +12,12 @@ bool IsLoopbackHost(const std::string& host) {
 Result<ServerOptions> ServerOptionsFromConfig(const config::ProjectConfig& project) {
   ServerOptions options;
   const config::Value& server = project.server;
-  if (server.IsNull()) return options;
-  if (!server.IsMap()) return Status::Invalid("{}: server: must be a map (listen:, token:, max_concurrent_runs:)",
+  if (!server.IsNull() && !server.IsMap()) return Status::Invalid("{}: server: must be a map (listen:, token:, max_concurrent_runs:)",
                                                server.location().ToString());
-  // Its keys were checked against config::ServerKeys() when sluice.yaml was read.
-  SLUICE_ASSIGN_OR_RETURN(std::string listen, server.GetString("listen", "127.0.0.1:8080"));
-  const config::Value* listen_value = server.Find("listen");
+  // Its keys were checked against config::ServerKeys() when sluice.yaml was read; the defaults are theirs.
+  config::OptionReader keys(server, config::ServerKeys());
+  SLUICE_ASSIGN_OR_RETURN(std::string listen, keys.String("listen"));
+  const config::Value* listen_value = keys.Find("listen");
   std::string where = listen_value ? listen_value->location().ToString() : server.location().ToString();
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
@@ -33,10 +34,10 @@ Result<ServerOptions> ServerOptionsFromConfig(const config::ProjectConfig& proje
   } catch (const std::exception&) {
     return Status::Invalid("{}: server.listen '{}': the port must be a number from 0 to 65535", where, listen);
   }
-  if (const config::Value* token = server.Find("token"); token && !token->IsNull()) {
+  if (const config::Value* token = keys.Find("token"); token && !token->IsNull()) {
     SLUICE_ASSIGN_OR_RETURN(options.token, token->AsSecret());
   }
-  SLUICE_ASSIGN_OR_RETURN(options.max_concurrent_runs, server.GetInt("max_concurrent_runs", 2));
+  SLUICE_ASSIGN_OR_RETURN(options.max_concurrent_runs, keys.Int("max_concurrent_runs"));
   if (options.max_concurrent_runs < 1) {
     return Status::Invalid("{}: server.max_concurrent_runs must be at least 1", server.location().ToString());
   }

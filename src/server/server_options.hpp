@@ -8,14 +8,14 @@
 
 namespace sluice::server {
 
-/// The `server:` block of sluice.yaml.
+/// The `server:` block of sluice.yaml (defaults: config::ServerKeys()).
 struct ServerOptions {
-  std::string host = "127.0.0.1";
-  int port = 8080;
+  std::string host;
+  int port = 0;
   /// Empty = no authentication, which is only allowed on a loopback address.
   Secret token;
   /// Runs executing at once over all pipelines (one per pipeline always).
-  int64_t max_concurrent_runs = 2;
+  int64_t max_concurrent_runs = 0;
 };
 
 /// Reads `server.listen` (HOST:PORT, default 127.0.0.1:8080), `server.token` and `server.max_concurrent_runs`; refuses a

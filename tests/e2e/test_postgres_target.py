@@ -130,6 +130,33 @@ steps:
                          "2026-11-01 08:00:00")
         self.assertIsNone(self.pg.psql("SELECT ordered_at FROM staging.orders WHERE order_id = 7").strip() or None)
 
+    def test_created_or_replaced_tables_get_planner_statistics_in_the_load(self):
+        def analyzed():  # pg_stats is a catalog view: rows appear only with ANALYZE's commit
+            return self.count("pg_stats WHERE schemaname = 'staging' AND tablename = 'orders'") > 0
+
+        self.p.write("incoming/orders_1.csv", ORDERS_1)
+        self.orders_pipeline("append")
+        self.assertOk(self.sluice("run", "orders"))  # created by this load: analyzed (analyze: auto)
+        self.assertTrue(analyzed())
+        self.pg.psql("DELETE FROM pg_statistic WHERE starelid = 'staging.orders'::regclass")
+        self.p.write("incoming/orders_2.csv", ORDERS_2)
+        self.assertOk(self.sluice("run", "orders"))  # an append to an existing table: left to autovacuum
+        self.assertFalse(analyzed())
+
+        self.orders_pipeline("replace, analyze: never")
+        self.assertOk(self.sluice("run", "orders", "--full-refresh"))
+        self.assertFalse(analyzed())
+        self.assertEqual(self.count(), 4)
+        self.orders_pipeline("replace")
+        self.assertOk(self.sluice("run", "orders", "--full-refresh"))
+        self.assertTrue(analyzed())
+
+        self.orders_pipeline("append, analyze: sometimes")
+        r = self.sluice("run", "orders")
+        self.assertNotEqual(r.rc, 0, r)
+        self.assertIn("analyze 'sometimes'", r.err)
+        self.assertIn("auto, always, never", r.err)
+
     def test_failed_and_killed_jobs_leave_the_target_as_it_was(self):
         self.p.write("incoming/orders_1.csv", ORDERS_1)
         self.orders_pipeline("replace")

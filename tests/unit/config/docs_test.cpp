@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "config/option_reader.hpp"
 #include "config/pipeline.hpp"
 #include "config/project.hpp"
 #include "config/stream.hpp"
@@ -39,6 +40,15 @@ TEST(DocsTest, StreamKeyTablesMatchTheCode) {
   EXPECT_EQ(KeysSection(doc, "stream_target"), OptionsMarkdown(StreamTargetKeys()));
   EXPECT_EQ(KeysSection(doc, "stream_buffer"), OptionsMarkdown(StreamBufferKeys()));
   EXPECT_EQ(KeysSection(doc, "stream_aws_key"), OptionsMarkdown(StreamAwsKeyKeys()));
+}
+
+/// OptionReader reads these defaults as the values of keys left out: each must parse as its type.
+TEST(DocsTest, EveryKeyTableDefaultParsesAsItsType) {
+  for (const auto* table : {&ProjectKeys(), &S3Keys(), &PipelineKeys(), &JobKeys(), &TargetKeys(), &SqlJobKeys(),
+                            &ServerKeys(), &StreamKeys(), &StreamTargetKeys(), &StreamBufferKeys(), &StreamAwsKeyKeys(),
+                            &MaskingKeys(), &QueryKeys()}) {
+    for (const auto& bad : InvalidDefaults(*table)) ADD_FAILURE() << bad;
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config/option_reader.hpp"
 #include "test_util.hpp"
 
 namespace sluice::config {
@@ -101,6 +102,44 @@ TEST(OptionsTest, ErrorsFoldIntoOneStatus) {
   Status many = ErrorsToStatus({"a.yaml:1:1: bad", "a.yaml:2:1: worse", "a.yaml:1:1: bad"});
   EXPECT_EQ(many.message(), "2 configuration errors:\n  a.yaml:1:1: bad\n  a.yaml:2:1: worse");
   EXPECT_FALSE(many.retryable());
+}
+
+TEST(OptionReaderTest, KeysLeftOutReadAsTheSpecsDefault) {
+  Value given = Parse("header: false\n");
+  OptionReader reader(given, kSpecs);
+  EXPECT_FALSE(*reader.Bool("header"));
+  EXPECT_EQ(*reader.Int("sample_size"), 20480);
+  EXPECT_EQ(*reader.Duration("settle"), std::chrono::seconds(30));
+  Value none;
+  OptionReader defaults(none, kSpecs);
+  EXPECT_TRUE(*defaults.Bool("header"));
+  EXPECT_EQ(defaults.Find("header"), nullptr);
+}
+
+TEST(OptionReaderTest, AValueOfTheWrongFormNamesWhereItIs) {
+  Value given = Parse("sample_size: many\n");
+  auto read = OptionReader(given, kSpecs).Int("sample_size");
+  ASSERT_FALSE(read.ok());
+  EXPECT_THAT(read.status().message(), HasSubstr("pipelines/p.yaml:1"));
+}
+
+TEST(OptionReaderTest, ReadingAnUndeclaredKeyOrAnotherTypeIsABugNotAUserError) {
+  Value given = Parse("header: true\n");
+  OptionReader reader(given, kSpecs);
+  auto undeclared = reader.String("delimiter");
+  ASSERT_FALSE(undeclared.ok());
+  EXPECT_EQ(undeclared.status().code(), StatusCode::kInternal);
+  EXPECT_THAT(undeclared.status().message(), HasSubstr("'delimiter' is read but not declared"));
+  auto retyped = reader.String("header");
+  ASSERT_FALSE(retyped.ok());
+  EXPECT_EQ(retyped.status().code(), StatusCode::kInternal);
+}
+
+TEST(OptionReaderTest, DefaultsThatDoNotParseAsTheirTypeAreFound) {
+  std::vector<OptionSpec> specs = {{"timeout", OptionType::kDuration, "a while", false, false, ""},
+                                   {"retries", OptionType::kInt, "3", false, false, ""},
+                                   {"quote", OptionType::kString, "the usual", false, false, ""}};
+  EXPECT_THAT(InvalidDefaults(specs), ElementsAre(HasSubstr("timeout: default 'a while'")));
 }
 
 }  // namespace

@@ -12,12 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "config/option_reader.hpp"
 #include "config/options.hpp"
 #include "unit/docs_support.hpp"
 
 namespace sluice::test_support {
 
 inline void ExpectOptionTableCurrent(const std::string& relative_doc, const std::vector<config::OptionSpec>& options) {
+  for (const auto& bad : config::InvalidDefaults(options)) ADD_FAILURE() << relative_doc << ": option " << bad;
   std::filesystem::path doc = DocsSourceDir() / relative_doc;
   std::string content = ReadSourceFile(relative_doc);
   const std::string begin = "<!-- options:begin -->\n", end = "<!-- options:end -->";

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "config/option_reader.hpp"
 #include "notify/email/email_notifier.hpp"
 #include "notify/notifier.hpp"
 #include "unit/docs_support.hpp"
@@ -20,6 +21,7 @@ TEST(NotifyDocsTest, EveryNotifierHasItsKeyTable) {
   RegisterBuiltinNotifiers(registry);
   for (const auto& notifier : registry.descriptors()) {
     ExpectSectionCurrent("notifier_" + notifier.type, config::OptionsMarkdown(notifier.options));
+    EXPECT_TRUE(config::InvalidDefaults(notifier.options).empty()) << notifier.type;
   }
   ExpectSectionCurrent("notifier_email_smtp", config::OptionsMarkdown(EmailSmtpOptionSpecs()));
 }

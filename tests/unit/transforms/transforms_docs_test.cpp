@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/strings.hpp"
+#include "config/option_reader.hpp"
 #include "transforms/check.hpp"
 #include "transforms/step.hpp"
 #include "unit/docs_support.hpp"
@@ -22,6 +23,7 @@ TEST(TransformsDocsTest, EveryStepHasASectionWithItsOptionTable) {
   std::string doc = sluice::test_support::ReadSourceFile("docs/transforms.md");
   for (const auto& step : registry.descriptors()) {
     EXPECT_NE(doc.find("### `" + step.name + "`"), std::string::npos) << "docs/transforms.md has no section for " << step.name;
+    EXPECT_TRUE(config::InvalidDefaults(step.options).empty()) << step.name;
     if (!step.options.empty()) ExpectSectionCurrent("docs/transforms.md", "step_" + step.name, config::OptionsMarkdown(step.options));
   }
 }

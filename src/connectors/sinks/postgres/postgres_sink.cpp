@@ -10,6 +10,7 @@
 #include "common/fault_point.hpp"
 #include "common/strings.hpp"
 #include "config/job_modes.hpp"
+#include "config/option_reader.hpp"
 #include "connectors/postgres/pg_client.hpp"
 #include "connectors/postgres/pg_connection_settings.hpp"
 #include "connectors/postgres/pg_copy_writer.hpp"
@@ -39,6 +40,14 @@ const char* ToString(TableWrite write) {
   return "unknown";
 }
 
+/// analyze: of this sink — when to refresh the planner's statistics of the table.
+enum class AnalyzeWhen { kAuto, kAlways, kNever };
+constexpr std::array<std::pair<AnalyzeWhen, const char*>, 3> kAnalyzeWhens{{
+    {AnalyzeWhen::kAuto, "auto"},
+    {AnalyzeWhen::kAlways, "always"},
+    {AnalyzeWhen::kNever, "never"},
+}};
+
 constexpr const char* kLoadsTable = "_sluice_loads";
 constexpr const char* kChangeType = "_change_type";
 
@@ -52,12 +61,33 @@ struct PgSinkOptions {
   TableWrite write = TableWrite::kAppend;
   std::vector<std::string> primary_key;
   bool apply_deletes = false;
+  AnalyzeWhen analyze = AnalyzeWhen::kAuto;
   std::string where;  // "target of job 'x' in pipeline 'p'"
 
   std::string Qualified() const { return QuoteIdent(schema) + "." + QuoteIdent(table); }
   std::string Loads() const { return QuoteIdent(schema) + "." + QuoteIdent(kLoadsTable); }
   std::string Display() const { return schema + "." + table; }
 };
+
+const std::vector<config::OptionSpec>& PgSinkOptionSpecs() {
+  using config::OptionType;
+  static const std::vector<config::OptionSpec> kSpecs = {
+      {"url", OptionType::kString, "", true, false, "postgresql://user@host:port/database (no password in it)"},
+      {"password", OptionType::kString, "", false, true, "the user's password (omit when the server trusts the user)"},
+      {"schema", OptionType::kString, "public", false, false, "schema of the table; created when missing"},
+      {"table", OptionType::kString, "", true, false,
+       "the table to write; created from the job's output when missing, new columns added as nullable"},
+      {"write", OptionType::kString, "append", false, false,
+       "append | replace (readers see the old rows until the new ones are committed) | merge (upsert by primary_key; "
+       "with deletes: apply, rows with _change_type = delete remove the key)"},
+      {"analyze", OptionType::kString, "auto", false, false,
+       "auto (refresh the table's planner statistics in the load's transaction when the table was created or "
+       "replaced, so the next query is planned on real numbers) | always (after every write) | never"},
+      {"connect_timeout", OptionType::kDuration, "10s", false, false, "give up connecting after this long"},
+      {"sslmode", OptionType::kString, "", false, false,
+       "disable | allow | prefer | require | verify-ca | verify-full; omitted = what the URL says"},
+  };  return kSpecs;
+}
 
 Result<PgSinkOptions> ParseOptions(const SinkBindContext& context, const config::Value& v) {
   PgSinkOptions o;
@@ -68,8 +98,9 @@ Result<PgSinkOptions> ParseOptions(const SinkBindContext& context, const config:
   o.password = std::move(settings.password);
   o.connect = std::move(settings.connect);
   o.connect.application_name = "sluice (" + context.pipeline + "/" + context.job + ")";
-  SLUICE_ASSIGN_OR_RETURN(o.schema, v.GetString("schema", "public"));
-  SLUICE_ASSIGN_OR_RETURN(o.table, v.GetString("table", ""));
+  config::OptionReader options(v, PgSinkOptionSpecs());
+  SLUICE_ASSIGN_OR_RETURN(o.schema, options.String("schema"));
+  SLUICE_ASSIGN_OR_RETURN(o.table, options.String("table"));
   if (o.table.empty()) {
     return Status::Invalid("{}: {} needs table: (the table to write, e.g. table: orders with schema: staging)",
                            v.location().ToString(), o.where);
@@ -78,7 +109,7 @@ Result<PgSinkOptions> ParseOptions(const SinkBindContext& context, const config:
     o.schema = o.table.substr(0, dot);
     o.table = o.table.substr(dot + 1);
   }
-  SLUICE_ASSIGN_OR_RETURN(std::string write, v.GetString("write", ToString(TableWrite::kAppend)));
+  SLUICE_ASSIGN_OR_RETURN(std::string write, options.String("write"));
   auto known = std::find_if(kTableWrites.begin(), kTableWrites.end(), [&](const auto& w) { return write == w.second; });
   if (known == kTableWrites.end()) {
     std::string hint = write == config::ToString(config::WriteMode::kOverwrite)
@@ -88,6 +119,13 @@ Result<PgSinkOptions> ParseOptions(const SinkBindContext& context, const config:
                            v.Find("write")->location().ToString(), write, o.where, hint);
   }
   o.write = known->first;
+  SLUICE_ASSIGN_OR_RETURN(std::string analyze, options.String("analyze"));
+  auto when = std::find_if(kAnalyzeWhens.begin(), kAnalyzeWhens.end(), [&](const auto& a) { return analyze == a.second; });
+  if (when == kAnalyzeWhens.end()) {
+    return Status::Invalid("{}: analyze '{}' of {} is not one of auto, always, never", v.Find("analyze")->location().ToString(),
+                           analyze, o.where);
+  }
+  o.analyze = when->first;
   o.primary_key = context.primary_key;
   o.apply_deletes = context.apply_deletes;
   if (o.write == TableWrite::kMerge && o.primary_key.empty()) {
@@ -207,6 +245,7 @@ class PostgresSinkWriter final : public SinkWriter {
 
   Status Commit(const LoadRecord& record) override {
     if (o_.write == TableWrite::kMerge && prepared_) SLUICE_TRY(MergeStaged());
+    if (ShouldAnalyze()) SLUICE_TRY(client_->Execute("ANALYZE " + o_.Qualified()));
     SLUICE_TRY(client_
                    ->QueryParams(fmt::format("INSERT INTO {} (scope, target_table, load_id, state_json, rows) "
                                              "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, target_table) DO UPDATE "
@@ -266,10 +305,20 @@ class PostgresSinkWriter final : public SinkWriter {
     if (o_.write == TableWrite::kReplace) {
       SLUICE_TRY(client_->Execute("TRUNCATE " + o_.Qualified()));
       fresh_in_transaction_ = true;
+      target_replaced_ = true;
     }
     copy_into_ = o_.Qualified();
     if (o_.write == TableWrite::kMerge) SLUICE_TRY(CreateStaging(columns));
     return Status::OK();
+  }
+
+  /// A table created or replaced by this transaction has no statistics, or ones describing rows
+  /// that are gone; autovacuum fixes that only a minute or more later, while the next job's query
+  /// (the analytics right after a staging load) is planned now — on guesses that can be off by
+  /// orders of magnitude. Appends and merges change the table's shape gradually: autovacuum's job.
+  bool ShouldAnalyze() const {
+    if (!prepared_ || o_.analyze == AnalyzeWhen::kNever) return false;
+    return o_.analyze == AnalyzeWhen::kAlways || target_replaced_;
   }
 
   bool IsChangeType(const std::string& name) const { return name == kChangeType && o_.write == TableWrite::kMerge; }
@@ -292,6 +341,7 @@ class PostgresSinkWriter final : public SinkWriter {
     }
     SLUICE_TRY(client_->Execute(fmt::format("CREATE TABLE {} ({})", o_.Qualified(), Join(definitions, ", "))));
     fresh_in_transaction_ = true;
+    target_replaced_ = true;
     spdlog::info("{}: created table {}", o_.where, o_.Display());
     SLUICE_ASSIGN_OR_RETURN(existing_, ReadColumns(*client_, o_));
     return Status::OK();
@@ -356,6 +406,7 @@ class PostgresSinkWriter final : public SinkWriter {
   bool prepared_ = false;
   bool has_change_type_ = false;
   bool fresh_in_transaction_ = false;  // what COPY writes into was created or truncated by this transaction
+  bool target_replaced_ = false;      // the target table itself was created or truncated by this transaction
   bool committed_ = false;
   int64_t rows_ = 0, bytes_ = 0;
 };
@@ -399,24 +450,12 @@ class PostgresSink final : public Sink {
 }  // namespace
 
 SinkDescriptor PostgresSinkDescriptor() {
-  using config::OptionType;
   SinkDescriptor d;
   d.name = "postgres";
   d.description = "A PostgreSQL table, written with binary COPY in one transaction per run: append, replace (the rows "
                   "swapped in one transaction) or merge (upsert by the job's primary_key)";
-  d.options = {
-      {"url", OptionType::kString, "", true, false, "postgresql://user@host:port/database (no password in it)"},
-      {"password", OptionType::kString, "", false, true, "the user's password (omit when the server trusts the user)"},
-      {"schema", OptionType::kString, "public", false, false, "schema of the table; created when missing"},
-      {"table", OptionType::kString, "", true, false,
-       "the table to write; created from the job's output when missing, new columns added as nullable"},
-      {"write", OptionType::kString, "append", false, false,
-       "append | replace (readers see the old rows until the new ones are committed) | merge (upsert by primary_key; "
-       "with deletes: apply, rows with _change_type = delete remove the key)"},
-      {"connect_timeout", OptionType::kDuration, "10s", false, false, "give up connecting after this long"},
-      {"sslmode", OptionType::kString, "", false, false,
-       "disable | allow | prefer | require | verify-ca | verify-full; omitted = what the URL says"},
-  };
+  d.options = PgSinkOptionSpecs();
+
   d.bind = [](const SinkBindContext& context, const config::Value& options) -> Result<std::unique_ptr<Sink>> {
     SLUICE_ASSIGN_OR_RETURN(auto parsed, ParseOptions(context, options));
     SinkPlan plan;

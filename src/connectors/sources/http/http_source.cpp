@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/strings.hpp"
+#include "config/option_reader.hpp"
 #include "connectors/sources/files/files_source.hpp"
 #include "connectors/sources/http/http_download.hpp"
 
@@ -158,6 +159,28 @@ class HttpSource final : public Source {
   SourcePlan plan_;
 };
 
+const std::vector<config::OptionSpec>& HttpOptionSpecs() {
+  using config::OptionType;
+  static const std::vector<config::OptionSpec> kSpecs = [] {
+    std::vector<config::OptionSpec> specs = {
+        {"url", OptionType::kString, "", true, false,
+         "http:// or https:// URL of a CSV, JSON or Parquet file, optionally .gz or .zip"},
+        {"headers", OptionType::kMap, "", false, true,
+         "request headers, e.g. {Authorization: \"Bearer ${env:TOKEN}\"}; values are secrets"},
+        {"timeout", OptionType::kDuration, "60s", false, false, "limit for one download attempt"},
+        {"retries", OptionType::kInt, "3", false, false,
+         "extra attempts after connection errors, timeouts, HTTP 408/429 and 5xx"},
+        {"retry_backoff", OptionType::kDuration, "1s", false, false, "wait before the first retry; doubles each time"},
+        {"max_size", OptionType::kByteSize, "16GB", false, false,
+         "largest download accepted; a longer response is refused and removed"},
+    };
+    auto reading = FileReadOptionSpecs();
+    specs.insert(specs.end(), reading.begin(), reading.end());
+    return specs;
+  }();
+  return kSpecs;
+}
+
 Result<HttpOptions> ParseHttpOptions(const BindContext& context, const config::Value& v) {
   HttpOptions o;
   const auto* url = v.Find("url");
@@ -178,13 +201,14 @@ Result<HttpOptions> ParseHttpOptions(const BindContext& context, const config::V
       o.request.headers.emplace_back(name, std::move(secret));
     }
   }
-  SLUICE_ASSIGN_OR_RETURN(auto timeout, v.GetDuration("timeout", std::chrono::seconds(60)));
-  SLUICE_ASSIGN_OR_RETURN(auto backoff, v.GetDuration("retry_backoff", std::chrono::seconds(1)));
-  SLUICE_ASSIGN_OR_RETURN(o.request.retries, v.GetInt("retries", 3));
+  config::OptionReader options(v, HttpOptionSpecs());
+  SLUICE_ASSIGN_OR_RETURN(auto timeout, options.Duration("timeout"));
+  SLUICE_ASSIGN_OR_RETURN(auto backoff, options.Duration("retry_backoff"));
+  SLUICE_ASSIGN_OR_RETURN(o.request.retries, options.Int("retries"));
   if (o.request.retries < 0) {
     return Status::Invalid("{}: retries must be 0 or more", v.Find("retries")->location().ToString());
   }
-  SLUICE_ASSIGN_OR_RETURN(o.request.max_bytes, v.GetByteSize("max_size", o.request.max_bytes));
+  SLUICE_ASSIGN_OR_RETURN(o.request.max_bytes, options.ByteSize("max_size"));
   o.request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
   o.request.retry_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(backoff);
   SLUICE_ASSIGN_OR_RETURN(o.reading, ParseFileReadOptions(v));
@@ -206,24 +230,10 @@ Result<HttpOptions> ParseHttpOptions(const BindContext& context, const config::V
 }  // namespace
 
 SourceDescriptor HttpSourceDescriptor() {
-  using config::OptionType;
   SourceDescriptor d;
   d.name = "http";
   d.description = "One file downloaded over HTTP(S) per run (zip/gzip unpacked), read like the files source";
-  d.options = {
-      {"url", OptionType::kString, "", true, false,
-       "http:// or https:// URL of a CSV, JSON or Parquet file, optionally .gz or .zip"},
-      {"headers", OptionType::kMap, "", false, true,
-       "request headers, e.g. {Authorization: \"Bearer ${env:TOKEN}\"}; values are secrets"},
-      {"timeout", OptionType::kDuration, "60s", false, false, "limit for one download attempt"},
-      {"retries", OptionType::kInt, "3", false, false,
-       "extra attempts after connection errors, timeouts, HTTP 408/429 and 5xx"},
-      {"retry_backoff", OptionType::kDuration, "1s", false, false, "wait before the first retry; doubles each time"},
-      {"max_size", OptionType::kByteSize, "16GB", false, false,
-       "largest download accepted; a longer response is refused and removed"},
-  };
-  auto reading = FileReadOptionSpecs();
-  d.options.insert(d.options.end(), reading.begin(), reading.end());
+  d.options = HttpOptionSpecs();
   d.bind = [](const BindContext& context, const config::Value& options) -> Result<std::unique_ptr<Source>> {
     SLUICE_ASSIGN_OR_RETURN(auto parsed, ParseHttpOptions(context, options));
     SourcePlan plan;
