@@ -10,8 +10,8 @@
 #include "common/clock.hpp"
 #include "common/registry.hpp"
 #include "common/status.hpp"
+#include "config/job_modes.hpp"
 #include "config/options.hpp"
-#include "config/pipeline.hpp"
 #include "config/project.hpp"
 #include "config/value.hpp"
 #include "connectors/change_capture.hpp"
@@ -38,14 +38,26 @@ struct Checkpoint {
   std::string resume_token;
 };
 
+/// What the job asks of its source: the parts of the job a source may act on, typed. A source
+/// never sees the rest of the job (its steps, checks, mask, target options).
+struct ReadRequest {
+  config::LoadMode mode = config::LoadMode::kFull;
+  config::Location job_location;   // the job, for messages about what it lacks
+  config::Location mode_location;  // its mode: (the job's location when mode: is implied)
+  std::vector<std::string> primary_key;
+  config::Value window;        // the job's window: map (mode: window); null when absent
+  config::Value partitioning;  // the job's partitioning: map (mode: window); null when absent
+  std::string target_table;    // target: table: ("" = none): mode: cdc of one table lands there
+  config::Location target_table_location;
+  config::Value cdc;           // the job's cdc: map (mode: cdc); null when absent
+};
+
 struct BindContext {
   const config::ProjectConfig& project;
   std::string pipeline;
   std::string job;
   std::string connection_name;  // "" when the source is inline (type:)
-  /// The job being bound: load mode, primary key, window, partitioning, mask. Null in unit tests
-  /// that bind a source on its own.
-  const config::JobConfig* job_config = nullptr;
+  ReadRequest request;          // a default request (mode: full) in tests that bind a source on its own
 };
 
 struct RunContext {

@@ -72,11 +72,27 @@ Result<ResolvedSource> ResolveSource(const Workspace& workspace, const config::P
   return resolved;
 }
 
+connectors::ReadRequest ReadRequestOf(const config::JobConfig& job) {
+  connectors::ReadRequest request;
+  request.mode = job.mode;
+  request.job_location = job.location;
+  const config::Value* mode = job.raw.Find("mode");
+  request.mode_location = mode != nullptr ? mode->location() : job.location;
+  request.primary_key = job.primary_key;
+  request.window = job.window;
+  request.partitioning = job.partitioning;
+  request.target_table = job.target.table;
+  request.target_table_location = job.target.raw.KeyLocation("table");
+  if (const config::Value* cdc = job.raw.Find("cdc")) request.cdc = *cdc;
+  return request;
+}
+
 Result<std::unique_ptr<connectors::Source>> BindJobSource(const Workspace& workspace,
                                                           const config::PipelineConfig& pipeline,
                                                           const config::JobConfig& job) {
   SLUICE_ASSIGN_OR_RETURN(auto resolved, ResolveSource(workspace, pipeline, job));
-  connectors::BindContext context{workspace.project(), pipeline.name, job.name, resolved.connection_name, &job};
+  connectors::BindContext context{workspace.project(), pipeline.name, job.name, resolved.connection_name,
+                                  ReadRequestOf(job)};
   return connectors::BindSource(*resolved.descriptor, context, resolved.options);
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/secret.hpp"
 #include "common/status.hpp"
+#include "config/options.hpp"
 #include "config/value.hpp"
 #include "connectors/postgres/pg_client.hpp"
 
@@ -19,8 +20,15 @@ struct ConnectionSettings {
   ConnectOptions connect;
 };
 
-/// Reads url (required: the message says `needed_by` needs it), password (a secret),
-/// connect_timeout (default 10s) and sslmode (one of libpq's modes) from `v`.
+/// The keys every postgres plug-in (source, target, sql: job) takes from its connection: url,
+/// password, connect_timeout and sslmode.
+const std::vector<config::OptionSpec>& ConnectionOptionSpecs();
+
+/// A postgres plug-in's option table: the connection's keys first, then its own.
+std::vector<config::OptionSpec> WithConnectionOptions(std::vector<config::OptionSpec> own);
+
+/// Reads the ConnectionOptionSpecs() keys from `v`: url is required (the message says `needed_by`
+/// needs it), password is a secret, sslmode one of libpq's modes.
 Result<ConnectionSettings> ReadConnectionSettings(const config::Value& v, std::string_view needed_by);
 
 }  // namespace sluice::postgres

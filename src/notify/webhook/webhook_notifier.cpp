@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "common/secret.hpp"
+#include "config/option_reader.hpp"
 #include "notify/curl_handle.hpp"
 #include "notify/message.hpp"
 
@@ -66,9 +67,25 @@ class WebhookNotifier final : public Notifier {
   std::chrono::microseconds timeout_;
 };
 
+const std::vector<config::OptionSpec>& WebhookOptionSpecs() {
+  static const std::vector<config::OptionSpec> kSpecs = {
+      // Not a secret key: a plain receiver URL may be written into the file. One given as a reference
+      // (a Slack hook URL: url: "${env:HOOK_URL}") is masked, since CreateWebhook reads it with AsSecret.
+      {"url", config::OptionType::kString, "", true, false,
+       "where to POST; a URL that is itself a credential (Slack hooks) goes in a reference: "
+       "url: \"${env:HOOK_URL}\", and is then never shown"},
+      {"preset", config::OptionType::kString, "json", false, false,
+       "json (the run as JSON) | slack (Slack-compatible {\"text\": …})"},
+      {"token", config::OptionType::kString, "", false, true, "sent as Authorization: Bearer TOKEN"},
+      {"timeout", config::OptionType::kDuration, "30s", false, false, "gives up on an unresponsive receiver"},
+  };
+  return kSpecs;
+}
+
 Result<std::unique_ptr<Notifier>> CreateWebhook(const std::string& name, const config::Value& options) {
+  config::OptionReader keys(options, WebhookOptionSpecs());
   SLUICE_ASSIGN_OR_RETURN(auto url, options.Find("url")->AsSecret());
-  SLUICE_ASSIGN_OR_RETURN(auto format, options.GetString("preset", "json"));
+  SLUICE_ASSIGN_OR_RETURN(auto format, keys.String("preset"));
   if (format != "json" && format != "slack") {
     return Status::Invalid("{}: preset of notification '{}' must be json or slack, got '{}'",
                            options.Find("preset")->location().ToString(), name, format);
@@ -77,7 +94,7 @@ Result<std::unique_ptr<Notifier>> CreateWebhook(const std::string& name, const c
   if (const auto* t = options.Find("token"); t != nullptr && !t->IsNull()) {
     SLUICE_ASSIGN_OR_RETURN(token, t->AsSecret());
   }
-  SLUICE_ASSIGN_OR_RETURN(auto timeout, options.GetDuration("timeout", std::chrono::seconds(30)));
+  SLUICE_ASSIGN_OR_RETURN(auto timeout, keys.Duration("timeout"));
   return std::unique_ptr<Notifier>(
       std::make_unique<WebhookNotifier>(name, std::move(url), std::move(format), std::move(token), timeout));
 }
@@ -85,17 +102,8 @@ Result<std::unique_ptr<Notifier>> CreateWebhook(const std::string& name, const c
 }  // namespace
 
 NotifierDescriptor WebhookNotifierDescriptor() {
-  return {"webhook",
-          "an HTTP POST with the run as JSON (or a Slack-compatible {\"text\": …} body)",
-          {// Not a secret key: a plain receiver URL may be written into the file. One given as a reference
-           // (a Slack hook URL: url: "${env:HOOK_URL}") is masked, since CreateWebhook reads it with AsSecret.
-           {"url", config::OptionType::kString, "", true, false,
-            "where to POST; a URL that is itself a credential (Slack hooks) goes in a reference: "
-            "url: \"${env:HOOK_URL}\", and is then never shown"},
-           {"preset", config::OptionType::kString, "json", false, false, "json (the run as JSON) | slack (Slack-compatible {\"text\": …})"},
-           {"token", config::OptionType::kString, "", false, true, "sent as Authorization: Bearer TOKEN"},
-           {"timeout", config::OptionType::kDuration, "30s", false, false, "gives up on an unresponsive receiver"}},
-          CreateWebhook};
+  return {"webhook", "an HTTP POST with the run as JSON (or a Slack-compatible {\"text\": …} body)",
+          WebhookOptionSpecs(), CreateWebhook};
 }
 
 }  // namespace sluice::notify

@@ -27,6 +27,9 @@ class SourceUnderTest {
   /// Adds ids 4 and 5 to the input.
   virtual Status AddRows(const fs::path& root) = 0;
   virtual std::optional<std::string> Env(const std::string& /*name*/) const { return std::nullopt; }
+  /// Load modes besides the default that read only what is new since the checkpoint, each with
+  /// the options it needs on top of CreateInput's.
+  virtual std::vector<std::pair<ReadRequest, std::string>> IncrementalModes() const { return {}; }
 };
 
 class FilesUnderTest final : public SourceUnderTest {
@@ -56,6 +59,11 @@ class PostgresUnderTest final : public SourceUnderTest {
   std::optional<std::string> Env(const std::string& name) const override {
     if (name == "CONFORMANCE_PG_PASSWORD" && server_) return server_->password;
     return std::nullopt;
+  }
+  std::vector<std::pair<ReadRequest, std::string>> IncrementalModes() const override {
+    ReadRequest incremental;
+    incremental.mode = config::LoadMode::kIncremental;
+    return {{incremental, "cursor: id\n"}};
   }
   ~PostgresUnderTest() override {
     if (server_) postgres::testing::StopPgServer(*server_);
@@ -104,11 +112,11 @@ class SourceConformance : public ::testing::TestWithParam<std::string> {
 
   SourceUnderTest& subject() { return Subject(GetParam()); }
 
-  Result<std::unique_ptr<Source>> Bind(const std::string& yaml) {
+  Result<std::unique_ptr<Source>> Bind(const std::string& yaml, ReadRequest request = {}) {
     config::ParseOptions parse;
     parse.getenv = [this](const std::string& name) { return subject().Env(name); };
     SLUICE_ASSIGN_OR_RETURN(auto options, config::ParseYaml(yaml, "conformance.yaml", parse));
-    BindContext context{project_, "p", "j", ""};
+    BindContext context{project_, "p", "j", "", std::move(request)};
     return BindSource(subject().Descriptor(), context, options);
   }
 
@@ -193,6 +201,31 @@ TEST_P(SourceConformance, TheCheckpointSaysWhereTheNextRunStarts) {
   auto grown = ReadAll(**source, first);
   ASSERT_TRUE(grown.ok()) << grown.status();
   EXPECT_EQ(*grown, snapshot ? Ids({1, 2, 3, 4, 5}) : Ids({4, 5}));
+}
+
+TEST_P(SourceConformance, IncrementalModesReadOnlyWhatIsNew) {
+  using Ids = std::vector<int64_t>;
+  bool first_mode = true;
+  for (const auto& [request, extra_options] : subject().IncrementalModes()) {
+    SCOPED_TRACE(config::ToString(request.mode));
+    if (!first_mode) ASSERT_TRUE(subject().CreateInput(root_).ok());
+    first_mode = false;
+    auto source = Bind(options_ + extra_options, request);
+    ASSERT_TRUE(source.ok()) << source.status();
+    EXPECT_FALSE((*source)->plan().snapshot);
+    EXPECT_TRUE((*source)->plan().is_incremental);
+    Checkpoint first;
+    auto all = ReadAll(**source, {}, &first);
+    ASSERT_TRUE(all.ok()) << all.status();
+    EXPECT_EQ(*all, Ids({1, 2, 3}));
+    auto unchanged = ReadAll(**source, first);
+    ASSERT_TRUE(unchanged.ok()) << unchanged.status();
+    EXPECT_EQ(*unchanged, Ids());
+    ASSERT_TRUE(subject().AddRows(root_).ok());
+    auto grown = ReadAll(**source, first);
+    ASSERT_TRUE(grown.ok()) << grown.status();
+    EXPECT_EQ(*grown, Ids({4, 5}));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Builtin, SourceConformance, ::testing::Values("files", "postgres"),

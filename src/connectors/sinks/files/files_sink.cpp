@@ -10,6 +10,7 @@
 
 #include "common/fault_point.hpp"
 #include "common/strings.hpp"
+#include "config/option_reader.hpp"
 #include "connectors/s3_settings.hpp"
 #include "storage/object_store.hpp"
 
@@ -290,7 +291,8 @@ Result<std::unique_ptr<Sink>> BindFilesSink(const SinkBindContext& context, cons
   auto sample = ExpandExportPath(settings.path, "2000-01-01", "run");
   if (!sample.ok()) return Status::Invalid("{}: {} ({})", at, sample.status().message(), settings.where);
   SLUICE_ASSIGN_OR_RETURN(auto location, Locate(settings, *sample));
-  SLUICE_ASSIGN_OR_RETURN(std::string format, options.GetString("format", ""));
+  config::OptionReader keys(options, FilesSinkOptions());
+  SLUICE_ASSIGN_OR_RETURN(std::string format, keys.String("format"));
   if (format.empty()) {
     format = ToLower(location.Extension());
     if (!format.empty()) format = format.substr(1);
@@ -307,14 +309,14 @@ Result<std::unique_ptr<Sink>> BindFilesSink(const SinkBindContext& context, cons
   }
   settings.format = static_cast<ExportFormat>(known - kFormats.begin());
   if (const auto* size = options.Find("max_file_size"); size != nullptr && !size->IsNull()) {
-    SLUICE_ASSIGN_OR_RETURN(uint64_t bytes, options.GetByteSize("max_file_size", 0));
+    SLUICE_ASSIGN_OR_RETURN(uint64_t bytes, keys.ByteSize("max_file_size"));
     if (bytes < 1024) {
       return Status::Invalid("{}: max_file_size of {} must be at least 1KB", size->location().ToString(),
                              settings.where);
     }
     settings.max_file_size = bytes;
   }
-  SLUICE_ASSIGN_OR_RETURN(settings.header, options.GetBool("header", true));
+  SLUICE_ASSIGN_OR_RETURN(settings.header, keys.Bool("header"));
 
   SinkPlan plan;
   plan.sink = "files";

@@ -71,9 +71,7 @@ struct PgSinkOptions {
 
 const std::vector<config::OptionSpec>& PgSinkOptionSpecs() {
   using config::OptionType;
-  static const std::vector<config::OptionSpec> kSpecs = {
-      {"url", OptionType::kString, "", true, false, "postgresql://user@host:port/database (no password in it)"},
-      {"password", OptionType::kString, "", false, true, "the user's password (omit when the server trusts the user)"},
+  static const std::vector<config::OptionSpec> kSpecs = postgres::WithConnectionOptions({
       {"schema", OptionType::kString, "public", false, false, "schema of the table; created when missing"},
       {"table", OptionType::kString, "", true, false,
        "the table to write; created from the job's output when missing, new columns added as nullable"},
@@ -83,10 +81,8 @@ const std::vector<config::OptionSpec>& PgSinkOptionSpecs() {
       {"analyze", OptionType::kString, "auto", false, false,
        "auto (refresh the table's planner statistics in the load's transaction when the table was created or "
        "replaced, so the next query is planned on real numbers) | always (after every write) | never"},
-      {"connect_timeout", OptionType::kDuration, "10s", false, false, "give up connecting after this long"},
-      {"sslmode", OptionType::kString, "", false, false,
-       "disable | allow | prefer | require | verify-ca | verify-full; omitted = what the URL says"},
-  };  return kSpecs;
+  });
+  return kSpecs;
 }
 
 Result<PgSinkOptions> ParseOptions(const SinkBindContext& context, const config::Value& v) {

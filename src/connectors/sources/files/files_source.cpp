@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/strings.hpp"
+#include "config/option_reader.hpp"
 #include "connectors/s3_settings.hpp"
 #include "connectors/sources/files/csv_reader_call.hpp"
 #include "connectors/sources/files/text_scan.hpp"
@@ -417,18 +418,21 @@ Result<FileReadOptions> ParseOptions(const config::Value& v) {
     else return Status::Invalid("{}: format '{}' is not one of csv, json, parquet", format->location().ToString(), text);
   }
   auto& c = o.csv;
+  config::OptionReader options(v, FileReadOptionSpecs());
+  SLUICE_ASSIGN_OR_RETURN(c.delimiter, options.String("delimiter"));
   bool tsv = !o.patterns.empty() && EndsWith(ToLower(o.patterns[0]), ".tsv");
-  SLUICE_ASSIGN_OR_RETURN(c.delimiter, v.GetString("delimiter", tsv ? "\t" : ","));
-  SLUICE_ASSIGN_OR_RETURN(c.quote, v.GetString("quote", "\""));
-  SLUICE_ASSIGN_OR_RETURN(c.escape, v.GetString("escape", c.quote));
-  SLUICE_ASSIGN_OR_RETURN(c.header, v.GetBool("header", true));
-  SLUICE_ASSIGN_OR_RETURN(c.comment, v.GetString("comment", ""));
-  SLUICE_ASSIGN_OR_RETURN(c.encoding, v.GetString("encoding", "utf-8"));
-  SLUICE_ASSIGN_OR_RETURN(c.date_format, v.GetString("date_format", ""));
-  SLUICE_ASSIGN_OR_RETURN(c.timestamp_format, v.GetString("timestamp_format", ""));
-  SLUICE_ASSIGN_OR_RETURN(c.skip_rows, v.GetInt("skip_rows", 0));
-  SLUICE_ASSIGN_OR_RETURN(c.sample_size, v.GetInt("sample_size", 20480));
-  SLUICE_ASSIGN_OR_RETURN(c.all_varchar, v.GetBool("all_varchar", false));
+  if (tsv && options.Find("delimiter") == nullptr) c.delimiter = "\t";
+  SLUICE_ASSIGN_OR_RETURN(c.quote, options.String("quote"));
+  SLUICE_ASSIGN_OR_RETURN(c.escape, options.String("escape"));
+  if (c.escape.empty()) c.escape = c.quote;
+  SLUICE_ASSIGN_OR_RETURN(c.header, options.Bool("header"));
+  SLUICE_ASSIGN_OR_RETURN(c.comment, options.String("comment"));
+  SLUICE_ASSIGN_OR_RETURN(c.encoding, options.String("encoding"));
+  SLUICE_ASSIGN_OR_RETURN(c.date_format, options.String("date_format"));
+  SLUICE_ASSIGN_OR_RETURN(c.timestamp_format, options.String("timestamp_format"));
+  SLUICE_ASSIGN_OR_RETURN(c.skip_rows, options.Int("skip_rows"));
+  SLUICE_ASSIGN_OR_RETURN(c.sample_size, options.Int("sample_size"));
+  SLUICE_ASSIGN_OR_RETURN(c.all_varchar, options.Bool("all_varchar"));
   if (const auto* nulls = v.Find("null_values")) {
     SLUICE_ASSIGN_OR_RETURN(c.null_values, nulls->AsStringList());
   }
@@ -442,15 +446,15 @@ Result<FileReadOptions> ParseOptions(const config::Value& v) {
       o.column_types.emplace_back(name, type_text);
     }
   }
-  SLUICE_ASSIGN_OR_RETURN(o.union_by_name, v.GetBool("union_by_name", false));
-  SLUICE_ASSIGN_OR_RETURN(o.json_format, v.GetString("json_format", "auto"));
+  SLUICE_ASSIGN_OR_RETURN(o.union_by_name, options.Bool("union_by_name"));
+  SLUICE_ASSIGN_OR_RETURN(o.json_format, options.String("json_format"));
   if (o.json_format != "auto" && o.json_format != "newline_delimited" && o.json_format != "array") {
     return Status::Invalid("{}: json_format '{}' is not one of auto, newline_delimited, array",
                            v.Find("json_format")->location().ToString(), o.json_format);
   }
-  SLUICE_ASSIGN_OR_RETURN(o.zip.max_unpacked_bytes, v.GetByteSize("zip_max_bytes", o.zip.max_unpacked_bytes));
-  SLUICE_ASSIGN_OR_RETURN(auto max_entries, v.GetInt("zip_max_entries", static_cast<int64_t>(o.zip.max_entries)));
-  SLUICE_ASSIGN_OR_RETURN(auto max_ratio, v.GetInt("zip_max_ratio", static_cast<int64_t>(o.zip.max_ratio)));
+  SLUICE_ASSIGN_OR_RETURN(o.zip.max_unpacked_bytes, options.ByteSize("zip_max_bytes"));
+  SLUICE_ASSIGN_OR_RETURN(auto max_entries, options.Int("zip_max_entries"));
+  SLUICE_ASSIGN_OR_RETURN(auto max_ratio, options.Int("zip_max_ratio"));
   if (max_entries < 1 || max_ratio < 1) {
     return Status::Invalid("{}: zip_max_entries: and zip_max_ratio: must be positive whole numbers",
                            v.location().ToString());
@@ -462,13 +466,14 @@ Result<FileReadOptions> ParseOptions(const config::Value& v) {
 
 }  // namespace
 
-std::vector<config::OptionSpec> FileReadOptionSpecs() {
+const std::vector<config::OptionSpec>& FileReadOptionSpecs() {
   using config::OptionType;
-  return {
+  static const std::vector<config::OptionSpec> kSpecs = {
       {"format", OptionType::kString, "", false, false, "csv | json | parquet; omitted = from the file extension"},
       {"delimiter", OptionType::kString, ",", false, false, "CSV field separator (tab for .tsv)"},
       {"quote", OptionType::kString, "\"", false, false, "CSV quote character"},
-      {"escape", OptionType::kString, "\"", false, false, "CSV escape character inside quotes"},
+      {"escape", OptionType::kString, "", false, false,
+       "CSV escape character inside quotes; omitted = the quote character (a doubled quote is one quote)"},
       {"header", OptionType::kBool, "true", false, false, "CSV files start with a header row"},
       {"null_values", OptionType::kStringList, "[\"\"]", false, false, "CSV values read as NULL"},
       {"skip_rows", OptionType::kInt, "0", false, false, "lines to skip before the header"},
@@ -489,6 +494,7 @@ std::vector<config::OptionSpec> FileReadOptionSpecs() {
       {"zip_max_ratio", OptionType::kInt, "200", false, false,
        "largest unpacked/compressed size ratio of a .zip member (real data stays below 50:1)"},
   };
+  return kSpecs;
 }
 
 Result<std::shared_ptr<const FileReadOptions>> ParseFileReadOptions(const config::Value& options) {

@@ -15,7 +15,7 @@ SourceDescriptor FilesSourceDescriptor();
 /// How files are read (format, CSV dialect, pinned columns, JSON layout): the files source's
 /// options other than path:, shared with sources that fetch files before reading them (http).
 struct FileReadOptions;
-std::vector<config::OptionSpec> FileReadOptionSpecs();
+const std::vector<config::OptionSpec>& FileReadOptionSpecs();
 /// Parses the FileReadOptionSpecs() keys of `options` (other keys are ignored).
 Result<std::shared_ptr<const FileReadOptions>> ParseFileReadOptions(const config::Value& options);
 

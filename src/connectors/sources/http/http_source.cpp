@@ -212,7 +212,7 @@ Result<HttpOptions> ParseHttpOptions(const BindContext& context, const config::V
   o.request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
   o.request.retry_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(backoff);
   SLUICE_ASSIGN_OR_RETURN(o.reading, ParseFileReadOptions(v));
-  config::LoadMode mode = context.job_config != nullptr ? context.job_config->mode : config::LoadMode::kFull;
+  config::LoadMode mode = context.request.mode;
   switch (mode) {
     case config::LoadMode::kFull: o.append = false; break;
     case config::LoadMode::kIncremental: o.append = true; break;

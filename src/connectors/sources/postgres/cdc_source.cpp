@@ -121,11 +121,11 @@ Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, cons
       names.push_back(name);
     }
   }
-  const config::JobConfig* job = context.job_config;
-  std::string target_table = job != nullptr ? job->target.table : "";
+  const ReadRequest& request = context.request;
+  const std::string& target_table = request.target_table;
   if (!target_table.empty() && names.size() > 1) {
     return Status::Invalid("{}: {} captures {} tables, each into the table of its name: remove target: table:",
-                           job->target.raw.KeyLocation("table").ToString(), where, names.size());
+                           request.target_table_location.ToString(), where, names.size());
   }
   for (const auto& name : names) {
     CapturedTable t;
@@ -142,45 +142,43 @@ Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, cons
   }
 
   o.slot = o.publication = DefaultName(context.pipeline);
-  if (job != nullptr) {
-    if (const auto* cdc = job->raw.Find("cdc"); cdc != nullptr && !cdc->IsNull()) {
-      std::vector<std::string> errors;
-      config::ValidateOptions(*cdc, PostgresCdcKeys(), fmt::format("cdc: of {}", where), &errors);
-      SLUICE_TRY(config::ErrorsToStatus(errors));
-      SLUICE_ASSIGN_OR_RETURN(o.slot, cdc->GetString("slot", o.slot));
-      SLUICE_ASSIGN_OR_RETURN(o.publication, cdc->GetString("publication", o.publication));
-      if (const auto* every = cdc->Find("commit_every")) {
+  if (const config::Value* cdc = &request.cdc; !cdc->IsNull()) {
+    std::vector<std::string> errors;
+    config::ValidateOptions(*cdc, PostgresCdcKeys(), fmt::format("cdc: of {}", where), &errors);
+    SLUICE_TRY(config::ErrorsToStatus(errors));
+    SLUICE_ASSIGN_OR_RETURN(o.slot, cdc->GetString("slot", o.slot));
+    SLUICE_ASSIGN_OR_RETURN(o.publication, cdc->GetString("publication", o.publication));
+    if (const auto* every = cdc->Find("commit_every")) {
+      SLUICE_ASSIGN_OR_RETURN(auto d, every->AsDuration());
+      o.commit_every = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+    }
+    SLUICE_ASSIGN_OR_RETURN(o.max_rows, cdc->GetInt("max_rows", o.max_rows));
+    if (const auto* bytes = cdc->Find("max_bytes")) {
+      SLUICE_ASSIGN_OR_RETURN(auto b, bytes->AsByteSize());
+      o.max_bytes = static_cast<int64_t>(b);
+    }
+    if (const auto* heartbeat = cdc->Find("heartbeat"); heartbeat != nullptr && !heartbeat->IsNull()) {
+      std::vector<std::string> hb_errors;
+      config::ValidateOptions(*heartbeat, HeartbeatKeys(), fmt::format("cdc: heartbeat: of {}", where), &hb_errors);
+      SLUICE_TRY(config::ErrorsToStatus(hb_errors));
+      SLUICE_ASSIGN_OR_RETURN(o.heartbeat_sql, heartbeat->GetString("sql", ""));
+      o.heartbeat_location = heartbeat->KeyLocation("sql");
+      if (Trim(o.heartbeat_sql).empty()) {
+        return Status::Invalid("{}: cdc: heartbeat: sql of {} is empty; give the statement to run (e.g. UPDATE "
+                               "sluice_heartbeat SET at = now())",
+                               heartbeat->location().ToString(), where);
+      }
+      if (const auto* every = heartbeat->Find("every")) {
         SLUICE_ASSIGN_OR_RETURN(auto d, every->AsDuration());
-        o.commit_every = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+        o.heartbeat_every = std::chrono::duration_cast<std::chrono::milliseconds>(d);
       }
-      SLUICE_ASSIGN_OR_RETURN(o.max_rows, cdc->GetInt("max_rows", o.max_rows));
-      if (const auto* bytes = cdc->Find("max_bytes")) {
-        SLUICE_ASSIGN_OR_RETURN(auto b, bytes->AsByteSize());
-        o.max_bytes = static_cast<int64_t>(b);
+      if (o.heartbeat_every.count() < 1) {
+        return Status::Invalid("{}: cdc: heartbeat: every of {} must be positive", heartbeat->location().ToString(), where);
       }
-      if (const auto* heartbeat = cdc->Find("heartbeat"); heartbeat != nullptr && !heartbeat->IsNull()) {
-        std::vector<std::string> hb_errors;
-        config::ValidateOptions(*heartbeat, HeartbeatKeys(), fmt::format("cdc: heartbeat: of {}", where), &hb_errors);
-        SLUICE_TRY(config::ErrorsToStatus(hb_errors));
-        SLUICE_ASSIGN_OR_RETURN(o.heartbeat_sql, heartbeat->GetString("sql", ""));
-        o.heartbeat_location = heartbeat->KeyLocation("sql");
-        if (Trim(o.heartbeat_sql).empty()) {
-          return Status::Invalid("{}: cdc: heartbeat: sql of {} is empty; give the statement to run (e.g. UPDATE "
-                                 "sluice_heartbeat SET at = now())",
-                                 heartbeat->location().ToString(), where);
-        }
-        if (const auto* every = heartbeat->Find("every")) {
-          SLUICE_ASSIGN_OR_RETURN(auto d, every->AsDuration());
-          o.heartbeat_every = std::chrono::duration_cast<std::chrono::milliseconds>(d);
-        }
-        if (o.heartbeat_every.count() < 1) {
-          return Status::Invalid("{}: cdc: heartbeat: every of {} must be positive", heartbeat->location().ToString(), where);
-        }
-      }
-      if (o.max_rows < 1 || o.max_bytes < 1 || o.commit_every.count() < 1) {
-        return Status::Invalid("{}: cdc: commit_every, max_rows and max_bytes of {} must be positive",
-                               cdc->location().ToString(), where);
-      }
+    }
+    if (o.max_rows < 1 || o.max_bytes < 1 || o.commit_every.count() < 1) {
+      return Status::Invalid("{}: cdc: commit_every, max_rows and max_bytes of {} must be positive",
+                             cdc->location().ToString(), where);
     }
   }
   SourcePlan plan;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/strings.hpp"
+#include "config/option_reader.hpp"
 #include "connectors/postgres/pg_connection_settings.hpp"
 
 namespace sluice::connectors::pg_source {
@@ -20,9 +21,11 @@ Result<std::string> ScalarText(const config::Value& map, const char* key, const 
   return v->scalar();
 }
 
-Result<WindowOptions> ParseWindow(const config::JobConfig& job, const std::string& where) {
-  const auto& w = job.window;
-  if (!w.IsMap()) return Status::Invalid("{}: {} uses mode: window, which needs a window: map", job.location.ToString(), where);
+Result<WindowOptions> ParseWindow(const ReadRequest& request, const std::string& where) {
+  const auto& w = request.window;
+  if (!w.IsMap()) {
+    return Status::Invalid("{}: {} uses mode: window, which needs a window: map", request.job_location.ToString(), where);
+  }
   for (const auto& [key, value] : w.entries()) {
     static const std::vector<std::string> kKeys = {"column", "start", "stop", "step"};
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
@@ -65,6 +68,44 @@ Result<PartitionOptions> ParsePartitioning(const config::Value& p, const std::st
 }
 
 }  // namespace
+
+const std::vector<config::OptionSpec>& PostgresSourceOptionSpecs() {
+  using config::OptionType;
+  static const std::vector<config::OptionSpec> kSpecs = postgres::WithConnectionOptions({
+      {"table", OptionType::kString, "", false, false, "schema.table (or table, in schema public) to read; or use query:"},
+      {"tables", OptionType::kStringList, "", false, false,
+       "mode: cdc: the tables to follow, each into the lake table of its name (or table: for one)"},
+      {"query", OptionType::kString, "", false, false, "a SELECT whose rows to read, instead of table:"},
+      {"columns", OptionType::kStringList, "", false, false, "only these columns, in this order; omitted = all"},
+      {"cursor", OptionType::kString, "", false, false,
+       "mode: incremental: the timestamp, date or integer column that grows when a row is added or changed"},
+      {"lookback", OptionType::kString, "", false, false,
+       "mode: incremental: re-read this much below the watermark (a duration such as 10m for time cursors, a number "
+       "for integer cursors)"},
+      {"batch_rows", OptionType::kInt, "500000", false, false,
+       "rows per part handed to the lake when rows are held in batches (bounds memory), and per chunk of a resumable "
+       "full load (per connection when it is streamed over several; a streamed load is bounded by the engine's row "
+       "groups)"},
+      {"cast_unsupported_to_text", OptionType::kBool, "false", false, false,
+       "read columns of unsupported types (inet, ranges, …) as text instead of failing"},
+      {"resumable", OptionType::kBool, "true", false, false,
+       "mode: full of a table: read it in chunks of batch_rows rows in key order, so that an interrupted load resumes "
+       "from its last completed chunk (needs a single-column integer primary key, or chunk_by)"},
+      {"read_connections", OptionType::kInt, "2", false, false,
+       "mode: full of a table: connections that read it side by side in one snapshot, each decoded and written by its "
+       "own engine thread (by ranges of the chunk key, or of physical blocks on PostgreSQL 14+); more than the engine's "
+       "threads gains nothing; 1 reads with one"},
+      {"server_side_hash", OptionType::kBool, "true", false, false,
+       "mode: changes: PostgreSQL hashes the rows (14 or later) and only changed rows are transferred; false = every "
+       "row is transferred and hashed by sluice"},
+      {"chunk_by", OptionType::kString, "", false, false,
+       "mode: full: the unique (uniquely indexed) integer NOT NULL column whose order the chunks follow; omitted = the "
+       "primary key"},
+      {"connect_retries", OptionType::kInt, "2", false, false,
+       "retry a connection that failed for a transient reason (refused, too many clients, starting up) this many times"},
+  });
+  return kSpecs;
+}
 
 Result<PostgresOptions> ParseOptions(const BindContext& context, const config::Value& v) {
   PostgresOptions o;
@@ -111,27 +152,29 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
   if (const auto* columns = v.Find("columns"); columns != nullptr && !columns->IsNull()) {
     SLUICE_ASSIGN_OR_RETURN(o.columns, columns->AsStringList());
   }
-  SLUICE_ASSIGN_OR_RETURN(o.cursor, v.GetString("cursor", ""));
+  config::OptionReader options(v, PostgresSourceOptionSpecs());
+  SLUICE_ASSIGN_OR_RETURN(o.cursor, options.String("cursor"));
   if (const auto* lookback = v.Find("lookback")) o.lookback = *lookback;
-  SLUICE_ASSIGN_OR_RETURN(o.batch_rows, v.GetInt("batch_rows", kDefaultBatchRows));
+  SLUICE_ASSIGN_OR_RETURN(o.batch_rows, options.Int("batch_rows"));
   if (o.batch_rows <= 0) {
-    return Status::Invalid("{}: batch_rows must be at least 1 (default {})", v.Find("batch_rows")->location().ToString(),
-                           kDefaultBatchRows);
+    return Status::Invalid("{}: batch_rows must be at least 1 (it bounds the rows held at once)",
+                           v.Find("batch_rows")->location().ToString());
   }
-  SLUICE_ASSIGN_OR_RETURN(o.cast_unsupported_to_text, v.GetBool("cast_unsupported_to_text", false));
-  SLUICE_ASSIGN_OR_RETURN(o.resumable, v.GetBool("resumable", true));
-  SLUICE_ASSIGN_OR_RETURN(o.server_side_hash, v.GetBool("server_side_hash", true));
-  SLUICE_ASSIGN_OR_RETURN(o.read_connections, v.GetInt("read_connections", 2));
+  SLUICE_ASSIGN_OR_RETURN(o.cast_unsupported_to_text, options.Bool("cast_unsupported_to_text"));
+  SLUICE_ASSIGN_OR_RETURN(o.resumable, options.Bool("resumable"));
+  SLUICE_ASSIGN_OR_RETURN(o.server_side_hash, options.Bool("server_side_hash"));
+  SLUICE_ASSIGN_OR_RETURN(o.read_connections, options.Int("read_connections"));
   if (o.read_connections < 1 || o.read_connections > 16) {
     return Status::Invalid("{}: read_connections must be 1..16 (default 2)", v.Find("read_connections")->location().ToString());
   }
-  SLUICE_ASSIGN_OR_RETURN(o.chunk_by, v.GetString("chunk_by", ""));
-  SLUICE_ASSIGN_OR_RETURN(o.connect_retries, v.GetInt("connect_retries", 2));
+  SLUICE_ASSIGN_OR_RETURN(o.chunk_by, options.String("chunk_by"));
+  SLUICE_ASSIGN_OR_RETURN(o.connect_retries, options.Int("connect_retries"));
   if (o.connect_retries < 0) {
     return Status::Invalid("{}: connect_retries must be 0 or more", v.Find("connect_retries")->location().ToString());
   }
 
-  config::LoadMode mode = context.job_config != nullptr ? context.job_config->mode : config::LoadMode::kFull;
+  const ReadRequest& request = context.request;
+  config::LoadMode mode = request.mode;
   switch (mode) {
     case config::LoadMode::kFull:
       o.mode = LoadMode::kFull;
@@ -151,28 +194,26 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
       break;
     case config::LoadMode::kChanges:
       o.mode = LoadMode::kChanges;
-      if (context.job_config->primary_key.empty()) {
+      if (request.primary_key.empty()) {
         return Status::Invalid(
             "{}: {} uses mode: changes, which needs primary_key: (the columns identifying a row, e.g. primary_key: "
             "[id])",
-            context.job_config->location.ToString(), where);
+            request.job_location.ToString(), where);
       }
       break;
     case config::LoadMode::kWindow: {
       o.mode = LoadMode::kWindow;
-      SLUICE_ASSIGN_OR_RETURN(o.window, ParseWindow(*context.job_config, where));
-      if (context.job_config->partitioning.IsMap()) {
-        SLUICE_ASSIGN_OR_RETURN(o.partitioning, ParsePartitioning(context.job_config->partitioning, where));
+      SLUICE_ASSIGN_OR_RETURN(o.window, ParseWindow(request, where));
+      if (request.partitioning.IsMap()) {
+        SLUICE_ASSIGN_OR_RETURN(o.partitioning, ParsePartitioning(request.partitioning, where));
       }
       break;
     }
     case config::LoadMode::kCdc: {  // the source binds mode: cdc with BindPostgresCdc, before these options
-      config::Location at = context.job_config->location;
-      if (const auto* m = context.job_config->raw.Find("mode")) at = m->location();
       return Status::Invalid(
           "{}: mode: {} of {} is not available for the postgres source yet; use mode: full (copy the table each "
           "run), mode: incremental with cursor: <column>, or mode: changes with primary_key:",
-          at.ToString(), config::ToString(mode), where);
+          request.mode_location.ToString(), config::ToString(mode), where);
     }
   }
   return o;

@@ -18,8 +18,6 @@
 /// this folder); nothing outside the folder uses them.
 namespace sluice::connectors::pg_source {
 
-inline constexpr int64_t kDefaultBatchRows = 500'000;
-
 /// kChanges reads every row like kFull; the pipeline's change detection keeps only what changed.
 enum class LoadMode { kFull, kIncremental, kChanges, kWindow };
 
@@ -56,7 +54,7 @@ struct PostgresOptions {
   std::string cursor;
   config::Value lookback;  // null when absent; read once the cursor's type is known
   config::Location location;
-  int64_t batch_rows = kDefaultBatchRows;
+  int64_t batch_rows = 0;
   int64_t connect_retries = 2;
   bool cast_unsupported_to_text = false;
   bool server_side_hash = true;  // mode: changes: hash rows in PostgreSQL, transfer only the changed ones
@@ -81,5 +79,8 @@ struct PostgresOptions {
 
 /// The source's options and the job's load mode (with its window: and partitioning:), checked.
 Result<PostgresOptions> ParseOptions(const BindContext& context, const config::Value& options);
+
+/// The options of the postgres source (its descriptor's table; ParseOptions reads their defaults from it).
+const std::vector<config::OptionSpec>& PostgresSourceOptionSpecs();
 
 }  // namespace sluice::connectors::pg_source

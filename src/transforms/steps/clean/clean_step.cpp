@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/strings.hpp"
+#include "config/option_reader.hpp"
 #include "engine/space_trim.hpp"
 
 namespace sluice::transforms {
@@ -169,13 +170,14 @@ Result<std::unique_ptr<Step>> CreateClean(const config::Value& options, const st
   CleanConfig config;
   if (options.IsNull()) return MakeStep<CleanStep>(config);
   SLUICE_TRY(ValidateStepOptions(options, CleanOptions(), where));
-  SLUICE_ASSIGN_OR_RETURN(auto names, options.GetString("names", "keep"));
+  config::OptionReader keys(options, CleanOptions());
+  SLUICE_ASSIGN_OR_RETURN(auto names, keys.String("names"));
   if (names != "snake_case" && names != "keep") {
     return Status::Invalid("{}: names '{}' of {} is not one of snake_case, keep", options.Find("names")->location().ToString(),
                            names, where);
   }
   config.snake_case = names == "snake_case";
-  SLUICE_ASSIGN_OR_RETURN(config.trim, options.GetBool("trim", true));
+  SLUICE_ASSIGN_OR_RETURN(config.trim, keys.Bool("trim"));
   if (const auto* tokens = options.Find("null_tokens")) {
     SLUICE_ASSIGN_OR_RETURN(config.null_tokens, tokens->AsStringList());
   }
@@ -185,7 +187,7 @@ Result<std::unique_ptr<Step>> CreateClean(const config::Value& options, const st
       config.types.emplace_back(column, DuckDbType(word));
     }
   }
-  SLUICE_ASSIGN_OR_RETURN(auto on_type_error, options.GetString("on_type_error", "fail"));
+  SLUICE_ASSIGN_OR_RETURN(auto on_type_error, keys.String("on_type_error"));
   static const std::map<std::string, TypeErrorPolicy> kPolicies = {
       {"fail", TypeErrorPolicy::kFail}, {"null", TypeErrorPolicy::kNull}, {"reject", TypeErrorPolicy::kReject}};
   auto policy = kPolicies.find(on_type_error);
