@@ -162,6 +162,9 @@ void AddValidateCommand(CLI::App& app, CliContext& context) {
           if (!triggers.ok()) errors.push_back(triggers.status().message());
         }
       }
+      // ${env:}/${file:} references that could not be resolved: a run fails on them only where it
+      // uses their connection, notification or server:, but validate checks the whole file.
+      for (const auto& [part, problem] : loaded->project.unresolved) errors.push_back(problem);
       {  // notifications: of sluice.yaml and each pipeline's notify:
         notify::NotifierRegistry notifiers;
         notify::RegisterBuiltinNotifiers(notifiers);

@@ -43,6 +43,9 @@ int RunServe(CliContext& context) {
   if (!watched_folders.ok()) return ReportError(context, watched_folders.status());
   daemon_options.open_folder = std::move(*watched_folders);
   scheduler::Daemon daemon(*loaded->workspace, loaded->project, loaded->pipelines, daemon_options);
+  if (Status streams_resolved = loaded->project.CheckResolved("streams", "sluice serve"); !streams_resolved.ok()) {
+    return ReportError(context, streams_resolved);
+  }
   // Streams recover their spools (against the catalog's committed segments) before the first request.
   auto streams = streams::StreamHub::Open(*loaded->workspace, config::ProjectStreams(loaded->project));
   if (!streams.ok()) return ReportError(context, streams.status());

@@ -183,6 +183,37 @@ Value Section(const Value& doc, std::string_view key) {
 
 }  // namespace
 
+namespace {
+
+/// Resolves the references of `doc`, except that a problem inside one connection or notification, or
+/// inside server: or streams:, goes to config->unresolved under that part's key instead of `errors`:
+/// only the commands using that part need its variables to be set.
+void ResolveDeferringParts(Value* doc, const ParseOptions& resolve, ProjectConfig* config,
+                           std::vector<std::string>* errors) {
+  auto resolve_part = [&](Value* part, const std::string& key) {
+    std::vector<std::string> problems;
+    internal::ResolveReferences(part, resolve, &problems);
+    if (!problems.empty()) config->unresolved[key] = Join(problems, "\n");
+  };
+  for (auto& [key, section] : internal::ValueAccess::Entries(doc)) {
+    if ((key == "connections" || key == "notifications") && section.IsMap()) {
+      for (auto& [name, entry] : internal::ValueAccess::Entries(&section)) resolve_part(&entry, key + "." + name);
+    } else if (key == "server" || key == "streams") {
+      resolve_part(&section, key);
+    } else {
+      internal::ResolveReferences(&section, resolve, errors);
+    }
+  }
+}
+
+}  // namespace
+
+Status ProjectConfig::CheckResolved(const std::string& part, std::string_view user) const {
+  auto problem = unresolved.find(part);
+  if (problem == unresolved.end()) return Status::OK();
+  return Status::Invalid("{} ({} needs {})", problem->second, user, part);
+}
+
 Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& options) {
   std::error_code ec;
   fs::path given = fs::absolute(path, ec).lexically_normal();
@@ -215,7 +246,7 @@ Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& optio
 
   const EnvironmentStores stores = ChosenEnvironmentStores(doc, options.env);
   config.environments = internal::ApplyEnvironment(&doc, options.env, display, ProjectKeys(), true, &errors);
-  internal::ResolveReferences(&doc, ParseOptions{config.root, options.redactor, options.getenv}, &errors);
+  ResolveDeferringParts(&doc, ParseOptions{config.root, options.redactor, options.getenv}, &config, &errors);
   ValidateOptions(doc, ProjectKeys(), display, &errors);
 
   config.project = ReadString(doc, "project", config.root.filename().string(), &errors);

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,14 @@ struct ProjectConfig {
   std::vector<std::string> environments;  // names defined under environments:, file order
   Value s3, connections, notifications, server, query, engine, defaults, masking;  // null Value when absent
   Value raw;  // the whole merged document (without the environments: section, which the overlay consumed)
+  /// Parts of the file whose ${env:}/${file:} references could not be resolved here, by the key that
+  /// names the part ("connections.warehouse", "notifications.ops", "server", "streams"), with the
+  /// problems. A command fails on one only when it uses that part — `sluice runs` does not need the
+  /// warehouse password — and `sluice validate` reports them all.
+  std::map<std::string, std::string> unresolved;
+
+  /// OK, or the problems of `part` (a key of `unresolved`) naming `user` as the one that needs it.
+  Status CheckResolved(const std::string& part, std::string_view user) const;
 };
 
 /// Keys of sluice.yaml and of its s3: and masking: sections (validation and docs/configuration.md).
@@ -46,7 +55,8 @@ const std::vector<OptionSpec>& ServerKeys();
 
 /// `path` is sluice.yaml or the folder holding it. Applies `environments.<env>` (deep merge of maps; lists and
 /// scalars replace) before reading keys, then resolves ${...} references (those of other environments are
-/// never resolved); an unknown env is an error listing the defined ones. Unknown keys (top level, s3:) are
+/// never resolved; those of the parts ProjectConfig::unresolved names are reported when a part is
+/// used); an unknown env is an error listing the defined ones. Unknown keys (top level, s3:) are
 /// errors with a nearest-key hint; `connections.<name>` and `notifications.<name>` must be maps with a `type`.
 /// All problems of the file come back in one Status.
 Result<ProjectConfig> LoadProject(const std::filesystem::path& path, const LoadOptions& options);

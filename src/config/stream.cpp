@@ -4,6 +4,7 @@
 
 #include "common/strings.hpp"
 #include "config/document.hpp"
+#include "config/option_reader.hpp"
 
 namespace sluice::config {
 
@@ -49,7 +50,7 @@ const std::vector<OptionSpec>& StreamTargetKeys() {
 
 const std::vector<OptionSpec>& StreamBufferKeys() {
   static const std::vector<OptionSpec> kKeys = {
-      {"max_bytes", OptionType::kByteSize, "64MB", false, false, "write to the lake once this much is buffered"},
+      {"max_bytes", OptionType::kByteSize, "64MiB", false, false, "write to the lake once this much is buffered"},
       {"max_age", OptionType::kDuration, "60s", false, false,
        "write to the lake once the oldest buffered record is this old"},
   };
@@ -90,9 +91,10 @@ StreamConfig ReadStream(const std::string& name, const Value& entry, const std::
 
   const Value& target = Child(entry, "target");
   ValidateOptions(target, StreamTargetKeys(), "target of " + where, errors);
-  stream.zone = Take(target.GetString("zone", "raw"), std::string("raw"), errors);
-  stream.table = Take(target.GetString("table", ""), std::string(), errors);
-  stream.schema_evolution = Take(target.GetString("schema_evolution", "quarantine"), std::string("quarantine"), errors);
+  OptionReader target_keys(target, StreamTargetKeys());
+  stream.zone = Take(target_keys.String("zone"), std::string("raw"), errors);
+  stream.table = Take(target_keys.String("table"), std::string(), errors);
+  stream.schema_evolution = Take(target_keys.String("schema_evolution"), std::string("quarantine"), errors);
   if (stream.zone != "raw" && stream.zone != "silver" && stream.zone != "gold") {
     errors->push_back(fmt::format("{}streams.{}.target.zone '{}' is not a zone; write raw, silver or gold",
                                   Prefix(target.location()), name, stream.zone));
@@ -109,8 +111,9 @@ StreamConfig ReadStream(const std::string& name, const Value& entry, const std::
 
   const Value& buffer = Child(entry, "buffer");
   ValidateOptions(buffer, StreamBufferKeys(), "buffer of " + where, errors);
-  stream.max_bytes = Take(buffer.GetByteSize("max_bytes", stream.max_bytes), stream.max_bytes, errors);
-  stream.max_age = Take(buffer.GetDuration("max_age", stream.max_age), stream.max_age, errors);
+  OptionReader buffer_keys(buffer, StreamBufferKeys());
+  stream.max_bytes = Take(buffer_keys.ByteSize("max_bytes"), stream.max_bytes, errors);
+  stream.max_age = Take(buffer_keys.Duration("max_age"), stream.max_age, errors);
 
   if (const Value& partition_by = Child(entry, "partition_by"); !partition_by.IsNull()) {
     stream.partition_by = Take(partition_by.AsStringList(), std::vector<std::string>{}, errors);
@@ -147,14 +150,12 @@ StreamConfig ReadStream(const std::string& name, const Value& entry, const std::
       if (!aws.id.empty() && !aws.secret.empty()) stream.aws_access_keys.push_back(std::move(aws));
     }
   }
-  stream.max_record_size = Take(entry.GetByteSize("max_record_size", stream.max_record_size), stream.max_record_size, errors);
-  stream.max_request_bytes =
-      Take(entry.GetByteSize("max_request_bytes", stream.max_request_bytes), stream.max_request_bytes, errors);
-  stream.max_request_records =
-      Take(entry.GetInt("max_request_records", stream.max_request_records), stream.max_request_records, errors);
-  stream.max_spool_bytes = Take(entry.GetByteSize("max_spool_bytes", stream.max_spool_bytes), stream.max_spool_bytes, errors);
-  stream.max_active_partitions =
-      Take(entry.GetInt("max_active_partitions", stream.max_active_partitions), stream.max_active_partitions, errors);
+  OptionReader keys(entry, StreamKeys());
+  stream.max_record_size = Take(keys.ByteSize("max_record_size"), stream.max_record_size, errors);
+  stream.max_request_bytes = Take(keys.ByteSize("max_request_bytes"), stream.max_request_bytes, errors);
+  stream.max_request_records = Take(keys.Int("max_request_records"), stream.max_request_records, errors);
+  stream.max_spool_bytes = Take(keys.ByteSize("max_spool_bytes"), stream.max_spool_bytes, errors);
+  stream.max_active_partitions = Take(keys.Int("max_active_partitions"), stream.max_active_partitions, errors);
   // Bounds that keep one request, and one flush, within memory.
   auto positive = [&](std::string_view key, uint64_t value, uint64_t most) {
     if (value == 0 || value > most) {

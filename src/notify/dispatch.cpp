@@ -98,13 +98,18 @@ std::vector<std::string> Recipients(const config::Value& notify, const std::vect
 }
 
 Status SendNotice(const NotifierRegistry& registry, const config::Value& notifications,
-                  const std::vector<std::string>& names, const RunNotice& notice) {
+                  const std::vector<std::string>& names, const RunNotice& notice,
+                  const std::map<std::string, std::string>& unresolved) {
   std::vector<std::string> failures;
   bool retryable = false;
   for (const auto& name : names) {
     const auto* entry = notifications.IsMap() ? notifications.Find(name) : nullptr;
     if (entry == nullptr) {
       failures.push_back(fmt::format("notification '{}' is not defined under notifications: in sluice.yaml", name));
+      continue;
+    }
+    if (auto problem = unresolved.find("notifications." + name); problem != unresolved.end()) {
+      failures.push_back(fmt::format("notification '{}': {}", name, problem->second));
       continue;
     }
     auto notifier = Create(registry, name, *entry);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,11 @@ void ValidatePipelineNotify(const config::Value& notify, const config::Value& no
 std::vector<std::string> Recipients(const config::Value& notify, const std::vector<RunEvent>& events);
 
 /// Sends `notice` to each named notification. Every destination is tried; the errors of those
-/// that failed come back together (the run's outcome does not depend on them).
+/// that failed come back together (the run's outcome does not depend on them). `unresolved` is
+/// config::ProjectConfig::unresolved: a notification listed there ("notifications.NAME") fails
+/// with its problems instead of being sent.
 Status SendNotice(const NotifierRegistry& registry, const config::Value& notifications,
-                  const std::vector<std::string>& names, const RunNotice& notice);
+                  const std::vector<std::string>& names, const RunNotice& notice,
+                  const std::map<std::string, std::string>& unresolved = {});
 
 }  // namespace sluice::notify

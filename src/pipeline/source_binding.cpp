@@ -20,7 +20,10 @@ Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, c
 Result<const config::Value*> FindConnection(const Workspace& workspace, const std::string& name,
                                             const std::string& where) {
   const auto& connections = workspace.project().connections;
-  if (const auto* connection = connections.Find(name)) return connection;
+  if (const auto* connection = connections.Find(name)) {
+    SLUICE_TRY(workspace.project().CheckResolved("connections." + name, where));
+    return connection;
+  }
   std::string hint = NearestWord(name, connections.Keys());
   return Status::Invalid("{}: connection '{}' is not defined under connections: in sluice.yaml{}", where, name,
                          hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint));
@@ -38,7 +41,9 @@ Result<ResolvedSource> ResolveSource(const Workspace& workspace, const config::P
   if (const auto* connection = source.Find("connection")) {
     SLUICE_ASSIGN_OR_RETURN(resolved.connection_name, connection->AsString());
     SLUICE_ASSIGN_OR_RETURN(const auto* conn,
-                            FindConnection(workspace, resolved.connection_name, connection->location().ToString()));
+                            FindConnection(workspace, resolved.connection_name,
+                                           fmt::format("{}: source of job '{}' in pipeline '{}'",
+                                                       connection->location().ToString(), job.name, pipeline.name)));
     SLUICE_ASSIGN_OR_RETURN(type, conn->Find("type")->AsString());
     for (const auto& [k, v] : conn->entries()) {
       if (k != "type") entries.emplace_back(k, v);

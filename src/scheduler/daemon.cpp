@@ -292,7 +292,7 @@ void Daemon::SendAlert(const triggers::TriggerAlert& alert) {
   notice.trigger = alert.kind;
   notice.error = alert.detail;
   auto names = notify::Recipients(pipeline->notify, {notify::RunEvent::kFailure});
-  Status sent = notify::SendNotice(notifiers_, project_.notifications, names, notice);
+  Status sent = notify::SendNotice(notifiers_, project_.notifications, names, notice, project_.unresolved);
   if (!sent.ok()) spdlog::warn("notifications of '{}': {}", alert.pipeline, workspace_.Redact(sent.message()));
 }
 

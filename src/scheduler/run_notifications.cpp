@@ -44,7 +44,7 @@ Status NotifyRunOutcome(const notify::NotifierRegistry& registry, const config::
                         const config::PipelineConfig& pipeline, const pipeline::RunOutcome& outcome) {
   auto names = notify::Recipients(pipeline.notify, EventsOfRun(outcome));
   if (names.empty()) return Status::OK();
-  return notify::SendNotice(registry, project.notifications, names, NoticeForRun(project, outcome));
+  return notify::SendNotice(registry, project.notifications, names, NoticeForRun(project, outcome), project.unresolved);
 }
 
 }  // namespace sluice::scheduler

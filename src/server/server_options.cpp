@@ -12,6 +12,7 @@ bool IsLoopbackHost(const std::string& host) {
 Result<ServerOptions> ServerOptionsFromConfig(const config::ProjectConfig& project) {
   ServerOptions options;
   const config::Value& server = project.server;
+  SLUICE_TRY(project.CheckResolved("server", "the API server (server: in sluice.yaml)"));
   if (!server.IsNull() && !server.IsMap()) return Status::Invalid("{}: server: must be a map (listen:, token:, max_concurrent_runs:)",
                                                server.location().ToString());
   // Its keys were checked against config::ServerKeys() when sluice.yaml was read; the defaults are theirs.

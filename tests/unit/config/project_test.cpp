@@ -130,14 +130,29 @@ TEST(ProjectTest, UnknownEnvironmentListsTheDefinedOnes) {
             "sluice.yaml: environment 'prod' is not defined: sluice.yaml has no environments: section");
 }
 
-TEST(ProjectTest, MissingEnvVarIsReportedWithLineAndKeyPath) {
+TEST(ProjectTest, AnUnsetVariableOfAConnectionIsReportedWhenTheConnectionIsUsed) {
   TempDir dir;
   dir.Write("sluice.yaml", kSluiceYaml);
   auto vars = kExampleEnv;
   vars.erase("REGISTRY_PASSWORD");
-  EXPECT_EQ(LoadError(dir, Options("", vars)),
+  auto loaded = LoadProject(dir.path(), Options("", vars));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();  // commands not using the registry need no password
+  EXPECT_EQ(loaded->unresolved.size(), 1u);
+  EXPECT_TRUE(loaded->CheckResolved("server", "sluice serve").ok());
+  Status used = loaded->CheckResolved("connections.registry", "source of job 'a'");
+  ASSERT_FALSE(used.ok());
+  EXPECT_EQ(used.message(),
             "sluice.yaml:14:15: environment variable 'REGISTRY_PASSWORD' is not set (referenced by "
-            "connections.registry.password); export it or use ${env:REGISTRY_PASSWORD:-default}");
+            "connections.registry.password); export it or use ${env:REGISTRY_PASSWORD:-default} (source of job 'a' "
+            "needs connections.registry)");
+}
+
+TEST(ProjectTest, AnUnsetVariableEveryCommandNeedsFailsTheLoad) {
+  TempDir dir;
+  dir.Write("sluice.yaml", "lake: ${env:LAKE_DIR}\nserver: { token: \"${env:API_TOKEN}\" }\n");
+  std::string message = LoadError(dir, Options("", {}));
+  EXPECT_THAT(message, HasSubstr("environment variable 'LAKE_DIR' is not set (referenced by lake)"));
+  EXPECT_THAT(message, Not(HasSubstr("API_TOKEN")));  // server: is deferred to the commands serving the API
 }
 
 TEST(ProjectTest, TyposGetNearestKeyHintsAndAllErrorsAreCollected) {

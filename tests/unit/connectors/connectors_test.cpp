@@ -22,6 +22,7 @@
 #include "connectors/sources/files/zip_extract.hpp"
 #include "connectors/sources/http/http_download.hpp"
 #include "connectors/sources/http/http_source.hpp"
+#include "connectors/sources/postgres/cdc_source.hpp"
 #include "connectors/sources/postgres/postgres_source.hpp"
 #include "storage/local_object_store.hpp"
 
@@ -355,6 +356,16 @@ TEST(ConnectorDocsTest, OptionTablesAreCurrent) {
   RegisterBuiltinSources(registry);
   for (const auto& d : registry.descriptors()) {
     test_support::ExpectOptionTableCurrent("docs/connectors/" + d.name + ".md", d.options);
+  }
+}
+
+/// The job's cdc: section and its heartbeat: map (docs/connectors/postgres-cdc.md).
+TEST(ConnectorDocsTest, CdcKeyTablesAreCurrent) {
+  for (const auto& [name, keys] : {std::pair{"cdc", &PostgresCdcKeys()}, std::pair{"cdc_heartbeat", &PostgresCdcHeartbeatKeys()}}) {
+    std::string problem = test_support::UpdateOrCompareKeysSection("docs/connectors/postgres-cdc.md", name,
+                                                                   config::OptionsMarkdown(*keys));
+    EXPECT_TRUE(problem.empty()) << problem;
+    for (const auto& bad : config::InvalidDefaults(*keys)) ADD_FAILURE() << name << ": " << bad;
   }
 }
 

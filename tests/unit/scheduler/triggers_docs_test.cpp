@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "config/option_reader.hpp"
 #include "config/options.hpp"
 #include "scheduler/triggers/trigger.hpp"
 #include "unit/docs_support.hpp"
@@ -15,6 +16,7 @@ TEST(TriggersDocsTest, EveryKindIsDocumentedWithItsKeyTable) {
   for (const auto& kind : BuiltinTriggers().Names()) {
     EXPECT_NE(doc.find("| `" + kind + "` |"), std::string::npos) << kind << " is missing from the kinds table";
     const TriggerDescriptor* descriptor = BuiltinTriggers().Find(kind);
+    for (const auto& bad : config::InvalidDefaults(descriptor->options)) ADD_FAILURE() << kind << ": " << bad;
     if (descriptor->options.empty()) continue;
     EXPECT_EQ(sluice::test_support::KeysSection(doc, kind), config::OptionsMarkdown(descriptor->options)) << kind;
   }

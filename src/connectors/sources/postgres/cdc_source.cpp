@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "common/strings.hpp"
+#include "config/option_reader.hpp"
 #include "connectors/postgres/pg_connection_settings.hpp"
 #include "connectors/sources/postgres/cdc_capture.hpp"
 
@@ -60,7 +61,7 @@ const std::vector<config::OptionSpec>& PostgresCdcKeys() {
       {"commit_every", OptionType::kDuration, "10s", false, false,
        "lake commit cadence while streaming: a micro-batch is committed at least this often when changes arrive"},
       {"max_rows", OptionType::kInt, "100000", false, false, "commit a micro-batch once it holds this many changes"},
-      {"max_bytes", OptionType::kByteSize, "64MB", false, false,
+      {"max_bytes", OptionType::kByteSize, "64MiB", false, false,
        "commit a micro-batch once its values add up to this many bytes"},
       {"heartbeat", OptionType::kMap, "", false, false,
        "optional write to the source while streaming, so the slot advances when the captured database is idle but "
@@ -69,9 +70,7 @@ const std::vector<config::OptionSpec>& PostgresCdcKeys() {
   return kKeys;
 }
 
-namespace {
-
-const std::vector<config::OptionSpec>& HeartbeatKeys() {
+const std::vector<config::OptionSpec>& PostgresCdcHeartbeatKeys() {
   using config::OptionType;
   static const std::vector<config::OptionSpec> kKeys = {
       {"sql", OptionType::kString, "", true, false, "the statement to run, e.g. an UPDATE of a one-row heartbeat table"},
@@ -79,8 +78,6 @@ const std::vector<config::OptionSpec>& HeartbeatKeys() {
   };
   return kKeys;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, const config::Value& v) {
   std::string where = fmt::format("job '{}' of pipeline '{}'", context.job, context.pipeline);
@@ -142,43 +139,41 @@ Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, cons
   }
 
   o.slot = o.publication = DefaultName(context.pipeline);
-  if (const config::Value* cdc = &request.cdc; !cdc->IsNull()) {
+  const config::Value& cdc = request.cdc;
+  if (!cdc.IsNull()) {
     std::vector<std::string> errors;
-    config::ValidateOptions(*cdc, PostgresCdcKeys(), fmt::format("cdc: of {}", where), &errors);
+    config::ValidateOptions(cdc, PostgresCdcKeys(), fmt::format("cdc: of {}", where), &errors);
     SLUICE_TRY(config::ErrorsToStatus(errors));
-    SLUICE_ASSIGN_OR_RETURN(o.slot, cdc->GetString("slot", o.slot));
-    SLUICE_ASSIGN_OR_RETURN(o.publication, cdc->GetString("publication", o.publication));
-    if (const auto* every = cdc->Find("commit_every")) {
-      SLUICE_ASSIGN_OR_RETURN(auto d, every->AsDuration());
-      o.commit_every = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+    // Their defaults name the pipeline, so they are not the table's literal defaults.
+    SLUICE_ASSIGN_OR_RETURN(o.slot, cdc.GetString("slot", o.slot));
+    SLUICE_ASSIGN_OR_RETURN(o.publication, cdc.GetString("publication", o.publication));
+  }
+  config::OptionReader keys(cdc, PostgresCdcKeys());
+  SLUICE_ASSIGN_OR_RETURN(auto commit_every, keys.Duration("commit_every"));
+  o.commit_every = std::chrono::duration_cast<std::chrono::milliseconds>(commit_every);
+  SLUICE_ASSIGN_OR_RETURN(o.max_rows, keys.Int("max_rows"));
+  SLUICE_ASSIGN_OR_RETURN(auto max_bytes, keys.ByteSize("max_bytes"));
+  o.max_bytes = static_cast<int64_t>(max_bytes);
+  if (o.max_rows < 1 || o.max_bytes < 1 || o.commit_every.count() < 1) {
+    return Status::Invalid("{}: cdc: commit_every, max_rows and max_bytes of {} must be positive",
+                           cdc.location().ToString(), where);
+  }
+  if (const auto* heartbeat = keys.Find("heartbeat"); heartbeat != nullptr && !heartbeat->IsNull()) {
+    std::vector<std::string> errors;
+    config::ValidateOptions(*heartbeat, PostgresCdcHeartbeatKeys(), fmt::format("cdc: heartbeat: of {}", where), &errors);
+    SLUICE_TRY(config::ErrorsToStatus(errors));
+    config::OptionReader heartbeat_keys(*heartbeat, PostgresCdcHeartbeatKeys());
+    SLUICE_ASSIGN_OR_RETURN(o.heartbeat_sql, heartbeat_keys.String("sql"));
+    o.heartbeat_location = heartbeat->KeyLocation("sql");
+    if (Trim(o.heartbeat_sql).empty()) {
+      return Status::Invalid("{}: cdc: heartbeat: sql of {} is empty; give the statement to run (e.g. UPDATE "
+                             "sluice_heartbeat SET at = now())",
+                             heartbeat->location().ToString(), where);
     }
-    SLUICE_ASSIGN_OR_RETURN(o.max_rows, cdc->GetInt("max_rows", o.max_rows));
-    if (const auto* bytes = cdc->Find("max_bytes")) {
-      SLUICE_ASSIGN_OR_RETURN(auto b, bytes->AsByteSize());
-      o.max_bytes = static_cast<int64_t>(b);
-    }
-    if (const auto* heartbeat = cdc->Find("heartbeat"); heartbeat != nullptr && !heartbeat->IsNull()) {
-      std::vector<std::string> hb_errors;
-      config::ValidateOptions(*heartbeat, HeartbeatKeys(), fmt::format("cdc: heartbeat: of {}", where), &hb_errors);
-      SLUICE_TRY(config::ErrorsToStatus(hb_errors));
-      SLUICE_ASSIGN_OR_RETURN(o.heartbeat_sql, heartbeat->GetString("sql", ""));
-      o.heartbeat_location = heartbeat->KeyLocation("sql");
-      if (Trim(o.heartbeat_sql).empty()) {
-        return Status::Invalid("{}: cdc: heartbeat: sql of {} is empty; give the statement to run (e.g. UPDATE "
-                               "sluice_heartbeat SET at = now())",
-                               heartbeat->location().ToString(), where);
-      }
-      if (const auto* every = heartbeat->Find("every")) {
-        SLUICE_ASSIGN_OR_RETURN(auto d, every->AsDuration());
-        o.heartbeat_every = std::chrono::duration_cast<std::chrono::milliseconds>(d);
-      }
-      if (o.heartbeat_every.count() < 1) {
-        return Status::Invalid("{}: cdc: heartbeat: every of {} must be positive", heartbeat->location().ToString(), where);
-      }
-    }
-    if (o.max_rows < 1 || o.max_bytes < 1 || o.commit_every.count() < 1) {
-      return Status::Invalid("{}: cdc: commit_every, max_rows and max_bytes of {} must be positive",
-                             cdc->location().ToString(), where);
+    SLUICE_ASSIGN_OR_RETURN(auto every, heartbeat_keys.Duration("every"));
+    o.heartbeat_every = std::chrono::duration_cast<std::chrono::milliseconds>(every);
+    if (o.heartbeat_every.count() < 1) {
+      return Status::Invalid("{}: cdc: heartbeat: every of {} must be positive", heartbeat->location().ToString(), where);
     }
   }
   SourcePlan plan;

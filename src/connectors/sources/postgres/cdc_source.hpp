@@ -10,6 +10,8 @@ namespace sluice::connectors {
 
 /// Keys of a job's cdc: section (mode: cdc of the postgres source).
 const std::vector<config::OptionSpec>& PostgresCdcKeys();
+/// The keys of cdc: heartbeat:.
+const std::vector<config::OptionSpec>& PostgresCdcHeartbeatKeys();
 
 /// mode: cdc of the postgres source: `table:` or `tables:`, and the job's cdc: section. The
 /// source's OpenChangeCapture() follows the tables through a logical replication slot.

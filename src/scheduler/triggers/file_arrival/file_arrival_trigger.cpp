@@ -16,6 +16,7 @@
 
 #include "common/hash.hpp"
 #include "common/strings.hpp"
+#include "config/option_reader.hpp"
 #include "scheduler/triggers/parse_util.hpp"
 #include "scheduler/triggers/schedule/schedule_trigger.hpp"
 
@@ -438,6 +439,27 @@ class FileArrivalTrigger final : public PolledTrigger {
   std::string last_state_;
 };
 
+const std::vector<config::OptionSpec>& FileArrivalOptionSpecs() {
+  using config::OptionType;
+  static const std::vector<config::OptionSpec> kSpecs = {
+      {"path", OptionType::kString, "", true, false,
+       "folder to watch (relative to the project) or s3://bucket/prefix"},
+      {"require", OptionType::kStringList, "", false, false,
+       "glob per file of a complete set, e.g. [orders*.csv, reviews*.csv]: a run starts when each has a new file"},
+      {"pattern", OptionType::kString, "*", false, false,
+       "without require: which files count ('*' = files directly in the folder, '**' = also in sub-folders)"},
+      {"settle", OptionType::kDuration, "30s", false, false,
+       "a file counts once its size and modification time (S3: ETag) stayed the same this long"},
+      {"max_runs", OptionType::kString, "", false, false,
+       "at most N runs per minute|hour|day|week (calendar periods in timezone), e.g. 1 per day; later sets wait"},
+      {"timeout", OptionType::kDuration, "", false, false,
+       "report (once) a partial set whose first file has waited longer than this, e.g. 6h"},
+      {"poll", OptionType::kDuration, "30s", false, false,
+       "how often the folder or prefix is listed (local folders are also watched with inotify)"},
+      {"timezone", OptionType::kString, "UTC", false, false, "IANA time zone of the max_runs periods"},
+  };  return kSpecs;
+}
+
 Result<std::shared_ptr<const TriggerConfig>> ParseFileArrival(const config::Value& item) {
   const config::Value& map = *item.Find("file_arrival");
   auto config = std::make_shared<FileArrivalConfig>();
@@ -451,9 +473,10 @@ Result<std::shared_ptr<const TriggerConfig>> ParseFileArrival(const config::Valu
                        "pattern and require exclude each other: require lists the patterns of a complete set");
     }
   }
-  SLUICE_ASSIGN_OR_RETURN(config->pattern, map.GetString("pattern", "*"));
-  SLUICE_ASSIGN_OR_RETURN(config->settle, map.GetDuration("settle", config->settle));
-  SLUICE_ASSIGN_OR_RETURN(config->poll, map.GetDuration("poll", config->poll));
+  config::OptionReader options(map, FileArrivalOptionSpecs());
+  SLUICE_ASSIGN_OR_RETURN(config->pattern, options.String("pattern"));
+  SLUICE_ASSIGN_OR_RETURN(config->settle, options.Duration("settle"));
+  SLUICE_ASSIGN_OR_RETURN(config->poll, options.Duration("poll"));
   if (config->poll < std::chrono::seconds(1)) return InvalidAt(*map.Find("poll"), "must be at least 1s");
   if (const config::Value* timeout = map.Find("timeout"); timeout != nullptr && !timeout->IsNull()) {
     SLUICE_ASSIGN_OR_RETURN(config->timeout, timeout->AsDuration());
@@ -491,29 +514,13 @@ Result<std::unique_ptr<PolledTrigger>> MakeFileArrivalTrigger(std::string pipeli
 }
 
 TriggerDescriptor FileArrivalTriggerDescriptor() {
-  using config::OptionType;
   TriggerDescriptor d;
   d.kind = "file_arrival";
   d.summary = "run when files arrive in a local folder (inotify + listing) or under an s3:// prefix (polling)";
   d.value_form = "a map: {path: incoming/, require: [...], settle: 30s, max_runs: 1 per day, ...}";
   d.options_inside = true;
-  d.options = {
-      {"path", OptionType::kString, "", true, false,
-       "folder to watch (relative to the project) or s3://bucket/prefix"},
-      {"require", OptionType::kStringList, "", false, false,
-       "glob per file of a complete set, e.g. [orders*.csv, reviews*.csv]: a run starts when each has a new file"},
-      {"pattern", OptionType::kString, "*", false, false,
-       "without require: which files count ('*' = files directly in the folder, '**' = also in sub-folders)"},
-      {"settle", OptionType::kDuration, "30s", false, false,
-       "a file counts once its size and modification time (S3: ETag) stayed the same this long"},
-      {"max_runs", OptionType::kString, "", false, false,
-       "at most N runs per minute|hour|day|week (calendar periods in timezone), e.g. 1 per day; later sets wait"},
-      {"timeout", OptionType::kDuration, "", false, false,
-       "report (once) a partial set whose first file has waited longer than this, e.g. 6h"},
-      {"poll", OptionType::kDuration, "30s", false, false,
-       "how often the folder or prefix is listed (local folders are also watched with inotify)"},
-      {"timezone", OptionType::kString, "UTC", false, false, "IANA time zone of the max_runs periods"},
-  };
+  d.options = FileArrivalOptionSpecs();
+
   d.parse = [](const config::Value& item, const TriggerParseContext&) { return ParseFileArrival(item); };
   d.make_polled = [](const TriggerSpec& spec, const PolledTriggerContext& context,
                      std::optional<std::string> saved_state) -> Result<std::unique_ptr<PolledTrigger>> {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/strings.hpp"
+#include "config/option_reader.hpp"
 
 namespace sluice::transforms {
 namespace {
@@ -94,11 +95,13 @@ StepDescriptor MergeStepDescriptor() {
             "when the input has several rows per key, the one with the highest value wins"},
            {"mode", config::OptionType::kString, "upsert", false, false, "upsert | scd2"}},
           [](const config::Value& options, const std::string& where) -> Result<std::unique_ptr<Step>> {
-            SLUICE_TRY(ValidateStepOptions(options, MergeStepDescriptor().options, where));
+            const std::vector<config::OptionSpec> specs = MergeStepDescriptor().options;
+            SLUICE_TRY(ValidateStepOptions(options, specs, where));
+            config::OptionReader keys(options, specs);
             MergeConfig config;
             SLUICE_ASSIGN_OR_RETURN(config.key, options.Find("key")->AsStringList());
-            SLUICE_ASSIGN_OR_RETURN(config.order_by, options.GetString("order_by", ""));
-            SLUICE_ASSIGN_OR_RETURN(auto mode, options.GetString("mode", "upsert"));
+            SLUICE_ASSIGN_OR_RETURN(config.order_by, keys.String("order_by"));
+            SLUICE_ASSIGN_OR_RETURN(auto mode, keys.String("mode"));
             if (mode != "upsert" && mode != "scd2") {
               return Status::Invalid("{}: mode '{}' of {} is not one of upsert, scd2",
                                      options.Find("mode")->location().ToString(), mode, where);
