@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
-.PHONY: deps configure build test demo bench clean test-crash install fuzz test-asan
+.PHONY: deps configure build test demo bench clean test-crash install fuzz test-asan style-deps format format-check tidy
 
 deps:
 	bash scripts/install-deps.sh
@@ -34,6 +34,24 @@ bench: build
 
 clean:
 	rm -rf $(BUILD)
+
+# Style (STYLE.md): .clang-format and .clang-tidy's naming check. format and format-check touch only
+# the lines changed since FORMAT_BASE (default: the last commit, i.e. what is not committed yet;
+# FORMAT_BASE=origin/main for a branch), so older code is reformatted only where it is edited. tidy
+# checks the naming of every file under src/ (TIDY_FILES, a regex, to narrow it) against $(BUILD)'s
+# compile_commands.json and fails on a violation.
+FORMAT_BASE ?= HEAD
+TIDY_FILES ?= ^$(CURDIR)/src/.*\.cpp$$
+style-deps:
+	bash scripts/install-deps.sh style
+format: style-deps
+	git clang-format --force --quiet $(FORMAT_BASE) -- src tests
+format-check: style-deps
+	@diff=$$(git clang-format --diff $(FORMAT_BASE) -- src tests | grep -v '^no modified files to format$$' \
+	  | grep -v '^clang-format did not modify any files$$'); \
+	if [ -n "$$diff" ]; then echo "$$diff"; echo "format-check: run make format"; exit 1; fi
+tidy: build style-deps
+	run-clang-tidy -p $(BUILD) -quiet -j $(JOBS) '$(TIDY_FILES)'
 
 # Fuzzing and sanitizers (docs/testing.md): each in its own build dir, every module instrumented.
 FUZZ_SECONDS ?= 30

@@ -16,6 +16,8 @@ APT_PACKAGES=(
 )
 # `install-deps.sh fuzz` (make fuzz) also installs Debian's clang and libFuzzer.
 if [ "${1:-}" = "fuzz" ]; then APT_PACKAGES+=(clang libclang-rt-14-dev); fi
+# `install-deps.sh style` (make format, format-check, tidy) also installs clang-format and clang-tidy.
+if [ "${1:-}" = "style" ]; then APT_PACKAGES+=(clang-format clang-tidy); fi
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

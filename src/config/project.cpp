@@ -32,7 +32,7 @@ const std::vector<OptionSpec>& ProjectKeys() {
       {"query", OptionType::kMap, "", false, false,
        "settings of sluice query (max_bytes_scanned, result_location, ...)"},
       {"engine", OptionType::kMap, "", false, false,
-       "settings of the embedded engine (memory_limit, threads, temp_directory, ...)"},
+       "settings of the embedded engine: memory_limit, threads, temp_directory (keys below)"},
       {"defaults", OptionType::kMap, "", false, false, "defaults for every job of every pipeline"},
       {"masking", OptionType::kMap, "", false, false,
        "settings of mask: (key: the secret of keyed hashes, e.g. key: \"${env:SLUICE_MASK_KEY}\")"},
@@ -50,6 +50,18 @@ const std::vector<OptionSpec>& QueryKeys() {
        "refuse a query whose files, after partition pruning, exceed this size (e.g. 10GB); omitted = no limit"},
       {"result_location", OptionType::kString, "", false, false,
        "where sluice query --save writes results: a folder (relative to sluice.yaml) or s3://bucket/prefix"},
+  };
+  return kKeys;
+}
+
+const std::vector<OptionSpec>& EngineKeys() {
+  static const std::vector<OptionSpec> kKeys = {
+      {"memory_limit", OptionType::kString, "2GB", false, false,
+       "most memory the engine holds per process (DuckDB's form: 4GB, 512MB); larger work spills to temp_directory"},
+      {"threads", OptionType::kInt, "0", false, false, "engine threads; 0 = one per core"},
+      {"temp_directory", OptionType::kString, "", false, false,
+       "where the engine spills (relative to sluice.yaml); each process uses its own <pid>-<random>/ inside; "
+       "omitted = .sluice/tmp"},
   };
   return kKeys;
 }
@@ -73,7 +85,8 @@ const std::vector<OptionSpec>& S3Keys() {
   static const std::vector<OptionSpec> kKeys = {
       {"endpoint", OptionType::kString, "", false, false,
        "http(s)://host:port of an S3-compatible server; omit for AWS"},
-      {"region", OptionType::kString, "us-east-1", false, false, "region used for signing requests"},
+      {"region", OptionType::kString, "", false, false,
+       "region used for signing requests; omitted = $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1"},
       {"access_key_id", OptionType::kString, "", false, true, "access key id"},
       {"secret_access_key", OptionType::kString, "", false, true, "secret access key"},
       {"session_token", OptionType::kString, "", false, true, "session token of temporary credentials"},
@@ -84,13 +97,13 @@ const std::vector<OptionSpec>& S3Keys() {
       {"verify_tls", OptionType::kBool, "true", false, false,
        "check the server's TLS certificate; false is unsafe (accepts any server) and only for test endpoints"},
       // s3 block: transfer tuning (issue 6)
-      {"part_size", OptionType::kByteSize, "8MB", false, false,
-       "multipart upload part size; objects above it are uploaded in parts (AWS minimum 5MB)"},
+      {"part_size", OptionType::kByteSize, "8MiB", false, false,
+       "multipart upload part size; objects above it are uploaded in parts (AWS minimum 5MiB)"},
       {"upload_concurrency", OptionType::kInt, "4", false, false,
        "multipart parts uploaded at once (memory: this many parts plus one per upload); 1 = one after another"},
       {"max_attempts", OptionType::kInt, "6", false, false,
        "tries per request (retries with exponential backoff and jitter on throttling, 5xx, timeouts)"},
-      {"cache_size", OptionType::kByteSize, "10GB", false, false,
+      {"cache_size", OptionType::kByteSize, "10GiB", false, false,
        "size limit of the local read-through cache (.sluice/cache) that queries read S3 tables from"},
   };
   return kKeys;
@@ -328,6 +341,7 @@ Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& optio
   config.query = Section(doc, "query");
   ValidateOptions(config.query, QueryKeys(), fmt::format("query of {}", display), &errors);
   config.engine = Section(doc, "engine");
+  ValidateOptions(config.engine, EngineKeys(), fmt::format("engine of {}", display), &errors);
   config.defaults = Section(doc, "defaults");
   config.masking = Section(doc, "masking");
   ValidateOptions(config.masking, MaskingKeys(), fmt::format("masking of {}", display), &errors);

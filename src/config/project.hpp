@@ -50,6 +50,8 @@ const std::vector<OptionSpec>& S3Keys();
 const std::vector<OptionSpec>& MaskingKeys();
 /// Keys of the query: section.
 const std::vector<OptionSpec>& QueryKeys();
+/// The keys of `engine:` (the embedded engine of every command), validated when sluice.yaml is read.
+const std::vector<OptionSpec>& EngineKeys();
 /// The keys of `server:` (sluice serve), validated when sluice.yaml is read.
 const std::vector<OptionSpec>& ServerKeys();
 

@@ -3,25 +3,27 @@
 #include <algorithm>
 
 #include "common/secret.hpp"
+#include "config/option_reader.hpp"
+#include "config/project.hpp"
 
 namespace sluice::connectors {
 
 Result<storage::s3::S3Options> S3OptionsFromConfig(const config::Value& s3) {
   storage::s3::S3Options options;
   if (s3.IsNull()) return options;
-  SLUICE_ASSIGN_OR_RETURN(options.endpoint, s3.GetString("endpoint", ""));
-  SLUICE_ASSIGN_OR_RETURN(options.region, s3.GetString("region", ""));
-  SLUICE_ASSIGN_OR_RETURN(options.profile, s3.GetString("profile", ""));
-  if (s3.Find("path_style") != nullptr) {
-    SLUICE_ASSIGN_OR_RETURN(bool path_style, s3.GetBool("path_style", true));
-    options.path_style = path_style;
+  config::OptionReader keys(s3, config::S3Keys());
+  SLUICE_ASSIGN_OR_RETURN(options.endpoint, keys.String("endpoint"));
+  SLUICE_ASSIGN_OR_RETURN(options.region, keys.String("region"));
+  SLUICE_ASSIGN_OR_RETURN(options.profile, keys.String("profile"));
+  if (const config::Value* path_style = keys.Find("path_style"); path_style != nullptr && !path_style->IsNull()) {
+    SLUICE_ASSIGN_OR_RETURN(options.path_style, path_style->AsBool());
   }
-  SLUICE_ASSIGN_OR_RETURN(options.verify_tls, s3.GetBool("verify_tls", true));
-  SLUICE_ASSIGN_OR_RETURN(options.part_size, s3.GetByteSize("part_size", options.part_size));
+  SLUICE_ASSIGN_OR_RETURN(options.verify_tls, keys.Bool("verify_tls"));
+  SLUICE_ASSIGN_OR_RETURN(options.part_size, keys.ByteSize("part_size"));
   options.multipart_threshold = options.part_size;
-  SLUICE_ASSIGN_OR_RETURN(int64_t concurrency, s3.GetInt("upload_concurrency", options.upload_concurrency));
+  SLUICE_ASSIGN_OR_RETURN(int64_t concurrency, keys.Int("upload_concurrency"));
   options.upload_concurrency = static_cast<int>(std::clamp<int64_t>(concurrency, 1, 64));
-  SLUICE_ASSIGN_OR_RETURN(int64_t attempts, s3.GetInt("max_attempts", options.max_attempts));
+  SLUICE_ASSIGN_OR_RETURN(int64_t attempts, keys.Int("max_attempts"));
   options.max_attempts = static_cast<int>(std::max<int64_t>(1, attempts));
   const config::Value* key_id = s3.Find("access_key_id");
   const config::Value* secret = s3.Find("secret_access_key");

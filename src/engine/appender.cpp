@@ -181,13 +181,13 @@ void StoreString(AppenderColumnState* s, idx_t i, std::string_view value, bool c
 }
 
 const Int128Native& Pow10(int n) {
-  static const auto table = [] {
+  static const auto kPowers = [] {
     std::array<Int128Native, 39> t{};
     t[0] = 1;
     for (size_t i = 1; i < t.size(); ++i) t[i] = t[i - 1] * 10;
     return t;
   }();
-  return table[static_cast<size_t>(n)];
+  return kPowers[static_cast<size_t>(n)];
 }
 
 void StoreDecimal(AppenderColumnState* s, idx_t i, Int128 unscaled) {

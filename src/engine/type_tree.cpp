@@ -4,6 +4,8 @@
 #include <cctype>
 
 namespace sluice::engine {
+
+TypeTree::TypeTree() = default;
 namespace {
 
 constexpr int kMaxDepth = 64;

@@ -14,6 +14,9 @@ namespace sluice::engine {
 
 struct TypeTree {
   enum class Kind { kPrimitive, kStruct, kList, kMap, kUnsupported };
+  /// Declared here and defined in the .cpp: otherwise clang (14, with libstdc++ 12) checks
+  /// std::pair<std::string, TypeTree> while TypeTree is still incomplete and refuses `children`.
+  TypeTree();
   Kind kind = Kind::kPrimitive;
   /// The type name as written: the whole name for a primitive ("DECIMAL(18,2)"), the outer name otherwise.
   std::string name;

@@ -17,13 +17,13 @@ std::vector<config::OptionSpec> EntryKeys(const NotifierDescriptor& descriptor) 
 }
 
 const std::vector<config::OptionSpec>& NotifyKeys() {
-  static const std::vector<config::OptionSpec> keys = {
+  static const std::vector<config::OptionSpec> kKeys = {
       {"on_success", config::OptionType::kStringList, "", false, false, "notifications told when a run succeeds"},
       {"on_failure", config::OptionType::kStringList, "", false, false, "notifications told when a run fails"},
       {"on_retries_exhausted", config::OptionType::kStringList, "", false, false,
        "notifications told when a job failed after using up its retries"},
   };
-  return keys;
+  return kKeys;
 }
 
 Result<std::unique_ptr<Notifier>> Create(const NotifierRegistry& registry, const std::string& name,

@@ -133,8 +133,8 @@ Status BindQueryViews(engine::Connection& connection, catalog::MetadataStore& ca
 namespace {
 
 std::string RegexEscape(const std::string& text) {
-  static const std::regex special(R"re([.^$|()\[\]{}*+?\\])re");
-  return std::regex_replace(text, special, R"re(\$&)re");
+  static const std::regex kSpecial(R"re([.^$|()\[\]{}*+?\\])re");
+  return std::regex_replace(text, kSpecial, R"re(\$&)re");
 }
 
 /// `zone.table`, either part optionally double-quoted, not part of a longer name.
@@ -336,7 +336,8 @@ bool Excluded(const catalog::DataFile& file, const Restrictions& restrictions) {
   for (const auto& [column, value] : file.partition_values) {
     auto r = restrictions.find(ToLower(column));
     if (r == restrictions.end()) continue;
-    bool any = std::any_of(r->second.begin(), r->second.end(), [&](const std::string& v) { return MayEqual(value, v); });
+    bool any = std::any_of(r->second.begin(), r->second.end(),
+                           [&value = value](const std::string& v) { return MayEqual(value, v); });
     if (!any) return true;
   }
   return false;

@@ -9,12 +9,12 @@ namespace sluice::pipeline {
 namespace {
 
 const transforms::CheckRegistry& Checks() {
-  static const transforms::CheckRegistry registry = [] {
+  static const transforms::CheckRegistry kRegistry = [] {
     transforms::CheckRegistry r;
     transforms::RegisterBuiltinChecks(r);
     return r;
   }();
-  return registry;
+  return kRegistry;
 }
 
 }  // namespace

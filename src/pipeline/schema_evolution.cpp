@@ -28,7 +28,7 @@ std::vector<std::string> DroppedFields(const std::string& expr, const engine::Ty
   if (source.kind != Kind::kStruct || target.kind != Kind::kStruct) return lost;
   for (const auto& [name, child] : source.children) {
     auto same = std::find_if(target.children.begin(), target.children.end(),
-                             [&](const auto& t) { return ToLower(t.first) == ToLower(name); });
+                             [&name = name](const auto& t) { return ToLower(t.first) == ToLower(name); });
     std::string field = fmt::format("struct_extract({}, {})", expr, SqlQuote(name));
     if (same == target.children.end()) {
       lost.push_back(fmt::format("{} IS NOT NULL", field));

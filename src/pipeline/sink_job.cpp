@@ -242,13 +242,13 @@ Result<ResolvedSink> ResolveSink(const Workspace& workspace, const config::Pipel
     // The connection may also carry keys only its source reads; the sink takes the ones it knows.
     for (const auto& [k, v] : connection->entries()) {
       bool known = std::any_of(resolved.descriptor->options.begin(), resolved.descriptor->options.end(),
-                               [&](const auto& spec) { return spec.key == k; });
+                               [&k = k](const auto& spec) { return spec.key == k; });
       if (k != "type" && known) entries.emplace_back(k, v);
     }
   }
   for (const auto& [k, v] : target.entries()) {
     if (std::find(kRunnerTargetKeys.begin(), kRunnerTargetKeys.end(), k) != kRunnerTargetKeys.end()) continue;
-    auto same = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == k; });
+    auto same = std::find_if(entries.begin(), entries.end(), [&k = k](const auto& e) { return e.first == k; });
     if (same != entries.end()) {
       same->second = v;
     } else {

@@ -8,12 +8,12 @@ namespace sluice::pipeline {
 namespace {
 
 const transforms::StepRegistry& Steps() {
-  static const transforms::StepRegistry registry = [] {
+  static const transforms::StepRegistry kRegistry = [] {
     transforms::StepRegistry r;
     transforms::RegisterBuiltinSteps(r);
     return r;
   }();
-  return registry;
+  return kRegistry;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/strings.hpp"
+#include "config/option_reader.hpp"
 #include "iceberg/publisher.hpp"
 
 namespace sluice::pipeline {
@@ -20,7 +21,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(config::ProjectConfig project
     SLUICE_ASSIGN_OR_RETURN(s3_options, S3OptionsFromConfig(p.s3));
   }
   SLUICE_ASSIGN_OR_RETURN(ws->lake_, storage::OpenObjectStore(p.lake, s3_options, storage::s3::ProcessEnvironment()));
-  SLUICE_ASSIGN_OR_RETURN(uint64_t cache_size, p.s3.GetByteSize("cache_size", 10ull << 30));
+  SLUICE_ASSIGN_OR_RETURN(uint64_t cache_size, config::OptionReader(p.s3, config::S3Keys()).ByteSize("cache_size"));
   ws->query_cache_ = std::make_unique<storage::ReadThroughCache>(ws->state_dir() / "cache", cache_size);
   SLUICE_ASSIGN_OR_RETURN(ws->catalog_, catalog::OpenMetadataStore(p.catalog, ws->clock_));
   if (p.table_format == "iceberg") {
@@ -28,14 +29,16 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(config::ProjectConfig project
   }
 
   engine::DatabaseOptions engine_options;
-  SLUICE_ASSIGN_OR_RETURN(auto spill_root, p.engine.GetString("temp_directory", ""));
+  config::OptionReader engine_keys(p.engine, config::EngineKeys());
+  SLUICE_ASSIGN_OR_RETURN(auto spill_root, engine_keys.String("temp_directory"));
   SLUICE_ASSIGN_OR_RETURN(ws->spill_, SpillFolder::Claim(spill_root.empty() ? ws->state_dir() / "tmp"
                                                                             : config::ResolveProjectPath(p, spill_root)));
   engine_options.temp_directory = ws->spill_->path().string();
-  SLUICE_ASSIGN_OR_RETURN(engine_options.memory_limit, p.engine.GetString("memory_limit", "2GB"));
-  SLUICE_ASSIGN_OR_RETURN(int64_t threads, p.engine.GetInt("threads", 0));
+  SLUICE_ASSIGN_OR_RETURN(engine_options.memory_limit, engine_keys.String("memory_limit"));
+  SLUICE_ASSIGN_OR_RETURN(int64_t threads, engine_keys.Int("threads"));
   engine_options.threads = static_cast<int>(threads);
   SLUICE_ASSIGN_OR_RETURN(ws->engine_, engine::Database::Open(engine_options));
+  ws->engine_options_ = engine_options;
 
   connectors::RegisterBuiltinSources(ws->sources_);
   connectors::RegisterBuiltinSinks(ws->sinks_);

@@ -44,6 +44,8 @@ class Workspace {
   const Clock& clock() const { return *clock_; }
   /// This process's own spill folder of the engine.
   const std::filesystem::path& spill_dir() const { return spill_->path(); }
+  /// What the engine was opened with (engine: of sluice.yaml, defaults applied).
+  const engine::DatabaseOptions& engine_options() const { return engine_options_; }
   /// Masks secret values in text that leaves the process (run records, notifications).
   std::string Redact(std::string_view text) const { return redactor_ ? redactor_->Apply(text) : std::string(text); }
   std::shared_ptr<const Clock> shared_clock() const { return clock_; }
@@ -62,6 +64,7 @@ class Workspace {
   std::unique_ptr<catalog::MetadataStore> catalog_;
   std::unique_ptr<SpillFolder> spill_;  // outlives engine_, which spills into it
   std::unique_ptr<engine::Database> engine_;
+  engine::DatabaseOptions engine_options_;
   connectors::SourceRegistry sources_;
   connectors::SinkRegistry sinks_;
   connectors::SqlScriptRegistry sql_scripts_;

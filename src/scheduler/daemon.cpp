@@ -413,8 +413,9 @@ void Daemon::QueueContinuous(TimePoint now) {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
     for (auto& [name, state] : continuous_) {
-      bool running = std::any_of(workers_.begin(), workers_.end(),
-                                 [&](const auto& w) { return !w.second.finished && w.second.pipeline == name; });
+      bool running = std::any_of(workers_.begin(), workers_.end(), [&name = name](const auto& w) {
+        return !w.second.finished && w.second.pipeline == name;
+      });
       if (state.queued || running || now < state.not_before) continue;
       state.queued = true;
       due.emplace_back(name, state.generation++);

@@ -211,8 +211,8 @@ ApiServer::ApiServer(pipeline::Workspace& workspace, scheduler::Daemon& daemon, 
   } else {
     sandbox_options_.readable_folders.push_back(workspace_.query_cache().dir());
   }
-  sandbox_options_.memory_limit = project_.engine.GetString("memory_limit", "2GB").ValueOr("2GB");
-  sandbox_options_.threads = static_cast<int>(project_.engine.GetInt("threads", 0).ValueOr(0));
+  sandbox_options_.memory_limit = workspace_.engine_options().memory_limit;
+  sandbox_options_.threads = workspace_.engine_options().threads;
   // DuckDB empties its spill folder when a database closes, and a sandbox closes after every query:
   // a folder of its own, inside this process's, keeps the pipelines' spill files safe.
   sandbox_options_.spill_folder = workspace_.spill_dir() / "api-queries";

@@ -48,7 +48,7 @@ void ApiServer::IcebergRoutes() {
     return std::move(*listed);
   };
 
-  http_->Get("/iceberg/v1/config", [=, this](const httplib::Request& request, httplib::Response& response) {
+  http_->Get("/iceberg/v1/config", [=](const httplib::Request& request, httplib::Response& response) {
     if (!authorized(request, response)) return;
     json endpoints = json::array({"GET /v1/{prefix}/namespaces", "GET /v1/{prefix}/namespaces/{namespace}",
                                   "GET /v1/{prefix}/namespaces/{namespace}/tables",
@@ -56,7 +56,7 @@ void ApiServer::IcebergRoutes() {
     SendJson(response, 200, json{{"defaults", json::object()}, {"overrides", json::object()}, {"endpoints", endpoints}});
   });
 
-  http_->Get("/iceberg/v1/namespaces", [=, this](const httplib::Request& request, httplib::Response& response) {
+  http_->Get("/iceberg/v1/namespaces", [=](const httplib::Request& request, httplib::Response& response) {
     if (!authorized(request, response)) return;
     if (request.has_param("parent")) {  // zones are the only level: nothing is nested below one
       return SendJson(response, 200, json{{"namespaces", json::array()}});
@@ -70,19 +70,21 @@ void ApiServer::IcebergRoutes() {
     SendJson(response, 200, json{{"namespaces", namespaces}});
   });
 
-  http_->Get(R"(/iceberg/v1/namespaces/([^/]+))", [=, this](const httplib::Request& request, httplib::Response& response) {
+  http_->Get(R"(/iceberg/v1/namespaces/([^/]+))", [=](const httplib::Request& request, httplib::Response& response) {
     if (!authorized(request, response)) return;
     auto listed = pointers(response);
     if (!listed) return;
     std::string zone = request.matches[1];
     for (const auto& p : *listed) {
-      if (p.table.zone == zone) return SendJson(response, 200, json{{"namespace", {zone}}, {"properties", json::object()}});
+      if (p.table.zone == zone)
+        return SendJson(response, 200, json{{"namespace", {zone}}, {"properties", json::object()}});
     }
     SendIcebergError(response, 404, "NoSuchNamespaceException",
                      fmt::format("namespace '{}' has no table with Iceberg metadata (namespaces are lake zones)", zone));
   });
 
-  http_->Get(R"(/iceberg/v1/namespaces/([^/]+)/tables)", [=, this](const httplib::Request& request, httplib::Response& response) {
+  http_->Get(R"(/iceberg/v1/namespaces/([^/]+)/tables)", [=](const httplib::Request& request,
+                                                             httplib::Response& response) {
     if (!authorized(request, response)) return;
     auto listed = pointers(response);
     if (!listed) return;

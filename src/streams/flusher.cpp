@@ -116,7 +116,7 @@ Result<StagedFlush> StageRecords(pipeline::Workspace& ws, const config::StreamCo
       candidate = fmt::format("NULL AS {}", SqlIdent(name));
     }
     bool is_field = std::any_of(record_columns.begin(), record_columns.end(),
-                                [&](const auto& c) { return ToLower(c.name) == ToLower(name); });
+                                [&name = name](const auto& c) { return ToLower(c.name) == ToLower(name); });
     (is_field ? replaced : derived).push_back(candidate);
   }
   std::vector<std::string> partition_by = stream.partition_by.empty() ? std::vector<std::string>{"_arrival_date"}

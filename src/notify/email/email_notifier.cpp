@@ -16,7 +16,7 @@ namespace sluice::notify {
 namespace {
 
 const std::vector<config::OptionSpec>& SmtpKeys() {
-  static const std::vector<config::OptionSpec> keys = {
+  static const std::vector<config::OptionSpec> kKeys = {
       {"host", config::OptionType::kString, "", true, false, "SMTP server"},
       {"port", config::OptionType::kInt, "25 (465 with tls: tls)", false, false, "SMTP port"},
       {"tls", config::OptionType::kString, "none", false, false,
@@ -26,7 +26,7 @@ const std::vector<config::OptionSpec>& SmtpKeys() {
       {"password", config::OptionType::kString, "", false, true, "e.g. ${env:SMTP_PASSWORD}"},
       {"timeout", config::OptionType::kDuration, "30s", false, false, "gives up on an unresponsive server"},
   };
-  return keys;
+  return kKeys;
 }
 
 /// The password of a loopback relay (a local MTA or a TLS tunnel's local end) never crosses the network.

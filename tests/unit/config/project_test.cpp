@@ -214,6 +214,15 @@ TEST(ProjectTest, RejectsUnsupportedStoresAndMissingFiles) {
   EXPECT_THAT(missing.status().message(), HasSubstr("sluice init"));
 }
 
+TEST(ProjectTest, EngineKeysAreCheckedWithAHint) {
+  TempDir dir;
+  dir.Write("sluice.yaml", "engine: { memry_limit: 4GB, threads: many }\n");
+  std::string message = LoadError(dir, Options());
+  EXPECT_THAT(message, HasSubstr("'memry_limit'"));
+  EXPECT_THAT(message, HasSubstr("did you mean 'memory_limit'"));
+  EXPECT_THAT(message, HasSubstr("threads"));
+}
+
 TEST(ProjectTest, SecretsNeverAppearInErrors) {
   TempDir dir;
   dir.Write("sluice.yaml", "catalog: ${env:CATALOG_URL}\nquery: { max_bytes_scanned: 10GB }\n");

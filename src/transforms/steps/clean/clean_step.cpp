@@ -151,7 +151,8 @@ class CleanStep : public Step {
     std::vector<std::string> names;
     for (const auto& c : columns) names.push_back(c.name);
     for (const auto& [column, type] : config_.types) {
-      auto it = std::find_if(columns.begin(), columns.end(), [&](const CleanColumn& c) { return c.name == column; });
+      auto it = std::find_if(columns.begin(), columns.end(),
+                             [&column = column](const CleanColumn& c) { return c.name == column; });
       if (it == columns.end()) {
         std::string hint = NearestWord(column, names);
         return Status::Invalid("clean: types names column '{}', which the input of {} does not have{}; columns: {}",
