@@ -21,6 +21,9 @@ Result<const OptionSpec*> OptionReader::Spec(std::string_view key, OptionType ty
 Result<Value> OptionReader::ValueOf(std::string_view key, OptionType type) const {
   SLUICE_ASSIGN_OR_RETURN(const OptionSpec* spec, Spec(key, type));
   if (const Value* given = Find(key); given != nullptr && !given->IsNull()) return *given;
+  if (spec->default_value.empty() && type != OptionType::kString) {
+    return Status::Internal("option '{}' has no default to read when it is left out; look it up with Find()", key);
+  }
   return Value::Scalar(spec->default_value, map_.location(), map_.path().empty() ? spec->key : map_.path() + "." + spec->key);
 }
 

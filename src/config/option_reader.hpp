@@ -13,7 +13,8 @@
 namespace sluice::config {
 
 /// Reads the values of a plug-in's options with the defaults of its spec table, so that a default
-/// is written once — in the table the docs are generated from — and not again in the parser.
+/// is written once — in the table the docs are generated from — and not again in the parser. A
+/// key without a default (other than a string's "") is read with Find(): its absence means something.
 /// Reading a key the table does not declare, or with another type than declared, is a bug in the
 /// plug-in and answers Status::Internal; a default that does not parse as its type likewise (the
 /// option-spec tests parse every registry's defaults, so neither reaches a user).

@@ -133,6 +133,9 @@ TEST(OptionReaderTest, ReadingAnUndeclaredKeyOrAnotherTypeIsABugNotAUserError) {
   auto retyped = reader.String("header");
   ASSERT_FALSE(retyped.ok());
   EXPECT_EQ(retyped.status().code(), StatusCode::kInternal);
+  auto no_default = reader.ByteSize("max_size");  // absent, and its absence means "no limit": Find() it
+  ASSERT_FALSE(no_default.ok());
+  EXPECT_EQ(no_default.status().code(), StatusCode::kInternal);
 }
 
 TEST(OptionReaderTest, DefaultsThatDoNotParseAsTheirTypeAreFound) {
