@@ -82,7 +82,7 @@ int ShowRun(CliContext& context, const std::string& id) {
       PrintTable(stdout, {"job", "check", "severity", "status", "failed rows", "detail"}, checks);
     }
   }
-  fmt::print("\nlog: {}\n", loaded->workspace->RunLogPath(r.id.value).string());
+  fmt::print("\nlog: {}\n", loaded->workspace->RunLogPath(r.id).string());
   return kExitOk;
 }
 
@@ -91,7 +91,7 @@ int ShowLogs(CliContext& context, const std::string& id, bool follow) {
   if (!loaded.ok()) return ReportError(context, loaded.status());
   auto run = FindRun(*loaded, id);
   if (!run.ok()) return ReportError(context, run.status());
-  auto path = loaded->workspace->RunLogPath(run->id.value);
+  auto path = loaded->workspace->RunLogPath(run->id);
   std::ifstream in(path);
   if (!in) return ReportError(context, Status::NotFound("run {} has no log file at {}", run->id, path.string()));
   std::string line;

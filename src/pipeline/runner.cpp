@@ -410,8 +410,8 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
   SLUICE_TRY(workspace_.catalog().InsertRun(record));
 
   std::error_code ec;
-  std::filesystem::create_directories(workspace_.RunLogPath(record.id.value).parent_path(), ec);
-  auto capture = LogCapture::ToFile(workspace_.RunLogPath(record.id.value).string());
+  std::filesystem::create_directories(workspace_.RunLogPath(record.id).parent_path(), ec);
+  auto capture = LogCapture::ToFile(workspace_.RunLogPath(record.id).string());
   spdlog::info("run {} of pipeline '{}' started{}", record.id, pipeline->name,
                request.full_refresh ? " (full refresh)" : "");
 

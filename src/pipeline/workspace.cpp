@@ -46,8 +46,8 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(config::ProjectConfig project
   return ws;
 }
 
-std::filesystem::path Workspace::RunLogPath(const std::string& run_id) const {
-  return state_dir() / "runs" / (run_id + ".log");
+std::filesystem::path Workspace::RunLogPath(const RunId& run) const {
+  return state_dir() / "runs" / (run.value + ".log");
 }
 
 }  // namespace sluice::pipeline

@@ -7,6 +7,7 @@
 
 #include "catalog/metadata_store.hpp"
 #include "common/clock.hpp"
+#include "common/ids.hpp"
 #include "common/secret.hpp"
 #include "config/project.hpp"
 #include "connectors/s3_settings.hpp"
@@ -51,7 +52,7 @@ class Workspace {
   std::shared_ptr<const Clock> shared_clock() const { return clock_; }
   /// <project>/.sluice: catalog default, locks, run logs, staging, engine spill (tmp/<pid>-<random>).
   std::filesystem::path state_dir() const { return project_.root / ".sluice"; }
-  std::filesystem::path RunLogPath(const std::string& run_id) const;
+  std::filesystem::path RunLogPath(const RunId& run) const;
 
  private:
   Workspace() = default;

@@ -163,7 +163,7 @@ void ApiServer::RunLiveRoutes() {
                                    request.matches[1].str()));
     }
     bool running = (*run)->status == catalog::RunStatus::kRunning;
-    auto chunk = ReadLogFrom(workspace_.RunLogPath((*run)->id.value), offset);
+    auto chunk = ReadLogFrom(workspace_.RunLogPath((*run)->id), offset);
     if (!chunk) {
       return SendJson(response, 200, json{{"run_id", (*run)->id.value}, {"text", ""}, {"offset", 0}, {"next_offset", 0},
                                           {"size", 0}, {"running", running}});

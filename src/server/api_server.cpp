@@ -472,7 +472,7 @@ void ApiServer::RunRoutes() {
       return SendError(response, 404, fmt::format("no run with id '{}'; GET /api/v1/runs lists them", id));
     }
     json body = RunToJson(**run);
-    auto [log, truncated] = ReadLogTail(workspace_.RunLogPath((*run)->id.value), kMaxLogBytes);
+    auto [log, truncated] = ReadLogTail(workspace_.RunLogPath((*run)->id), kMaxLogBytes);
     body["log"] = log ? json(workspace_.Redact(*log)) : json(nullptr);
     body["log_truncated"] = truncated;
     SendJson(response, 200, body);

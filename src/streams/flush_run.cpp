@@ -26,8 +26,8 @@ FlushRun::FlushRun(pipeline::Workspace& workspace, const config::StreamConfig& s
     : workspace_(workspace), stream_(stream), segment_(segment), attempt_started_(workspace.clock().Now()) {
   const std::string id = FlushRunId(stream.name, segment);
   std::error_code ec;
-  std::filesystem::create_directories(workspace.RunLogPath(id).parent_path(), ec);
-  log_ = LogCapture::ToFile(workspace.RunLogPath(id).string());
+  std::filesystem::create_directories(workspace.RunLogPath(RunId{id}).parent_path(), ec);
+  log_ = LogCapture::ToFile(workspace.RunLogPath(RunId{id}).string());
   auto earlier = workspace.catalog().GetRun(id);
   bool exists = earlier.ok() && *earlier && (*earlier)->id.value == id;
   if (exists) {
