@@ -96,7 +96,7 @@ const std::vector<OptionSpec>& S3Keys() {
        "(local S3 servers), false for AWS"},
       {"verify_tls", OptionType::kBool, "true", false, false,
        "check the server's TLS certificate; false is unsafe (accepts any server) and only for test endpoints"},
-      // s3 block: transfer tuning (issue 6)
+      // transfer tuning
       {"part_size", OptionType::kByteSize, "8MiB", false, false,
        "multipart upload part size; objects above it are uploaded in parts (AWS minimum 5MiB)"},
       {"upload_concurrency", OptionType::kInt, "4", false, false,
@@ -193,10 +193,6 @@ Value Section(const Value& doc, std::string_view key) {
   const Value* v = doc.Find(key);
   return v == nullptr ? Value() : *v;
 }
-
-}  // namespace
-
-namespace {
 
 /// Resolves the references of `doc`, except that a problem inside one connection or notification, or
 /// inside server: or streams:, goes to config->unresolved under that part's key instead of `errors`:
