@@ -13,11 +13,11 @@
 #include "connectors/window_state.hpp"
 #include "pipeline/job_runner.hpp"
 #include "pipeline/pipeline_lock.hpp"
+#include "pipeline/source_binding.hpp"
 
 namespace sluice::pipeline {
 namespace {
 
-constexpr int64_t kMaxPartitions = 64;
 
 catalog::WindowJob NewRow(const std::string& pipeline, const std::string& job) {
   catalog::WindowJob row;
@@ -155,19 +155,12 @@ Status ValidateWindow(const std::string& start, const std::string& stop, const s
   return Status::OK();
 }
 
-Status ValidatePartitioning(const config::Value& p, const std::string& where) {
-  if (!p.IsMap()) return Status::OK();
-  SLUICE_ASSIGN_OR_RETURN(auto column, p.GetString("column", ""));
-  if (column.empty()) return Status::Invalid("{}: partitioning needs a column (--partition-by)", where);
-  SLUICE_ASSIGN_OR_RETURN(auto lower, p.GetInt("lower_bound", 0));
-  SLUICE_ASSIGN_OR_RETURN(auto upper, p.GetInt("upper_bound", 0));
-  SLUICE_ASSIGN_OR_RETURN(auto n, p.GetInt("num_partitions", 1));
-  if (n < 1 || n > kMaxPartitions) {
-    return Status::Invalid("{}: num_partitions {} must be between 1 and {}", where, n, kMaxPartitions);
-  }
-  if (n > 1 && upper <= lower) {
-    return Status::Invalid("{}: lower_bound {} must be below upper_bound {} to read {} partitions", where, lower, upper, n);
-  }
+/// The job's source checks its window: and partitioning: as it does before every run (binding plans
+/// without connecting), so `jobs add` and `jobs set` refuse what a run would refuse, by the source's rules.
+Status CheckSourceAccepts(const Workspace& workspace, const config::PipelineConfig& pipeline,
+                          const config::JobConfig& job, const std::string& where) {
+  auto bound = BindJobSource(workspace, pipeline, job);
+  if (!bound.ok()) return Status::Invalid("{}: {}", where, bound.status().message());
   return Status::OK();
 }
 
@@ -368,7 +361,9 @@ Status SetWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline
   if (definition_changed && (!row.partition_by.empty() || row.lower_bound || row.upper_bound || row.num_partitions)) {
     partitioning = PartitioningWith(partitioning.IsMap() ? partitioning : config::Value::Map({}), row);
   }
-  SLUICE_TRY(ValidatePartitioning(partitioning, where));
+  config::JobConfig changed = found.job();
+  changed.partitioning = partitioning;
+  SLUICE_TRY(CheckSourceAccepts(workspace, found.pipeline, changed, where));
 
   std::vector<catalog::StateUpdate> state;
   if (change.start || change.stop) {
@@ -444,7 +439,8 @@ Status AddWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline
   if (row.partition_by.empty() && (row.lower_bound || row.upper_bound || row.num_partitions)) {
     return Status::Invalid("{}: --lower-bound, --upper-bound and --num-partitions need --partition-by", where);
   }
-  if (!row.partition_by.empty()) SLUICE_TRY(ValidatePartitioning(PartitioningWith(config::Value::Map({}), row), where));
+  SLUICE_ASSIGN_OR_RETURN(config::JobConfig added, CatalogOnlyJob(pipeline, row));
+  SLUICE_TRY(CheckSourceAccepts(workspace, pipeline, added, where));
   SLUICE_ASSIGN_OR_RETURN(auto lock, PipelineLock::TryAcquire(workspace.state_dir() / "locks", pipeline.name));
   return catalog.PutWindowJob(row, {});
 }
