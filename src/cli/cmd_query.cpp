@@ -23,7 +23,8 @@ struct QueryArgs {
 /// Writes the result to query.result_location as one Parquet or CSV file; returns where.
 Result<std::string> SaveResult(LoadedProject& loaded, engine::Connection& connection, const std::string& sql,
                                const std::string& format) {
-  SLUICE_ASSIGN_OR_RETURN(auto location, config::OptionReader(loaded.project.query, config::QueryKeys()).String("result_location"));
+  SLUICE_ASSIGN_OR_RETURN(auto location,
+                          config::OptionReader(loaded.project.query, config::QueryKeys()).String("result_location"));
   if (location.empty()) {
     return Status::Invalid("--save needs query.result_location in sluice.yaml (a folder or s3://bucket/prefix)");
   }

@@ -24,7 +24,8 @@ Result<Value> OptionReader::ValueOf(std::string_view key, OptionType type) const
   if (spec->default_value.empty() && type != OptionType::kString) {
     return Status::Internal("option '{}' has no default to read when it is left out; look it up with Find()", key);
   }
-  return Value::Scalar(spec->default_value, map_.location(), map_.path().empty() ? spec->key : map_.path() + "." + spec->key);
+  return Value::Scalar(spec->default_value, map_.location(),
+                       map_.path().empty() ? spec->key : map_.path() + "." + spec->key);
 }
 
 Result<std::string> OptionReader::String(std::string_view key) const {

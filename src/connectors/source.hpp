@@ -49,7 +49,7 @@ struct ReadRequest {
   config::Value partitioning;  // the job's partitioning: map (mode: window); null when absent
   std::string target_table;    // target: table: ("" = none): mode: cdc of one table lands there
   config::Location target_table_location;
-  config::Value cdc;           // the job's cdc: map (mode: cdc); null when absent
+  config::Value cdc;  // the job's cdc: map (mode: cdc); null when absent
 };
 
 struct BindContext {

@@ -30,7 +30,8 @@ Status JobExecution::Execute() {
   SLUICE_FAULT_POINT("job_started");
   SLUICE_ASSIGN_OR_RETURN(chain_, TransformChain::Build(job_, ctx_.pipeline.name));
   SLUICE_ASSIGN_OR_RETURN(checks_, ChecksRunner::Build(job_, ctx_.pipeline.name));
-  SLUICE_ASSIGN_OR_RETURN(auto policy_text, config::OptionReader(job_.target.raw, config::TargetKeys()).String("schema_evolution"));
+  SLUICE_ASSIGN_OR_RETURN(auto policy_text,
+                          config::OptionReader(job_.target.raw, config::TargetKeys()).String("schema_evolution"));
   auto policy = ParseSchemaChangePolicy(policy_text);
   if (!policy.ok()) return policy.status().WithContext("target of job '{}'", job_.name);
   policy_ = *policy;

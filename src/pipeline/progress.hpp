@@ -23,7 +23,7 @@ enum class JobStatus {
   kNoChanges,  // nothing new to read: nothing written, the bookmark unchanged
   kFailed,
   kCancelled,
-  kSkipped,    // not run: an upstream job's outcome did not meet its depends_on condition
+  kSkipped,  // not run: an upstream job's outcome did not meet its depends_on condition
 };
 const char* ToString(JobStatus status);
 

@@ -40,18 +40,18 @@ nlohmann::json SummaryJson(const JobSummary& s) {
                       {"detail", c.detail}});
   }
   nlohmann::json json = {{"job", s.job},
-          {"status", ToString(s.status)},
-          {"table", s.table},
-          {"rows_read", s.rows_read},
-          {"rows_written", s.rows_written},
-          {"rows_rejected", s.rows_rejected},
-          {"bytes_written", s.bytes_written},
-          {"files_written", s.files_written},
-          {"table_version", s.table_version},
-          {"seconds", s.seconds},
-          {"attempts", s.attempts},
-          {"message", s.message},
-          {"checks", checks}};
+                         {"status", ToString(s.status)},
+                         {"table", s.table},
+                         {"rows_read", s.rows_read},
+                         {"rows_written", s.rows_written},
+                         {"rows_rejected", s.rows_rejected},
+                         {"bytes_written", s.bytes_written},
+                         {"files_written", s.files_written},
+                         {"table_version", s.table_version},
+                         {"seconds", s.seconds},
+                         {"attempts", s.attempts},
+                         {"message", s.message},
+                         {"checks", checks}};
   if (s.window) json["window"] = {{"column", s.window->column}, {"start", s.window->start}, {"stop", s.window->stop}};
   return json;
 }
@@ -127,7 +127,8 @@ std::map<std::string, JobSummary> RunDag(const std::vector<const config::JobConf
       if (!ready) continue;
       if (request.cancellation && request.cancellation->cancelled()) {
         started[job->name] = true;
-        finished[job->name] = NotRunSummary(*job, JobStatus::kCancelled, "not started: " + request.cancellation->reason());
+        finished[job->name] =
+            NotRunSummary(*job, JobStatus::kCancelled, "not started: " + request.cancellation->reason());
         if (listener) listener->OnJobFinish(finished[job->name]);
         progressed = true;
         continue;

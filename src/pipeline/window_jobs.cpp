@@ -18,7 +18,6 @@
 namespace sluice::pipeline {
 namespace {
 
-
 catalog::WindowJob NewRow(const std::string& pipeline, const std::string& job) {
   catalog::WindowJob row;
   row.pipeline = pipeline;

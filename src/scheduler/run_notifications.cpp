@@ -19,8 +19,8 @@ notify::RunNotice NoticeForRun(const config::ProjectConfig& project, const pipel
   notice.bytes_written = r.bytes_written;
   notice.error = r.error;
   for (const auto& j : outcome.jobs) {
-    notice.jobs.push_back({j.job, pipeline::ToString(j.status), j.table, j.rows_written, j.rows_rejected, j.bytes_written, j.attempts,
-                           j.message});
+    notice.jobs.push_back({j.job, pipeline::ToString(j.status), j.table, j.rows_written, j.rows_rejected,
+                           j.bytes_written, j.attempts, j.message});
   }
   return notice;
 }

@@ -26,8 +26,11 @@ constexpr size_t kMaxLogChunk = 256 * 1024;
 json SummaryFields(const pipeline::JobSummary& s) {
   json checks = json::array();
   for (const auto& c : s.checks) {
-    checks.push_back({{"check", c.check}, {"severity", c.severity}, {"status", pipeline::ToString(c.status)},
-                      {"failed_rows", c.failed_rows}, {"detail", c.detail}});
+    checks.push_back({{"check", c.check},
+                      {"severity", c.severity},
+                      {"status", pipeline::ToString(c.status)},
+                      {"failed_rows", c.failed_rows},
+                      {"detail", c.detail}});
   }
   return json{{"table", s.table}, {"rows_read", s.rows_read}, {"rows_written", s.rows_written},
               {"rows_rejected", s.rows_rejected}, {"bytes_written", s.bytes_written},

@@ -13,8 +13,9 @@ Result<ServerOptions> ServerOptionsFromConfig(const config::ProjectConfig& proje
   ServerOptions options;
   const config::Value& server = project.server;
   SLUICE_TRY(project.CheckResolved("server", "the API server (server: in sluice.yaml)"));
-  if (!server.IsNull() && !server.IsMap()) return Status::Invalid("{}: server: must be a map (listen:, token:, max_concurrent_runs:)",
-                                               server.location().ToString());
+  if (!server.IsNull() && !server.IsMap())
+    return Status::Invalid("{}: server: must be a map (listen:, token:, max_concurrent_runs:)",
+                           server.location().ToString());
   // Its keys were checked against config::ServerKeys() when sluice.yaml was read; the defaults are theirs.
   config::OptionReader keys(server, config::ServerKeys());
   SLUICE_ASSIGN_OR_RETURN(std::string listen, keys.String("listen"));

@@ -361,7 +361,8 @@ TEST(ConnectorDocsTest, OptionTablesAreCurrent) {
 
 /// The job's cdc: section and its heartbeat: map (docs/connectors/postgres-cdc.md).
 TEST(ConnectorDocsTest, CdcKeyTablesAreCurrent) {
-  for (const auto& [name, keys] : {std::pair{"cdc", &PostgresCdcKeys()}, std::pair{"cdc_heartbeat", &PostgresCdcHeartbeatKeys()}}) {
+  for (const auto& [name, keys] :
+       {std::pair{"cdc", &PostgresCdcKeys()}, std::pair{"cdc_heartbeat", &PostgresCdcHeartbeatKeys()}}) {
     std::string problem = test_support::UpdateOrCompareKeysSection("docs/connectors/postgres-cdc.md", name,
                                                                    config::OptionsMarkdown(*keys));
     EXPECT_TRUE(problem.empty()) << problem;

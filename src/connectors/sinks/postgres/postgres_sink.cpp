@@ -116,10 +116,11 @@ Result<PgSinkOptions> ParseOptions(const SinkBindContext& context, const config:
   }
   o.write = known->first;
   SLUICE_ASSIGN_OR_RETURN(std::string analyze, options.String("analyze"));
-  auto when = std::find_if(kAnalyzeWhens.begin(), kAnalyzeWhens.end(), [&](const auto& a) { return analyze == a.second; });
+  auto when =
+      std::find_if(kAnalyzeWhens.begin(), kAnalyzeWhens.end(), [&](const auto& a) { return analyze == a.second; });
   if (when == kAnalyzeWhens.end()) {
-    return Status::Invalid("{}: analyze '{}' of {} is not one of auto, always, never", v.Find("analyze")->location().ToString(),
-                           analyze, o.where);
+    return Status::Invalid("{}: analyze '{}' of {} is not one of auto, always, never",
+                           v.Find("analyze")->location().ToString(), analyze, o.where);
   }
   o.analyze = when->first;
   o.primary_key = context.primary_key;
@@ -402,7 +403,7 @@ class PostgresSinkWriter final : public SinkWriter {
   bool prepared_ = false;
   bool has_change_type_ = false;
   bool fresh_in_transaction_ = false;  // what COPY writes into was created or truncated by this transaction
-  bool target_replaced_ = false;      // the target table itself was created or truncated by this transaction
+  bool target_replaced_ = false;       // the target table itself was created or truncated by this transaction
   bool committed_ = false;
   int64_t rows_ = 0, bytes_ = 0;
 };

@@ -160,20 +160,23 @@ Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, cons
   }
   if (const auto* heartbeat = keys.Find("heartbeat"); heartbeat != nullptr && !heartbeat->IsNull()) {
     std::vector<std::string> errors;
-    config::ValidateOptions(*heartbeat, PostgresCdcHeartbeatKeys(), fmt::format("cdc: heartbeat: of {}", where), &errors);
+    config::ValidateOptions(*heartbeat, PostgresCdcHeartbeatKeys(), fmt::format("cdc: heartbeat: of {}", where),
+                            &errors);
     SLUICE_TRY(config::ErrorsToStatus(errors));
     config::OptionReader heartbeat_keys(*heartbeat, PostgresCdcHeartbeatKeys());
     SLUICE_ASSIGN_OR_RETURN(o.heartbeat_sql, heartbeat_keys.String("sql"));
     o.heartbeat_location = heartbeat->KeyLocation("sql");
     if (Trim(o.heartbeat_sql).empty()) {
-      return Status::Invalid("{}: cdc: heartbeat: sql of {} is empty; give the statement to run (e.g. UPDATE "
-                             "sluice_heartbeat SET at = now())",
-                             heartbeat->location().ToString(), where);
+      return Status::Invalid(
+          "{}: cdc: heartbeat: sql of {} is empty; give the statement to run (e.g. UPDATE "
+          "sluice_heartbeat SET at = now())",
+          heartbeat->location().ToString(), where);
     }
     SLUICE_ASSIGN_OR_RETURN(auto every, heartbeat_keys.Duration("every"));
     o.heartbeat_every = std::chrono::duration_cast<std::chrono::milliseconds>(every);
     if (o.heartbeat_every.count() < 1) {
-      return Status::Invalid("{}: cdc: heartbeat: every of {} must be positive", heartbeat->location().ToString(), where);
+      return Status::Invalid("{}: cdc: heartbeat: every of {} must be positive", heartbeat->location().ToString(),
+                             where);
     }
   }
   SourcePlan plan;

@@ -24,7 +24,8 @@ Result<std::string> ScalarText(const config::Value& map, const char* key, const 
 Result<WindowOptions> ParseWindow(const ReadRequest& request, const std::string& where) {
   const auto& w = request.window;
   if (!w.IsMap()) {
-    return Status::Invalid("{}: {} uses mode: window, which needs a window: map", request.job_location.ToString(), where);
+    return Status::Invalid("{}: {} uses mode: window, which needs a window: map", request.job_location.ToString(),
+                           where);
   }
   for (const auto& [key, value] : w.entries()) {
     static const std::vector<std::string> kKeys = {"column", "start", "stop", "step"};
@@ -72,7 +73,8 @@ Result<PartitionOptions> ParsePartitioning(const config::Value& p, const std::st
 const std::vector<config::OptionSpec>& PostgresSourceOptionSpecs() {
   using config::OptionType;
   static const std::vector<config::OptionSpec> kSpecs = postgres::WithConnectionOptions({
-      {"table", OptionType::kString, "", false, false, "schema.table (or table, in schema public) to read; or use query:"},
+      {"table", OptionType::kString, "", false, false,
+       "schema.table (or table, in schema public) to read; or use query:"},
       {"tables", OptionType::kStringList, "", false, false,
        "mode: cdc: the tables to follow, each into the lake table of its name (or table: for one)"},
       {"query", OptionType::kString, "", false, false, "a SELECT whose rows to read, instead of table:"},
@@ -93,7 +95,8 @@ const std::vector<config::OptionSpec>& PostgresSourceOptionSpecs() {
        "from its last completed chunk (needs a single-column integer primary key, or chunk_by)"},
       {"read_connections", OptionType::kInt, "2", false, false,
        "mode: full of a table: connections that read it side by side in one snapshot, each decoded and written by its "
-       "own engine thread (by ranges of the chunk key, or of physical blocks on PostgreSQL 14+); more than the engine's "
+       "own engine thread (by ranges of the chunk key, or of physical blocks on PostgreSQL 14+); more than the "
+       "engine's "
        "threads gains nothing; 1 reads with one"},
       {"server_side_hash", OptionType::kBool, "true", false, false,
        "mode: changes: PostgreSQL hashes the rows (14 or later) and only changed rows are transferred; false = every "
@@ -102,7 +105,8 @@ const std::vector<config::OptionSpec>& PostgresSourceOptionSpecs() {
        "mode: full: the unique (uniquely indexed) integer NOT NULL column whose order the chunks follow; omitted = the "
        "primary key"},
       {"connect_retries", OptionType::kInt, "2", false, false,
-       "retry a connection that failed for a transient reason (refused, too many clients, starting up) this many times"},
+       "retry a connection that failed for a transient reason (refused, too many clients, starting up) this many "
+       "times"},
   });
   return kSpecs;
 }

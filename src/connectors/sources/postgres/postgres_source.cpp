@@ -47,8 +47,7 @@ SourceDescriptor PostgresSourceDescriptor() {
   d.options = pg_source::PostgresSourceOptionSpecs();
 
   d.bind = [](const BindContext& context, const config::Value& options) -> Result<std::unique_ptr<Source>> {
-    if (context.request.mode == config::LoadMode::kCdc)
-      return BindPostgresCdc(context, options);
+    if (context.request.mode == config::LoadMode::kCdc) return BindPostgresCdc(context, options);
     if (const auto* tables = options.Find("tables"); tables != nullptr && !tables->IsNull()) {
       return Status::Invalid("{}: tables: is for mode: cdc; other modes read one table: (one job per table)",
                              tables->location().ToString());

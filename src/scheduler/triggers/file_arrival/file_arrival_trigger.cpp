@@ -442,8 +442,7 @@ class FileArrivalTrigger final : public PolledTrigger {
 const std::vector<config::OptionSpec>& FileArrivalOptionSpecs() {
   using config::OptionType;
   static const std::vector<config::OptionSpec> kSpecs = {
-      {"path", OptionType::kString, "", true, false,
-       "folder to watch (relative to the project) or s3://bucket/prefix"},
+      {"path", OptionType::kString, "", true, false, "folder to watch (relative to the project) or s3://bucket/prefix"},
       {"require", OptionType::kStringList, "", false, false,
        "glob per file of a complete set, e.g. [orders*.csv, reviews*.csv]: a run starts when each has a new file"},
       {"pattern", OptionType::kString, "*", false, false,
@@ -457,7 +456,8 @@ const std::vector<config::OptionSpec>& FileArrivalOptionSpecs() {
       {"poll", OptionType::kDuration, "30s", false, false,
        "how often the folder or prefix is listed (local folders are also watched with inotify)"},
       {"timezone", OptionType::kString, "UTC", false, false, "IANA time zone of the max_runs periods"},
-  };  return kSpecs;
+  };
+  return kSpecs;
 }
 
 Result<std::shared_ptr<const TriggerConfig>> ParseFileArrival(const config::Value& item) {

@@ -107,7 +107,8 @@ StepDescriptor MergeStepDescriptor() {
                                      options.Find("mode")->location().ToString(), mode, where);
             }
             config.scd2 = mode == "scd2";
-            if (config.key.empty()) return Status::Invalid("{}: {} needs key: [columns]", options.location().ToString(), where);
+            if (config.key.empty())
+              return Status::Invalid("{}: {} needs key: [columns]", options.location().ToString(), where);
             return MakeStep<MergeStep>(std::move(config));
           }};
 }
