@@ -11,6 +11,7 @@
 #include "connectors/source.hpp"
 #include "connectors/sources/files/files_source.hpp"
 #include "connectors/sources/postgres/postgres_source.hpp"
+#include "unit/engine_support.hpp"
 #include "unit/postgres/pg_server.hpp"
 
 namespace sluice::connectors {
@@ -92,18 +93,13 @@ SourceUnderTest& Subject(const std::string& name) {
   return files;
 }
 
-class SourceConformance : public ::testing::TestWithParam<std::string> {
+class SourceConformance : public ::testing::TestWithParam<std::string>, protected test_support::WithEngine {
  protected:
   void SetUp() override {
     char pattern[] = "/tmp/sluice-source-conformance-XXXXXX";
     root_ = ::mkdtemp(pattern);
     project_.root = root_;
-    auto db = engine::Database::Open({});
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::move(db).value();
-    auto conn = db_->Connect();
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    conn_ = std::move(conn).value();
+    ASSERT_NO_FATAL_FAILURE(OpenEngine());
     auto options = subject().CreateInput(root_);
     ASSERT_TRUE(options.ok()) << options.status();
     options_ = *options;
@@ -155,8 +151,6 @@ class SourceConformance : public ::testing::TestWithParam<std::string> {
   fs::path root_;
   config::ProjectConfig project_;
   SystemClock clock_;
-  std::unique_ptr<engine::Database> db_;
-  std::unique_ptr<engine::Connection> conn_;
   std::string options_;
   int runs_ = 0;
 };

@@ -16,6 +16,7 @@
 #include "pipeline/pipeline_lock.hpp"
 #include "pipeline/resumable_load.hpp"
 #include "storage/local_object_store.hpp"
+#include "unit/engine_support.hpp"
 
 namespace sluice::pipeline {
 namespace {
@@ -54,7 +55,7 @@ class StoreWithHook : public storage::ObjectStore {
   std::unique_ptr<storage::ObjectStore> store_;
 };
 
-class MaintenanceTest : public ::testing::Test {
+class MaintenanceTest : public ::testing::Test, protected test_support::WithEngine {
  protected:
   void SetUp() override {
     char pattern[] = "/tmp/sluice-maintenance-XXXXXX";
@@ -66,12 +67,7 @@ class MaintenanceTest : public ::testing::Test {
     auto local = storage::MakeLocalObjectStore(dir_ / "lake", {.sync = false});
     ASSERT_TRUE(local.ok()) << local.status();
     lake_ = std::make_unique<StoreWithHook>(std::move(local).value());
-    auto db = engine::Database::Open({});
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::move(db).value();
-    auto conn = db_->Connect();
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    conn_ = std::move(conn).value();
+    ASSERT_NO_FATAL_FAILURE(OpenEngine());
   }
   void TearDown() override {
     conn_.reset();
@@ -131,8 +127,6 @@ class MaintenanceTest : public ::testing::Test {
     return EstimateScan(plan);
   }
 
-  std::unique_ptr<engine::Database> db_;
-  std::unique_ptr<engine::Connection> conn_;
   catalog::TableName table_{"silver", "t"};
   int commits_ = 0;
 };

@@ -9,6 +9,7 @@
 #include "streams/record_batch.hpp"
 #include "streams/record_shape.hpp"
 #include "streams/spool.hpp"
+#include "unit/engine_support.hpp"
 
 namespace sluice::streams {
 namespace {
@@ -66,19 +67,14 @@ TEST(RecordShapeTest, TheApiRefusesSuchRecordsByIndex) {
   EXPECT_NE(array->batch.failed.at(0).second.find("empty name"), std::string::npos);
 }
 
-class FlushInputTest : public ::testing::Test {
+class FlushInputTest : public ::testing::Test, protected test_support::WithEngine {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("sluice-flush-input-test-" + std::to_string(::getpid()) + "-" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    auto db = engine::Database::Open({});
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::move(db).value();
-    auto conn = db_->Connect();
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    conn_ = std::move(conn).value();
+    ASSERT_NO_FATAL_FAILURE(OpenEngine());
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -101,8 +97,6 @@ class FlushInputTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<engine::Database> db_;
-  std::unique_ptr<engine::Connection> conn_;
 };
 
 TEST_F(FlushInputTest, RecordsNoTableCanHoldAreSetAsideWithTheReason) {

@@ -15,6 +15,7 @@
 #include "common/strings.hpp"
 #include "transforms/check.hpp"
 #include "transforms/step.hpp"
+#include "unit/engine_support.hpp"
 
 namespace sluice::transforms {
 namespace {
@@ -70,15 +71,10 @@ std::string Render(const engine::TextResult& result) {
   return out;
 }
 
-class GoldenTest : public ::testing::TestWithParam<fs::path> {
+class GoldenTest : public ::testing::TestWithParam<fs::path>, protected test_support::WithEngine {
  protected:
   void SetUp() override {
-    auto opened = engine::Database::Open({});
-    ASSERT_TRUE(opened.ok()) << opened.status();
-    db_ = std::move(opened).value();
-    auto conn = db_->Connect();
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    conn_ = std::move(conn).value();
+    ASSERT_NO_FATAL_FAILURE(OpenEngine());
     RegisterBuiltinSteps(steps_);
     RegisterBuiltinChecks(checks_);
   }
@@ -130,8 +126,6 @@ class GoldenTest : public ::testing::TestWithParam<fs::path> {
   /// A fixed clock (2024-10-04 00:00 UTC), so freshness and run-dated columns are reproducible.
   static TimePoint Now() { return TimePoint{} + std::chrono::hours(24 * 20000); }
 
-  std::unique_ptr<engine::Database> db_;
-  std::unique_ptr<engine::Connection> conn_;
   StepRegistry steps_;
   CheckRegistry checks_;
 };

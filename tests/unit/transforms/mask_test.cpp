@@ -1,19 +1,15 @@
 #include "transforms/mask.hpp"
+#include "unit/engine_support.hpp"
 
 #include <gtest/gtest.h>
 
 namespace sluice::transforms {
 namespace {
 
-class MaskTest : public ::testing::Test {
+class MaskTest : public ::testing::Test, protected test_support::WithEngine {
  protected:
   void SetUp() override {
-    auto db = engine::Database::Open({});
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::move(db).value();
-    auto conn = db_->Connect();
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    conn_ = std::move(conn).value();
+    ASSERT_NO_FATAL_FAILURE(OpenEngine());
     ASSERT_TRUE(conn_->Execute("CREATE TABLE people AS SELECT * FROM (VALUES "
                                "(1, 'what do ya want for nothing?', '0176123454821', 12345), "
                                "(2, NULL, 'ab', NULL)) t(id, note, phone, account)")
@@ -27,9 +23,6 @@ class MaskTest : public ::testing::Test {
     EXPECT_TRUE(result.ok()) << result.status();
     return std::move(result).value();
   }
-
-  std::unique_ptr<engine::Database> db_;
-  std::unique_ptr<engine::Connection> conn_;
 };
 
 TEST_F(MaskTest, HashIsTheKeyedHmacOfTheValueText) {

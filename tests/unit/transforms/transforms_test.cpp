@@ -2,19 +2,15 @@
 
 #include "transforms/check.hpp"
 #include "transforms/step.hpp"
+#include "unit/engine_support.hpp"
 
 namespace sluice::transforms {
 namespace {
 
-class TransformsTest : public ::testing::Test {
+class TransformsTest : public ::testing::Test, protected test_support::WithEngine {
  protected:
   void SetUp() override {
-    auto opened = engine::Database::Open({});
-    ASSERT_TRUE(opened.ok()) << opened.status();
-    db_ = std::move(opened).value();
-    auto conn = db_->Connect();
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    conn_ = std::move(conn).value();
+    ASSERT_NO_FATAL_FAILURE(OpenEngine());
     RegisterBuiltinSteps(steps_);
     RegisterBuiltinChecks(checks_);
   }
@@ -46,8 +42,6 @@ class TransformsTest : public ::testing::Test {
     return conn_->Query("SELECT * FROM " + relation + " ORDER BY ALL");
   }
 
-  std::unique_ptr<engine::Database> db_;
-  std::unique_ptr<engine::Connection> conn_;
   StepRegistry steps_;
   CheckRegistry checks_;
 };
