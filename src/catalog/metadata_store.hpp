@@ -98,7 +98,6 @@ class RunLog {
   virtual Result<std::optional<RunRecord>> GetRun(const std::string& run_id) = 0;
   /// Run counts and sums per pipeline and status, computed in the store (runs are never all loaded).
   virtual Result<std::vector<RunTotals>> SummarizeRuns() = 0;
-
 };
 
 /// The run queue of `sluice serve`: triggers add runs, the daemon's workers claim them.

@@ -6,16 +6,16 @@
 
 #include "catalog/sqlite_connection.hpp"
 #include "catalog/sqlite_rows.hpp"
-#include "common/strings.hpp"
 #include "common/fault_point.hpp"
+#include "common/strings.hpp"
 
 namespace sluice::catalog {
 
 using sqlite::Statement;
 using sqlite::Transaction;
 using sqlite_rows::PartitionValues;
-using sqlite_rows::PartitionValuesToJson;
 using sqlite_rows::PartitionValuesFromJson;
+using sqlite_rows::PartitionValuesToJson;
 using sqlite_rows::StringListToJson;
 
 namespace {
@@ -306,8 +306,7 @@ Status SqliteMetadataStore::ApplyStateUpdates(const std::vector<StateUpdate>& st
                                                "VALUES (?, ?, ?, ?) ON CONFLICT (scope, state_key) DO UPDATE SET "
                                                "state_value = excluded.state_value, "
                                                "updated_at_us = excluded.updated_at_us"));
-  SLUICE_ASSIGN_OR_RETURN(auto erase,
-                          connection_->Prepare("DELETE FROM job_state WHERE scope = ? AND state_key = ?"));
+  SLUICE_ASSIGN_OR_RETURN(auto erase, connection_->Prepare("DELETE FROM job_state WHERE scope = ? AND state_key = ?"));
   for (const auto& s : state) {
     if (s.value) {
       upsert.Reset();

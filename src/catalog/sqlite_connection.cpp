@@ -37,10 +37,8 @@ Status StatusFromSqlite(sqlite3* db, int rc, std::string_view what) {
           "{}: {} is not a usable SQLite catalog ({}); point `catalog:` at another file or "
           "restore it from a backup",
           what, where, detail);
-    case SQLITE_CONSTRAINT:
-      return Status::AlreadyExists("{}: catalog {}: {}", what, where, detail);
-    default:
-      return Status::Internal("{}: catalog {}: {} (SQLite code {})", what, where, detail, rc);
+    case SQLITE_CONSTRAINT: return Status::AlreadyExists("{}: catalog {}: {}", what, where, detail);
+    default: return Status::Internal("{}: catalog {}: {} (SQLite code {})", what, where, detail, rc);
   }
 }
 

@@ -26,8 +26,9 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteMetadataStore::Li
   SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT state_key, state_value FROM job_state "
                                                            "WHERE scope = ? ORDER BY state_key"));
   SLUICE_TRY(query.BindAll(scope));
-  return query.ReadRows<std::pair<std::string, std::string>>(
-      [](const Statement& row) { return std::pair{row.Text(0), row.Text(1)}; });
+  return query.ReadRows<std::pair<std::string, std::string>>([](const Statement& row) {
+    return std::pair{row.Text(0), row.Text(1)};
+  });
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> SqliteMetadataStore::StateWithKey(const std::string& key) {
@@ -35,8 +36,9 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteMetadataStore::St
   SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT scope, state_value FROM job_state "
                                                            "WHERE state_key = ? ORDER BY scope"));
   SLUICE_TRY(query.BindAll(key));
-  return query.ReadRows<std::pair<std::string, std::string>>(
-      [](const Statement& row) { return std::pair{row.Text(0), row.Text(1)}; });
+  return query.ReadRows<std::pair<std::string, std::string>>([](const Statement& row) {
+    return std::pair{row.Text(0), row.Text(1)};
+  });
 }
 
 Result<std::vector<LoadedFile>> SqliteMetadataStore::LoadedFiles(const std::string& scope) {
@@ -51,7 +53,8 @@ Result<std::vector<LoadedFile>> SqliteMetadataStore::LoadedFiles(const std::stri
 
 namespace {
 
-Status CheckJobStateUpdates(const std::string& pipeline, const std::string& job, const std::vector<StateUpdate>& state) {
+Status CheckJobStateUpdates(const std::string& pipeline, const std::string& job,
+                            const std::vector<StateUpdate>& state) {
   for (const auto& s : state) {
     if (s.scope.empty() || s.key.empty()) {
       return Status::Invalid("window job {}/{}: a state update needs a scope and a key", pipeline, job);
@@ -69,16 +72,16 @@ Status SqliteMetadataStore::PutWindowJob(const WindowJob& job, const std::vector
   SLUICE_ASSIGN_OR_RETURN(auto transaction, Transaction::Begin(*connection_, "BEGIN IMMEDIATE"));
   const int64_t now_us = ToUnixMicros(clock_->Now());
   SLUICE_ASSIGN_OR_RETURN(
-      auto upsert,
-      connection_->Prepare("INSERT INTO jobs (pipeline, job_name, source_table, target_table, window_column, first_start, "
-                           "first_stop, window_step, partition_by, lower_bound, upper_bound, num_partitions, "
-                           "created_at_us, updated_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                           "ON CONFLICT (pipeline, job_name) DO UPDATE SET source_table = excluded.source_table, "
-                           "target_table = excluded.target_table, window_column = excluded.window_column, "
-                           "first_start = excluded.first_start, first_stop = excluded.first_stop, "
-                           "window_step = excluded.window_step, partition_by = excluded.partition_by, "
-                           "lower_bound = excluded.lower_bound, upper_bound = excluded.upper_bound, "
-                           "num_partitions = excluded.num_partitions, updated_at_us = excluded.updated_at_us"));
+      auto upsert, connection_->Prepare(
+                       "INSERT INTO jobs (pipeline, job_name, source_table, target_table, window_column, first_start, "
+                       "first_stop, window_step, partition_by, lower_bound, upper_bound, num_partitions, "
+                       "created_at_us, updated_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                       "ON CONFLICT (pipeline, job_name) DO UPDATE SET source_table = excluded.source_table, "
+                       "target_table = excluded.target_table, window_column = excluded.window_column, "
+                       "first_start = excluded.first_start, first_stop = excluded.first_stop, "
+                       "window_step = excluded.window_step, partition_by = excluded.partition_by, "
+                       "lower_bound = excluded.lower_bound, upper_bound = excluded.upper_bound, "
+                       "num_partitions = excluded.num_partitions, updated_at_us = excluded.updated_at_us"));
   SLUICE_TRY(upsert.BindAll(job.pipeline, job.job, job.source_table, job.target_table, job.column, job.first_start,
                             job.first_stop, job.step, job.partition_by, job.lower_bound, job.upper_bound,
                             job.num_partitions, now_us, now_us));
@@ -90,11 +93,11 @@ Status SqliteMetadataStore::PutWindowJob(const WindowJob& job, const std::vector
 Result<std::vector<WindowJob>> SqliteMetadataStore::ListWindowJobs(const std::string& pipeline) {
   std::lock_guard lock(mutex_);
   SLUICE_ASSIGN_OR_RETURN(
-      auto query,
-      connection_->Prepare(fmt::format("SELECT pipeline, job_name, source_table, target_table, window_column, first_start, "
-                                       "first_stop, window_step, partition_by, lower_bound, upper_bound, num_partitions, "
-                                       "created_at_us, updated_at_us FROM jobs{} ORDER BY pipeline, job_name",
-                                       pipeline.empty() ? "" : " WHERE pipeline = ?")));
+      auto query, connection_->Prepare(
+                      fmt::format("SELECT pipeline, job_name, source_table, target_table, window_column, first_start, "
+                                  "first_stop, window_step, partition_by, lower_bound, upper_bound, num_partitions, "
+                                  "created_at_us, updated_at_us FROM jobs{} ORDER BY pipeline, job_name",
+                                  pipeline.empty() ? "" : " WHERE pipeline = ?")));
   if (!pipeline.empty()) SLUICE_TRY(query.BindAll(pipeline));
   std::vector<WindowJob> jobs;
   while (true) {

@@ -111,7 +111,8 @@ Result<std::optional<TableInfo>> SqliteMetadataStore::GetTable(const TableName& 
 }
 
 Result<TableInfo> SqliteMetadataStore::TableById(int64_t table_id) {
-  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare(fmt::format("SELECT {} WHERE t.table_id = ?", kTableColumns)));
+  SLUICE_ASSIGN_OR_RETURN(auto query,
+                          connection_->Prepare(fmt::format("SELECT {} WHERE t.table_id = ?", kTableColumns)));
   SLUICE_TRY(query.BindAll(table_id));
   SLUICE_ASSIGN_OR_RETURN(bool found, query.Step());
   if (!found) return Status::Internal("catalog {} has no table with id {}", Describe(), table_id);

@@ -30,8 +30,6 @@ Result<QueuedRun> ReadQueuedRun(const sqlite::Statement& row) {
   return run;
 }
 
-
-
 std::string PartitionValuesToJson(const PartitionValues& values) {
   nlohmann::json doc = nlohmann::json::array();
   for (const auto& [column, value] : values) doc.push_back({column, value});

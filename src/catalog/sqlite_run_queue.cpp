@@ -10,19 +10,19 @@ namespace sluice::catalog {
 
 using sqlite::Statement;
 using sqlite::Transaction;
+using sqlite_rows::BindRun;
 using sqlite_rows::kQueueColumns;
 using sqlite_rows::ReadQueuedRun;
 using sqlite_rows::ValidateRun;
-using sqlite_rows::BindRun;
 
 namespace {
 
 Status WriteTriggerState(sqlite::Connection& connection, const TriggerState& state, TimePoint now) {
-  SLUICE_ASSIGN_OR_RETURN(auto upsert, connection.Prepare(
-                                           "INSERT INTO trigger_state (pipeline, trigger_key, state_value, "
-                                           "updated_at_us) VALUES (?, ?, ?, ?) ON CONFLICT (pipeline, trigger_key) "
-                                           "DO UPDATE SET state_value = excluded.state_value, "
-                                           "updated_at_us = excluded.updated_at_us"));
+  SLUICE_ASSIGN_OR_RETURN(auto upsert,
+                          connection.Prepare("INSERT INTO trigger_state (pipeline, trigger_key, state_value, "
+                                             "updated_at_us) VALUES (?, ?, ?, ?) ON CONFLICT (pipeline, trigger_key) "
+                                             "DO UPDATE SET state_value = excluded.state_value, "
+                                             "updated_at_us = excluded.updated_at_us"));
   SLUICE_TRY(upsert.BindAll(state.pipeline, state.trigger_key, state.state, ToUnixMicros(now)));
   return upsert.Run();
 }
@@ -46,10 +46,10 @@ Result<EnqueueResult> SqliteMetadataStore::EnqueueRun(const QueuedRun& run,
     if (found) result = EnqueueResult{existing.Text(0), false};
   }
   if (result.created) {
-    SLUICE_ASSIGN_OR_RETURN(auto insert, connection_->Prepare(
-                                             "INSERT INTO run_queue (queue_id, pipeline, trigger_kind, dedup_key, "
-                                             "detail, enqueued_at_us, not_before_us, attempt, queue_state, "
-                                             "full_refresh, only_job) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)"));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto insert, connection_->Prepare("INSERT INTO run_queue (queue_id, pipeline, trigger_kind, dedup_key, "
+                                          "detail, enqueued_at_us, not_before_us, attempt, queue_state, "
+                                          "full_refresh, only_job) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)"));
     SLUICE_TRY(insert.BindAll(run.id, run.pipeline, run.trigger, run.dedup_key, run.detail,
                               ToUnixMicros(run.enqueued_at), ToUnixMicros(run.not_before), run.attempt,
                               static_cast<int64_t>(run.full_refresh ? 1 : 0), run.only_job));
@@ -66,7 +66,7 @@ Status SqliteMetadataStore::SaveTriggerState(const TriggerState& state) {
 }
 
 Result<std::optional<std::string>> SqliteMetadataStore::GetTriggerState(const std::string& pipeline,
-                                                                         const std::string& trigger_key) {
+                                                                        const std::string& trigger_key) {
   std::lock_guard lock(mutex_);
   SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare("SELECT state_value FROM trigger_state "
                                                            "WHERE pipeline = ? AND trigger_key = ?"));
@@ -130,16 +130,15 @@ Result<bool> SqliteMetadataStore::CancelQueuedRun(const RunRecord& cancelled) {
 
 Result<std::vector<QueuedRun>> SqliteMetadataStore::PendingQueue() {
   std::lock_guard lock(mutex_);
-  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare(fmt::format(
-                                          "SELECT {} WHERE queue_state <> 'done' ORDER BY enqueued_at_us, queue_id",
-                                          kQueueColumns)));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto query, connection_->Prepare(fmt::format(
+                      "SELECT {} WHERE queue_state <> 'done' ORDER BY enqueued_at_us, queue_id", kQueueColumns)));
   return query.ReadRows<QueuedRun>(ReadQueuedRun);
 }
 
 Result<std::optional<QueuedRun>> SqliteMetadataStore::GetQueuedRun(const std::string& id) {
   std::lock_guard lock(mutex_);
-  SLUICE_ASSIGN_OR_RETURN(auto query,
-                          connection_->Prepare(fmt::format("SELECT {} WHERE queue_id = ?", kQueueColumns)));
+  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare(fmt::format("SELECT {} WHERE queue_id = ?", kQueueColumns)));
   SLUICE_TRY(query.BindAll(id));
   SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());
   if (!row) return std::optional<QueuedRun>();

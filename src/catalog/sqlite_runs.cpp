@@ -10,10 +10,10 @@ namespace sluice::catalog {
 
 using sqlite::Statement;
 using sqlite::Transaction;
+using sqlite_rows::BindRun;
 using sqlite_rows::kRunColumns;
 using sqlite_rows::ReadRun;
 using sqlite_rows::ValidateRun;
-using sqlite_rows::BindRun;
 
 Status SqliteMetadataStore::InsertRun(const RunRecord& run) {
   SLUICE_TRY(ValidateRun(run));
@@ -108,10 +108,10 @@ Result<std::optional<RunRecord>> SqliteMetadataStore::GetRun(const std::string& 
 
 Result<std::vector<RunTotals>> SqliteMetadataStore::SummarizeRuns() {
   std::lock_guard lock(mutex_);
-  SLUICE_ASSIGN_OR_RETURN(auto query, connection_->Prepare(
-                                          "SELECT pipeline, status, count(*), sum(rows_written), sum(bytes_written), "
-                                          "count(finished_at_us), sum(finished_at_us - started_at_us) FROM runs "
-                                          "GROUP BY pipeline, status ORDER BY pipeline, status"));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto query, connection_->Prepare("SELECT pipeline, status, count(*), sum(rows_written), sum(bytes_written), "
+                                       "count(finished_at_us), sum(finished_at_us - started_at_us) FROM runs "
+                                       "GROUP BY pipeline, status ORDER BY pipeline, status"));
   std::vector<RunTotals> totals;
   while (true) {
     SLUICE_ASSIGN_OR_RETURN(bool row, query.Step());

@@ -55,7 +55,8 @@ Status SqliteMetadataStore::WritePointer(const TableName& table, const std::opti
                             connection_->Prepare("UPDATE iceberg_tables SET metadata_location = ?, "
                                                  "previous_metadata_location = ? WHERE catalog_name = ? AND "
                                                  "table_namespace = ? AND table_name = ? AND metadata_location = ?"));
-    SLUICE_TRY(update.BindAll(location, *expected, std::string(kIcebergCatalogName), table.zone, table.name, *expected));
+    SLUICE_TRY(
+        update.BindAll(location, *expected, std::string(kIcebergCatalogName), table.zone, table.name, *expected));
     SLUICE_TRY(update.Run());
   } else {
     SLUICE_ASSIGN_OR_RETURN(auto insert,

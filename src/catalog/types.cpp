@@ -119,8 +119,8 @@ Result<Schema> Schema::FromJson(std::string_view json) {
     if (c.contains("nested_ids")) {
       const auto& ids = c["nested_ids"];
       bool valid = ids.is_array() && std::all_of(ids.begin(), ids.end(), [](const nlohmann::json& id) {
-        return id.is_number_integer() && id.get<int64_t>() > 0;
-      });
+                     return id.is_number_integer() && id.get<int64_t>() > 0;
+                   });
       if (!valid) return Status::DataError("table schema JSON: columns[{}].nested_ids must be positive integers", i);
       column.nested_field_ids = ids.get<std::vector<int64_t>>();
     }

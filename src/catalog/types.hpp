@@ -202,7 +202,7 @@ struct QueuedRun {
                           // this key is refused; "" = none
   std::string detail;     // what caused it, for people (e.g. the files that arrived)
   TimePoint enqueued_at;
-  TimePoint not_before;   // a retry waits out its backoff
+  TimePoint not_before;  // a retry waits out its backoff
   int64_t attempt = 1;
   QueueState state = QueueState::kQueued;
   bool full_refresh = false;  // as `sluice run --full-refresh`
@@ -210,7 +210,7 @@ struct QueuedRun {
 };
 
 struct EnqueueResult {
-  std::string id;        // the new entry, or the one that already had the dedup key
+  std::string id;  // the new entry, or the one that already had the dedup key
   bool created = false;
 };
 

@@ -84,10 +84,8 @@ int ReportError(const CliContext& context, const Status& status) {
   std::fprintf(stderr, "error: %s\n", text.c_str());
   switch (status.code()) {
     case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound:
-      return kExitUsage;
-    default:
-      return kExitFailed;
+    case StatusCode::kNotFound: return kExitUsage;
+    default: return kExitFailed;
   }
 }
 

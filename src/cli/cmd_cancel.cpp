@@ -24,7 +24,8 @@ int CancelRun(CliContext& context, const std::string& run_id_or_prefix) {
 
 void AddCancelCommand(CLI::App& app, CliContext& context) {
   auto run_id = std::make_shared<std::string>();
-  auto* cancel = app.add_subcommand("cancel", "Cancel a run: a running one stops its jobs and publishes nothing of them; a queued one never starts");
+  auto* cancel = app.add_subcommand(
+      "cancel", "Cancel a run: a running one stops its jobs and publishes nothing of them; a queued one never starts");
   cancel->add_option("RUN", *run_id, "run id, or its first characters (from `sluice runs`)")->required();
   cancel->callback([&context, run_id] { context.action = [&context, run_id] { return CancelRun(context, *run_id); }; });
 }

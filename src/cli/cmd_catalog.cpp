@@ -161,12 +161,14 @@ void AddCatalogCommand(CLI::App& app, CliContext& context) {
   auto show_name = std::make_shared<std::string>();
   auto* show = cmd->add_subcommand("show", "Show a table's location, schema and partitions");
   show->add_option("TABLE", *show_name, "zone.table")->required();
-  show->callback([&context, show_name] { context.action = [&context, show_name] { return ShowTable(context, *show_name); }; });
+  show->callback(
+      [&context, show_name] { context.action = [&context, show_name] { return ShowTable(context, *show_name); }; });
   auto history_name = std::make_shared<std::string>();
   auto* history = cmd->add_subcommand("history", "List a table's versions and what each commit changed");
   history->add_option("TABLE", *history_name, "zone.table")->required();
-  history->callback(
-      [&context, history_name] { context.action = [&context, history_name] { return History(context, *history_name); }; });
+  history->callback([&context, history_name] {
+    context.action = [&context, history_name] { return History(context, *history_name); };
+  });
   struct CrawlArgs {
     std::string path, zone, table;
   };
@@ -175,8 +177,9 @@ void AddCatalogCommand(CLI::App& app, CliContext& context) {
   auto* export_iceberg =
       cmd->add_subcommand("export-iceberg", "(Re)write a table's Iceberg metadata from the catalog's history");
   export_iceberg->add_option("TABLE", *export_name, "zone.table")->required();
-  export_iceberg->callback(
-      [&context, export_name] { context.action = [&context, export_name] { return ExportIceberg(context, *export_name); }; });
+  export_iceberg->callback([&context, export_name] {
+    context.action = [&context, export_name] { return ExportIceberg(context, *export_name); };
+  });
   auto* crawl = cmd->add_subcommand("crawl", "Register folders of existing Parquet/CSV/JSON files as tables");
   crawl->add_option("PATH", crawl_args->path, "folder; each sub-folder becomes a table (or PATH itself with --table)")
       ->required();

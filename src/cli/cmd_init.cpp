@@ -47,19 +47,22 @@ std::string SampleCsv(int year, int rows, uint32_t seed, bool with_messy_lines) 
   static constexpr std::array<const char*, 8> kAirports = {"DEN", "DFW", "ORD", "ATL", "JFK", "SFO", "SEA", "MSP"};
   static constexpr std::array<const char*, 8> kStates = {"CO", "TX", "IL", "GA", "NY", "CA", "WA", "MN"};
   static constexpr std::array<const char*, 5> kAircraft = {"B-737", "A-320", "CRJ-200", "B-757", "E-175"};
-  static constexpr std::array<const char*, 5> kPhases = {"Approach", "Landing Roll", "Take-off run", "Climb", "Descent"};
-  static constexpr std::array<const char*, 6> kSpecies = {"Mourning dove", "Killdeer", "Barn swallow",
+  static constexpr std::array<const char*, 5> kPhases = {"Approach", "Landing Roll", "Take-off run", "Climb",
+                                                         "Descent"};
+  static constexpr std::array<const char*, 6> kSpecies = {"Mourning dove",     "Killdeer",        "Barn swallow",
                                                           "European starling", "Red-tailed hawk", "Unknown bird"};
   static constexpr std::array<const char*, 4> kDamage = {"None", "Minor", "Substantial", "Destroyed"};
   std::mt19937 rng(seed);
   auto pick = [&](const auto& values) { return values[rng() % values.size()]; };
-  std::string out = "id,incident_date,airport,state,aircraft,phase_of_flight,species,damage,cost_usd,altitude_ft,remarks\n";
+  std::string out =
+      "id,incident_date,airport,state,aircraft,phase_of_flight,species,damage,cost_usd,altitude_ft,remarks\n";
   for (int i = 1; i <= rows; ++i) {
     int airport = static_cast<int>(rng() % kAirports.size());
     int month = 1 + static_cast<int>(rng() % 12), day = 1 + static_cast<int>(rng() % 28);
     const char* damage = kDamage[rng() % 100 < 80 ? 0 : 1 + rng() % 3];
     int cost = damage == kDamage[0] ? 0 : static_cast<int>(rng() % 250000);
-    std::string remarks = rng() % 7 == 0 ? "\"struck windshield, no injuries\"" : (rng() % 5 == 0 ? "" : "routine report");
+    std::string remarks =
+        rng() % 7 == 0 ? "\"struck windshield, no injuries\"" : (rng() % 5 == 0 ? "" : "routine report");
     out += fmt::format("{},{}-{:02d}-{:02d},{},{},{},{},{},{},{},{},{}\n", year * 100000 + i, year, month, day,
                        kAirports[airport], kStates[airport], pick(kAircraft), pick(kPhases), pick(kSpecies), damage,
                        cost, rng() % 3000, remarks);
@@ -83,7 +86,8 @@ Status WriteGzip(const fs::path& path, const std::string& text) {
   if (f == nullptr) return Status::IoError("cannot write '{}'", path.string());
   int written = gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
   int closed = gzclose(f);
-  if (written != static_cast<int>(text.size()) || closed != Z_OK) return Status::IoError("cannot write '{}'", path.string());
+  if (written != static_cast<int>(text.size()) || closed != Z_OK)
+    return Status::IoError("cannot write '{}'", path.string());
   return Status::OK();
 }
 
@@ -122,9 +126,10 @@ void AddInitCommand(CLI::App& app, CliContext& context) {
       fs::path dir = fs::absolute(args->dir);
       Status st = InitProject(dir, args->force);
       if (!st.ok()) return ReportError(context, st);
-      fmt::print("created a sluice project in {}\n\n  cd {}\n  sluice run birdstrikes\n"
-                 "  sluice query \"SELECT count(*) FROM raw.birdstrikes\"\n\nsee {}/README.md for more\n",
-                 dir.string(), dir.string(), dir.string());
+      fmt::print(
+          "created a sluice project in {}\n\n  cd {}\n  sluice run birdstrikes\n"
+          "  sluice query \"SELECT count(*) FROM raw.birdstrikes\"\n\nsee {}/README.md for more\n",
+          dir.string(), dir.string(), dir.string());
       return kExitOk;
     };
   });

@@ -29,7 +29,8 @@ Result<pipeline::WindowJobChange> ChangeFrom(const JobArgs& args) {
   pipeline::WindowJobChange change;
   auto text = [&](const std::string& name) -> std::pair<const CLI::Option*, std::optional<std::string>> {
     for (const auto& [option, value] : args.given) {
-      if (option->get_name() == name) return {option, option->count() > 0 ? std::optional<std::string>(*value) : std::nullopt};
+      if (option->get_name() == name)
+        return {option, option->count() > 0 ? std::optional<std::string>(*value) : std::nullopt};
     }
     return {nullptr, std::nullopt};
   };
@@ -53,7 +54,8 @@ Result<const config::PipelineConfig*> FindPipeline(const LoadedProject& loaded, 
     names.push_back(p.name);
   }
   std::string hint = NearestWord(name, names);
-  return Status::Invalid("no pipeline named '{}'{}; known: {}", name, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint),
+  return Status::Invalid("no pipeline named '{}'{}; known: {}", name,
+                         hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint),
                          names.empty() ? "(none)" : Join(names, ", "));
 }
 
@@ -73,8 +75,9 @@ int ListJobs(CliContext& context, const std::string& pipeline) {
                pipeline.empty() ? "" : fmt::format(" in pipeline '{}'", pipeline));
     return kExitOk;
   }
-  PrintTable(stdout, {"pipeline", "job", "table", "target", "column", "start", "stop", "step", "partitioning", "last run",
-                      "defined in"},
+  PrintTable(stdout,
+             {"pipeline", "job", "table", "target", "column", "start", "stop", "step", "partitioning", "last run",
+              "defined in"},
              rows);
   return kExitOk;
 }
@@ -118,11 +121,13 @@ void AddWindowOptions(CLI::App* cmd, JobArgs* args, bool add) {
   };
   if (add) {
     option("--table", &args->table, "schema.table to read (through the connection of the pipeline's window job)");
-    option("--target-table", &args->target_table, "lake table to write, in the zone of the pipeline's window job "
-                                                   "(default: the source table's name)");
+    option("--target-table", &args->target_table,
+           "lake table to write, in the zone of the pipeline's window job "
+           "(default: the source table's name)");
     option("--column", &args->column, "window column (timestamp, timestamptz, date or integer)");
   }
-  option("--start", &args->start, add ? "start of the first window (inclusive)" : "start of the next window (inclusive)");
+  option("--start", &args->start,
+         add ? "start of the first window (inclusive)" : "start of the next window (inclusive)");
   option("--stop", &args->stop, add ? "stop of the first window (exclusive)" : "stop of the next window (exclusive)");
   option("--step", &args->step, "rotation after each successful run: an interval (1 day, 1d, 6 hours) or a number");
   option("--partition-by", &args->partition_by, "integer column whose ranges are read over parallel connections");
@@ -137,22 +142,22 @@ void AddJobsCommand(CLI::App& app, CliContext& context) {
   auto* cmd = app.add_subcommand("jobs", "Window jobs: list them with their next window, change, add or remove them");
   cmd->require_subcommand(1);
   auto list_pipeline = std::make_shared<std::string>();
-  auto* list = cmd->add_subcommand("list", "List window jobs: table, column, next window, step, partitioning, last run");
+  auto* list =
+      cmd->add_subcommand("list", "List window jobs: table, column, next window, step, partitioning, last run");
   list->add_option("PIPELINE", *list_pipeline, "only this pipeline's jobs");
   list->callback([&context, list_pipeline] {
     context.action = [&context, list_pipeline] { return ListJobs(context, *list_pipeline); };
   });
   for (bool add : {false, true}) {
     auto args = std::make_shared<JobArgs>();
-    auto* sub = cmd->add_subcommand(add ? "add" : "set",
-                                    add ? "Add a window job that exists only in the catalog"
-                                        : "Change a window job's next window, step or partitioning");
+    auto* sub =
+        cmd->add_subcommand(add ? "add" : "set", add ? "Add a window job that exists only in the catalog"
+                                                     : "Change a window job's next window, step or partitioning");
     sub->add_option("PIPELINE", args->pipeline, "pipeline")->required();
     sub->add_option("JOB", args->job, add ? "name of the new job" : "job")->required();
     AddWindowOptions(sub, args.get(), add);
-    sub->callback([&context, args, add] {
-      context.action = [&context, args, add] { return ChangeJob(context, *args, add); };
-    });
+    sub->callback(
+        [&context, args, add] { context.action = [&context, args, add] { return ChangeJob(context, *args, add); }; });
   }
   auto removed = std::make_shared<std::pair<std::string, std::string>>();
   auto* remove = cmd->add_subcommand("remove", "Remove a window job added with `jobs add` (the lake table stays)");

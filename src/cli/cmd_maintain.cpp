@@ -1,7 +1,7 @@
 #include "cli/cli_context.hpp"
 #include "cli/output_format.hpp"
-#include "common/strings.hpp"
 #include "common/ids.hpp"
+#include "common/strings.hpp"
 #include "config/value.hpp"
 #include "pipeline/maintenance.hpp"
 
@@ -52,8 +52,8 @@ int RunVacuum(CliContext& context, const std::string& retain_text, bool dry_run)
 int RunCompact(CliContext& context, const std::string& table_text, const std::string& size_text) {
   uint64_t target = 0;
   if (!ParseByteSize(size_text, &target) || target == 0) {
-    return ReportError(context, Status::Invalid("--target-file-size '{}' is not a size; write e.g. 128MB or 1GB",
-                                                size_text));
+    return ReportError(context,
+                       Status::Invalid("--target-file-size '{}' is not a size; write e.g. 128MB or 1GB", size_text));
   }
   auto name = catalog::TableName::Parse(table_text);
   if (!name.ok()) return ReportError(context, name.status());
@@ -77,8 +77,8 @@ int RunCompact(CliContext& context, const std::string& table_text, const std::st
                HumanBytes(target));
     return kExitOk;
   }
-  fmt::print("{}: version {}: {} files ({}) -> {} files ({}) in {} partition{}, {} rows\n", name->ToString(), report->version,
-             report->files_before, HumanBytes(report->bytes_before), report->files_after,
+  fmt::print("{}: version {}: {} files ({}) -> {} files ({}) in {} partition{}, {} rows\n", name->ToString(),
+             report->version, report->files_before, HumanBytes(report->bytes_before), report->files_after,
              HumanBytes(report->bytes_after), report->partitions, report->partitions == 1 ? "" : "s", report->rows);
   return kExitOk;
 }
@@ -94,7 +94,8 @@ void AddMaintainCommand(CLI::App& app, CliContext& context) {
   };
   auto vacuum_args = std::make_shared<VacuumArgs>();
   auto* vacuum = cmd->add_subcommand(
-      "vacuum", "Delete lake files no table version needs any more (removed longer ago than --retain, or never committed)");
+      "vacuum",
+      "Delete lake files no table version needs any more (removed longer ago than --retain, or never committed)");
   vacuum->add_option("--retain", vacuum_args->retain,
                      "keep files removed more recently than this, so time travel to those versions works (default 7d)");
   vacuum->add_flag("--dry-run", vacuum_args->dry_run, "list what would be removed; delete nothing");
@@ -109,7 +110,9 @@ void AddMaintainCommand(CLI::App& app, CliContext& context) {
   compact->add_option("TABLE", compact_args->table, "zone.table")->required();
   compact->add_option("--target-file-size", compact_args->target, "size of the merged files (default 128MB)");
   compact->callback([&context, compact_args] {
-    context.action = [&context, compact_args] { return RunCompact(context, compact_args->table, compact_args->target); };
+    context.action = [&context, compact_args] {
+      return RunCompact(context, compact_args->table, compact_args->target);
+    };
   });
 }
 

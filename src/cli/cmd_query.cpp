@@ -78,7 +78,9 @@ int RunQuery(CliContext& context, const QueryArgs& args) {
   if (format == "parquet") {
     return ReportError(context, Status::Invalid("--format parquet needs --save (it is not printable)"));
   }
-  OutputFormat output = format == "csv" ? OutputFormat::kCsv : format == "json" ? OutputFormat::kJson : OutputFormat::kTable;
+  OutputFormat output = format == "csv"    ? OutputFormat::kCsv
+                        : format == "json" ? OutputFormat::kJson
+                                           : OutputFormat::kTable;
   st = PrintQuery(stdout, **connection, args.sql, output, args.max_rows);
   if (!st.ok()) return ReportError(context, st.WithContext("query failed"));
   return kExitOk;
@@ -90,8 +92,7 @@ void AddQueryCommand(CLI::App& app, CliContext& context) {
   auto args = std::make_shared<QueryArgs>();
   auto* cmd = app.add_subcommand("query", "Run SQL over the lake; catalog tables appear as zone.table");
   cmd->add_option("SQL", args->sql, "one SQL statement, e.g. \"SELECT count(*) FROM raw.birdstrikes\"")->required();
-  cmd->add_option("--format,-f", args->format,
-                  "table (default) | csv | json; with --save: parquet (default) | csv")
+  cmd->add_option("--format,-f", args->format, "table (default) | csv | json; with --save: parquet (default) | csv")
       ->check(CLI::IsMember({"table", "csv", "json", "parquet"}));
   cmd->add_option("--max-rows", args->max_rows, "rows shown in table format (default 100)");
   cmd->add_option("--as-of", args->as_of, "read every table as of this catalog version (time travel)");

@@ -2,17 +2,17 @@
 #include <signal.h>
 
 #include <atomic>
-#include <optional>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "cli/cli_context.hpp"
 #include "cli/progress_display.hpp"
 #include "common/strings.hpp"
+#include "notify/dispatch.hpp"
 #include "pipeline/runner.hpp"
 #include "pipeline/shared_targets.hpp"
 #include "pipeline/window_jobs.hpp"
-#include "notify/dispatch.hpp"
 #include "scheduler/pipeline_triggers.hpp"
 #include "scheduler/run_notifications.hpp"
 
@@ -70,9 +70,10 @@ void AddRunCommand(CLI::App& app, CliContext& context) {
   cmd->add_flag("--full-refresh", args->full_refresh,
                 "reload every input and replace the target tables' contents (one atomic commit)");
   cmd->add_flag("--quiet,-q", args->quiet, "no progress display, only the summary line");
-  cmd->add_flag("--follow", args->follow,
-                "mode: cdc: keep streaming changes until SIGINT/SIGTERM (which commit what was read, exit 0) instead of "
-                "stopping once caught up");
+  cmd->add_flag(
+      "--follow", args->follow,
+      "mode: cdc: keep streaming changes until SIGINT/SIGTERM (which commit what was read, exit 0) instead of "
+      "stopping once caught up");
   cmd->footer("Exit codes: 0 succeeded or no changes, 1 run failed, 2 invalid usage or config.");
   cmd->callback([&context, args] {
     context.action = [&context, args]() -> int {
@@ -93,14 +94,13 @@ void AddRunCommand(CLI::App& app, CliContext& context) {
       auto outcome = runner.Run(request, args->quiet ? nullptr : &display);
       if (!outcome.ok()) return ReportError(context, outcome.status());
       const auto& r = outcome->record;
-      double seconds =
-          r.finished_at ? std::chrono::duration<double>(*r.finished_at - r.started_at).count() : 0.0;
+      double seconds = r.finished_at ? std::chrono::duration<double>(*r.finished_at - r.started_at).count() : 0.0;
       bool failed = r.status == catalog::RunStatus::kFailed || r.status == catalog::RunStatus::kCancelled;
       if (!failed) {
         std::printf("run %s %s: %lld rows written, %lld rejected, %s in %.2fs\n", r.id.value.c_str(),
                     catalog::RunStatusName(r.status), static_cast<long long>(r.rows_written),
-                    static_cast<long long>(r.rows_rejected),
-                    HumanBytes(static_cast<uint64_t>(r.bytes_written)).c_str(), seconds);
+                    static_cast<long long>(r.rows_rejected), HumanBytes(static_cast<uint64_t>(r.bytes_written)).c_str(),
+                    seconds);
       } else if (r.rows_written == 0) {
         std::printf("run %s %s: %lld rows read, nothing committed, in %.2fs\n", r.id.value.c_str(),
                     catalog::RunStatusName(r.status), static_cast<long long>(r.rows_read), seconds);

@@ -1,8 +1,8 @@
 // sluice send STREAM FILE|- : posts NDJSON to a running sluice serve in batches within the stream's limits.
 
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 
@@ -47,7 +47,10 @@ std::string ProducerToken(const config::ProjectConfig& project, const config::St
 class Sender {
  public:
   Sender(httplib::Client& client, std::string path, std::string token, int max_attempts)
-      : client_(client), path_(std::move(path)), token_(std::move(token)), max_attempts_(max_attempts),
+      : client_(client),
+        path_(std::move(path)),
+        token_(std::move(token)),
+        max_attempts_(max_attempts),
         key_prefix_("send-" + RandomHex(8)) {}
 
   /// Posts one batch (retrying on 429, 503 and broken connections with the same Idempotency-Key);
@@ -88,8 +91,9 @@ class Sender {
  private:
   static std::string ErrorOf(const std::string& body) {
     auto parsed = ParseJsonOrDiscarded(body);
-    return parsed.is_object() && parsed.contains("error") && parsed["error"].is_string() ? parsed["error"].get<std::string>()
-                                                                                          : Trim(body.substr(0, 300));
+    return parsed.is_object() && parsed.contains("error") && parsed["error"].is_string()
+               ? parsed["error"].get<std::string>()
+               : Trim(body.substr(0, 300));
   }
 
   bool Record(const Batch& batch, const std::string& body) {
@@ -149,7 +153,8 @@ int RunSend(CliContext& context, const SendOptions& options) {
   Sender sender(client, fmt::format("/api/v1/streams/{}/records", options.stream), ProducerToken(*project, stream),
                 options.max_attempts);
   // Leaves room for the request's own framing below the server's byte limit.
-  const uint64_t max_bytes = limits.max_request_bytes > 1024 ? limits.max_request_bytes - 1024 : limits.max_request_bytes;
+  const uint64_t max_bytes =
+      limits.max_request_bytes > 1024 ? limits.max_request_bytes - 1024 : limits.max_request_bytes;
   const bool progress = isatty(STDERR_FILENO) != 0;
   Batch batch;
   std::string line;
@@ -159,7 +164,8 @@ int RunSend(CliContext& context, const SendOptions& options) {
     if (batch.lines.empty()) return;
     refused |= !sender.Post(batch);
     batch = Batch{};
-    if (progress) fmt::print(stderr, "\rsluice send: {} records accepted, {} failed", sender.accepted(), sender.failed());
+    if (progress)
+      fmt::print(stderr, "\rsluice send: {} records accepted, {} failed", sender.accepted(), sender.failed());
   };
   while (std::getline(*in, line)) {
     ++line_number;
@@ -190,13 +196,15 @@ int RunSend(CliContext& context, const SendOptions& options) {
 
 void AddSendCommand(CLI::App& app, CliContext& context) {
   auto options = std::make_shared<SendOptions>();
-  auto* send = app.add_subcommand("send", "Post NDJSON records to a stream of a running sluice serve (docs/streams.md)");
+  auto* send =
+      app.add_subcommand("send", "Post NDJSON records to a stream of a running sluice serve (docs/streams.md)");
   send->add_option("STREAM", options->stream, "the stream's name (streams: in sluice.yaml)")->required();
   send->add_option("FILE", options->file, "an NDJSON file, or - for standard input")->required();
   send->add_option("--url", options->url, "the server, e.g. http://127.0.0.1:8080; default: server.listen");
   send->add_option("--max-attempts", options->max_attempts, "tries per batch on 429, 503 or a broken connection")
       ->check(CLI::PositiveNumber);
-  send->footer("Exit codes: 0 every record accepted, 1 some records failed or a batch was refused, 2 usage or config error.");
+  send->footer(
+      "Exit codes: 0 every record accepted, 1 some records failed or a batch was refused, 2 usage or config error.");
   send->callback([&context, options] { context.action = [&context, options] { return RunSend(context, *options); }; });
 }
 

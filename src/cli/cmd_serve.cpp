@@ -58,8 +58,9 @@ int RunServe(CliContext& context) {
   (*streams)->Start();
   // The token itself is never printed: where to find it is.
   std::string token_source =
-      token->file.empty() ? std::string("the token of server.token")
-                          : fmt::format("the token {} {}", token->generated ? "generated into" : "in", token->file.string());
+      token->file.empty()
+          ? std::string("the token of server.token")
+          : fmt::format("the token {} {}", token->generated ? "generated into" : "in", token->file.string());
   std::fprintf(stderr,
                "sluice serve: listening on http://%s:%d; requests need 'Authorization: Bearer TOKEN' with %s; "
                "stop with Ctrl-C or SIGTERM\n",
@@ -85,7 +86,8 @@ int RunServe(CliContext& context) {
 }  // namespace
 
 void AddServeCommand(CLI::App& app, CliContext& context) {
-  auto* cmd = app.add_subcommand("serve", "Run pipelines by their triggers and serve the HTTP API (docs/api.md) on server.listen");
+  auto* cmd = app.add_subcommand(
+      "serve", "Run pipelines by their triggers and serve the HTTP API (docs/api.md) on server.listen");
   cmd->footer("Stops cleanly on SIGINT/SIGTERM. Exit codes: 0 stopped, 2 invalid config (e.g. no token off loopback).");
   cmd->callback([&context] { context.action = [&context] { return RunServe(context); }; });
 }

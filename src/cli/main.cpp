@@ -8,9 +8,10 @@
 int main(int argc, char** argv) {
   using namespace sluice::cli;
   CliContext context;
-  CLI::App app{"sluice: moves data from databases, files and streams into a zoned Parquet lake, keeps its catalog, "
-               "and answers SQL over it.",
-               "sluice"};
+  CLI::App app{
+      "sluice: moves data from databases, files and streams into a zoned Parquet lake, keeps its catalog, "
+      "and answers SQL over it.",
+      "sluice"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand: `sluice run p --env prod`
   app.set_version_flag("--version", std::string("sluice 0.1.0"));

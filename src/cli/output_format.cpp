@@ -17,11 +17,14 @@ size_t DisplayWidth(const std::string& s) {
   return width;
 }
 
-std::string Pad(const std::string& s, size_t width) { return s + std::string(width - std::min(width, DisplayWidth(s)), ' '); }
+std::string Pad(const std::string& s, size_t width) {
+  return s + std::string(width - std::min(width, DisplayWidth(s)), ' ');
+}
 
 Status PrintJson(FILE* out, engine::Connection& connection, const std::string& sql) {
   // DuckDB renders each row as a JSON object with proper types (numbers stay numbers).
-  SLUICE_ASSIGN_OR_RETURN(auto stream, connection.Stream(fmt::format("SELECT to_json(q)::VARCHAR AS j FROM ({}) q", sql)));
+  SLUICE_ASSIGN_OR_RETURN(auto stream,
+                          connection.Stream(fmt::format("SELECT to_json(q)::VARCHAR AS j FROM ({}) q", sql)));
   std::vector<engine::TextRow> batch;
   bool first = true;
   std::fputs("[", out);

@@ -66,10 +66,10 @@ void ProgressDisplay::OnJobFinish(const pipeline::JobSummary& s) {
                         s.rows_rejected > 0 ? "; " + s.message : ""));
       return;
     }
-    Write(fmt::format("✔ {} → {} v{}: {} rows, {} files, {} in {:.2f}s ({:.0f} rows/s){}\n", s.job, s.table,
-               s.table_version, s.rows_written, s.files_written, HumanBytes(static_cast<uint64_t>(s.bytes_written)),
-               s.seconds, rate,
-               s.rows_rejected > 0 ? fmt::format("; {} rows rejected → {}__rejects", s.rows_rejected, s.table) : ""));
+    Write(fmt::format(
+        "✔ {} → {} v{}: {} rows, {} files, {} in {:.2f}s ({:.0f} rows/s){}\n", s.job, s.table, s.table_version,
+        s.rows_written, s.files_written, HumanBytes(static_cast<uint64_t>(s.bytes_written)), s.seconds, rate,
+        s.rows_rejected > 0 ? fmt::format("; {} rows rejected → {}__rejects", s.rows_rejected, s.table) : ""));
   } else if (s.status == pipeline::JobStatus::kNoChanges) {
     Write(fmt::format("= {}: no changes — {}\n", s.job, s.message));
   } else if (s.status == pipeline::JobStatus::kSkipped) {

@@ -3,11 +3,11 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iomanip>
-#include <cctype>
 #include <sstream>
 
 #include "common/strings.hpp"
@@ -58,9 +58,10 @@ std::optional<TimePoint> ReadClockFile(const std::filesystem::path& file) {
 Result<std::unique_ptr<FileClock>> FileClock::Make(std::filesystem::path file) {
   auto start = ReadClockFile(file);
   if (!start) {
-    return Status::Invalid("SLUICE_TEST_CLOCK_FILE {}: cannot read a UTC time like 2026-11-23T10:56:00Z from it; "
-                           "write one, or unset the variable (it is for tests only)",
-                           file.string());
+    return Status::Invalid(
+        "SLUICE_TEST_CLOCK_FILE {}: cannot read a UTC time like 2026-11-23T10:56:00Z from it; "
+        "write one, or unset the variable (it is for tests only)",
+        file.string());
   }
   return std::unique_ptr<FileClock>(new FileClock(std::move(file), *start));
 }

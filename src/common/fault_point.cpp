@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <stdexcept>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -69,8 +69,9 @@ Result<std::map<std::string, PointRule, std::less<>>> Parse(std::string_view spe
     } else if (action == "throw") {
       rule.action = Action::kThrow;
     } else {
-      return Status::Invalid("SLUICE_FAULTPOINT entry '{}': unknown action '{}'; use kill, error, pause, pause_each or throw",
-                             item, action);
+      return Status::Invalid(
+          "SLUICE_FAULTPOINT entry '{}': unknown action '{}'; use kill, error, pause, pause_each or throw", item,
+          action);
     }
     if (size_t at = name.find('@'); at != std::string::npos) {
       std::string count = name.substr(at + 1);
@@ -137,13 +138,9 @@ Status HitSlow(std::string_view name) {
     action = it->second.action;
   }
   switch (action) {
-    case Action::kKill:
-      ::kill(::getpid(), SIGKILL);
-      std::_Exit(137);  // not reached
-    case Action::kError:
-      return Status::IoError("fault point '{}' injected an error (SLUICE_FAULTPOINT)", name);
-    case Action::kThrow:
-      throw std::runtime_error(fmt::format("fault point '{}' threw (SLUICE_FAULTPOINT)", name));
+    case Action::kKill: ::kill(::getpid(), SIGKILL); std::_Exit(137);  // not reached
+    case Action::kError: return Status::IoError("fault point '{}' injected an error (SLUICE_FAULTPOINT)", name);
+    case Action::kThrow: throw std::runtime_error(fmt::format("fault point '{}' threw (SLUICE_FAULTPOINT)", name));
     case Action::kPause:
     case Action::kPauseEach: {
       if (state.dir.empty()) {

@@ -1,7 +1,7 @@
 #include "common/hash.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
@@ -28,14 +28,12 @@ std::string Sha256Hex(std::string_view data) {
 std::string HmacSha256Raw(std::string_view key, std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), digest, &len);
   return std::string(reinterpret_cast<const char*>(digest), len);
 }
 
-std::string HmacSha256Hex(std::string_view key, std::string_view data) {
-  return HexEncode(HmacSha256Raw(key, data));
-}
+std::string HmacSha256Hex(std::string_view key, std::string_view data) { return HexEncode(HmacSha256Raw(key, data)); }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   unsigned char digest_a[SHA256_DIGEST_LENGTH], digest_b[SHA256_DIGEST_LENGTH];

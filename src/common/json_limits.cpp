@@ -17,9 +17,7 @@ void JsonDepthScanner::Feed(std::string_view chunk) {
       continue;
     }
     switch (c) {
-      case '"':
-        in_string_ = true;
-        break;
+      case '"': in_string_ = true; break;
       case '[':
       case '{':
         if (++depth_ > max_depth_) {
@@ -32,8 +30,7 @@ void JsonDepthScanner::Feed(std::string_view chunk) {
       case '}':
         if (depth_ > 0) --depth_;
         break;
-      default:
-        break;
+      default: break;
     }
   }
   offset_ += chunk.size();

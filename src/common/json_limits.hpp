@@ -41,8 +41,7 @@ class JsonDepthScanner {
 
 /// Parses `text` as one JSON document. Refuses (InvalidArgument) text that is not JSON or that
 /// nests deeper than `max_depth`; `what` names the input in the message ("the request body").
-Result<nlohmann::json> ParseJsonBounded(std::string_view text, std::string_view what,
-                                        size_t max_depth = kMaxJsonDepth);
+Result<nlohmann::json> ParseJsonBounded(std::string_view text, std::string_view what, size_t max_depth = kMaxJsonDepth);
 
 /// Like ParseJsonBounded, but returns a discarded value (is_discarded()) instead of an error, for
 /// call sites that treat unreadable stored JSON as absent.

@@ -3,8 +3,8 @@
 #include <fmt/chrono.h>
 #include <spdlog/sinks/base_sink.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -24,17 +24,15 @@ std::string RenderLine(const spdlog::details::log_msg& msg, LogFormat format) {
   text = ActiveRedactor()->Apply(text);
   auto level = spdlog::level::to_string_view(msg.level);
   if (format == LogFormat::kJson) {
-    nlohmann::json line = {{"ts", FormatTimestampUtc(msg.time)},
-                           {"level", std::string(level.data(), level.size())},
-                           {"msg", text}};
+    nlohmann::json line = {
+        {"ts", FormatTimestampUtc(msg.time)}, {"level", std::string(level.data(), level.size())}, {"msg", text}};
     if (msg.logger_name.size() > 0) {
       line["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());
     }
     return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
   auto secs = std::chrono::floor<std::chrono::seconds>(msg.time);
-  return fmt::format("{:%H:%M:%S} {:<5} {}\n", secs, std::string_view(level.data(), level.size()),
-                     text);
+  return fmt::format("{:%H:%M:%S} {:<5} {}\n", secs, std::string_view(level.data(), level.size()), text);
 }
 
 /// Writes redacted lines to a FILE*; owns it unless it is stderr.

@@ -18,10 +18,10 @@ enum class StatusCode {
   kInvalidArgument,  // bad input from the user: config, CLI flags, SQL
   kNotFound,
   kAlreadyExists,
-  kConflict,         // lost a race (concurrent commit, lock held)
-  kDataError,        // malformed input data (file, line, column)
+  kConflict,   // lost a race (concurrent commit, lock held)
+  kDataError,  // malformed input data (file, line, column)
   kIoError,
-  kUnavailable,      // a server or resource is temporarily unreachable
+  kUnavailable,  // a server or resource is temporarily unreachable
   kTimeout,
   kCancelled,
   kInternal,
@@ -88,8 +88,7 @@ class [[nodiscard]] Status {
   template <typename... Args>
   Status WithContext(fmt::format_string<Args...> f, Args&&... args) const {
     if (ok()) return *this;
-    return Status(code(), fmt::format(f, std::forward<Args>(args)...) + ": " + message(),
-                  retryable());
+    return Status(code(), fmt::format(f, std::forward<Args>(args)...) + ": " + message(), retryable());
   }
 
   std::string ToString() const;
@@ -107,7 +106,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : storage_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : storage_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : storage_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(storage_).ok() && "Result built from an OK status has no value");
   }

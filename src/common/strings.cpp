@@ -69,9 +69,7 @@ std::string Trim(std::string_view text) {
   return std::string(text.substr(b, e - b));
 }
 
-bool StartsWith(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
+bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 bool EndsWith(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -119,16 +117,26 @@ bool ParseByteSize(std::string_view text, uint64_t* out) {
   if (ec != std::errc() || number < 0) return false;
   std::string unit = Trim(std::string_view(ptr, t.data() + t.size() - ptr));
   uint64_t multiplier = 0;
-  if (unit.empty() || unit == "b") multiplier = 1;
-  else if (unit == "kb") multiplier = 1000ULL;
-  else if (unit == "mb") multiplier = 1000ULL * 1000;
-  else if (unit == "gb") multiplier = 1000ULL * 1000 * 1000;
-  else if (unit == "tb") multiplier = 1000ULL * 1000 * 1000 * 1000;
-  else if (unit == "kib") multiplier = 1ULL << 10;
-  else if (unit == "mib") multiplier = 1ULL << 20;
-  else if (unit == "gib") multiplier = 1ULL << 30;
-  else if (unit == "tib") multiplier = 1ULL << 40;
-  else return false;
+  if (unit.empty() || unit == "b")
+    multiplier = 1;
+  else if (unit == "kb")
+    multiplier = 1000ULL;
+  else if (unit == "mb")
+    multiplier = 1000ULL * 1000;
+  else if (unit == "gb")
+    multiplier = 1000ULL * 1000 * 1000;
+  else if (unit == "tb")
+    multiplier = 1000ULL * 1000 * 1000 * 1000;
+  else if (unit == "kib")
+    multiplier = 1ULL << 10;
+  else if (unit == "mib")
+    multiplier = 1ULL << 20;
+  else if (unit == "gib")
+    multiplier = 1ULL << 30;
+  else if (unit == "tib")
+    multiplier = 1ULL << 40;
+  else
+    return false;
   *out = static_cast<uint64_t>(number * static_cast<double>(multiplier));
   return true;
 }

@@ -14,78 +14,48 @@ using internal::Prefix;
 
 const char* OptionTypeName(OptionType type) {
   switch (type) {
-    case OptionType::kString:
-      return "string";
-    case OptionType::kInt:
-      return "int";
-    case OptionType::kDouble:
-      return "double";
-    case OptionType::kBool:
-      return "bool";
-    case OptionType::kDuration:
-      return "duration";
-    case OptionType::kByteSize:
-      return "byte size";
-    case OptionType::kStringList:
-      return "string list";
-    case OptionType::kMap:
-      return "map";
-    case OptionType::kList:
-      return "list";
-    case OptionType::kAny:
-      return "any";
+    case OptionType::kString: return "string";
+    case OptionType::kInt: return "int";
+    case OptionType::kDouble: return "double";
+    case OptionType::kBool: return "bool";
+    case OptionType::kDuration: return "duration";
+    case OptionType::kByteSize: return "byte size";
+    case OptionType::kStringList: return "string list";
+    case OptionType::kMap: return "map";
+    case OptionType::kList: return "list";
+    case OptionType::kAny: return "any";
   }
   return "?";
 }
 
 const char* OptionTypeForm(OptionType type) {
   switch (type) {
-    case OptionType::kString:
-      return "a text value";
-    case OptionType::kInt:
-      return "a whole number";
-    case OptionType::kDouble:
-      return "a number";
-    case OptionType::kBool:
-      return "true or false";
-    case OptionType::kDuration:
-      return "a duration such as 30s, 5m, 2h, 1 day or 500ms (a bare number is seconds)";
-    case OptionType::kByteSize:
-      return "a size such as 512MB, 10GB or 1GiB (a bare number is bytes)";
-    case OptionType::kStringList:
-      return "a list of text values, e.g. [a, b] (a single value is a one-item list)";
-    case OptionType::kMap:
-      return "a map (key: value)";
-    case OptionType::kList:
-      return "a list (items starting with '- ')";
-    case OptionType::kAny:
-      return "any value";
+    case OptionType::kString: return "a text value";
+    case OptionType::kInt: return "a whole number";
+    case OptionType::kDouble: return "a number";
+    case OptionType::kBool: return "true or false";
+    case OptionType::kDuration: return "a duration such as 30s, 5m, 2h, 1 day or 500ms (a bare number is seconds)";
+    case OptionType::kByteSize: return "a size such as 512MB, 10GB or 1GiB (a bare number is bytes)";
+    case OptionType::kStringList: return "a list of text values, e.g. [a, b] (a single value is a one-item list)";
+    case OptionType::kMap: return "a map (key: value)";
+    case OptionType::kList: return "a list (items starting with '- ')";
+    case OptionType::kAny: return "any value";
   }
   return "?";
 }
 
 bool MatchesType(const Value& value, OptionType type) {
   switch (type) {
-    case OptionType::kString:
-      return value.IsScalar();
-    case OptionType::kInt:
-      return value.AsInt().ok();
-    case OptionType::kDouble:
-      return value.AsDouble().ok();
-    case OptionType::kBool:
-      return value.AsBool().ok();
-    case OptionType::kDuration:
-      return value.AsDuration().ok();
-    case OptionType::kByteSize:
-      return value.AsByteSize().ok();
-    case OptionType::kStringList:
-      return value.AsStringList().ok();
-    case OptionType::kMap:
-      return value.IsMap();
-    case OptionType::kList:
-      return value.IsList();
-    case OptionType::kAny:
-      return true;
+    case OptionType::kString: return value.IsScalar();
+    case OptionType::kInt: return value.AsInt().ok();
+    case OptionType::kDouble: return value.AsDouble().ok();
+    case OptionType::kBool: return value.AsBool().ok();
+    case OptionType::kDuration: return value.AsDuration().ok();
+    case OptionType::kByteSize: return value.AsByteSize().ok();
+    case OptionType::kStringList: return value.AsStringList().ok();
+    case OptionType::kMap: return value.IsMap();
+    case OptionType::kList: return value.IsList();
+    case OptionType::kAny: return true;
   }
   return false;
 }
@@ -141,8 +111,7 @@ bool IsCredentialName(std::string_view name) {
 }
 
 /// Refuses a secret written into the file (a literal, or a reference's default) and registers the rest.
-void CheckSecret(const Value& value, std::string_view key, std::string_view context,
-                 std::vector<std::string>* errors) {
+void CheckSecret(const Value& value, std::string_view key, std::string_view context, std::vector<std::string>* errors) {
   if (value.IsMap()) {  // e.g. http headers: credential-named entries must be references
     for (const auto& [name, entry] : value.entries()) {
       if (!entry.IsScalar() || entry.scalar().empty()) continue;
@@ -167,10 +136,10 @@ void CheckSecret(const Value& value, std::string_view key, std::string_view cont
     return;
   }
   if (value.has_written_default()) {
-    errors->push_back(fmt::format(
-        "{}'{}' in {} is a secret, but its ${{env:NAME:-default}} writes a value into the file; drop the "
-        "default: {}: \"${{env:{}}}\"",
-        Prefix(value.location()), key, context, key, env));
+    errors->push_back(
+        fmt::format("{}'{}' in {} is a secret, but its ${{env:NAME:-default}} writes a value into the file; drop the "
+                    "default: {}: \"${{env:{}}}\"",
+                    Prefix(value.location()), key, context, key, env));
     return;
   }
   value.RegisterAsSecret();

@@ -76,8 +76,7 @@ ParsedJob JobParser::ParseJob(const Value& value, std::string name, Location loc
 
   if (const Value* source = value.Find("source"); source != nullptr && source->IsMap()) {
     job.source = *source;
-    if (source->Find("type") == nullptr && source->Find("connection") == nullptr &&
-        source->Find("table") == nullptr) {
+    if (source->Find("type") == nullptr && source->Find("connection") == nullptr && source->Find("table") == nullptr) {
       Error(source->location(),
             fmt::format("source of {} needs type: (a connector such as files, http, postgres), connection: (a "
                         "name under connections: in sluice.yaml) or table: zone.name (a lake table)",
@@ -149,9 +148,9 @@ ParsedJob JobParser::ParseJob(const Value& value, std::string name, Location loc
 SqlJobConfig JobParser::ParseSql(const Value& job, const Value& sql, std::string_view owner) {
   SqlJobConfig config;
   ValidateOptions(sql, SqlJobKeys(), fmt::format("sql of {}", owner), errors_);
-  static const std::vector<std::string> kRowKeys = {"source",       "target", "mode", "primary_key", "deletes",
-                                                    "on_error",     "window", "partitioning", "mask", "steps",
-                                                    "checks",       "schema"};
+  static const std::vector<std::string> kRowKeys = {"source",  "target",   "mode",   "primary_key",
+                                                    "deletes", "on_error", "window", "partitioning",
+                                                    "mask",    "steps",    "checks", "schema"};
   for (const auto& key : kRowKeys) {
     if (job.Find(key) == nullptr) continue;
     Error(job.KeyLocation(key),
@@ -172,13 +171,14 @@ SqlJobConfig JobParser::ParseSql(const Value& job, const Value& sql, std::string
                                       "(the statements inline), {}",
                                       owner, has_file ? "not both" : "got neither"));
   }
-  config.location = has_file ? sql.Find("file")->location() : has_script ? sql.Find("script")->location()
-                                                                           : sql.location();
+  config.location = has_file     ? sql.Find("file")->location()
+                    : has_script ? sql.Find("script")->location()
+                                 : sql.location();
   if (!config.connection.empty() && project_.connections.Find(config.connection) == nullptr) {
-    Error(sql.Find("connection")->location(),
-          fmt::format("connection '{}' (sql of {}) is not defined under connections: in sluice.yaml{}",
-                      config.connection, owner,
-                      UndefinedNameHint(config.connection, project_.connections.Keys(), " (it has none)")));
+    Error(
+        sql.Find("connection")->location(),
+        fmt::format("connection '{}' (sql of {}) is not defined under connections: in sluice.yaml{}", config.connection,
+                    owner, UndefinedNameHint(config.connection, project_.connections.Keys(), " (it has none)")));
   }
   return config;
 }

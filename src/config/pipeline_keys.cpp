@@ -45,7 +45,8 @@ const std::vector<OptionSpec>& JobKeys() {
       {"retries", OptionType::kInt, "0", false, false, "how often a failed run is retried (retryable errors only)"},
       {"timeout", OptionType::kDuration, "", false, false, "a run taking longer is cancelled, e.g. 30m, 2h"},
       {"cdc", OptionType::kMap, "", false, false,
-       "for mode: cdc: slot, publication, commit_every, max_rows, max_bytes, heartbeat (docs/connectors/postgres-cdc.md)"},
+       "for mode: cdc: slot, publication, commit_every, max_rows, max_bytes, heartbeat "
+       "(docs/connectors/postgres-cdc.md)"},
   };
   return kKeys;
 }

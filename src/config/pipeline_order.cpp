@@ -38,9 +38,10 @@ void ReportCycle(const std::vector<ParsedJob>& parsed, const std::map<std::strin
   std::vector<std::string> cycle;
   for (size_t i : members) cycle.push_back(parsed[i].job.name);
   cycle.push_back(cycle.front());
-  errors->push_back(Prefix(parsed[members.front()].job.location) +
-                    fmt::format("jobs of pipeline '{}' depend on each other in a cycle: {}; remove one of these depends_on",
-                                pipeline, Join(cycle, " -> ")));
+  errors->push_back(
+      Prefix(parsed[members.front()].job.location) +
+      fmt::format("jobs of pipeline '{}' depend on each other in a cycle: {}; remove one of these depends_on", pipeline,
+                  Join(cycle, " -> ")));
 }
 
 }  // namespace
@@ -59,8 +60,8 @@ std::vector<JobConfig> OrderJobs(std::vector<ParsedJob> parsed, std::string_view
       if (it == index.end()) {
         std::string nearest = NearestWord(ref.job, names);
         errors->push_back(Prefix(ref.location) +
-                          fmt::format("job '{}' depends on '{}', which is not a job of pipeline '{}'{}", parsed[i].job.name,
-                                      ref.job, pipeline,
+                          fmt::format("job '{}' depends on '{}', which is not a job of pipeline '{}'{}",
+                                      parsed[i].job.name, ref.job, pipeline,
                                       nearest.empty() ? fmt::format(" (its jobs: {})", Join(names, ", "))
                                                       : fmt::format(" (did you mean '{}'?)", nearest)));
         continue;

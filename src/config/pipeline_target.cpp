@@ -24,13 +24,15 @@ TargetConfig JobParser::ParseTarget(const Value* value, std::string_view owner, 
     if (const Value* type = value->Find("type"); type != nullptr && type->IsScalar()) target.type = type->scalar();
     if (const Value* write = value->Find("write"); write != nullptr && write->IsScalar())
       target.sink_write = write->scalar();
-    if (const Value* table = value->Find("table"); table != nullptr && table->IsScalar()) target.table = table->scalar();
+    if (const Value* table = value->Find("table"); table != nullptr && table->IsScalar())
+      target.table = table->scalar();
     target.zone = "raw";  // where rows set aside (TABLE__rejects) go
     return target;
   }
   ValidateOptions(*value, TargetKeys(), fmt::format("target of {}", owner), errors_);
   if (const Value* table = value->Find("table"); (table == nullptr || table->IsNull()) && mode != LoadMode::kCdc) {
-    Error(value->location(), fmt::format("missing required key 'table' in target of {} (table name inside the zone)", owner));
+    Error(value->location(),
+          fmt::format("missing required key 'table' in target of {} (table name inside the zone)", owner));
   }
   Choice(value->Find("zone"), "zone", fmt::format("target of {}", owner), kZones, &target.zone);
   if (const Value* table = value->Find("table"); table != nullptr && table->IsScalar()) {
@@ -40,10 +42,10 @@ TargetConfig JobParser::ParseTarget(const Value* value, std::string_view owner, 
     });
     if (!plain) {
       size_t dot = target.table.find('.');
-      std::string hint = dot == std::string::npos
-                             ? "use letters, digits and '_'"
-                             : fmt::format("write zone: {} and table: {}", target.table.substr(0, dot),
-                                           target.table.substr(dot + 1));
+      std::string hint =
+          dot == std::string::npos
+              ? "use letters, digits and '_'"
+              : fmt::format("write zone: {} and table: {}", target.table.substr(0, dot), target.table.substr(dot + 1));
       Error(table->location(),
             fmt::format("table '{}' in target of {} is not a plain table name; {}", target.table, owner, hint));
     }

@@ -308,9 +308,10 @@ Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& optio
     // environment skip files the default already loaded (they are not in this lake) and list tables whose
     // files it does not have.
     if (!internal::IsPlainName(options.env)) {
-      errors.push_back(fmt::format("{}environment '{}' moves the lake but sets no catalog:, and its name cannot be "
-                                   "part of a file name; set catalog: in environments.{} too",
-                                   Prefix(stores.where), options.env, options.env));
+      errors.push_back(
+          fmt::format("{}environment '{}' moves the lake but sets no catalog:, and its name cannot be "
+                      "part of a file name; set catalog: in environments.{} too",
+                      Prefix(stores.where), options.env, options.env));
     } else if (StartsWith(config.catalog, "postgresql://") || StartsWith(config.catalog, "postgres://")) {
       errors.push_back(fmt::format(
           "{}environment '{}' moves the lake but keeps the shared catalog of the default environment, whose "
@@ -319,9 +320,9 @@ Result<ProjectConfig> LoadProject(const fs::path& path, const LoadOptions& optio
           Prefix(stores.where), options.env, options.env, options.env));
     } else {
       fs::path path(config.catalog);
-      config.catalog = (path.parent_path() / fmt::format("{}-{}{}", path.stem().string(), options.env,
-                                                         path.extension().string()))
-                           .string();
+      config.catalog =
+          (path.parent_path() / fmt::format("{}-{}{}", path.stem().string(), options.env, path.extension().string()))
+              .string();
     }
   }
 

@@ -104,9 +104,10 @@ StreamConfig ReadStream(const std::string& name, const Value& entry, const std::
                                   Prefix(target.location()), name, stream.table));
   }
   if (stream.schema_evolution != "quarantine" && stream.schema_evolution != "evolve") {
-    errors->push_back(fmt::format("{}streams.{}.target.schema_evolution '{}' is not known; write quarantine or evolve "
-                                  "(a stream cannot stop at a type change: it keeps receiving)",
-                                  Prefix(target.location()), name, stream.schema_evolution));
+    errors->push_back(
+        fmt::format("{}streams.{}.target.schema_evolution '{}' is not known; write quarantine or evolve "
+                    "(a stream cannot stop at a type change: it keeps receiving)",
+                    Prefix(target.location()), name, stream.schema_evolution));
   }
 
   const Value& buffer = Child(entry, "buffer");
@@ -121,16 +122,18 @@ StreamConfig ReadStream(const std::string& name, const Value& entry, const std::
   if (const Value& columns = Child(entry, "columns"); columns.IsMap()) {
     for (const auto& [column, expression] : columns.entries()) {
       if (!expression.IsScalar() || Trim(expression.scalar()).empty()) {
-        errors->push_back(fmt::format("{}streams.{}.columns.{} must be a SQL expression, e.g. "
-                                      "\"CAST(to_timestamp(ts / 1000) AS DATE)\"",
-                                      Prefix(columns.KeyLocation(column)), name, column));
+        errors->push_back(
+            fmt::format("{}streams.{}.columns.{} must be a SQL expression, e.g. "
+                        "\"CAST(to_timestamp(ts / 1000) AS DATE)\"",
+                        Prefix(columns.KeyLocation(column)), name, column));
         continue;
       }
       if (std::string folded = ToLower(column);
           folded == "_arrived_at" || folded == "_arrival_date" || folded == "_source_file") {
-        errors->push_back(fmt::format("{}streams.{}.columns.{}: sluice sets _arrived_at, _arrival_date and "
-                                      "_source_file itself (docs/streams.md); give the derived column another name",
-                                      Prefix(columns.KeyLocation(column)), name, column));
+        errors->push_back(
+            fmt::format("{}streams.{}.columns.{}: sluice sets _arrived_at, _arrival_date and "
+                        "_source_file itself (docs/streams.md); give the derived column another name",
+                        Prefix(columns.KeyLocation(column)), name, column));
         continue;
       }
       stream.columns.emplace_back(column, expression.scalar());
@@ -174,13 +177,15 @@ StreamConfig ReadStream(const std::string& name, const Value& entry, const std::
 
 }  // namespace
 
-std::vector<StreamConfig> ReadStreams(const Value& section, const std::string& display, std::vector<std::string>* errors) {
+std::vector<StreamConfig> ReadStreams(const Value& section, const std::string& display,
+                                      std::vector<std::string>* errors) {
   std::vector<StreamConfig> streams;
   if (section.IsNull()) return streams;
   if (!section.IsMap()) {
-    errors->push_back(fmt::format("{}streams: must be a map of stream names, e.g. streams: {{ web_events: {{ target: "
-                                  "{{ zone: raw, table: web_events }} }} }}",
-                                  Prefix(section.location())));
+    errors->push_back(
+        fmt::format("{}streams: must be a map of stream names, e.g. streams: {{ web_events: {{ target: "
+                    "{{ zone: raw, table: web_events }} }} }}",
+                    Prefix(section.location())));
     return streams;
   }
   for (const auto& [name, entry] : section.entries()) {
@@ -190,8 +195,9 @@ std::vector<StreamConfig> ReadStreams(const Value& section, const std::string& d
       continue;
     }
     if (!entry.IsMap()) {
-      errors->push_back(fmt::format("{}streams.{} must be a map with a target:, e.g. {{ target: {{ zone: raw, table: {} }} }}",
-                                    Prefix(section.KeyLocation(name)), name, name));
+      errors->push_back(
+          fmt::format("{}streams.{} must be a map with a target:, e.g. {{ target: {{ zone: raw, table: {} }} }}",
+                      Prefix(section.KeyLocation(name)), name, name));
       continue;
     }
     streams.push_back(ReadStream(name, entry, display, errors));
@@ -202,7 +208,8 @@ std::vector<StreamConfig> ReadStreams(const Value& section, const std::string& d
 std::vector<StreamConfig> ProjectStreams(const ProjectConfig& project) {
   std::vector<std::string> ignored;  // reported by LoadProject already
   const Value* section = project.raw.IsMap() ? project.raw.Find("streams") : nullptr;
-  return section != nullptr ? ReadStreams(*section, project.file.filename().string(), &ignored) : std::vector<StreamConfig>{};
+  return section != nullptr ? ReadStreams(*section, project.file.filename().string(), &ignored)
+                            : std::vector<StreamConfig>{};
 }
 
 }  // namespace sluice::config

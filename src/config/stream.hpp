@@ -46,7 +46,8 @@ const std::vector<OptionSpec>& StreamAwsKeyKeys();
 
 /// Reads the (resolved, environment-merged) `streams:` section; every problem goes to `errors` with
 /// the file position and the key (`streams.NAME.buffer.max_age`).
-std::vector<StreamConfig> ReadStreams(const Value& section, const std::string& display, std::vector<std::string>* errors);
+std::vector<StreamConfig> ReadStreams(const Value& section, const std::string& display,
+                                      std::vector<std::string>* errors);
 
 /// The streams of a loaded project (LoadProject has checked them), file order.
 std::vector<StreamConfig> ProjectStreams(const ProjectConfig& project);

@@ -37,14 +37,10 @@ std::string ItemPath(std::string_view parent, size_t index) { return fmt::format
 
 std::string internal::DescribeFound(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kNull:
-      return "nothing";
-    case Value::Kind::kList:
-      return "a list";
-    case Value::Kind::kMap:
-      return "a map";
-    case Value::Kind::kScalar:
-      break;
+    case Value::Kind::kNull: return "nothing";
+    case Value::Kind::kList: return "a list";
+    case Value::Kind::kMap: return "a map";
+    case Value::Kind::kScalar: break;
   }
   if (v.is_secret()) return fmt::format("'{}' (a secret reference)", Redactor::kMask);
   return fmt::format("'{}'", v.scalar());

@@ -76,8 +76,7 @@ class Converter {
         }
         return Value::List(std::move(items), loc, path);
       }
-      case YAML::NodeType::Map:
-        return ConvertMap(node, path, fallback, depth);
+      case YAML::NodeType::Map: return ConvertMap(node, path, fallback, depth);
     }
     return Value();
   }
@@ -366,9 +365,10 @@ Result<Value> ParseUnresolved(std::string_view text, const std::string& display_
     return Status::Invalid("{}cannot read YAML: {}", Prefix(Location{display_file, 0, 0}), e.what());
   }
   if (converter.too_many_values()) {
-    return Status::Invalid("{}expands to more than {} values through anchors (&name) and aliases (*name) reused "
-                           "inside each other; write the repeated parts out, or reuse them fewer times",
-                           Prefix(Location{display_file, 0, 0}), kMaxValues);
+    return Status::Invalid(
+        "{}expands to more than {} values through anchors (&name) and aliases (*name) reused "
+        "inside each other; write the repeated parts out, or reuse them fewer times",
+        Prefix(Location{display_file, 0, 0}), kMaxValues);
   }
   errors->insert(errors->end(), converter.errors().begin(), converter.errors().end());
   return root;

@@ -21,8 +21,8 @@ namespace sluice::connectors {
 
 /// One source table a change capture follows and the lake table it lands in.
 struct CapturedTable {
-  std::string source;      // "public.orders"
-  std::string lake_table;  // "orders"
+  std::string source;            // "public.orders"
+  std::string lake_table;        // "orders"
   std::vector<std::string> key;  // the row's identity (primary key or replica identity index); empty = none
 };
 
@@ -76,8 +76,8 @@ struct BatchLimits {
   std::chrono::milliseconds max_wait{10000};  // commit_every
   int64_t max_rows = 100000;
   int64_t max_bytes = 64ll << 20;
-  bool follow = false;                            // false: stop once caught up with the stop position
-  const std::atomic<bool>* stop = nullptr;        // set: end the batch at the next transaction boundary
+  bool follow = false;                      // false: stop once caught up with the stop position
+  const std::atomic<bool>* stop = nullptr;  // set: end the batch at the next transaction boundary
 };
 
 /// Below this much WAL left before max_slot_wal_keep_size invalidates a slot, runs and status warn.
@@ -98,7 +98,7 @@ struct SlotHealth {
   /// How far behind the source the lake is, in seconds: 0 when the server has written no WAL past
   /// the committed position, else the server's clock now minus as_of; none while unknown.
   std::optional<double> lag_seconds;
-  std::string wal_status;  // reserved | extended | unreserved | lost
+  std::string wal_status;                // reserved | extended | unreserved | lost
   std::optional<int64_t> safe_wal_size;  // bytes before max_slot_wal_keep_size invalidates the slot; none = no limit
 };
 

@@ -29,8 +29,9 @@ Result<storage::s3::S3Options> S3OptionsFromConfig(const config::Value& s3) {
   const config::Value* secret = s3.Find("secret_access_key");
   if (key_id != nullptr || secret != nullptr) {
     if (key_id == nullptr || secret == nullptr) {
-      return Status::Invalid("s3: set both access_key_id and secret_access_key (or neither, to use the AWS "
-                             "environment variables or ~/.aws/credentials)");
+      return Status::Invalid(
+          "s3: set both access_key_id and secret_access_key (or neither, to use the AWS "
+          "environment variables or ~/.aws/credentials)");
     }
     storage::s3::Credentials credentials;
     SLUICE_ASSIGN_OR_RETURN(Secret id, key_id->AsSecret());

@@ -44,9 +44,9 @@ struct SinkPlan {
 
 /// The job state a load moves to; stored by the sink with the data when plan().records_loads.
 struct LoadRecord {
-  std::string scope;      // pipeline/job
-  std::string load_id;    // the run that wrote it
-  std::string state_json; // opaque to the sink: the job state (files consumed, watermark) the catalog must reach
+  std::string scope;       // pipeline/job
+  std::string load_id;     // the run that wrote it
+  std::string state_json;  // opaque to the sink: the job state (files consumed, watermark) the catalog must reach
   int64_t rows = 0;
 };
 

@@ -75,9 +75,9 @@ struct RunContext {
 
 /// What the pipeline needs to know after Bind, before any data is read.
 struct SourcePlan {
-  std::string connector;    // "files"
-  std::string origin;       // layout segment of raw tables: connection name or connector name
-  std::string description;  // for logs and `sluice validate`: "3 CSV files matching incoming/*.csv"
+  std::string connector;       // "files"
+  std::string origin;          // layout segment of raw tables: connection name or connector name
+  std::string description;     // for logs and `sluice validate`: "3 CSV files matching incoming/*.csv"
   bool is_incremental = true;  // raw layout: …/incremental/… or …/full/…
   /// Each run delivers the whole source: its commit replaces the table's contents (a new
   /// snapshot version) instead of appending.

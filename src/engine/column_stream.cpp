@@ -91,7 +91,8 @@ void BindVector(ColumnVector& column, void* raw_vector, const std::shared_ptr<Co
   column.data_ = duckdb_vector_get_data(vector);
   column.validity_ = duckdb_vector_get_validity(vector);
   duckdb_logical_type logical = duckdb_vector_get_column_type(vector);
-  column.storage_ = type->kind == ValueKind::kDecimal ? DecimalStorage(logical) : StorageBytes(duckdb_get_type_id(logical));
+  column.storage_ =
+      type->kind == ValueKind::kDecimal ? DecimalStorage(logical) : StorageBytes(duckdb_get_type_id(logical));
   duckdb_destroy_logical_type(&logical);
   if (type->kind == ValueKind::kList) {
     if (!column.child_) column.child_ = std::make_shared<ColumnVector>();

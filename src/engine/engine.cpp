@@ -15,25 +15,19 @@ StatusCode CodeForDuckDbError(duckdb_error_type type) {
     case DUCKDB_ERROR_SYNTAX:
     case DUCKDB_ERROR_NOT_IMPLEMENTED:
     case DUCKDB_ERROR_PARAMETER_NOT_RESOLVED:
-    case DUCKDB_ERROR_PERMISSION:
-      return StatusCode::kInvalidArgument;
+    case DUCKDB_ERROR_PERMISSION: return StatusCode::kInvalidArgument;
     case DUCKDB_ERROR_CONVERSION:
     case DUCKDB_ERROR_INVALID_INPUT:
     case DUCKDB_ERROR_OUT_OF_RANGE:
     case DUCKDB_ERROR_CONSTRAINT:
     case DUCKDB_ERROR_INVALID_TYPE:
     case DUCKDB_ERROR_MISMATCH_TYPE:
-    case DUCKDB_ERROR_DIVIDE_BY_ZERO:
-      return StatusCode::kDataError;
+    case DUCKDB_ERROR_DIVIDE_BY_ZERO: return StatusCode::kDataError;
     case DUCKDB_ERROR_IO:
-    case DUCKDB_ERROR_HTTP:
-      return StatusCode::kIoError;
-    case DUCKDB_ERROR_INTERRUPT:
-      return StatusCode::kCancelled;
-    case DUCKDB_ERROR_TRANSACTION:
-      return StatusCode::kConflict;
-    default:
-      return StatusCode::kInternal;
+    case DUCKDB_ERROR_HTTP: return StatusCode::kIoError;
+    case DUCKDB_ERROR_INTERRUPT: return StatusCode::kCancelled;
+    case DUCKDB_ERROR_TRANSACTION: return StatusCode::kConflict;
+    default: return StatusCode::kInternal;
   }
 }
 
@@ -52,8 +46,7 @@ class ResultHandle {
 
   Status ErrorStatus() {
     const char* message = duckdb_result_error(&result_);
-    return Status(CodeForDuckDbError(duckdb_result_error_type(&result_)),
-                  message ? message : "unknown DuckDB error");
+    return Status(CodeForDuckDbError(duckdb_result_error_type(&result_)), message ? message : "unknown DuckDB error");
   }
 
  private:
@@ -364,8 +357,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
   if (options.threads > 0) settings.emplace_back("threads", std::to_string(options.threads));
   for (const auto& [name, value] : settings) {
     if (duckdb_set_config(config.get(), name.c_str(), value.c_str()) == DuckDBError) {
-      return Status::Invalid("DuckDB rejected setting {}={}; check the engine: section of sluice.yaml", name,
-                             value);
+      return Status::Invalid("DuckDB rejected setting {}={}; check the engine: section of sluice.yaml", name, value);
     }
   }
   duckdb_database db = nullptr;

@@ -158,9 +158,9 @@ std::mutex register_mutex;
 
 Status EnsureStreamFunction(Connection& connection, void* raw) {
   std::lock_guard<std::mutex> lock(register_mutex);
-  SLUICE_ASSIGN_OR_RETURN(auto existing,
-                          connection.Query(fmt::format("SELECT count(*) AS n FROM duckdb_functions() WHERE function_name = {}",
-                                                       SqlQuote(kStreamFunction))));
+  SLUICE_ASSIGN_OR_RETURN(auto existing, connection.Query(fmt::format(
+                                             "SELECT count(*) AS n FROM duckdb_functions() WHERE function_name = {}",
+                                             SqlQuote(kStreamFunction))));
   if (existing.GetInt(0, "n") > 0) return Status::OK();
   duckdb_table_function function = duckdb_create_table_function();
   duckdb_table_function_set_name(function, kStreamFunction);
@@ -173,7 +173,8 @@ Status EnsureStreamFunction(Connection& connection, void* raw) {
   duckdb_table_function_set_function(function, RowStreamCallbacks::Scan);
   duckdb_state registered = duckdb_register_table_function(static_cast<duckdb_connection>(raw), function);
   duckdb_destroy_table_function(&function);
-  if (registered != DuckDBSuccess) return Status::Internal("DuckDB refused to register table function '{}'", kStreamFunction);
+  if (registered != DuckDBSuccess)
+    return Status::Internal("DuckDB refused to register table function '{}'", kStreamFunction);
   return Status::OK();
 }
 
@@ -199,8 +200,8 @@ Result<std::unique_ptr<RowStream>> RowStream::Create(Connection& connection, con
     registry[state->id] = state;
   }
   std::unique_ptr<RowStream> stream(new RowStream(state));
-  SLUICE_TRY(connection.Execute(
-      fmt::format("CREATE OR REPLACE TEMP VIEW {} AS SELECT * FROM {}({})", SqlIdent(view), kStreamFunction, state->id)));
+  SLUICE_TRY(connection.Execute(fmt::format("CREATE OR REPLACE TEMP VIEW {} AS SELECT * FROM {}({})", SqlIdent(view),
+                                            kStreamFunction, state->id)));
   return stream;
 }
 

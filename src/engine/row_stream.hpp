@@ -28,8 +28,8 @@ class RowProducer {
 /// over the view fails loudly rather than returning nothing, so that whoever reads it must
 /// consume it in a single pass (no second look for checks, rejects or counts).
 ///
-///   SLUICE_ASSIGN_OR_RETURN(auto stream, RowStream::Create(connection, "source_orders", columns, std::move(producers)));
-///   SLUICE_TRY(connection.Execute("COPY (SELECT * FROM source_orders) TO 'orders.parquet'"));
+///   SLUICE_ASSIGN_OR_RETURN(auto stream, RowStream::Create(connection, "source_orders", columns,
+///   std::move(producers))); SLUICE_TRY(connection.Execute("COPY (SELECT * FROM source_orders) TO 'orders.parquet'"));
 ///   if (!stream->error().ok()) ...  // the producer's own error, more precise than the query's
 class RowStream {
  public:

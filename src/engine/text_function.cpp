@@ -30,9 +30,8 @@ void InvokeTextFunction(duckdb_function_info info, duckdb_data_chunk input, duck
 
 Result<bool> SqlFunctionExists(Connection& connection, const std::string& name) {
   SLUICE_ASSIGN_OR_RETURN(
-      auto existing,
-      connection.Query(fmt::format("SELECT count(*) AS n FROM duckdb_functions() WHERE function_name = {}",
-                                   SqlQuote(name))));
+      auto existing, connection.Query(fmt::format(
+                         "SELECT count(*) AS n FROM duckdb_functions() WHERE function_name = {}", SqlQuote(name))));
   return existing.GetInt(0, "n") > 0;
 }
 

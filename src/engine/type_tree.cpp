@@ -36,9 +36,12 @@ Result<std::vector<std::string_view>> SplitTopLevel(std::string_view inside, std
       if (c == '"') quoted = false;  // a doubled "" reopens on the next character
       continue;
     }
-    if (c == '"') quoted = true;
-    else if (c == '(' || c == '[') ++depth;
-    else if (c == ')' || c == ']') --depth;
+    if (c == '"')
+      quoted = true;
+    else if (c == '(' || c == '[')
+      ++depth;
+    else if (c == ')' || c == ']')
+      --depth;
     else if (c == ',' && depth == 0) {
       parts.push_back(TrimView(inside.substr(start, i - start)));
       start = i + 1;
@@ -85,7 +88,8 @@ Result<TypeTree> Parse(std::string_view text, std::string_view whole, int depth)
   tree.name = std::string(text);
   if (text.back() == ']') {
     size_t open = text.rfind('[');
-    if (open == std::string_view::npos || open == 0) return Status::Invalid("type name '{}' has an unbalanced ']'", whole);
+    if (open == std::string_view::npos || open == 0)
+      return Status::Invalid("type name '{}' has an unbalanced ']'", whole);
     std::string_view size = text.substr(open + 1, text.size() - open - 2);
     if (!std::all_of(size.begin(), size.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
       return Status::Invalid("type name '{}': '[{}]' is not a list or array suffix", whole, size);

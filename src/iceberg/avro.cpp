@@ -26,8 +26,9 @@ void AvroEncoder::Bytes(std::string_view value) {
   bytes_.append(value);
 }
 
-std::string AvroContainerFile(std::string_view schema_json, const std::vector<std::pair<std::string, std::string>>& metadata,
-                              int64_t record_count, std::string_view records, std::string_view sync_seed) {
+std::string AvroContainerFile(std::string_view schema_json,
+                              const std::vector<std::pair<std::string, std::string>>& metadata, int64_t record_count,
+                              std::string_view records, std::string_view sync_seed) {
   // The marker only has to be unlikely to occur in the data; a hash of the seed (unique per file) is.
   std::string sync = HmacSha256Raw("avro sync marker", sync_seed).substr(0, 16);
   AvroEncoder out;

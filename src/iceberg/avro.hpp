@@ -37,7 +37,8 @@ class AvroEncoder {
 
 /// A whole object container file: header (magic, metadata with avro.schema and avro.codec "null", sync marker),
 /// then one block of `record_count` records encoded in `records`. `sync_seed` picks the 16-byte sync marker.
-std::string AvroContainerFile(std::string_view schema_json, const std::vector<std::pair<std::string, std::string>>& metadata,
-                              int64_t record_count, std::string_view records, std::string_view sync_seed);
+std::string AvroContainerFile(std::string_view schema_json,
+                              const std::vector<std::pair<std::string, std::string>>& metadata, int64_t record_count,
+                              std::string_view records, std::string_view sync_seed);
 
 }  // namespace sluice::iceberg

@@ -79,7 +79,8 @@ void EncodeOptionalBytes(AvroEncoder& out, const std::optional<std::string>& val
 std::string PartitionSpecFieldsJson(const std::vector<PartitionField>& spec) {
   json fields = json::array();
   for (const auto& f : spec) {
-    fields.push_back({{"name", f.name}, {"transform", "identity"}, {"source-id", f.source_id}, {"field-id", f.field_id}});
+    fields.push_back(
+        {{"name", f.name}, {"transform", "identity"}, {"source-id", f.source_id}, {"field-id", f.field_id}});
   }
   return fields.dump();
 }
@@ -117,12 +118,12 @@ std::string ManifestEntrySchema(const std::vector<PartitionField>& spec) {
 }
 
 std::string ManifestListSchema() {
-  json summary = {{"type", "record"},
-                  {"name", "r508"},
-                  {"fields", json::array({Field("contains_null", "boolean", 509),
-                                          OptionalField("contains_nan", "boolean", 518),
-                                          OptionalField("lower_bound", "bytes", 510),
-                                          OptionalField("upper_bound", "bytes", 511)})}};
+  json summary = {
+      {"type", "record"},
+      {"name", "r508"},
+      {"fields",
+       json::array({Field("contains_null", "boolean", 509), OptionalField("contains_nan", "boolean", 518),
+                    OptionalField("lower_bound", "bytes", 510), OptionalField("upper_bound", "bytes", 511)})}};
   json schema = {
       {"type", "record"},
       {"name", "manifest_file"},
@@ -134,8 +135,8 @@ std::string ManifestListSchema() {
                     Field("existing_files_count", "int", 505), Field("deleted_files_count", "int", 506),
                     Field("added_rows_count", "long", 512), Field("existing_rows_count", "long", 513),
                     Field("deleted_rows_count", "long", 514),
-                    OptionalField("partitions", json({{"type", "array"}, {"items", std::move(summary)}, {"element-id", 508}}),
-                                  507),
+                    OptionalField("partitions",
+                                  json({{"type", "array"}, {"items", std::move(summary)}, {"element-id", 508}}), 507),
                     OptionalField("key_metadata", "bytes", 519)})}};
   return schema.dump();
 }

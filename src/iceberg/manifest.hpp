@@ -14,10 +14,10 @@ namespace sluice::iceberg {
 
 /// An identity partition field of the table's only partition spec (spec id 0).
 struct PartitionField {
-  std::string name;        // the source column's name
-  int64_t source_id = 0;   // the source column's field id
-  int64_t field_id = 0;    // 1000, 1001, ...
-  std::string type;        // the source column's Iceberg type (IsPartitionType)
+  std::string name;       // the source column's name
+  int64_t source_id = 0;  // the source column's field id
+  int64_t field_id = 0;   // 1000, 1001, ...
+  std::string type;       // the source column's Iceberg type (IsPartitionType)
 };
 
 enum class EntryStatus { kExisting = 0, kAdded = 1, kDeleted = 2 };

@@ -111,9 +111,10 @@ void IcebergPublisher::Published(const catalog::TableInfo& table, const std::str
   (void)metadata_location;
   Status st = lake_.Put(MetadataKey(table, "version-hint.text"), std::to_string(table.current_version));
   if (!st.ok()) {
-    spdlog::warn("table {}: could not update metadata/version-hint.text ({}); the catalog's Iceberg pointer is "
-                 "current, and the next commit writes the hint again",
-                 table.name.ToString(), st.message());
+    spdlog::warn(
+        "table {}: could not update metadata/version-hint.text ({}); the catalog's Iceberg pointer is "
+        "current, and the next commit writes the hint again",
+        table.name.ToString(), st.message());
   }
 }
 
@@ -148,9 +149,8 @@ Result<std::string> ExportTable(catalog::MetadataStore& catalog, storage::Object
     SLUICE_ASSIGN_OR_RETURN(location, publisher.Prepare(version));
     previous = location;
   }
-  SLUICE_TRY(catalog.SetTableFormatPointer(name, pointer ? std::optional<std::string>(pointer->metadata_location)
-                                                         : std::nullopt,
-                                           location));
+  SLUICE_TRY(catalog.SetTableFormatPointer(
+      name, pointer ? std::optional<std::string>(pointer->metadata_location) : std::nullopt, location));
   publisher.Published(*table, location);
   return location;
 }
@@ -164,9 +164,10 @@ Result<int64_t> ExpireSnapshots(catalog::MetadataStore& catalog, storage::Object
   SLUICE_ASSIGN_OR_RETURN(std::string text, lake.Get(key));
   nlohmann::json metadata = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (metadata.is_discarded() || !metadata.is_object()) {
-    return Status::DataError("the Iceberg metadata of {} ({}) is not valid JSON; rebuild it with `sluice catalog "
-                             "export-iceberg {}` before vacuuming",
-                             table.name.ToString(), pointer->metadata_location, table.name.ToString());
+    return Status::DataError(
+        "the Iceberg metadata of {} ({}) is not valid JSON; rebuild it with `sluice catalog "
+        "export-iceberg {}` before vacuuming",
+        table.name.ToString(), pointer->metadata_location, table.name.ToString());
   }
   const int64_t cutoff_ms = ToUnixMicros(cutoff) / 1000;
   const auto current = metadata.value("current-snapshot-id", int64_t{-1});
@@ -197,7 +198,8 @@ Result<int64_t> ExpireSnapshots(catalog::MetadataStore& catalog, storage::Object
   metadata["snapshots"] = std::move(kept);
   metadata["snapshot-log"] = std::move(kept_log);
   auto log = metadata.value("metadata-log", nlohmann::json::array());
-  log.push_back({{"timestamp-ms", metadata.value("last-updated-ms", cutoff_ms)}, {"metadata-file", pointer->metadata_location}});
+  log.push_back(
+      {{"timestamp-ms", metadata.value("last-updated-ms", cutoff_ms)}, {"metadata-file", pointer->metadata_location}});
   metadata["metadata-log"] = std::move(log);
   std::string expired_key = MetadataKey(table, fmt::format("v{}-expired-{}.metadata.json", current, cutoff_ms));
   SLUICE_TRY(lake.Put(expired_key, metadata.dump(2)));

@@ -51,16 +51,24 @@ std::optional<json> NestedType(const engine::TypeTree& tree, const std::vector<i
     children.emplace_back(id, std::move(*type));
   }
   if (tree.kind == Kind::kList) {
-    return json{{"type", "list"}, {"element-id", children[0].first}, {"element", children[0].second},
+    return json{{"type", "list"},
+                {"element-id", children[0].first},
+                {"element", children[0].second},
                 {"element-required", false}};
   }
   if (tree.kind == Kind::kMap) {
-    return json{{"type", "map"},           {"key-id", children[0].first},   {"key", children[0].second},
-                {"value-id", children[1].first}, {"value", children[1].second}, {"value-required", false}};
+    return json{{"type", "map"},
+                {"key-id", children[0].first},
+                {"key", children[0].second},
+                {"value-id", children[1].first},
+                {"value", children[1].second},
+                {"value-required", false}};
   }
   json fields = json::array();
   for (size_t i = 0; i < children.size(); ++i) {
-    fields.push_back({{"id", children[i].first}, {"name", tree.children[i].first}, {"required", false},
+    fields.push_back({{"id", children[i].first},
+                      {"name", tree.children[i].first},
+                      {"required", false},
                       {"type", std::move(children[i].second)}});
   }
   return json{{"type", "struct"}, {"fields", std::move(fields)}};
@@ -194,10 +202,12 @@ Result<ManifestEntry> EntryOf(const catalog::DataFile& file, const std::string& 
       entry.null_value_counts.emplace_back(id, (*it)["nulls"].get<int64_t>());
     }
     if (it->contains("min") && (*it)["min"].is_string()) {
-      if (auto bound = SerializeBound(*type, (*it)["min"].get<std::string>())) entry.lower_bounds.emplace_back(id, *bound);
+      if (auto bound = SerializeBound(*type, (*it)["min"].get<std::string>()))
+        entry.lower_bounds.emplace_back(id, *bound);
     }
     if (it->contains("max") && (*it)["max"].is_string()) {
-      if (auto bound = SerializeBound(*type, (*it)["max"].get<std::string>())) entry.upper_bounds.emplace_back(id, *bound);
+      if (auto bound = SerializeBound(*type, (*it)["max"].get<std::string>()))
+        entry.upper_bounds.emplace_back(id, *bound);
     }
   }
   return entry;
@@ -230,7 +240,8 @@ Result<json> NextMetadata(const std::optional<json>& previous, const catalog::Pu
   int64_t current_schema_id = schema["schema-id"].get<int64_t>();
 
   int64_t last_column_id = metadata.value("last-column-id", int64_t{0});
-  for (const auto& c : catalog::WithFieldIds(table.schema).columns) last_column_id = std::max(last_column_id, c.field_id);
+  for (const auto& c : catalog::WithFieldIds(table.schema).columns)
+    last_column_id = std::max(last_column_id, c.field_id);
   last_column_id = std::max(last_column_id, table.last_column_id);
 
   std::optional<int64_t> parent;
@@ -282,8 +293,8 @@ Result<json> NextMetadata(const std::optional<json>& previous, const catalog::Pu
 
   json next = {
       {"format-version", 2},
-      {"table-uuid", metadata.value("table-uuid", UuidFrom(files.table_uri + "\n" +
-                                                             std::to_string(ToUnixMicros(table.created_at))))},
+      {"table-uuid",
+       metadata.value("table-uuid", UuidFrom(files.table_uri + "\n" + std::to_string(ToUnixMicros(table.created_at))))},
       {"location", files.table_uri},
       {"last-sequence-number", version.version},
       {"last-updated-ms", Millis(version.committed_at)},

@@ -40,8 +40,9 @@ struct SnapshotFiles {
 
 /// The metadata JSON of `version`: `previous` (the current metadata, if any) with the new snapshot appended
 /// and made current, the schema added when it changed, and the logs extended.
-Result<nlohmann::json> NextMetadata(const std::optional<nlohmann::json>& previous, const catalog::PublishedVersion& version,
-                                    const SnapshotFiles& files, const std::optional<std::string>& previous_uri);
+Result<nlohmann::json> NextMetadata(const std::optional<nlohmann::json>& previous,
+                                    const catalog::PublishedVersion& version, const SnapshotFiles& files,
+                                    const std::optional<std::string>& previous_uri);
 
 /// "xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx" made from `seed` (stable: the same table gets the same uuid when its
 /// metadata is rebuilt).

@@ -135,8 +135,7 @@ std::optional<int64_t> DaysSinceEpoch(const std::string& date) {
 }
 
 bool IsPartitionType(const std::string& type) {
-  return type == "boolean" || type == "int" || type == "long" || type == "date" || type == "double" ||
-         type == "string";
+  return type == "boolean" || type == "int" || type == "long" || type == "date" || type == "double" || type == "string";
 }
 
 std::optional<PartitionValue> ParsePartitionValue(const std::string& type, const std::string& text) {

@@ -54,7 +54,8 @@ void ValidateNotifications(const NotifierRegistry& registry, const config::Value
   }
   for (const auto& [name, entry] : notifications.entries()) {
     if (!entry.IsMap()) {
-      errors->push_back(fmt::format("{}: notification '{}' must be a map with type:", entry.location().ToString(), name));
+      errors->push_back(
+          fmt::format("{}: notification '{}' must be a map with type:", entry.location().ToString(), name));
       continue;
     }
     auto created = Create(registry, name, entry);
@@ -62,8 +63,8 @@ void ValidateNotifications(const NotifierRegistry& registry, const config::Value
   }
 }
 
-void ValidatePipelineNotify(const config::Value& notify, const config::Value& notifications, const std::string& pipeline,
-                            std::vector<std::string>* errors) {
+void ValidatePipelineNotify(const config::Value& notify, const config::Value& notifications,
+                            const std::string& pipeline, std::vector<std::string>* errors) {
   if (notify.IsNull()) return;
   config::ValidateOptions(notify, NotifyKeys(), fmt::format("notify: of pipeline '{}'", pipeline), errors);
   if (!notify.IsMap()) return;
@@ -74,10 +75,11 @@ void ValidatePipelineNotify(const config::Value& notify, const config::Value& no
     for (const auto& name : *names) {
       if (std::find(defined.begin(), defined.end(), name) != defined.end()) continue;
       std::string hint = NearestWord(name, defined);
-      errors->push_back(fmt::format("{}: notify.{} of pipeline '{}' names '{}', which is not defined under "
-                                    "notifications: in sluice.yaml{}",
-                                    list.location().ToString(), key, pipeline, name,
-                                    hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+      errors->push_back(
+          fmt::format("{}: notify.{} of pipeline '{}' names '{}', which is not defined under "
+                      "notifications: in sluice.yaml{}",
+                      list.location().ToString(), key, pipeline, name,
+                      hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
     }
   }
 }

@@ -16,8 +16,8 @@ void ValidateNotifications(const NotifierRegistry& registry, const config::Value
 
 /// Checks a pipeline's `notify:` map: keys on_success / on_failure / on_retries_exhausted, each a
 /// list of names defined under notifications:.
-void ValidatePipelineNotify(const config::Value& notify, const config::Value& notifications, const std::string& pipeline,
-                            std::vector<std::string>* errors);
+void ValidatePipelineNotify(const config::Value& notify, const config::Value& notifications,
+                            const std::string& pipeline, std::vector<std::string>* errors);
 
 /// The notification names a pipeline's `notify:` lists for these events (each name once, in order).
 std::vector<std::string> Recipients(const config::Value& notify, const std::vector<RunEvent>& events);

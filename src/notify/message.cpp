@@ -24,17 +24,17 @@ std::string NoticeSubject(const RunNotice& notice) {
 }
 
 std::string NoticeText(const RunNotice& notice) {
-  std::string text = fmt::format("Pipeline: {}\nRun:      {}\nStatus:   {}\nTrigger:  {}\nDuration: {:.1f}s\n",
-                                 notice.pipeline, notice.run_id, notice.status, notice.trigger,
-                                 notice.duration_seconds);
+  std::string text =
+      fmt::format("Pipeline: {}\nRun:      {}\nStatus:   {}\nTrigger:  {}\nDuration: {:.1f}s\n", notice.pipeline,
+                  notice.run_id, notice.status, notice.trigger, notice.duration_seconds);
   text += fmt::format("Written:  {} rows, {}\n", notice.rows_written, Bytes(notice.bytes_written));
   if (!notice.error.empty()) text += fmt::format("\nError:\n  {}\n", notice.error);
   if (!notice.jobs.empty()) {
     text += "\nJobs:\n";
     for (const auto& j : notice.jobs) {
-      text += fmt::format("  {:<20} {:<10} {} rows, {} -> {}{}\n", j.job, j.status, j.rows_written,
-                          Bytes(j.bytes_written), j.table,
-                          j.attempts > 1 ? fmt::format(" ({} attempts)", j.attempts) : "");
+      text +=
+          fmt::format("  {:<20} {:<10} {} rows, {} -> {}{}\n", j.job, j.status, j.rows_written, Bytes(j.bytes_written),
+                      j.table, j.attempts > 1 ? fmt::format(" ({} attempts)", j.attempts) : "");
       if (!j.message.empty() && j.status != "succeeded") text += fmt::format("  {:<20} {}\n", "", j.message);
     }
   }

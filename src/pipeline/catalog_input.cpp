@@ -17,9 +17,10 @@ Result<std::vector<std::string>> InputTableNames(const config::JobConfig& job) {
   std::string where = fmt::format("{}: source of job '{}'", job.source.location().ToString(), job.name);
   for (const auto& [key, value] : job.source.entries()) {
     if (key != "table") {
-      return Status::Invalid("{}: key '{}' does not apply to a catalog-table source (it takes only table: zone.name "
-                             "or table: [zone.a, zone.b])",
-                             where, key);
+      return Status::Invalid(
+          "{}: key '{}' does not apply to a catalog-table source (it takes only table: zone.name "
+          "or table: [zone.a, zone.b])",
+          where, key);
     }
   }
   auto names = table->AsStringList();
@@ -48,10 +49,11 @@ Result<CatalogInput> CatalogInput::Open(catalog::MetadataStore& catalog, const c
       std::vector<std::string> known;
       for (const auto& t : tables) known.push_back(t.name.ToString());
       std::string hint = NearestWord(text, known);
-      return Status::NotFound("{}: job '{}' reads table {}, which is not in the catalog{}; run the job that writes "
-                              "it first (`sluice catalog list` shows the tables)",
-                              job.source.location().ToString(), job.name, text,
-                              hint.empty() ? "" : fmt::format(" (did you mean {}?)", hint));
+      return Status::NotFound(
+          "{}: job '{}' reads table {}, which is not in the catalog{}; run the job that writes "
+          "it first (`sluice catalog list` shows the tables)",
+          job.source.location().ToString(), job.name, text,
+          hint.empty() ? "" : fmt::format(" (did you mean {}?)", hint));
     }
     CatalogInputTable in;
     in.table = *info;
@@ -70,7 +72,8 @@ Result<CatalogInput> CatalogInput::Open(catalog::MetadataStore& catalog, const c
     SLUICE_ASSIGN_OR_RETURN(auto files, catalog.ListFiles(name, info->current_version));
     in.current_files = files.size();
     for (auto& f : files) {
-      if (f.version_added > in.bookmark && compactions.count(f.version_added) == 0) in.new_files.push_back(std::move(f));
+      if (f.version_added > in.bookmark && compactions.count(f.version_added) == 0)
+        in.new_files.push_back(std::move(f));
     }
     input.inputs_.push_back(std::move(in));
   }

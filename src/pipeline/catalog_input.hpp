@@ -48,8 +48,7 @@ class CatalogInput {
   /// to their new files, so `raw.indicators` in a step means this run's input; `relation` is a
   /// view over the first input.
   Status Bind(engine::Connection& connection, catalog::MetadataStore& catalog, storage::ObjectStore& lake,
-              storage::ReadThroughCache* cache,
-              const std::string& relation) const;
+              storage::ReadThroughCache* cache, const std::string& relation) const;
 
   /// State updates moving each bookmark to the version just read (same commit as the output).
   std::vector<catalog::StateUpdate> AdvancedBookmarks(const std::string& scope) const;

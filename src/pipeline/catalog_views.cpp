@@ -1,7 +1,7 @@
 #include "pipeline/catalog_views.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -77,7 +77,8 @@ namespace {
 void CreateTableView(engine::Connection& connection, const catalog::TableInfo& table, const std::string& scan) {
   Status st = connection.Execute(
       fmt::format("CREATE OR REPLACE VIEW {}.{} AS {}", SqlIdent(table.name.zone), SqlIdent(table.name.name), scan));
-  if (!st.ok()) spdlog::warn("table {} cannot be read and is left out of this query: {}", table.name.ToString(), st.message());
+  if (!st.ok())
+    spdlog::warn("table {} cannot be read and is left out of this query: {}", table.name.ToString(), st.message());
 }
 
 Status CreateZoneSchemas(engine::Connection& connection, const std::vector<catalog::TableInfo>& tables) {
@@ -173,7 +174,7 @@ std::optional<std::string> ConstantText(const Json& e) {
   if (!e.is_object() || TextField(e, "class") != "CONSTANT") return std::nullopt;
   const Json& value = Field(e, "value");
   if (!value.is_object() || value.value("is_null", true)) return std::nullopt;
-  static const std::set<std::string> kExact = {"VARCHAR", "TINYINT", "SMALLINT", "INTEGER", "BIGINT",
+  static const std::set<std::string> kExact = {"VARCHAR",  "TINYINT",   "SMALLINT", "INTEGER", "BIGINT",
                                                "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"};
   const Json& type = Field(value, "type");
   if (!type.is_object() || kExact.count(TextField(type, "id")) == 0) return std::nullopt;

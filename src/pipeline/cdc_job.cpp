@@ -20,13 +20,17 @@ namespace sluice::pipeline {
 namespace fs = std::filesystem;
 namespace {
 
-std::string CopiedTablesJson(const std::vector<std::string>& tables) { return nlohmann::json{{"tables", tables}}.dump(); }
+std::string CopiedTablesJson(const std::vector<std::string>& tables) {
+  return nlohmann::json{{"tables", tables}}.dump();
+}
 
 Result<std::vector<std::string>> ParseCopiedTables(const std::string& text) {
   auto json = nlohmann::json::parse(text, nullptr, false);
   if (json.is_discarded() || !json.contains("tables") || !json["tables"].is_array()) {
-    return Status::DataError("the stored progress of the cdc copy is not readable ({}); run with --full-refresh to copy "
-                             "the tables again", text);
+    return Status::DataError(
+        "the stored progress of the cdc copy is not readable ({}); run with --full-refresh to copy "
+        "the tables again",
+        text);
   }
   std::vector<std::string> tables;
   for (const auto& t : json["tables"]) {
@@ -52,7 +56,8 @@ class CdcJob {
   }
 
   JobSummary Run() {
-    return TimedJob(ctx_, job_, &summary_, [this] { return Execute(); }, &uploaded_);
+    return TimedJob(
+        ctx_, job_, &summary_, [this] { return Execute(); }, &uploaded_);
   }
 
  private:
@@ -155,7 +160,9 @@ class CdcJob {
     return Status::OK();
   }
 
-  std::string CopyJobName(const connectors::CapturedTable& table) const { return job_.name + "__copy_" + table.lake_table; }
+  std::string CopyJobName(const connectors::CapturedTable& table) const {
+    return job_.name + "__copy_" + table.lake_table;
+  }
 
   Status Stream() {
     SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
@@ -215,17 +222,19 @@ class CdcJob {
                                           TimePoint loaded_at, std::vector<connectors::StagedFile>* staged) {
     catalog::TableName name{job_.target.zone, table.lake_table};
     SLUICE_ASSIGN_OR_RETURN(auto existing, ws_.catalog().GetTable(name));
-    std::string where = fmt::format("job '{}' of pipeline '{}', table {}", job_.name, ctx_.pipeline.name, name.ToString());
+    std::string where =
+        fmt::format("job '{}' of pipeline '{}', table {}", job_.name, ctx_.pipeline.name, name.ToString());
     std::string relation = SqlIdent(table.relation);
     if (table.has_unchanged) {
       std::optional<std::string> scan;
       if (existing && existing->current_version > 0) {
-        SLUICE_ASSIGN_OR_RETURN(scan, TableScanSql(ws_.catalog(), ws_.lake(), *existing, std::nullopt, &ws_.query_cache()));
+        SLUICE_ASSIGN_OR_RETURN(scan,
+                                TableScanSql(ws_.catalog(), ws_.lake(), *existing, std::nullopt, &ws_.query_cache()));
       }
       SLUICE_ASSIGN_OR_RETURN(relation, FillUnchangedValues(connection, table, scan, where));
     }
-    std::string select = fmt::format("SELECT * EXCLUDE ({}), {} AS _loaded_at FROM {}", SqlIdent(connectors::kUnchangedColumn),
-                                     SqlTimestampLiteral(loaded_at), relation);
+    std::string select = fmt::format("SELECT * EXCLUDE ({}), {} AS _loaded_at FROM {}",
+                                     SqlIdent(connectors::kUnchangedColumn), SqlTimestampLiteral(loaded_at), relation);
     SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(select));
     std::vector<std::string> partitions = {"_load_date"};
     auto decision = DecideSchema(existing, columns, partitions, policy_);
@@ -233,9 +242,10 @@ class CdcJob {
     catalog::Schema schema = WithTableFieldIds(existing, decision->schema);
     auto [fitting, unfit] = QuarantineSelects("(" + select + ")", *decision);
     if (!unfit.empty()) {
-      return Status::DataError("{}: a column changed type at the source in a way the table's schema_evolution: {} does "
-                               "not take; set target: schema_evolution: evolve",
-                               where, policy_ == SchemaChangePolicy::kQuarantine ? "quarantine" : "fail");
+      return Status::DataError(
+          "{}: a column changed type at the source in a way the table's schema_evolution: {} does "
+          "not take; set target: schema_evolution: evolve",
+          where, policy_ == SchemaChangePolicy::kQuarantine ? "quarantine" : "fail");
     }
     storage::TableLayout layout{job_.target.zone, job_.target.zone == "raw" ? origin_ : "", table.lake_table};
     connectors::LakeWriteRequest write;

@@ -17,16 +17,19 @@ std::string Note(const CdcJobStatus& status, const nlohmann::json& state) {
   bool started = state.is_object() && !state.value("lsn", "").empty();
   bool copying = started && !state.value("copied", true);
   if (!h.exists) {
-    return started ? fmt::format("resnapshot needed: the slot is gone; run `sluice run {} --full-refresh`", status.pipeline)
-                   : "not started: the first `sluice run` creates the slot";
+    return started
+               ? fmt::format("resnapshot needed: the slot is gone; run `sluice run {} --full-refresh`", status.pipeline)
+               : "not started: the first `sluice run` creates the slot";
   }
   if (h.wal_status == "lost") {
-    return fmt::format("resnapshot needed: the slot was invalidated; run `sluice run {} --full-refresh`", status.pipeline);
+    return fmt::format("resnapshot needed: the slot was invalidated; run `sluice run {} --full-refresh`",
+                       status.pipeline);
   }
   if (h.safe_wal_size && *h.safe_wal_size < connectors::kLowSafeWalBytes) {
-    return fmt::format("warning: only {} of WAL left before max_slot_wal_keep_size invalidates the slot; run the "
-                       "pipeline (or raise the limit)",
-                       HumanBytes(static_cast<uint64_t>(std::max<int64_t>(0, *h.safe_wal_size))));
+    return fmt::format(
+        "warning: only {} of WAL left before max_slot_wal_keep_size invalidates the slot; run the "
+        "pipeline (or raise the limit)",
+        HumanBytes(static_cast<uint64_t>(std::max<int64_t>(0, *h.safe_wal_size))));
   }
   if (copying) return fmt::format("copy under way: `sluice run {}` resumes it", status.pipeline);
   return "";
@@ -94,7 +97,8 @@ std::string CdcMetricsText(const std::vector<CdcJobStatus>& statuses) {
       {"sluice_cdc_lag_seconds",
        "Seconds the lake is behind the source: 0 when the server has written no WAL past the committed position, else "
        "the server's clock minus the source time up to which every change is committed."},
-      {"sluice_cdc_safe_wal_bytes", "WAL bytes left before max_slot_wal_keep_size invalidates the slot (when limited)."},
+      {"sluice_cdc_safe_wal_bytes",
+       "WAL bytes left before max_slot_wal_keep_size invalidates the slot (when limited)."},
   };
   std::string text;
   for (size_t g = 0; g < std::size(kGauges); ++g) {
@@ -106,14 +110,24 @@ std::string CdcMetricsText(const std::vector<CdcJobStatus>& statuses) {
       std::optional<double> value;
       switch (g) {
         case 0: value = h != nullptr && h->exists && h->wal_status != "lost" ? 1 : 0; break;
-        case 1: if (h != nullptr && h->exists) value = h->active ? 1 : 0; break;
-        case 2: if (h != nullptr && h->exists) value = static_cast<double>(h->lag_bytes); break;
-        case 3: if (h != nullptr && h->exists && h->lag_seconds) value = *h->lag_seconds; break;
-        default: if (h != nullptr && h->exists && h->safe_wal_size) value = static_cast<double>(*h->safe_wal_size); break;
+        case 1:
+          if (h != nullptr && h->exists) value = h->active ? 1 : 0;
+          break;
+        case 2:
+          if (h != nullptr && h->exists) value = static_cast<double>(h->lag_bytes);
+          break;
+        case 3:
+          if (h != nullptr && h->exists && h->lag_seconds) value = *h->lag_seconds;
+          break;
+        default:
+          if (h != nullptr && h->exists && h->safe_wal_size) value = static_cast<double>(*h->safe_wal_size);
+          break;
       }
       if (value) lines += fmt::format("{}{{{}}} {}\n", kGauges[g].name, labels, *value);
     }
-    if (!lines.empty()) text += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{}", kGauges[g].name, kGauges[g].help, kGauges[g].name, lines);
+    if (!lines.empty())
+      text +=
+          fmt::format("# HELP {} {}\n# TYPE {} gauge\n{}", kGauges[g].name, kGauges[g].help, kGauges[g].name, lines);
   }
   return text;
 }

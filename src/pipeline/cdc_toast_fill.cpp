@@ -16,7 +16,8 @@ Result<std::string> FillUnchangedValues(engine::Connection& connection, const co
                                         const std::optional<std::string>& lake_scan, const std::string& where) {
   if (batch.key.empty()) {
     return Status::DataError(
-        "{}: PostgreSQL did not send unchanged TOAST values of some updated rows and the table has no key to find their "
+        "{}: PostgreSQL did not send unchanged TOAST values of some updated rows and the table has no key to find "
+        "their "
         "previous values by; give the table a primary key, or set REPLICA IDENTITY FULL so the old values are sent",
         where);
   }
@@ -70,8 +71,8 @@ Result<std::string> FillUnchangedValues(engine::Connection& connection, const co
       fmt::arg("previous", previous), fmt::arg("keys", keys), fmt::arg("lsn", SqlIdent(kChangeLsnColumn)))));
   SLUICE_ASSIGN_OR_RETURN(
       auto missing, connection.Query(fmt::format("SELECT {}, CAST({} AS VARCHAR) AS lsn FROM {} WHERE {} LIMIT 1",
-                                                 fmt::format("concat_ws('/', {})", keys), SqlIdent(kChangeLsnColumn), view,
-                                                 Join(unfilled, " OR "))));
+                                                 fmt::format("concat_ws('/', {})", keys), SqlIdent(kChangeLsnColumn),
+                                                 view, Join(unfilled, " OR "))));
   if (!missing.rows.empty()) {
     return Status::DataError(
         "{}: the update at WAL position {} of the row with key {} left a TOASTed value unchanged, and no earlier value "

@@ -109,9 +109,9 @@ class ChangeDetector {
   engine::Connection& connection_;
   ChangeDetectionOptions options_;
   std::vector<engine::ColumnDescription> columns_;  // of the source parts, without the source's hash
-  std::string compare_hash_sql_;  // the hash compared with the previous index's
-  std::string index_hash_sql_;    // the hash the new index keeps
-  std::string key_list_;          // "id", "k2"
+  std::string compare_hash_sql_;                    // the hash compared with the previous index's
+  std::string index_hash_sql_;                      // the hash the new index keeps
+  std::string key_list_;                            // "id", "k2"
   std::string index_hash_kind_, compare_hash_kind_;
   bool has_previous_ = false;
   bool parts_carry_source_hash_ = false;

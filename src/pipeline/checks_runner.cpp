@@ -21,7 +21,8 @@ const transforms::CheckRegistry& Checks() {
 
 Result<ChecksRunner> ChecksRunner::Build(const config::JobConfig& job, const std::string& pipeline) {
   SLUICE_ASSIGN_OR_RETURN(
-      auto checks, transforms::BuildChecks(Checks(), job.checks, fmt::format("job '{}' of pipeline '{}'", job.name, pipeline)));
+      auto checks,
+      transforms::BuildChecks(Checks(), job.checks, fmt::format("job '{}' of pipeline '{}'", job.name, pipeline)));
   ChecksRunner runner;
   for (auto& c : checks) runner.checks_.push_back(std::move(c));
   return runner;
@@ -60,9 +61,9 @@ Status ChecksRunner::Audit(engine::Connection& connection, const std::string& ou
     if (check->quarantine) {
       int64_t set_aside = 0;
       if (!quarantined.empty()) {
-        SLUICE_ASSIGN_OR_RETURN(auto count, connection.Query(fmt::format(
-                                                "SELECT count(*) AS n FROM {} WHERE _failed_check = {}", quarantined,
-                                                SqlQuote(check->Name()))));
+        SLUICE_ASSIGN_OR_RETURN(auto count,
+                                connection.Query(fmt::format("SELECT count(*) AS n FROM {} WHERE _failed_check = {}",
+                                                             quarantined, SqlQuote(check->Name()))));
         set_aside = count.GetInt(0, "n");
       }
       summary.status = set_aside == 0 ? CheckStatus::kPassed : CheckStatus::kQuarantined;
@@ -90,9 +91,10 @@ Status ChecksRunner::Audit(engine::Connection& connection, const std::string& ou
     summaries->push_back(std::move(summary));
   }
   if (failures.empty()) return Status::OK();
-  return Status::DataError("{}; nothing of this run was published (fix the data, or set severity: warn or "
-                           "quarantine: true on the check)",
-                           Join(failures, "; "));
+  return Status::DataError(
+      "{}; nothing of this run was published (fix the data, or set severity: warn or "
+      "quarantine: true on the check)",
+      Join(failures, "; "));
 }
 
 }  // namespace sluice::pipeline

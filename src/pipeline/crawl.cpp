@@ -39,10 +39,10 @@ std::string TableNameOf(const std::string& folder) {
 }
 
 struct FoundFile {
-  fs::path local;        // the file, or where a remote one is downloaded to
+  fs::path local;          // the file, or where a remote one is downloaded to
   std::string remote_key;  // key in the crawled store; "" for a local file
-  std::string relative;  // to the table folder, '/'-separated
-  std::string identity;  // what the catalog remembers as crawled: canonical path or s3://bucket/key
+  std::string relative;    // to the table folder, '/'-separated
+  std::string identity;    // what the catalog remembers as crawled: canonical path or s3://bucket/key
   CrawlFormat format;
   std::vector<std::pair<std::string, std::string>> partition_values;
   int64_t size = 0, mtime_us = 0;
@@ -74,7 +74,8 @@ std::optional<FoundFile> DataFileAt(const std::string& relative) {
   auto segments = Split(f.relative, '/');
   for (size_t i = 0; i + 1 < segments.size(); ++i) {
     auto eq = segments[i].find('=');
-    if (eq != std::string::npos && eq > 0) f.partition_values.emplace_back(segments[i].substr(0, eq), segments[i].substr(eq + 1));
+    if (eq != std::string::npos && eq > 0)
+      f.partition_values.emplace_back(segments[i].substr(0, eq), segments[i].substr(eq + 1));
   }
   return f;
 }
@@ -125,18 +126,19 @@ class TableCrawler {
     }
     for (const auto& f : files) {
       if (f.format != files.front().format) {
-        return Status::Invalid("{} mixes file formats ('{}' and '{}'); crawl each format's folder as its own table "
-                               "with --table",
-                               folder, files.front().relative, f.relative);
+        return Status::Invalid(
+            "{} mixes file formats ('{}' and '{}'); crawl each format's folder as its own table "
+            "with --table",
+            folder, files.front().relative, f.relative);
       }
       std::vector<std::string> keys, first_keys;
       for (const auto& [k, v] : f.partition_values) keys.push_back(k);
       for (const auto& [k, v] : files.front().partition_values) first_keys.push_back(k);
       if (keys != first_keys) {
-        return Status::Invalid("{}: '{}' and '{}' have different partition folders ({} vs {}); a table's files must "
-                               "share one k=v/ layout",
-                               folder, files.front().relative, f.relative, Join(first_keys, "/"),
-                               Join(keys, "/"));
+        return Status::Invalid(
+            "{}: '{}' and '{}' have different partition folders ({} vs {}); a table's files must "
+            "share one k=v/ layout",
+            folder, files.front().relative, f.relative, Join(first_keys, "/"), Join(keys, "/"));
       }
     }
     for (const auto& [k, v] : files.front().partition_values) out.partition_columns.push_back(k);
@@ -149,9 +151,9 @@ class TableCrawler {
     // Parquet under the lake root stays where it is; anything else gets a key of its own.
     bool in_place = table_folder.lake_key && files.front().format == CrawlFormat::kParquet;
     std::string location = in_place ? *table_folder.lake_key : request_.zone + "/crawled/" + name.name;
-    out.placement = in_place ? "referenced in place"
+    out.placement = in_place                                        ? "referenced in place"
                     : files.front().format == CrawlFormat::kParquet ? "copied into the lake"
-                                                                     : "converted to Parquet in the lake";
+                                                                    : "converted to Parquet in the lake";
 
     catalog::TableChange change;
     change.table = name;
@@ -199,8 +201,8 @@ class TableCrawler {
       }
       data.path = location + "/" + relative;
       if (!in_place) to_upload.emplace_back(readable, data.path);
-      SLUICE_ASSIGN_OR_RETURN(auto count, connection_.Query(fmt::format(
-                                              "SELECT count(*) AS n FROM read_parquet({})", SqlQuote(readable.string()))));
+      SLUICE_ASSIGN_OR_RETURN(auto count, connection_.Query(fmt::format("SELECT count(*) AS n FROM read_parquet({})",
+                                                                        SqlQuote(readable.string()))));
       data.rows = count.GetInt(0, "n");
       std::error_code ec;
       data.bytes = static_cast<int64_t>(fs::file_size(readable, ec));
@@ -216,10 +218,10 @@ class TableCrawler {
     catalog::Schema schema;
     if (existing) schema = existing->schema;
     // Hive partition folders become columns, as they do for queries.
-    SLUICE_ASSIGN_OR_RETURN(auto columns, connection_.Describe(fmt::format(
-                                              "SELECT * FROM read_parquet([{}], hive_partitioning = true, "
-                                              "union_by_name = true)",
-                                              Join(readable_paths, ", "))));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto columns, connection_.Describe(fmt::format("SELECT * FROM read_parquet([{}], hive_partitioning = true, "
+                                                       "union_by_name = true)",
+                                                       Join(readable_paths, ", "))));
     for (const auto& c : columns) {
       auto it = std::find_if(schema.columns.begin(), schema.columns.end(),
                              [&](const catalog::Column& known_column) { return known_column.name == c.name; });
@@ -265,7 +267,8 @@ class TableCrawler {
 std::optional<std::string> LakeKeyOfS3Folder(storage::ObjectStore& lake, const std::string& bucket,
                                              const std::string& prefix) {
   auto lake_location = storage::s3::ParseS3Uri(lake.Describe());
-  if (!lake_location.ok() || !StartsWith(lake.Describe(), "s3://") || lake_location->first != bucket) return std::nullopt;
+  if (!lake_location.ok() || !StartsWith(lake.Describe(), "s3://") || lake_location->first != bucket)
+    return std::nullopt;
   const std::string& lake_prefix = lake_location->second;
   if (prefix.empty()) return std::nullopt;  // the bucket's root is no table folder of the lake
   if (lake_prefix.empty()) return prefix;
@@ -299,9 +302,10 @@ Result<std::vector<std::pair<TableFolder, std::string>>> LocalTables(storage::Ob
     }
     std::sort(folders.begin(), folders.end());
     if (folders.empty()) {
-      return Status::NotFound("{} has no sub-folders to register as tables; give --table NAME to register the folder "
-                              "itself",
-                              path.string());
+      return Status::NotFound(
+          "{} has no sub-folders to register as tables; give --table NAME to register the folder "
+          "itself",
+          path.string());
     }
   }
   std::vector<std::pair<TableFolder, std::string>> tables;
@@ -316,7 +320,8 @@ Result<std::vector<std::pair<TableFolder, std::string>>> LocalTables(storage::Ob
 }
 
 /// Tables under an S3 prefix: one listing (paginated), grouped by the first folder below the prefix.
-Result<std::vector<std::pair<TableFolder, std::string>>> S3Tables(storage::ObjectStore& lake, storage::ObjectStore& store,
+Result<std::vector<std::pair<TableFolder, std::string>>> S3Tables(storage::ObjectStore& lake,
+                                                                  storage::ObjectStore& store,
                                                                   const std::string& bucket, const std::string& prefix,
                                                                   const CrawlRequest& request) {
   std::string base = prefix.empty() ? "" : prefix + "/";
@@ -353,9 +358,10 @@ Result<std::vector<std::pair<TableFolder, std::string>>> S3Tables(storage::Objec
     if (!request.table.empty()) {
       return Status::NotFound("{} holds no objects to register as {}.{}", uri, request.zone, request.table);
     }
-    return Status::NotFound("{} has no sub-folders to register as tables; give --table NAME to register the prefix "
-                            "itself",
-                            uri);
+    return Status::NotFound(
+        "{} has no sub-folders to register as tables; give --table NAME to register the prefix "
+        "itself",
+        uri);
   }
   std::vector<std::pair<TableFolder, std::string>> tables;
   for (auto& [table, folder] : folders) {
@@ -374,8 +380,8 @@ Result<std::vector<CrawledTable>> Crawl(catalog::MetadataStore& catalog, storage
   std::vector<std::pair<TableFolder, std::string>> tables;
   if (StartsWith(ToLower(request.path), "s3://")) {
     SLUICE_ASSIGN_OR_RETURN(auto location, storage::s3::ParseS3Uri(request.path));
-    SLUICE_ASSIGN_OR_RETURN(remote, storage::OpenObjectStore("s3://" + location.first, request.s3,
-                                                             storage::s3::ProcessEnvironment()));
+    SLUICE_ASSIGN_OR_RETURN(
+        remote, storage::OpenObjectStore("s3://" + location.first, request.s3, storage::s3::ProcessEnvironment()));
     SLUICE_ASSIGN_OR_RETURN(tables, S3Tables(lake, *remote, location.first, location.second, request));
   } else {
     SLUICE_ASSIGN_OR_RETURN(tables, LocalTables(lake, request));

@@ -13,16 +13,16 @@
 namespace sluice::pipeline {
 
 struct CrawlRequest {
-  std::string path;   // local folder or s3://bucket/prefix holding data files
+  std::string path;  // local folder or s3://bucket/prefix holding data files
   std::string zone;
-  std::string table;  // "" = one table per top-level folder of `path`; else all of `path` is this table
+  std::string table;              // "" = one table per top-level folder of `path`; else all of `path` is this table
   std::filesystem::path scratch;  // private local folder for converted files
   RunId run_id;
   storage::s3::S3Options s3;  // how to reach an s3:// path (the project's s3: block)
 };
 
 struct CrawledTable {
-  std::string table;  // zone.table
+  std::string table;    // zone.table
   int64_t version = 0;  // 0 when nothing new was found
   int64_t files_added = 0, files_known = 0, rows_added = 0;
   std::vector<std::string> partition_columns;

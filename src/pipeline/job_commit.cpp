@@ -9,7 +9,8 @@ catalog::TableChange JobExecution::OutputChange(bool replace_all, const std::str
   catalog::TableChange change;
   change.table = table_name_;
   bool by_partition = plan_.write == config::WriteMode::kOverwritePartitions;
-  change.operation = replace_all || by_partition ? catalog::WriteOperation::kOverwrite : catalog::WriteOperation::kAppend;
+  change.operation =
+      replace_all || by_partition ? catalog::WriteOperation::kOverwrite : catalog::WriteOperation::kAppend;
   change.remove_all_current = replace_all;
   // Replacing files is only right against the version they were read from; appends commute.
   if (change.operation == catalog::WriteOperation::kOverwrite) change.expected_version = ReadVersion();
@@ -43,13 +44,13 @@ Status JobExecution::PublishIngest(engine::Connection& connection, const connect
   if (pending_ || pending_recorded_) commit.state.push_back({scope_, kPendingLoadKey, std::nullopt});
   for (const auto& extra : ctx_.commit_state) commit.state.push_back(extra);
   if (new_index_) {  // the index advances only with this commit
-    commit.state.push_back({scope_, "change_index", ChangeIndexRef{new_index_->key, new_index_->rows, index_hash_kind_}.ToJson()});
+    commit.state.push_back(
+        {scope_, "change_index", ChangeIndexRef{new_index_->key, new_index_->rows, index_hash_kind_}.ToJson()});
   }
   return Publish(commit);
 }
 
-std::vector<connectors::StagedFile> JobExecution::NotInLake(
-    const std::vector<connectors::StagedFile>& files) const {
+std::vector<connectors::StagedFile> JobExecution::NotInLake(const std::vector<connectors::StagedFile>& files) const {
   std::vector<connectors::StagedFile> fresh;
   for (const auto& f : files) {
     if (in_lake_.count(f.key) == 0) fresh.push_back(f);
@@ -80,7 +81,8 @@ Status JobExecution::Publish(catalog::CommitRequest& commit) {
   SLUICE_FAULT_POINT("after_commit");
   if (new_index_ && !previous_index_.key.empty()) {
     Status removed = ws_.lake().Delete(previous_index_.key);
-    if (!removed.ok()) spdlog::warn("job '{}': could not remove the old change index: {}", job_.name, removed.message());
+    if (!removed.ok())
+      spdlog::warn("job '{}': could not remove the old change index: {}", job_.name, removed.message());
   }
   summary_.table_version = result.versions.empty() ? 0 : result.versions.front();
   summary_.status = JobStatus::kSucceeded;
@@ -95,8 +97,8 @@ Status JobExecution::LostRaceOr(const Status& failed) {
   lost_race_ = true;
   auto now = ws_.catalog().GetTable(table_name_);
   std::string current = now.ok() && *now ? std::to_string((*now)->current_version) : "?";
-  return Status::Conflict("table {} changed while the job ran (version {} → {}); nothing was published",
-                          summary_.table, ReadVersion(), current);
+  return Status::Conflict("table {} changed while the job ran (version {} → {}); nothing was published", summary_.table,
+                          ReadVersion(), current);
 }
 
 }  // namespace sluice::pipeline

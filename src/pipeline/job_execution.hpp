@@ -75,16 +75,16 @@ class JobExecution {
   /// mode: changes: loads the index the last commit referenced (none after --full-refresh); rows are
   /// hashed by `hashing_read` when the source has one and agrees, else by the pipeline.
   Result<std::unique_ptr<ChangeDetector>> StartChangeDetection(engine::Connection& connection,
-                                                                connectors::RowHashingRead* hashing_read,
-                                                                const std::filesystem::path& scratch);
+                                                               connectors::RowHashingRead* hashing_read,
+                                                               const std::filesystem::path& scratch);
 
   // job_staging.cpp
   /// The target's current rows as `target_current`, for steps that combine them with the input (merge).
   Status BindTargetCurrent(engine::Connection& connection);
   transforms::StepContext NewStepContext(engine::Connection& connection) const;
   /// Steps → schema decision → quarantine → staged Parquet, for one part of the input.
-  Status StagePart(engine::Connection& connection, const std::string& relation, int part, const std::string& data_prefix,
-                   const FixedPartitions& fixed);
+  Status StagePart(engine::Connection& connection, const std::string& relation, int part,
+                   const std::string& data_prefix, const FixedPartitions& fixed);
   /// Rows set aside (by a step, the schema policy or a quarantining check) → staged <table>__rejects files.
   Result<std::vector<connectors::StagedFile>> StageRejects(engine::Connection& connection, const std::string& select,
                                                            const std::string& name);

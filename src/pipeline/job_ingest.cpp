@@ -133,8 +133,8 @@ Status JobExecution::ExecuteConnector() {
     // Delete markers, "no changes", and the new index, staged to be published with the data.
     SLUICE_ASSIGN_OR_RETURN(auto deleted, changes->FinishDeletes());
     if (!deleted.empty()) SLUICE_TRY(stage_with_metadata(deleted, part + 1));
-    summary_.message = fmt::format("{} inserted, {} updated, {} deleted", changes->inserts(), changes->updates(),
-                                   changes->deletes());
+    summary_.message =
+        fmt::format("{} inserted, {} updated, {} deleted", changes->inserts(), changes->updates(), changes->deletes());
     if (changes->changes() == 0) {
       summary_.status = JobStatus::kNoChanges;
       summary_.message = fmt::format("no changes in {} rows ({})", changes->index_rows(), plan.description);
@@ -208,8 +208,8 @@ Status JobExecution::RecordPendingChunks(const std::string& resume_token) {
 }
 
 Result<std::unique_ptr<ChangeDetector>> JobExecution::StartChangeDetection(engine::Connection& connection,
-                                                                          connectors::RowHashingRead* hashing_read,
-                                                                          const fs::path& scratch) {
+                                                                           connectors::RowHashingRead* hashing_read,
+                                                                           const fs::path& scratch) {
   ChangeIndexRef* previous = &previous_index_;
   std::optional<fs::path> local;
   if (!ctx_.full_refresh) {

@@ -25,7 +25,8 @@ Result<catalog::TableChange> JobExecution::MaskedVariant(engine::Connection& con
   SLUICE_TRY(connection.Execute(fmt::format(
       "CREATE OR REPLACE TEMP VIEW {} AS SELECT *{} FROM {}", view,
       fixed_columns.empty() ? "" : fmt::format(" EXCLUDE ({})", Join(fixed_columns, ", ")), StagedScan(staged_))));
-  SLUICE_ASSIGN_OR_RETURN(auto masked_sql, transforms::MaskedVariantSelect(connection, view, job_.mask, job_.name, MaskKey()));
+  SLUICE_ASSIGN_OR_RETURN(auto masked_sql,
+                          transforms::MaskedVariantSelect(connection, view, job_.mask, job_.name, MaskKey()));
 
   SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(masked_sql));
   SLUICE_ASSIGN_OR_RETURN(auto existing, ws_.catalog().GetTable(change.table));

@@ -23,7 +23,8 @@ JobExecution::JobExecution(JobRunContext& context, const config::JobConfig& job)
 }
 
 JobSummary JobExecution::Run() {
-  return TimedJob(ctx_, job_, &summary_, [this] { return Execute(); }, &uploaded_);
+  return TimedJob(
+      ctx_, job_, &summary_, [this] { return Execute(); }, &uploaded_);
 }
 
 Status JobExecution::Execute() {
@@ -139,9 +140,10 @@ JobSummary RunJob(JobRunContext& context, const config::JobConfig& job) {
     JobSummary summary = execution.Run();
     if (!execution.lost_race()) return summary;
     if (attempt == kAttemptsAfterLostRace) {
-      summary.message += fmt::format(" — {} attempts in a row lost the race to another writer; run the job again, and "
-                                     "check `sluice validate` for other jobs writing {}",
-                                     attempt, summary.table);
+      summary.message += fmt::format(
+          " — {} attempts in a row lost the race to another writer; run the job again, and "
+          "check `sluice validate` for other jobs writing {}",
+          attempt, summary.table);
       return summary;
     }
     spdlog::warn("{}; planning the job again on the new version", summary.message);

@@ -15,12 +15,16 @@ std::string StagedScan(const std::vector<connectors::StagedFile>& files) {
 
 Status JobExecution::BindTargetCurrent(engine::Connection& connection) {
   if (!existing_ || existing_->current_version == 0 || ctx_.full_refresh) return Status::OK();
-  SLUICE_ASSIGN_OR_RETURN(auto scan, TableScanSql(ws_.catalog(), ws_.lake(), *existing_, std::nullopt, &ws_.query_cache()));
+  SLUICE_ASSIGN_OR_RETURN(auto scan,
+                          TableScanSql(ws_.catalog(), ws_.lake(), *existing_, std::nullopt, &ws_.query_cache()));
   return connection.Execute("CREATE OR REPLACE TEMP VIEW target_current AS " + scan);
 }
 
 transforms::StepContext JobExecution::NewStepContext(engine::Connection& connection) const {
-  return transforms::StepContext{connection, ctx_.run_id, loaded_at_, summary_.table,
+  return transforms::StepContext{connection,
+                                 ctx_.run_id,
+                                 loaded_at_,
+                                 summary_.table,
                                  existing_.has_value() && existing_->current_version > 0 && !ctx_.full_refresh,
                                  MaskKey()};
 }
@@ -91,8 +95,8 @@ Status JobExecution::StagePart(engine::Connection& connection, const std::string
 }
 
 Result<std::vector<connectors::StagedFile>> JobExecution::StageRejects(engine::Connection& connection,
-                                                                         const std::string& select,
-                                                                         const std::string& name) {
+                                                                       const std::string& select,
+                                                                       const std::string& name) {
   SLUICE_ASSIGN_OR_RETURN(auto files, rejects_->Stage(connection, select, name));
   summary_.rows_rejected = rejects_->rows();
   return files;

@@ -8,10 +8,10 @@
 #include "common/strings.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
 #include "iceberg/publisher.hpp"
+#include "pipeline/change_detection.hpp"
 #include "pipeline/pipeline_lock.hpp"
 #include "pipeline/resumable_load.hpp"
 #include "pipeline/schema_evolution.hpp"
-#include "pipeline/change_detection.hpp"
 #include "storage/lake_layout.hpp"
 
 namespace sluice::pipeline {
@@ -27,8 +27,8 @@ bool RunIsInFlight(const catalog::RunRecord& run, const std::filesystem::path& l
 /// Change indexes no job's state names (older than `cutoff`): uploads of runs that died before
 /// their commit, and indexes a commit replaced whose run died before deleting them. They live
 /// outside every table's location, so the table listing never sees them.
-Result<std::vector<storage::ObjectInfo>> StaleChangeIndexes(catalog::MetadataStore& catalog,
-                                                            storage::ObjectStore& lake, TimePoint cutoff) {
+Result<std::vector<storage::ObjectInfo>> StaleChangeIndexes(catalog::MetadataStore& catalog, storage::ObjectStore& lake,
+                                                            TimePoint cutoff) {
   const std::string prefix = kChangeIndexPrefix;
   SLUICE_ASSIGN_OR_RETURN(auto objects, lake.List(prefix));
   std::map<std::string, std::string> current;  // "pipeline/job" → the key its state names
@@ -246,9 +246,10 @@ Result<CompactReport> Compact(catalog::MetadataStore& catalog, storage::ObjectSt
   if (!result.ok()) {
     connectors::DiscardUploaded(lake, staged_all);
     if (result.status().code() == StatusCode::kConflict) {
-      return Status::Conflict("{} changed while it was being compacted (it was at version {}); nothing was "
-                              "committed — run `sluice maintain compact {}` again",
-                              name.ToString(), table->current_version, name.ToString());
+      return Status::Conflict(
+          "{} changed while it was being compacted (it was at version {}); nothing was "
+          "committed — run `sluice maintain compact {}` again",
+          name.ToString(), table->current_version, name.ToString());
     }
     return result.status().WithContext("compact {}", name.ToString());
   }

@@ -11,11 +11,11 @@ namespace sluice::pipeline {
 
 Result<PartitionOverwrite> PlanPartitionOverwrite(engine::Connection& connection, const TransformChain& chain,
                                                   transforms::StepContext& step_context, const std::string& relation,
-                                                  const std::vector<std::string>& partition_by, const std::string& table,
-                                                  const std::string& job) {
+                                                  const std::vector<std::string>& partition_by,
+                                                  const std::string& table, const std::string& job) {
   std::vector<std::string> ignored_rejects;  // the recomputation sets them aside
-  SLUICE_ASSIGN_OR_RETURN(auto shaped, chain.Apply(step_context, relation, fmt::format("affected_{}", job),
-                                                    &ignored_rejects));
+  SLUICE_ASSIGN_OR_RETURN(auto shaped,
+                          chain.Apply(step_context, relation, fmt::format("affected_{}", job), &ignored_rejects));
   SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe("SELECT * FROM " + shaped));
   std::vector<std::string> types, as_text;
   for (const auto& p : partition_by) {
@@ -53,8 +53,8 @@ Result<PartitionOverwrite> PlanPartitionOverwrite(engine::Connection& connection
     std::string column = SqlIdent(partition_by[c]);
     std::vector<std::string> alternatives;
     if (!per_column[c].empty()) {
-      alternatives.push_back(fmt::format("{} IN ({})", column,
-                                         Join(std::vector<std::string>(per_column[c].begin(), per_column[c].end()), ", ")));
+      alternatives.push_back(fmt::format(
+          "{} IN ({})", column, Join(std::vector<std::string>(per_column[c].begin(), per_column[c].end()), ", ")));
     }
     if (has_null[c]) alternatives.push_back(column + " IS NULL");
     condition.push_back("(" + Join(alternatives, " OR ") + ")");

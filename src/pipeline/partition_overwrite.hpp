@@ -24,7 +24,7 @@ struct PartitionOverwrite {
 /// produce. `table` and `job` name the target and the job in messages.
 Result<PartitionOverwrite> PlanPartitionOverwrite(engine::Connection& connection, const TransformChain& chain,
                                                   transforms::StepContext& step_context, const std::string& relation,
-                                                  const std::vector<std::string>& partition_by, const std::string& table,
-                                                  const std::string& job);
+                                                  const std::vector<std::string>& partition_by,
+                                                  const std::string& table, const std::string& job);
 
 }  // namespace sluice::pipeline

@@ -23,8 +23,8 @@ Result<std::unique_ptr<PipelineLock>> PipelineLock::TryAcquire(const std::filesy
     ::close(fd);
     std::string holder = n > 0 ? std::string(buffer, static_cast<size_t>(n)) : "another process";
     return Status::Conflict(
-        "pipeline '{}' is already running (pid {}); wait for that run to finish, or check `sluice runs`",
-        pipeline, holder);
+        "pipeline '{}' is already running (pid {}); wait for that run to finish, or check `sluice runs`", pipeline,
+        holder);
   }
   std::string pid = std::to_string(::getpid());
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {

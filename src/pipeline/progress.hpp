@@ -1,8 +1,8 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "connectors/window_state.hpp"
@@ -11,9 +11,9 @@ namespace sluice::pipeline {
 
 struct JobProgress {
   std::string job;
-  double percentage = -1;   // -1 when unknown
-  uint64_t rows = 0;        // rows processed so far (engine's estimate while running)
-  uint64_t input_bytes = 0; // total input of this run, when the source knows it
+  double percentage = -1;    // -1 when unknown
+  uint64_t rows = 0;         // rows processed so far (engine's estimate while running)
+  uint64_t input_bytes = 0;  // total input of this run, when the source knows it
   double elapsed_seconds = 0;
 };
 
@@ -43,13 +43,13 @@ struct CheckSummary {
 struct JobSummary {
   std::string job;
   JobStatus status = JobStatus::kFailed;  // until the job says otherwise
-  std::string table;        // zone.table written
+  std::string table;                      // zone.table written
   int64_t rows_read = 0, rows_written = 0, rows_rejected = 0, bytes_written = 0, files_written = 0;
   int64_t table_version = 0;
   double seconds = 0;
-  std::string message;      // error or note, redacted
-  bool retryable = false;   // a failure that trying again may fix (lost race, server away, timeout)
-  int64_t attempts = 1;     // how often the job ran in this run (1 + retries)
+  std::string message;     // error or note, redacted
+  bool retryable = false;  // a failure that trying again may fix (lost race, server away, timeout)
+  int64_t attempts = 1;    // how often the job ran in this run (1 + retries)
   std::vector<CheckSummary> checks;
   std::optional<connectors::WindowBounds> window;  // mode: window: the window the job read (or tried to)
 };

@@ -4,7 +4,8 @@
 
 namespace sluice::pipeline {
 
-ProgressPoller::ProgressPoller(engine::Connection& connection, ProgressListener* listener, std::string job, uint64_t input_bytes)
+ProgressPoller::ProgressPoller(engine::Connection& connection, ProgressListener* listener, std::string job,
+                               uint64_t input_bytes)
     : started_(std::chrono::steady_clock::now()) {
   if (listener == nullptr) return;
   thread_ = std::thread([this, &connection, listener, job = std::move(job), input_bytes] {

@@ -30,7 +30,8 @@ Result<catalog::Schema> RejectsWriter::DecidedSchema() {
     existing_ = std::move(existing);
   }
   // Rejects of different causes have different columns; the table takes them all, text when they clash.
-  SLUICE_ASSIGN_OR_RETURN(auto decision, DecideSchema(*existing_, columns_, {"_load_date"}, SchemaChangePolicy::kEvolve));
+  SLUICE_ASSIGN_OR_RETURN(auto decision,
+                          DecideSchema(*existing_, columns_, {"_load_date"}, SchemaChangePolicy::kEvolve));
   return WithTableFieldIds(*existing_, decision.schema);
 }
 
@@ -39,8 +40,9 @@ Result<std::vector<connectors::StagedFile>> RejectsWriter::Stage(engine::Connect
   SLUICE_ASSIGN_OR_RETURN(auto set_aside, connection.Describe(select));
   bool has_run_id = false;
   for (const auto& c : set_aside) has_run_id |= c.name == "_run_id";
-  std::string with_run = has_run_id ? fmt::format("SELECT * REPLACE ({} AS _run_id) FROM ({})", SqlQuote(run_id_), select)
-                                    : fmt::format("SELECT *, {} AS _run_id FROM ({})", SqlQuote(run_id_), select);
+  std::string with_run = has_run_id
+                             ? fmt::format("SELECT * REPLACE ({} AS _run_id) FROM ({})", SqlQuote(run_id_), select)
+                             : fmt::format("SELECT *, {} AS _run_id FROM ({})", SqlQuote(run_id_), select);
   SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(with_run));
   columns_.insert(columns_.end(), columns.begin(), columns.end());
   SLUICE_ASSIGN_OR_RETURN(auto schema, DecidedSchema());
@@ -79,7 +81,8 @@ Status RejectsWriter::SetAsideUnreadable(engine::Connection& connection, const c
   }
   std::string select = fmt::format("SELECT *, {} AS _loaded_at FROM {}", SqlTimestampLiteral(loaded_at_), rejects);
   SLUICE_TRY(Stage(connection, select, "unreadable").status());
-  spdlog::warn("{}: {} unreadable rows set aside in {}.{}__rejects", of_table_, unreadable, layout_.zone, layout_.table);
+  spdlog::warn("{}: {} unreadable rows set aside in {}.{}__rejects", of_table_, unreadable, layout_.zone,
+               layout_.table);
   return Status::OK();
 }
 

@@ -7,8 +7,8 @@
 
 #include "catalog/metadata_store.hpp"
 #include "common/clock.hpp"
-#include "connectors/sinks/lake/lake_sink.hpp"
 #include "config/job_modes.hpp"
+#include "connectors/sinks/lake/lake_sink.hpp"
 #include "connectors/source.hpp"
 #include "engine/engine.hpp"
 #include "storage/lake_layout.hpp"

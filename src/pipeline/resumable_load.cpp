@@ -17,8 +17,8 @@ std::string PendingLoad::ToJson() const {
     for (const auto& [k, v] : f.partition_values) partitions.push_back({k, v});
     chunks.push_back({{"key", f.key}, {"rows", f.rows}, {"bytes", f.bytes}, {"partition_values", partitions}});
   }
-  return nlohmann::json{{"resume_token", resume_token}, {"run_id", run_id}, {"loaded_at_us", loaded_at_us},
-                        {"files", chunks}}
+  return nlohmann::json{
+      {"resume_token", resume_token}, {"run_id", run_id}, {"loaded_at_us", loaded_at_us}, {"files", chunks}}
       .dump();
 }
 
@@ -41,14 +41,16 @@ Result<PendingLoad> PendingLoad::Parse(const std::string& text, const std::strin
       file.key = f.at("key").get<std::string>();
       file.rows = f.at("rows").get<int64_t>();
       file.bytes = f.at("bytes").get<int64_t>();
-      for (const auto& p : f.at("partition_values")) file.partition_values.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
+      for (const auto& p : f.at("partition_values"))
+        file.partition_values.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
       load.files.push_back(std::move(file));
     }
     return load;
   } catch (const std::exception& e) {
-    return Status::DataError("the pending load recorded for '{}' is not readable ({}); run the job with --full-refresh "
-                             "to start the load over",
-                             scope, e.what());
+    return Status::DataError(
+        "the pending load recorded for '{}' is not readable ({}); run the job with --full-refresh "
+        "to start the load over",
+        scope, e.what());
   }
 }
 
@@ -58,7 +60,8 @@ Status PendingLoad::Fetch(storage::ObjectStore& lake, const std::filesystem::pat
   if (ec) return Status::IoError("cannot create '{}': {}", dir.string(), ec.message());
   for (size_t i = 0; i < files.size(); ++i) {
     files[i].local = dir / fmt::format("chunk-{:05d}.parquet", i);
-    SLUICE_TRY(lake.GetToFile(files[i].key, files[i].local).WithContext("fetching chunk {} of the interrupted load", files[i].key));
+    SLUICE_TRY(lake.GetToFile(files[i].key, files[i].local)
+                   .WithContext("fetching chunk {} of the interrupted load", files[i].key));
   }
   return Status::OK();
 }

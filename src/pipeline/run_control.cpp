@@ -128,9 +128,7 @@ Status JobInterrupt::reason() const {
   return reason_;
 }
 
-Status Interrupted(const JobInterrupt* interrupt) {
-  return interrupt != nullptr ? interrupt->reason() : Status::OK();
-}
+Status Interrupted(const JobInterrupt* interrupt) { return interrupt != nullptr ? interrupt->reason() : Status::OK(); }
 
 ScopedInterruptAttach::ScopedInterruptAttach(JobInterrupt* interrupt, engine::Connection& connection)
     : interrupt_(interrupt) {

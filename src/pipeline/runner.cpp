@@ -3,13 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-#include <nlohmann/json.hpp>
 
 #include "common/fault_point.hpp"
 #include "common/ids.hpp"
@@ -328,9 +328,9 @@ JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipel
           break;
         }
         if (timeout->count() > 0 && std::chrono::steady_clock::now() >= deadline) {
-          interrupt.Trigger(Status::Timeout(
-              "ran longer than its timeout of {:.3g}s and was stopped; raise timeout: of the job in {}",
-              std::chrono::duration<double>(*timeout).count(), pipeline.file.string()));
+          interrupt.Trigger(
+              Status::Timeout("ran longer than its timeout of {:.3g}s and was stopped; raise timeout: of the job in {}",
+                              std::chrono::duration<double>(*timeout).count(), pipeline.file.string()));
           (void)fault::Hit("job_timed_out");  // lets a test hold the job until its timeout has fired
           break;
         }
@@ -384,10 +384,9 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
     std::vector<std::string> names;
     for (const auto& p : pipelines_) names.push_back(p.name);
     std::string hint = NearestWord(request.pipeline, names);
-    return Status::Invalid("no pipeline named '{}' in {}/pipelines{}; known: {}", request.pipeline,
-                           workspace_.project().root.string(),
-                           hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint),
-                           names.empty() ? "(none)" : Join(names, ", "));
+    return Status::Invalid(
+        "no pipeline named '{}' in {}/pipelines{}; known: {}", request.pipeline, workspace_.project().root.string(),
+        hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint), names.empty() ? "(none)" : Join(names, ", "));
   }
   // Window jobs managed with `sluice jobs` take part like the file's own.
   SLUICE_ASSIGN_OR_RETURN(auto with_catalog_jobs, WithCatalogWindowJobs(workspace_.catalog(), *file_pipeline));
@@ -424,9 +423,12 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
   for (const auto& job : pipeline->jobs) {
     if (!request.only_job || job.name == *request.only_job) selected.push_back(&job);
   }
-  auto finished = RunDag(selected, static_cast<size_t>(max_parallel), effective, [&](const config::JobConfig& job) {
-    return RunJobWithRetries(*pipeline, job, effective, record.id.value, listener);
-  }, listener);
+  auto finished = RunDag(
+      selected, static_cast<size_t>(max_parallel), effective,
+      [&](const config::JobConfig& job) {
+        return RunJobWithRetries(*pipeline, job, effective, record.id.value, listener);
+      },
+      listener);
 
   bool any_failed = false, any_work = false, any_cancelled = false;
   for (const auto* job : selected) {
@@ -451,8 +453,8 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
 
   record.status = any_cancelled ? catalog::RunStatus::kCancelled
                   : any_failed  ? catalog::RunStatus::kFailed
-                  : any_work ? catalog::RunStatus::kSucceeded
-                             : catalog::RunStatus::kNoChanges;
+                  : any_work    ? catalog::RunStatus::kSucceeded
+                                : catalog::RunStatus::kNoChanges;
   record.finished_at = workspace_.clock().Now();
   nlohmann::json details = {{"jobs", nlohmann::json::array()}, {"full_refresh", request.full_refresh}};
   if (!request.trigger_detail.empty()) details["trigger_detail"] = request.trigger_detail;

@@ -69,8 +69,8 @@ class PipelineRunner {
   /// each ended as its depends_on condition asks (else it is recorded as skipped), and jobs that
   /// do not depend on each other run at the same time (up to defaults.max_parallel_jobs). A job
   /// failing with a retryable error runs again per its RetryPolicy; a job exceeding its timeout
-  /// is interrupted and fails with a (retryable) timeout. The returned Status is an error only when the run could not start at all
-  /// (unknown pipeline, lock held, catalog unreachable); job failures are in the outcome.
+  /// is interrupted and fails with a (retryable) timeout. The returned Status is an error only when the run could not
+  /// start at all (unknown pipeline, lock held, catalog unreachable); job failures are in the outcome.
   Result<RunOutcome> Run(const RunRequest& request, ProgressListener* listener);
 
   /// Marks runs of `pipeline` that are recorded as running but whose process is gone as interrupted

@@ -104,11 +104,8 @@ Result<SchemaDecision> DecideSchema(const std::optional<catalog::TableInfo>& exi
       case SchemaChangePolicy::kEvolve:
         it->type = IsNumeric(it->type) && IsNumeric(type) ? "DOUBLE" : "VARCHAR";
         return Status::OK();
-      case SchemaChangePolicy::kQuarantine:
-        decision.casts.push_back({name, it->type, type});
-        return Status::OK();
-      case SchemaChangePolicy::kFail:
-        break;
+      case SchemaChangePolicy::kQuarantine: decision.casts.push_back({name, it->type, type}); return Status::OK();
+      case SchemaChangePolicy::kFail: break;
     }
     return Status::DataError(
         "column '{}' of {} is {} in the table but {} in this run's output, which {} cannot hold; set "
@@ -135,8 +132,9 @@ std::pair<std::string, std::string> QuarantineSelects(const std::string& relatio
     std::string bad = fmt::format("({0} IS NOT NULL AND (TRY_CAST({0} AS {1}) IS NULL{2}))", ident, type,
                                   lost.empty() ? "" : " OR " + Join(lost, " OR "));
     unfit.push_back(bad);
-    reasons.push_back(fmt::format("CASE WHEN {} THEN {} END", bad,
-                                  SqlQuote(fmt::format("column {}: value does not fit the table's type {}", column, type))));
+    reasons.push_back(
+        fmt::format("CASE WHEN {} THEN {} END", bad,
+                    SqlQuote(fmt::format("column {}: value does not fit the table's type {}", column, type))));
   }
   std::string any_unfit = Join(unfit, " OR ");
   return {fmt::format("SELECT * REPLACE ({}) FROM {} WHERE NOT ({})", Join(replaced, ", "), relation, any_unfit),

@@ -23,7 +23,8 @@ const std::vector<std::string> kRunnerTargetKeys = {"type", "connection", "add_m
 std::string StateJson(const connectors::Checkpoint& checkpoint) {
   nlohmann::json consumed = nlohmann::json::array();
   for (const auto& c : checkpoint.consumed) {
-    consumed.push_back({{"path", c.path}, {"size", c.size}, {"mtime_us", c.mtime_us}, {"content_hash", c.content_hash}});
+    consumed.push_back(
+        {{"path", c.path}, {"size", c.size}, {"mtime_us", c.mtime_us}, {"content_hash", c.content_hash}});
   }
   return nlohmann::json{{"consumed", consumed}, {"source_state", checkpoint.state_json}}.dump();
 }
@@ -53,16 +54,18 @@ class SinkJobExecution {
   }
 
   JobSummary Run() {
-    return TimedJob(ctx_, job_, &summary_, [this] { return Execute(); }, &uploaded_);
+    return TimedJob(
+        ctx_, job_, &summary_, [this] { return Execute(); }, &uploaded_);
   }
 
  private:
   Status Execute() {
     SLUICE_FAULT_POINT("job_started");
     if (ReadsCatalogTables(job_)) {
-      return Status::Invalid("{}: job '{}' reads lake tables (source: table:) into a target outside the lake, which "
-                             "sluice cannot do yet; read the table's database or files with a connector instead",
-                             job_.location.ToString(), job_.name);
+      return Status::Invalid(
+          "{}: job '{}' reads lake tables (source: table:) into a target outside the lake, which "
+          "sluice cannot do yet; read the table's database or files with a connector instead",
+          job_.location.ToString(), job_.name);
     }
     SLUICE_ASSIGN_OR_RETURN(chain_, TransformChain::Build(job_, ctx_.pipeline.name));
     SLUICE_ASSIGN_OR_RETURN(auto source, BindJobSource(ws_, ctx_.pipeline, job_));
@@ -93,8 +96,8 @@ class SinkJobExecution {
     ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
     SLUICE_TRY(Interrupted(ctx_.interrupt));
     // Rows set aside go to the lake beside where a raw load of this source would be.
-    rejects_.emplace(ws_.catalog(), ctx_.run_id, scratch_ / "rejects", storage::TableLayout{"raw", plan.origin, job_.target.table},
-                     sink_->plan().target, loaded_at_);
+    rejects_.emplace(ws_.catalog(), ctx_.run_id, scratch_ / "rejects",
+                     storage::TableLayout{"raw", plan.origin, job_.target.table}, sink_->plan().target, loaded_at_);
     connectors::SinkRunContext sink_context{ws_.clock(), scratch_ / "sink", ctx_.run_id};
     fs::create_directories(sink_context.work_dir, ec);
     SLUICE_ASSIGN_OR_RETURN(auto writer, sink_->Open(sink_context));
@@ -137,21 +140,23 @@ class SinkJobExecution {
     Status committed = ws_.catalog().Commit(commit).status();
     uploaded_.clear();  // the target holds the load now: the next run adopts it if the catalog missed it
     if (!committed.ok()) {
-      return committed.WithContext("the rows are committed to {}, but recording the job's state failed (the next run "
-                                   "records it without loading the rows again)",
-                                   sink_->plan().target);
+      return committed.WithContext(
+          "the rows are committed to {}, but recording the job's state failed (the next run "
+          "records it without loading the rows again)",
+          sink_->plan().target);
     }
     summary_.status = JobStatus::kSucceeded;
     summary_.message = fmt::format("{} rows written to {}", summary_.rows_written, sink_->plan().target);
     if (summary_.rows_rejected > 0) {
-      summary_.message += fmt::format("; {} rows set aside in raw.{}__rejects", summary_.rows_rejected, job_.target.table);
+      summary_.message +=
+          fmt::format("; {} rows set aside in raw.{}__rejects", summary_.rows_rejected, job_.target.table);
     }
     return Status::OK();
   }
 
   /// Steps → rows set aside → the sink, for one part of the input.
-  Status WritePart(engine::Connection& connection, connectors::SinkWriter& writer, const std::string& relation, int part,
-                   bool metadata_columns) {
+  Status WritePart(engine::Connection& connection, connectors::SinkWriter& writer, const std::string& relation,
+                   int part, bool metadata_columns) {
     transforms::StepContext step_context{connection, ctx_.run_id, loaded_at_, summary_.table, true, Secret("")};
     std::vector<std::string> rejects;
     SLUICE_ASSIGN_OR_RETURN(auto shaped,
@@ -160,10 +165,9 @@ class SinkJobExecution {
     bool has_source_file = false;
     for (const auto& c : columns) has_source_file |= c.name == "_source_file";
     std::string output = fmt::format("sink_{}_{}", job_.name, part);  // the sink quotes it
-    std::string select = metadata_columns ? fmt::format("SELECT *, {} AS _loaded_at FROM {}",
-                                                        SqlTimestampLiteral(loaded_at_), shaped)
-                                          : fmt::format("SELECT *{} FROM {}",
-                                                        has_source_file ? " EXCLUDE (_source_file)" : "", shaped);
+    std::string select =
+        metadata_columns ? fmt::format("SELECT *, {} AS _loaded_at FROM {}", SqlTimestampLiteral(loaded_at_), shaped)
+                         : fmt::format("SELECT *{} FROM {}", has_source_file ? " EXCLUDE (_source_file)" : "", shaped);
     SLUICE_TRY(connection.Execute(fmt::format("CREATE OR REPLACE TEMP VIEW {} AS {}", SqlIdent(output), select)));
     SLUICE_ASSIGN_OR_RETURN(int64_t written, writer.Write(connection, output));
     summary_.rows_written += written;
@@ -186,13 +190,15 @@ class SinkJobExecution {
     commit.run_id = RunId{last->load_id};
     AddState(reached, &commit, last->load_id);
     SLUICE_TRY(ws_.catalog().Commit(commit).status());
-    spdlog::warn("job '{}': run {} committed {} rows to {} but not its state to the catalog; recorded it now, so its "
-                 "input is not loaded again",
-                 job_.name, last->load_id, last->rows, sink_->plan().target);
+    spdlog::warn(
+        "job '{}': run {} committed {} rows to {} but not its state to the catalog; recorded it now, so its "
+        "input is not loaded again",
+        job_.name, last->load_id, last->rows, sink_->plan().target);
     return Status::OK();
   }
 
-  void AddState(const connectors::Checkpoint& reached, catalog::CommitRequest* commit, const std::string& load_id = "") {
+  void AddState(const connectors::Checkpoint& reached, catalog::CommitRequest* commit,
+                const std::string& load_id = "") {
     for (const auto& c : reached.consumed) {
       commit->loaded_files.push_back({scope_, c.path, c.size, c.mtime_us, c.content_hash});
     }
@@ -262,7 +268,8 @@ Result<ResolvedSink> ResolveSink(const Workspace& workspace, const config::Pipel
   return resolved;
 }
 
-Result<std::unique_ptr<connectors::Sink>> BindJobSink(const Workspace& workspace, const config::PipelineConfig& pipeline,
+Result<std::unique_ptr<connectors::Sink>> BindJobSink(const Workspace& workspace,
+                                                      const config::PipelineConfig& pipeline,
                                                       const config::JobConfig& job) {
   SLUICE_ASSIGN_OR_RETURN(auto resolved, ResolveSink(workspace, pipeline, job));
   return BindResolvedSink(workspace, pipeline, job, resolved);
@@ -271,8 +278,9 @@ Result<std::unique_ptr<connectors::Sink>> BindJobSink(const Workspace& workspace
 Result<std::unique_ptr<connectors::Sink>> BindResolvedSink(const Workspace& workspace,
                                                            const config::PipelineConfig& pipeline,
                                                            const config::JobConfig& job, const ResolvedSink& resolved) {
-  connectors::SinkBindContext context{workspace.project(), pipeline.name, job.name, resolved.connection_name,
-                                      job.primary_key, job.deletes == config::DeleteHandling::kApply};
+  connectors::SinkBindContext context{
+      workspace.project(),      pipeline.name,   job.name,
+      resolved.connection_name, job.primary_key, job.deletes == config::DeleteHandling::kApply};
   return connectors::BindSink(*resolved.descriptor, context, resolved.options);
 }
 

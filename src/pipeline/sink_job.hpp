@@ -26,7 +26,8 @@ Result<ResolvedSink> ResolveSink(const Workspace& workspace, const config::Pipel
                                  const config::JobConfig& job);
 
 /// Resolves and binds a job's sink (nothing written).
-Result<std::unique_ptr<connectors::Sink>> BindJobSink(const Workspace& workspace, const config::PipelineConfig& pipeline,
+Result<std::unique_ptr<connectors::Sink>> BindJobSink(const Workspace& workspace,
+                                                      const config::PipelineConfig& pipeline,
                                                       const config::JobConfig& job);
 
 Result<std::unique_ptr<connectors::Sink>> BindResolvedSink(const Workspace& workspace,

@@ -32,8 +32,8 @@ Result<const config::Value*> FindConnection(const Workspace& workspace, const st
 Result<ResolvedSource> ResolveSource(const Workspace& workspace, const config::PipelineConfig& pipeline,
                                      const config::JobConfig& job) {
   const auto& source = job.source;
-  std::string where = fmt::format("{}: source of job '{}' in pipeline '{}'", source.location().ToString(), job.name,
-                                  pipeline.name);
+  std::string where =
+      fmt::format("{}: source of job '{}' in pipeline '{}'", source.location().ToString(), job.name, pipeline.name);
   if (!source.IsMap()) return Status::Invalid("{} must be a map with type:, connection: or table:", where);
   ResolvedSource resolved;
   std::vector<std::pair<std::string, config::Value>> entries;

@@ -22,7 +22,8 @@ constexpr const char* kLockSuffix = ".lock";
 /// True when `fd` still is the file at `path`: a sweeper may have unlinked the lock file between
 /// our open() and flock(), and a lock on an unlinked file protects nothing.
 bool StillLinked(int fd, const fs::path& path) {
-  struct stat held {}, named {};
+  struct stat held {
+  }, named{};
   if (::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0) return false;
   return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
 }
@@ -74,8 +75,8 @@ Result<std::unique_ptr<SpillFolder>> SpillFolder::Claim(const fs::path& root) {
     int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
       if (errno == EEXIST) continue;
-      return Status::IoError("cannot create the spill lock '{}': {}; check the permissions of '{}'",
-                             lock_path.string(), std::strerror(errno), root.string());
+      return Status::IoError("cannot create the spill lock '{}': {}; check the permissions of '{}'", lock_path.string(),
+                             std::strerror(errno), root.string());
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || !StillLinked(fd, lock_path)) {
       ::close(fd);  // a sweeper took the brand-new lock for a stale one: pick another name

@@ -28,7 +28,8 @@ Result<std::unique_ptr<connectors::SqlScriptRunner>> BindRunner(const Workspace&
   const auto& sql = *job.sql;
   SLUICE_ASSIGN_OR_RETURN(
       const config::Value* connection,
-      FindConnection(workspace, sql.connection, fmt::format("{}: sql of {}", sql.location.ToString(), JobWhere(pipeline, job))));
+      FindConnection(workspace, sql.connection,
+                     fmt::format("{}: sql of {}", sql.location.ToString(), JobWhere(pipeline, job))));
   SLUICE_ASSIGN_OR_RETURN(std::string type, connection->GetString("type", ""));
   const auto* descriptor = workspace.sql_scripts().Find(type);
   if (descriptor == nullptr) {

@@ -33,7 +33,7 @@ Result<TransformChain> TransformChain::Build(const config::JobConfig& job, const
     for (const auto& k : job.primary_key) key.push_back(config::Value::Scalar(k));
     entries.emplace_back("key", config::Value::List(std::move(key)));
     SLUICE_ASSIGN_OR_RETURN(auto merge, Steps().Find("merge")->create(config::Value::Map(std::move(entries)),
-                                                                       "target.write: merge of " + owner));
+                                                                      "target.write: merge of " + owner));
     chain.steps_.push_back(std::move(merge));
   }
   return chain;

@@ -45,7 +45,8 @@ config::Value WithEntry(const config::Value& map, const std::string& key, const 
   return config::Value::Map(std::move(entries), map.location(), map.path());
 }
 
-/// The pipeline's job that catalog-only jobs are copies of: the first `mode: window` job whose source names a connection.
+/// The pipeline's job that catalog-only jobs are copies of: the first `mode: window` job whose source names a
+/// connection.
 const config::JobConfig* WindowTemplate(const config::PipelineConfig& pipeline) {
   for (const auto& job : pipeline.jobs) {
     bool reads_database = job.source.IsMap() && job.source.Find("connection") != nullptr;
@@ -86,8 +87,9 @@ Result<config::JobConfig> CatalogOnlyJob(const config::PipelineConfig& pipeline,
                                    {"stop", config::Value::Scalar(row.first_stop, at)},
                                    {"step", config::Value::Scalar(row.step, at)}},
                                   at, path + ".window");
-  job.partitioning = row.partition_by.empty() ? config::Value()
-                                              : PartitioningWith(config::Value::Map({}, at, path + ".partitioning"), row);
+  job.partitioning = row.partition_by.empty()
+                         ? config::Value()
+                         : PartitioningWith(config::Value::Map({}, at, path + ".partitioning"), row);
   job.mask = config::Value();
   job.steps = config::Value();
   job.checks = config::Value();
@@ -126,9 +128,10 @@ std::pair<std::string, std::string> LastRun(const std::vector<catalog::RunRecord
 
 Status ValidateStep(const std::string& step, const std::string& where) {
   static const std::vector<std::string> kUnits = {
-      "microsecond", "millisecond", "second", "minute", "hour", "day", "week", "month", "year",
+      "microsecond",  "millisecond",  "second",  "minute",  "hour",  "day",  "week",  "month",  "year",
       "microseconds", "milliseconds", "seconds", "minutes", "hours", "days", "weeks", "months", "years",
-      "us", "ms", "s", "sec", "secs", "m", "min", "mins", "h", "hr", "hrs", "d", "w", "mon", "mons", "y"};
+      "us",           "ms",           "s",       "sec",     "secs",  "m",    "min",   "mins",   "h",
+      "hr",           "hrs",          "d",       "w",       "mon",   "mons", "y"};
   std::string text = Trim(step);
   size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
@@ -136,9 +139,10 @@ Status ValidateStep(const std::string& step, const std::string& where) {
   bool ok = digits > 0 && text.substr(0, digits) != std::string(digits, '0') &&
             (unit.empty() || std::find(kUnits.begin(), kUnits.end(), ToLower(unit)) != kUnits.end());
   if (!ok) {
-    return Status::Invalid("{}: step '{}' is not a positive whole number (integer window columns) or an interval such as "
-                           "1 day, 1d, 6 hours, 1 month",
-                           where, step);
+    return Status::Invalid(
+        "{}: step '{}' is not a positive whole number (integer window columns) or an interval such as "
+        "1 day, 1d, 6 hours, 1 month",
+        where, step);
   }
   return Status::OK();
 }
@@ -146,9 +150,10 @@ Status ValidateStep(const std::string& step, const std::string& where) {
 Status ValidateWindow(const std::string& start, const std::string& stop, const std::string& where) {
   auto order = CompareWindowBounds(start, stop);
   if (!order) {
-    return Status::Invalid("{}: window bounds '{}' and '{}' must both be whole numbers, or both dates or timestamps "
-                           "(YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)",
-                           where, start, stop);
+    return Status::Invalid(
+        "{}: window bounds '{}' and '{}' must both be whole numbers, or both dates or timestamps "
+        "(YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)",
+        where, start, stop);
   }
   if (*order >= 0) return Status::Invalid("{}: the window's stop {} must be after its start {}", where, stop, start);
   return Status::OK();
@@ -166,7 +171,8 @@ Status CheckSourceAccepts(const Workspace& workspace, const config::PipelineConf
 bool IsIdentifier(const std::string& name) {
   return !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
          std::all_of(name.begin(), name.end(), [](char c) {
-           return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+           return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+                  c == '_';
          });
 }
 
@@ -199,8 +205,8 @@ Result<EffectiveJob> FindWindowJob(catalog::MetadataStore& catalog, const config
                             names.empty() ? "(none)" : Join(names, ", "));
   }
   if (found.job().mode != config::LoadMode::kWindow) {
-    return Status::Invalid("job '{}' of pipeline '{}' uses mode: {}; only mode: window jobs have a window to set",
-                           job, pipeline.name, config::ToString(found.job().mode));
+    return Status::Invalid("job '{}' of pipeline '{}' uses mode: {}; only mode: window jobs have a window to set", job,
+                           pipeline.name, config::ToString(found.job().mode));
   }
   SLUICE_ASSIGN_OR_RETURN(auto rows, catalog.ListWindowJobs(pipeline.name));
   for (auto& r : rows) {
@@ -234,7 +240,8 @@ std::optional<std::tuple<int, int, int, int, int, int, int64_t>> ParseTimestamp(
       pos += 1 + static_cast<size_t>(m);
       if (pos < rest.size() && rest[pos] == '.') {
         std::string digits;
-        for (++pos; pos < rest.size() && std::isdigit(static_cast<unsigned char>(rest[pos])); ++pos) digits += rest[pos];
+        for (++pos; pos < rest.size() && std::isdigit(static_cast<unsigned char>(rest[pos])); ++pos)
+          digits += rest[pos];
         digits = (digits + "000000").substr(0, 6);
         micros = std::stoll(digits);
       }
@@ -274,24 +281,26 @@ Result<config::PipelineConfig> WithCatalogWindowJobs(catalog::MetadataStore& cat
                            [&](const config::JobConfig& j) { return j.name == row.job; });
     if (row.catalog_only()) {
       if (it != effective.jobs.end()) {
-        return Status::Invalid("{} was added with `sluice jobs add`, but {} now defines a job of that name too; rename "
-                               "one of them",
-                               Where(row.pipeline, row.job), pipeline.file.string());
+        return Status::Invalid(
+            "{} was added with `sluice jobs add`, but {} now defines a job of that name too; rename "
+            "one of them",
+            Where(row.pipeline, row.job), pipeline.file.string());
       }
       SLUICE_ASSIGN_OR_RETURN(auto job, CatalogOnlyJob(pipeline, row));
       effective.jobs.push_back(std::move(job));
       continue;
     }
     if (it == effective.jobs.end() || it->mode != config::LoadMode::kWindow) {
-      spdlog::warn("the catalog holds window settings for job '{}' of pipeline '{}', which {} no longer defines as a "
-                   "mode: window job; they are ignored",
-                   row.job, pipeline.name, pipeline.file.string());
+      spdlog::warn(
+          "the catalog holds window settings for job '{}' of pipeline '{}', which {} no longer defines as a "
+          "mode: window job; they are ignored",
+          row.job, pipeline.name, pipeline.file.string());
       continue;
     }
     if (!row.step.empty()) it->window = WithEntry(it->window, "step", row.step);
     if (!row.partition_by.empty() || row.lower_bound || row.upper_bound || row.num_partitions) {
-      config::Value base = it->partitioning.IsMap() ? it->partitioning
-                                                    : config::Value::Map({}, it->location, "partitioning");
+      config::Value base =
+          it->partitioning.IsMap() ? it->partitioning : config::Value::Map({}, it->location, "partitioning");
       it->partitioning = PartitioningWith(base, row);
     }
   }
@@ -316,8 +325,8 @@ Result<std::vector<WindowJobListing>> ListWindowJobs(catalog::MetadataStore& cat
       l.job = job.name;
       auto row = std::find_if(rows.begin(), rows.end(), [&](const catalog::WindowJob& r) { return r.job == job.name; });
       l.defined_in = row == rows.end() ? "pipeline file" : row->catalog_only() ? "catalog" : "pipeline file + catalog";
-      l.source_table = job.source.IsMap() && job.source.Find("table") != nullptr ? job.source.Find("table")->scalar()
-                                                                                 : "(query)";
+      l.source_table =
+          job.source.IsMap() && job.source.Find("table") != nullptr ? job.source.Find("table")->scalar() : "(query)";
       l.target_table = job.target.zone + "." + job.target.table;
       l.column = WindowText(job, "column");
       l.step = WindowText(job, "step");
@@ -345,15 +354,16 @@ Status SetWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline
                     const WindowJobChange& change) {
   std::string where = Where(pipeline.name, job);
   if (change.source_table || change.target_table || change.column) {
-    return Status::Invalid("{}: the table and window column of a job are not changed with `jobs set`; edit {} (or, for "
-                           "a job added with `jobs add`, add a new one)",
-                           where, pipeline.file.string());
+    return Status::Invalid(
+        "{}: the table and window column of a job are not changed with `jobs set`; edit {} (or, for "
+        "a job added with `jobs add`, add a new one)",
+        where, pipeline.file.string());
   }
   auto& catalog = workspace.catalog();
   SLUICE_ASSIGN_OR_RETURN(auto found, FindWindowJob(catalog, pipeline, job));
   catalog::WindowJob row = found.row.value_or(NewRow(pipeline.name, job));
-  bool definition_changed = change.step || change.partition_by || change.lower_bound || change.upper_bound ||
-                            change.num_partitions;
+  bool definition_changed =
+      change.step || change.partition_by || change.lower_bound || change.upper_bound || change.num_partitions;
   ApplyDefinitionChange(&row, change);
   if (change.step) SLUICE_TRY(ValidateStep(*change.step, where));
   config::Value partitioning = found.job().partitioning;
@@ -371,16 +381,18 @@ Status SetWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline
     auto window = connectors::WindowState::Parse(stored.value_or(""));
     if (!window.ok()) return window.status().WithContext("{}: the stored window", where);
     std::string start = change.start.value_or(window->start.value_or(WindowText(found.job(), "start")));
-    std::string stop = change.stop.value_or(window->start ? window->stop.value_or("") : WindowText(found.job(), "stop"));
+    std::string stop =
+        change.stop.value_or(window->start ? window->stop.value_or("") : WindowText(found.job(), "stop"));
     SLUICE_TRY(ValidateWindow(start, stop, where));
     window->start = start;
     window->stop = stop;
     state.push_back({scope, kSourceStateKey, window->ToJson()});
   }
   if (!definition_changed && state.empty()) {
-    return Status::Invalid("{}: nothing to change; give --start, --stop, --step, --partition-by, --lower-bound, "
-                           "--upper-bound or --num-partitions",
-                           where);
+    return Status::Invalid(
+        "{}: nothing to change; give --start, --stop, --step, --partition-by, --lower-bound, "
+        "--upper-bound or --num-partitions",
+        where);
   }
   // A run commits the window it read when it ends; changing it meanwhile would be overwritten.
   SLUICE_ASSIGN_OR_RETURN(auto lock, PipelineLock::TryAcquire(workspace.state_dir() / "locks", pipeline.name));
@@ -405,13 +417,14 @@ Status AddWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline
   for (const auto& j : effective.jobs) {
     if (j.name == job) {
       return Status::Invalid("pipeline '{}' already has a job '{}'; change it with `sluice jobs set {} {} …`",
-                                   pipeline.name, job, pipeline.name, job);
+                             pipeline.name, job, pipeline.name, job);
     }
   }
   if (WindowTemplate(pipeline) == nullptr) {
-    return Status::Invalid("{}: pipeline '{}' ({}) has no mode: window job whose source names a connection; a job added "
-                           "with `jobs add` reads through that job's connection and writes to its zone",
-                           where, pipeline.name, pipeline.file.string());
+    return Status::Invalid(
+        "{}: pipeline '{}' ({}) has no mode: window job whose source names a connection; a job added "
+        "with `jobs add` reads through that job's connection and writes to its zone",
+        where, pipeline.name, pipeline.file.string());
   }
   catalog::WindowJob row = NewRow(pipeline.name, job);
   row.source_table = Trim(change.source_table.value_or(""));
@@ -421,9 +434,10 @@ Status AddWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline
   }
   row.target_table = change.target_table.value_or(Trim(parts[1]));
   if (!IsIdentifier(row.target_table)) {
-    return Status::Invalid("{}: lake table name '{}' must be lower-case letters, digits and '_'; choose one with "
-                           "--target-table",
-                           where, row.target_table);
+    return Status::Invalid(
+        "{}: lake table name '{}' must be lower-case letters, digits and '_'; choose one with "
+        "--target-table",
+        where, row.target_table);
   }
   row.column = change.column.value_or("");
   if (row.column.empty()) return Status::Invalid("{}: give the window column with --column", where);
@@ -447,17 +461,19 @@ Status AddWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline
 Status RemoveWindowJob(Workspace& workspace, const config::PipelineConfig& pipeline, const std::string& job) {
   for (const auto& j : pipeline.jobs) {
     if (j.name == job) {
-      return Status::Invalid("job '{}' of pipeline '{}' is defined in {}; remove it from that file (`jobs remove` "
-                             "removes jobs added with `sluice jobs add`)",
-                             job, pipeline.name, pipeline.file.string());
+      return Status::Invalid(
+          "job '{}' of pipeline '{}' is defined in {}; remove it from that file (`jobs remove` "
+          "removes jobs added with `sluice jobs add`)",
+          job, pipeline.name, pipeline.file.string());
     }
   }
   auto& catalog = workspace.catalog();
   SLUICE_ASSIGN_OR_RETURN(auto rows, catalog.ListWindowJobs(pipeline.name));
   if (std::none_of(rows.begin(), rows.end(), [&](const catalog::WindowJob& row) { return row.job == job; })) {
-    return Status::NotFound("pipeline '{}' has no job '{}' added with `sluice jobs add`; `sluice jobs list {}` lists its "
-                            "window jobs",
-                            pipeline.name, job, pipeline.name);
+    return Status::NotFound(
+        "pipeline '{}' has no job '{}' added with `sluice jobs add`; `sluice jobs list {}` lists its "
+        "window jobs",
+        pipeline.name, job, pipeline.name);
   }
   SLUICE_ASSIGN_OR_RETURN(auto lock, PipelineLock::TryAcquire(workspace.state_dir() / "locks", pipeline.name));
   // Read under the lock: no run can add state to the scope meanwhile.

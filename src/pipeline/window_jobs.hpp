@@ -22,7 +22,7 @@ struct WindowJobListing {
   std::string pipeline, job;
   std::string defined_in;  // "pipeline file", "pipeline file + catalog" or "catalog"
   std::string source_table, target_table, column;
-  std::string start, stop;  // the window the next run reads
+  std::string start, stop;     // the window the next run reads
   bool stored_window = false;  // the window comes from the job's state (it has rotated or was set)
   std::string step, partitioning;
   std::string last_status, last_run;  // of the job's newest recorded run; "" when it never ran

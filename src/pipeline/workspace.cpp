@@ -31,8 +31,9 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(config::ProjectConfig project
   engine::DatabaseOptions engine_options;
   config::OptionReader engine_keys(p.engine, config::EngineKeys());
   SLUICE_ASSIGN_OR_RETURN(auto spill_root, engine_keys.String("temp_directory"));
-  SLUICE_ASSIGN_OR_RETURN(ws->spill_, SpillFolder::Claim(spill_root.empty() ? ws->state_dir() / "tmp"
-                                                                            : config::ResolveProjectPath(p, spill_root)));
+  SLUICE_ASSIGN_OR_RETURN(
+      ws->spill_,
+      SpillFolder::Claim(spill_root.empty() ? ws->state_dir() / "tmp" : config::ResolveProjectPath(p, spill_root)));
   engine_options.temp_directory = ws->spill_->path().string();
   SLUICE_ASSIGN_OR_RETURN(engine_options.memory_limit, engine_keys.String("memory_limit"));
   SLUICE_ASSIGN_OR_RETURN(int64_t threads, engine_keys.Int("threads"));

@@ -28,7 +28,7 @@ using connectors::S3OptionsFromConfig;
 class Workspace {
  public:
   static Result<std::unique_ptr<Workspace>> Open(config::ProjectConfig project, std::shared_ptr<const Clock> clock,
-                                                std::shared_ptr<const Redactor> redactor);
+                                                 std::shared_ptr<const Redactor> redactor);
 
   const config::ProjectConfig& project() const { return project_; }
   storage::ObjectStore& lake() { return *lake_; }

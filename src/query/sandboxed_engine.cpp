@@ -47,9 +47,9 @@ Result<std::unique_ptr<SandboxedEngine>> SandboxedEngine::Open(const SandboxOpti
 Status CheckSingleSelectParsed(engine::Connection& connection, std::string_view sql) {
   // DuckDB serializes only SELECT statements, and only parses to do so: nothing is bound (binding
   // some statements, e.g. EXPORT DATABASE, already creates folders) or run.
-  SLUICE_ASSIGN_OR_RETURN(auto serialized,
-                          connection.Query(fmt::format("SELECT CAST(json_serialize_sql({}) AS VARCHAR) AS tree",
-                                                       SqlQuote(sql))));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto serialized,
+      connection.Query(fmt::format("SELECT CAST(json_serialize_sql({}) AS VARCHAR) AS tree", SqlQuote(sql))));
   auto tree = nlohmann::json::parse(serialized.Get(0, "tree"), nullptr, /*allow_exceptions=*/false);
   if (!tree.is_object()) return Status::Internal("DuckDB did not describe the query");
   if (tree.value("error", true)) {

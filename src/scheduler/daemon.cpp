@@ -12,9 +12,9 @@
 #include "notify/dispatch.hpp"
 #include "pipeline/run_control.hpp"
 #include "pipeline/window_jobs.hpp"
+#include "scheduler/run_notifications.hpp"
 #include "scheduler/triggers/switch_config.hpp"
 #include "scheduler/triggers/trigger.hpp"
-#include "scheduler/run_notifications.hpp"
 
 namespace sluice::scheduler {
 namespace {
@@ -157,8 +157,8 @@ Result<catalog::EnqueueResult> Daemon::Enqueue(const std::string& pipeline, cons
   run.detail = detail;
   run.enqueued_at = run.not_before = workspace_.clock().Now();
   SLUICE_ASSIGN_OR_RETURN(auto result, workspace_.catalog().EnqueueRun(run, std::nullopt));
-  if (result.created) spdlog::info("queued run {} of '{}' ({}{})", result.id, pipeline, trigger,
-                                   detail.empty() ? "" : ": " + detail);
+  if (result.created)
+    spdlog::info("queued run {} of '{}' ({}{})", result.id, pipeline, trigger, detail.empty() ? "" : ": " + detail);
   wake_.notify_all();
   return result;
 }
@@ -309,7 +309,8 @@ TimePoint Daemon::PollTriggers(TimePoint now) {
       auto poll = entry.trigger->Poll(now);
       Status stored = poll.ok() ? StorePoll(entry, *poll, now) : poll.status();
       if (!stored.ok()) {
-        spdlog::error("pipeline '{}': trigger {}: {}", entry.pipeline, entry.spec.key, workspace_.Redact(stored.message()));
+        spdlog::error("pipeline '{}': trigger {}: {}", entry.pipeline, entry.spec.key,
+                      workspace_.Redact(stored.message()));
         // Start again from the state last stored, so nothing it reported is lost or fired twice.
         auto saved = workspace_.catalog().GetTriggerState(entry.pipeline, entry.spec.key);
         if (saved.ok()) {
@@ -343,9 +344,9 @@ void Daemon::Loop() {
     lock.lock();
     if (stopping_) break;
     auto idle = std::min<std::chrono::microseconds>(
-        options_.max_idle, std::max<std::chrono::microseconds>(
-                               std::chrono::duration_cast<std::chrono::microseconds>(next_poll - now),
-                               std::chrono::milliseconds(10)));
+        options_.max_idle,
+        std::max<std::chrono::microseconds>(std::chrono::duration_cast<std::chrono::microseconds>(next_poll - now),
+                                            std::chrono::milliseconds(10)));
     wake_.wait_for(lock, idle);
   }
 }
@@ -440,9 +441,9 @@ void Daemon::ContinuousRunEnded(const std::string& pipeline, bool failed) {
   state.failures = failed ? state.failures + 1 : 0;
   // 5 s, 10 s, 20 s, … up to 5 minutes between restarts of a failing follower.
   auto backoff = std::chrono::seconds(5) * (1 << std::min<int64_t>(std::max<int64_t>(state.failures - 1, 0), 6));
-  state.not_before = workspace_.clock().Now() +
-                     (failed ? std::min<std::chrono::microseconds>(backoff, std::chrono::minutes(5))
-                             : std::chrono::microseconds(0));
+  state.not_before =
+      workspace_.clock().Now() +
+      (failed ? std::min<std::chrono::microseconds>(backoff, std::chrono::minutes(5)) : std::chrono::microseconds(0));
   wake_.notify_all();
 }
 
@@ -523,7 +524,8 @@ void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancel
     ContinuousRunEnded(run.pipeline, failed);
     return;  // the loop queues the next following run itself
   }
-  if (requeue) QueueAgain(run, "requeue:" + run.id, fmt::format("again after run {}: {}", run.id, requeue_reason), delay);
+  if (requeue)
+    QueueAgain(run, "requeue:" + run.id, fmt::format("again after run {}: {}", run.id, requeue_reason), delay);
 }
 
 void Daemon::Notify(const pipeline::RunOutcome& outcome) {
@@ -542,10 +544,11 @@ void Daemon::QueueChained(const pipeline::RunOutcome& outcome) {
     const auto& upstream = success ? triggers.after_success : triggers.after_failure;
     if (std::find(upstream.begin(), upstream.end(), record.pipeline) == upstream.end()) continue;
     const char* kind = success ? "on_success" : "on_failure";
-    auto queued = Enqueue(name, kind, fmt::format("{}:{}", kind, record.id.value),
-                          fmt::format("run {} of '{}' {}", record.id.value, record.pipeline,
-                                      catalog::RunStatusName(record.status)));
-    if (!queued.ok()) spdlog::error("could not queue '{}' after run {}: {}", name, record.id, queued.status().message());
+    auto queued = Enqueue(
+        name, kind, fmt::format("{}:{}", kind, record.id.value),
+        fmt::format("run {} of '{}' {}", record.id.value, record.pipeline, catalog::RunStatusName(record.status)));
+    if (!queued.ok())
+      spdlog::error("could not queue '{}' after run {}: {}", name, record.id, queued.status().message());
   }
 }
 

@@ -139,7 +139,7 @@ class Daemon {
   ProgressListenerFactory progress_listeners_;
   notify::NotifierRegistry notifiers_;
   std::map<std::string, PipelineTriggers> triggers_;
-  std::vector<PolledEntry> polled_;  // touched by the loop thread only (after Start)
+  std::vector<PolledEntry> polled_;                 // touched by the loop thread only (after Start)
   triggers::PolledTriggerContext trigger_context_;  // project root and S3 settings, shared by all triggers
 
   std::unique_ptr<pipeline::PipelineLock> daemon_lock_;
@@ -148,7 +148,7 @@ class Daemon {
   bool stopping_ = false;
   std::map<std::string, Worker> workers_;  // queue id → worker (running until finished); guarded by mutex_
   std::map<std::string, ContinuousState> continuous_;  // guarded by mutex_
-  std::string started_stamp_;  // this daemon's start, in the dedup keys of its continuous runs
+  std::string started_stamp_;                          // this daemon's start, in the dedup keys of its continuous runs
   std::thread loop_;
 };
 

@@ -21,8 +21,8 @@ Result<PipelineTriggers> ReadPipelineTriggers(const config::PipelineConfig& pipe
                              pipeline.file.string(), pipeline.name);
     }
   }
-  result.accepts_api = result.specs.empty() || triggers::WebhookEnabled(result.specs) ||
-                       triggers::IsEnabled(result.specs, "on_demand");
+  result.accepts_api =
+      result.specs.empty() || triggers::WebhookEnabled(result.specs) || triggers::IsEnabled(result.specs, "on_demand");
   result.webhook_tokens = triggers::WebhookTokens(result.specs);
   return result;
 }

@@ -143,7 +143,7 @@ void ApiServer::PipelineRoutes() {
   });
 
   http_->Get(R"(/api/v1/pipelines/([^/]+))", [this, status_of](const httplib::Request& request,
-                                                              httplib::Response& response) {
+                                                               httplib::Response& response) {
     std::string name = request.matches[1];
     auto it = std::find_if(pipelines_.begin(), pipelines_.end(), [&](const auto& p) { return p.name == name; });
     if (it == pipelines_.end()) {
@@ -157,8 +157,11 @@ void ApiServer::PipelineRoutes() {
       for (const auto& [upstream, condition] : job.depends_on_conditions) {
         depends.push_back({{"job", upstream}, {"condition", config::ToString(condition)}});
       }
-      jobs.push_back({{"name", job.name}, {"description", job.description}, {"mode", config::ToString(job.mode)},
-                      {"depends_on", depends}, {"target", pipeline::JobTargetLabel(job)},
+      jobs.push_back({{"name", job.name},
+                      {"description", job.description},
+                      {"mode", config::ToString(job.mode)},
+                      {"depends_on", depends},
+                      {"target", pipeline::JobTargetLabel(job)},
                       {"write", job.target.WriteLabel()}});
     }
     std::string yaml;

@@ -103,7 +103,8 @@ void ApiServer::QueryRoutes() {
     if (!st.ok()) return SendError(response, HttpStatusFor(st), workspace_.Redact(st.message()));
     // One plan serves the scan limit and the views, so a remote lake fetches only the files counted.
     auto plan = pipeline::PlanScan(*connection, workspace_.catalog(), sql, as_of);
-    if (!plan.ok()) return SendError(response, HttpStatusFor(plan.status()), workspace_.Redact(plan.status().message()));
+    if (!plan.ok())
+      return SendError(response, HttpStatusFor(plan.status()), workspace_.Redact(plan.status().message()));
     st = pipeline::CheckScanLimit(project_.query, *plan);
     if (!st.ok()) return SendError(response, HttpStatusFor(st), workspace_.Redact(st.message()));
     st = pipeline::BindQueryViews(*connection, workspace_.catalog(), workspace_.lake(), *plan, as_of,

@@ -32,16 +32,25 @@ json SummaryFields(const pipeline::JobSummary& s) {
                       {"failed_rows", c.failed_rows},
                       {"detail", c.detail}});
   }
-  return json{{"table", s.table}, {"rows_read", s.rows_read}, {"rows_written", s.rows_written},
-              {"rows_rejected", s.rows_rejected}, {"bytes_written", s.bytes_written},
-              {"files_written", s.files_written}, {"attempts", s.attempts}, {"message", s.message},
+  return json{{"table", s.table},
+              {"rows_read", s.rows_read},
+              {"rows_written", s.rows_written},
+              {"rows_rejected", s.rows_rejected},
+              {"bytes_written", s.bytes_written},
+              {"files_written", s.files_written},
+              {"attempts", s.attempts},
+              {"message", s.message},
               {"checks", checks}};
 }
 
 json LiveJobJson(const LiveJob& job) {
-  json out{{"job", job.job}, {"state", job.state}, {"input", job.input},
+  json out{{"job", job.job},
+           {"state", job.state},
+           {"input", job.input},
            {"percentage", job.percentage < 0 ? json(nullptr) : json(job.percentage)},
-           {"rows", job.rows}, {"input_bytes", job.input_bytes}, {"elapsed_seconds", job.elapsed_seconds}};
+           {"rows", job.rows},
+           {"input_bytes", job.input_bytes},
+           {"elapsed_seconds", job.elapsed_seconds}};
   if (job.summary) out.update(SummaryFields(*job.summary));
   return out;
 }
@@ -107,8 +116,12 @@ void ApiServer::RunLiveRoutes() {
     if (!*run) {
       auto queued = workspace_.catalog().GetQueuedRun(request.matches[1]);
       if (queued.ok() && *queued) {
-        return SendJson(response, 200, json{{"run_id", (*queued)->id}, {"pipeline", (*queued)->pipeline},
-                                            {"status", "queued"}, {"live", false}, {"jobs", json::array()}});
+        return SendJson(response, 200,
+                        json{{"run_id", (*queued)->id},
+                             {"pipeline", (*queued)->pipeline},
+                             {"status", "queued"},
+                             {"live", false},
+                             {"jobs", json::array()}});
       }
       return SendError(response, 404,
                        fmt::format("no run with id '{}'; GET /api/v1/runs lists them", request.matches[1].str()));
@@ -118,8 +131,8 @@ void ApiServer::RunLiveRoutes() {
     auto live = progress_board_.Jobs(record.id.value);
     json jobs = json::array();
     if (running && live) {
-      auto pipeline = std::find_if(pipelines_.begin(), pipelines_.end(),
-                                   [&](const auto& p) { return p.name == record.pipeline; });
+      auto pipeline =
+          std::find_if(pipelines_.begin(), pipelines_.end(), [&](const auto& p) { return p.name == record.pipeline; });
       for (const auto& job : *live) {
         json item = LiveJobJson(job);
         const config::JobConfig* config = pipeline == pipelines_.end() ? nullptr : pipeline->FindJob(job.job);
@@ -131,7 +144,10 @@ void ApiServer::RunLiveRoutes() {
         for (const auto& job : pipeline->jobs) {
           bool started = std::any_of(live->begin(), live->end(), [&](const LiveJob& j) { return j.job == job.name; });
           if (started || (!record.job.empty() && record.job != job.name)) continue;
-          jobs.push_back({{"job", job.name}, {"state", "waiting"}, {"elapsed_seconds", 0}, {"rows", 0},
+          jobs.push_back({{"job", job.name},
+                          {"state", "waiting"},
+                          {"elapsed_seconds", 0},
+                          {"rows", 0},
                           {"table", pipeline::JobTargetLabel(job)}});
         }
       }
@@ -142,10 +158,16 @@ void ApiServer::RunLiveRoutes() {
                          (record.finished_at ? *record.finished_at : workspace_.clock().Now()) - record.started_at)
                          .count();
     SendJson(response, 200,
-             json{{"run_id", record.id.value}, {"pipeline", record.pipeline}, {"status", catalog::RunStatusName(record.status)},
-                  {"live", running && live.has_value()}, {"elapsed_seconds", elapsed},
-                  {"rows_written", record.rows_written}, {"rows_rejected", record.rows_rejected},
-                  {"bytes_written", record.bytes_written}, {"error", record.error}, {"jobs", jobs}});
+             json{{"run_id", record.id.value},
+                  {"pipeline", record.pipeline},
+                  {"status", catalog::RunStatusName(record.status)},
+                  {"live", running && live.has_value()},
+                  {"elapsed_seconds", elapsed},
+                  {"rows_written", record.rows_written},
+                  {"rows_rejected", record.rows_rejected},
+                  {"bytes_written", record.bytes_written},
+                  {"error", record.error},
+                  {"jobs", jobs}});
   });
 
   http_->Get(R"(/api/v1/runs/([^/]+)/log)", [this](const httplib::Request& request, httplib::Response& response) {
@@ -168,12 +190,21 @@ void ApiServer::RunLiveRoutes() {
     bool running = (*run)->status == catalog::RunStatus::kRunning;
     auto chunk = ReadLogFrom(workspace_.RunLogPath((*run)->id), offset);
     if (!chunk) {
-      return SendJson(response, 200, json{{"run_id", (*run)->id.value}, {"text", ""}, {"offset", 0}, {"next_offset", 0},
-                                          {"size", 0}, {"running", running}});
+      return SendJson(response, 200,
+                      json{{"run_id", (*run)->id.value},
+                           {"text", ""},
+                           {"offset", 0},
+                           {"next_offset", 0},
+                           {"size", 0},
+                           {"running", running}});
     }
     SendJson(response, 200,
-             json{{"run_id", (*run)->id.value}, {"text", workspace_.Redact(chunk->text)}, {"offset", chunk->offset},
-                  {"next_offset", chunk->next_offset}, {"size", chunk->size}, {"running", running}});
+             json{{"run_id", (*run)->id.value},
+                  {"text", workspace_.Redact(chunk->text)},
+                  {"offset", chunk->offset},
+                  {"next_offset", chunk->next_offset},
+                  {"size", chunk->size},
+                  {"running", running}});
   });
 }
 

@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
-#include <mutex>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <sstream>
 
@@ -130,7 +130,6 @@ std::pair<std::optional<std::string>, bool> ReadLogTail(const std::filesystem::p
   return {std::move(text), start > 0};
 }
 
-
 /// Prometheus text exposition of the run totals and the queue.
 std::string MetricsText(const std::vector<catalog::RunTotals>& totals, const std::vector<catalog::QueuedRun>& pending,
                         size_t running) {
@@ -158,14 +157,16 @@ std::string MetricsText(const std::vector<catalog::RunTotals>& totals, const std
   return "# HELP sluice_runs_total Pipeline runs recorded in the catalog.\n# TYPE sluice_runs_total counter\n" + runs +
          "# HELP sluice_rows_written_total Rows written by runs.\n# TYPE sluice_rows_written_total counter\n" + rows +
          "# HELP sluice_bytes_written_total Bytes of Parquet written by runs.\n"
-         "# TYPE sluice_bytes_written_total counter\n" + bytes +
+         "# TYPE sluice_bytes_written_total counter\n" +
+         bytes +
          "# HELP sluice_run_duration_seconds Duration of finished runs.\n# TYPE sluice_run_duration_seconds summary\n" +
          duration_sum + duration_count +
-         fmt::format("# HELP sluice_queue_depth Runs waiting in the queue.\n# TYPE sluice_queue_depth gauge\n"
-                     "sluice_queue_depth {}\n"
-                     "# HELP sluice_runs_in_progress Runs executing now.\n# TYPE sluice_runs_in_progress gauge\n"
-                     "sluice_runs_in_progress {}\n",
-                     queued, running);
+         fmt::format(
+             "# HELP sluice_queue_depth Runs waiting in the queue.\n# TYPE sluice_queue_depth gauge\n"
+             "sluice_queue_depth {}\n"
+             "# HELP sluice_runs_in_progress Runs executing now.\n# TYPE sluice_runs_in_progress gauge\n"
+             "sluice_runs_in_progress {}\n",
+             queued, running);
 }
 
 std::string BearerToken(const httplib::Request& request) {
@@ -260,7 +261,8 @@ uint64_t ApiServer::BodyLimit(const std::string& path) const {
 bool ApiServer::IsStreamToken(const std::string& path, const std::string& bearer) const {
   std::string name = StreamOfPath(path);
   const streams::StreamService* stream = streams_ != nullptr && !name.empty() ? streams_->Find(name) : nullptr;
-  return stream != nullptr && !stream->config().token.empty() && ConstantTimeEquals(bearer, stream->config().token.Reveal());
+  return stream != nullptr && !stream->config().token.empty() &&
+         ConstantTimeEquals(bearer, stream->config().token.Reveal());
 }
 
 Result<int> ApiServer::Bind() {
@@ -297,8 +299,9 @@ void ApiServer::Routes() {
                                      host, bound_port_));
     }
     if (request.has_header("Origin") && !SameOrigin(request.get_header_value("Origin"), host)) {
-      return refuse(403, "cross-origin requests are refused: the API answers only clients that are not web pages "
-                         "of another site (curl, scripts, its own origin)");
+      return refuse(403,
+                    "cross-origin requests are refused: the API answers only clients that are not web pages "
+                    "of another site (curl, scripts, its own origin)");
     }
     if (ToLower(request.get_header_value("Transfer-Encoding")).find("chunked") != std::string::npos) {
       return refuse(411, "chunked request bodies are not accepted; send the body with a Content-Length");
@@ -328,7 +331,8 @@ void ApiServer::Routes() {
     std::string bearer = BearerToken(request);
     if (ConstantTimeEquals(bearer, options_.token.Reveal())) return httplib::Server::HandlerResponse::Unhandled;
     // A stream's own token posts records to that stream and opens nothing else.
-    if (request.method == "POST" && IsStreamToken(request.path, bearer)) return httplib::Server::HandlerResponse::Unhandled;
+    if (request.method == "POST" && IsStreamToken(request.path, bearer))
+      return httplib::Server::HandlerResponse::Unhandled;
     // A pipeline's own webhook token starts that pipeline and opens nothing else.
     static const std::regex kTriggerPath(R"(^/api/v1/pipelines/([^/]+)/trigger$)");
     std::smatch trigger;
@@ -354,38 +358,40 @@ void ApiServer::Routes() {
     SendError(response, 500, message);
   });
   // Errors the HTTP library raises itself (a malformed request, an oversize URL) get our JSON body too.
-  http_->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& request,
-                                                                    httplib::Response& response) {
-    if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    if (response.status == 404) {
-      SendError(response, 404, fmt::format("no endpoint {} {}; see docs/api.md", request.method, request.path));
-    } else {
-      SendError(response, response.status, LibraryErrorMessage(response.status));
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  http_->set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& request, httplib::Response& response) {
+        if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        if (response.status == 404) {
+          SendError(response, 404, fmt::format("no endpoint {} {}; see docs/api.md", request.method, request.path));
+        } else {
+          SendError(response, response.status, LibraryErrorMessage(response.status));
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   // A client that waits for "100 Continue" before sending a large body learns at once it is too large.
   http_->set_expect_100_continue_handler([this](const httplib::Request& request, httplib::Response&) {
     std::string length = request.get_header_value("Content-Length");
-    bool too_large = !length.empty() && (length.size() > 19 || length.find_first_not_of("0123456789") != std::string::npos ||
-                                         std::stoull(length) > BodyLimit(request.path));
+    bool too_large =
+        !length.empty() && (length.size() > 19 || length.find_first_not_of("0123456789") != std::string::npos ||
+                            std::stoull(length) > BodyLimit(request.path));
     return too_large ? 413 : 100;
   });
 
-  http_->Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content("ok\n", "text/plain");
-  });
+  http_->Get("/healthz",
+             [](const httplib::Request&, httplib::Response& response) { response.set_content("ok\n", "text/plain"); });
 
   http_->Get("/api/v1/pipelines", [this](const httplib::Request&, httplib::Response& response) {
     json list = json::array();
     for (const auto& p : pipelines_) {
       json jobs = json::array();
       for (const auto& job : p.jobs) {
-        jobs.push_back({{"name", job.name}, {"mode", config::ToString(job.mode)}, {"depends_on", job.depends_on},
+        jobs.push_back({{"name", job.name},
+                        {"mode", config::ToString(job.mode)},
+                        {"depends_on", job.depends_on},
                         {"target", pipeline::JobTargetLabel(job)}});
       }
-      list.push_back({{"name", p.name}, {"description", p.description}, {"jobs", jobs},
-                      {"triggers", ValueToJson(p.triggers)}});
+      list.push_back(
+          {{"name", p.name}, {"description", p.description}, {"jobs", jobs}, {"triggers", ValueToJson(p.triggers)}});
     }
     SendJson(response, 200, json{{"pipelines", list}});
   });
@@ -411,7 +417,8 @@ void ApiServer::RunRoutes() {
                                                              httplib::Response& response) {
     std::string name = request.matches[1];
     bool known = std::any_of(pipelines_.begin(), pipelines_.end(), [&](const auto& p) { return p.name == name; });
-    if (!known) return SendError(response, 404, fmt::format("no pipeline named '{}'; GET /api/v1/pipelines lists them", name));
+    if (!known)
+      return SendError(response, 404, fmt::format("no pipeline named '{}'; GET /api/v1/pipelines lists them", name));
     if (!daemon_.AcceptsApiTrigger(name)) {
       return SendError(response, 403,
                        fmt::format("pipeline '{}' does not accept API triggers: add `- webhook: true` (or "
@@ -434,9 +441,12 @@ void ApiServer::RunRoutes() {
     if (options->full_refresh) detail += " (full refresh)";
     if (!options->only_job.empty()) detail += fmt::format(" (job {})", options->only_job);
     auto queued = daemon_.Enqueue(name, "api", key.empty() ? "" : "api:" + key, detail, *options);
-    if (!queued.ok()) return SendError(response, HttpStatusFor(queued.status()), workspace_.Redact(queued.status().message()));
+    if (!queued.ok())
+      return SendError(response, HttpStatusFor(queued.status()), workspace_.Redact(queued.status().message()));
     SendJson(response, queued->created ? 202 : 200,
-             json{{"run_id", queued->id}, {"pipeline", name}, {"created", queued->created},
+             json{{"run_id", queued->id},
+                  {"pipeline", name},
+                  {"created", queued->created},
                   {"status_url", "/api/v1/runs/" + queued->id}});
   });
 
@@ -510,9 +520,14 @@ void ApiServer::DataRoutes() {
       for (const auto& c : t.schema.columns) {
         columns.push_back({{"name", c.name}, {"type", c.type}, {"nullable", c.nullable}});
       }
-      list.push_back({{"name", t.name.ToString()}, {"schema", columns}, {"rows", t.row_count}, {"files", t.file_count},
-                      {"bytes", t.total_bytes}, {"version", t.current_version},
-                      {"partition_columns", t.partition_columns}, {"updated_at", FormatTimestampUtc(t.updated_at)}});
+      list.push_back({{"name", t.name.ToString()},
+                      {"schema", columns},
+                      {"rows", t.row_count},
+                      {"files", t.file_count},
+                      {"bytes", t.total_bytes},
+                      {"version", t.current_version},
+                      {"partition_columns", t.partition_columns},
+                      {"updated_at", FormatTimestampUtc(t.updated_at)}});
     }
     SendJson(response, 200, json{{"tables", list}});
   });

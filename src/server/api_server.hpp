@@ -45,14 +45,14 @@ class ApiServer {
   void Routes();
   void RunRoutes();
   void DataRoutes();
-  void QueryRoutes();         // api_query_route.cpp
-  void PipelineRoutes();      // api_pipeline_routes.cpp
-  void TableRoutes();         // api_table_routes.cpp
-  void RunLiveRoutes();       // api_run_live_routes.cpp
-  void UiAssetRoutes();       // ui_assets_route.cpp
-  void IcebergRoutes();       // iceberg_rest_route.cpp
-  void StreamRoutes();        // stream_routes.cpp
-  void FirehoseRoutes();      // firehose_routes.cpp
+  void QueryRoutes();     // api_query_route.cpp
+  void PipelineRoutes();  // api_pipeline_routes.cpp
+  void TableRoutes();     // api_table_routes.cpp
+  void RunLiveRoutes();   // api_run_live_routes.cpp
+  void UiAssetRoutes();   // ui_assets_route.cpp
+  void IcebergRoutes();   // iceberg_rest_route.cpp
+  void StreamRoutes();    // stream_routes.cpp
+  void FirehoseRoutes();  // firehose_routes.cpp
   /// The largest body a request to `path` may send (streams have their own limits).
   uint64_t BodyLimit(const std::string& path) const;
   /// Whether `bearer` is the token of the stream a request to `path` posts to.

@@ -21,7 +21,8 @@ constexpr size_t kMaxFilesListed = 500;
 
 json SchemaJson(const catalog::Schema& schema) {
   json columns = json::array();
-  for (const auto& c : schema.columns) columns.push_back({{"name", c.name}, {"type", c.type}, {"nullable", c.nullable}});
+  for (const auto& c : schema.columns)
+    columns.push_back({{"name", c.name}, {"type", c.type}, {"nullable", c.nullable}});
   return columns;
 }
 
@@ -52,11 +53,17 @@ void ApiServer::TableRoutes() {
     const catalog::TableInfo& t = **table;
     json versions = json::array();
     for (auto it = history->rbegin(); it != history->rend(); ++it) {  // newest first
-      versions.push_back({{"version", it->version}, {"committed_at", FormatTimestampUtc(it->committed_at)},
-                          {"run_id", it->run_id}, {"pipeline", it->pipeline}, {"job", it->job},
-                          {"operation", it->operation}, {"files_added", it->files_added},
-                          {"files_removed", it->files_removed}, {"rows_added", it->rows_added},
-                          {"rows_removed", it->rows_removed}, {"schema_change", it->schema_change},
+      versions.push_back({{"version", it->version},
+                          {"committed_at", FormatTimestampUtc(it->committed_at)},
+                          {"run_id", it->run_id},
+                          {"pipeline", it->pipeline},
+                          {"job", it->job},
+                          {"operation", it->operation},
+                          {"files_added", it->files_added},
+                          {"files_removed", it->files_removed},
+                          {"rows_added", it->rows_added},
+                          {"rows_removed", it->rows_removed},
+                          {"schema_change", it->schema_change},
                           {"schema", SchemaJson(it->schema)}});
     }
     std::map<std::string, std::array<int64_t, 3>> partitions;  // label → files, rows, bytes
@@ -67,8 +74,11 @@ void ApiServer::TableRoutes() {
       sums[1] += f.rows;
       sums[2] += f.bytes;
       if (file_list.size() < kMaxFilesListed) {
-        file_list.push_back({{"path", f.path}, {"rows", f.rows}, {"bytes", f.bytes},
-                             {"partition", PartitionLabel(f.partition_values)}, {"version_added", f.version_added}});
+        file_list.push_back({{"path", f.path},
+                             {"rows", f.rows},
+                             {"bytes", f.bytes},
+                             {"partition", PartitionLabel(f.partition_values)},
+                             {"version_added", f.version_added}});
       }
     }
     json partition_list = json::array();
@@ -76,11 +86,19 @@ void ApiServer::TableRoutes() {
       partition_list.push_back({{"partition", label}, {"files", sums[0]}, {"rows", sums[1]}, {"bytes", sums[2]}});
     }
     SendJson(response, 200,
-             json{{"name", t.name.ToString()}, {"source", workspace_.Redact(t.source)}, {"schema", SchemaJson(t.schema)},
-                  {"rows", t.row_count}, {"files", t.file_count}, {"bytes", t.total_bytes},
-                  {"version", t.current_version}, {"partition_columns", t.partition_columns},
-                  {"created_at", FormatTimestampUtc(t.created_at)}, {"updated_at", FormatTimestampUtc(t.updated_at)},
-                  {"versions", versions}, {"partitions", partition_list}, {"file_list", file_list},
+             json{{"name", t.name.ToString()},
+                  {"source", workspace_.Redact(t.source)},
+                  {"schema", SchemaJson(t.schema)},
+                  {"rows", t.row_count},
+                  {"files", t.file_count},
+                  {"bytes", t.total_bytes},
+                  {"version", t.current_version},
+                  {"partition_columns", t.partition_columns},
+                  {"created_at", FormatTimestampUtc(t.created_at)},
+                  {"updated_at", FormatTimestampUtc(t.updated_at)},
+                  {"versions", versions},
+                  {"partitions", partition_list},
+                  {"file_list", file_list},
                   {"file_list_truncated", files->size() > kMaxFilesListed}});
   });
 }

@@ -20,10 +20,12 @@ constexpr size_t kTokenBytes = 32;
 
 Result<std::string> ReadTokenFile(const std::filesystem::path& file) {
   struct stat info {};
-  if (::stat(file.c_str(), &info) != 0) return Status::IoError("cannot read {}: {}", file.string(), std::strerror(errno));
+  if (::stat(file.c_str(), &info) != 0)
+    return Status::IoError("cannot read {}: {}", file.string(), std::strerror(errno));
   if ((info.st_mode & 077) != 0) {
-    return Status::Invalid("{} can be read by other users (mode {:o}); run `chmod 600 {}` or delete it to get a new token",
-                           file.string(), info.st_mode & 0777, file.string());
+    return Status::Invalid(
+        "{} can be read by other users (mode {:o}); run `chmod 600 {}` or delete it to get a new token", file.string(),
+        info.st_mode & 0777, file.string());
   }
   std::ifstream in(file);
   std::stringstream text;

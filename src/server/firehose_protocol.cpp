@@ -95,7 +95,8 @@ Result<std::string> DecodeFirehoseRecord(const nlohmann::json& record, const std
 Result<SigV4Authorization> ParseSigV4Authorization(std::string_view header) {
   constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256 ";
   if (!StartsWith(header, kAlgorithm)) {
-    return Status::Invalid("the request is not signed with AWS Signature Version 4 (Authorization: AWS4-HMAC-SHA256 …)");
+    return Status::Invalid(
+        "the request is not signed with AWS Signature Version 4 (Authorization: AWS4-HMAC-SHA256 …)");
   }
   SigV4Authorization out;
   for (const auto& raw : Split(header.substr(kAlgorithm.size()), ',')) {
@@ -137,8 +138,8 @@ Status VerifySigV4(const SigV4Authorization& authorization, const ReceivedReques
     return Status::Invalid("x-amz-date '{}' is missing or does not match the credential's day", amz_date);
   }
   if (*signed_at > now + kMaxClockSkew || *signed_at < now - kMaxClockSkew) {
-    return Status::Invalid("the signature's time {} is more than 15 minutes from the server's; check the client's clock",
-                           amz_date);
+    return Status::Invalid(
+        "the signature's time {} is more than 15 minutes from the server's; check the client's clock", amz_date);
   }
   storage::s3::SignableRequest canonical;
   canonical.method = request.method;
@@ -155,7 +156,8 @@ Status VerifySigV4(const SigV4Authorization& authorization, const ReceivedReques
   std::vector<std::pair<std::string, std::string>> headers;
   for (const auto& name : authorization.signed_headers) headers.emplace_back(name, request.header(name));
   std::string canonical_request = storage::s3::CanonicalRequest(canonical, headers);
-  std::string scope = fmt::format("{}/{}/{}/aws4_request", authorization.day, authorization.region, authorization.service);
+  std::string scope =
+      fmt::format("{}/{}/{}/aws4_request", authorization.day, authorization.region, authorization.service);
   std::string string_to_sign =
       fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", amz_date, scope, storage::s3::Sha256Hex(canonical_request));
   std::string key = storage::s3::HmacSha256("AWS4" + secret.Reveal(), authorization.day);
@@ -164,9 +166,10 @@ Status VerifySigV4(const SigV4Authorization& authorization, const ReceivedReques
   key = storage::s3::HmacSha256(key, "aws4_request");
   std::string expected = storage::s3::HexEncode(storage::s3::HmacSha256(key, string_to_sign));
   if (!ConstantTimeEquals(expected, authorization.signature)) {
-    return Status::Invalid("the request signature we calculated does not match the signature you provided; check "
-                           "the secret access key of '{}'",
-                           authorization.key_id);
+    return Status::Invalid(
+        "the request signature we calculated does not match the signature you provided; check "
+        "the secret access key of '{}'",
+        authorization.key_id);
   }
   return Status::OK();
 }

@@ -36,7 +36,7 @@ Result<SigV4Authorization> ParseSigV4Authorization(std::string_view header);
 /// A request as received, for verification: header values by lower-case name ("" when absent).
 struct ReceivedRequest {
   std::string method;
-  std::string path;  // as sent, percent-encoded
+  std::string path;   // as sent, percent-encoded
   std::string query;  // as sent, without '?'
   std::function<std::string(const std::string&)> header;
   std::string_view body;

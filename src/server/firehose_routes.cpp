@@ -41,24 +41,27 @@ void SendAwsJson(httplib::Response& response, const std::string& body) {
 void ApiServer::FirehoseRoutes() {
   // SDKs append the JSON protocol's "/" to the endpoint's path: /firehose/.
   http_->Post(R"(/firehose/?)", [this](const httplib::Request& request, httplib::Response& response,
-                                  const httplib::ContentReader& reader) {
+                                       const httplib::ContentReader& reader) {
     response.set_header("x-amzn-RequestId", RandomHex(16));
     std::string target = request.get_header_value("X-Amz-Target");
     std::string operation = StartsWith(target, kTargetPrefix) ? target.substr(kTargetPrefix.size()) : "";
     if (operation != "PutRecord" && operation != "PutRecordBatch") {
       response.set_header("Connection", "close");
-      return SendAwsError(response, 400, "UnknownOperationException",
-                          fmt::format("operation '{}' is not served; sluice takes PutRecord and PutRecordBatch", target));
+      return SendAwsError(
+          response, 400, "UnknownOperationException",
+          fmt::format("operation '{}' is not served; sluice takes PutRecord and PutRecordBatch", target));
     }
     BoundedBody body = ReadBoundedBody(reader, BodyLimit("/firehose"));
     if (body.over_limit || body.unreadable) {
       response.set_header("Connection", "close");
-      return SendAwsError(response, body.over_limit ? 413 : 400, "InvalidArgumentException",
-                          body.over_limit ? "the request is over the size limit" : "the request body could not be read");
+      return SendAwsError(
+          response, body.over_limit ? 413 : 400, "InvalidArgumentException",
+          body.over_limit ? "the request is over the size limit" : "the request body could not be read");
     }
     // The signature is checked before anything of the body is believed.
     auto authorization = ParseSigV4Authorization(request.get_header_value("Authorization"));
-    if (!authorization.ok()) return SendAwsError(response, 400, "MissingAuthenticationTokenException", authorization.status().message());
+    if (!authorization.ok())
+      return SendAwsError(response, 400, "MissingAuthenticationTokenException", authorization.status().message());
     streams::StreamService* signer_stream = nullptr;
     const config::StreamAwsKey* key = nullptr;
     static const std::vector<std::unique_ptr<streams::StreamService>> kNoStreams;
@@ -102,7 +105,8 @@ void ApiServer::FirehoseRoutes() {
     streams::BatchLimits limits{config.max_record_size, config.max_request_records};
     json records = json::array();
     if (operation == "PutRecord") {
-      if (!document->contains("Record")) return SendAwsError(response, 400, "InvalidArgumentException", "Record is required");
+      if (!document->contains("Record"))
+        return SendAwsError(response, 400, "InvalidArgumentException", "Record is required");
       records.push_back((*document)["Record"]);
     } else {
       if (!document->contains("Records") || !(*document)["Records"].is_array()) {
@@ -149,7 +153,8 @@ void ApiServer::FirehoseRoutes() {
     std::string invocation = request.get_header_value("amz-sdk-invocation-id");
     if (invocation.size() > 128) invocation.clear();
     auto outcome = stream->Accept(accepted, invocation.empty() ? "" : "firehose:" + invocation, answer);
-    if (!outcome.ok()) return SendAwsError(response, 500, "ServiceUnavailableException", workspace_.Redact(outcome.status().message()));
+    if (!outcome.ok())
+      return SendAwsError(response, 500, "ServiceUnavailableException", workspace_.Redact(outcome.status().message()));
     if (outcome->kind == streams::AcceptOutcome::Kind::kSpoolFull) {
       response.set_header("Retry-After", "5");
       return SendAwsError(response, 503, "ServiceUnavailableException",
@@ -174,12 +179,14 @@ void ApiServer::FirehoseRoutes() {
       return fail(404, fmt::format("no stream named '{}' (streams: in sluice.yaml)", name));
     }
     std::string access_key = request.get_header_value("X-Amz-Firehose-Access-Key");
-    bool authorised = (!stream->config().token.empty() && ConstantTimeEquals(access_key, stream->config().token.Reveal())) ||
-                      (!options_.token.empty() && ConstantTimeEquals(access_key, options_.token.Reveal()));
+    bool authorised =
+        (!stream->config().token.empty() && ConstantTimeEquals(access_key, stream->config().token.Reveal())) ||
+        (!options_.token.empty() && ConstantTimeEquals(access_key, options_.token.Reveal()));
     if (!authorised) {
       response.set_header("Connection", "close");
-      return fail(401, "missing or wrong X-Amz-Firehose-Access-Key: set the delivery stream's access key to the "
-                       "stream's token");
+      return fail(401,
+                  "missing or wrong X-Amz-Firehose-Access-Key: set the delivery stream's access key to the "
+                  "stream's token");
     }
     if (request_id.empty() || request_id.size() > 128) {
       response.set_header("Connection", "close");
@@ -194,7 +201,8 @@ void ApiServer::FirehoseRoutes() {
                                   : "the request body could not be read");
     }
     auto document = ParseJsonBounded(body.text, "the request body");
-    if (!document.ok() || !document->is_object() || !document->contains("records") || !(*document)["records"].is_array()) {
+    if (!document.ok() || !document->is_object() || !document->contains("records") ||
+        !(*document)["records"].is_array()) {
       return fail(400, "the body is not a Firehose delivery {\"requestId\", \"timestamp\", \"records\": [{\"data\"}]}");
     }
     const config::StreamConfig& config = stream->config();

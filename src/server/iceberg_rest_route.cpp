@@ -53,7 +53,8 @@ void ApiServer::IcebergRoutes() {
     json endpoints = json::array({"GET /v1/{prefix}/namespaces", "GET /v1/{prefix}/namespaces/{namespace}",
                                   "GET /v1/{prefix}/namespaces/{namespace}/tables",
                                   "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}"});
-    SendJson(response, 200, json{{"defaults", json::object()}, {"overrides", json::object()}, {"endpoints", endpoints}});
+    SendJson(response, 200,
+             json{{"defaults", json::object()}, {"overrides", json::object()}, {"endpoints", endpoints}});
   });
 
   http_->Get("/iceberg/v1/namespaces", [=](const httplib::Request& request, httplib::Response& response) {
@@ -79,29 +80,30 @@ void ApiServer::IcebergRoutes() {
       if (p.table.zone == zone)
         return SendJson(response, 200, json{{"namespace", {zone}}, {"properties", json::object()}});
     }
-    SendIcebergError(response, 404, "NoSuchNamespaceException",
-                     fmt::format("namespace '{}' has no table with Iceberg metadata (namespaces are lake zones)", zone));
+    SendIcebergError(
+        response, 404, "NoSuchNamespaceException",
+        fmt::format("namespace '{}' has no table with Iceberg metadata (namespaces are lake zones)", zone));
   });
 
-  http_->Get(R"(/iceberg/v1/namespaces/([^/]+)/tables)", [=](const httplib::Request& request,
-                                                             httplib::Response& response) {
-    if (!authorized(request, response)) return;
-    auto listed = pointers(response);
-    if (!listed) return;
-    std::string zone = request.matches[1];
-    json identifiers = json::array();
-    for (const auto& p : *listed) {
-      if (p.table.zone == zone) identifiers.push_back({{"namespace", {zone}}, {"name", p.table.name}});
-    }
-    if (identifiers.empty()) {
-      return SendIcebergError(response, 404, "NoSuchNamespaceException",
-                              fmt::format("namespace '{}' has no table with Iceberg metadata", zone));
-    }
-    SendJson(response, 200, json{{"identifiers", identifiers}});
-  });
+  http_->Get(R"(/iceberg/v1/namespaces/([^/]+)/tables)",
+             [=](const httplib::Request& request, httplib::Response& response) {
+               if (!authorized(request, response)) return;
+               auto listed = pointers(response);
+               if (!listed) return;
+               std::string zone = request.matches[1];
+               json identifiers = json::array();
+               for (const auto& p : *listed) {
+                 if (p.table.zone == zone) identifiers.push_back({{"namespace", {zone}}, {"name", p.table.name}});
+               }
+               if (identifiers.empty()) {
+                 return SendIcebergError(response, 404, "NoSuchNamespaceException",
+                                         fmt::format("namespace '{}' has no table with Iceberg metadata", zone));
+               }
+               SendJson(response, 200, json{{"identifiers", identifiers}});
+             });
 
   http_->Get(R"(/iceberg/v1/namespaces/([^/]+)/tables/([^/]+))", [=, this](const httplib::Request& request,
-                                                                      httplib::Response& response) {
+                                                                           httplib::Response& response) {
     if (!authorized(request, response)) return;
     catalog::TableName name{request.matches[1], request.matches[2]};
     auto pointer = workspace_.catalog().GetTableFormatPointer(name);
@@ -127,8 +129,9 @@ void ApiServer::IcebergRoutes() {
                                           "export-iceberg {}`",
                                           name.ToString(), name.ToString()));
     }
-    SendJson(response, 200,
-             json{{"metadata-location", (*pointer)->metadata_location}, {"metadata", metadata}, {"config", json::object()}});
+    SendJson(
+        response, 200,
+        json{{"metadata-location", (*pointer)->metadata_location}, {"metadata", metadata}, {"config", json::object()}});
   });
 }
 

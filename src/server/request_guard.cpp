@@ -55,7 +55,8 @@ bool AcceptsContentType(std::string_view path, std::string_view content_type) {
 std::string StreamOfPath(std::string_view path) {
   constexpr std::string_view kPrefix = "/api/v1/streams/";
   constexpr std::string_view kSuffix = "/records";
-  if (!StartsWith(path, kPrefix) || !EndsWith(path, kSuffix) || path.size() <= kPrefix.size() + kSuffix.size()) return "";
+  if (!StartsWith(path, kPrefix) || !EndsWith(path, kSuffix) || path.size() <= kPrefix.size() + kSuffix.size())
+    return "";
   std::string_view name = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
   return name.find('/') == std::string_view::npos ? std::string(name) : "";
 }

@@ -18,8 +18,8 @@ struct ServerOptions {
   int64_t max_concurrent_runs = 0;
 };
 
-/// Reads `server.listen` (HOST:PORT, default 127.0.0.1:8080), `server.token` and `server.max_concurrent_runs`; refuses a
-/// non-loopback address without a token, since the API can run pipelines and read every table.
+/// Reads `server.listen` (HOST:PORT, default 127.0.0.1:8080), `server.token` and `server.max_concurrent_runs`; refuses
+/// a non-loopback address without a token, since the API can run pipelines and read every table.
 Result<ServerOptions> ServerOptionsFromConfig(const config::ProjectConfig& project);
 
 bool IsLoopbackHost(const std::string& host);

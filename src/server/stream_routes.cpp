@@ -43,7 +43,8 @@ void ApiServer::StreamRoutes() {
     streams::StreamService* stream = streams_ != nullptr ? streams_->Find(name) : nullptr;
     if (stream == nullptr) {
       response.set_header("Connection", "close");  // the body is left unread
-      return SendError(response, 404, fmt::format("no stream named '{}'; streams: in sluice.yaml lists them (docs/streams.md)", name));
+      return SendError(response, 404,
+                       fmt::format("no stream named '{}'; streams: in sluice.yaml lists them (docs/streams.md)", name));
     }
     const config::StreamConfig& config = stream->config();
     std::string key = request.get_header_value("Idempotency-Key");

@@ -6,8 +6,8 @@ namespace sluice::storage {
 namespace {
 
 bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+         c == '.' || c == '~';
 }
 
 int HexValue(char c) {
@@ -118,8 +118,7 @@ std::string TableLayout::DataPrefix(std::string_view variant, std::string_view l
   return out;
 }
 
-std::string DataFileKey(std::string_view prefix,
-                        const std::vector<std::pair<std::string, std::string>>& partitions,
+std::string DataFileKey(std::string_view prefix, const std::vector<std::pair<std::string, std::string>>& partitions,
                         std::string_view run_id, int sequence, std::string_view extension) {
   std::string out(StripSlashes(prefix));
   AppendJoined(&out, PartitionPath(partitions));

@@ -44,8 +44,7 @@ struct TableLayout {
 
 /// "<prefix>/<partition path>/part-<run-id>-<seq:05>.<extension>" (no double slashes when the prefix
 /// or the partition path is empty; no dot when the extension is empty).
-std::string DataFileKey(std::string_view prefix,
-                        const std::vector<std::pair<std::string, std::string>>& partitions,
+std::string DataFileKey(std::string_view prefix, const std::vector<std::pair<std::string, std::string>>& partitions,
                         std::string_view run_id, int sequence, std::string_view extension = "parquet");
 
 }  // namespace sluice::storage

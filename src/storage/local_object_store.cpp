@@ -81,8 +81,7 @@ Status MakeKeyFolders(const fs::path& root, std::string_view key, bool sync) {
     } else if (errno == ENOENT) {
       std::error_code ec;
       if (!fs::is_directory(root, ec)) {
-        return Status::NotFound("cannot store object '{}': the lake folder '{}' no longer exists", key,
-                                root.string());
+        return Status::NotFound("cannot store object '{}': the lake folder '{}' no longer exists", key, root.string());
       }
       // A concurrent Delete removed a parent we had just created; start again from the top.
       if (++restarts > kFolderRaceRetries) return ErrnoStatus(ENOENT, "create folder", dir);
@@ -203,8 +202,8 @@ class LocalObjectWriter final : public ObjectWriter {
   Status CheckOpen(std::string_view action) const {
     if (state_ == State::kOpen) return Status::OK();
     if (!failure_.ok()) {
-      return Status::Invalid("cannot {} object '{}': an earlier write failed and the object was discarded ({})",
-                             action, key_, failure_.message());
+      return Status::Invalid("cannot {} object '{}': an earlier write failed and the object was discarded ({})", action,
+                             key_, failure_.message());
     }
     return Status::Invalid("cannot {} object '{}': the writer was already {}", action, key_,
                            state_ == State::kFinished ? "finished" : "aborted");
@@ -238,8 +237,7 @@ class LocalObjectWriter final : public ObjectWriter {
 
 class LocalObjectStore final : public ObjectStore {
  public:
-  LocalObjectStore(fs::path root, LocalObjectStoreOptions options)
-      : root_(std::move(root)), options_(options) {}
+  LocalObjectStore(fs::path root, LocalObjectStoreOptions options) : root_(std::move(root)), options_(options) {}
 
   std::string Describe() const override { return "file://" + root_.string(); }
 
@@ -282,8 +280,8 @@ class LocalObjectStore final : public ObjectStore {
     try {
       data.resize(static_cast<size_t>(st.st_size));
     } catch (const std::exception&) {
-      return Status::IoError("cannot read object '{}' ({} bytes) into memory; stream it with OpenRead instead",
-                             key, HumanBytes(static_cast<uint64_t>(st.st_size)));
+      return Status::IoError("cannot read object '{}' ({} bytes) into memory; stream it with OpenRead instead", key,
+                             HumanBytes(static_cast<uint64_t>(st.st_size)));
     }
     SLUICE_ASSIGN_OR_RETURN(size_t got, ReadAt(fd.get(), data.data(), data.size(), 0, PathOf(key)));
     data.resize(got);
@@ -325,8 +323,7 @@ class LocalObjectStore final : public ObjectStore {
     auto& [fd, st] = opened;
     auto size = static_cast<uint64_t>(st.st_size);
     if (offset > size) {
-      return Status::Invalid("cannot read object '{}' from offset {}: the object has only {} bytes", key, offset,
-                             size);
+      return Status::Invalid("cannot read object '{}' from offset {}: the object has only {} bytes", key, offset, size);
     }
     uint64_t end = size;
     if (length && *length < size - offset) end = offset + *length;

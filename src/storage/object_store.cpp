@@ -22,8 +22,8 @@ Status CheckSegments(std::string_view what, std::string_view text, bool allow_tr
     return Status::Invalid("invalid object {} '{}': it starts with '/'; {}", what, text, kKeyHelp);
   }
   if (text.back() == '/' && !allow_trailing_slash) {
-    return Status::Invalid("invalid object {} '{}': it ends with '/' (that names a folder, not an object); {}",
-                           what, text, kKeyHelp);
+    return Status::Invalid("invalid object {} '{}': it ends with '/' (that names a folder, not an object); {}", what,
+                           text, kKeyHelp);
   }
   std::string_view rest = text;
   if (allow_trailing_slash && rest.back() == '/') rest.remove_suffix(1);
@@ -86,8 +86,9 @@ Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& uri, con
   } else {
     size_t scheme_end = uri.find("://");
     if (scheme_end != std::string::npos && uri.find('/') > scheme_end) {
-      return Status::Invalid("lake '{}': unsupported scheme '{}'; use a local folder, file:///path or s3://bucket/prefix",
-                             uri, uri.substr(0, scheme_end));
+      return Status::Invalid(
+          "lake '{}': unsupported scheme '{}'; use a local folder, file:///path or s3://bucket/prefix", uri,
+          uri.substr(0, scheme_end));
     }
     root = std::filesystem::path(uri);
   }

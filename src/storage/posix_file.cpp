@@ -15,8 +15,7 @@ std::string ErrnoText(int err) { return std::error_code(err, std::generic_catego
 Status ErrnoStatus(int err, std::string_view action, const fs::path& path) {
   std::string text = ErrnoText(err);
   switch (err) {
-    case ENOENT:
-      return Status::NotFound("cannot {} '{}': {}", action, path.string(), text);
+    case ENOENT: return Status::NotFound("cannot {} '{}': {}", action, path.string(), text);
     case EACCES:
     case EPERM:
       return Status::IoError("cannot {} '{}': {}; check that sluice may read and write the lake folder", action,
@@ -31,10 +30,9 @@ Status ErrnoStatus(int err, std::string_view action, const fs::path& path) {
     case EMFILE:
     case ENFILE:
     case EAGAIN:
-      return Status::Unavailable("cannot {} '{}': {}; retry later or raise the open-file limit (ulimit -n)",
-                                 action, path.string(), text);
-    default:
-      return Status::IoError("cannot {} '{}': {}", action, path.string(), text);
+      return Status::Unavailable("cannot {} '{}': {}; retry later or raise the open-file limit (ulimit -n)", action,
+                                 path.string(), text);
+    default: return Status::IoError("cannot {} '{}': {}", action, path.string(), text);
   }
 }
 

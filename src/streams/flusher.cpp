@@ -1,8 +1,8 @@
 #include "streams/flusher.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
@@ -97,10 +97,10 @@ Result<StagedFlush> StageRecords(pipeline::Workspace& ws, const config::StreamCo
     SLUICE_ASSIGN_OR_RETURN(auto names, connection->Describe("SELECT r.* FROM stream_lines"));
     fields = FieldList(names);
   }
-  SLUICE_TRY(connection->Execute(fmt::format(
-      "CREATE OR REPLACE TEMP VIEW stream_records AS SELECT {}make_timestamp(t) AS _arrived_at, "
-      "CAST(make_timestamp(t) AS DATE) AS _arrival_date, {} AS _source_file FROM stream_lines",
-      fields, SqlQuote(source_file))));
+  SLUICE_TRY(connection->Execute(
+      fmt::format("CREATE OR REPLACE TEMP VIEW stream_records AS SELECT {}make_timestamp(t) AS _arrived_at, "
+                  "CAST(make_timestamp(t) AS DATE) AS _arrival_date, {} AS _source_file FROM stream_lines",
+                  fields, SqlQuote(source_file))));
   SLUICE_ASSIGN_OR_RETURN(auto record_columns, connection->Describe("SELECT * FROM stream_records"));
 
   // Derived columns: an expression that fails on a record gives NULL for that record (TRY) rather than
@@ -119,15 +119,16 @@ Result<StagedFlush> StageRecords(pipeline::Workspace& ws, const config::StreamCo
                                 [&name = name](const auto& c) { return ToLower(c.name) == ToLower(name); });
     (is_field ? replaced : derived).push_back(candidate);
   }
-  std::vector<std::string> partition_by = stream.partition_by.empty() ? std::vector<std::string>{"_arrival_date"}
-                                                                      : stream.partition_by;
+  std::vector<std::string> partition_by =
+      stream.partition_by.empty() ? std::vector<std::string>{"_arrival_date"} : stream.partition_by;
   std::vector<std::string> partition_idents;
   for (const auto& p : partition_by) partition_idents.push_back(SqlIdent(p));
-  SLUICE_TRY(connection
-                 ->Execute(fmt::format("CREATE OR REPLACE TEMP TABLE stream_shaped AS SELECT *{}{}{} FROM stream_records",
-                                       replaced.empty() ? "" : fmt::format(" REPLACE ({})", Join(replaced, ", ")),
-                                       derived.empty() ? "" : ", ", Join(derived, ", ")))
-                 .WithContext("stream '{}': columns: of the stream", stream.name));
+  SLUICE_TRY(
+      connection
+          ->Execute(fmt::format("CREATE OR REPLACE TEMP TABLE stream_shaped AS SELECT *{}{}{} FROM stream_records",
+                                replaced.empty() ? "" : fmt::format(" REPLACE ({})", Join(replaced, ", ")),
+                                derived.empty() ? "" : ", ", Join(derived, ", ")))
+          .WithContext("stream '{}': columns: of the stream", stream.name));
   SLUICE_ASSIGN_OR_RETURN(auto columns, connection->Describe("SELECT * FROM stream_shaped"));
   for (const auto& p : partition_by) {
     bool found = std::any_of(columns.begin(), columns.end(), [&](const auto& c) { return c.name == p; });
@@ -163,9 +164,10 @@ Result<StagedFlush> StageRecords(pipeline::Workspace& ws, const config::StreamCo
     for (const auto& p : partition_by) {
       named.push_back(fmt::format("{} || coalesce(CAST({} AS VARCHAR), 'NULL')", SqlQuote(p + "="), SqlIdent(p)));
     }
-    std::string why = fmt::format(" is over max_active_partitions ({}) of stream {}: one flush writes at most that many "
-                                  "partitions",
-                                  stream.max_active_partitions, stream.name);
+    std::string why = fmt::format(
+        " is over max_active_partitions ({}) of stream {}: one flush writes at most that many "
+        "partitions",
+        stream.max_active_partitions, stream.name);
     rejects.push_back(fmt::format(
         "SELECT * EXCLUDE (_sluice_partition_rank), 'partition ' || concat_ws('/', {}) || {} AS _reject_reason FROM {} "
         "WHERE _sluice_partition_rank > {}",

@@ -11,7 +11,8 @@ namespace sluice::streams {
 namespace {
 
 std::string_view TrimView(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\r' || text.front() == '\n')) {
+  while (!text.empty() &&
+         (text.front() == ' ' || text.front() == '\t' || text.front() == '\r' || text.front() == '\n')) {
     text.remove_prefix(1);
   }
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n')) {
@@ -53,7 +54,8 @@ Result<std::string> CheckRecord(std::string_view text, const BatchLimits& limits
 Result<ParsedBody> ParseRecordBody(std::string_view body, BodyFormat format, const BatchLimits& limits) {
   ParsedBody parsed;
   std::string_view trimmed = TrimView(body);
-  if (trimmed.empty()) return Status::Invalid("the body is empty; send a JSON object, a JSON array of objects or NDJSON");
+  if (trimmed.empty())
+    return Status::Invalid("the body is empty; send a JSON object, a JSON array of objects or NDJSON");
   auto over = [&] {
     if (parsed.batch.total <= static_cast<size_t>(limits.max_records)) return false;
     parsed.too_many = true;
@@ -80,8 +82,8 @@ Result<ParsedBody> ParseRecordBody(std::string_view body, BodyFormat format, con
         continue;
       }
       if (line.size() > limits.max_record_size) {
-        parsed.batch.failed.emplace_back(
-            index, fmt::format("the record of {} bytes is over max_record_size ({} bytes)", line.size(), limits.max_record_size));
+        parsed.batch.failed.emplace_back(index, fmt::format("the record of {} bytes is over max_record_size ({} bytes)",
+                                                            line.size(), limits.max_record_size));
         continue;
       }
       parsed.batch.records.push_back(std::move(line));

@@ -5,8 +5,8 @@
 #include <zlib.h>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -195,7 +195,8 @@ Status Spool::StartSegment(uint64_t seq, TimePoint now) {
   segment->file = SegmentPath(seq);
   segment->fd = ::open(segment->file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (segment->fd < 0) {
-    return Status::IoError("cannot create the stream spool segment {}: {}", segment->file.string(), std::strerror(errno));
+    return Status::IoError("cannot create the stream spool segment {}: {}", segment->file.string(),
+                           std::strerror(errno));
   }
   // The idempotency answers move forward with every segment, so deleting an old one forgets none.
   Forget(now);
@@ -203,7 +204,8 @@ Status Spool::StartSegment(uint64_t seq, TimePoint now) {
   for (const auto& [key, seen] : answer_order_) {
     auto found = answers_.find(key);
     if (found == answers_.end()) continue;
-    AppendFrame(&head, FrameKind::kAnswer, found->second.seen, nlohmann::json{{"k", key}, {"a", found->second.answer}}.dump());
+    AppendFrame(&head, FrameKind::kAnswer, found->second.seen,
+                nlohmann::json{{"k", key}, {"a", found->second.answer}}.dump());
   }
   SLUICE_TRY(WriteAll(segment->fd, head, segment->file));
   if (::fdatasync(segment->fd) != 0) {
@@ -349,7 +351,8 @@ Status Spool::Drop(uint64_t segment) {
   for (uint64_t seq : dropping) {
     std::error_code ec;
     fs::remove(SegmentPath(seq), ec);
-    if (ec) spdlog::warn("stream spool: cannot delete {} (in the lake already): {}", SegmentPath(seq).string(), ec.message());
+    if (ec)
+      spdlog::warn("stream spool: cannot delete {} (in the lake already): {}", SegmentPath(seq).string(), ec.message());
   }
   return Status::OK();
 }

@@ -32,7 +32,8 @@ StreamService::StreamService(pipeline::Workspace& workspace, config::StreamConfi
 
 StreamService::~StreamService() { Stop(); }
 
-Result<std::unique_ptr<StreamService>> StreamService::Open(pipeline::Workspace& workspace, config::StreamConfig config) {
+Result<std::unique_ptr<StreamService>> StreamService::Open(pipeline::Workspace& workspace,
+                                                           config::StreamConfig config) {
   SLUICE_ASSIGN_OR_RETURN(uint64_t committed, CommittedSegment(workspace.catalog(), config.name));
   SpoolOptions options;
   options.dir = workspace.state_dir() / "streams" / config.name;
@@ -90,9 +91,10 @@ void StreamService::Start() {
     try {
       FlushLoop();
     } catch (const std::exception& e) {
-      spdlog::error("stream '{}': the flusher stopped on an unexpected error: {}; restart sluice serve (acknowledged "
-                    "records stay in the spool)",
-                    config_.name, e.what());
+      spdlog::error(
+          "stream '{}': the flusher stopped on an unexpected error: {}; restart sluice serve (acknowledged "
+          "records stay in the spool)",
+          config_.name, e.what());
     }
   });
 }
@@ -122,9 +124,12 @@ void StreamService::FlushLoop() {
     TimePoint now = workspace_.clock().Now();
     std::string trigger;
     if (active.records > 0) {
-      if (asked_through >= active.segment) trigger = "ack=lake";
-      else if (active.record_bytes >= config_.max_bytes) trigger = "max_bytes";
-      else if (active.oldest && now - *active.oldest >= config_.max_age) trigger = "max_age";
+      if (asked_through >= active.segment)
+        trigger = "ack=lake";
+      else if (active.record_bytes >= config_.max_bytes)
+        trigger = "max_bytes";
+      else if (active.oldest && now - *active.oldest >= config_.max_age)
+        trigger = "max_age";
     }
     std::vector<uint64_t> sealed;
     if (!trigger.empty()) {
@@ -161,9 +166,10 @@ bool StreamService::FlushSealed(const std::vector<uint64_t>& sealed, const std::
     if (!flushed.ok()) {
       ++counters_.flush_failures;
       run.Failed(flushed.status());
-      spdlog::error("stream '{}': flushing spool segment {} failed (the records stay in the spool and the flush is "
-                    "tried again): {}",
-                    config_.name, segment, workspace_.Redact(flushed.status().message()));
+      spdlog::error(
+          "stream '{}': flushing spool segment {} failed (the records stay in the spool and the flush is "
+          "tried again): {}",
+          config_.name, segment, workspace_.Redact(flushed.status().message()));
       return false;
     }
     counters_.records_flushed += static_cast<uint64_t>(flushed->rows_written);
@@ -245,21 +251,27 @@ std::string StreamHub::MetricsText() const {
   for (const auto& counter : kCounters) {
     text += fmt::format("# HELP {} {}\n# TYPE {} counter\n", counter.name, counter.help, counter.name);
     for (const auto& s : streams_) {
-      text += fmt::format("{}{{stream=\"{}\"}} {}\n", counter.name, s->config().name, (s->counters().*counter.field).load());
+      text += fmt::format("{}{{stream=\"{}\"}} {}\n", counter.name, s->config().name,
+                          (s->counters().*counter.field).load());
     }
   }
-  text += "# HELP sluice_stream_spool_bytes Bytes in the spool not yet in the lake.\n# TYPE sluice_stream_spool_bytes gauge\n";
-  for (const auto& s : streams_) text += fmt::format("sluice_stream_spool_bytes{{stream=\"{}\"}} {}\n", s->config().name, s->spool_bytes());
-  text += "# HELP sluice_stream_ack_latency_seconds Time from receiving a request's records to their fsync.\n"
-          "# TYPE sluice_stream_ack_latency_seconds histogram\n";
+  text +=
+      "# HELP sluice_stream_spool_bytes Bytes in the spool not yet in the lake.\n# TYPE sluice_stream_spool_bytes "
+      "gauge\n";
+  for (const auto& s : streams_)
+    text += fmt::format("sluice_stream_spool_bytes{{stream=\"{}\"}} {}\n", s->config().name, s->spool_bytes());
+  text +=
+      "# HELP sluice_stream_ack_latency_seconds Time from receiving a request's records to their fsync.\n"
+      "# TYPE sluice_stream_ack_latency_seconds histogram\n";
   for (const auto& s : streams_) {
     const auto& c = s->counters();
     uint64_t cumulative = 0;
     for (size_t i = 0; i <= StreamCounters::kLatencyBuckets.size(); ++i) {
       cumulative += c.latency_counts[i].load();
-      std::string le = i < StreamCounters::kLatencyBuckets.size() ? fmt::format("{}", StreamCounters::kLatencyBuckets[i]) : "+Inf";
-      text += fmt::format("sluice_stream_ack_latency_seconds_bucket{{stream=\"{}\",le=\"{}\"}} {}\n", s->config().name, le,
-                          cumulative);
+      std::string le =
+          i < StreamCounters::kLatencyBuckets.size() ? fmt::format("{}", StreamCounters::kLatencyBuckets[i]) : "+Inf";
+      text += fmt::format("sluice_stream_ack_latency_seconds_bucket{{stream=\"{}\",le=\"{}\"}} {}\n", s->config().name,
+                          le, cumulative);
     }
     text += fmt::format("sluice_stream_ack_latency_seconds_sum{{stream=\"{}\"}} {:.6f}\n", s->config().name,
                         static_cast<double>(c.latency_micros_sum.load()) / 1e6);

@@ -15,12 +15,13 @@ Result<CheckResult> Check::Evaluate(CheckContext& context) const {
   result.severity = severity;
   std::string predicate = FailingRowPredicate();
   if (predicate.empty()) return Status::Internal("check {} has neither a row predicate nor its own evaluation", Name());
-  SLUICE_ASSIGN_OR_RETURN(auto count, context.connection.Query(fmt::format(
-                                          "SELECT count(*) AS n FROM {} WHERE coalesce(({}), false)",
-                                          context.relation, predicate)));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto count, context.connection.Query(fmt::format("SELECT count(*) AS n FROM {} WHERE coalesce(({}), false)",
+                                                       context.relation, predicate)));
   result.failed_rows = count.GetInt(0, "n");
   result.passed = result.failed_rows == 0;
-  if (!result.passed) result.detail = fmt::format("{} row{} failed", result.failed_rows, result.failed_rows == 1 ? "" : "s");
+  if (!result.passed)
+    result.detail = fmt::format("{} row{} failed", result.failed_rows, result.failed_rows == 1 ? "" : "s");
   return result;
 }
 
@@ -40,7 +41,7 @@ Result<std::vector<std::string>> CheckColumns(const config::Value& options, cons
 }
 
 Result<std::vector<std::unique_ptr<Check>>> BuildChecks(const CheckRegistry& registry, const config::Value& checks,
-                                                       const std::string& owner) {
+                                                        const std::string& owner) {
   std::vector<std::unique_ptr<Check>> built;
   if (checks.IsNull()) return built;
   if (!checks.IsList()) {
@@ -88,8 +89,8 @@ Result<std::vector<std::unique_ptr<Check>>> BuildChecks(const CheckRegistry& reg
       if (text == "warn") {
         (*check)->severity = Severity::kWarn;
       } else if (text != "fail") {
-        errors.push_back(fmt::format("{}: severity '{}' of {} is not one of warn, fail", severity->location().ToString(),
-                                     text, where));
+        errors.push_back(fmt::format("{}: severity '{}' of {} is not one of warn, fail",
+                                     severity->location().ToString(), text, where));
       }
     }
     if (const auto* quarantine = item.Find("quarantine")) {
@@ -97,9 +98,10 @@ Result<std::vector<std::unique_ptr<Check>>> BuildChecks(const CheckRegistry& reg
       if (!on.ok()) {
         errors.push_back(on.status().message());
       } else if (*on && (*check)->FailingRowPredicate().empty()) {
-        errors.push_back(fmt::format("{}: {} counts over the whole table, so it cannot quarantine rows; quarantine "
-                                     "works with not_null, accepted_values, range, regex and expression",
-                                     quarantine->location().ToString(), where));
+        errors.push_back(
+            fmt::format("{}: {} counts over the whole table, so it cannot quarantine rows; quarantine "
+                        "works with not_null, accepted_values, range, regex and expression",
+                        quarantine->location().ToString(), where));
       } else {
         (*check)->quarantine = *on;
       }

@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/registry.hpp"
 #include "common/clock.hpp"
+#include "common/registry.hpp"
 #include "common/status.hpp"
 #include "config/options.hpp"
 #include "config/value.hpp"
@@ -71,7 +71,7 @@ void RegisterBuiltinChecks(CheckRegistry& registry);
 /// Builds a job's `checks:` list. Each item is `name: options` plus optional sibling keys
 /// `severity: warn | fail` (default fail) and `quarantine: true` (row checks only).
 Result<std::vector<std::unique_ptr<Check>>> BuildChecks(const CheckRegistry& registry, const config::Value& checks,
-                                                       const std::string& owner);
+                                                        const std::string& owner);
 
 /// Columns given as `[a, b]`, `a`, or a map with `columns:` / `column:`.
 Result<std::vector<std::string>> CheckColumns(const config::Value& options, const std::string& where);

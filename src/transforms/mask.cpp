@@ -21,9 +21,8 @@ std::string HashFunctionName(const Secret& key) {
 Status EnsureHashFunction(engine::Connection& connection, const Secret& key, const std::string& name) {
   static std::mutex mutex;
   std::lock_guard lock(mutex);
-  Status st = engine::RegisterTextFunction(connection, name, [key](std::string_view value) {
-    return HmacSha256Hex(key.Reveal(), value);
-  });
+  Status st = engine::RegisterTextFunction(
+      connection, name, [key](std::string_view value) { return HmacSha256Hex(key.Reveal(), value); });
   if (st.code() == StatusCode::kAlreadyExists) return Status::OK();
   return st;
 }
@@ -32,12 +31,9 @@ Status EnsureHashFunction(engine::Connection& connection, const Secret& key, con
 
 const char* MaskMethodName(MaskMethod method) {
   switch (method) {
-    case MaskMethod::kHash:
-      return "hash";
-    case MaskMethod::kRedact:
-      return "redact";
-    case MaskMethod::kPartial:
-      return "partial";
+    case MaskMethod::kHash: return "hash";
+    case MaskMethod::kRedact: return "redact";
+    case MaskMethod::kPartial: return "partial";
   }
   return "hash";
 }
@@ -58,7 +54,8 @@ Result<std::string> MaskExpression(engine::Connection& connection, const ColumnM
     case MaskMethod::kHash: {
       if (key.empty()) {
         return Status::Invalid(
-            "column '{}' is masked with hash, which needs a secret key: set masking: {{ key: \"${{env:SLUICE_MASK_KEY}}\" "
+            "column '{}' is masked with hash, which needs a secret key: set masking: {{ key: "
+            "\"${{env:SLUICE_MASK_KEY}}\" "
             "}} in sluice.yaml",
             mask.column);
       }
@@ -66,8 +63,7 @@ Result<std::string> MaskExpression(engine::Connection& connection, const ColumnM
       SLUICE_TRY(EnsureHashFunction(connection, key, function));
       return fmt::format("{}({})", function, text);
     }
-    case MaskMethod::kRedact:
-      return fmt::format("CASE WHEN {} IS NULL THEN NULL ELSE '{}' END", column_sql, kRedacted);
+    case MaskMethod::kRedact: return fmt::format("CASE WHEN {} IS NULL THEN NULL ELSE '{}' END", column_sql, kRedacted);
     case MaskMethod::kPartial: {
       if (mask.show_last < 0) return Status::Invalid("column '{}': show_last must be 0 or more", mask.column);
       // Values no longer than what would be shown are starred out entirely: showing them whole is no mask.

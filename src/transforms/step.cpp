@@ -17,7 +17,7 @@ Status ValidateStepOptions(const config::Value& options, const std::vector<confi
 }
 
 Result<std::vector<std::unique_ptr<Step>>> BuildSteps(const StepRegistry& registry, const config::Value& steps,
-                                                     const std::string& owner) {
+                                                      const std::string& owner) {
   std::vector<std::unique_ptr<Step>> built;
   if (steps.IsNull()) return built;
   std::vector<std::string> errors;
@@ -83,11 +83,15 @@ std::string SnakeCase(std::string_view name) {
 
 std::string DuckDbType(std::string_view word) {
   static const std::map<std::string, std::string> kWords = {
-      {"int", "INTEGER"},       {"integer", "INTEGER"},     {"bigint", "BIGINT"},   {"long", "BIGINT"},
-      {"smallint", "SMALLINT"}, {"float", "FLOAT"},         {"double", "DOUBLE"},   {"number", "DOUBLE"},
-      {"text", "VARCHAR"},      {"string", "VARCHAR"},      {"varchar", "VARCHAR"}, {"bool", "BOOLEAN"},
-      {"boolean", "BOOLEAN"},   {"date", "DATE"},           {"timestamp", "TIMESTAMP"},
-      {"timestamptz", "TIMESTAMP WITH TIME ZONE"},          {"time", "TIME"},
+      {"int", "INTEGER"},         {"integer", "INTEGER"},
+      {"bigint", "BIGINT"},       {"long", "BIGINT"},
+      {"smallint", "SMALLINT"},   {"float", "FLOAT"},
+      {"double", "DOUBLE"},       {"number", "DOUBLE"},
+      {"text", "VARCHAR"},        {"string", "VARCHAR"},
+      {"varchar", "VARCHAR"},     {"bool", "BOOLEAN"},
+      {"boolean", "BOOLEAN"},     {"date", "DATE"},
+      {"timestamp", "TIMESTAMP"}, {"timestamptz", "TIMESTAMP WITH TIME ZONE"},
+      {"time", "TIME"},
   };
   std::string lower = ToLower(Trim(word));
   auto it = kWords.find(lower);

@@ -3,13 +3,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "common/registry.hpp"
 #include "common/clock.hpp"
+#include "common/registry.hpp"
 #include "common/secret.hpp"
 #include "common/status.hpp"
 #include "config/job_modes.hpp"
@@ -82,7 +82,7 @@ void RegisterBuiltinSteps(StepRegistry& registry);
 /// Builds the steps of a job's `steps:` list (each item a one-key map `name: options`). All errors
 /// come back together, with file:line and the nearest step name.
 Result<std::vector<std::unique_ptr<Step>>> BuildSteps(const StepRegistry& registry, const config::Value& steps,
-                                                     const std::string& owner);
+                                                      const std::string& owner);
 
 /// Validates a map-valued step option block against its descriptor, as one Status.
 Status ValidateStepOptions(const config::Value& options, const std::vector<config::OptionSpec>& specs,

@@ -26,14 +26,22 @@ struct WireKind {
 
 // The scalar mappings of pg_types.cpp's ResolveScalar (numeric is handled apart).
 constexpr WireKind kScalars[] = {
-    {WireType::kBool, ColumnKind::kBool},           {WireType::kInt2, ColumnKind::kInt16},
-    {WireType::kInt4, ColumnKind::kInt32},          {WireType::kInt8, ColumnKind::kInt64},
-    {WireType::kOid, ColumnKind::kInt64},           {WireType::kFloat4, ColumnKind::kFloat},
-    {WireType::kFloat8, ColumnKind::kDouble},       {WireType::kText, ColumnKind::kVarchar},
-    {WireType::kJson, ColumnKind::kJson},           {WireType::kJsonb, ColumnKind::kJson},
-    {WireType::kBytea, ColumnKind::kBlob},          {WireType::kDate, ColumnKind::kDate},
-    {WireType::kTime, ColumnKind::kTime},           {WireType::kTimestamp, ColumnKind::kTimestamp},
-    {WireType::kTimestampTz, ColumnKind::kTimestampTz}, {WireType::kInterval, ColumnKind::kInterval},
+    {WireType::kBool, ColumnKind::kBool},
+    {WireType::kInt2, ColumnKind::kInt16},
+    {WireType::kInt4, ColumnKind::kInt32},
+    {WireType::kInt8, ColumnKind::kInt64},
+    {WireType::kOid, ColumnKind::kInt64},
+    {WireType::kFloat4, ColumnKind::kFloat},
+    {WireType::kFloat8, ColumnKind::kDouble},
+    {WireType::kText, ColumnKind::kVarchar},
+    {WireType::kJson, ColumnKind::kJson},
+    {WireType::kJsonb, ColumnKind::kJson},
+    {WireType::kBytea, ColumnKind::kBlob},
+    {WireType::kDate, ColumnKind::kDate},
+    {WireType::kTime, ColumnKind::kTime},
+    {WireType::kTimestamp, ColumnKind::kTimestamp},
+    {WireType::kTimestampTz, ColumnKind::kTimestampTz},
+    {WireType::kInterval, ColumnKind::kInterval},
     {WireType::kUuid, ColumnKind::kUuid},
 };
 constexpr size_t kScalarCount = sizeof(kScalars) / sizeof(kScalars[0]);
@@ -116,8 +124,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     first = false;
     message += in.Take(in.Byte());
     bool trailer = false;
-    Status st = decoder.DecodeMessage(**appender, reinterpret_cast<const uint8_t*>(message.data()), message.size(),
-                                      &trailer);
+    Status st =
+        decoder.DecodeMessage(**appender, reinterpret_cast<const uint8_t*>(message.data()), message.size(), &trailer);
     if (!st.ok()) break;  // refused: the reader reports it and stops the COPY
     if (trailer) break;
   }

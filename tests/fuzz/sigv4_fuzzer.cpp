@@ -45,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string header_name(in.Line());
   if (!header_name.empty()) request.headers.emplace_back(header_name, std::string(in.Line()));
   request.payload_hash = std::string(kEmptyPayloadHash);
-  Credentials credentials{"AKIDEXAMPLE", Secret("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), Secret(std::string(in.Rest()))};
+  Credentials credentials{"AKIDEXAMPLE", Secret("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+                          Secret(std::string(in.Rest()))};
   auto headers = SignV4(request, credentials, "us-east-1", TimePoint{} + std::chrono::seconds(1'700'000'000));
   (void)CanonicalRequest(request, headers);
   return 0;

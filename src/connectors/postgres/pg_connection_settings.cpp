@@ -45,7 +45,8 @@ Result<ConnectionSettings> ReadConnectionSettings(const config::Value& v, std::s
   settings.connect.connect_timeout_seconds =
       std::max<int>(1, static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
   SLUICE_ASSIGN_OR_RETURN(settings.connect.sslmode, options.String("sslmode"));
-  static const std::vector<std::string> kSslModes = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+  static const std::vector<std::string> kSslModes = {"disable", "allow",     "prefer",
+                                                     "require", "verify-ca", "verify-full"};
   if (!settings.connect.sslmode.empty() &&
       std::find(kSslModes.begin(), kSslModes.end(), settings.connect.sslmode) == kSslModes.end()) {
     return Status::Invalid("{}: sslmode '{}' is not one of {}", v.Find("sslmode")->location().ToString(),

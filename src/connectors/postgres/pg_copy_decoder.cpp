@@ -421,15 +421,13 @@ Status CopyDecoder::DecodeMessage(engine::Appender& into, const uint8_t* data, s
   if (!header_seen_) {
     // Signature, flags (bit 16: OIDs included, which we never ask for), then a header extension.
     if (size < kSignatureSize + 8 || std::memcmp(data, kCopySignature, kSignatureSize) != 0) {
-      return Status::DataError("PostgreSQL {}: the COPY stream does not start with the binary signature",
-                               endpoint_);
+      return Status::DataError("PostgreSQL {}: the COPY stream does not start with the binary signature", endpoint_);
     }
     uint32_t flags = Be32(data + kSignatureSize);
     uint32_t extension = Be32(data + kSignatureSize + 4);
     size_t header = kSignatureSize + 8 + extension;
     if ((flags & (1u << 16)) != 0 || header > size) {
-      return Status::DataError("PostgreSQL {}: unsupported COPY binary header (flags {:#x})", endpoint_,
-                               flags);
+      return Status::DataError("PostgreSQL {}: unsupported COPY binary header (flags {:#x})", endpoint_, flags);
     }
     header_seen_ = true;
     data += header;
@@ -470,14 +468,14 @@ Status CopyDecoder::DecodeRow(engine::Appender& into, const uint8_t* data, size_
       ok = DecodeScalar(column.wire, column.target, c.p, len, sink, &why);
     }
     if (!ok) {
-      return Status::DataError("PostgreSQL {}: row {}, column '{}' ({}): {}", endpoint_, rows_decoded_ + 1,
-                               column.name, column.type_name, why);
+      return Status::DataError("PostgreSQL {}: row {}, column '{}' ({}): {}", endpoint_, rows_decoded_ + 1, column.name,
+                               column.type_name, why);
     }
     // Only after the value decoded: its length is then the integer's width.
     if (static_cast<int>(col) == last_value_index_) {
-      last_value_ = len == 2 ? static_cast<int16_t>(Be16(c.p))
-                  : len == 4 ? static_cast<int32_t>(Be32(c.p))
-                             : static_cast<int64_t>(Be64(c.p));
+      last_value_ = len == 2   ? static_cast<int16_t>(Be16(c.p))
+                    : len == 4 ? static_cast<int32_t>(Be32(c.p))
+                               : static_cast<int64_t>(Be64(c.p));
       if (!first_value_) first_value_ = last_value_;
     }
     c.p += len;

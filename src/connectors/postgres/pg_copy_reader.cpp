@@ -42,7 +42,8 @@ Result<std::unique_ptr<PgCopyReader>> PgCopyReader::Begin(PgClient& client, engi
       reader->last_value_index_ = static_cast<int>(i);
     }
     if (reader->last_value_index_ < 0) {
-      return Status::Invalid("PostgreSQL COPY reader: the query has no column '{}'", reader->options_.last_value_column);
+      return Status::Invalid("PostgreSQL COPY reader: the query has no column '{}'",
+                             reader->options_.last_value_column);
     }
   }
   reader->decoder_.emplace(reader->columns_, client.endpoint(), reader->last_value_index_);
@@ -70,7 +71,7 @@ Status PgCopyReader::CreateTable() {
   // Dropping and re-creating (rather than DELETE) hands the previous batch's memory back at once.
   SLUICE_TRY(duck_
                  ->Execute(fmt::format("DROP TABLE IF EXISTS {}; {}", SqlIdent(options_.table),
-                                      engine::CreateTableSql(options_.table, targets, options_.temporary)))
+                                       engine::CreateTableSql(options_.table, targets, options_.temporary)))
                  .WithContext("creating DuckDB table '{}' for the PostgreSQL rows", options_.table));
   SLUICE_ASSIGN_OR_RETURN(appender_, engine::Appender::Make(*duck_, options_.table, std::move(targets)));
   return Status::OK();
@@ -84,7 +85,8 @@ Status PgCopyReader::Fail(Status status) {
 
 Result<bool> PgCopyReader::ReadBatch(size_t max_rows) {
   if (!error_.ok()) return error_;
-  if (appender_ == nullptr) return Status::Internal("PostgreSQL COPY reader: ReadBatch on a stream, which RowStream reads");
+  if (appender_ == nullptr)
+    return Status::Internal("PostgreSQL COPY reader: ReadBatch on a stream, which RowStream reads");
   if (max_rows == 0) return Status::Invalid("PostgreSQL COPY reader: a batch must allow at least one row");
   if (batch_rows_ > 0 && !options_.keep_previous_batches) {
     if (Status st = CreateTable(); !st.ok()) return Fail(st);
@@ -111,7 +113,8 @@ Status PgCopyReader::ReadRows(engine::Appender& into, size_t max_rows) {
     if (size > 0) {
       bytes_ += static_cast<uint64_t>(size);
       bool trailer = false;
-      Status st = decoder_->DecodeMessage(into, reinterpret_cast<const uint8_t*>(buffer), static_cast<size_t>(size), &trailer);
+      Status st =
+          decoder_->DecodeMessage(into, reinterpret_cast<const uint8_t*>(buffer), static_cast<size_t>(size), &trailer);
       PQfreemem(buffer);
       if (!st.ok()) return Fail(st);
       if (!trailer) {

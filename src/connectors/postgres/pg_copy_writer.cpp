@@ -137,7 +137,8 @@ std::string EngineTypeFor(PgScalar scalar, const std::string& decimal_sql) {
 
 /// Digit by digit through text: any 38-digit value, however large its scale padding makes it.
 static std::string EncodeNumericViaText(engine::Int128 unscaled, int scale) {
-  WideInt value = static_cast<WideInt>((static_cast<WideUnsigned>(static_cast<uint64_t>(unscaled.high)) << 64) | unscaled.low);
+  WideInt value =
+      static_cast<WideInt>((static_cast<WideUnsigned>(static_cast<uint64_t>(unscaled.high)) << 64) | unscaled.low);
   bool negative = value < 0;
   WideUnsigned magnitude = negative ? static_cast<WideUnsigned>(-(value + 1)) + 1 : static_cast<WideUnsigned>(value);
   std::string decimal;
@@ -152,9 +153,11 @@ static std::string EncodeNumericViaText(engine::Int128 unscaled, int scale) {
   integer.insert(0, (4 - integer.size() % 4) % 4, '0');
   fraction.append((4 - fraction.size() % 4) % 4, '0');
   std::vector<int16_t> digits;
-  for (size_t i = 0; i < integer.size(); i += 4) digits.push_back(static_cast<int16_t>(std::stoi(integer.substr(i, 4))));
+  for (size_t i = 0; i < integer.size(); i += 4)
+    digits.push_back(static_cast<int16_t>(std::stoi(integer.substr(i, 4))));
   int weight = static_cast<int>(digits.size()) - 1;
-  for (size_t i = 0; i < fraction.size(); i += 4) digits.push_back(static_cast<int16_t>(std::stoi(fraction.substr(i, 4))));
+  for (size_t i = 0; i < fraction.size(); i += 4)
+    digits.push_back(static_cast<int16_t>(std::stoi(fraction.substr(i, 4))));
   size_t first = 0;
   while (first < digits.size() && digits[first] == 0) {
     ++first;
@@ -179,7 +182,8 @@ static std::string EncodeNumericViaText(engine::Int128 unscaled, int scale) {
 }
 
 void AppendNumeric(engine::Int128 unscaled, int scale, std::string* out) {
-  WideInt value = static_cast<WideInt>((static_cast<WideUnsigned>(static_cast<uint64_t>(unscaled.high)) << 64) | unscaled.low);
+  WideInt value =
+      static_cast<WideInt>((static_cast<WideUnsigned>(static_cast<uint64_t>(unscaled.high)) << 64) | unscaled.low);
   bool negative = value < 0;
   WideUnsigned magnitude = negative ? static_cast<WideUnsigned>(-(value + 1)) + 1 : static_cast<WideUnsigned>(value);
   // The fraction is padded to whole base-10000 digits; up to 10^34 that cannot overflow.
@@ -360,9 +364,7 @@ Status CopyInWriter::EncodeScalar(const engine::ColumnVector& column, uint64_t r
     }
     case PgScalar::kDate: {
       auto days = static_cast<int32_t>(column.Integer(row));
-      int32_t pg = days == kDuckDateInfinity    ? INT32_MAX
-                   : days == -kDuckDateInfinity ? INT32_MIN
-                                                : days - kPgEpochDays;
+      int32_t pg = days == kDuckDateInfinity ? INT32_MAX : days == -kDuckDateInfinity ? INT32_MIN : days - kPgEpochDays;
       PutInt32(out, 4);
       PutInt32(out, pg);
       return Status::OK();
@@ -402,8 +404,9 @@ Result<int64_t> CopyInWriter::Finish() {
   open_ = false;
   if (PQputCopyEnd(client_.raw(), nullptr) != 1) return client_.ConnectionError("ending COPY");
   PgResult result(PQgetResult(client_.raw()));
-  Status status = PQresultStatus(result.get()) == PGRES_COMMAND_OK ? Status::OK()
-                                                                    : client_.ResultError(result.get(), "COPY FROM STDIN");
+  Status status = PQresultStatus(result.get()) == PGRES_COMMAND_OK
+                      ? Status::OK()
+                      : client_.ResultError(result.get(), "COPY FROM STDIN");
   while (PGresult* r = PQgetResult(client_.raw())) PQclear(r);
   SLUICE_TRY(status);
   const char* tuples = PQcmdTuples(result.get());

@@ -52,7 +52,8 @@ Result<TextRows> ReplicationConnection::Command(std::string_view command) {
 
 Result<ReplicationSystem> ReplicationConnection::IdentifySystem() {
   SLUICE_ASSIGN_OR_RETURN(auto rows, Command("IDENTIFY_SYSTEM"));
-  if (rows.rows.size() != 1) return Status::DataError("PostgreSQL {}: IDENTIFY_SYSTEM returned {} rows", endpoint(), rows.rows.size());
+  if (rows.rows.size() != 1)
+    return Status::DataError("PostgreSQL {}: IDENTIFY_SYSTEM returned {} rows", endpoint(), rows.rows.size());
   ReplicationSystem system;
   system.system_id = rows.Get(0, "systemid");
   system.timeline = std::atoi(rows.Get(0, "timeline").c_str());
@@ -110,7 +111,8 @@ Result<std::optional<std::string>> ReplicationConnection::Receive(std::chrono::m
     if (n == -1) {  // the server ended the stream: its reason is in the result
       streaming_ = false;
       PgResult result(PQgetResult(conn));
-      if (PQresultStatus(result.get()) == PGRES_FATAL_ERROR) return client_->ResultError(result.get(), "replication stream");
+      if (PQresultStatus(result.get()) == PGRES_FATAL_ERROR)
+        return client_->ResultError(result.get(), "replication stream");
       return Status::Unavailable("PostgreSQL {}: the server ended the replication stream", endpoint());
     }
     if (n == -2) return client_->ConnectionError("reading the replication stream");
@@ -118,7 +120,8 @@ Result<std::optional<std::string>> ReplicationConnection::Receive(std::chrono::m
     if (left.count() <= 0) return std::optional<std::string>();
     pollfd fd{PQsocket(conn), POLLIN, 0};
     int ready = poll(&fd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
-    if (ready < 0 && errno != EINTR) return Status::IoError("PostgreSQL {}: waiting for the replication stream failed", endpoint());
+    if (ready < 0 && errno != EINTR)
+      return Status::IoError("PostgreSQL {}: waiting for the replication stream failed", endpoint());
     if (ready > 0 && PQconsumeInput(conn) == 0) return client_->ConnectionError("reading the replication stream");
   }
 }

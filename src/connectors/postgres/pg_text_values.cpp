@@ -29,7 +29,8 @@ Result<std::string> ArrayTextToJson(std::string_view text) {
   // An explicit lower bound ("[0:2]={1,2,3}") carries no value of its own: the elements follow '='.
   if (!text.empty() && text.front() == '[') {
     size_t eq = text.find('=');
-    if (eq == std::string_view::npos) return Status::DataError("array value '{}' has bounds but no elements", text.substr(0, 80));
+    if (eq == std::string_view::npos)
+      return Status::DataError("array value '{}' has bounds but no elements", text.substr(0, 80));
     text = text.substr(eq + 1);
   }
   if (text.size() < 2 || text.front() != '{' || text.back() != '}') {
@@ -53,7 +54,8 @@ Result<std::string> ArrayTextToJson(std::string_view text) {
       quoted = true;
       ++i;
       for (;; ++i) {
-        if (i >= body.size()) return Status::DataError("unterminated quoted element in array value '{}'", text.substr(0, 80));
+        if (i >= body.size())
+          return Status::DataError("unterminated quoted element in array value '{}'", text.substr(0, 80));
         if (body[i] == '\\') {
           if (++i >= body.size()) return Status::DataError("dangling escape in array value '{}'", text.substr(0, 80));
           element.push_back(body[i]);
@@ -89,14 +91,12 @@ std::string TextToTypedSql(const PgColumn& column, const std::string& column_sql
     return fmt::format("CAST(from_json({}, '[\"VARCHAR\"]') AS {})", column_sql, type);
   }
   switch (column.target.kind) {
-    case engine::ColumnKind::kVarchar:
-      return column_sql;
+    case engine::ColumnKind::kVarchar: return column_sql;
     case engine::ColumnKind::kBool:
       return fmt::format("(CASE {} WHEN 't' THEN true WHEN 'f' THEN false END)", column_sql);
     case engine::ColumnKind::kBlob:  // bytea_output=hex: \x0a0b…
       return fmt::format("from_hex(substr({}, 3))", column_sql);
-    default:
-      return fmt::format("CAST({} AS {})", column_sql, type);
+    default: return fmt::format("CAST({} AS {})", column_sql, type);
   }
 }
 

@@ -91,19 +91,17 @@ class ByteReader {
 
 Result<Tuple> ReadTuple(ByteReader& in) {
   SLUICE_ASSIGN_OR_RETURN(uint16_t count, in.U16());
-  if (count > kMaxTupleColumns) return in.Malformed(fmt::format("a tuple of {} columns (at most {})", count, kMaxTupleColumns));
+  if (count > kMaxTupleColumns)
+    return in.Malformed(fmt::format("a tuple of {} columns (at most {})", count, kMaxTupleColumns));
   // Each column takes at least one byte: a count beyond what is left is refused before allocating.
-  if (count > in.remaining()) return in.Malformed(fmt::format("a tuple of {} columns in {} bytes", count, in.remaining()));
+  if (count > in.remaining())
+    return in.Malformed(fmt::format("a tuple of {} columns in {} bytes", count, in.remaining()));
   Tuple tuple(count);
   for (auto& value : tuple) {
     SLUICE_ASSIGN_OR_RETURN(uint8_t kind, in.U8());
     switch (kind) {
-      case 'n':
-        value.kind = TupleValueKind::kNull;
-        break;
-      case 'u':
-        value.kind = TupleValueKind::kUnchangedToast;
-        break;
+      case 'n': value.kind = TupleValueKind::kNull; break;
+      case 'u': value.kind = TupleValueKind::kUnchangedToast; break;
       case 't': {
         value.kind = TupleValueKind::kText;
         SLUICE_ASSIGN_OR_RETURN(uint32_t length, in.U32());
@@ -111,10 +109,8 @@ Result<Tuple> ReadTuple(ByteReader& in) {
         value.text.assign(text);
         break;
       }
-      case 'b':
-        return in.Malformed("binary tuple data (sluice asks for text: proto_version 1 without binary)");
-      default:
-        return in.Malformed(fmt::format("unknown tuple value kind 0x{:02x}", kind));
+      case 'b': return in.Malformed("binary tuple data (sluice asks for text: proto_version 1 without binary)");
+      default: return in.Malformed(fmt::format("unknown tuple value kind 0x{:02x}", kind));
     }
   }
   return tuple;
@@ -157,7 +153,8 @@ Result<PgOutputMessage> DecodeRelation(ByteReader& in) {
   SLUICE_ASSIGN_OR_RETURN(uint16_t count, in.U16());
   if (count > kMaxTupleColumns) return in.Malformed(fmt::format("a relation of {} columns", count));
   // A column takes at least 10 bytes (flags, empty name, type, modifier).
-  if (size_t{count} * 10 > in.remaining()) return in.Malformed(fmt::format("{} columns in {} bytes", count, in.remaining()));
+  if (size_t{count} * 10 > in.remaining())
+    return in.Malformed(fmt::format("{} columns in {} bytes", count, in.remaining()));
   m.columns.resize(count);
   for (auto& c : m.columns) {
     SLUICE_ASSIGN_OR_RETURN(uint8_t flags, in.U8());
@@ -210,7 +207,8 @@ Result<PgOutputMessage> DecodeDelete(ByteReader& in) {
   DeleteMessage m;
   SLUICE_ASSIGN_OR_RETURN(m.relation, in.U32());
   SLUICE_ASSIGN_OR_RETURN(uint8_t marker, in.U8());
-  if (marker != 'K' && marker != 'O') return in.Malformed(fmt::format("old tuple marker 0x{:02x} instead of 'K' or 'O'", marker));
+  if (marker != 'K' && marker != 'O')
+    return in.Malformed(fmt::format("old tuple marker 0x{:02x} instead of 'K' or 'O'", marker));
   m.old_kind = static_cast<char>(marker);
   SLUICE_ASSIGN_OR_RETURN(m.old_tuple, ReadTuple(in));
   return PgOutputMessage(std::move(m));
@@ -273,13 +271,15 @@ std::string FormatLsn(Lsn lsn) {
 Result<Lsn> ParseLsn(std::string_view text) {
   size_t slash = text.find('/');
   auto bad = [&] { return Status::DataError("'{}' is not a WAL position (pg_lsn such as 16/B374D848)", text); };
-  if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size() || slash > 8 || text.size() - slash - 1 > 8) {
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size() || slash > 8 ||
+      text.size() - slash - 1 > 8) {
     return bad();
   }
   uint32_t high = 0, low = 0;
   auto h = std::from_chars(text.data(), text.data() + slash, high, 16);
   auto l = std::from_chars(text.data() + slash + 1, text.data() + text.size(), low, 16);
-  if (h.ec != std::errc() || h.ptr != text.data() + slash || l.ec != std::errc() || l.ptr != text.data() + text.size()) {
+  if (h.ec != std::errc() || h.ptr != text.data() + slash || l.ec != std::errc() ||
+      l.ptr != text.data() + text.size()) {
     return bad();
   }
   return Lsn{(uint64_t{high} << 32) | low};
@@ -352,7 +352,7 @@ Result<PgOutputMessage> DecodePgOutput(std::string_view bytes) {
 }
 
 std::string_view PgOutputMessageName(const PgOutputMessage& message) {
-  static constexpr const char* kNames[] = {"Begin", "Commit", "Origin", "Relation", "Type",
+  static constexpr const char* kNames[] = {"Begin",  "Commit", "Origin", "Relation", "Type",
                                            "Insert", "Update", "Delete", "Truncate", "Message"};
   return kNames[message.index()];
 }

@@ -69,7 +69,7 @@ struct TupleValue {
 using Tuple = std::vector<TupleValue>;
 
 struct BeginMessage {
-  Lsn final_lsn;  // the commit record's LSN
+  Lsn final_lsn;               // the commit record's LSN
   int64_t commit_time_us = 0;  // PostgreSQL epoch
   uint32_t xid = 0;
 };

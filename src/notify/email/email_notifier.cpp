@@ -62,8 +62,7 @@ class EmailNotifier final : public Notifier {
     std::string message = Compose(notice);
     size_t offset = 0;
     CurlHandle curl;
-    std::string url =
-        fmt::format("{}://{}:{}", smtp_.tls == "tls" ? "smtps" : "smtp", smtp_.host, smtp_.port);
+    std::string url = fmt::format("{}://{}:{}", smtp_.tls == "tls" ? "smtps" : "smtp", smtp_.host, smtp_.port);
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
     if (smtp_.tls == "starttls") curl_easy_setopt(curl.get(), CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
     if (!smtp_.user.empty()) {
@@ -98,8 +97,10 @@ class EmailNotifier final : public Notifier {
         notice.run_id, std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
     std::string body;
     for (char c : NoticeText(notice)) {
-      if (c == '\n') body += "\r\n";
-      else body += c;
+      if (c == '\n')
+        body += "\r\n";
+      else
+        body += c;
     }
     return headers + body;
   }
@@ -141,8 +142,8 @@ Result<std::unique_ptr<Notifier>> CreateEmail(const std::string& name, const con
   SLUICE_ASSIGN_OR_RETURN(auto from, options.Find("from")->AsString());
   SLUICE_ASSIGN_OR_RETURN(auto to, options.Find("to")->AsStringList());
   if (to.empty()) {
-    return Status::Invalid("{}: to: of notification '{}' lists no recipient",
-                           options.Find("to")->location().ToString(), name);
+    return Status::Invalid("{}: to: of notification '{}' lists no recipient", options.Find("to")->location().ToString(),
+                           name);
   }
   return std::unique_ptr<Notifier>(std::make_unique<EmailNotifier>(name, std::move(settings), from, std::move(to)));
 }

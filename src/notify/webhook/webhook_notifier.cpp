@@ -23,13 +23,17 @@ size_t KeepResponseStart(char* data, size_t size, size_t n, void* user) {
 class WebhookNotifier final : public Notifier {
  public:
   WebhookNotifier(std::string name, Secret url, std::string format, Secret token, std::chrono::microseconds timeout)
-      : name_(std::move(name)), url_(std::move(url)), format_(std::move(format)), token_(std::move(token)),
+      : name_(std::move(name)),
+        url_(std::move(url)),
+        format_(std::move(format)),
+        token_(std::move(token)),
         timeout_(timeout) {}
 
   Status Send(const RunNotice& notice) override {
-    std::string body = format_ == "slack"
-                           ? nlohmann::json{{"text", NoticeSubject(notice) + "\n```\n" + NoticeText(notice) + "```"}}.dump()
-                           : NoticeJson(notice).dump();
+    std::string body =
+        format_ == "slack"
+            ? nlohmann::json{{"text", NoticeSubject(notice) + "\n```\n" + NoticeText(notice) + "```"}}.dump()
+            : NoticeJson(notice).dump();
     CurlHandle curl;
     curl_easy_setopt(curl.get(), CURLOPT_URL, url_.Reveal().c_str());
     curl_easy_setopt(curl.get(), CURLOPT_POST, 1L);

@@ -22,15 +22,17 @@ const FieldRule kSecond{"second", 0, 59, {}};
 const FieldRule kMinute{"minute", 0, 59, {}};
 const FieldRule kHour{"hour", 0, 23, {}};
 const FieldRule kDayOfMonth{"day of month", 1, 31, {}};
-const FieldRule kMonth{"month", 1, 12, {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}};
+const FieldRule kMonth{
+    "month", 1, 12, {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}};
 // 7 is accepted as Sunday too; folded to 0 after parsing.
 const FieldRule kDayOfWeek{"day of week", 0, 7, {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}};
 
 Status FieldError(const std::string& expression, const FieldRule& rule, std::string_view text, std::string_view why) {
   std::string names;
   if (!rule.names.empty()) names = fmt::format(" or {}-{}", rule.names.front(), rule.names.back());
-  return Status::Invalid("cron expression '{}': {} field '{}' {} (allowed: {}-{}{}, *, lists a,b, ranges a-b, steps */n)",
-                         expression, rule.name, text, why, rule.min, rule.max, names);
+  return Status::Invalid(
+      "cron expression '{}': {} field '{}' {} (allowed: {}-{}{}, *, lists a,b, ranges a-b, steps */n)", expression,
+      rule.name, text, why, rule.min, rule.max, names);
 }
 
 Result<int> ParseValue(const std::string& expression, const FieldRule& rule, std::string_view field,
@@ -83,7 +85,8 @@ Result<bool> ParseField(const std::string& expression, const FieldRule& rule, co
     } else if (size_t dash = range.find('-'); dash != std::string_view::npos) {
       SLUICE_ASSIGN_OR_RETURN(low, ParseValue(expression, rule, field, range.substr(0, dash)));
       SLUICE_ASSIGN_OR_RETURN(high, ParseValue(expression, rule, field, range.substr(dash + 1)));
-      if (low > high) return FieldError(expression, rule, field, fmt::format("has the range {}-{} backwards", low, high));
+      if (low > high)
+        return FieldError(expression, rule, field, fmt::format("has the range {}-{} backwards", low, high));
     } else {
       SLUICE_ASSIGN_OR_RETURN(low, ParseValue(expression, rule, field, range));
       // "5/15" means from 5 to the end in steps of 15.

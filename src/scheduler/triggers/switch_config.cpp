@@ -9,7 +9,8 @@ TriggerDescriptor SwitchTriggerDescriptor(std::string kind, std::string summary)
   d.kind = kind;
   d.summary = std::move(summary);
   d.value_form = "true or false";
-  d.parse = [kind](const config::Value& item, const TriggerParseContext&) -> Result<std::shared_ptr<const TriggerConfig>> {
+  d.parse = [kind](const config::Value& item,
+                   const TriggerParseContext&) -> Result<std::shared_ptr<const TriggerConfig>> {
     const config::Value& value = *item.Find(kind);
     auto enabled = value.AsBool();
     if (!enabled.ok()) return InvalidAt(value, "must be true or false");

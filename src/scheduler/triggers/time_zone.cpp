@@ -104,8 +104,7 @@ struct TimeZone::PosixRule {
         if (IsLeap(year) && n >= 60) ++day;
         return day;
       }
-      case Date::Form::kZeroBased:
-        return DaysFromCivil(year, 1, 1) + d.a;
+      case Date::Form::kZeroBased: return DaysFromCivil(year, 1, 1) + d.a;
       case Date::Form::kMonthWeekDay: {
         int64_t first = DaysFromCivil(year, d.a, 1);
         int first_wday = static_cast<int>(((first % 7) + 11) % 7);
@@ -201,8 +200,10 @@ class RuleParser {
   // [+-]hh[:mm[:ss]] in seconds.
   std::optional<int32_t> Offset() {
     int sign = 1;
-    if (Eat('-')) sign = -1;
-    else Eat('+');
+    if (Eat('-'))
+      sign = -1;
+    else
+      Eat('+');
     auto h = Number();
     if (!h || *h > 167) return std::nullopt;  // RFC 8536 allows transition times up to 167 hours
     int32_t total = *h * 3600;
@@ -451,8 +452,7 @@ LocalTimeMapping TimeZone::FromLocal(const CivilTime& local) const {
   std::vector<int64_t> valid;
   for (int32_t off : {before, after}) {
     int64_t candidate = wall - off;
-    if (OffsetAtSeconds(candidate) == off &&
-        std::find(valid.begin(), valid.end(), candidate) == valid.end()) {
+    if (OffsetAtSeconds(candidate) == off && std::find(valid.begin(), valid.end(), candidate) == valid.end()) {
       valid.push_back(candidate);
     }
   }
@@ -466,8 +466,10 @@ LocalTimeMapping TimeZone::FromLocal(const CivilTime& local) const {
   const int32_t offset_lo = OffsetAtSeconds(lo);
   while (lo + 1 < hi) {
     int64_t mid = lo + (hi - lo) / 2;
-    if (OffsetAtSeconds(mid) == offset_lo) lo = mid;
-    else hi = mid;
+    if (OffsetAtSeconds(mid) == offset_lo)
+      lo = mid;
+    else
+      hi = mid;
   }
   return {FromUnixSeconds(hi), LocalTimeKind::kSkipped};
 }

@@ -68,10 +68,10 @@ class TimeZone {
   int32_t OffsetAtSeconds(int64_t unix_seconds) const;
 
   std::string name_;
-  std::vector<int64_t> transitions_;       // unix seconds, ascending
-  std::vector<int32_t> offset_after_;      // offset in effect from transitions_[i] on
-  int32_t offset_before_first_ = 0;        // before the first transition (or always, without any)
-  std::unique_ptr<PosixRule> footer_;      // null: the last table offset holds forever
+  std::vector<int64_t> transitions_;   // unix seconds, ascending
+  std::vector<int32_t> offset_after_;  // offset in effect from transitions_[i] on
+  int32_t offset_before_first_ = 0;    // before the first transition (or always, without any)
+  std::unique_ptr<PosixRule> footer_;  // null: the last table offset holds forever
 };
 
 }  // namespace sluice::scheduler::triggers

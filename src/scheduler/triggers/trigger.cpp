@@ -62,8 +62,8 @@ void ParseItem(const TriggerRegistry& registry, const config::Value& item, const
     const std::string& first = item.entries().front().first;
     std::string nearest = NearestWord(first, registry.Names());
     std::string where = item.KeyLocation(first).ToString();
-    errors->push_back(fmt::format("{}unknown trigger kind '{}' in triggers of pipeline '{}'{}", where.empty() ? "" : where + ": ",
-                                  first, pipeline,
+    errors->push_back(fmt::format("{}unknown trigger kind '{}' in triggers of pipeline '{}'{}",
+                                  where.empty() ? "" : where + ": ", first, pipeline,
                                   nearest.empty() ? fmt::format(" (expected one of: {})", kinds_text)
                                                   : fmt::format(" (did you mean '{}'?)", nearest)));
     return;
@@ -111,8 +111,8 @@ Result<std::vector<TriggerSpec>> ParseTriggers(const TriggerRegistry& registry, 
   std::vector<TriggerSpec> specs;
   if (triggers.IsNull()) return specs;
   if (!triggers.IsList()) {
-    return InvalidAt(triggers, fmt::format("triggers of pipeline '{}' must be a list (items starting with '- ')",
-                                           pipeline));
+    return InvalidAt(triggers,
+                     fmt::format("triggers of pipeline '{}' must be a list (items starting with '- ')", pipeline));
   }
   std::vector<std::string> errors;
   std::map<std::string, int> per_kind;
@@ -135,10 +135,11 @@ Status CheckTriggerReferences(const std::vector<TriggerSpec>& specs, const std::
       if (std::find(project_pipelines.begin(), project_pipelines.end(), name) != project_pipelines.end()) continue;
       std::string nearest = NearestWord(name, project_pipelines);
       std::string where = spec.location.ToString();
-      errors.push_back(fmt::format("{}{} trigger of pipeline '{}' names pipeline '{}', which the project does not have{}",
-                                   where.empty() ? "" : where + ": ", spec.kind, pipeline, name,
-                                   nearest.empty() ? fmt::format(" (pipelines: {})", Join(project_pipelines, ", "))
-                                                   : fmt::format(" (did you mean '{}'?)", nearest)));
+      errors.push_back(
+          fmt::format("{}{} trigger of pipeline '{}' names pipeline '{}', which the project does not have{}",
+                      where.empty() ? "" : where + ": ", spec.kind, pipeline, name,
+                      nearest.empty() ? fmt::format(" (pipelines: {})", Join(project_pipelines, ", "))
+                                      : fmt::format(" (did you mean '{}'?)", nearest)));
     }
   }
   return config::ErrorsToStatus(errors);

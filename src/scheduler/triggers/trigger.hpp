@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/registry.hpp"
 #include "common/clock.hpp"
+#include "common/registry.hpp"
 #include "common/status.hpp"
 #include "config/options.hpp"
 #include "config/value.hpp"
@@ -87,7 +87,7 @@ class PolledTrigger {
 
 /// One file of a watched folder or prefix, as one listing saw it.
 struct ListedFile {
-  std::string key;    // relative to the watched folder or prefix
+  std::string key;  // relative to the watched folder or prefix
   uint64_t size = 0;
   std::string stamp;  // changes when the file is replaced (S3: the ETag; a local file: its mtime)
 };

@@ -85,15 +85,16 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     std::string name = ToLower(line.substr(0, colon));
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
     t->response->headers[name] = std::string(value);
   }
   return size * count;
 }
 
 bool RetryableHttp(long status, const std::string& code) {
-  return status == 429 || status >= 500 || code == "SlowDown" || code == "RequestTimeout" ||
-         code == "InternalError" || code == "ServiceUnavailable";
+  return status == 429 || status >= 500 || code == "SlowDown" || code == "RequestTimeout" || code == "InternalError" ||
+         code == "ServiceUnavailable";
 }
 
 std::chrono::milliseconds Backoff(const S3Options& options, int attempt) {
@@ -121,8 +122,8 @@ S3Client::~S3Client() = default;
 Result<std::unique_ptr<S3Client>> S3Client::Make(S3Options options) {
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   if (!options.credentials) return Status::Internal("S3 client made without credentials");
-  std::string endpoint = options.endpoint.empty() ? fmt::format("https://s3.{}.amazonaws.com", options.region)
-                                                  : options.endpoint;
+  std::string endpoint =
+      options.endpoint.empty() ? fmt::format("https://s3.{}.amazonaws.com", options.region) : options.endpoint;
   std::unique_ptr<S3Client> client(new S3Client(std::move(options)));
   size_t sep = endpoint.find("://");
   if (sep == std::string::npos) {
@@ -173,7 +174,8 @@ Result<S3Response> S3Client::SendOnce(const S3Request& request, bool* retryable)
   std::string host = path_style || request.bucket.empty() ? host_header_ : request.bucket + "." + host_header_;
   std::string authority = path_style || request.bucket.empty() ? authority_ : request.bucket + "." + authority_;
   std::string path = "/";
-  if (path_style && !request.bucket.empty()) path += UriEncode(request.bucket, false) + (request.key.empty() ? "" : "/");
+  if (path_style && !request.bucket.empty())
+    path += UriEncode(request.bucket, false) + (request.key.empty() ? "" : "/");
   path += UriEncode(request.key, true);
 
   SignableRequest signable;
@@ -262,8 +264,8 @@ Result<S3Response> S3Client::SendOnce(const S3Request& request, bool* retryable)
   }
   if (response.status == 404) return Status::NotFound("S3 {} {}: not found ({})", what, object, detail);
   if (response.status == 403 || response.status == 401) {
-    return Status::IoError("S3 {} {}: access denied ({}); check the S3 credentials and the bucket's permissions",
-                           what, object, detail);
+    return Status::IoError("S3 {} {}: access denied ({}); check the S3 credentials and the bucket's permissions", what,
+                           object, detail);
   }
   if (response.status == 412) {
     return Status::Conflict("S3 {} {}: the object changed during the operation ({})", what, object, detail);
@@ -305,11 +307,16 @@ std::string XmlUnescape(std::string_view text) {
       continue;
     }
     std::string_view entity = text.substr(i + 1, semi - i - 1);
-    if (entity == "amp") out.push_back('&');
-    else if (entity == "lt") out.push_back('<');
-    else if (entity == "gt") out.push_back('>');
-    else if (entity == "quot") out.push_back('"');
-    else if (entity == "apos") out.push_back('\'');
+    if (entity == "amp")
+      out.push_back('&');
+    else if (entity == "lt")
+      out.push_back('<');
+    else if (entity == "gt")
+      out.push_back('>');
+    else if (entity == "quot")
+      out.push_back('"');
+    else if (entity == "apos")
+      out.push_back('\'');
     else if (!entity.empty() && entity[0] == '#') {
       unsigned long code = entity.size() > 1 && (entity[1] == 'x' || entity[1] == 'X')
                                ? std::strtoul(std::string(entity.substr(2)).c_str(), nullptr, 16)

@@ -61,8 +61,8 @@ class S3Client {
   Result<S3Response> SendOnce(const S3Request& request, bool* retryable);
 
   S3Options options_;
-  std::string scheme_;     // "http" or "https"
-  std::string authority_;  // host[:port] as given
+  std::string scheme_;       // "http" or "https"
+  std::string authority_;    // host[:port] as given
   std::string host_header_;  // host, plus port unless it is the scheme's default
   std::unique_ptr<CurlHandlePool> pool_;
 };

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <fstream>
@@ -96,7 +96,9 @@ class S3ObjectStore final : public ObjectStore {
   S3ObjectStore(std::unique_ptr<S3Client> client, std::string bucket, std::string prefix)
       : client_(std::move(client)), bucket_(std::move(bucket)), prefix_(std::move(prefix)) {}
 
-  std::string Describe() const override { return prefix_.empty() ? "s3://" + bucket_ : "s3://" + bucket_ + "/" + prefix_; }
+  std::string Describe() const override {
+    return prefix_.empty() ? "s3://" + bucket_ : "s3://" + bucket_ + "/" + prefix_;
+  }
 
   std::string FullKey(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "/" + key; }
   S3Client& client() { return *client_; }
@@ -135,7 +137,9 @@ class S3ObjectStore final : public ObjectStore {
     auto open = [&]() -> Status {
       if (out.is_open()) out.close();
       out.open(partial, std::ios::binary | std::ios::trunc);
-      if (!out) return Status::IoError("cannot write {} (download of {})", partial.string(), S3Client::Name(bucket_, FullKey(key)));
+      if (!out)
+        return Status::IoError("cannot write {} (download of {})", partial.string(),
+                               S3Client::Name(bucket_, FullKey(key)));
       return Status::OK();
     };
     SLUICE_TRY(open());
@@ -213,9 +217,8 @@ class S3ObjectStore final : public ObjectStore {
     while (true) {
       S3Request request;
       request.bucket = bucket_;
-      request.query = {{"list-type", "2"},
-                       {"max-keys", std::to_string(client_->options().list_page_size)},
-                       {"prefix", full_prefix}};
+      request.query = {
+          {"list-type", "2"}, {"max-keys", std::to_string(client_->options().list_page_size)}, {"prefix", full_prefix}};
       if (!token.empty()) request.query.emplace_back("continuation-token", token);
       request.what = fmt::format("list (prefix '{}') of", full_prefix);
       SLUICE_ASSIGN_OR_RETURN(auto response, client_->Send(request));
@@ -305,8 +308,8 @@ class S3ObjectStore final : public ObjectStore {
 
  private:
   Status OffsetPastEnd(const std::string& key, uint64_t offset, uint64_t size) const {
-    return Status::Invalid("read of {} at offset {}: the object has only {} bytes", S3Client::Name(bucket_, FullKey(key)),
-                           offset, size);
+    return Status::Invalid("read of {} at offset {}: the object has only {} bytes",
+                           S3Client::Name(bucket_, FullKey(key)), offset, size);
   }
 
   std::unique_ptr<S3Client> client_;
@@ -332,7 +335,8 @@ class S3ObjectWriter final : public ObjectWriter {
     while (!data.empty()) {
       // Until the upload is known to be multipart, keep up to the threshold; then flush whole parts.
       uint64_t limit = upload_id_.empty() ? threshold_ : part_size_;
-      size_t take = static_cast<size_t>(std::min<uint64_t>(data.size(), limit - std::min<uint64_t>(limit, buffer_.size())));
+      size_t take =
+          static_cast<size_t>(std::min<uint64_t>(data.size(), limit - std::min<uint64_t>(limit, buffer_.size())));
       if (take == 0) {
         Status st = FlushParts();
         if (!st.ok()) {
@@ -392,7 +396,8 @@ class S3ObjectWriter final : public ObjectWriter {
       request.what = "start multipart upload of";
       SLUICE_ASSIGN_OR_RETURN(auto response, store_->client().Send(request));
       upload_id_ = XmlFirst(response.body, "UploadId");
-      if (upload_id_.empty()) return Status::IoError("S3 start multipart upload of {}: no UploadId in the answer", Name());
+      if (upload_id_.empty())
+        return Status::IoError("S3 start multipart upload of {}: no UploadId in the answer", Name());
     }
     while (buffer_.size() >= part_size_) {
       std::string part = buffer_.substr(0, part_size_);
@@ -512,7 +517,8 @@ Status S3ObjectStore::PutFile(const std::string& key, const fs::path& local, boo
   std::ifstream in(local, std::ios::binary);
   if (!in) {
     std::error_code ec;
-    if (!fs::exists(local, ec)) return Status::NotFound("upload to {}: local file {} does not exist", Describe(), local.string());
+    if (!fs::exists(local, ec))
+      return Status::NotFound("upload to {}: local file {} does not exist", Describe(), local.string());
     return Status::IoError("upload to {}: cannot read {}", Describe(), local.string());
   }
   SLUICE_ASSIGN_OR_RETURN(auto writer, OpenWrite(key));

@@ -69,10 +69,12 @@ EnvLookup ProcessEnvironment() {
 
 Result<S3Options> CompleteS3Options(S3Options options, const EnvLookup& getenv) {
   if (options.region.empty()) {
-    options.region = NonEmpty(getenv, "AWS_REGION").value_or(NonEmpty(getenv, "AWS_DEFAULT_REGION").value_or("us-east-1"));
+    options.region =
+        NonEmpty(getenv, "AWS_REGION").value_or(NonEmpty(getenv, "AWS_DEFAULT_REGION").value_or("us-east-1"));
   }
   if (options.endpoint.empty()) {
-    options.endpoint = NonEmpty(getenv, "AWS_ENDPOINT_URL_S3").value_or(NonEmpty(getenv, "AWS_ENDPOINT_URL").value_or(""));
+    options.endpoint =
+        NonEmpty(getenv, "AWS_ENDPOINT_URL_S3").value_or(NonEmpty(getenv, "AWS_ENDPOINT_URL").value_or(""));
   }
   if (!options.path_style) options.path_style = !options.endpoint.empty();
   if (options.credentials) {
@@ -84,10 +86,12 @@ Result<S3Options> CompleteS3Options(S3Options options, const EnvLookup& getenv) 
   auto key_id = NonEmpty(getenv, "AWS_ACCESS_KEY_ID");
   auto secret = NonEmpty(getenv, "AWS_SECRET_ACCESS_KEY");
   if (key_id && secret) {
-    options.credentials = Credentials{*key_id, Secret(*secret), Secret(NonEmpty(getenv, "AWS_SESSION_TOKEN").value_or(""))};
+    options.credentials =
+        Credentials{*key_id, Secret(*secret), Secret(NonEmpty(getenv, "AWS_SESSION_TOKEN").value_or(""))};
     return options;
   }
-  std::string profile = !options.profile.empty() ? options.profile : NonEmpty(getenv, "AWS_PROFILE").value_or("default");
+  std::string profile =
+      !options.profile.empty() ? options.profile : NonEmpty(getenv, "AWS_PROFILE").value_or("default");
   std::filesystem::path file;
   if (auto custom = NonEmpty(getenv, "AWS_SHARED_CREDENTIALS_FILE")) {
     file = *custom;

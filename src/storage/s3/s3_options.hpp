@@ -18,8 +18,8 @@ EnvLookup ProcessEnvironment();
 /// How to reach an S3-compatible service. Empty strings mean "not set here": CompleteS3Options fills
 /// them from the AWS environment variables and the shared credentials file.
 struct S3Options {
-  std::string endpoint;  // "http(s)://host[:port]"; "" = AWS (https://s3.<region>.amazonaws.com)
-  std::string region;    // "" = AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  std::string endpoint;            // "http(s)://host[:port]"; "" = AWS (https://s3.<region>.amazonaws.com)
+  std::string region;              // "" = AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
   std::optional<bool> path_style;  // unset = true with an endpoint (local servers), false for AWS
   /// Turning this off accepts any certificate: only for throwaway test endpoints.
   bool verify_tls = true;

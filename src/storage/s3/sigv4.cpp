@@ -131,8 +131,9 @@ std::string CanonicalRequest(const SignableRequest& request, const HeaderList& h
     if (!signed_names.empty()) signed_names.push_back(';');
     signed_names += name;
   }
-  return fmt::format("{}\n{}\n{}\n{}\n{}\n{}", request.method, request.encoded_path.empty() ? "/" : request.encoded_path,
-                     canonical_query, header_block, signed_names, request.payload_hash);
+  return fmt::format("{}\n{}\n{}\n{}\n{}\n{}", request.method,
+                     request.encoded_path.empty() ? "/" : request.encoded_path, canonical_query, header_block,
+                     signed_names, request.payload_hash);
 }
 
 HeaderList SignV4(const SignableRequest& request, const Credentials& credentials, std::string_view region,
@@ -140,7 +141,8 @@ HeaderList SignV4(const SignableRequest& request, const Credentials& credentials
   const std::string amz_date = FormatUtc(now, "%Y%m%dT%H%M%SZ");
   const std::string day = amz_date.substr(0, 8);
   HeaderList added = {{"x-amz-date", amz_date}, {"x-amz-content-sha256", request.payload_hash}};
-  if (!credentials.session_token.empty()) added.emplace_back("x-amz-security-token", credentials.session_token.Reveal());
+  if (!credentials.session_token.empty())
+    added.emplace_back("x-amz-security-token", credentials.session_token.Reveal());
 
   HeaderList signed_headers = request.headers;
   signed_headers.emplace_back("host", request.host);
@@ -158,9 +160,8 @@ HeaderList SignV4(const SignableRequest& request, const Credentials& credentials
   key = HmacSha256(key, "s3");
   key = HmacSha256(key, "aws4_request");
   const std::string signature = HexEncode(HmacSha256(key, string_to_sign));
-  added.emplace_back("Authorization",
-                     fmt::format("AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={}, Signature={}",
-                                 credentials.access_key_id, scope, Join(names, ";"), signature));
+  added.emplace_back("Authorization", fmt::format("AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={}, Signature={}",
+                                                  credentials.access_key_id, scope, Join(names, ";"), signature));
   return added;
 }
 

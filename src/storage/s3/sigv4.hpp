@@ -39,7 +39,8 @@ std::vector<std::pair<std::string, std::string>> SignV4(const SignableRequest& r
                                                         std::string_view region, TimePoint now);
 
 /// The canonical request (exposed for tests and diagnostics).
-std::string CanonicalRequest(const SignableRequest& request, const std::vector<std::pair<std::string, std::string>>& headers);
+std::string CanonicalRequest(const SignableRequest& request,
+                             const std::vector<std::pair<std::string, std::string>>& headers);
 
 /// RFC 3986 percent-encoding of every byte except unreserved ones (A-Z a-z 0-9 - _ . ~); '/' is kept
 /// when `keep_slash` (object key paths).

@@ -38,8 +38,7 @@ CheckDescriptor NotNullCheckDescriptor() {
             SLUICE_ASSIGN_OR_RETURN(auto columns, CheckColumns(options, where));
             std::vector<std::string> nulls;
             for (const auto& c : columns) nulls.push_back(Column(c) + " IS NULL");
-            return MakeCheck<PredicateCheck>(fmt::format("not_null({})", Join(columns, ", ")),
-                                                    Join(nulls, " OR "));
+            return MakeCheck<PredicateCheck>(fmt::format("not_null({})", Join(columns, ", ")), Join(nulls, " OR "));
           }};
 }
 
@@ -77,7 +76,8 @@ CheckDescriptor RangeCheckDescriptor() {
             if (const auto* max = options.Find("max")) {
               outside.push_back(fmt::format("{} > {}", Column(column), SqlQuote(max->scalar())));
             }
-            if (outside.empty()) return Status::Invalid("{}: {} needs min:, max: or both", options.location().ToString(), where);
+            if (outside.empty())
+              return Status::Invalid("{}: {} needs min:, max: or both", options.location().ToString(), where);
             return MakeCheck<PredicateCheck>(fmt::format("range({})", column), Join(outside, " OR "));
           }};
 }
@@ -107,7 +107,7 @@ CheckDescriptor ExpressionCheckDescriptor() {
                                      options.location().ToString(), where);
             }
             return MakeCheck<PredicateCheck>(fmt::format("expression({})", options.scalar()),
-                                                    fmt::format("NOT ({})", options.scalar()));
+                                             fmt::format("NOT ({})", options.scalar()));
           }};
 }
 

@@ -9,7 +9,6 @@
 namespace sluice::transforms {
 namespace {
 
-
 /// A table check: SQL over the output (`{relation}` placeholder) giving one row with `failed`
 /// (rows failing) and `detail` (a sentence, may be NULL when nothing fails).
 class QueryCheck : public Check {
@@ -128,8 +127,8 @@ CheckDescriptor ForeignKeyCheckDescriptor() {
                 fmt::format("SELECT count(*) AS failed, count(*) || ' rows have a {} missing from {}' AS detail FROM "
                             "{{relation}} AS o WHERE o.{} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {}.{} AS r WHERE "
                             "r.{} = o.{})",
-                            column, references, SqlIdent(column), SqlIdent(zone), SqlIdent(table),
-                            SqlIdent(ref_column), SqlIdent(column)));
+                            column, references, SqlIdent(column), SqlIdent(zone), SqlIdent(table), SqlIdent(ref_column),
+                            SqlIdent(column)));
           }};
 }
 

@@ -452,7 +452,8 @@ TEST_P(MetadataStoreConformance, WindowJobsAreUpsertedWithTheirStateAndListedInO
   EXPECT_EQ(loans.lower_bound, std::optional<int64_t>(1));
   EXPECT_EQ(loans.upper_bound, std::optional<int64_t>(100));
   EXPECT_EQ(loans.num_partitions, std::optional<int64_t>(4));
-  EXPECT_EQ(store_->GetState("deposits/deposits", "source").value(), std::optional<std::string>(R"({"window_start":"a"})"));
+  EXPECT_EQ(store_->GetState("deposits/deposits", "source").value(),
+            std::optional<std::string>(R"({"window_start":"a"})"));
 
   // Replacing keeps one row per (pipeline, job) and its creation time.
   clock_->Advance(std::chrono::seconds(5));
@@ -571,8 +572,8 @@ TEST_P(MetadataStoreConformance, RunsAreInsertedUpdatedListedAndFound) {
   EXPECT_THAT(ids(store_->ListRuns(2).value()), ElementsAre("20261123T120000Z-cccc33", "20261123T110000Z-bbbb22"));
   EXPECT_THAT(ids(store_->ListRuns(10, "birds").value()),
               ElementsAre("20261123T120000Z-cccc33", "20261123T100000Z-aaaa11"));
-  EXPECT_THAT(ids(store_->RunningRuns().value()), ElementsAre("20261123T100000Z-aaaa11", "20261123T110000Z-bbbb22",
-                                                               "20261123T120000Z-cccc33"));
+  EXPECT_THAT(ids(store_->RunningRuns().value()),
+              ElementsAre("20261123T100000Z-aaaa11", "20261123T110000Z-bbbb22", "20261123T120000Z-cccc33"));
 
   RunRecord finished = MakeRun("20261123T110000Z-bbbb22", "orders", kStart + hours(1));
   finished.job = "load";

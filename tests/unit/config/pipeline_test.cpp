@@ -290,9 +290,11 @@ TEST_F(PipelineTest, TheContractsScenarioTwoPipelineLoads) {
 }
 
 TEST_F(PipelineTest, SqlJobMistakesAreNamed) {
-  std::string both = LoadError("both", "sql: { connection: registry, file: a.sql }\nsource: { type: files, path: x }\n"
-                                       "target: { zone: raw, table: t }\n");
-  EXPECT_THAT(both, HasSubstr("pipelines/both.yaml:2:1: pipeline 'both' has sql: and source:; a sql: job only runs SQL"));
+  std::string both = LoadError("both",
+                               "sql: { connection: registry, file: a.sql }\nsource: { type: files, path: x }\n"
+                               "target: { zone: raw, table: t }\n");
+  EXPECT_THAT(both,
+              HasSubstr("pipelines/both.yaml:2:1: pipeline 'both' has sql: and source:; a sql: job only runs SQL"));
   EXPECT_THAT(both, HasSubstr("pipelines/both.yaml:3:1: pipeline 'both' has sql: and target:"));
   EXPECT_THAT(LoadError("neither", "sql: { connection: registry }\n"),
               HasSubstr("sql of pipeline 'neither' needs exactly one of file: (a .sql file in the project) or script: "

@@ -11,9 +11,9 @@ namespace sluice::config {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::FakeEnv;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::FakeEnv;
 using testing::TempDir;
 
 const std::vector<OptionSpec> kSpecs = {
@@ -111,7 +111,8 @@ TEST(SecretOptionsTest, CredentialHeadersMustBeReferences) {
   EXPECT_THAT(errors[0], Not(HasSubstr("abc123")));
   Parsed parsed = Parse("headers: { Authorization: \"Bearer ${env:TOKEN}\", Accept: text/csv }\n", {{"TOKEN", "t0k"}});
   EXPECT_THAT(Validate(parsed), ElementsAre());
-  EXPECT_EQ(parsed.redactor->Apply("Authorization: Bearer t0k; Accept: text/csv"), "Authorization: ***; Accept: text/csv");
+  EXPECT_EQ(parsed.redactor->Apply("Authorization: Bearer t0k; Accept: text/csv"),
+            "Authorization: ***; Accept: text/csv");
 }
 
 TEST(SecretOptionsTest, AsSecretRegistersTheValue) {

@@ -7,8 +7,8 @@
 namespace sluice::config {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FakeEnv;
+using ::testing::HasSubstr;
 using testing::TempDir;
 
 ParseOptions NoEnv() {

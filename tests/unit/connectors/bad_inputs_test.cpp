@@ -77,7 +77,7 @@ TEST_F(BadInputsTest, CsvWithMixedLineEndingsLoadsEveryRow) {
   auto rows = conn_->Query("SELECT id, name, amount::VARCHAR AS amount, _source_file FROM src ORDER BY id");
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->rows.size(), 5u);
-  EXPECT_EQ(rows->Get(0, "amount"), "1.5");  // no '\r' left on the last column
+  EXPECT_EQ(rows->Get(0, "amount"), "1.5");         // no '\r' left on the last column
   EXPECT_EQ(rows->Get(1, "name"), "two\r\nlines");  // quoted contents are data: unchanged
   EXPECT_EQ(rows->Get(2, "amount"), "3.5");
   EXPECT_EQ(rows->Get(4, "name"), "e, quoted");

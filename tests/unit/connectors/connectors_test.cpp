@@ -118,11 +118,11 @@ TEST(ZipExtractTest, RefusesMembersEscapingTheFolder) {
   auto le16 = [](uint16_t v) { return std::string{static_cast<char>(v & 0xff), static_cast<char>(v >> 8)}; };
   auto le32 = [&](uint32_t v) { return le16(v & 0xffff) + le16(v >> 16); };
   uint32_t crc = 0x8cdc1683;  // crc32("x")
-  std::string local = le32(0x04034b50) + le16(10) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc) +
-                      le32(1) + le32(1) + le16(static_cast<uint16_t>(name.size())) + le16(0) + name + data;
-  std::string central = le32(0x02014b50) + le16(20) + le16(10) + le16(0) + le16(0) + le16(0) + le16(0) +
-                        le32(crc) + le32(1) + le32(1) + le16(static_cast<uint16_t>(name.size())) + le16(0) +
-                        le16(0) + le16(0) + le16(0) + le32(0) + le32(0) + name;
+  std::string local = le32(0x04034b50) + le16(10) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc) + le32(1) +
+                      le32(1) + le16(static_cast<uint16_t>(name.size())) + le16(0) + name + data;
+  std::string central = le32(0x02014b50) + le16(20) + le16(10) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc) +
+                        le32(1) + le32(1) + le16(static_cast<uint16_t>(name.size())) + le16(0) + le16(0) + le16(0) +
+                        le16(0) + le32(0) + le32(0) + name;
   std::string end = le32(0x06054b50) + le16(0) + le16(0) + le16(1) + le16(1) +
                     le32(static_cast<uint32_t>(central.size())) + le32(static_cast<uint32_t>(local.size())) + le16(0);
   dir.Write("evil.zip", local + central + end);
@@ -224,8 +224,7 @@ TEST_F(FilesReadTest, SkipsInputsAlreadyInTheCheckpoint) {
 TEST_F(FilesReadTest, UnknownOptionIsRejectedWithHint) {
   auto reader = OpenSource("path: in/*.csv\ndelimeter: ';'\n");
   ASSERT_FALSE(reader.ok());
-  EXPECT_NE(reader.status().message().find("did you mean 'delimiter'"), std::string::npos)
-      << reader.status().message();
+  EXPECT_NE(reader.status().message().find("did you mean 'delimiter'"), std::string::npos) << reader.status().message();
 }
 
 TEST_F(FilesReadTest, MixedFormatsNeedAnExplicitFormat) {
@@ -279,8 +278,9 @@ TEST(LakeSinkTest, PartitionFilesOverTheTargetSizeAreSplit) {
   ASSERT_TRUE(conn.ok());
   LakeWriteRequest request;
   // Partition 0 holds 600k incompressible rows (several MB), partition 1 ten rows.
-  request.select_sql = "SELECT CASE WHEN i < 600000 THEN 0 ELSE 1 END AS bucket, md5(i::VARCHAR) AS v "
-                       "FROM range(600010) t(i)";
+  request.select_sql =
+      "SELECT CASE WHEN i < 600000 THEN 0 ELSE 1 END AS bucket, md5(i::VARCHAR) AS v "
+      "FROM range(600010) t(i)";
   request.staging_dir = dir.path() / "staging";
   request.data_prefix = "silver/t";
   request.partition_by = {"bucket"};
@@ -298,8 +298,8 @@ TEST(LakeSinkTest, PartitionFilesOverTheTargetSizeAreSplit) {
     EXPECT_TRUE(fs::exists(f.local)) << f.local;
     // About the target: DuckDB rotates after the row group that crosses it.
     EXPECT_LT(static_cast<uint64_t>(f.bytes), 2 * request.target_file_bytes) << f.key;
-    auto rows = (*conn)->Query("SELECT count(*) AS n FROM read_parquet('" + f.local.string() +
-                               "', hive_partitioning = false)");
+    auto rows =
+        (*conn)->Query("SELECT count(*) AS n FROM read_parquet('" + f.local.string() + "', hive_partitioning = false)");
     ASSERT_TRUE(rows.ok()) << rows.status();
     EXPECT_EQ(rows->GetInt(0, "n"), f.rows);
   }
@@ -502,9 +502,10 @@ TEST_F(PostgresBindTest, ConnectionFailureNamesEndpointNotPassword) {
     port = ntohs(addr.sin_port);
     ::close(fd);
   }
-  std::string yaml = fmt::format("url: postgresql://etl@127.0.0.1:{}/registry\npassword: \"${{env:TEST_PG_PASSWORD}}\"\ntable: t\n"
-                                 "connect_timeout: 2s\n",
-                                 port);
+  std::string yaml = fmt::format(
+      "url: postgresql://etl@127.0.0.1:{}/registry\npassword: \"${{env:TEST_PG_PASSWORD}}\"\ntable: t\n"
+      "connect_timeout: 2s\n",
+      port);
   auto source = Bind("full", yaml, "registry");
   ASSERT_TRUE(source.ok()) << source.status();
   ManualClock clock(TimePoint{});

@@ -26,10 +26,12 @@ class LakeSinkFieldIdsTest : public ::testing::Test {
   }
   /// name -> field id of the top-level columns of a written file.
   std::map<std::string, std::string> FieldIds(const fs::path& file) {
-    auto schema = conn_->Query("SELECT name, field_id FROM parquet_schema('" + file.string() + "') WHERE name <> 'duckdb_schema'");
+    auto schema = conn_->Query("SELECT name, field_id FROM parquet_schema('" + file.string() +
+                               "') WHERE name <> 'duckdb_schema'");
     EXPECT_TRUE(schema.ok()) << schema.status();
     std::map<std::string, std::string> ids;
-    for (size_t r = 0; schema.ok() && r < schema->rows.size(); ++r) ids[schema->Get(r, "name")] = schema->Get(r, "field_id");
+    for (size_t r = 0; schema.ok() && r < schema->rows.size(); ++r)
+      ids[schema->Get(r, "name")] = schema->Get(r, "field_id");
     return ids;
   }
 
@@ -59,7 +61,8 @@ TEST_F(LakeSinkFieldIdsTest, StatisticsCombineRowGroupsAsTypedValues) {
   // 300000 rows make three row groups; as text, "99999" would be the maximum of ids 0..299999.
   LakeWriteRequest request;
   request.select_sql =
-      "SELECT i AS id, CASE WHEN i % 10 = 0 THEN NULL ELSE i * 0.5::DOUBLE END AS half, DATE '2024-01-01' + (i % 3)::INTEGER "
+      "SELECT i AS id, CASE WHEN i % 10 = 0 THEN NULL ELSE i * 0.5::DOUBLE END AS half, DATE '2024-01-01' + (i % "
+      "3)::INTEGER "
       "AS day, (i % 7)::DECIMAL(9,2) - 3 AS d, TIMESTAMP '1970-01-01 00:00:01' AS ts FROM range(300000) t(i)";
   request.staging_dir = dir_ / "staging";
   request.data_prefix = "raw/t";

@@ -52,8 +52,9 @@ class PostgresUnderTest final : public SourceUnderTest {
   SourceDescriptor Descriptor() const override { return PostgresSourceDescriptor(); }
   Result<std::string> CreateInput(const fs::path& /*root*/) override {
     SLUICE_TRY(Start());
-    SLUICE_TRY(Run("DROP TABLE IF EXISTS conformance; CREATE TABLE conformance (id bigint PRIMARY KEY, name text); "
-                   "INSERT INTO conformance VALUES (1, 'a'), (2, 'b'), (3, 'c')"));
+    SLUICE_TRY(
+        Run("DROP TABLE IF EXISTS conformance; CREATE TABLE conformance (id bigint PRIMARY KEY, name text); "
+            "INSERT INTO conformance VALUES (1, 'a'), (2, 'b'), (3, 'c')"));
     return fmt::format("url: {}\npassword: \"${{env:CONFORMANCE_PG_PASSWORD}}\"\ntable: conformance\n", server_->url);
   }
   Status AddRows(const fs::path& /*root*/) override { return Run("INSERT INTO conformance VALUES (4, 'd'), (5, 'e')"); }
@@ -120,7 +121,8 @@ class SourceConformance : public ::testing::TestWithParam<std::string>, protecte
   Result<std::vector<int64_t>> ReadAll(Source& source, const Checkpoint& checkpoint, Checkpoint* next = nullptr) {
     fs::path work = root_ / fmt::format("work-{}", ++runs_);
     fs::create_directories(work);
-    SLUICE_ASSIGN_OR_RETURN(auto reader, source.Open(checkpoint, RunContext{clock_, work, fmt::format("run-{}", runs_)}));
+    SLUICE_ASSIGN_OR_RETURN(auto reader,
+                            source.Open(checkpoint, RunContext{clock_, work, fmt::format("run-{}", runs_)}));
     std::vector<int64_t> ids;
     if (!reader->NothingToRead()) {
       EXPECT_FALSE(reader->PendingSummary().empty());

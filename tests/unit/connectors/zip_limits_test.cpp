@@ -123,7 +123,8 @@ TEST(ZipLimitsTest, RealisticDataUnpacksUnderTheDefaults) {
   ScratchDir dir;
   std::string csv = RealisticCsv(200'000);  // several MB, compresses a few to one
   std::string repetitive;
-  for (int i = 0; repetitive.size() < (4u << 20); ++i) repetitive += "2024-01-01,OK,shipped,EUR," + std::to_string(i) + "\n";
+  for (int i = 0; repetitive.size() < (4u << 20); ++i)
+    repetitive += "2024-01-01,OK,shipped,EUR," + std::to_string(i) + "\n";
   WriteZip(dir.path() / "ok.zip", {{"data.csv", csv}, {"status.csv", repetitive}, {"tiny.csv", "a\n"}});
   auto extracted = ExtractZip(dir.path() / "ok.zip", dir.path() / "out");
   ASSERT_TRUE(extracted.ok()) << extracted.status();

@@ -27,7 +27,8 @@ class CountingProducer final : public RowProducer {
     }
     while (rows.ChunkRoom() > 0 && next_ < last_) {
       if (fail_after_ >= 0 && produced_ == fail_after_) {
-        return Status(StatusCode::kDataError, "source row " + std::to_string(next_) + " is malformed", /*retryable=*/true);
+        return Status(StatusCode::kDataError, "source row " + std::to_string(next_) + " is malformed",
+                      /*retryable=*/true);
       }
       rows.SetInt64(0, next_);
       if (next_ % 7 != 0) rows.SetVarchar(1, "name-" + std::to_string(next_));
@@ -131,8 +132,9 @@ TEST_F(RowStreamTest, AParallelCopyDrivesEachProducerOnItsOwnThread) {
   auto stream = RowStream::Create(*conn_, "parallel", Columns(), TwoProducers(&threads, &threads_mutex));
   ASSERT_TRUE(stream.ok()) << stream.status();
   // Unordered output (as the lake writer asks for) lets DuckDB run the scan on several threads.
-  Status copied = conn_->Execute("COPY (SELECT * FROM parallel) TO '" + dir_.string() +
-                                 "' (FORMAT parquet, FILE_SIZE_BYTES 1000000000, FILENAME_PATTERN 'p-{i}', OVERWRITE_OR_IGNORE true)");
+  Status copied = conn_->Execute(
+      "COPY (SELECT * FROM parallel) TO '" + dir_.string() +
+      "' (FORMAT parquet, FILE_SIZE_BYTES 1000000000, FILENAME_PATTERN 'p-{i}', OVERWRITE_OR_IGNORE true)");
   ASSERT_TRUE(copied.ok()) << copied;
   EXPECT_EQ((*stream)->rows(), 200'001u);
   EXPECT_EQ(threads.size(), 2u);
@@ -184,7 +186,8 @@ TEST_F(RowStreamTest, AnEmptyProducerGivesAnEmptyResultWithColumns) {
 TEST_F(RowStreamTest, RejectsBadColumnSpecsBeforeAnyQuery) {
   std::vector<std::unique_ptr<RowProducer>> producers;
   producers.push_back(std::make_unique<CountingProducer>(0, 1));
-  auto stream = RowStream::Create(*conn_, "bad", {AppendColumn{"d", ColumnKind::kDecimal, 40, 2}}, std::move(producers));
+  auto stream =
+      RowStream::Create(*conn_, "bad", {AppendColumn{"d", ColumnKind::kDecimal, 40, 2}}, std::move(producers));
   ASSERT_FALSE(stream.ok());
   EXPECT_NE(stream.status().message().find("DECIMAL(40,2) is out of range"), std::string::npos) << stream.status();
 }

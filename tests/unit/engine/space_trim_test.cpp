@@ -23,21 +23,24 @@ TEST(SpaceTrimTest, AgreesWithDuckDbTrimOnEdgeCases) {
   const char* kEdges =
       "[' ', chr(160), chr(5760), chr(8192), chr(8197), chr(8202), chr(8239), chr(8287), chr(12288), "
       "chr(9), chr(10), chr(13), chr(8203), chr(12290), 'é', '你', '😀', 'a', '']";
-  auto result = (*connection)->Query(fmt::format(
-      "WITH edges AS (SELECT unnest({0}) AS e), inner_text AS (SELECT unnest(['', 'x', ' mid dle ', 'é', "
-      "'😀😀', chr(160)]) AS t), values_ AS (SELECT l.e || t || r.e AS v FROM edges l, inner_text, edges r "
-      "UNION ALL SELECT l.e || l.e || t || r.e || r.e FROM edges l, inner_text, edges r UNION ALL SELECT NULL) "
-      "SELECT count(*) AS n, count(*) FILTER (WHERE sluice_trim(v) IS DISTINCT FROM trim(v)) AS differ, "
-      "min(CASE WHEN sluice_trim(v) IS DISTINCT FROM trim(v) THEN v END) AS example FROM values_",
-      kEdges));
+  auto result =
+      (*connection)
+          ->Query(fmt::format(
+              "WITH edges AS (SELECT unnest({0}) AS e), inner_text AS (SELECT unnest(['', 'x', ' mid dle ', 'é', "
+              "'😀😀', chr(160)]) AS t), values_ AS (SELECT l.e || t || r.e AS v FROM edges l, inner_text, edges r "
+              "UNION ALL SELECT l.e || l.e || t || r.e || r.e FROM edges l, inner_text, edges r UNION ALL SELECT NULL) "
+              "SELECT count(*) AS n, count(*) FILTER (WHERE sluice_trim(v) IS DISTINCT FROM trim(v)) AS differ, "
+              "min(CASE WHEN sluice_trim(v) IS DISTINCT FROM trim(v) THEN v END) AS example FROM values_",
+              kEdges));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_GT(result->GetInt(0, "n"), 2000);
   EXPECT_EQ(result->GetInt(0, "differ"), 0) << "first differing value: " << result->Get(0, "example");
 
-  auto spot = (*connection)->Query(
-      "SELECT '[' || sluice_trim(chr(12288) || ' a b ' || chr(160)) || ']' AS a, "
-      "'[' || sluice_trim(chr(9) || 'x' || chr(10)) || ']' AS b, sluice_trim(NULL) IS NULL AS c, "
-      "'[' || sluice_trim('   ') || ']' AS d");
+  auto spot = (*connection)
+                  ->Query(
+                      "SELECT '[' || sluice_trim(chr(12288) || ' a b ' || chr(160)) || ']' AS a, "
+                      "'[' || sluice_trim(chr(9) || 'x' || chr(10)) || ']' AS b, sluice_trim(NULL) IS NULL AS c, "
+                      "'[' || sluice_trim('   ') || ']' AS d");
   ASSERT_TRUE(spot.ok()) << spot.status();
   EXPECT_EQ(spot->Get(0, "a"), "[a b]");
   EXPECT_EQ(spot->Get(0, "b"), "[\tx\n]");
@@ -60,11 +63,13 @@ TEST(SpaceTrimTest, ChunksWithNothingToTrimKeepEveryValue) {
                             "WHEN i = 5000 THEN '  padded  ' WHEN i % 2 = 0 THEN 'v' || i "
                             "ELSE 'a much longer value than twelve bytes ' || i || '.' END AS v FROM range(20000) r(i)")
                   .ok());
-  auto result = (*connection)->Query(
-      "SELECT count(*) AS n, count(*) FILTER (WHERE sluice_trim(v) IS DISTINCT FROM trim(v)) AS differ, "
-      "count(*) FILTER (WHERE sluice_trim(v) IS NULL) AS nulls, "
-      "sum(length(sluice_trim(v) || v)) = sum(2 * length(trim(v))) + 4 AS lengths_add_up, "
-      "max(CASE WHEN i = 5000 THEN '[' || sluice_trim(v) || ']' END) AS padded FROM t");
+  auto result =
+      (*connection)
+          ->Query(
+              "SELECT count(*) AS n, count(*) FILTER (WHERE sluice_trim(v) IS DISTINCT FROM trim(v)) AS differ, "
+              "count(*) FILTER (WHERE sluice_trim(v) IS NULL) AS nulls, "
+              "sum(length(sluice_trim(v) || v)) = sum(2 * length(trim(v))) + 4 AS lengths_add_up, "
+              "max(CASE WHEN i = 5000 THEN '[' || sluice_trim(v) || ']' END) AS padded FROM t");
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->GetInt(0, "n"), 20000);
   EXPECT_EQ(result->GetInt(0, "differ"), 0);

@@ -18,7 +18,8 @@ TEST(TypeTreeTest, PrimitivesHaveNoNestedFields) {
 }
 
 TEST(TypeTreeTest, StructsListsAndMapsNest) {
-  auto tree = ParseTypeName(R"(STRUCT(a INTEGER, "b, ""c""" DECIMAL(10,2), tags VARCHAR[], m MAP(VARCHAR, DOUBLE[3]))[])");
+  auto tree =
+      ParseTypeName(R"(STRUCT(a INTEGER, "b, ""c""" DECIMAL(10,2), tags VARCHAR[], m MAP(VARCHAR, DOUBLE[3]))[])");
   ASSERT_TRUE(tree.ok()) << tree.status();
   ASSERT_EQ(tree->kind, TypeTree::Kind::kList);
   const TypeTree& row = tree->children.at(0).second;
@@ -36,9 +37,9 @@ TEST(TypeTreeTest, StructsListsAndMapsNest) {
   EXPECT_EQ(map.children[1].second.kind, TypeTree::Kind::kList);
   // element(1) + a, b, tags, m (4) + tags.element (1) + m.key, m.value (2) + m.value.element (1)
   EXPECT_EQ(NestedFieldCount(*tree), 9);
-  std::vector<std::string> paths = {"element",           "element/a",          "element/b, \"c\"",
-                                    "element/tags",      "element/tags/element", "element/m",
-                                    "element/m/key",     "element/m/value",    "element/m/value/element"};
+  std::vector<std::string> paths = {
+      "element",   "element/a",     "element/b, \"c\"", "element/tags",           "element/tags/element",
+      "element/m", "element/m/key", "element/m/value",  "element/m/value/element"};
   EXPECT_EQ(NestedFieldPaths(*tree), paths);
 }
 

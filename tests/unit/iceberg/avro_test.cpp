@@ -29,7 +29,10 @@ TEST(AvroEncoderTest, StringsAndBytesCarryTheirLength) {
   AvroEncoder out;
   out.String("foo");
   out.Bytes(std::string("\x00\x01", 2));
-  EXPECT_EQ(out.bytes(), std::string("\x06" "foo" "\x04\x00\x01", 7));
+  EXPECT_EQ(out.bytes(), std::string("\x06"
+                                     "foo"
+                                     "\x04\x00\x01",
+                                     7));
 }
 
 /// Reads one zigzag varint at `*at`.

@@ -11,8 +11,8 @@
 namespace sluice::iceberg {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 TEST(IcebergTypesTest, MapsDuckDbTypesToPrimitives) {
   EXPECT_EQ(*IcebergType("BIGINT"), "long");
@@ -166,7 +166,8 @@ class PublisherTest : public ::testing::Test {
     change.location = "raw/t";
     change.partition_columns = {"day"};
     change.schema.columns = {{"id", "BIGINT", true}, {"day", day_type, true}};
-    change.added.push_back({path, 3, 100, {{"day", "2024-01-01"}}, 0, R"({"id":{"values":3,"nulls":0,"min":"1","max":"3"}})"});
+    change.added.push_back(
+        {path, 3, 100, {{"day", "2024-01-01"}}, 0, R"({"id":{"values":3,"nulls":0,"min":"1","max":"3"}})"});
     request.tables.push_back(std::move(change));
     return request;
   }

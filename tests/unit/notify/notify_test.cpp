@@ -107,8 +107,9 @@ TEST(EmailNotifierTest, APasswordIsNeverSentWithoutTlsToAnotherMachine) {
       << st.message();
   EXPECT_EQ(st.message().find("hunter2-secret"), std::string::npos) << st.message();
 
-  auto literal = Yaml("mail:\n  type: email\n  smtp: {host: 127.0.0.1, port: 1, user: u, password: hunter2-secret}\n"
-                      "  from: a@b.test\n  to: c@d.test\n");
+  auto literal = Yaml(
+      "mail:\n  type: email\n  smtp: {host: 127.0.0.1, port: 1, user: u, password: hunter2-secret}\n"
+      "  from: a@b.test\n  to: c@d.test\n");
   st = SendNotice(registry, literal, {"mail"}, notice);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("'password' in smtp: of notification 'mail' is a secret written into the file"),

@@ -37,14 +37,15 @@ class ChangeDetectionTest : public ::testing::Test {
     EXPECT_TRUE(detector.ok()) << detector.status();
     std::vector<std::string> out;
     auto collect = [&](const std::string& table) {
-      auto rows = c.Query("SELECT id || ':' || _change_type || ':' || coalesce(CAST(name AS VARCHAR), '~') AS r FROM " + table + " ORDER BY id");
+      auto rows = c.Query("SELECT id || ':' || _change_type || ':' || coalesce(CAST(name AS VARCHAR), '~') AS r FROM " +
+                          table + " ORDER BY id");
       EXPECT_TRUE(rows.ok()) << rows.status();
       for (size_t i = 0; i < rows->rows.size(); ++i) out.push_back(rows->Get(i, "r"));
     };
     for (const auto& values : parts) {
-      EXPECT_TRUE(c.Execute("CREATE OR REPLACE TEMP TABLE src AS SELECT * FROM (VALUES " + values +
-                            ") AS t(id, name, score)")
-                      .ok());
+      EXPECT_TRUE(
+          c.Execute("CREATE OR REPLACE TEMP TABLE src AS SELECT * FROM (VALUES " + values + ") AS t(id, name, score)")
+              .ok());
       auto changed = (*detector)->DiffPart("src");
       EXPECT_TRUE(changed.ok()) << changed.status();
       collect(*changed);
@@ -70,10 +71,12 @@ TEST_F(ChangeDetectionTest, InsertsUpdatesDeletesAcrossPartsAndRuns) {
   EXPECT_EQ(first, (std::vector<std::string>{"1:insert:a", "2:insert:b", "3:insert:c"}));
 
   // Same rows, split into other parts: nothing changed.
-  EXPECT_TRUE(RunOnce({"(3, 'c', 3.0)", "(2, 'b', NULL)", "(1, 'a', 1.5)"}, dir_ / "i1.parquet", dir_ / "i2.parquet").empty());
+  EXPECT_TRUE(
+      RunOnce({"(3, 'c', 3.0)", "(2, 'b', NULL)", "(1, 'a', 1.5)"}, dir_ / "i1.parquet", dir_ / "i2.parquet").empty());
 
   // NULL → value and value → NULL are updates; 3 is gone; 4 is new.
-  auto third = RunOnce({"(1, 'a', NULL), (2, 'b', 2.0)", "(4, CAST(NULL AS VARCHAR), 4.0)"}, dir_ / "i2.parquet", dir_ / "i3.parquet");
+  auto third = RunOnce({"(1, 'a', NULL), (2, 'b', 2.0)", "(4, CAST(NULL AS VARCHAR), 4.0)"}, dir_ / "i2.parquet",
+                       dir_ / "i3.parquet");
   EXPECT_EQ(third, (std::vector<std::string>{"1:update:a", "2:update:b", "3:delete:~", "4:insert:~"}));
 
   // Without delete markers the vanished key is simply dropped from the index.
@@ -131,7 +134,8 @@ class SourceHashTest : public ChangeDetectionTest {
   }
   /// Rows of `table` as "id:type:name", sorted.
   std::vector<std::string> Rows(engine::Connection& c, const std::string& table) {
-    auto rows = c.Query("SELECT id || ':' || _change_type || ':' || coalesce(name, '~') AS r FROM " + table + " ORDER BY r");
+    auto rows =
+        c.Query("SELECT id || ':' || _change_type || ':' || coalesce(name, '~') AS r FROM " + table + " ORDER BY r");
     EXPECT_TRUE(rows.ok()) << rows.status();
     std::vector<std::string> out;
     for (size_t i = 0; rows.ok() && i < rows->rows.size(); ++i) out.push_back(rows->Get(i, "r"));
@@ -151,13 +155,18 @@ TEST_F(SourceHashTest, KeysFirstFetchesOnlyChangedRowsAndFindsDeletes) {
   ASSERT_TRUE(detector.ok()) << detector.status();
   ASSERT_TRUE((*detector)->CanDiffKeysFirst());
   // Now: 1 unchanged, 2 changed, 3 gone, 4 new.
-  ASSERT_TRUE(c.Execute("CREATE TEMP TABLE kh AS SELECT * FROM (VALUES (1, 10), (2, 21), (4, 40)) t(id, _sluice_row_hash)").ok());
+  ASSERT_TRUE(
+      c.Execute("CREATE TEMP TABLE kh AS SELECT * FROM (VALUES (1, 10), (2, 21), (4, 40)) t(id, _sluice_row_hash)")
+          .ok());
   auto keys = (*detector)->DiffKeys("kh");
   ASSERT_TRUE(keys.ok()) << keys.status();
   auto wanted = c.Query("SELECT string_agg(CAST(id AS VARCHAR), ',' ORDER BY id) AS k FROM " + *keys);
   ASSERT_TRUE(wanted.ok());
   EXPECT_EQ(wanted->Get(0, "k"), "2,4");  // only what the source has to deliver
-  ASSERT_TRUE(c.Execute("CREATE TEMP TABLE part AS SELECT * FROM (VALUES (2, 'b', 21), (4, 'd', 40)) t(id, name, _sluice_row_hash)").ok());
+  ASSERT_TRUE(
+      c.Execute(
+           "CREATE TEMP TABLE part AS SELECT * FROM (VALUES (2, 'b', 21), (4, 'd', 40)) t(id, name, _sluice_row_hash)")
+          .ok());
   auto changed = (*detector)->DiffPart("part");
   ASSERT_TRUE(changed.ok()) << changed.status();
   EXPECT_EQ(Rows(c, *changed), (std::vector<std::string>{"2:update:b", "4:insert:d"}));
@@ -205,8 +214,9 @@ TEST_F(SourceHashTest, PortableIndexIsComparedOnceWhileTheSourceHashIsKept) {
 TEST_F(SourceHashTest, AnIndexOfSourceHashesNeedsTheSourceToHashAgain) {
   auto conn = db_->Connect();
   ASSERT_TRUE(conn.ok());
-  ASSERT_TRUE((*conn)->Execute("COPY (SELECT 1 AS id, 10 AS _row_hash) TO '" + (dir_ / "p.parquet").string() +
-                               "' (FORMAT parquet)")
+  ASSERT_TRUE((*conn)
+                  ->Execute("COPY (SELECT 1 AS id, 10 AS _row_hash) TO '" + (dir_ / "p.parquet").string() +
+                            "' (FORMAT parquet)")
                   .ok());
   ChangeDetectionOptions options = Options("test:value");
   options.source_hash_kind = "";  // this run hashes with md5

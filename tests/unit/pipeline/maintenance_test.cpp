@@ -80,9 +80,10 @@ class MaintenanceTest : public ::testing::Test, protected test_support::WithEngi
                               std::vector<std::pair<std::string, std::string>> partition = {}) {
     fs::path local = dir_ / "lake" / key;
     fs::create_directories(local.parent_path());
-    EXPECT_TRUE(conn_->Execute(fmt::format("COPY (SELECT i AS id, 'x' || i AS name FROM range({}) t(i)) TO {} "
-                                           "(FORMAT parquet)",
-                                           rows, SqlQuote(local.string())))
+    EXPECT_TRUE(conn_
+                    ->Execute(fmt::format("COPY (SELECT i AS id, 'x' || i AS name FROM range({}) t(i)) TO {} "
+                                          "(FORMAT parquet)",
+                                          rows, SqlQuote(local.string())))
                     .ok());
     return catalog::DataFile{key, rows, static_cast<int64_t>(fs::file_size(local)), std::move(partition), 0};
   }
@@ -224,7 +225,8 @@ TEST_F(MaintenanceTest, CompactLosingARaceToAnotherCommitPublishesNothing) {
   auto table = catalog_->GetTable(table_);
   ASSERT_TRUE(table.ok() && table->has_value());
   EXPECT_EQ((*table)->current_version, 2);
-  EXPECT_EQ(CurrentPaths(), (std::set<std::string>{"silver/t/a.parquet", "silver/t/b.parquet", "silver/t/late.parquet"}));
+  EXPECT_EQ(CurrentPaths(),
+            (std::set<std::string>{"silver/t/a.parquet", "silver/t/b.parquet", "silver/t/late.parquet"}));
   // The compacted file it had uploaded was taken back out of the lake.
   auto listed = lake_->List("silver/t/");
   ASSERT_TRUE(listed.ok());
@@ -360,8 +362,8 @@ TEST_F(MaintenanceTest, VacuumRemovesChangeIndexesNoJobUsesOnceOlderThanRetain) 
   commit.run_id = RunId{"r-state"};
   commit.pipeline = "p";
   commit.job = "j";
-  commit.state.push_back(
-      {"p/j", "change_index", ChangeIndexRef{"_sluice/change_index/p/j/current.parquet", 3, kPortableRowHash}.ToJson()});
+  commit.state.push_back({"p/j", "change_index",
+                          ChangeIndexRef{"_sluice/change_index/p/j/current.parquet", 3, kPortableRowHash}.ToJson()});
   ASSERT_TRUE(catalog_->Commit(commit).ok());
 
   VacuumOptions options;

@@ -48,7 +48,7 @@ TEST(RetryPolicyTest, OnlyRetryableFailuresWithinTheBudgetRunAgain) {
   policy.max_retries = 2;
   EXPECT_TRUE(policy.ShouldRetry(1, true));
   EXPECT_TRUE(policy.ShouldRetry(2, true));
-  EXPECT_FALSE(policy.ShouldRetry(3, true));  // 1 run + 2 retries used up
+  EXPECT_FALSE(policy.ShouldRetry(3, true));   // 1 run + 2 retries used up
   EXPECT_FALSE(policy.ShouldRetry(1, false));  // a config or data error stays an error
 }
 
@@ -56,8 +56,7 @@ TEST(RetryPolicyTest, BadDefaultsNameTheKey) {
   config::JobConfig job;
   auto policy = RetryPolicy::ForJob(job, Defaults("retry_backoff: soon\n"));
   ASSERT_FALSE(policy.ok());
-  EXPECT_NE(policy.status().message().find("defaults.retry_backoff"), std::string::npos)
-      << policy.status().message();
+  EXPECT_NE(policy.status().message().find("defaults.retry_backoff"), std::string::npos) << policy.status().message();
   auto parallel = MaxParallelJobs(Defaults("max_parallel_jobs: 0\n"));
   ASSERT_FALSE(parallel.ok());
   EXPECT_NE(parallel.status().message().find("defaults.max_parallel_jobs"), std::string::npos);

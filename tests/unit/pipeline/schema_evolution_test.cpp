@@ -32,8 +32,9 @@ TEST(SchemaEvolutionTest, FirstWriteRecordsTheOutput) {
 }
 
 TEST(SchemaEvolutionTest, AddsColumnsAndWidens) {
-  auto decision = DecideSchema(Table({{"id", "INTEGER", true}, {"v", "DOUBLE", true}}),
-                               {{"id", "BIGINT"}, {"v", "INTEGER"}, {"extra", "VARCHAR"}}, {}, SchemaChangePolicy::kFail);
+  auto decision =
+      DecideSchema(Table({{"id", "INTEGER", true}, {"v", "DOUBLE", true}}),
+                   {{"id", "BIGINT"}, {"v", "INTEGER"}, {"extra", "VARCHAR"}}, {}, SchemaChangePolicy::kFail);
   ASSERT_TRUE(decision.ok()) << decision.status();
   EXPECT_EQ(decision->schema.columns[0].type, "BIGINT");  // widened
   EXPECT_EQ(decision->schema.columns[1].type, "DOUBLE");  // INTEGER fits the table's DOUBLE

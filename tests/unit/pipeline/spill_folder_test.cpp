@@ -1,7 +1,7 @@
 // Each process spills into its own folder under <project>/.sluice/tmp, and the folders of ended
 // processes are swept, against the real filesystem and a real DuckDB.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -59,7 +59,8 @@ TEST_F(CopyDecoderTest, DecodesRowsAndKeepsFirstAndLastValues) {
     EXPECT_FALSE(trailer);
   }
   std::string end = Be16(0xffff);
-  ASSERT_TRUE(decoder.DecodeMessage(*appender, reinterpret_cast<const uint8_t*>(end.data()), end.size(), &trailer).ok());
+  ASSERT_TRUE(
+      decoder.DecodeMessage(*appender, reinterpret_cast<const uint8_t*>(end.data()), end.size(), &trailer).ok());
   EXPECT_TRUE(trailer);
   EXPECT_EQ(decoder.rows_decoded(), 2u);
   EXPECT_EQ(decoder.first_value(), 7);
@@ -88,8 +89,8 @@ TEST_F(CopyDecoderTest, MissingSignatureAndWrongFieldCountAreDataErrors) {
   CopyDecoder decoder(columns, "db:5432");
   bool trailer = false;
   std::string no_header = Be16(2) + Be32(4) + Be32(1) + Be32(0);
-  Status st = decoder.DecodeMessage(*appender, reinterpret_cast<const uint8_t*>(no_header.data()), no_header.size(),
-                                    &trailer);
+  Status st =
+      decoder.DecodeMessage(*appender, reinterpret_cast<const uint8_t*>(no_header.data()), no_header.size(), &trailer);
   EXPECT_EQ(st.code(), StatusCode::kDataError);
   EXPECT_NE(st.message().find("binary signature"), std::string::npos) << st;
 

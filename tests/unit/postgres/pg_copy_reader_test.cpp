@@ -15,7 +15,6 @@ using testing::PgAndEngineTest;
 
 class PgCopyReaderTest : public PgAndEngineTest {
  protected:
-
   void Exec(const std::string& sql) { ASSERT_TRUE(pg_->Execute(sql).ok()) << pg_->Execute(sql); }
 
   /// Copies `query` into DuckDB table `table` in one go; returns the reader's final status.
@@ -60,7 +59,6 @@ class PgCopyReaderTest : public PgAndEngineTest {
     }
     return out;
   }
-
 };
 
 TEST_F(PgCopyReaderTest, NumericsStayExact) {
@@ -375,8 +373,9 @@ TEST_F(PgCopyReaderTest, BadQueriesFailBeforeCreatingAnything) {
 
 TEST_F(PgCopyReaderTest, StreamsIntoARowStreamAndKeepsTheFirstAndLastKey) {
   Exec("CREATE TABLE streamed (id bigint, label text, tags int[], amount numeric(8,2))");
-  Exec("INSERT INTO streamed SELECT g * 5, CASE WHEN g % 3 = 0 THEN NULL ELSE 'l' || g END, ARRAY[g, NULL], g / 8.0 "
-       "FROM generate_series(1, 5000) g");
+  Exec(
+      "INSERT INTO streamed SELECT g * 5, CASE WHEN g % 3 = 0 THEN NULL ELSE 'l' || g END, ARRAY[g, NULL], g / 8.0 "
+      "FROM generate_series(1, 5000) g");
   CopyReaderOptions options;
   options.query = "SELECT * FROM streamed ORDER BY id";
   options.last_value_column = "id";
@@ -385,10 +384,12 @@ TEST_F(PgCopyReaderTest, StreamsIntoARowStreamAndKeepsTheFirstAndLastKey) {
   PgCopyReader* copy = reader->get();
   std::vector<std::unique_ptr<engine::RowProducer>> producers;
   producers.push_back(std::move(*reader));
-  auto stream = engine::RowStream::Create(*duck_, "streamed_rows", TargetColumns(copy->columns()), std::move(producers));
+  auto stream =
+      engine::RowStream::Create(*duck_, "streamed_rows", TargetColumns(copy->columns()), std::move(producers));
   ASSERT_TRUE(stream.ok()) << stream.status();
-  EXPECT_EQ(Rows("SELECT count(*), count(label), sum(id), sum(amount), max(tags[1]), count(tags[2]) FROM streamed_rows"),
-            (std::vector<std::vector<std::string>>{{"5000", "3334", "62512500", "1562825.00", "5000", "0"}}));
+  EXPECT_EQ(
+      Rows("SELECT count(*), count(label), sum(id), sum(amount), max(tags[1]), count(tags[2]) FROM streamed_rows"),
+      (std::vector<std::vector<std::string>>{{"5000", "3334", "62512500", "1562825.00", "5000", "0"}}));
   EXPECT_TRUE((*stream)->finished());
   EXPECT_EQ(copy->rows(), 5000u);
   EXPECT_EQ(copy->first_value(), 5);

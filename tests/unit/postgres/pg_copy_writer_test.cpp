@@ -12,7 +12,6 @@ using testing::PgAndEngineTest;
 
 class PgCopyWriterTest : public PgAndEngineTest {
  protected:
-
   /// Streams `select` (DuckDB) into `table` (PostgreSQL) whose columns are `columns`.
   Result<int64_t> Copy(const std::string& select, const std::string& table, std::vector<PgTargetColumn> columns) {
     SLUICE_ASSIGN_OR_RETURN(auto stream, engine::StreamColumns(*duck_, select));
@@ -43,7 +42,6 @@ class PgCopyWriterTest : public PgAndEngineTest {
     }
     return out;
   }
-
 };
 
 // The encoder's numeric bytes equal what PostgreSQL's own numeric_send produces.
@@ -53,9 +51,15 @@ TEST_F(PgCopyWriterTest, NumericEncodingMatchesTheServers) {
     int scale;
     const char* literal;
   };
-  const Case cases[] = {{0, 0, "0"},          {0, 2, "0.00"},           {1, 0, "1"},
-                        {-1, 0, "-1"},        {1234567, 2, "12345.67"}, {-5, 3, "-0.005"},
-                        {100000000, 0, "100000000"}, {10000, 4, "1.0000"}, {123456789012345678, 6, "123456789012.345678"},
+  const Case cases[] = {{0, 0, "0"},
+                        {0, 2, "0.00"},
+                        {1, 0, "1"},
+                        {-1, 0, "-1"},
+                        {1234567, 2, "12345.67"},
+                        {-5, 3, "-0.005"},
+                        {100000000, 0, "100000000"},
+                        {10000, 4, "1.0000"},
+                        {123456789012345678, 6, "123456789012.345678"},
                         {99990000, 4, "9999.0000"}};
   for (const auto& c : cases) {
     engine::Int128 value{static_cast<uint64_t>(c.unscaled), c.unscaled < 0 ? -1 : 0};
@@ -76,29 +80,40 @@ TEST_F(PgCopyWriterTest, NumericEncodingMatchesTheServers) {
 }
 
 TEST_F(PgCopyWriterTest, EveryWritableTypeRoundTrips) {
-  ASSERT_TRUE(pg_->Execute("CREATE TABLE t (b boolean, i2 smallint, i4 integer, i8 bigint, f4 real, f8 double precision, "
-                           "n numeric(20,4), s text, by bytea, d date, tm time, ts timestamp, tz timestamptz, "
-                           "iv interval, u uuid, j json, jb jsonb, arr integer[], tarr text[])")
-                  .ok());
-  std::vector<PgTargetColumn> columns = {
-      {"b", "boolean", PgScalar::kBool},      {"i2", "smallint", PgScalar::kInt2},
-      {"i4", "integer", PgScalar::kInt4},     {"i8", "bigint", PgScalar::kInt8},
-      {"f4", "real", PgScalar::kFloat4},      {"f8", "double precision", PgScalar::kFloat8},
-      {"n", "numeric(20,4)", PgScalar::kNumeric}, {"s", "text", PgScalar::kText},
-      {"by", "bytea", PgScalar::kBytea},      {"d", "date", PgScalar::kDate},
-      {"tm", "time", PgScalar::kTime},        {"ts", "timestamp", PgScalar::kTimestamp},
-      {"tz", "timestamptz", PgScalar::kTimestampTz}, {"iv", "interval", PgScalar::kInterval},
-      {"u", "uuid", PgScalar::kUuid},         {"j", "json", PgScalar::kJson},
-      {"jb", "jsonb", PgScalar::kJsonb},      {"arr", "integer[]", PgScalar::kInt4, true},
-      {"tarr", "text[]", PgScalar::kText, true}};
+  ASSERT_TRUE(
+      pg_->Execute("CREATE TABLE t (b boolean, i2 smallint, i4 integer, i8 bigint, f4 real, f8 double precision, "
+                   "n numeric(20,4), s text, by bytea, d date, tm time, ts timestamp, tz timestamptz, "
+                   "iv interval, u uuid, j json, jb jsonb, arr integer[], tarr text[])")
+          .ok());
+  std::vector<PgTargetColumn> columns = {{"b", "boolean", PgScalar::kBool},
+                                         {"i2", "smallint", PgScalar::kInt2},
+                                         {"i4", "integer", PgScalar::kInt4},
+                                         {"i8", "bigint", PgScalar::kInt8},
+                                         {"f4", "real", PgScalar::kFloat4},
+                                         {"f8", "double precision", PgScalar::kFloat8},
+                                         {"n", "numeric(20,4)", PgScalar::kNumeric},
+                                         {"s", "text", PgScalar::kText},
+                                         {"by", "bytea", PgScalar::kBytea},
+                                         {"d", "date", PgScalar::kDate},
+                                         {"tm", "time", PgScalar::kTime},
+                                         {"ts", "timestamp", PgScalar::kTimestamp},
+                                         {"tz", "timestamptz", PgScalar::kTimestampTz},
+                                         {"iv", "interval", PgScalar::kInterval},
+                                         {"u", "uuid", PgScalar::kUuid},
+                                         {"j", "json", PgScalar::kJson},
+                                         {"jb", "jsonb", PgScalar::kJsonb},
+                                         {"arr", "integer[]", PgScalar::kInt4, true},
+                                         {"tarr", "text[]", PgScalar::kText, true}};
   std::string select =
       "SELECT true AS b, CAST(-7 AS SMALLINT) AS i2, 2147483647 AS i4, CAST(-9007199254740993 AS BIGINT) AS i8, "
       "CAST(1.5 AS FLOAT) AS f4, CAST(0.1 AS DOUBLE) AS f8, CAST('-1234567890123456.7891' AS DECIMAL(20,4)) AS n, "
-      "'multi\nline ''quoted'' é' AS s, '\\x00\\xFFab'::BLOB AS \"by\", DATE '1999-12-31' AS d, TIME '23:59:59.123456' AS tm, "
+      "'multi\nline ''quoted'' é' AS s, '\\x00\\xFFab'::BLOB AS \"by\", DATE '1999-12-31' AS d, TIME '23:59:59.123456' "
+      "AS tm, "
       "TIMESTAMP '1970-01-01 00:00:00.000001' AS ts, TIMESTAMPTZ '2026-12-05 10:00:00+00' AS tz, "
       "INTERVAL '1 year 2 days 3 seconds' AS iv, UUID 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' AS u, "
       "'{\"a\": [1, 2]}' AS j, '{\"b\": null}' AS jb, [1, NULL, 3] AS arr, ['x', 'y''z'] AS tarr "
-      "UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+      "UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+      "NULL, "
       "NULL, [], NULL";
   auto copied = Copy(select, "t", columns);
   ASSERT_TRUE(copied.ok()) << copied.status();

@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 class SandboxedEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            fmt::format("sluice-sandbox-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = fs::temp_directory_path() / fmt::format("sluice-sandbox-{}-{}", ::getpid(),
+                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
     fs::create_directories(root_ / "lake");
     fs::create_directories(root_ / "lake-private");
@@ -65,9 +65,10 @@ TEST_F(SandboxedEngineTest, OnlyOneSelectStatementPasses) {
   EXPECT_TRUE(CheckReadOnlyQuery(connection(), "VALUES (1), (2)").ok());
   std::string target = Path("lake/out.csv");
   for (const std::string& sql :
-       {fmt::format("SELECT 1; COPY (SELECT 42) TO {}", SqlQuote(target)), fmt::format("COPY (SELECT 42) TO {}", SqlQuote(target)),
-        std::string("ATTACH ':memory:' AS other"), std::string("INSTALL httpfs"), std::string("LOAD httpfs"),
-        std::string("SET threads = 1"), std::string("PRAGMA enable_profiling"), std::string("CREATE TABLE t (x INT)"),
+       {fmt::format("SELECT 1; COPY (SELECT 42) TO {}", SqlQuote(target)),
+        fmt::format("COPY (SELECT 42) TO {}", SqlQuote(target)), std::string("ATTACH ':memory:' AS other"),
+        std::string("INSTALL httpfs"), std::string("LOAD httpfs"), std::string("SET threads = 1"),
+        std::string("PRAGMA enable_profiling"), std::string("CREATE TABLE t (x INT)"),
         std::string("DROP TABLE IF EXISTS t"), std::string("EXPLAIN SELECT 1")}) {
     Status st = CheckReadOnlyQuery(connection(), sql);
     ASSERT_FALSE(st.ok()) << sql;

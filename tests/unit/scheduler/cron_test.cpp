@@ -101,10 +101,10 @@ TEST(TimeZoneTest, UnknownZoneSaysWhereItLookedAndSuggests) {
 
 TEST(CronTest, ParsesFieldsListsRangesStepsAndNames) {
   CronSchedule cron = Cron("*/15 9-17 * JAN,jul MON-FRI");
-  EXPECT_TRUE(cron.Matches({2026, 1, 5, 9, 45, 0}));    // Monday
-  EXPECT_FALSE(cron.Matches({2026, 1, 5, 9, 50, 0}));   // not a quarter
-  EXPECT_FALSE(cron.Matches({2026, 1, 4, 9, 45, 0}));   // Sunday
-  EXPECT_FALSE(cron.Matches({2026, 2, 2, 9, 45, 0}));   // February
+  EXPECT_TRUE(cron.Matches({2026, 1, 5, 9, 45, 0}));   // Monday
+  EXPECT_FALSE(cron.Matches({2026, 1, 5, 9, 50, 0}));  // not a quarter
+  EXPECT_FALSE(cron.Matches({2026, 1, 4, 9, 45, 0}));  // Sunday
+  EXPECT_FALSE(cron.Matches({2026, 2, 2, 9, 45, 0}));  // February
   EXPECT_TRUE(cron.Matches({2026, 7, 1, 17, 0, 0}));
   EXPECT_FALSE(cron.Matches({2026, 7, 1, 18, 0, 0}));
 
@@ -186,8 +186,8 @@ TEST(CronTest, ErrorsNameFieldValueAndRange) {
 TEST(CronDstTest, BerlinSpringForwardFiresOnceAtEndOfGap) {
   // 2026-03-29: 02:00 CET jumps to 03:00 CEST (01:00 UTC). 02:30 does not exist that day.
   EXPECT_EQ(Fires("30 2 * * *", "Europe/Berlin", Utc(2026, 3, 27, 12, 0), 3),
-            (std::vector<std::string>{"2026-03-28T01:30:00Z",    // 02:30 CET
-                                      "2026-03-29T01:00:00Z",    // no 02:30: 03:00 CEST, end of the gap
+            (std::vector<std::string>{"2026-03-28T01:30:00Z",     // 02:30 CET
+                                      "2026-03-29T01:00:00Z",     // no 02:30: 03:00 CEST, end of the gap
                                       "2026-03-30T00:30:00Z"}));  // 02:30 CEST
   // Every 15 minutes: the four skipped quarter hours collapse into one fire at 03:00 CEST.
   EXPECT_EQ(Fires("*/15 * * * *", "Europe/Berlin", Utc(2026, 3, 29, 0, 30), 4),

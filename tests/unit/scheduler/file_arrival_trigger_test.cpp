@@ -6,10 +6,10 @@
 #include <fstream>
 
 #include "common/clock.hpp"
-#include "trigger_test_util.hpp"
 #include "config/value.hpp"
 #include "scheduler/triggers/file_arrival/file_arrival_trigger.hpp"
 #include "scheduler/triggers/schedule/schedule_trigger.hpp"
+#include "trigger_test_util.hpp"
 #include "unit/storage/s3_test_support.hpp"
 
 namespace sluice::scheduler::triggers {
@@ -251,13 +251,19 @@ TEST(FileArrivalTriggerTest, InotifyWakesTheDaemonWhenAFileLands) {
   ManualClock clock(Utc(2026, 11, 23, 9, 0));
   (void)Poll(*trigger, clock);
   ASSERT_GE(trigger->WakeFd(), 0);
-  struct pollfd quiet {trigger->WakeFd(), POLLIN, 0};
+  struct pollfd quiet {
+    trigger->WakeFd(), POLLIN, 0
+  };
   EXPECT_EQ(::poll(&quiet, 1, 0), 0);
   WriteFile(root.path() / "drop" / "sub" / "a.json", "{}", Mtime(0));
-  struct pollfd ready {trigger->WakeFd(), POLLIN, 0};
+  struct pollfd ready {
+    trigger->WakeFd(), POLLIN, 0
+  };
   EXPECT_EQ(::poll(&ready, 1, 5000), 1);
   (void)Poll(*trigger, clock);  // drains the wake-up
-  struct pollfd drained {trigger->WakeFd(), POLLIN, 0};
+  struct pollfd drained {
+    trigger->WakeFd(), POLLIN, 0
+  };
   EXPECT_EQ(::poll(&drained, 1, 0), 0);
   clock.Advance(seconds(30));
   TriggerPoll poll = Poll(*trigger, clock);

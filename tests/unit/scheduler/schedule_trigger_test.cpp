@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "common/clock.hpp"
-#include "trigger_test_util.hpp"
 #include "scheduler/triggers/schedule/schedule_trigger.hpp"
+#include "trigger_test_util.hpp"
 
 namespace sluice::scheduler::triggers {
 namespace {

@@ -11,8 +11,8 @@ namespace {
 TEST(TimeZoneLimitsTest, OverlongNumbersInAPosixRuleAreRefused) {
   EXPECT_FALSE(TimeZone::FromPosixRule("x", "CET6666666666666666-0CEST,M3..0,M10.0/1").ok());
   EXPECT_FALSE(TimeZone::FromPosixRule("x", "CET-1CEST,M3.5.0/99999999999,M10.5.0/3").ok());
-  EXPECT_FALSE(TimeZone::FromPosixRule("x", "<+01>-200").ok());    // 200 hours
-  EXPECT_FALSE(TimeZone::FromPosixRule("x", "<+01>-1:75").ok());   // 75 minutes
+  EXPECT_FALSE(TimeZone::FromPosixRule("x", "<+01>-200").ok());   // 200 hours
+  EXPECT_FALSE(TimeZone::FromPosixRule("x", "<+01>-1:75").ok());  // 75 minutes
 }
 
 TEST(TimeZoneLimitsTest, RulesWithinTheLimitsStillParse) {

@@ -26,9 +26,8 @@ std::string ErrorOf(const std::string& yaml) {
 }
 
 TEST(TriggerRegistryTest, BuiltinKinds) {
-  EXPECT_EQ(BuiltinTriggers().Names(),
-            (std::vector<std::string>{"continuous", "file_arrival", "on_commit", "on_demand", "on_failure", "on_success",
-                                      "schedule", "webhook"}));
+  EXPECT_EQ(BuiltinTriggers().Names(), (std::vector<std::string>{"continuous", "file_arrival", "on_commit", "on_demand",
+                                                                 "on_failure", "on_success", "schedule", "webhook"}));
 }
 
 TEST(TriggerParseTest, ConfigMdExampleParsesAsWritten) {
@@ -109,7 +108,8 @@ TEST(TriggerParseTest, AWebhookMayHaveItsOwnTokenFromASecretReference) {
     if (name == "SHOP_HOOK") return std::string("s3cr3t-hook");
     return std::nullopt;
   };
-  auto doc = config::ParseYaml("triggers:\n  - webhook: { token: \"${env:SHOP_HOOK}\" }\n", "pipelines/shop.yaml", options);
+  auto doc =
+      config::ParseYaml("triggers:\n  - webhook: { token: \"${env:SHOP_HOOK}\" }\n", "pipelines/shop.yaml", options);
   ASSERT_TRUE(doc.ok()) << doc.status();
   auto specs = ParseTriggers(*doc->Find("triggers"), "shop");
   ASSERT_TRUE(specs.ok()) << specs.status();
@@ -162,19 +162,20 @@ TEST(TriggerParseTest, ErrorsNameFileLineColumnKeyAndHint) {
        {"pipelines/shop.yaml:2:5: missing required key 'path' in file_arrival trigger of pipeline 'shop'"}},
       {"triggers:\n  - file_arrival:\n      path: in\n      requires: [a.csv]\n",
        {"pipelines/shop.yaml:4:7: unknown key 'requires' in file_arrival trigger", "(did you mean 'require'?)"}},
-      {"triggers:\n  - file_arrival:\n      path: in\n      timeout: 6h\n",
-       {"timeout applies to a set of files"}},
+      {"triggers:\n  - file_arrival:\n      path: in\n      timeout: 6h\n", {"timeout applies to a set of files"}},
       {"triggers:\n  - file_arrival: incoming/\n", {"invalid value for 'file_arrival'", "must be a map"}},
       {"triggers:\n  - on_success: shop\n", {"pipeline 'shop' cannot trigger itself with on_success"}},
       {"triggers:\n  - webhook: maybe\n", {"triggers[0].webhook: must be true, false or { token: \"${env:NAME}\" }"}},
-      {"triggers:\n  - schedule: \"0 6 * * *\"\n    webhook: true\n", {"one trigger per item, but this one has schedule and webhook"}},
+      {"triggers:\n  - schedule: \"0 6 * * *\"\n    webhook: true\n",
+       {"one trigger per item, but this one has schedule and webhook"}},
       {"triggers:\n  - on_demand\n", {"a trigger must be a map whose key names its kind"}},
       {"triggers:\n  schedule: \"0 6 * * *\"\n", {"triggers of pipeline 'shop' must be a list"}},
   };
   for (const auto& c : cases) {
     std::string message = ErrorOf(c.yaml);
     for (const auto& expected : c.expect) {
-      EXPECT_NE(message.find(expected), std::string::npos) << c.yaml << "\n-> " << message << "\nexpected: " << expected;
+      EXPECT_NE(message.find(expected), std::string::npos)
+          << c.yaml << "\n-> " << message << "\nexpected: " << expected;
     }
   }
   // Several problems are reported together.

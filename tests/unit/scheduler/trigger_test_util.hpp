@@ -35,8 +35,7 @@ inline OpenFolder StoreFolders(storage::s3::S3Options s3 = {}) {
 
 /// The built-in polled trigger for `spec` (relative paths below `root`), failing the test if it cannot be built.
 inline std::unique_ptr<PolledTrigger> MakeTrigger(const TriggerSpec& spec, const std::string& pipeline,
-                                                  const std::filesystem::path& root,
-                                                  std::optional<std::string> state) {
+                                                  const std::filesystem::path& root, std::optional<std::string> state) {
   auto trigger = MakePolledTrigger(spec, PolledTriggerContext{pipeline, root, StoreFolders()}, std::move(state));
   EXPECT_TRUE(trigger.ok()) << trigger.status();
   return trigger.ok() ? std::move(*trigger) : nullptr;

@@ -50,7 +50,8 @@ TEST_F(ApiTokenTest, ServerTokenWinsAndWritesNothing) {
 TEST_F(ApiTokenTest, RefusesATokenFileOthersCanRead) {
   fs::create_directories(dir_ / ".sluice");
   std::ofstream(dir_ / ".sluice" / "api_token") << "abc\n";
-  fs::permissions(dir_ / ".sluice" / "api_token", fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+  fs::permissions(dir_ / ".sluice" / "api_token",
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
   auto token = ResolveApiToken(Secret(), dir_ / ".sluice");
   ASSERT_FALSE(token.ok());
   EXPECT_NE(token.status().message().find("chmod 600"), std::string::npos) << token.status().message();

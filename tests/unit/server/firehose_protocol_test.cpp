@@ -28,7 +28,8 @@ Signed Sign(const std::string& secret, TimePoint at) {
   request.method = "POST";
   request.host = "127.0.0.1:8080";
   request.encoded_path = "/firehose";
-  request.headers = {{"host", "127.0.0.1:8080"}, {"x-amz-target", "Firehose_20150804.PutRecordBatch"},
+  request.headers = {{"host", "127.0.0.1:8080"},
+                     {"x-amz-target", "Firehose_20150804.PutRecordBatch"},
                      {"content-type", "application/x-amz-json-1.1"}};
   request.payload_hash = storage::s3::Sha256Hex(out.body);
   storage::s3::Credentials credentials{"AKIATEST", Secret(secret), Secret()};

@@ -50,8 +50,21 @@ TEST(LakeLayoutTest, ParsePartitionPathReadsKeysBack) {
 }
 
 TEST(LakeLayoutTest, EscapingRoundTripsEveryByte) {
-  std::vector<std::string> values = {"plain", "x/y", "a=b", "%41", "%", "..", ".", "sp ace", "tab\there", "new\nline",
-                                     "ünïcødé 🦆", "__HIVE_DEFAULT_PARTITION__", "_", "+plus+", "?:&#[]"};
+  std::vector<std::string> values = {"plain",
+                                     "x/y",
+                                     "a=b",
+                                     "%41",
+                                     "%",
+                                     "..",
+                                     ".",
+                                     "sp ace",
+                                     "tab\there",
+                                     "new\nline",
+                                     "ünïcødé 🦆",
+                                     "__HIVE_DEFAULT_PARTITION__",
+                                     "_",
+                                     "+plus+",
+                                     "?:&#[]"};
   std::string all_bytes;
   for (int c = 1; c < 256; ++c) all_bytes.push_back(static_cast<char>(c));
   values.push_back(all_bytes);

@@ -267,8 +267,8 @@ TEST_P(ObjectStoreConformance, FinishedWriterRefusesMore) {
 
 TEST_P(ObjectStoreConformance, ListIsRecursiveSortedAndFiltersByPrefix) {
   // Written out of order; "a-c" sorts before "a/..." ('-' < '/') although a walk would see "a" first.
-  for (const char* key : {"raw/registry/t/z.parquet", "a/b/c", "a-c", "raw/regions/x", "raw/registry/t/a.parquet",
-                          "a/b0", "b"}) {
+  for (const char* key :
+       {"raw/registry/t/z.parquet", "a/b/c", "a-c", "raw/regions/x", "raw/registry/t/a.parquet", "a/b0", "b"}) {
     ASSERT_TRUE(store().Put(key, key).ok()) << key;
   }
   EXPECT_THAT(ListKeys(""), ElementsAre("a-c", "a/b/c", "a/b0", "b", "raw/regions/x", "raw/registry/t/a.parquet",
@@ -358,8 +358,18 @@ TEST_P(ObjectStoreConformance, DeleteManyWithAnInvalidKeyDeletesNothing) {
 
 TEST_P(ObjectStoreConformance, InvalidKeysAreRejectedByEveryOperation) {
   WriteLocalFile(scratch() / "local.bin", "data");
-  const std::vector<std::string> bad = {"",      "/abs",   "a/../b", "..",       "../x",  "a/..", "./a",
-                                        "a/./b", "a//b",   "a/",     "x/._tmp.1", std::string("a\0b", 3),
+  const std::vector<std::string> bad = {"",
+                                        "/abs",
+                                        "a/../b",
+                                        "..",
+                                        "../x",
+                                        "a/..",
+                                        "./a",
+                                        "a/./b",
+                                        "a//b",
+                                        "a/",
+                                        "x/._tmp.1",
+                                        std::string("a\0b", 3),
                                         std::string(kMaxKeyBytes + 1, 'k')};
   for (const auto& key : bad) {
     SCOPED_TRACE(::testing::Message() << "key '" << key << "'");
@@ -488,16 +498,12 @@ TEST_P(ObjectStoreConformance, ConcurrentWritersAndDeletersInOneFolder) {
   EXPECT_THAT(ListKeys(""), IsEmpty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Local, ObjectStoreConformance,
-                         ::testing::Values(StoreFactory{"local",
-                                                        [](const fs::path& scratch) {
-                                                          return MakeLocalObjectStore(scratch / "lake");
-                                                        }},
-                                           StoreFactory{"local_nosync",
-                                                        [](const fs::path& scratch) {
-                                                          return MakeLocalObjectStore(scratch / "lake",
-                                                                                      {.sync = false});
-                                                        }}),
-                         [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Local, ObjectStoreConformance,
+    ::testing::Values(
+        StoreFactory{"local", [](const fs::path& scratch) { return MakeLocalObjectStore(scratch / "lake"); }},
+        StoreFactory{"local_nosync",
+                     [](const fs::path& scratch) { return MakeLocalObjectStore(scratch / "lake", {.sync = false}); }}),
+    [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
 
 }  // namespace sluice::storage::testing

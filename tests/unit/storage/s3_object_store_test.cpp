@@ -48,19 +48,15 @@ s3::S3Options SmallParts() {
 constexpr const char* kS3rverConcurrencyBug =
     "s3rver 3.7.1 crashes on concurrent PUT and DELETE in one folder (ENOENT in its filesystem backend)";
 
-INSTANTIATE_TEST_SUITE_P(S3, ObjectStoreConformance,
-                         ::testing::Values(StoreFactory{"s3_multipart",
-                                                        [](const fs::path&) {
-                                                          return MakeTestStore(UniquePrefix("conf"), SmallParts());
-                                                        },
-                                                        kS3rverConcurrencyBug},
-                                           StoreFactory{"s3_single_put",
-                                                        [](const fs::path&) {
-                                                          return MakeTestStore(UniquePrefix("conf"),
-                                                                               SharedS3Server().Options());
-                                                        },
-                                                        kS3rverConcurrencyBug}),
-                         [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    S3, ObjectStoreConformance,
+    ::testing::Values(
+        StoreFactory{"s3_multipart", [](const fs::path&) { return MakeTestStore(UniquePrefix("conf"), SmallParts()); },
+                     kS3rverConcurrencyBug},
+        StoreFactory{"s3_single_put",
+                     [](const fs::path&) { return MakeTestStore(UniquePrefix("conf"), SharedS3Server().Options()); },
+                     kS3rverConcurrencyBug}),
+    [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
 
 /// key → (size, sha256) as boto3 sees them under `prefix`.
 std::map<std::string, std::pair<uint64_t, std::string>> Boto3Objects(const std::string& prefix) {
@@ -315,8 +311,8 @@ s3::EnvLookup Env(std::map<std::string, std::string> values) {
 TEST(S3Credentials, ExplicitKeysWinOverEnvironment) {
   s3::S3Options given;
   given.credentials = s3::Credentials{"CONFIG", Secret("config-secret"), Secret()};
-  auto done = s3::CompleteS3Options(given, Env({{"AWS_ACCESS_KEY_ID", "ENV"}, {"AWS_SECRET_ACCESS_KEY", "env-secret"},
-                                                {"AWS_REGION", "eu-west-1"}}));
+  auto done = s3::CompleteS3Options(
+      given, Env({{"AWS_ACCESS_KEY_ID", "ENV"}, {"AWS_SECRET_ACCESS_KEY", "env-secret"}, {"AWS_REGION", "eu-west-1"}}));
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->credentials->access_key_id, "CONFIG");
   EXPECT_EQ(done->region, "eu-west-1");

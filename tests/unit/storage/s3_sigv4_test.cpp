@@ -48,8 +48,8 @@ std::vector<Case> Cases() {
   };
   std::vector<Case> cases;
   cases.push_back(make("get", "GET", "127.0.0.1:9000", "raw/files/orders/part-1.parquet", {}, ""));
-  cases.push_back(make("get_unusual_key", "GET", "127.0.0.1:9000", "country=DE/city=K%C3%B6ln/ünï cødé+x,y(1)*~!.csv",
-                       {}, ""));
+  cases.push_back(
+      make("get_unusual_key", "GET", "127.0.0.1:9000", "country=DE/city=K%C3%B6ln/ünï cødé+x,y(1)*~!.csv", {}, ""));
   Case ranged = make("get_range", "GET", "127.0.0.1:9000", "big/object.bin", {}, "");
   ranged.request.headers = {{"range", "bytes=100-1048675"}, {"if-match", "\"abc123\""}};
   cases.push_back(ranged);
@@ -69,8 +69,8 @@ std::vector<Case> Cases() {
                        {{"uploadId", "2~abc/DEF+ghi=="}},
                        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e1\"</ETag></Part>"
                        "</CompleteMultipartUpload>"));
-  cases.push_back(make("multipart_abort", "DELETE", "127.0.0.1:9000", "big/file.parquet",
-                       {{"uploadId", "2~abc/DEF+ghi=="}}, ""));
+  cases.push_back(
+      make("multipart_abort", "DELETE", "127.0.0.1:9000", "big/file.parquet", {{"uploadId", "2~abc/DEF+ghi=="}}, ""));
   Case list = make("list_with_query", "GET", "127.0.0.1:9000", "", {}, "");
   list.request.encoded_path = "/lake";
   list.request.query = {{"prefix", "raw/files/or ders=é/"},
@@ -115,17 +115,18 @@ TEST(S3SigV4, MatchesBotocoreRequestByRequest) {
     if (json.size() > 1) json += ",";
     json += "{\"method\":" + JsonString(c.request.method) + ",\"url\":" + JsonString(url) + ",\"headers\":" + headers +
             ",\"body\":" + JsonString(c.body) + ",\"unsigned\":" + (c.unsigned_payload ? "true" : "false") +
-            ",\"time\":" + JsonString(TimeText(FixedTime())) + ",\"region\":\"us-east-1\",\"access_key\":" +
-            JsonString(base.access_key_id) + ",\"secret_key\":" + JsonString(base.secret_access_key.Reveal()) +
-            ",\"token\":" + JsonString(c.token) + "}";
+            ",\"time\":" + JsonString(TimeText(FixedTime())) +
+            ",\"region\":\"us-east-1\",\"access_key\":" + JsonString(base.access_key_id) +
+            ",\"secret_key\":" + JsonString(base.secret_access_key.Reveal()) + ",\"token\":" + JsonString(c.token) +
+            "}";
   }
   json += "]";
   auto input = std::filesystem::temp_directory_path() / ("sluice-sigv4-" + std::to_string(getpid()) + ".json");
   std::ofstream(input) << json;
   std::string output;
   std::string script = (storage::testing::SourceDir() / "tests" / "unit" / "storage" / "botocore_sign.py").string();
-  int rc = storage::testing::RunCommand(storage::testing::Python() + " " + storage::testing::ShellQuote(script) + " < " +
-                                            storage::testing::ShellQuote(input.string()),
+  int rc = storage::testing::RunCommand(storage::testing::Python() + " " + storage::testing::ShellQuote(script) +
+                                            " < " + storage::testing::ShellQuote(input.string()),
                                         &output);
   std::filesystem::remove(input);
   ASSERT_EQ(rc, 0) << output;

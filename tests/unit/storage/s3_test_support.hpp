@@ -66,7 +66,7 @@ struct S3TestServer {
   std::string dir;
   std::string endpoint;  // http://127.0.0.1:PORT
   int port = 0;
-  std::string error;     // why it did not start
+  std::string error;  // why it did not start
 
   bool ok() const { return port != 0; }
 
@@ -95,9 +95,8 @@ inline S3TestServer& SharedS3Server() {
     s->dir = pattern;
     std::string script = (SourceDir() / "scripts" / "s3_test_server.py").string();
     std::string output;
-    int rc = RunCommand(Python() + " " + ShellQuote(script) + " start " + ShellQuote(s->dir) + " --bucket " +
-                            kTestBucket,
-                        &output);
+    int rc = RunCommand(
+        Python() + " " + ShellQuote(script) + " start " + ShellQuote(s->dir) + " --bucket " + kTestBucket, &output);
     std::smatch match;
     if (rc != 0 || !std::regex_search(output, match, std::regex("\"port\": ([0-9]+)"))) {
       s->error = "s3_test_server.py start failed (exit " + std::to_string(rc) + "): " + output;

@@ -36,8 +36,9 @@ TEST(RecordBatchTest, ABadRecordFailsAloneByIndex) {
   EXPECT_EQ(parsed->batch.failed[1].first, 2u);
   EXPECT_NE(parsed->batch.failed[1].second.find("not a JSON object"), std::string::npos);
 
-  auto array = ParseRecordBody(R"([1, {"a":1}, {"big":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}])",
-                               BodyFormat::kJson, Limits());
+  auto array =
+      ParseRecordBody(R"([1, {"a":1}, {"big":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}])",
+                      BodyFormat::kJson, Limits());
   ASSERT_TRUE(array.ok());
   ASSERT_EQ(array->batch.failed.size(), 2u);
   EXPECT_EQ(array->batch.failed[0].first, 0u);

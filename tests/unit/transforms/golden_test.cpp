@@ -83,7 +83,8 @@ class GoldenTest : public ::testing::TestWithParam<fs::path>, protected test_sup
   /// its message is what users read.
   Result<std::string> RunSteps(const config::Value& header) {
     SLUICE_ASSIGN_OR_RETURN(auto steps, BuildSteps(steps_, *header.Find("steps"), "job 'golden'"));
-    bool target_exists = conn_->Query("SELECT 1 FROM duckdb_tables() WHERE table_name = 'target_current'")->rows.size() == 1;
+    bool target_exists =
+        conn_->Query("SELECT 1 FROM duckdb_tables() WHERE table_name = 'target_current'")->rows.size() == 1;
     StepContext context{*conn_, "run-1", Now(), "silver.golden", target_exists, Secret("golden-mask-key")};
     std::string relation = "input", rejects;
     for (size_t i = 0; i < steps.size(); ++i) {
@@ -104,7 +105,8 @@ class GoldenTest : public ::testing::TestWithParam<fs::path>, protected test_sup
     WritePlan plan;
     for (const auto& step : steps) step->AdjustWrite(&plan);
     if (!plan.partition_by.empty() || plan.target_file_bytes || plan.write != WritePlan{}.write) {
-      out += fmt::format("write: {}, partition_by: [{}], file_size: {}\n", config::ToString(plan.write), Join(plan.partition_by, ", "),
+      out += fmt::format("write: {}, partition_by: [{}], file_size: {}\n", config::ToString(plan.write),
+                         Join(plan.partition_by, ", "),
                          plan.target_file_bytes ? std::to_string(*plan.target_file_bytes) : "default");
     }
     return out;
@@ -149,13 +151,15 @@ TEST_P(GoldenTest, OutputMatchesTheExpectedFile) {
   if (const char* update = std::getenv("SLUICE_UPDATE_GOLDEN"); update != nullptr && std::string(update) == "1") {
     std::ofstream(expected_path, std::ios::binary) << actual;
   }
-  ASSERT_TRUE(fs::exists(expected_path)) << expected_path << " is missing; write it with SLUICE_UPDATE_GOLDEN=1 and review it";
+  ASSERT_TRUE(fs::exists(expected_path)) << expected_path
+                                         << " is missing; write it with SLUICE_UPDATE_GOLDEN=1 and review it";
   EXPECT_EQ(actual, ReadText(expected_path)) << "for " << path;
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenTest, ::testing::ValuesIn(GoldenCases()),
                          [](const ::testing::TestParamInfo<fs::path>& info) {
-                           std::string name = info.param.parent_path().filename().string() + "_" + info.param.stem().string();
+                           std::string name =
+                               info.param.parent_path().filename().string() + "_" + info.param.stem().string();
                            for (char& c : name) {
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            }

@@ -10,9 +10,10 @@ class MaskTest : public ::testing::Test, protected test_support::WithEngine {
  protected:
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(OpenEngine());
-    ASSERT_TRUE(conn_->Execute("CREATE TABLE people AS SELECT * FROM (VALUES "
-                               "(1, 'what do ya want for nothing?', '0176123454821', 12345), "
-                               "(2, NULL, 'ab', NULL)) t(id, note, phone, account)")
+    ASSERT_TRUE(conn_
+                    ->Execute("CREATE TABLE people AS SELECT * FROM (VALUES "
+                              "(1, 'what do ya want for nothing?', '0176123454821', 12345), "
+                              "(2, NULL, 'ab', NULL)) t(id, note, phone, account)")
                     .ok());
   }
 
@@ -43,8 +44,7 @@ TEST_F(MaskTest, DifferentKeysGiveDifferentHashesAndTheKeyNeverAppearsInSql) {
   EXPECT_EQ(a.Get(0, "account").size(), 64u);
   EXPECT_NE(a.Get(0, "account"), b.Get(0, "account"));
   // Same key again (function already registered): same values.
-  EXPECT_EQ(Select({{"account", MaskMethod::kHash}}, Secret("first-key-value")).Get(0, "account"),
-            a.Get(0, "account"));
+  EXPECT_EQ(Select({{"account", MaskMethod::kHash}}, Secret("first-key-value")).Get(0, "account"), a.Get(0, "account"));
 }
 
 TEST_F(MaskTest, RedactAndPartialKeepNulls) {

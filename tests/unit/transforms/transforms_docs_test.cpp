@@ -22,9 +22,11 @@ TEST(TransformsDocsTest, EveryStepHasASectionWithItsOptionTable) {
   RegisterBuiltinSteps(registry);
   std::string doc = sluice::test_support::ReadSourceFile("docs/transforms.md");
   for (const auto& step : registry.descriptors()) {
-    EXPECT_NE(doc.find("### `" + step.name + "`"), std::string::npos) << "docs/transforms.md has no section for " << step.name;
+    EXPECT_NE(doc.find("### `" + step.name + "`"), std::string::npos)
+        << "docs/transforms.md has no section for " << step.name;
     EXPECT_TRUE(config::InvalidDefaults(step.options).empty()) << step.name;
-    if (!step.options.empty()) ExpectSectionCurrent("docs/transforms.md", "step_" + step.name, config::OptionsMarkdown(step.options));
+    if (!step.options.empty())
+      ExpectSectionCurrent("docs/transforms.md", "step_" + step.name, config::OptionsMarkdown(step.options));
   }
 }
 
@@ -33,7 +35,8 @@ std::string ChecksTable(const CheckRegistry& registry) {
   std::string out = "| check | keys | passes when |\n| --- | --- | --- |\n";
   for (const auto& check : registry.descriptors()) {
     std::vector<std::string> keys;
-    for (const auto& spec : check.options) keys.push_back(fmt::format("`{}`{}", spec.key, spec.required ? " (required)" : ""));
+    for (const auto& spec : check.options)
+      keys.push_back(fmt::format("`{}`{}", spec.key, spec.required ? " (required)" : ""));
     out += fmt::format("| `{}` | {} | {} |\n", check.name, Join(keys, ", "), check.description);
   }
   return out;

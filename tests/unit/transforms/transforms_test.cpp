@@ -30,8 +30,8 @@ class TransformsTest : public ::testing::Test, protected test_support::WithEngin
   Result<engine::TextResult> RunSteps(const std::string& yaml, const std::string& input, bool target_exists = false,
                                       const Secret& mask_key = Secret()) {
     SLUICE_ASSIGN_OR_RETURN(auto steps, BuildSteps(steps_, Yaml(yaml), "job 't'"));
-    StepContext context{*conn_, "run-1", TimePoint{} + std::chrono::hours(24 * 20000), "silver.t", target_exists,
-                        mask_key};
+    StepContext context{*conn_,     "run-1",       TimePoint{} + std::chrono::hours(24 * 20000),
+                        "silver.t", target_exists, mask_key};
     std::string relation = input;
     int n = 0;
     for (auto& step : steps) {
@@ -60,8 +60,9 @@ TEST_F(TransformsTest, SnakeCaseSplitsWordsAndAcronyms) {
 }
 
 TEST_F(TransformsTest, CleanRenamesTrimsNullsTypesAndDedupes) {
-  Exec("CREATE TABLE raw_in AS SELECT * FROM (VALUES ('DE ', ' 2020', '1.5'), ('DE', '2020', '1.5'), ('FR', 'N/A', "
-       "''), ('US', '2021', '2')) AS t(\"Country Code\", \"Year\", \"Value\")");
+  Exec(
+      "CREATE TABLE raw_in AS SELECT * FROM (VALUES ('DE ', ' 2020', '1.5'), ('DE', '2020', '1.5'), ('FR', 'N/A', "
+      "''), ('US', '2021', '2')) AS t(\"Country Code\", \"Year\", \"Value\")");
   auto rows = RunSteps("- clean: {names: snake_case, dedupe: true, types: {year: integer, value: double}}", "raw_in");
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->rows.size(), 3u);  // the two DE rows are one after trimming
@@ -73,8 +74,9 @@ TEST_F(TransformsTest, CleanRenamesTrimsNullsTypesAndDedupes) {
 }
 
 TEST_F(TransformsTest, MaskStepHashesRedactsAndShowsPartially) {
-  Exec("CREATE TABLE accounts AS SELECT * FROM (VALUES ('what do ya want for nothing?', 'Ada', '0176123454821')) "
-       "AS t(account, name, phone)");
+  Exec(
+      "CREATE TABLE accounts AS SELECT * FROM (VALUES ('what do ya want for nothing?', 'Ada', '0176123454821')) "
+      "AS t(account, name, phone)");
   auto rows = RunSteps("- mask: {account: hash, name: redact, phone: {method: partial, show_last: 2}}", "accounts",
                        false, Secret("Jefe"));
   ASSERT_TRUE(rows.ok()) << rows.status();
@@ -167,8 +169,9 @@ TEST_F(TransformsTest, RepartitionAdjustsTheWrite) {
 
 TEST_F(TransformsTest, MergeUpsertsAndAppliesDeletes) {
   Exec("CREATE TABLE target_current AS SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c')) AS t(id, v)");
-  Exec("CREATE TABLE changes AS SELECT * FROM (VALUES (2, 'B', 'update'), (3, NULL, 'delete'), (4, 'd', 'insert')) "
-       "AS t(id, v, _change_type)");
+  Exec(
+      "CREATE TABLE changes AS SELECT * FROM (VALUES (2, 'B', 'update'), (3, NULL, 'delete'), (4, 'd', 'insert')) "
+      "AS t(id, v, _change_type)");
   auto rows = RunSteps("- merge: {key: [id]}", "changes", /*target_exists=*/true);
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->rows.size(), 3u);
@@ -179,8 +182,9 @@ TEST_F(TransformsTest, MergeUpsertsAndAppliesDeletes) {
 }
 
 TEST_F(TransformsTest, MergeScd2ClosesChangedRowsAndOpensNewOnes) {
-  Exec("CREATE TABLE target_current AS SELECT * FROM (VALUES (1, 'a', TIMESTAMP '2020-01-01', NULL::TIMESTAMP, true), "
-       "(2, 'b', TIMESTAMP '2020-01-01', NULL::TIMESTAMP, true)) AS t(id, v, valid_from, valid_to, is_current)");
+  Exec(
+      "CREATE TABLE target_current AS SELECT * FROM (VALUES (1, 'a', TIMESTAMP '2020-01-01', NULL::TIMESTAMP, true), "
+      "(2, 'b', TIMESTAMP '2020-01-01', NULL::TIMESTAMP, true)) AS t(id, v, valid_from, valid_to, is_current)");
   Exec("CREATE TABLE incoming_rows AS SELECT * FROM (VALUES (1, 'a'), (2, 'B'), (3, 'c')) AS t(id, v)");
   auto rows = RunSteps("- merge: {key: [id], mode: scd2}", "incoming_rows", true);
   ASSERT_TRUE(rows.ok()) << rows.status();
@@ -217,9 +221,10 @@ class ChecksTest : public TransformsTest {
   }
   void SetUp() override {
     TransformsTest::SetUp();
-    Exec("CREATE TABLE output_rows AS SELECT * FROM (VALUES ('DE', 2020, 1.0, TIMESTAMP '2024-10-03 12:00:00'), "
-         "('DE', 2020, 2.0, TIMESTAMP '2024-10-03 13:00:00'), ('FR', NULL, -1.0, TIMESTAMP '2024-10-01 00:00:00'), "
-         "('xx', 2021, 3.0, NULL)) AS t(country, year, value, ts)");
+    Exec(
+        "CREATE TABLE output_rows AS SELECT * FROM (VALUES ('DE', 2020, 1.0, TIMESTAMP '2024-10-03 12:00:00'), "
+        "('DE', 2020, 2.0, TIMESTAMP '2024-10-03 13:00:00'), ('FR', NULL, -1.0, TIMESTAMP '2024-10-01 00:00:00'), "
+        "('xx', 2021, 3.0, NULL)) AS t(country, year, value, ts)");
     Exec("CREATE SCHEMA silver");
     Exec("CREATE TABLE silver.countries AS SELECT * FROM (VALUES ('DE'), ('FR')) AS t(code)");
   }
@@ -249,8 +254,9 @@ TEST_F(ChecksTest, DetailSaysWhatFailed) {
 }
 
 TEST_F(ChecksTest, SeverityAndQuarantineAreParsed) {
-  auto checks = BuildChecks(checks_, Yaml("- not_null: [year]\n  severity: warn\n- range: {column: value, min: 0}\n  "
-                                          "quarantine: true"),
+  auto checks = BuildChecks(checks_,
+                            Yaml("- not_null: [year]\n  severity: warn\n- range: {column: value, min: 0}\n  "
+                                 "quarantine: true"),
                             "job 't'");
   ASSERT_TRUE(checks.ok()) << checks.status();
   EXPECT_EQ((*checks)[0]->severity, Severity::kWarn);

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/fault_point.hpp"
@@ -99,11 +99,11 @@ Result<std::vector<WrittenFile>> SplitOversized(engine::Connection& connection, 
                                       fmt::format("FILE_SIZE_BYTES {}", target_bytes),
                                       fmt::format("FILENAME_PATTERN {}", SqlQuote(stem + "-{i}"))};
   if (!field_ids.empty()) options.push_back(field_ids);
-  SLUICE_ASSIGN_OR_RETURN(
-      auto pieces,
-      CopyWithStats(connection,
-                    fmt::format("SELECT * FROM read_parquet({}, hive_partitioning = false)", SqlQuote(file.local.string())),
-                    scratch, options));
+  SLUICE_ASSIGN_OR_RETURN(auto pieces,
+                          CopyWithStats(connection,
+                                        fmt::format("SELECT * FROM read_parquet({}, hive_partitioning = false)",
+                                                    SqlQuote(file.local.string())),
+                                        scratch, options));
   int64_t rows = 0;
   for (auto& piece : pieces) {
     rows += piece.rows;
@@ -140,8 +140,8 @@ Result<std::string> FieldIdsOption(engine::Connection& connection, const LakeWri
   SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(request.select_sql));
   std::vector<std::string> entries;
   for (const auto& column : columns) {
-    bool in_path = std::find(request.partition_by.begin(), request.partition_by.end(), column.name) !=
-                   request.partition_by.end();
+    bool in_path =
+        std::find(request.partition_by.begin(), request.partition_by.end(), column.name) != request.partition_by.end();
     if (in_path) continue;
     for (const auto& ids : request.field_ids) {
       if (ids.name != column.name) continue;
@@ -166,8 +166,8 @@ std::string CanonicalBound(const std::string& type, const std::string& aggregate
   std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
   // Aggregated as the typed value: text would order 10 before 9.
   std::string typed = fmt::format("{}(TRY_CAST({} AS {}))", aggregate, value, type);
-  static const char* const kAsIs[] = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT",
-                                      "UINTEGER", "FLOAT", "DOUBLE", "BOOLEAN", "VARCHAR"};
+  static const char* const kAsIs[] = {"TINYINT",  "SMALLINT", "INTEGER", "BIGINT",  "UTINYINT", "USMALLINT",
+                                      "UINTEGER", "FLOAT",    "DOUBLE",  "BOOLEAN", "VARCHAR"};
   for (const char* plain : kAsIs) {
     if (upper == plain) return fmt::format("CAST({} AS VARCHAR)", typed);
   }
@@ -195,9 +195,10 @@ Result<std::string> MeasureColumns(engine::Connection& connection, const fs::pat
         SqlQuote(c.name), min_sql.empty() ? "NULL" : min_sql, max_sql.empty() ? "NULL" : max_sql, SqlQuote(c.name)));
   }
   if (parts.empty()) return std::string();
-  std::string sql = fmt::format("WITH m AS (SELECT * FROM parquet_metadata({})) SELECT name, n, nulls, has_nulls, "
-                                "lo, hi, lo IS NOT NULL AS has_lo, hi IS NOT NULL AS has_hi FROM ({}) s",
-                                SqlQuote(file.string()), Join(parts, " UNION ALL "));
+  std::string sql = fmt::format(
+      "WITH m AS (SELECT * FROM parquet_metadata({})) SELECT name, n, nulls, has_nulls, "
+      "lo, hi, lo IS NOT NULL AS has_lo, hi IS NOT NULL AS has_hi FROM ({}) s",
+      SqlQuote(file.string()), Join(parts, " UNION ALL "));
   SLUICE_ASSIGN_OR_RETURN(auto result, connection.Query(sql));
   nlohmann::json stats = nlohmann::json::object();
   for (size_t r = 0; r < result.rows.size(); ++r) {
@@ -250,8 +251,9 @@ Result<std::vector<StagedFile>> WriteParquetToStaging(engine::Connection& connec
         sized.push_back(w);
         continue;
       }
-      SLUICE_ASSIGN_OR_RETURN(auto pieces, SplitOversized(connection, w, request.target_file_bytes,
-                                                          request.staging_dir / fmt::format(".split-{}", split++), field_ids));
+      SLUICE_ASSIGN_OR_RETURN(auto pieces,
+                              SplitOversized(connection, w, request.target_file_bytes,
+                                             request.staging_dir / fmt::format(".split-{}", split++), field_ids));
       sized.insert(sized.end(), pieces.begin(), pieces.end());
     }
     written = std::move(sized);
@@ -281,8 +283,8 @@ Result<std::vector<StagedFile>> WriteParquetToStaging(engine::Connection& connec
 
 Status UploadStaged(storage::ObjectStore& store, const std::vector<StagedFile>& files) {
   for (const auto& f : files) {
-    SLUICE_TRY(store.PutFile(f.key, f.local, /*consume=*/true).WithContext("uploading {} to {}", f.local.string(),
-                                                                           store.Describe()));
+    SLUICE_TRY(store.PutFile(f.key, f.local, /*consume=*/true)
+                   .WithContext("uploading {} to {}", f.local.string(), store.Describe()));
     SLUICE_FAULT_POINT("mid_upload");
   }
   return Status::OK();

@@ -33,11 +33,11 @@ struct ColumnFieldIds {
 };
 
 struct LakeWriteRequest {
-  std::string select_sql;                     // the rows to write
-  std::filesystem::path staging_dir;          // local, private to the run; created if missing
-  std::string data_prefix;                    // lake key prefix, e.g. "raw/files/birds/original/incremental"
+  std::string select_sql;             // the rows to write
+  std::filesystem::path staging_dir;  // local, private to the run; created if missing
+  std::string data_prefix;            // lake key prefix, e.g. "raw/files/birds/original/incremental"
   std::vector<std::pair<std::string, std::string>> fixed_partitions;  // e.g. {{"_load_date", "2026-11-23"}}
-  std::vector<std::string> partition_by;      // columns of select_sql written as hive folders
+  std::vector<std::string> partition_by;                              // columns of select_sql written as hive folders
   uint64_t target_file_bytes = 256ull << 20;  // files are about this size (partition files over it are split)
   std::string file_prefix;                    // file names: <file_prefix>-<n>.parquet
   /// The rows have no order worth keeping (a source extract, no steps): every engine thread may

@@ -8,8 +8,8 @@
 namespace sluice::connectors::pg_target {
 namespace {
 
-using postgres::PgTargetColumn;
 using postgres::PgScalar;
+using postgres::PgTargetColumn;
 
 std::string Upper(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::toupper(c); });
@@ -39,7 +39,8 @@ bool IsTimestampWithoutZone(const std::string& type) {
 /// The scalar PostgreSQL type of a non-list engine type; nullopt = jsonb/text decided by the caller.
 std::optional<std::pair<PgScalar, std::string>> ScalarFor(const std::string& type) {
   if (type == "BOOLEAN") return std::pair{PgScalar::kBool, std::string("boolean")};
-  if (type == "TINYINT" || type == "SMALLINT" || type == "UTINYINT") return std::pair{PgScalar::kInt2, std::string("smallint")};
+  if (type == "TINYINT" || type == "SMALLINT" || type == "UTINYINT")
+    return std::pair{PgScalar::kInt2, std::string("smallint")};
   if (type == "INTEGER" || type == "USMALLINT") return std::pair{PgScalar::kInt4, std::string("integer")};
   if (type == "BIGINT" || type == "UINTEGER") return std::pair{PgScalar::kInt8, std::string("bigint")};
   if (type == "UBIGINT") return std::pair{PgScalar::kNumeric, std::string("numeric(20,0)")};
@@ -67,8 +68,8 @@ std::optional<std::pair<PgScalar, std::string>> ScalarFor(const std::string& typ
 }
 
 bool IsInteger(const std::string& t) {
-  return t == "TINYINT" || t == "SMALLINT" || t == "INTEGER" || t == "BIGINT" || t == "UTINYINT" ||
-         t == "USMALLINT" || t == "UINTEGER" || t == "UBIGINT" || t == "HUGEINT" || t == "UHUGEINT";
+  return t == "TINYINT" || t == "SMALLINT" || t == "INTEGER" || t == "BIGINT" || t == "UTINYINT" || t == "USMALLINT" ||
+         t == "UINTEGER" || t == "UBIGINT" || t == "HUGEINT" || t == "UHUGEINT";
 }
 
 /// Whether values of engine type `t` fit PostgreSQL's `scalar` without loss of precision (range
@@ -168,13 +169,11 @@ Result<std::string> SelectFor(const engine::ColumnDescription& column, const PgT
     case PgScalar::kJsonb:
       if (type == "VARCHAR" || type == "JSON") return fmt::format("CAST({} AS VARCHAR)", name);
       return fmt::format("CAST(to_json({}) AS VARCHAR)", name);
-    case PgScalar::kNumeric:
-      return fmt::format("CAST({} AS {})", name, DecimalSqlFor(target.sql_type, type));
+    case PgScalar::kNumeric: return fmt::format("CAST({} AS {})", name, DecimalSqlFor(target.sql_type, type));
     case PgScalar::kText:
       if (!ListElement(type).empty() || IsNested(type)) return fmt::format("CAST(to_json({}) AS VARCHAR)", name);
       return fmt::format("CAST({} AS VARCHAR)", name);
-    default:
-      return fmt::format("CAST({} AS {})", name, postgres::EngineTypeFor(target.scalar));
+    default: return fmt::format("CAST({} AS {})", name, postgres::EngineTypeFor(target.scalar));
   }
 }
 

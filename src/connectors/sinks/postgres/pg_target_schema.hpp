@@ -19,8 +19,8 @@ postgres::PgTargetColumn ColumnFor(const engine::ColumnDescription& column);
 /// An existing column, as pg_attribute/pg_type describe it.
 struct ExistingColumn {
   std::string name;
-  std::string sql_type;  // format_type(): "numeric(12,2)", "character varying(20)", "integer[]"
-  std::string type_name; // pg_type.typname of the column, or of the element for arrays
+  std::string sql_type;   // format_type(): "numeric(12,2)", "character varying(20)", "integer[]"
+  std::string type_name;  // pg_type.typname of the column, or of the element for arrays
   bool array = false;
   bool not_null = false;
 };

@@ -220,9 +220,9 @@ class PostgresSinkWriter final : public SinkWriter {
       names.push_back(QuoteIdent(column.name));
     }
     if (targets.empty()) return Status::Invalid("the job's output has no columns to write to {}", o_.Display());
-    SLUICE_ASSIGN_OR_RETURN(auto stream, engine::StreamColumns(connection, fmt::format("SELECT {} FROM {}",
-                                                                                         Join(selects, ", "),
-                                                                                         SqlIdent(relation))));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto stream,
+        engine::StreamColumns(connection, fmt::format("SELECT {} FROM {}", Join(selects, ", "), SqlIdent(relation))));
     // A table created or emptied by this transaction takes its rows frozen: nobody can see them
     // before the commit anyway, and readers afterwards (the analytics right after a staging
     // load) need not rewrite every page to set hint bits.
@@ -243,14 +243,15 @@ class PostgresSinkWriter final : public SinkWriter {
   Status Commit(const LoadRecord& record) override {
     if (o_.write == TableWrite::kMerge && prepared_) SLUICE_TRY(MergeStaged());
     if (ShouldAnalyze()) SLUICE_TRY(client_->Execute("ANALYZE " + o_.Qualified()));
-    SLUICE_TRY(client_
-                   ->QueryParams(fmt::format("INSERT INTO {} (scope, target_table, load_id, state_json, rows) "
-                                             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, target_table) DO UPDATE "
-                                             "SET load_id = EXCLUDED.load_id, state_json = EXCLUDED.state_json, "
-                                             "rows = EXCLUDED.rows, committed_at = now()",
-                                             o_.Loads()),
-                                 {record.scope, o_.table, record.load_id, record.state_json, std::to_string(record.rows)})
-                   .status());
+    SLUICE_TRY(
+        client_
+            ->QueryParams(fmt::format("INSERT INTO {} (scope, target_table, load_id, state_json, rows) "
+                                      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, target_table) DO UPDATE "
+                                      "SET load_id = EXCLUDED.load_id, state_json = EXCLUDED.state_json, "
+                                      "rows = EXCLUDED.rows, committed_at = now()",
+                                      o_.Loads()),
+                          {record.scope, o_.table, record.load_id, record.state_json, std::to_string(record.rows)})
+            .status());
     SLUICE_FAULT_POINT("sink_commit");
     SLUICE_TRY(client_->Execute("COMMIT"));
     committed_ = true;
@@ -276,7 +277,8 @@ class PostgresSinkWriter final : public SinkWriter {
     }
     for (const auto& column : columns) {
       if (IsChangeType(column.name) || copy_columns_.count(column.name) > 0) continue;
-      auto found = std::find_if(existing_.begin(), existing_.end(), [&](const auto& e) { return e.name == column.name; });
+      auto found =
+          std::find_if(existing_.begin(), existing_.end(), [&](const auto& e) { return e.name == column.name; });
       PgTargetColumn target;
       if (found != existing_.end()) {
         auto writable = pg_target::WritableColumn(*found);
@@ -285,16 +287,16 @@ class PostgresSinkWriter final : public SinkWriter {
         SLUICE_TRY(pg_target::SelectFor(column, target, o_.Display()).status());
       } else {
         target = pg_target::ColumnFor(column);
-        SLUICE_TRY(client_->Execute(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", o_.Qualified(),
-                                                QuoteIdent(column.name), target.sql_type)));
+        SLUICE_TRY(client_->Execute(
+            fmt::format("ALTER TABLE {} ADD COLUMN {} {}", o_.Qualified(), QuoteIdent(column.name), target.sql_type)));
         spdlog::info("{}: added column {} {} to {}", o_.where, column.name, target.sql_type, o_.Display());
         existing_.push_back({column.name, target.sql_type, "", target.array, false});
       }
       target_columns_.push_back(target);
       copy_columns_[column.name] = target;
       if (prepared_ && o_.write == TableWrite::kMerge) {
-        SLUICE_TRY(client_->Execute(fmt::format("ALTER TABLE _sluice_stage ADD COLUMN {} {}", QuoteIdent(column.name),
-                                                target.sql_type)));
+        SLUICE_TRY(client_->Execute(
+            fmt::format("ALTER TABLE _sluice_stage ADD COLUMN {} {}", QuoteIdent(column.name), target.sql_type)));
       }
     }
     if (prepared_) return Status::OK();
@@ -374,10 +376,11 @@ class PostgresSinkWriter final : public SinkWriter {
     std::vector<std::string> key_columns;
     for (const auto& k : o_.primary_key) key_columns.push_back(QuoteIdent(k));
     std::string keys_sql = Join(key_columns, ", ");
-    SLUICE_TRY(client_->Execute(fmt::format(
-        "CREATE TEMP TABLE _sluice_latest ON COMMIT DROP AS SELECT DISTINCT ON ({0}) * FROM _sluice_stage ORDER BY {0}, "
-        "_sluice_seq DESC",
-        keys_sql)));
+    SLUICE_TRY(
+        client_->Execute(fmt::format("CREATE TEMP TABLE _sluice_latest ON COMMIT DROP AS SELECT DISTINCT ON ({0}) * "
+                                     "FROM _sluice_stage ORDER BY {0}, "
+                                     "_sluice_seq DESC",
+                                     keys_sql)));
     std::string match = Join(key_match, " AND ");
     std::string upserted = "TRUE";
     if (has_change_type_ && o_.apply_deletes) {
@@ -386,18 +389,19 @@ class PostgresSinkWriter final : public SinkWriter {
       upserted = fmt::format("s.{} IS DISTINCT FROM 'delete'", QuoteIdent(kChangeType));
     }
     if (!assignments.empty()) {
-      SLUICE_TRY(client_->Execute(fmt::format("UPDATE {} t SET {} FROM _sluice_latest s WHERE {} AND {}", o_.Qualified(),
-                                              Join(assignments, ", "), match, upserted)));
+      SLUICE_TRY(client_->Execute(fmt::format("UPDATE {} t SET {} FROM _sluice_latest s WHERE {} AND {}",
+                                              o_.Qualified(), Join(assignments, ", "), match, upserted)));
     }
-    return client_->Execute(fmt::format(
-        "INSERT INTO {0} ({1}) SELECT {2} FROM _sluice_latest s WHERE {3} AND NOT EXISTS (SELECT 1 FROM {0} t WHERE {4})",
-        o_.Qualified(), Join(names, ", "), Join(values, ", "), upserted, match));
+    return client_->Execute(
+        fmt::format("INSERT INTO {0} ({1}) SELECT {2} FROM _sluice_latest s WHERE {3} AND NOT EXISTS (SELECT 1 FROM "
+                    "{0} t WHERE {4})",
+                    o_.Qualified(), Join(names, ", "), Join(values, ", "), upserted, match));
   }
 
   PgSinkOptions o_;
   std::unique_ptr<PgClient> client_;
   std::vector<pg_target::ExistingColumn> existing_;
-  std::vector<PgTargetColumn> target_columns_;        // the job's columns as the target has them, in output order
+  std::vector<PgTargetColumn> target_columns_;          // the job's columns as the target has them, in output order
   std::map<std::string, PgTargetColumn> copy_columns_;  // by name: what each COPY sends
   std::string copy_into_;
   bool prepared_ = false;
@@ -449,16 +453,17 @@ class PostgresSink final : public Sink {
 SinkDescriptor PostgresSinkDescriptor() {
   SinkDescriptor d;
   d.name = "postgres";
-  d.description = "A PostgreSQL table, written with binary COPY in one transaction per run: append, replace (the rows "
-                  "swapped in one transaction) or merge (upsert by the job's primary_key)";
+  d.description =
+      "A PostgreSQL table, written with binary COPY in one transaction per run: append, replace (the rows "
+      "swapped in one transaction) or merge (upsert by the job's primary_key)";
   d.options = PgSinkOptionSpecs();
 
   d.bind = [](const SinkBindContext& context, const config::Value& options) -> Result<std::unique_ptr<Sink>> {
     SLUICE_ASSIGN_OR_RETURN(auto parsed, ParseOptions(context, options));
     SinkPlan plan;
     plan.sink = "postgres";
-    plan.target = fmt::format("{}{}", context.connection_name.empty() ? "" : context.connection_name + ": ",
-                              parsed.Display());
+    plan.target =
+        fmt::format("{}{}", context.connection_name.empty() ? "" : context.connection_name + ": ", parsed.Display());
     plan.description = fmt::format("{} {} in {} (PostgreSQL)", ToString(parsed.write), parsed.Display(),
                                    context.connection_name.empty() ? parsed.url : context.connection_name);
     plan.records_loads = true;

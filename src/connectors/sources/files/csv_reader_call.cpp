@@ -64,13 +64,15 @@ std::optional<std::vector<std::string>> PinnedCsvArguments(engine::Connection& c
   if (std::string date = sniffed->Get(0, "date_format"); pinned.date_format.empty() && !IsUnset(date)) {
     pinned.date_format = date;
   }
-  if (std::string timestamp = sniffed->Get(0, "timestamp_format"); pinned.timestamp_format.empty() && !IsUnset(timestamp)) {
+  if (std::string timestamp = sniffed->Get(0, "timestamp_format");
+      pinned.timestamp_format.empty() && !IsUnset(timestamp)) {
     pinned.timestamp_format = timestamp;
   }
   auto args = DialectArguments(pinned);
   args.push_back("auto_detect = false");
   args.push_back("columns = " + sniffed->Get(0, "columns"));
-  if (std::string new_line = sniffed->Get(0, "new_line"); !IsUnset(new_line)) args.push_back("new_line = " + SqlQuote(new_line));
+  if (std::string new_line = sniffed->Get(0, "new_line"); !IsUnset(new_line))
+    args.push_back("new_line = " + SqlQuote(new_line));
   return args;
 }
 

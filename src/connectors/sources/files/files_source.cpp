@@ -66,7 +66,6 @@ struct InputFile {
   std::string display;
 };
 
-
 int64_t MtimeMicros(const fs::path& p) {
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0) return 0;
@@ -92,7 +91,8 @@ class FilesReader final : public SourceReader, public RejectingRead {
 
   std::string PendingSummary() const override {
     if (pending_.empty()) return "no new files";
-    return fmt::format("{} new file{}, {}", pending_.size(), pending_.size() == 1 ? "" : "s", HumanBytes(PendingBytes()));
+    return fmt::format("{} new file{}, {}", pending_.size(), pending_.size() == 1 ? "" : "s",
+                       HumanBytes(PendingBytes()));
   }
   bool NothingToRead() const override { return pending_.empty(); }
   uint64_t PendingBytes() const override {
@@ -115,7 +115,8 @@ class FilesReader final : public SourceReader, public RejectingRead {
       std::string call;
       Result<std::vector<engine::ColumnDescription>> columns = Status::Internal("not described yet");
       if (format == FileFormat::kCsv && paths.size() == 1) {
-        auto pinned = PinnedCsvArguments(connection, paths[0], options_.csv, options_.column_types.empty() ? "" : TypeStruct());
+        auto pinned =
+            PinnedCsvArguments(connection, paths[0], options_.csv, options_.column_types.empty() ? "" : TypeStruct());
         if (pinned) {
           call = ReaderCall(format, paths, relation + suffix, pinned);
           columns = connection.Describe("SELECT * FROM " + call);
@@ -151,8 +152,8 @@ class FilesReader final : public SourceReader, public RejectingRead {
       reject_suffixes_.push_back("");
     }
     relation_ = relation;
-    std::string sql = fmt::format("CREATE OR REPLACE TEMP VIEW {} AS {}", SqlIdent(relation),
-                                  Join(selects, " UNION ALL BY NAME "));
+    std::string sql =
+        fmt::format("CREATE OR REPLACE TEMP VIEW {} AS {}", SqlIdent(relation), Join(selects, " UNION ALL BY NAME "));
     Status st = connection.Execute(sql);
     if (!st.ok()) return ExplainReadError(st);
     return ReadState::kFinished;
@@ -175,14 +176,14 @@ class FilesReader final : public SourceReader, public RejectingRead {
       // DuckDB reports a short line once per missing column; one row per line is what people
       // want, explained by its most basic problem (structure before type conversion). In a file
       // with CRLF endings DuckDB's raw line starts with the previous line's LF: dropped.
-      parts.push_back(fmt::format(
-          "SELECT {} AS _source_file, e.line::BIGINT AS _line, "
-          "arg_min(e.column_name, (e.error_type = 'CAST', e.column_idx)) AS _column, "
-          "arg_min(e.error_type::VARCHAR, (e.error_type = 'CAST', e.column_idx)) AS _error_type, "
-          "arg_min(e.error_message, (e.error_type = 'CAST', e.column_idx)) AS _reason, "
-          "regexp_replace(any_value(e.csv_line), '^\\n', '') AS _raw_line "
-          "FROM {} e JOIN {} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id GROUP BY ALL",
-          display, errors, scans));
+      parts.push_back(
+          fmt::format("SELECT {} AS _source_file, e.line::BIGINT AS _line, "
+                      "arg_min(e.column_name, (e.error_type = 'CAST', e.column_idx)) AS _column, "
+                      "arg_min(e.error_type::VARCHAR, (e.error_type = 'CAST', e.column_idx)) AS _error_type, "
+                      "arg_min(e.error_message, (e.error_type = 'CAST', e.column_idx)) AS _reason, "
+                      "regexp_replace(any_value(e.csv_line), '^\\n', '') AS _raw_line "
+                      "FROM {} e JOIN {} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id GROUP BY ALL",
+                      display, errors, scans));
     }
     return "(" + Join(parts, " UNION ALL ") + ")";
   }
@@ -209,7 +210,8 @@ class FilesReader final : public SourceReader, public RejectingRead {
         files.push_back({p.path, p.identity.path});
         if (p.remote) continue;
         // An input known by another name than its local path (a download's URL) shows that name.
-        if (p.identity.path != DisplayPath(root_, p.path)) archive_prefixes_.emplace_back(p.path.string(), p.identity.path);
+        if (p.identity.path != DisplayPath(root_, p.path))
+          archive_prefixes_.emplace_back(p.path.string(), p.identity.path);
         continue;
       }
       fs::path dest = work_dir_ / fmt::format("unzipped-{}", archive_index++);
@@ -250,7 +252,8 @@ class FilesReader final : public SourceReader, public RejectingRead {
       auto quote_char = [](const std::string& text) { return text.empty() ? '\0' : text[0]; };
       Status st = RewriteWithLfEndings(file.local, folder / name, quote_char(options_.csv.quote),
                                        quote_char(options_.csv.escape));
-      if (!st.ok()) return st.WithContext("files source: reading {}, whose lines end in both CRLF and LF", file.display);
+      if (!st.ok())
+        return st.WithContext("files source: reading {}, whose lines end in both CRLF and LF", file.display);
       spdlog::info("files source: {} has {} lines ending in CRLF and {} in LF; reading it with LF endings",
                    file.display, endings.crlf, endings.lf);
       file.local = folder / name;
@@ -266,12 +269,12 @@ class FilesReader final : public SourceReader, public RejectingRead {
     for (const auto& f : files) {
       auto format = FormatFromName(f.local.filename().string());
       if (!format) {
-        return Status::Invalid("cannot tell the format of '{}' from its name; set format: csv|json|parquet in the source",
-                               f.display);
+        return Status::Invalid(
+            "cannot tell the format of '{}' from its name; set format: csv|json|parquet in the source", f.display);
       }
       if (seen && *seen != *format) {
-        return Status::Invalid("files '{}' ({}) and '{}' ({}) have different formats; narrow path: or set format:", first,
-                               FormatName(*seen), f.display, FormatName(*format));
+        return Status::Invalid("files '{}' ({}) and '{}' ({}) have different formats; narrow path: or set format:",
+                               first, FormatName(*seen), f.display, FormatName(*format));
       }
       seen = format;
       first = f.display;
@@ -293,7 +296,8 @@ class FilesReader final : public SourceReader, public RejectingRead {
                          const std::optional<std::vector<std::string>>& pinned = std::nullopt) const {
     std::vector<std::string> args = {SqlList(paths), fmt::format("filename = '{}'", kPathColumn)};
     if (format == FileFormat::kCsv) {
-      auto dialect = pinned ? *pinned : SniffedCsvArguments(options_.csv, options_.column_types.empty() ? "" : TypeStruct());
+      auto dialect =
+          pinned ? *pinned : SniffedCsvArguments(options_.csv, options_.column_types.empty() ? "" : TypeStruct());
       args.insert(args.end(), dialect.begin(), dialect.end());
       // Bad rows never stop the scan; they land in the rejects tables and the pipeline decides
       // (fail with the first one's file/line, or quarantine them all).
@@ -319,7 +323,8 @@ class FilesReader final : public SourceReader, public RejectingRead {
   }
 
   Status ExplainReadError(const Status& st) const {
-    return st.WithContext("reading {} as {} ({})", pending_.size() == 1 ? pending_[0].identity.path : "the matching files",
+    return st.WithContext("reading {} as {} ({})",
+                          pending_.size() == 1 ? pending_[0].identity.path : "the matching files",
                           options_.format ? FormatName(*options_.format) : "format from extension",
                           "check the source options: delimiter, header, format, columns");
   }
@@ -412,10 +417,14 @@ Result<FileReadOptions> ParseOptions(const config::Value& v) {
   if (const auto* format = v.Find("format")) {
     SLUICE_ASSIGN_OR_RETURN(auto text, format->AsString());
     text = ToLower(text);
-    if (text == "csv") o.format = FileFormat::kCsv;
-    else if (text == "json") o.format = FileFormat::kJson;
-    else if (text == "parquet") o.format = FileFormat::kParquet;
-    else return Status::Invalid("{}: format '{}' is not one of csv, json, parquet", format->location().ToString(), text);
+    if (text == "csv")
+      o.format = FileFormat::kCsv;
+    else if (text == "json")
+      o.format = FileFormat::kJson;
+    else if (text == "parquet")
+      o.format = FileFormat::kParquet;
+    else
+      return Status::Invalid("{}: format '{}' is not one of csv, json, parquet", format->location().ToString(), text);
   }
   auto& c = o.csv;
   config::OptionReader options(v, FileReadOptionSpecs());
@@ -530,9 +539,10 @@ SourceDescriptor FilesSourceDescriptor() {
       auto location = storage::s3::ParseS3Uri(pattern);
       if (!location.ok()) return location.status().WithContext("files source path");
       if (location->second.empty()) {
-        return Status::Invalid("files source path '{}' names a bucket but no objects; add a key or glob, e.g. "
-                               "s3://{}/incoming/*.csv",
-                               pattern, location->first);
+        return Status::Invalid(
+            "files source path '{}' names a bucket but no objects; add a key or glob, e.g. "
+            "s3://{}/incoming/*.csv",
+            pattern, location->first);
       }
     }
     // The s3: block is read only when a path needs it, so a local project is not held to it.
@@ -544,7 +554,8 @@ SourceDescriptor FilesSourceDescriptor() {
     plan.origin = context.connection_name.empty() ? "files" : context.connection_name;
     plan.description = fmt::format("files matching {}", Join(parsed.patterns, ", "));
     plan.is_incremental = true;
-    return std::unique_ptr<Source>(std::make_unique<FilesSource>(std::move(parsed), context.project.root, plan, std::move(s3)));
+    return std::unique_ptr<Source>(
+        std::make_unique<FilesSource>(std::move(parsed), context.project.root, plan, std::move(s3)));
   };
   return d;
 }

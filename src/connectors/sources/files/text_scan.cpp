@@ -68,8 +68,8 @@ Status RewriteWithLfEndings(const std::filesystem::path& from, const std::filesy
   std::string converted;
   converted.reserve(kChunk + 1);
   bool in_quotes = false;
-  bool escaped = false;      // inside quotes, the previous character was a distinct escape character
-  bool pending_cr = false;   // a '\r' outside quotes, written once we know whether '\n' follows
+  bool escaped = false;     // inside quotes, the previous character was a distinct escape character
+  bool pending_cr = false;  // a '\r' outside quotes, written once we know whether '\n' follows
   for (;;) {
     int n = gzread(in.get(), buffer.data(), kChunk);
     if (n < 0) return ReadError(in.get(), from);
@@ -118,9 +118,10 @@ Status CheckJsonNesting(const std::filesystem::path& file, const std::string& di
     if (n == 0) break;
     scanner.Feed(std::string_view(buffer.data(), static_cast<size_t>(n)));
     if (scanner.exceeded()) {
-      return Status::DataError("{} nests JSON deeper than {} levels (at byte {}); sluice refuses such input. Flatten "
-                               "the data, or store the deep part as a JSON string",
-                               display, scanner.max_depth(), scanner.exceeded_at());
+      return Status::DataError(
+          "{} nests JSON deeper than {} levels (at byte {}); sluice refuses such input. Flatten "
+          "the data, or store the deep part as a JSON string",
+          display, scanner.max_depth(), scanner.exceeded_at());
     }
   }
   return Status::OK();

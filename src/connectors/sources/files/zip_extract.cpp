@@ -43,8 +43,7 @@ Result<std::vector<std::filesystem::path>> ExtractZip(const std::filesystem::pat
   archive_read_support_format_zip(reader.get());
   archive_read_support_filter_all(reader.get());
   if (archive_read_open_filename(reader.get(), archive_path.c_str(), kReadBlock) != ARCHIVE_OK) {
-    return Status::DataError("cannot open zip archive '{}': {}", archive_path.string(),
-                             ArchiveError(reader.get()));
+    return Status::DataError("cannot open zip archive '{}': {}", archive_path.string(), ArchiveError(reader.get()));
   }
   std::error_code ec;
   std::filesystem::create_directories(destination, ec);
@@ -56,16 +55,16 @@ Result<std::vector<std::filesystem::path>> ExtractZip(const std::filesystem::pat
     // What was unpacked so far is scratch space; the run's work folder is removed with it, but a
     // bomb's partial output should not sit there until then.
     std::filesystem::remove_all(destination, ec);
-    return Status::DataError("zip archive '{}' {}; refusing it (a zip bomb?). If the archive is genuine, raise the "
-                             "source's zip_max_bytes:, zip_max_entries: or zip_max_ratio: option",
-                             archive_path.string(), why);
+    return Status::DataError(
+        "zip archive '{}' {}; refusing it (a zip bomb?). If the archive is genuine, raise the "
+        "source's zip_max_bytes:, zip_max_entries: or zip_max_ratio: option",
+        archive_path.string(), why);
   };
   while (true) {
     int rc = archive_read_next_header(reader.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-      return Status::DataError("zip archive '{}' is damaged: {}", archive_path.string(),
-                               ArchiveError(reader.get()));
+      return Status::DataError("zip archive '{}' is damaged: {}", archive_path.string(), ArchiveError(reader.get()));
     }
     if (++entries > limits.max_entries) return refuse(fmt::format("has more than {} members", limits.max_entries));
     if (archive_entry_filetype(entry) != AE_IFREG) continue;
@@ -101,8 +100,8 @@ Result<std::vector<std::filesystem::path>> ExtractZip(const std::filesystem::pat
       out.write(static_cast<const char*>(block), static_cast<std::streamsize>(size));
     }
     if (rc != ARCHIVE_EOF) {
-      return Status::DataError("cannot unpack '{}' from zip archive '{}': {}", member.string(),
-                               archive_path.string(), ArchiveError(reader.get()));
+      return Status::DataError("cannot unpack '{}' from zip archive '{}': {}", member.string(), archive_path.string(),
+                               ArchiveError(reader.get()));
     }
     out.close();
     if (!out) return Status::IoError("cannot write '{}' (disk full?)", target.string());

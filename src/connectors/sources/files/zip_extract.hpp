@@ -12,8 +12,8 @@ namespace sluice::connectors {
 /// millions of members) is refused before it fills the disk.
 struct ZipLimits {
   uint64_t max_unpacked_bytes = 16'000'000'000;  // all members together (16GB)
-  uint64_t max_entries = 10'000;              // members of any kind, folders included
-  uint64_t max_ratio = 200;                   // a member's unpacked size / its compressed size
+  uint64_t max_entries = 10'000;                 // members of any kind, folders included
+  uint64_t max_ratio = 200;                      // a member's unpacked size / its compressed size
 };
 
 /// Unpacks the regular-file members of a .zip archive into `destination` (created), refusing

@@ -231,14 +231,16 @@ Result<Attempt> TryOnce(const DownloadRequest& request, const fs::path& destinat
     const std::string& next = attempt.redirect_url;
     std::string scheme = ToLower(next.substr(0, next.find(':')));
     if (scheme != "http" && scheme != "https") {
-      return Status::Invalid("GET {} was redirected (HTTP {}) to {}, which is not an http:// or https:// URL; "
-                             "refusing to follow it. Point the source's url: at the file's final location",
-                             RedactUrl(request.url), attempt.status, RedactUrl(next));
+      return Status::Invalid(
+          "GET {} was redirected (HTTP {}) to {}, which is not an http:// or https:// URL; "
+          "refusing to follow it. Point the source's url: at the file's final location",
+          RedactUrl(request.url), attempt.status, RedactUrl(next));
     }
     if (redirects >= request.max_redirects) {
-      return Status::Invalid("GET {} was redirected more than {} times (last to {}); point the source's url: at the "
-                             "file's final location",
-                             RedactUrl(request.url), request.max_redirects, RedactUrl(next));
+      return Status::Invalid(
+          "GET {} was redirected more than {} times (last to {}); point the source's url: at the "
+          "file's final location",
+          RedactUrl(request.url), request.max_redirects, RedactUrl(next));
     }
     if (Origin(next) != origin) send_headers = false;  // stays off for the rest of the chain
     url = next;
@@ -259,7 +261,8 @@ std::string RedactUrl(const std::string& url) {
   auto fragment = out.find('#', query);
   std::string tail = fragment == std::string::npos ? "" : out.substr(fragment);
   std::vector<std::string> masked;
-  for (const auto& pair : Split(out.substr(query + 1, fragment == std::string::npos ? std::string::npos : fragment - query - 1), '&')) {
+  for (const auto& pair :
+       Split(out.substr(query + 1, fragment == std::string::npos ? std::string::npos : fragment - query - 1), '&')) {
     auto eq = pair.find('=');
     masked.push_back(eq == std::string::npos ? pair : pair.substr(0, eq + 1) + "***");
   }
@@ -281,9 +284,10 @@ Result<DownloadResult> Download(const DownloadRequest& request, const fs::path& 
     if (attempt->too_large) {
       std::error_code ec;
       fs::remove(destination, ec);
-      return Status::DataError("GET {} sends more than {}; refusing the download. If the file is genuine, raise the "
-                               "source's max_size: option",
-                               shown, HumanBytes(request.max_bytes));
+      return Status::DataError(
+          "GET {} sends more than {}; refusing the download. If the file is genuine, raise the "
+          "source's max_size: option",
+          shown, HumanBytes(request.max_bytes));
     }
     if (attempt->write_failed) {
       std::error_code ec;
@@ -298,9 +302,10 @@ Result<DownloadResult> Download(const DownloadRequest& request, const fs::path& 
       }
       std::error_code ec;
       fs::remove(destination, ec);
-      return Status::Unavailable("GET {} failed after {} attempt{}: {}; check that the server is reachable, or raise "
-                                 "the source's timeout:/retries: options",
-                                 shown, attempt_number, attempt_number == 1 ? "" : "s", attempt->curl_error);
+      return Status::Unavailable(
+          "GET {} failed after {} attempt{}: {}; check that the server is reachable, or raise "
+          "the source's timeout:/retries: options",
+          shown, attempt_number, attempt_number == 1 ? "" : "s", attempt->curl_error);
     }
     if (attempt->status == 304) {
       std::error_code ec;

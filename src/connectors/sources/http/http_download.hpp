@@ -14,10 +14,10 @@ namespace sluice::connectors {
 struct DownloadRequest {
   std::string url;
   std::vector<std::pair<std::string, Secret>> headers;
-  std::chrono::milliseconds timeout{60'000};  // whole transfer, per attempt
-  int retries = 3;                            // extra attempts after connection errors, timeouts, 429 and 5xx
+  std::chrono::milliseconds timeout{60'000};       // whole transfer, per attempt
+  int retries = 3;                                 // extra attempts after connection errors, timeouts, 429 and 5xx
   std::chrono::milliseconds retry_backoff{1'000};  // first wait; doubles per attempt
-  uint64_t max_bytes = 16'000'000'000;              // a longer body is refused (and removed)
+  uint64_t max_bytes = 16'000'000'000;             // a longer body is refused (and removed)
   int max_redirects = 10;
   /// Validators from the previous download; the server answers 304 when they still match.
   std::string if_none_match;
@@ -36,8 +36,8 @@ struct DownloadResult {
 
 /// GETs `request.url` and streams the body into `destination` (never held in memory), hashing
 /// it on the way. Follows up to max_redirects redirects, to http(s) URLs only; `headers` go only
-/// to the origin (scheme, host, port) of `request.url`, never to another host a redirect names. Retries transient failures with exponential backoff; the file is removed when
-/// the download fails.
+/// to the origin (scheme, host, port) of `request.url`, never to another host a redirect names. Retries transient
+/// failures with exponential backoff; the file is removed when the download fails.
 Result<DownloadResult> Download(const DownloadRequest& request, const std::filesystem::path& destination);
 
 /// The URL as it may appear in messages and records: no user:password@, query values masked.

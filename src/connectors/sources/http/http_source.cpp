@@ -51,7 +51,8 @@ std::string LocalName(const std::string& url) {
   }
   std::string name = path.substr(path.rfind('/') + 1);
   std::string safe;
-  for (char c : name) safe += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_';
+  for (char c : name)
+    safe += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_';
   if (safe.empty() || safe == "." || safe == "..") return "download";
   return safe;
 }
@@ -192,9 +193,10 @@ Result<HttpOptions> ParseHttpOptions(const BindContext& context, const config::V
   }
   if (const auto* headers = v.Find("headers"); headers != nullptr && !headers->IsNull()) {
     if (!headers->IsMap()) {
-      return Status::Invalid("{}: headers: must map header names to values, e.g. headers: {{ Authorization: "
-                             "\"Bearer ${{env:TOKEN}}\" }}",
-                             headers->location().ToString());
+      return Status::Invalid(
+          "{}: headers: must map header names to values, e.g. headers: {{ Authorization: "
+          "\"Bearer ${{env:TOKEN}}\" }}",
+          headers->location().ToString());
     }
     for (const auto& [name, value] : headers->entries()) {
       SLUICE_ASSIGN_OR_RETURN(auto secret, value.AsSecret());

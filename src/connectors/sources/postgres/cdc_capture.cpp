@@ -1,8 +1,8 @@
 #include "connectors/sources/postgres/cdc_capture.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -18,7 +18,6 @@
 namespace sluice::connectors::pgcdc {
 
 using postgres::Lsn;
-
 
 namespace {
 
@@ -53,8 +52,10 @@ class PgChangeCapture final : public ChangeCapture {
     SLUICE_ASSIGN_OR_RETURN(auto state, CdcState::Parse(state_json));
     if (!state.slot.empty() && state.slot != o_.slot && !full_refresh) {
       return Status::Invalid(
-          "{}: cdc: slot is now '{}' but pipeline '{}' streamed from slot '{}'; run `sluice run {} --full-refresh` to copy "
-          "the tables again from the new slot (then `sluice cdc drop` is no longer needed for the old one: drop it with "
+          "{}: cdc: slot is now '{}' but pipeline '{}' streamed from slot '{}'; run `sluice run {} --full-refresh` to "
+          "copy "
+          "the tables again from the new slot (then `sluice cdc drop` is no longer needed for the old one: drop it "
+          "with "
           "SELECT pg_drop_replication_slot('{}'))",
           o_.location.ToString(), o_.slot, o_.pipeline, state.slot, o_.pipeline, state.slot);
     }
@@ -76,17 +77,20 @@ class PgChangeCapture final : public ChangeCapture {
     bool exists = !slot.rows.empty();
     bool copying = !full_refresh && !state.copied && state.created_slot && state.lsn != 0;
     if (exists && slot.Get(0, "wal_status") == "lost" && !full_refresh && !copying) {
-      return ResnapshotNeeded(fmt::format("slot '{}' was invalidated by the server (wal_status lost: it fell behind "
-                                          "more than max_slot_wal_keep_size)", o_.slot));
+      return ResnapshotNeeded(
+          fmt::format("slot '{}' was invalidated by the server (wal_status lost: it fell behind "
+                      "more than max_slot_wal_keep_size)",
+                      o_.slot));
     }
     if (!full_refresh && state.copied) {
       if (!exists) {
-        return ResnapshotNeeded(fmt::format("slot '{}' no longer exists on {} (dropped outside sluice?)", o_.slot,
-                                            sql_->endpoint()));
+        return ResnapshotNeeded(
+            fmt::format("slot '{}' no longer exists on {} (dropped outside sluice?)", o_.slot, sql_->endpoint()));
       }
       if (slot.Get(0, "plugin") != "pgoutput") {
-        return Status::Invalid("slot '{}' on {} uses plugin '{}'; sluice reads pgoutput slots: name another slot in cdc: slot",
-                               o_.slot, sql_->endpoint(), slot.Get(0, "plugin"));
+        return Status::Invalid(
+            "slot '{}' on {} uses plugin '{}'; sluice reads pgoutput slots: name another slot in cdc: slot", o_.slot,
+            sql_->endpoint(), slot.Get(0, "plugin"));
       }
       if (std::string safe = slot.Get(0, "safe_wal_size"); !safe.empty()) {
         int64_t left = std::max<int64_t>(0, std::strtoll(safe.c_str(), nullptr, 10));
@@ -114,8 +118,9 @@ class PgChangeCapture final : public ChangeCapture {
         copied.copied = true;
         start.copied_state_json = copied.ToJson();
         state_ = state;
-        spdlog::info("pipeline '{}': resuming the interrupted copy; streaming will start at slot '{}''s consistent point {}",
-                     o_.pipeline, o_.slot, postgres::FormatLsn(Lsn{state.lsn}));
+        spdlog::info(
+            "pipeline '{}': resuming the interrupted copy; streaming will start at slot '{}''s consistent point {}",
+            o_.pipeline, o_.slot, postgres::FormatLsn(Lsn{state.lsn}));
         return start;
       }
       spdlog::warn("pipeline '{}': the interrupted copy cannot be resumed (slot '{}' is {}); copying from a new slot",
@@ -127,7 +132,8 @@ class PgChangeCapture final : public ChangeCapture {
       if (!state.created_slot && !full_refresh) {
         return Status::Invalid(
             "slot '{}' already exists on {} but sluice did not create it; the first run copies the tables from the "
-            "snapshot of a slot it creates: drop that slot (SELECT pg_drop_replication_slot('{}')), name another one in "
+            "snapshot of a slot it creates: drop that slot (SELECT pg_drop_replication_slot('{}')), name another one "
+            "in "
             "cdc: slot, or run with --full-refresh to have sluice drop and recreate it",
             o_.slot, sql_->endpoint(), o_.slot);
       }
@@ -289,12 +295,15 @@ class PgChangeCapture final : public ChangeCapture {
     std::string slot = state.slot.empty() ? o_.slot : state.slot;
     std::string publication = state.publication.empty() ? o_.publication : state.publication;
     if (slot == o_.slot) SLUICE_TRY(InactiveSlotRow().status());
-    SLUICE_ASSIGN_OR_RETURN(auto rows, sql_->QueryParams(
-        "SELECT active, active_pid::text AS active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot}));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto rows,
+        sql_->QueryParams(
+            "SELECT active, active_pid::text AS active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot}));
     if (!rows.rows.empty() && rows.Get(0, "active") == "t") {
-      return Status::Conflict("slot '{}' of pipeline '{}' is in use (pid {}): stop the `sluice run {} --follow` (or the "
-                              "serve) following it first",
-                              slot, o_.pipeline, rows.Get(0, "active_pid"), o_.pipeline);
+      return Status::Conflict(
+          "slot '{}' of pipeline '{}' is in use (pid {}): stop the `sluice run {} --follow` (or the "
+          "serve) following it first",
+          slot, o_.pipeline, rows.Get(0, "active_pid"), o_.pipeline);
     }
     if (!rows.rows.empty() && state.created_slot) {
       SLUICE_TRY(sql_->QueryParams("SELECT pg_drop_replication_slot($1)", {slot}).status());
@@ -320,9 +329,11 @@ class PgChangeCapture final : public ChangeCapture {
     auto client = postgres::ReplicationConnection::Connect(o_.url, o_.password, o_.connect);
     if (!client.ok()) {
       Status st = WithConnection(client.status());
-      if (st.message().find("permission") != std::string::npos || st.message().find("replication") != std::string::npos) {
-        st = st.WithContext("a replication connection needs a user with the REPLICATION attribute (ALTER ROLE … "
-                            "REPLICATION) and a pg_hba.conf line allowing it");
+      if (st.message().find("permission") != std::string::npos ||
+          st.message().find("replication") != std::string::npos) {
+        st = st.WithContext(
+            "a replication connection needs a user with the REPLICATION attribute (ALTER ROLE … "
+            "REPLICATION) and a pg_hba.conf line allowing it");
       }
       return st;
     }
@@ -335,15 +346,17 @@ class PgChangeCapture final : public ChangeCapture {
   }
 
   Status ResnapshotNeeded(const std::string& why) const {
-    return Status::Invalid("pipeline '{}': resnapshot needed: {}; changes since its last commit are lost to sluice. Run "
-                           "`sluice run {} --full-refresh` to create the slot again and copy the tables anew",
-                           o_.pipeline, why, o_.pipeline);
+    return Status::Invalid(
+        "pipeline '{}': resnapshot needed: {}; changes since its last commit are lost to sluice. Run "
+        "`sluice run {} --full-refresh` to create the slot again and copy the tables anew",
+        o_.pipeline, why, o_.pipeline);
   }
 
   Status SlotActive(const std::string& pid) const {
-    return Status::Conflict("pipeline '{}' is already being followed by another process (slot '{}' active, pid {}); "
-                            "one consumer per slot: stop the other `sluice run {} --follow` or serve first",
-                            o_.pipeline, o_.slot, pid, o_.pipeline);
+    return Status::Conflict(
+        "pipeline '{}' is already being followed by another process (slot '{}' active, pid {}); "
+        "one consumer per slot: stop the other `sluice run {} --follow` or serve first",
+        o_.pipeline, o_.slot, pid, o_.pipeline);
   }
 
   /// The slot's row once no process streams it, waiting up to 10 s: a follower that just died
@@ -375,19 +388,21 @@ class PgChangeCapture final : public ChangeCapture {
     last_heartbeat_ = Clock::now();
     Status st = sql_->Execute(o_.heartbeat_sql);
     if (st.ok()) return st;
-    return Status(st.code(),
-                  fmt::format("{}: cdc: heartbeat: sql of pipeline '{}' failed on {}: {}; fix the statement (it runs on "
-                              "the source database every {} s while streaming) or remove heartbeat:",
-                              o_.heartbeat_location.ToString(), o_.pipeline, sql_->endpoint(), st.message(),
-                              o_.heartbeat_every.count() / 1000.0),
-                  st.retryable());
+    return Status(
+        st.code(),
+        fmt::format("{}: cdc: heartbeat: sql of pipeline '{}' failed on {}: {}; fix the statement (it runs on "
+                    "the source database every {} s while streaming) or remove heartbeat:",
+                    o_.heartbeat_location.ToString(), o_.pipeline, sql_->endpoint(), st.message(),
+                    o_.heartbeat_every.count() / 1000.0),
+        st.retryable());
   }
 
   /// Where the server's WAL is and its clock: once everything before that position is received,
   /// every transaction committed before that time is.
   Result<std::pair<Lsn, int64_t>> Probe() {
-    SLUICE_ASSIGN_OR_RETURN(auto wal, sql_->Query(fmt::format("SELECT pg_current_wal_insert_lsn()::text AS lsn, {} AS now_us",
-                                                              kServerNowUs)));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto wal,
+        sql_->Query(fmt::format("SELECT pg_current_wal_insert_lsn()::text AS lsn, {} AS now_us", kServerNowUs)));
     SLUICE_ASSIGN_OR_RETURN(auto lsn, postgres::ParseLsn(wal.Get(0, "lsn")));
     last_probe_ = Clock::now();
     return std::make_pair(lsn, static_cast<int64_t>(std::strtoll(wal.Get(0, "now_us").c_str(), nullptr, 10)));
@@ -469,8 +484,9 @@ class PgChangeCapture final : public ChangeCapture {
     }
     auto it = relations_.find(oid);
     if (it == relations_.end()) {
-      return Status::DataError("pipeline '{}': a change at {} names relation {} before any Relation message announced it",
-                               o_.pipeline, FormatLsn(at), oid);
+      return Status::DataError(
+          "pipeline '{}': a change at {} names relation {} before any Relation message announced it", o_.pipeline,
+          FormatLsn(at), oid);
     }
     if (it->second.table < 0) return 0;
     return buffers_[it->second.table]->Append(connection, row);
@@ -526,8 +542,8 @@ class PgChangeCapture final : public ChangeCapture {
   bool key_read_ = false;
   CdcState state_;  // as Start() left it: what sluice created
   Clock::time_point last_ask_, last_probe_, last_heartbeat_;
-  int64_t as_of_us_ = 0;                            // see CdcState::as_of_us
-  std::optional<std::pair<Lsn, int64_t>> probe_;    // server WAL position and clock, not yet passed
+  int64_t as_of_us_ = 0;                          // see CdcState::as_of_us
+  std::optional<std::pair<Lsn, int64_t>> probe_;  // server WAL position and clock, not yet passed
   Lsn stop_at_, committed_, confirmed_, received_;
   Clock::time_point last_status_;
   bool in_txn_ = false;

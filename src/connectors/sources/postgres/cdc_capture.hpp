@@ -38,7 +38,7 @@ struct CdcState {
   bool created_slot = false;
   bool created_publication = false;
   bool copied = false;  // false with created_slot: a copy is under way from the slot's consistent point `lsn`
-  uint64_t lsn = 0;  // every transaction committing before this position is in the lake
+  uint64_t lsn = 0;     // every transaction committing before this position is in the lake
   /// Source time (unix µs) up to which the lake holds every change: the commit time of the last
   /// transaction committed, or the server's clock when it reported an idle stretch; 0 = unknown.
   int64_t as_of_us = 0;

@@ -14,13 +14,15 @@ namespace {
 
 class PostgresCdcSource final : public Source {
  public:
-  PostgresCdcSource(pgcdc::CdcOptions options, SourcePlan plan) : options_(std::move(options)), plan_(std::move(plan)) {}
+  PostgresCdcSource(pgcdc::CdcOptions options, SourcePlan plan)
+      : options_(std::move(options)), plan_(std::move(plan)) {}
 
   const SourcePlan& plan() const override { return plan_; }
 
   Result<std::unique_ptr<SourceReader>> Open(const Checkpoint&, const RunContext&) override {
-    return Status::Internal("job '{}' of pipeline '{}' uses mode: cdc, which the pipeline runs through its change capture",
-                            options_.job, options_.pipeline);
+    return Status::Internal(
+        "job '{}' of pipeline '{}' uses mode: cdc, which the pipeline runs through its change capture", options_.job,
+        options_.pipeline);
   }
 
   Result<std::unique_ptr<ChangeCapture>> OpenChangeCapture() override { return pgcdc::MakePgChangeCapture(options_); }
@@ -33,7 +35,8 @@ class PostgresCdcSource final : public Source {
 /// A slot or publication name sluice derives from the pipeline's: lower case, [a-z0-9_].
 std::string DefaultName(const std::string& pipeline) {
   std::string out = "sluice_";
-  for (char c : pipeline) out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_');
+  for (char c : pipeline)
+    out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_');
   return out.substr(0, 63);
 }
 
@@ -73,8 +76,10 @@ const std::vector<config::OptionSpec>& PostgresCdcKeys() {
 const std::vector<config::OptionSpec>& PostgresCdcHeartbeatKeys() {
   using config::OptionType;
   static const std::vector<config::OptionSpec> kKeys = {
-      {"sql", OptionType::kString, "", true, false, "the statement to run, e.g. an UPDATE of a one-row heartbeat table"},
-      {"every", OptionType::kDuration, "1m", false, false, "how often while streaming (and once when streaming starts)"},
+      {"sql", OptionType::kString, "", true, false,
+       "the statement to run, e.g. an UPDATE of a one-row heartbeat table"},
+      {"every", OptionType::kDuration, "1m", false, false,
+       "how often while streaming (and once when streaming starts)"},
   };
   return kKeys;
 }
@@ -101,9 +106,10 @@ Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, cons
                            v.Find("query")->location().ToString(), where);
   }
   if (has_table == has_tables) {
-    return Status::Invalid("{}: the postgres source of {} (mode: cdc) needs exactly one of table: (schema.table) or "
-                           "tables: [schema.table, ...]",
-                           v.location().ToString(), where);
+    return Status::Invalid(
+        "{}: the postgres source of {} (mode: cdc) needs exactly one of table: (schema.table) or "
+        "tables: [schema.table, ...]",
+        v.location().ToString(), where);
   }
   std::vector<std::string> names;
   if (has_table) {
@@ -111,7 +117,8 @@ Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, cons
     names.push_back(name);
   } else {
     if (!tables->IsList() || tables->items().empty()) {
-      return Status::Invalid("{}: tables: of {} must be a non-empty list of schema.table names", tables->location().ToString(), where);
+      return Status::Invalid("{}: tables: of {} must be a non-empty list of schema.table names",
+                             tables->location().ToString(), where);
     }
     for (const auto& item : tables->items()) {
       SLUICE_ASSIGN_OR_RETURN(auto name, QualifiedTable(item));
@@ -133,7 +140,8 @@ Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, cons
         return Status::Invalid("{}: {} and {} of {} would both land in table '{}'; capture them in separate pipelines",
                                v.location().ToString(), other.source, t.source, where, t.lake_table);
       }
-      if (other.source == t.source) return Status::Invalid("{}: {} names table {} twice", v.location().ToString(), where, name);
+      if (other.source == t.source)
+        return Status::Invalid("{}: {} names table {} twice", v.location().ToString(), where, name);
     }
     o.tables.push_back(std::move(t));
   }

@@ -98,9 +98,7 @@ Result<int64_t> TableBuffer::Append(engine::Connection& connection, const Change
         source = &(*row.old_values)[p];  // REPLICA IDENTITY FULL sent the old value itself
       }
       switch (source->kind) {
-        case postgres::TupleValueKind::kNull:
-          a.SetNull(kFixed + c);
-          break;
+        case postgres::TupleValueKind::kNull: a.SetNull(kFixed + c); break;
         case postgres::TupleValueKind::kUnchangedToast:
           a.SetNull(kFixed + c);
           unchanged.push_back(c);
@@ -158,8 +156,8 @@ Status TableBuffer::Reset(engine::Connection& connection) {
   rows_ = 0;
   has_unchanged_ = false;
   if (table_created_) {
-    SLUICE_TRY(connection.Execute(fmt::format("DROP VIEW IF EXISTS {}; DROP TABLE IF EXISTS {}", SqlIdent(relation_),
-                                              SqlIdent(TextTable()))));
+    SLUICE_TRY(connection.Execute(
+        fmt::format("DROP VIEW IF EXISTS {}; DROP TABLE IF EXISTS {}", SqlIdent(relation_), SqlIdent(TextTable()))));
     table_created_ = false;
   }
   // Columns dropped at the source since stay out of the next batch.

@@ -23,8 +23,8 @@ struct ChangeRow {
   postgres::Lsn lsn;
   int64_t commit_time_unix_us = 0;
   uint32_t xid = 0;
-  const postgres::Tuple* values = nullptr;     // by position of the current layout; null = all NULL (truncate)
-  const postgres::Tuple* old_values = nullptr; // REPLICA IDENTITY FULL's old row: fills unchanged TOAST values
+  const postgres::Tuple* values = nullptr;      // by position of the current layout; null = all NULL (truncate)
+  const postgres::Tuple* old_values = nullptr;  // REPLICA IDENTITY FULL's old row: fills unchanged TOAST values
 };
 
 class TableBuffer {
@@ -54,7 +54,7 @@ class TableBuffer {
   CapturedTable table_;
   std::string relation_;
   std::vector<postgres::PgColumn> columns_;  // every column of this batch (by first appearance), latest type
-  std::vector<size_t> position_to_column_;  // layout position → index in columns_
+  std::vector<size_t> position_to_column_;   // layout position → index in columns_
   std::unique_ptr<engine::Appender> appender_;
   bool table_created_ = false;
   int64_t rows_ = 0;

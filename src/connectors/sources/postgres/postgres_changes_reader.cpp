@@ -41,8 +41,8 @@ bool FetchableKey(const PgColumn& column) {
 std::string ServerRowHashSql(const std::vector<PgColumn>& columns, const RowHashRequest& request) {
   // bool int2 int4 int8 oid float4 float8 numeric text varchar bpchar name char date time
   // timestamp timestamptz interval uuid jsonb bytea
-  static const std::set<uint32_t> kHashable = {16,   21,   23,   20,   26,   700,  701,  1700, 25,   1043, 1042,
-                                               19,   18,   1082, 1083, 1114, 1184, 1186, 2950, 3802, 17};
+  static const std::set<uint32_t> kHashable = {16, 21, 23,   20,   26,   700,  701,  1700, 25,   1043, 1042,
+                                               19, 18, 1082, 1083, 1114, 1184, 1186, 2950, 3802, 17};
   auto listed = [](const std::vector<std::string>& list, const std::string& name) {
     return std::find(list.begin(), list.end(), name) != list.end();
   };
@@ -59,7 +59,6 @@ std::string ServerRowHashSql(const std::vector<PgColumn>& columns, const RowHash
   }
   return fmt::format("hash_record_extended(ROW({}), 0)", Join(fields, ", "));
 }
-
 
 /// The same as a quoted literal, to cast in SQL.
 std::string ArrayLiteral(const std::vector<engine::TextRow>& rows, size_t column) {
@@ -102,7 +101,8 @@ class ChangesReader final : public PostgresReader, public RowHashingRead {
     SLUICE_TRY(s_.client->Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
     hashing.kind = kServerRowHashKind;
     if (options_.is_table()) {
-      SLUICE_ASSIGN_OR_RETURN(hashing.unique_keys, KeyIsUnique(*s_.client, options_.schema, options_.table, request.key));
+      SLUICE_ASSIGN_OR_RETURN(hashing.unique_keys,
+                              KeyIsUnique(*s_.client, options_.schema, options_.table, request.key));
     }
     return hashing;
   }
@@ -120,7 +120,8 @@ class ChangesReader final : public PostgresReader, public RowHashingRead {
                                         kSourceRowHashColumn, options_.FromSql()),
                             std::move(columns), 1 << 20);
     if (!copied.ok()) {
-      return copied.WithContext("reading the row hashes of {} from PostgreSQL {}", options_.What(), s_.client->endpoint());
+      return copied.WithContext("reading the row hashes of {} from PostgreSQL {}", options_.What(),
+                                s_.client->endpoint());
     }
     spdlog::debug("postgres source of job '{}': {} keys with their row hashes ({} bytes)", options_.job, copy_->rows(),
                   copy_->bytes());
@@ -134,8 +135,9 @@ class ChangesReader final : public PostgresReader, public RowHashingRead {
       as_text.push_back(fmt::format("CAST({0} AS VARCHAR) AS {0}", SqlIdent(k.name)));
     }
     changed_keys_ = keys + "_numbered";
-    SLUICE_TRY(connection.Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT row_number() OVER () AS _n, {} FROM {}",
-                                              SqlIdent(changed_keys_), Join(as_text, ", "), SqlIdent(keys))));
+    SLUICE_TRY(connection.Execute(
+        fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT row_number() OVER () AS _n, {} FROM {}",
+                    SqlIdent(changed_keys_), Join(as_text, ", "), SqlIdent(keys))));
     SLUICE_ASSIGN_OR_RETURN(auto count, connection.Query("SELECT count(*) AS n FROM " + SqlIdent(changed_keys_)));
     changed_key_count_ = count.GetInt(0, "n");
     fetched_keys_ = 0;
@@ -159,13 +161,15 @@ class ChangesReader final : public PostgresReader, public RowHashingRead {
     int64_t per_fetch = std::min<int64_t>(options_.batch_rows, kKeysPerFetch);
     std::vector<std::string> names;
     for (const auto& k : key_columns_) names.push_back(SqlIdent(k.name));
-    SLUICE_ASSIGN_OR_RETURN(auto batch, connection.Query(fmt::format("SELECT {} FROM {} WHERE _n > {} AND _n <= {} ORDER BY _n",
-                                                                     Join(names, ", "), SqlIdent(changed_keys_),
-                                                                     fetched_keys_, fetched_keys_ + per_fetch)));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto batch,
+        connection.Query(fmt::format("SELECT {} FROM {} WHERE _n > {} AND _n <= {} ORDER BY _n", Join(names, ", "),
+                                     SqlIdent(changed_keys_), fetched_keys_, fetched_keys_ + per_fetch)));
     std::string where = "false";  // no changed keys: an empty part that still has the columns
     if (!batch.rows.empty() && key_columns_.size() == 1) {
       const auto& key = key_columns_[0];
-      where = fmt::format("{} = ANY({}::{}[])", postgres::QuoteIdent(key.name), ArrayLiteral(batch.rows, 0), key.type_name);
+      where =
+          fmt::format("{} = ANY({}::{}[])", postgres::QuoteIdent(key.name), ArrayLiteral(batch.rows, 0), key.type_name);
     } else if (!batch.rows.empty()) {
       std::vector<std::string> keys, arrays;
       for (size_t i = 0; i < key_columns_.size(); ++i) {
@@ -174,9 +178,11 @@ class ChangesReader final : public PostgresReader, public RowHashingRead {
       }
       where = fmt::format("({}) IN (SELECT * FROM unnest({}))", Join(keys, ", "), Join(arrays, ", "));
     }
-    Status copied = CopyAll(connection, relation, fmt::format("{} WHERE {}", s_.read_sql, where), s_.columns, per_fetch);
+    Status copied =
+        CopyAll(connection, relation, fmt::format("{} WHERE {}", s_.read_sql, where), s_.columns, per_fetch);
     if (!copied.ok()) {
-      return copied.WithContext("reading the changed rows of {} from PostgreSQL {}", options_.What(), s_.client->endpoint());
+      return copied.WithContext("reading the changed rows of {} from PostgreSQL {}", options_.What(),
+                                s_.client->endpoint());
     }
     fetched_keys_ += static_cast<int64_t>(batch.rows.size());
     spdlog::debug("postgres source of job '{}': {} changed rows fetched by key ({} of {} keys)", options_.job,

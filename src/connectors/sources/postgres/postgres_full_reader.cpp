@@ -33,9 +33,10 @@ class FullReader final : public PostgresReader, public ResumableRead {
       keys_per_row_ = static_cast<double>(*part.last_key - *part.first_key) / static_cast<double>(part.rows - 1);
     }
     // A table of an exact multiple of batch_rows would otherwise end with a chunk of no rows.
-    SLUICE_ASSIGN_OR_RETURN(auto rest, s_.client->Query(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} > {}::bigint) AS more",
-                                                                     options_.FromSql(), postgres::QuoteIdent(s_.full.chunk_key),
-                                                                     postgres::QuoteLiteral(s_.full.chunk_after))));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto rest, s_.client->Query(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} > {}::bigint) AS more",
+                                                options_.FromSql(), postgres::QuoteIdent(s_.full.chunk_key),
+                                                postgres::QuoteLiteral(s_.full.chunk_after))));
     return rest.Get(0, "more") == "t" ? ReadState::kHaveMore : ReadState::kFinished;
   }
 
@@ -84,7 +85,9 @@ class FullReader final : public PostgresReader, public ResumableRead {
     if (n == 1 || step == 0) return std::vector<std::string>{NextChunkSql()};
     std::string key = postgres::QuoteIdent(s_.full.chunk_key);
     std::string table = options_.FromSql();
-    std::string lower = s_.full.chunk_after.empty() ? "" : fmt::format("{} > {}::bigint", key, postgres::QuoteLiteral(s_.full.chunk_after));
+    std::string lower = s_.full.chunk_after.empty()
+                            ? ""
+                            : fmt::format("{} > {}::bigint", key, postgres::QuoteLiteral(s_.full.chunk_after));
     std::vector<std::string> bounds;
     if (keys_per_row_ <= 0 && !key_floor_) SLUICE_TRY(EstimateKeySpacing());
     if (keys_per_row_ > 0 && (!s_.full.chunk_after.empty() || key_floor_)) {
@@ -99,9 +102,9 @@ class FullReader final : public PostgresReader, public ResumableRead {
     }
     for (size_t i = 1; i < n && keys_per_row_ <= 0; ++i) {
       SLUICE_ASSIGN_OR_RETURN(
-          auto found, s_.client->Query(fmt::format("SELECT {0}::text AS k FROM {1}{2} ORDER BY {0} OFFSET {3} LIMIT 1", key,
-                                                   table, lower.empty() ? "" : " WHERE " + lower,
-                                                   static_cast<int64_t>(i) * step - 1)));
+          auto found,
+          s_.client->Query(fmt::format("SELECT {0}::text AS k FROM {1}{2} ORDER BY {0} OFFSET {3} LIMIT 1", key, table,
+                                       lower.empty() ? "" : " WHERE " + lower, static_cast<int64_t>(i) * step - 1)));
       if (found.rows.empty()) break;
       bounds.push_back(found.Get(0, "k"));
     }
@@ -110,12 +113,13 @@ class FullReader final : public PostgresReader, public ResumableRead {
     std::string from = lower;
     for (const auto& bound : bounds) {
       std::string upto = fmt::format("{} <= {}::bigint", key, postgres::QuoteLiteral(bound));
-      queries.push_back(fmt::format("SELECT * FROM {} WHERE {}{} ORDER BY {}", table, from.empty() ? "" : from + " AND ",
-                                    upto, key));
+      queries.push_back(
+          fmt::format("SELECT * FROM {} WHERE {}{} ORDER BY {}", table, from.empty() ? "" : from + " AND ", upto, key));
       from = fmt::format("{} > {}::bigint", key, postgres::QuoteLiteral(bound));
     }
     last_range_limit_ = s_.full.chunk_rows - static_cast<int64_t>(bounds.size()) * step;
-    queries.push_back(fmt::format("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {}", table, from, key, last_range_limit_));
+    queries.push_back(
+        fmt::format("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {}", table, from, key, last_range_limit_));
     return queries;
   }
 
@@ -124,11 +128,12 @@ class FullReader final : public PostgresReader, public ResumableRead {
   Status EstimateKeySpacing() {
     std::string key = postgres::QuoteIdent(s_.full.chunk_key);
     SLUICE_ASSIGN_OR_RETURN(
-        auto extent, s_.client->QueryParams(fmt::format("SELECT min({0})::text AS lo, max({0})::text AS hi, (SELECT c.reltuples "
-                                                        "FROM pg_class c WHERE c.oid = format('%I.%I', $1::text, $2::text)"
-                                                        "::regclass)::bigint AS n FROM {1}",
-                                                        key, options_.FromSql()),
-                                            {options_.schema, options_.table}));
+        auto extent,
+        s_.client->QueryParams(fmt::format("SELECT min({0})::text AS lo, max({0})::text AS hi, (SELECT c.reltuples "
+                                           "FROM pg_class c WHERE c.oid = format('%I.%I', $1::text, $2::text)"
+                                           "::regclass)::bigint AS n FROM {1}",
+                                           key, options_.FromSql()),
+                               {options_.schema, options_.table}));
     double lo = std::strtod(extent.Get(0, "lo").c_str(), nullptr);
     double hi = std::strtod(extent.Get(0, "hi").c_str(), nullptr);
     double rows = std::strtod(extent.Get(0, "n").c_str(), nullptr);

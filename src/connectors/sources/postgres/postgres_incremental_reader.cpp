@@ -31,8 +31,8 @@ class IncrementalReader final : public PostgresReader {
     }
     if (cursor == nullptr) return Status::Internal("postgres source: cursor column '{}' is not read", options_.cursor);
     std::string type = engine::DuckDbTypeName(cursor->target);
-    std::string sql = fmt::format("SELECT CAST(max(v) AS VARCHAR) AS m FROM (SELECT max({}) AS v FROM {}", SqlIdent(cursor->name),
-                                  SqlIdent(relation));
+    std::string sql = fmt::format("SELECT CAST(max(v) AS VARCHAR) AS m FROM (SELECT max({}) AS v FROM {}",
+                                  SqlIdent(cursor->name), SqlIdent(relation));
     if (s_.state.watermark) sql += fmt::format(" UNION ALL SELECT CAST({} AS {})", SqlQuote(*s_.state.watermark), type);
     sql += ")";
     SLUICE_ASSIGN_OR_RETURN(auto result, connection.Query(sql));

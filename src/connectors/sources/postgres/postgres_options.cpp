@@ -31,8 +31,9 @@ Result<WindowOptions> ParseWindow(const ReadRequest& request, const std::string&
     static const std::vector<std::string> kKeys = {"column", "start", "stop", "step"};
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
       std::string hint = NearestWord(key, kKeys);
-      return Status::Invalid("{}: unknown key '{}' in window: of {}{}", value.location().ToString(), key, where,
-                             hint.empty() ? "; keys are column, start, stop, step" : fmt::format(" (did you mean '{}'?)", hint));
+      return Status::Invalid(
+          "{}: unknown key '{}' in window: of {}{}", value.location().ToString(), key, where,
+          hint.empty() ? "; keys are column, start, stop, step" : fmt::format(" (did you mean '{}'?)", hint));
     }
   }
   WindowOptions o;
@@ -129,8 +130,9 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
   bool has_table = table != nullptr && !table->IsNull();
   bool has_query = query != nullptr && !query->IsNull();
   if (has_table == has_query) {
-    return Status::Invalid("{}: the postgres source of {} needs exactly one of table: (schema.table) or query: (a SELECT)",
-                           v.location().ToString(), where);
+    return Status::Invalid(
+        "{}: the postgres source of {} needs exactly one of table: (schema.table) or query: (a SELECT)",
+        v.location().ToString(), where);
   }
   if (has_table) {
     SLUICE_ASSIGN_OR_RETURN(auto name, table->AsString());
@@ -169,7 +171,8 @@ Result<PostgresOptions> ParseOptions(const BindContext& context, const config::V
   SLUICE_ASSIGN_OR_RETURN(o.server_side_hash, options.Bool("server_side_hash"));
   SLUICE_ASSIGN_OR_RETURN(o.read_connections, options.Int("read_connections"));
   if (o.read_connections < 1 || o.read_connections > 16) {
-    return Status::Invalid("{}: read_connections must be 1..16 (default 2)", v.Find("read_connections")->location().ToString());
+    return Status::Invalid("{}: read_connections must be 1..16 (default 2)",
+                           v.Find("read_connections")->location().ToString());
   }
   SLUICE_ASSIGN_OR_RETURN(o.chunk_by, options.String("chunk_by"));
   SLUICE_ASSIGN_OR_RETURN(o.connect_retries, options.Int("connect_retries"));

@@ -59,8 +59,8 @@ struct PostgresOptions {
   bool cast_unsupported_to_text = false;
   bool server_side_hash = true;  // mode: changes: hash rows in PostgreSQL, transfer only the changed ones
   int64_t read_connections = 2;  // mode: full of a table: connections reading it side by side
-  bool resumable = true;  // mode: full of a table: read in key-ordered chunks an interrupted load resumes from
-  std::string chunk_by;   // "" = the table's single-column integer primary key
+  bool resumable = true;         // mode: full of a table: read in key-ordered chunks an interrupted load resumes from
+  std::string chunk_by;          // "" = the table's single-column integer primary key
   postgres::ConnectOptions connect;
   LoadMode mode = LoadMode::kFull;
   WindowOptions window;                          // mode: window

@@ -68,17 +68,19 @@ std::string ArrayText(const std::vector<engine::TextRow>& rows, size_t column) {
   return out;
 }
 
-Result<bool> KeyIsUnique(PgClient& pg, const std::string& schema, const std::string& table, std::vector<std::string> key) {
+Result<bool> KeyIsUnique(PgClient& pg, const std::string& schema, const std::string& table,
+                         std::vector<std::string> key) {
   std::sort(key.begin(), key.end());
   std::vector<engine::TextRow> names;
   for (const auto& k : key) names.push_back({k});
   SLUICE_ASSIGN_OR_RETURN(
-      auto found, pg.QueryParams(
-                      "SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = format('%I.%I', $1::text, $2::text)::regclass "
-                      "AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnatts = i.indnkeyatts "
-                      "AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE \"C\") FROM pg_attribute a "
-                      "     WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) AND a.attnotnull) = $3::text[]) AS u",
-                      {schema, table, ArrayText(names, 0)}));
+      auto found,
+      pg.QueryParams(
+          "SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = format('%I.%I', $1::text, $2::text)::regclass "
+          "AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnatts = i.indnkeyatts "
+          "AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE \"C\") FROM pg_attribute a "
+          "     WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) AND a.attnotnull) = $3::text[]) AS u",
+          {schema, table, ArrayText(names, 0)}));
   return found.Get(0, "u") == "t";
 }
 
@@ -100,8 +102,9 @@ Result<Lookback> ParseLookback(const config::Value& value, CursorKind kind, cons
   if (kind == CursorKind::kInteger) {
     auto amount = value.AsInt();
     if (!amount.ok()) {
-      return Status::Invalid("{}: lookback must be a whole number for the integer cursor column '{}' (e.g. lookback: 1000)",
-                             value.location().ToString(), cursor);
+      return Status::Invalid(
+          "{}: lookback must be a whole number for the integer cursor column '{}' (e.g. lookback: 1000)",
+          value.location().ToString(), cursor);
     }
     lookback.amount = *amount;
   } else {
@@ -127,12 +130,14 @@ Result<SourceState> ParseState(const std::string& state_json, const PostgresOpti
   if (state_json.empty() || state_json == "{}") return state;
   auto invalid = [&](const std::string& why) {
     return Status::DataError(
-        "the stored state of job '{}' in pipeline '{}' is not valid JSON ({}); run it with --full-refresh to start over",
+        "the stored state of job '{}' in pipeline '{}' is not valid JSON ({}); run it with --full-refresh to start "
+        "over",
         options.job, options.pipeline, why);
   };
   try {
     auto json = nlohmann::json::parse(state_json);
-    if (json.contains("watermark") && json["watermark"].is_string()) state.watermark = json["watermark"].get<std::string>();
+    if (json.contains("watermark") && json["watermark"].is_string())
+      state.watermark = json["watermark"].get<std::string>();
     if (json.contains("cursor") && json["cursor"].is_string()) state.cursor = json["cursor"].get<std::string>();
   } catch (const std::exception& e) {
     return invalid(e.what());
@@ -153,7 +158,8 @@ class Planner {
     bool incremental = options_.mode == LoadMode::kIncremental;
     if (incremental && setup.state.watermark && !setup.state.cursor.empty() && setup.state.cursor != options_.cursor) {
       return Status::Invalid(
-          "{}: job '{}' of pipeline '{}' stored its watermark for cursor column '{}', but the source now says cursor: {}; "
+          "{}: job '{}' of pipeline '{}' stored its watermark for cursor column '{}', but the source now says cursor: "
+          "{}; "
           "run `sluice run {} --full-refresh` once to reload the table from scratch with the new cursor",
           options_.location.ToString(), options_.job, options_.pipeline, setup.state.cursor, options_.cursor,
           options_.pipeline);
@@ -171,7 +177,8 @@ class Planner {
     types.cast_unsupported_to_text = options_.cast_unsupported_to_text;
     auto described = options_.is_table() ? postgres::DescribeTable(pg, options_.schema, options_.table, types)
                                          : postgres::DescribeQuery(pg, options_.query, types);
-    if (!described.ok()) return described.status().WithContext("{}: describing {}", options_.location.ToString(), options_.What());
+    if (!described.ok())
+      return described.status().WithContext("{}: describing {}", options_.location.ToString(), options_.What());
     SLUICE_ASSIGN_OR_RETURN(setup.columns, SelectColumns(std::move(*described)));
 
     std::string where;
@@ -188,14 +195,17 @@ class Planner {
       }
     }
     setup.read_sql = fmt::format("SELECT * FROM {}{}", options_.FromSql(), where);
-    setup.stream_parts = context.single_scan && (options_.mode == LoadMode::kFull || options_.mode == LoadMode::kWindow);
-    if (setup.stream_parts && options_.mode == LoadMode::kFull && options_.read_connections > 1 && options_.is_table() && !setup.nothing_to_read) {
+    setup.stream_parts =
+        context.single_scan && (options_.mode == LoadMode::kFull || options_.mode == LoadMode::kWindow);
+    if (setup.stream_parts && options_.mode == LoadMode::kFull && options_.read_connections > 1 &&
+        options_.is_table() && !setup.nothing_to_read) {
       SLUICE_TRY(PlanStreams(pg, &setup));
     }
     if (!setup.full.chunk_key.empty()) {
-      condition = setup.full.resumed ? fmt::format("rows with {} > {} (resuming an interrupted full load), in chunks of {}",
-                                              setup.full.chunk_key, setup.full.chunk_after, setup.full.chunk_rows)
-                                : fmt::format("all rows, in chunks of {} by {}", setup.full.chunk_rows, setup.full.chunk_key);
+      condition = setup.full.resumed
+                      ? fmt::format("rows with {} > {} (resuming an interrupted full load), in chunks of {}",
+                                    setup.full.chunk_key, setup.full.chunk_after, setup.full.chunk_rows)
+                      : fmt::format("all rows, in chunks of {} by {}", setup.full.chunk_rows, setup.full.chunk_key);
     }
     if (!setup.full.stream_clients.empty()) {
       condition += fmt::format(", read by {} connections side by side", setup.full.stream_clients.size() + 1);
@@ -203,8 +213,9 @@ class Planner {
 
     std::string size_text;
     if (options_.is_table()) {
-      auto size = pg.QueryParams("SELECT pg_total_relation_size(format('%I.%I', $1::text, $2::text)::regclass) AS bytes",
-                                 {options_.schema, options_.table});
+      auto size =
+          pg.QueryParams("SELECT pg_total_relation_size(format('%I.%I', $1::text, $2::text)::regclass) AS bytes",
+                         {options_.schema, options_.table});
       if (size.ok()) {
         setup.pending_bytes = std::strtoull(size->Get(0, "bytes").c_str(), nullptr, 10);
         size_text = fmt::format(" (≈ {})", HumanBytes(setup.pending_bytes));
@@ -238,19 +249,19 @@ class Planner {
     std::string ident = postgres::QuoteIdent(options_.cursor);
     if (setup->state.watermark) {
       std::string watermark = LowerBoundSql(*setup->cursor_kind, *setup->state.watermark, {});
-      *where = fmt::format(" WHERE {} > {}", ident, LowerBoundSql(*setup->cursor_kind, *setup->state.watermark, lookback));
+      *where =
+          fmt::format(" WHERE {} > {}", ident, LowerBoundSql(*setup->cursor_kind, *setup->state.watermark, lookback));
       *condition = fmt::format("rows with {} > {}{}", options_.cursor, *setup->state.watermark,
-                              lookback.Describe(*setup->cursor_kind));
+                               lookback.Describe(*setup->cursor_kind));
       // Only rows beyond the watermark itself count as news; the lookback window is re-read
       // when there are some, so a quiet source reports "no changes" instead of re-loading it.
-      SLUICE_ASSIGN_OR_RETURN(
-          auto probe, pg.Query(fmt::format("SELECT EXISTS(SELECT 1 FROM {} WHERE {} > {}) AS newer", options_.FromSql(),
-                                           ident, watermark)));
+      SLUICE_ASSIGN_OR_RETURN(auto probe, pg.Query(fmt::format("SELECT EXISTS(SELECT 1 FROM {} WHERE {} > {}) AS newer",
+                                                               options_.FromSql(), ident, watermark)));
       setup->nothing_to_read = probe.Get(0, "newer") != "t";
     } else {
       *condition = "all rows (first run)";
-      SLUICE_ASSIGN_OR_RETURN(
-          auto probe, pg.Query(fmt::format("SELECT EXISTS(SELECT 1 FROM {}) AS any", options_.FromSql())));
+      SLUICE_ASSIGN_OR_RETURN(auto probe,
+                              pg.Query(fmt::format("SELECT EXISTS(SELECT 1 FROM {}) AS any", options_.FromSql())));
       setup->nothing_to_read = probe.Get(0, "any") != "t";
     }
     return Status::OK();
@@ -268,9 +279,10 @@ class Planner {
                                   {options_.schema, options_.table}));
       const PgColumn* column = pk.rows.size() == 1 ? FindColumn(setup->columns, pk.Get(0, "attname")) : nullptr;
       if (column == nullptr || CursorKindOf(*column) != CursorKind::kInteger) {
-        spdlog::info("job '{}': {} has no single-column integer primary key among the columns read; an interrupted full "
-                     "load starts over (set chunk_by: to an integer NOT NULL column to make it resumable)",
-                     options_.job, options_.What());
+        spdlog::info(
+            "job '{}': {} has no single-column integer primary key among the columns read; an interrupted full "
+            "load starts over (set chunk_by: to an integer NOT NULL column to make it resumable)",
+            options_.job, options_.What());
         return Status::OK();
       }
       key = column->name;
@@ -281,17 +293,19 @@ class Planner {
                                options_.location.ToString(), key, options_.What(), Hint(key, setup->columns));
       }
       if (CursorKindOf(*column) != CursorKind::kInteger || !column->not_null) {
-        return Status::Invalid("{}: chunk_by column '{}' of {} is {}{}; chunks need an integer NOT NULL column (or set "
-                               "resumable: false)",
-                               options_.location.ToString(), key, options_.What(), column->type_name,
-                               column->not_null ? "" : " and may be NULL");
+        return Status::Invalid(
+            "{}: chunk_by column '{}' of {} is {}{}; chunks need an integer NOT NULL column (or set "
+            "resumable: false)",
+            options_.location.ToString(), key, options_.What(), column->type_name,
+            column->not_null ? "" : " and may be NULL");
       }
       // A chunk ends after a number of rows: rows sharing the last key beyond it would be skipped.
       SLUICE_ASSIGN_OR_RETURN(bool unique, KeyIsUnique(pg, options_.schema, options_.table, {key}));
       if (!unique) {
-        return Status::Invalid("{}: chunk_by column '{}' of {} has no unique index; chunks need a unique integer column "
-                               "(add a unique index, or set resumable: false)",
-                               options_.location.ToString(), key, options_.What());
+        return Status::Invalid(
+            "{}: chunk_by column '{}' of {} has no unique index; chunks need a unique integer column "
+            "(add a unique index, or set resumable: false)",
+            options_.location.ToString(), key, options_.What());
       }
     }
     std::vector<std::string> signature;
@@ -300,12 +314,14 @@ class Planner {
     setup->full.chunk_identity = fmt::format("{} by {}: {}", options_.What(), key, Join(signature, ", "));
     if (!checkpoint.resume_token.empty()) {
       auto token = nlohmann::json::parse(checkpoint.resume_token, nullptr, false);
-      if (!token.is_discarded() && token.value("identity", "") == setup->full.chunk_identity && token.contains("after")) {
+      if (!token.is_discarded() && token.value("identity", "") == setup->full.chunk_identity &&
+          token.contains("after")) {
         setup->full.chunk_after = token.value("after", "");
         setup->full.resumed = !setup->full.chunk_after.empty();
       } else {
-        spdlog::warn("job '{}': the interrupted full load of {} was read with other columns or another key; starting over",
-                     options_.job, options_.What());
+        spdlog::warn(
+            "job '{}': the interrupted full load of {} was read with other columns or another key; starting over",
+            options_.job, options_.What());
       }
     }
     setup->full.chunk_rows = options_.batch_rows;
@@ -321,7 +337,8 @@ class Planner {
   Status PlanStreams(PgClient& pg, ReadPlan* setup) const {
     int64_t n = options_.read_connections;
     std::string blocks_sql =
-        "SELECT pg_relation_size(format('%I.%I', $1::text, $2::text)::regclass) / current_setting('block_size')::bigint AS b";
+        "SELECT pg_relation_size(format('%I.%I', $1::text, $2::text)::regclass) / "
+        "current_setting('block_size')::bigint AS b";
     int64_t blocks = 0;
     if (setup->full.chunk_key.empty()) {
       if (pg.server_version() < 140000) return Status::OK();  // no TID range scans: one connection reads
@@ -364,14 +381,15 @@ class Planner {
     const auto& w = options_.window;
     const PgColumn* column = FindColumn(setup->columns, w.column);
     if (column == nullptr) {
-      return Status::Invalid("{}: window column '{}' is not among the columns read from {}{}", options_.location.ToString(),
-                             w.column, options_.What(), Hint(w.column, setup->columns));
+      return Status::Invalid("{}: window column '{}' is not among the columns read from {}{}",
+                             options_.location.ToString(), w.column, options_.What(), Hint(w.column, setup->columns));
     }
     auto kind = CursorKindOf(*column);
     if (!kind) {
-      return Status::Invalid("{}: window column '{}' of {} is {}; a window column must be a timestamp, timestamptz, date or "
-                             "integer column",
-                             options_.location.ToString(), w.column, options_.What(), column->type_name);
+      return Status::Invalid(
+          "{}: window column '{}' of {} is {}; a window column must be a timestamp, timestamptz, date or "
+          "integer column",
+          options_.location.ToString(), w.column, options_.What(), column->type_name);
     }
     setup->window.start = setup->state.window.start.value_or(w.start);
     setup->window.stop = setup->state.window.start ? setup->state.window.stop.value_or(w.stop) : w.stop;
@@ -418,8 +436,8 @@ class Planner {
       *condition += fmt::format(", {} partitions of {} in one snapshot", partitions.num_partitions, partitions.column);
     }
     for (int64_t i = 0; i < partitions.num_partitions; ++i) {
-      setup->window.partition_sqls.push_back(fmt::format("SELECT * FROM {} WHERE {} AND {}", options_.FromSql(), window_where,
-                                                  partitions.Condition(i)));
+      setup->window.partition_sqls.push_back(
+          fmt::format("SELECT * FROM {} WHERE {} AND {}", options_.FromSql(), window_where, partitions.Condition(i)));
     }
     return Status::OK();
   }

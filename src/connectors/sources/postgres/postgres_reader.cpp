@@ -26,8 +26,8 @@ Result<ReadState> PostgresReader::ReadCopy(engine::Connection& connection, const
                                      copy_->rows() + 1);
   }
   SLUICE_TRY(BatchRead(connection, relation));
-  spdlog::debug("postgres source of job '{}': batch of {} rows ({} so far, {} bytes)", options_.job, copy_->batch_rows(),
-                copy_->rows(), copy_->bytes());
+  spdlog::debug("postgres source of job '{}': batch of {} rows ({} so far, {} bytes)", options_.job,
+                copy_->batch_rows(), copy_->rows(), copy_->bytes());
   return *more ? ReadState::kHaveMore : ReadState::kFinished;
 }
 
@@ -66,7 +66,8 @@ Status PostgresReader::StartStream(engine::Connection& connection, const std::st
     streamed_copies_.push_back(started->get());
     producers.push_back(std::move(*started));
   }
-  auto stream = engine::RowStream::Create(connection, relation, postgres::TargetColumns(s_.columns), std::move(producers));
+  auto stream =
+      engine::RowStream::Create(connection, relation, postgres::TargetColumns(s_.columns), std::move(producers));
   if (!stream.ok()) {
     streamed_copies_.clear();
     return stream.status();
@@ -95,13 +96,14 @@ Result<PostgresReader::StreamedPart> PostgresReader::EndStream(Status consumed) 
   streamed_copies_.clear();
   stream_.reset();
   if (!read.ok()) {
-    return read.WithContext("reading {} from PostgreSQL {}{}", options_.What(), s_.client->endpoint(),
-                            connections > 1 ? fmt::format(" over {} connections, each counting its own rows", connections) : "");
+    return read.WithContext(
+        "reading {} from PostgreSQL {}{}", options_.What(), s_.client->endpoint(),
+        connections > 1 ? fmt::format(" over {} connections, each counting its own rows", connections) : "");
   }
   SLUICE_TRY(consumed);
   streamed_rows_ += part.rows;
-  spdlog::debug("postgres source of job '{}': streamed {} rows ({}, {} so far)", options_.job, part.rows, HumanBytes(bytes),
-                streamed_rows_);
+  spdlog::debug("postgres source of job '{}': streamed {} rows ({}, {} so far)", options_.job, part.rows,
+                HumanBytes(bytes), streamed_rows_);
   return part;
 }
 

@@ -53,17 +53,18 @@ class PostgresReader : public SourceReader {
                  std::vector<postgres::PgColumn> columns, int64_t expected_rows);
   /// Makes `relation` a RowStream over `queries`, the first read on s_.client and the others on
   /// `more_clients` (in order), decoded while DuckDB reads it.
-  Status StartStream(engine::Connection& connection, const std::string& relation, const std::vector<std::string>& queries,
+  Status StartStream(engine::Connection& connection, const std::string& relation,
+                     const std::vector<std::string>& queries,
                      const std::vector<std::unique_ptr<postgres::PgClient>>& more_clients);
   /// After a part from StartStream: the reading error or `consumed`'s, or what the part held.
   Result<StreamedPart> EndStream(Status consumed);
 
   PostgresOptions options_;
   ReadPlan s_;
-  std::unique_ptr<postgres::PgCopyReader> copy_;  // declared after s_: destroyed before the client it uses
-  std::unique_ptr<engine::RowStream> stream_;         // the part being streamed, which owns its COPY readers
+  std::unique_ptr<postgres::PgCopyReader> copy_;          // declared after s_: destroyed before the client it uses
+  std::unique_ptr<engine::RowStream> stream_;             // the part being streamed, which owns its COPY readers
   std::vector<postgres::PgCopyReader*> streamed_copies_;  // ...in the order of their ranges
-  uint64_t streamed_rows_ = 0;  // parts handed over as streams: rows so far
+  uint64_t streamed_rows_ = 0;                            // parts handed over as streams: rows so far
 };
 
 std::unique_ptr<SourceReader> MakeFullReader(PostgresOptions options, ReadPlan plan);

@@ -42,8 +42,9 @@ class PostgresSource final : public Source {
 SourceDescriptor PostgresSourceDescriptor() {
   SourceDescriptor d;
   d.name = "postgres";
-  d.description = "A PostgreSQL table or query, read with binary COPY in batches: full copies, incremental by a cursor column, "
-                  "changed rows (mode: changes) or windows read over parallel partitions (mode: window)";
+  d.description =
+      "A PostgreSQL table or query, read with binary COPY in batches: full copies, incremental by a cursor column, "
+      "changed rows (mode: changes) or windows read over parallel partitions (mode: window)";
   d.options = pg_source::PostgresSourceOptionSpecs();
 
   d.bind = [](const BindContext& context, const config::Value& options) -> Result<std::unique_ptr<Source>> {

@@ -37,8 +37,11 @@ class WindowReader final : public PostgresReader, public WindowedRead {
     for (const auto& p : partitions_) rows += p->rows();
     auto history = nlohmann::json::parse(s_.state.window.history_json, nullptr, false);
     if (!history.is_array()) history = nlohmann::json::array();
-    history.push_back({{"start", s_.window.start}, {"stop", s_.window.stop}, {"rows", rows},
-                       {"partitions", s_.window.partition_sqls.size()}, {"run_id", s_.window.run_id}});
+    history.push_back({{"start", s_.window.start},
+                       {"stop", s_.window.stop},
+                       {"rows", rows},
+                       {"partitions", s_.window.partition_sqls.size()},
+                       {"run_id", s_.window.run_id}});
     while (history.size() > kWindowHistoryKept) history.erase(history.begin());
     next.window.history_json = history.dump();
     checkpoint.state_json = StateJson(next);
@@ -68,7 +71,8 @@ class WindowReader final : public PostgresReader, public WindowedRead {
         copy.temporary = true;
         postgres::PgClient& client = i == 0 ? *s_.client : *s_.window.partition_clients[i - 1];
         auto started = postgres::PgCopyReader::Start(client, connection, std::move(copy));
-        if (!started.ok()) return started.status().WithContext("reading partition {} of {} of {}", i + 1, n, options_.What());
+        if (!started.ok())
+          return started.status().WithContext("reading partition {} of {} of {}", i + 1, n, options_.What());
         partitions_.push_back(std::move(*started));
       }
       partition_done_.assign(n, false);
@@ -79,14 +83,14 @@ class WindowReader final : public PostgresReader, public WindowedRead {
       if (partition_done_[i]) continue;
       auto more = partitions_[i]->ReadBatch(per_partition);
       if (!more.ok()) {
-        return more.status().WithContext("reading partition {} of {} of {} from PostgreSQL {} (window {} .. {})", i + 1, n,
-                                         options_.What(), s_.client->endpoint(), s_.window.start, s_.window.stop);
+        return more.status().WithContext("reading partition {} of {} of {} from PostgreSQL {} (window {} .. {})", i + 1,
+                                         n, options_.What(), s_.client->endpoint(), s_.window.start, s_.window.stop);
       }
       partition_done_[i] = !*more;
       parts.push_back("SELECT * FROM " + SqlIdent(partitions_[i]->table()));
     }
-    SLUICE_TRY(connection.Execute(fmt::format("CREATE OR REPLACE TEMP VIEW {} AS {}", SqlIdent(relation),
-                                              Join(parts, " UNION ALL "))));
+    SLUICE_TRY(connection.Execute(
+        fmt::format("CREATE OR REPLACE TEMP VIEW {} AS {}", SqlIdent(relation), Join(parts, " UNION ALL "))));
     bool all_done = std::all_of(partition_done_.begin(), partition_done_.end(), [](bool d) { return d; });
     return all_done ? ReadState::kFinished : ReadState::kHaveMore;
   }

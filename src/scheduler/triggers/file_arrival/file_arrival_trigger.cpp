@@ -45,9 +45,12 @@ Result<MaxRuns> ParseMaxRuns(std::string_view text) {
   out.count = std::stoll(s.substr(0, digits));
   if (out.count < 1) return fail("must allow at least 1 run");
   std::string rest = Trim(s.substr(digits));
-  if (StartsWith(rest, "per ")) rest = Trim(rest.substr(4));
-  else if (StartsWith(rest, "/")) rest = Trim(rest.substr(1));
-  else return fail("has no 'per'");
+  if (StartsWith(rest, "per "))
+    rest = Trim(rest.substr(4));
+  else if (StartsWith(rest, "/"))
+    rest = Trim(rest.substr(1));
+  else
+    return fail("has no 'per'");
   if (EndsWith(rest, "s")) rest.pop_back();
   static const std::vector<std::string> kPeriods = {"minute", "hour", "day", "week"};
   for (size_t i = 0; i < kPeriods.size(); ++i) {
@@ -82,12 +85,9 @@ std::string PeriodId(MaxRuns::Period period, TimePoint t, const TimeZone& zone) 
   switch (period) {
     case MaxRuns::Period::kMinute:
       return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}", s.year, s.month, s.day, s.hour, s.minute);
-    case MaxRuns::Period::kHour:
-      return fmt::format("{:04}-{:02}-{:02}T{:02}", s.year, s.month, s.day, s.hour);
-    case MaxRuns::Period::kDay:
-      return fmt::format("{:04}-{:02}-{:02}", s.year, s.month, s.day);
-    case MaxRuns::Period::kWeek:
-      return fmt::format("week of {:04}-{:02}-{:02}", s.year, s.month, s.day);
+    case MaxRuns::Period::kHour: return fmt::format("{:04}-{:02}-{:02}T{:02}", s.year, s.month, s.day, s.hour);
+    case MaxRuns::Period::kDay: return fmt::format("{:04}-{:02}-{:02}", s.year, s.month, s.day);
+    case MaxRuns::Period::kWeek: return fmt::format("week of {:04}-{:02}-{:02}", s.year, s.month, s.day);
   }
   return "";
 }
@@ -96,18 +96,10 @@ TimePoint NextPeriodStart(MaxRuns::Period period, TimePoint t, const TimeZone& z
   CivilTime start = PeriodStart(period, zone.ToLocal(t));
   int64_t seconds = start.ToSeconds();
   switch (period) {
-    case MaxRuns::Period::kMinute:
-      seconds += 60;
-      break;
-    case MaxRuns::Period::kHour:
-      seconds += 3600;
-      break;
-    case MaxRuns::Period::kDay:
-      seconds += 86400;
-      break;
-    case MaxRuns::Period::kWeek:
-      seconds += 7 * 86400;
-      break;
+    case MaxRuns::Period::kMinute: seconds += 60; break;
+    case MaxRuns::Period::kHour: seconds += 3600; break;
+    case MaxRuns::Period::kDay: seconds += 86400; break;
+    case MaxRuns::Period::kWeek: seconds += 7 * 86400; break;
   }
   // A local hour can be skipped or repeated; the start is the first instant of that wall-clock time.
   TimePoint next = zone.FromLocal(CivilTime::FromSeconds(seconds)).instant;
@@ -129,13 +121,14 @@ bool MatchesFileGlob(const std::string& pattern, const std::string& relative) {
 }
 
 std::string FileArrivalConfig::Describe() const {
-  std::string what = require.empty() ? fmt::format("any file matching {}", pattern)
-                                     : fmt::format("all of {}", Join(require, ", "));
-  return fmt::format("file_arrival in {}: {} (settle {}s{}{})", path, what,
-                     std::chrono::duration_cast<std::chrono::seconds>(settle).count(),
-                     max_runs ? ", at most " + max_runs->ToString() : std::string(),
-                     timeout ? fmt::format(", timeout {}s", std::chrono::duration_cast<std::chrono::seconds>(*timeout).count())
-                             : std::string());
+  std::string what =
+      require.empty() ? fmt::format("any file matching {}", pattern) : fmt::format("all of {}", Join(require, ", "));
+  return fmt::format(
+      "file_arrival in {}: {} (settle {}s{}{})", path, what,
+      std::chrono::duration_cast<std::chrono::seconds>(settle).count(),
+      max_runs ? ", at most " + max_runs->ToString() : std::string(),
+      timeout ? fmt::format(", timeout {}s", std::chrono::duration_cast<std::chrono::seconds>(*timeout).count())
+              : std::string());
 }
 
 namespace {
@@ -368,11 +361,10 @@ class FileArrivalTrigger final : public PolledTrigger {
     event.pipeline = pipeline_;
     event.kind = "file_arrival";
     event.dedup_key = "file_arrival:" + Sha256Hex(Join(identities, "\n")).substr(0, 32);
-    event.detail = fmt::format("{} file{} arrived in {}: {}{}", names.size(), names.size() == 1 ? "" : "s",
-                               config_->path, Join(described, ", "),
-                               names.size() > described.size()
-                                   ? fmt::format(" and {} more", names.size() - described.size())
-                                   : std::string());
+    event.detail = fmt::format(
+        "{} file{} arrived in {}: {}{}", names.size(), names.size() == 1 ? "" : "s", config_->path,
+        Join(described, ", "),
+        names.size() > described.size() ? fmt::format(" and {} more", names.size() - described.size()) : std::string());
     timeout_reported_since_us_.reset();
     return event;
   }
@@ -430,8 +422,8 @@ class FileArrivalTrigger final : public PolledTrigger {
   ListFolder list_folder_;
   std::unique_ptr<FolderWatch> watch_;
 
-  std::map<std::string, SeenFile> seen_;      // not yet used, by path below the folder
-  std::map<std::string, UsedFile> used_;      // already triggered a run
+  std::map<std::string, SeenFile> seen_;  // not yet used, by path below the folder
+  std::map<std::string, UsedFile> used_;  // already triggered a run
   std::string period_;
   int64_t runs_in_period_ = 0;
   std::optional<int64_t> timeout_reported_since_us_;

@@ -35,8 +35,10 @@ class OnCommitTrigger final : public PolledTrigger {
                     json["last_run_us"].is_number_integer();
     if (readable) {
       for (const auto& [table, version] : json["versions"].items()) {
-        if (!version.is_number_integer()) readable = false;
-        else handled_[table] = version.get<int64_t>();
+        if (!version.is_number_integer())
+          readable = false;
+        else
+          handled_[table] = version.get<int64_t>();
       }
     }
     if (!readable) {
@@ -101,7 +103,8 @@ class OnCommitTrigger final : public PolledTrigger {
   std::string State() const {
     nlohmann::json versions = nlohmann::json::object();
     for (const auto& [table, version] : handled_) versions[table] = version;
-    return nlohmann::json{{"version", 1}, {"versions", versions}, {"last_run_us", last_run_ ? ToUnixMicros(*last_run_) : 0}}
+    return nlohmann::json{
+        {"version", 1}, {"versions", versions}, {"last_run_us", last_run_ ? ToUnixMicros(*last_run_) : 0}}
         .dump();
   }
 
@@ -120,7 +123,8 @@ Result<std::unique_ptr<PolledTrigger>> MakeOnCommitTrigger(std::string pipeline,
                                                            std::shared_ptr<const OnCommitConfig> config,
                                                            TableVersionReader table_version,
                                                            const std::optional<std::string>& saved_state) {
-  if (!table_version) return Status::Internal("trigger {} of pipeline '{}' has no way to read table versions", key, pipeline);
+  if (!table_version)
+    return Status::Internal("trigger {} of pipeline '{}' has no way to read table versions", key, pipeline);
   auto trigger = std::make_unique<OnCommitTrigger>(std::move(pipeline), std::move(key), std::move(config),
                                                    std::move(table_version));
   if (saved_state && !saved_state->empty()) SLUICE_TRY(trigger->Restore(*saved_state));

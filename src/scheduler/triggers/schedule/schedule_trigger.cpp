@@ -54,14 +54,15 @@ class ScheduleTrigger final : public PolledTrigger {
       if (!missed_some) {
         event.detail = fmt::format("{}: due at {} {}", config_->Describe(), local.ToString(), config_->zone->name());
       } else if (config_->catch_up == CatchUp::kRunOnce) {
-        event.detail = fmt::format("{}: one catch-up run for the fire times from {} to {} {} missed while the daemon "
-                                   "was not running",
-                                   config_->Describe(), config_->zone->ToLocal(*first_due).ToString(),
-                                   local.ToString(), config_->zone->name());
+        event.detail = fmt::format(
+            "{}: one catch-up run for the fire times from {} to {} {} missed while the daemon "
+            "was not running",
+            config_->Describe(), config_->zone->ToLocal(*first_due).ToString(), local.ToString(),
+            config_->zone->name());
       } else {
-        event.detail = fmt::format("{}: due at {} {}; earlier fire times since {} were missed and skipped",
-                                   config_->Describe(), local.ToString(), config_->zone->name(),
-                                   config_->zone->ToLocal(*first_due).ToString());
+        event.detail =
+            fmt::format("{}: due at {} {}; earlier fire times since {} were missed and skipped", config_->Describe(),
+                        local.ToString(), config_->zone->name(), config_->zone->ToLocal(*first_due).ToString());
       }
       poll.events.push_back(std::move(event));
     }

@@ -25,8 +25,8 @@ TriggerDescriptor UpstreamDescriptor(std::string kind, std::string_view outcome)
     }
     for (const auto& name : *names) {
       if (name == context.pipeline) {
-        return InvalidAt(value, fmt::format("pipeline '{}' cannot trigger itself with {} (it would run forever)",
-                                            name, kind));
+        return InvalidAt(value,
+                         fmt::format("pipeline '{}' cannot trigger itself with {} (it would run forever)", name, kind));
       }
     }
     return std::shared_ptr<const TriggerConfig>(std::make_shared<UpstreamConfig>(kind, *names));

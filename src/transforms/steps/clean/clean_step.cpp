@@ -107,9 +107,9 @@ class CleanStep : public Step {
                                     SqlQuote(fmt::format("column {}: value does not fit {}", c.name, c.type))));
     }
     if (reasons.empty()) return std::optional<StepRejects>{};
-    return std::optional<StepRejects>{StepRejects{
-        fmt::format("SELECT *, concat_ws('; ', {}) AS _reject_reason FROM {} WHERE {}", Join(reasons, ", "), input,
-                    UnfitCondition(columns))}};
+    return std::optional<StepRejects>{
+        StepRejects{fmt::format("SELECT *, concat_ws('; ', {}) AS _reject_reason FROM {} WHERE {}", Join(reasons, ", "),
+                                input, UnfitCondition(columns))}};
   }
 
  private:
@@ -174,8 +174,8 @@ Result<std::unique_ptr<Step>> CreateClean(const config::Value& options, const st
   config::OptionReader keys(options, CleanOptions());
   SLUICE_ASSIGN_OR_RETURN(auto names, keys.String("names"));
   if (names != "snake_case" && names != "keep") {
-    return Status::Invalid("{}: names '{}' of {} is not one of snake_case, keep", options.Find("names")->location().ToString(),
-                           names, where);
+    return Status::Invalid("{}: names '{}' of {} is not one of snake_case, keep",
+                           options.Find("names")->location().ToString(), names, where);
   }
   config.snake_case = names == "snake_case";
   SLUICE_ASSIGN_OR_RETURN(config.trim, keys.Bool("trim"));

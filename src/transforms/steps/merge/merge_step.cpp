@@ -43,9 +43,9 @@ class MergeStep : public Step {
       key_idents.push_back(SqlIdent(k));
       key_match.push_back(fmt::format("i.{0} = t.{0}", SqlIdent(k)));
     }
-    std::string incoming = fmt::format(
-        "SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {} ORDER BY {} DESC NULLS LAST) = 1", input,
-        Join(key_idents, ", "), config_.order_by.empty() ? "1" : SqlIdent(config_.order_by));
+    std::string incoming =
+        fmt::format("SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {} ORDER BY {} DESC NULLS LAST) = 1",
+                    input, Join(key_idents, ", "), config_.order_by.empty() ? "1" : SqlIdent(config_.order_by));
     std::string is_delete = has_change_type ? "coalesce(i._change_type, '') = 'delete'" : "false";
     std::string drop = has_change_type ? " EXCLUDE (_change_type)" : "";
     std::string matches = fmt::format("EXISTS (SELECT 1 FROM incoming AS i WHERE {})", Join(key_match, " AND "));
@@ -59,12 +59,12 @@ class MergeStep : public Step {
     }
     std::vector<std::string> differs;
     for (const auto& c : compared) differs.push_back(fmt::format("i.{0} IS DISTINCT FROM t.{0}", SqlIdent(c)));
-    std::string changed = fmt::format("EXISTS (SELECT 1 FROM incoming AS i WHERE {} AND ({} OR {}))",
-                                      Join(key_match, " AND "), is_delete,
-                                      differs.empty() ? "false" : Join(differs, " OR "));
-    std::string unchanged_current = fmt::format(
-        "EXISTS (SELECT 1 FROM target_current AS t WHERE t.is_current AND {} AND NOT ({}))", Join(key_match, " AND "),
-        differs.empty() ? "false" : Join(differs, " OR "));
+    std::string changed =
+        fmt::format("EXISTS (SELECT 1 FROM incoming AS i WHERE {} AND ({} OR {}))", Join(key_match, " AND "), is_delete,
+                    differs.empty() ? "false" : Join(differs, " OR "));
+    std::string unchanged_current =
+        fmt::format("EXISTS (SELECT 1 FROM target_current AS t WHERE t.is_current AND {} AND NOT ({}))",
+                    Join(key_match, " AND "), differs.empty() ? "false" : Join(differs, " OR "));
     std::string opened = fmt::format(
         "SELECT i.*{}, {} AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to, true AS is_current FROM incoming AS i "
         "WHERE NOT ({})",

@@ -43,9 +43,10 @@ StepDescriptor SqlStepDescriptor() {
               query.pop_back();
             }
             if (Trim(query).empty()) {
-              return Status::Invalid("{}: {} needs a query, e.g. sql: \"SELECT country, sum(value) FROM input GROUP "
-                                     "BY country\"",
-                                     options.location().ToString(), where);
+              return Status::Invalid(
+                  "{}: {} needs a query, e.g. sql: \"SELECT country, sum(value) FROM input GROUP "
+                  "BY country\"",
+                  options.location().ToString(), where);
             }
             return MakeStep<SqlStep>(std::move(query));
           }};
