@@ -68,17 +68,16 @@ Status MakeKeyFolders(const fs::path& root, std::string_view key, bool sync) {
     size_t slash = folder.find('/', pos);
     std::string_view rel = folder.substr(0, slash == std::string_view::npos ? folder.size() : slash);
     fs::path dir = root / std::string(rel);
-    if (::mkdir(dir.c_str(), 0777) == 0) {
-      if (sync) SLUICE_TRY(SyncFolder(dir.parent_path()));
-    } else if (errno == EEXIST) {
-      struct stat st {};
-      if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-        return Status::AlreadyExists(
-            "cannot store object '{}': '{}' is already an object, and a local lake cannot hold an object and a "
-            "folder of the same name; choose another key",
-            key, rel);
-      }
-    } else if (errno == ENOENT) {
+    int err = ::mkdir(dir.c_str(), 0777) == 0 ? 0 : errno;
+    if (err == 0 && sync) {
+      // NotFound: a concurrent Delete removed the (then empty) parent before it was synced.
+      Status synced = SyncFolder(dir.parent_path());
+      if (synced.code() == StatusCode::kNotFound)
+        err = ENOENT;
+      else
+        SLUICE_TRY(synced);
+    }
+    if (err == ENOENT) {
       std::error_code ec;
       if (!fs::is_directory(root, ec)) {
         return Status::NotFound("cannot store object '{}': the lake folder '{}' no longer exists", key, root.string());
@@ -88,8 +87,17 @@ Status MakeKeyFolders(const fs::path& root, std::string_view key, bool sync) {
       std::this_thread::yield();
       pos = 0;
       continue;
-    } else {
-      return ErrnoStatus(errno, "create folder", dir);
+    }
+    if (err == EEXIST) {
+      struct stat st {};
+      if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+        return Status::AlreadyExists(
+            "cannot store object '{}': '{}' is already an object, and a local lake cannot hold an object and a "
+            "folder of the same name; choose another key",
+            key, rel);
+      }
+    } else if (err != 0) {
+      return ErrnoStatus(err, "create folder", dir);
     }
     if (slash == std::string_view::npos) break;
     pos = slash + 1;

@@ -206,7 +206,9 @@ class PgChangeCapture final : public ChangeCapture {
     Clock::time_point quiet_since = Clock::now();
     bool data_since_ask = false;
     for (;;) {
-      if (!o_.heartbeat_sql.empty() && Clock::now() - last_heartbeat_ >= o_.heartbeat_every) SLUICE_TRY(Heartbeat());
+      if (!o_.heartbeat_sql.empty() && (!last_heartbeat_ || Clock::now() - *last_heartbeat_ >= o_.heartbeat_every)) {
+        SLUICE_TRY(Heartbeat());
+      }
       if (!in_txn_) {
         bool stop = limits.stop != nullptr && limits.stop->load();
         if (!limits.follow && received_ >= stop_at_) batch.caught_up = true;
@@ -541,7 +543,10 @@ class PgChangeCapture final : public ChangeCapture {
   std::unique_ptr<postgres::ReplicationConnection> repl_;
   bool key_read_ = false;
   CdcState state_;  // as Start() left it: what sluice created
-  Clock::time_point last_ask_, last_probe_, last_heartbeat_;
+  Clock::time_point last_ask_, last_probe_;
+  // nullopt until the first heartbeat, which runs as streaming starts (a steady clock's epoch is
+  // the boot, so "long ago" cannot stand for "never").
+  std::optional<Clock::time_point> last_heartbeat_;
   int64_t as_of_us_ = 0;                          // see CdcState::as_of_us
   std::optional<std::pair<Lsn, int64_t>> probe_;  // server WAL position and clock, not yet passed
   Lsn stop_at_, committed_, confirmed_, received_;
