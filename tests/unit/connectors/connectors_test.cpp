@@ -370,6 +370,17 @@ TEST(ConnectorDocsTest, CdcKeyTablesAreCurrent) {
   }
 }
 
+/// The job's window: and partitioning: sections of mode: window (docs/connectors/postgres.md).
+TEST(ConnectorDocsTest, WindowKeyTablesAreCurrent) {
+  for (const auto& [name, keys] :
+       {std::pair{"window", &PostgresWindowKeys()}, std::pair{"partitioning", &PostgresPartitioningKeys()}}) {
+    std::string problem =
+        test_support::UpdateOrCompareKeysSection("docs/connectors/postgres.md", name, config::OptionsMarkdown(*keys));
+    EXPECT_TRUE(problem.empty()) << problem;
+    for (const auto& bad : config::InvalidDefaults(*keys)) ADD_FAILURE() << name << ": " << bad;
+  }
+}
+
 // Bind-time behaviour of the postgres source; reading real tables is covered end to end in
 // tests/e2e/test_postgres_source.py against a real PostgreSQL server.
 class PostgresBindTest : public ::testing::Test {

@@ -7,6 +7,7 @@
 #include "config/option_reader.hpp"
 #include "transforms/check.hpp"
 #include "transforms/step.hpp"
+#include "transforms/steps/mask/mask_step.hpp"
 #include "unit/docs_support.hpp"
 
 namespace sluice::transforms {
@@ -28,6 +29,12 @@ TEST(TransformsDocsTest, EveryStepHasASectionWithItsOptionTable) {
     if (!step.options.empty())
       ExpectSectionCurrent("docs/transforms.md", "step_" + step.name, config::OptionsMarkdown(step.options));
   }
+}
+
+/// The map form of one column of mask: (the step and the job-level key share it).
+TEST(TransformsDocsTest, TheMaskColumnKeysAreCurrent) {
+  EXPECT_TRUE(config::InvalidDefaults(ColumnMaskKeys()).empty());
+  ExpectSectionCurrent("docs/transforms.md", "mask_column", config::OptionsMarkdown(ColumnMaskKeys()));
 }
 
 /// One row per check: its name, keys (required ones marked) and what it asserts.

@@ -87,6 +87,12 @@ TEST_F(TransformsTest, MaskStepHashesRedactsAndShowsPartially) {
   auto typo = BuildSteps(steps_, Yaml("- mask: {account: hsah}"), "job 't'");
   ASSERT_FALSE(typo.ok());
   EXPECT_NE(typo.status().message().find("did you mean 'hash'"), std::string::npos) << typo.status();
+  // A typo in a column's map form must not fall back to the default method silently.
+  auto key_typo = BuildSteps(steps_, Yaml("- mask: {phone: {methd: partial}}"), "job 't'");
+  ASSERT_FALSE(key_typo.ok());
+  EXPECT_NE(key_typo.status().message().find("did you mean 'method'"), std::string::npos) << key_typo.status();
+  EXPECT_FALSE(BuildSteps(steps_, Yaml("- mask: {phone: {method: partial, show_last: -1}}"), "job 't'").ok());
+  EXPECT_FALSE(BuildSteps(steps_, Yaml("- mask: {phone: [partial]}"), "job 't'").ok());
 }
 
 TEST_F(TransformsTest, CleanNameCollisionsGetSuffixes) {

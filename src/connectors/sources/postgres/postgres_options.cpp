@@ -7,19 +7,43 @@
 #include "common/strings.hpp"
 #include "config/option_reader.hpp"
 #include "connectors/postgres/pg_connection_settings.hpp"
+#include "connectors/sources/postgres/postgres_source.hpp"
+
+namespace sluice::connectors {
+
+const std::vector<config::OptionSpec>& PostgresWindowKeys() {
+  using config::OptionType;
+  static const std::vector<config::OptionSpec> kKeys = {
+      {"column", OptionType::kString, "", true, false, "the timestamp, timestamptz, date or integer column to window"},
+      {"start", OptionType::kString, "", true, false,
+       "the first window's start, a value PostgreSQL casts to the column's type; afterwards the stored window is "
+       "used"},
+      {"stop", OptionType::kString, "", true, false, "the first window's end (exclusive)"},
+      {"step", OptionType::kString, "", true, false,
+       "how far the window moves after each successful run: a PostgreSQL interval (1 day, 6 hours) or, for an "
+       "integer column, a number"},
+  };
+  return kKeys;
+}
+
+const std::vector<config::OptionSpec>& PostgresPartitioningKeys() {
+  using config::OptionType;
+  static const std::vector<config::OptionSpec> kKeys = {
+      {"column", OptionType::kString, "", true, false, "the integer column whose ranges the connections read"},
+      {"lower_bound", OptionType::kInt, "0", false, false,
+       "the first range starts here (it also takes smaller values and NULLs)"},
+      {"upper_bound", OptionType::kInt, "0", false, false,
+       "the last range ends here (it also takes larger values); must be above lower_bound when num_partitions > 1"},
+      {"num_partitions", OptionType::kInt, "1", false, false,
+       "ranges, each read by its own connection in one snapshot (1–64)"},
+  };
+  return kKeys;
+}
+
+}  // namespace sluice::connectors
 
 namespace sluice::connectors::pg_source {
 namespace {
-
-/// A scalar of window: as text ("2018-11-04 00:00:00", 100, 1 day).
-Result<std::string> ScalarText(const config::Value& map, const char* key, const std::string& where) {
-  const auto* v = map.Find(key);
-  if (v == nullptr || v->IsNull() || !v->IsScalar() || v->scalar().empty()) {
-    return Status::Invalid("{}: window: of {} needs {}: (column, start, stop and step, e.g. step: 1 day)",
-                           map.location().ToString(), where, key);
-  }
-  return v->scalar();
-}
 
 Result<WindowOptions> ParseWindow(const ReadRequest& request, const std::string& where) {
   const auto& w = request.window;
@@ -27,39 +51,35 @@ Result<WindowOptions> ParseWindow(const ReadRequest& request, const std::string&
     return Status::Invalid("{}: {} uses mode: window, which needs a window: map", request.job_location.ToString(),
                            where);
   }
-  for (const auto& [key, value] : w.entries()) {
-    static const std::vector<std::string> kKeys = {"column", "start", "stop", "step"};
-    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
-      std::string hint = NearestWord(key, kKeys);
-      return Status::Invalid(
-          "{}: unknown key '{}' in window: of {}{}", value.location().ToString(), key, where,
-          hint.empty() ? "; keys are column, start, stop, step" : fmt::format(" (did you mean '{}'?)", hint));
+  std::vector<std::string> errors;
+  config::ValidateOptions(w, PostgresWindowKeys(), fmt::format("window: of {}", where), &errors);
+  SLUICE_TRY(config::ErrorsToStatus(errors));
+  config::OptionReader keys(w, PostgresWindowKeys());
+  WindowOptions o;
+  SLUICE_ASSIGN_OR_RETURN(o.column, keys.String("column"));
+  SLUICE_ASSIGN_OR_RETURN(o.start, keys.String("start"));
+  SLUICE_ASSIGN_OR_RETURN(o.stop, keys.String("stop"));
+  SLUICE_ASSIGN_OR_RETURN(o.step, keys.String("step"));
+  for (const auto& [key, value] : std::initializer_list<std::pair<const char*, const std::string*>>{
+           {"column", &o.column}, {"start", &o.start}, {"stop", &o.stop}, {"step", &o.step}}) {
+    if (Trim(*value).empty()) {
+      return Status::Invalid("{}: {} of window: of {} is empty; give it a value (e.g. step: 1 day)",
+                             w.KeyLocation(key).ToString(), key, where);
     }
   }
-  WindowOptions o;
-  SLUICE_ASSIGN_OR_RETURN(o.column, ScalarText(w, "column", where));
-  SLUICE_ASSIGN_OR_RETURN(o.start, ScalarText(w, "start", where));
-  SLUICE_ASSIGN_OR_RETURN(o.stop, ScalarText(w, "stop", where));
-  SLUICE_ASSIGN_OR_RETURN(o.step, ScalarText(w, "step", where));
   return o;
 }
 
 Result<PartitionOptions> ParsePartitioning(const config::Value& p, const std::string& where) {
-  for (const auto& [key, value] : p.entries()) {
-    static const std::vector<std::string> kKeys = {"column", "lower_bound", "upper_bound", "num_partitions"};
-    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
-      std::string hint = NearestWord(key, kKeys);
-      return Status::Invalid("{}: unknown key '{}' in partitioning: of {}{}", value.location().ToString(), key, where,
-                             hint.empty() ? "; keys are column, lower_bound, upper_bound, num_partitions"
-                                          : fmt::format(" (did you mean '{}'?)", hint));
-    }
-  }
+  std::vector<std::string> errors;
+  config::ValidateOptions(p, PostgresPartitioningKeys(), fmt::format("partitioning: of {}", where), &errors);
+  SLUICE_TRY(config::ErrorsToStatus(errors));
+  config::OptionReader keys(p, PostgresPartitioningKeys());
   PartitionOptions o;
-  SLUICE_ASSIGN_OR_RETURN(o.column, p.GetString("column", ""));
-  if (o.column.empty()) return Status::Invalid("{}: partitioning: of {} needs column:", p.location().ToString(), where);
-  SLUICE_ASSIGN_OR_RETURN(o.lower_bound, p.GetInt("lower_bound", 0));
-  SLUICE_ASSIGN_OR_RETURN(o.upper_bound, p.GetInt("upper_bound", 0));
-  SLUICE_ASSIGN_OR_RETURN(o.num_partitions, p.GetInt("num_partitions", 1));
+  SLUICE_ASSIGN_OR_RETURN(o.column, keys.String("column"));
+  SLUICE_ASSIGN_OR_RETURN(o.lower_bound, keys.Int("lower_bound"));
+  SLUICE_ASSIGN_OR_RETURN(o.upper_bound, keys.Int("upper_bound"));
+  SLUICE_ASSIGN_OR_RETURN(o.num_partitions, keys.Int("num_partitions"));
   if (o.num_partitions < 1 || o.num_partitions > 64) {
     return Status::Invalid("{}: num_partitions of {} must be between 1 and 64", p.location().ToString(), where);
   }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "config/option_reader.hpp"
+
 namespace sluice::transforms {
 namespace {
 
@@ -19,6 +21,16 @@ class MaskStep : public Step {
 
 }  // namespace
 
+const std::vector<config::OptionSpec>& ColumnMaskKeys() {
+  using config::OptionType;
+  static const std::vector<config::OptionSpec> kKeys = {
+      {"method", OptionType::kString, "hash", false, false, "hash | redact | partial"},
+      {"show_last", OptionType::kInt, "4", false, false,
+       "partial: how many of the last characters stay visible (values no longer than this are starred out whole)"},
+  };
+  return kKeys;
+}
+
 Result<std::vector<ColumnMask>> ParseColumnMasks(const config::Value& mask, const std::string& where) {
   if (!mask.IsMap() || mask.entries().empty()) {
     return Status::Invalid("{}: {} needs a map of column: hash | redact | partial, e.g. {{account_number: hash}}",
@@ -30,11 +42,23 @@ Result<std::vector<ColumnMask>> ParseColumnMasks(const config::Value& mask, cons
     m.column = column;
     std::string method_text;
     if (value.IsMap()) {
-      SLUICE_ASSIGN_OR_RETURN(method_text, value.GetString("method", "hash"));
-      SLUICE_ASSIGN_OR_RETURN(auto show_last, value.GetInt("show_last", 4));
+      std::vector<std::string> errors;
+      config::ValidateOptions(value, ColumnMaskKeys(), fmt::format("column '{}' of {}", column, where), &errors);
+      SLUICE_TRY(config::ErrorsToStatus(errors));
+      config::OptionReader keys(value, ColumnMaskKeys());
+      SLUICE_ASSIGN_OR_RETURN(method_text, keys.String("method"));
+      SLUICE_ASSIGN_OR_RETURN(auto show_last, keys.Int("show_last"));
+      if (show_last < 0 || show_last > 1000) {
+        return Status::Invalid("{}: show_last of column '{}' of {} must be between 0 and 1000",
+                               value.KeyLocation("show_last").ToString(), column, where);
+      }
       m.show_last = static_cast<int>(show_last);
     } else if (value.IsScalar()) {
       method_text = value.scalar();
+    } else {
+      return Status::Invalid(
+          "{}: column '{}' of {} takes hash, redact or partial, or a map such as {{method: partial, show_last: 2}}",
+          value.location().ToString(), column, where);
     }
     auto method = ParseMaskMethod(method_text);
     if (!method.ok()) {
