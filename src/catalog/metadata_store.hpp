@@ -118,7 +118,7 @@ class RunQueue {
   virtual Result<std::optional<QueuedRun>> ClaimQueuedRun(TimePoint now,
                                                           const std::vector<std::string>& busy_pipelines) = 0;
   /// The entry's run has ended (or it was dropped): it leaves the queue but keeps blocking its dedup key.
-  virtual Status FinishQueuedRun(const std::string& id) = 0;
+  virtual Status FinishQueuedRun(const RunId& id) = 0;
   /// If queue entry `cancelled.id` is still queued (not claimed by a worker), marks it done and records
   /// `cancelled`, the run that never started, in the same transaction; false (nothing changed) when it is
   /// not queued any more.

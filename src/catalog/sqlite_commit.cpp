@@ -287,7 +287,7 @@ Result<int64_t> SqliteMetadataStore::ApplyTableChange(const CommitRequest& reque
     published.version = version;
     published.committed_at = FromUnixMicros(committed_at_us);
     published.operation = change.operation;
-    published.run_id = request.run_id.value;
+    published.run_id = request.run_id;
     published.files_added = static_cast<int64_t>(change.added.size());
     published.files_removed = static_cast<int64_t>(removed.size());
     published.rows_added = rows_added;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ids.hpp"
 #include "common/status.hpp"
 
 struct sqlite3;
@@ -29,6 +30,7 @@ class Statement {
   Status Bind(int index, std::string_view value);
   Status Bind(int index, const std::string& value) { return Bind(index, std::string_view(value)); }
   Status Bind(int index, const char* value) { return Bind(index, std::string_view(value)); }
+  Status Bind(int index, const RunId& value) { return Bind(index, std::string_view(value.value)); }
   Status Bind(int index, std::nullopt_t);
   template <typename T>
   Status Bind(int index, const std::optional<T>& value) {

@@ -184,7 +184,7 @@ Result<std::vector<TableVersion>> SqliteMetadataStore::History(const TableName& 
     TableVersion v;
     v.version = query.Int(0);
     v.committed_at = FromUnixMicros(query.Int(1));
-    v.run_id = query.Text(2);
+    v.run_id = RunId{query.Text(2)};
     v.pipeline = query.Text(3);
     v.job = query.Text(4);
     v.operation = query.Text(5);

@@ -61,7 +61,7 @@ class SqliteMetadataStore final : public MetadataStore {
                                                      const std::string& trigger_key) override;
   Result<std::optional<QueuedRun>> ClaimQueuedRun(TimePoint now,
                                                   const std::vector<std::string>& busy_pipelines) override;
-  Status FinishQueuedRun(const std::string& id) override;
+  Status FinishQueuedRun(const RunId& id) override;
   Result<bool> CancelQueuedRun(const RunRecord& cancelled) override;
   Result<std::vector<QueuedRun>> PendingQueue() override;
   Result<std::optional<QueuedRun>> GetQueuedRun(const std::string& id) override;

@@ -7,7 +7,7 @@ namespace sluice::catalog::sqlite_rows {
 
 Result<QueuedRun> ReadQueuedRun(const sqlite::Statement& row) {
   QueuedRun run;
-  run.id = row.Text(0);
+  run.id = RunId{row.Text(0)};
   run.pipeline = row.Text(1);
   run.trigger = row.Text(2);
   run.dedup_key = row.Text(3);

@@ -31,7 +31,7 @@ Status WriteTriggerState(sqlite::Connection& connection, const TriggerState& sta
 
 Result<EnqueueResult> SqliteMetadataStore::EnqueueRun(const QueuedRun& run,
                                                       const std::optional<TriggerState>& trigger_state) {
-  if (run.id.empty() || run.pipeline.empty() || run.trigger.empty()) {
+  if (run.id.value.empty() || run.pipeline.empty() || run.trigger.empty()) {
     return Status::Invalid("a queued run needs an id, a pipeline and a trigger (got id '{}', pipeline '{}')", run.id,
                            run.pipeline);
   }
@@ -43,7 +43,7 @@ Result<EnqueueResult> SqliteMetadataStore::EnqueueRun(const QueuedRun& run,
                                                                 "WHERE pipeline = ? AND dedup_key = ?"));
     SLUICE_TRY(existing.BindAll(run.pipeline, run.dedup_key));
     SLUICE_ASSIGN_OR_RETURN(bool found, existing.Step());
-    if (found) result = EnqueueResult{existing.Text(0), false};
+    if (found) result = EnqueueResult{RunId{existing.Text(0)}, false};
   }
   if (result.created) {
     SLUICE_ASSIGN_OR_RETURN(
@@ -104,7 +104,7 @@ Result<std::optional<QueuedRun>> SqliteMetadataStore::ClaimQueuedRun(TimePoint n
   return claimed;
 }
 
-Status SqliteMetadataStore::FinishQueuedRun(const std::string& id) {
+Status SqliteMetadataStore::FinishQueuedRun(const RunId& id) {
   std::lock_guard lock(mutex_);
   SLUICE_ASSIGN_OR_RETURN(auto update,
                           connection_->Prepare("UPDATE run_queue SET queue_state = 'done' WHERE queue_id = ?"));

@@ -20,7 +20,7 @@ struct PublishedVersion {
   int64_t version = 0;
   TimePoint committed_at;
   WriteOperation operation = WriteOperation::kAppend;
-  std::string run_id;
+  RunId run_id;
   std::vector<DataFile> files;  // every file of the version, with the version that added it
   int64_t files_added = 0, files_removed = 0, rows_added = 0, rows_removed = 0, bytes_added = 0, bytes_removed = 0;
   std::optional<std::string> previous_metadata;  // the table's current metadata before this version

@@ -142,7 +142,8 @@ struct CommitResult {
 struct TableVersion {
   int64_t version = 0;
   TimePoint committed_at;
-  std::string run_id, pipeline, job, operation;
+  RunId run_id;
+  std::string pipeline, job, operation;
   int64_t files_added = 0, files_removed = 0, rows_added = 0, rows_removed = 0;
   Schema schema;              // in effect from this version on
   std::string schema_change;  // DescribeSchemaChange vs the previous version ("" if none)
@@ -195,7 +196,7 @@ enum class QueueState { kQueued, kClaimed, kDone };
 const char* QueueStateName(QueueState state);
 
 struct QueuedRun {
-  std::string id;
+  RunId id;
   std::string pipeline;
   std::string trigger;    // schedule | file_arrival | on_success | on_failure | api | retry
   std::string dedup_key;  // one trigger event makes one run of a pipeline: a second entry of the pipeline with
@@ -210,7 +211,7 @@ struct QueuedRun {
 };
 
 struct EnqueueResult {
-  std::string id;  // the new entry, or the one that already had the dedup key
+  RunId id;  // the new entry, or the one that already had the dedup key
   bool created = false;
 };
 

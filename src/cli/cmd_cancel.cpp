@@ -11,7 +11,7 @@ int CancelRun(CliContext& context, const std::string& run_id_or_prefix) {
   if (!loaded.ok()) return ReportError(context, loaded.status());
   auto outcome = pipeline::RequestCancel(*loaded->workspace, run_id_or_prefix);
   if (!outcome.ok()) return ReportError(context, outcome.status());
-  const std::string& run_id = outcome->run_id;
+  const RunId& run_id = outcome->run_id;
   if (outcome->outcome == pipeline::CancelOutcome::kDequeued) {
     fmt::print("cancelled run {}: it was waiting in the queue and will not start\n", run_id);
   } else {

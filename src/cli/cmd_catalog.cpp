@@ -96,7 +96,7 @@ int History(CliContext& context, const std::string& name) {
     }
     if (!v.schema.columns.empty()) previous = &v.schema;
     std::string by = v.job.empty() ? v.pipeline : v.pipeline + "/" + v.job;
-    rows.push_back({std::to_string(v.version), ShortTime(v.committed_at), v.operation, by, v.run_id,
+    rows.push_back({std::to_string(v.version), ShortTime(v.committed_at), v.operation, by, v.run_id.value,
                     fmt::format("+{} -{}", v.files_added, v.files_removed),
                     fmt::format("+{} -{}", v.rows_added, v.rows_removed), schema_change});
   }

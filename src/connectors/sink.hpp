@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/ids.hpp"
 #include "common/registry.hpp"
 #include "common/status.hpp"
 #include "config/options.hpp"
@@ -45,7 +46,7 @@ struct SinkPlan {
 /// The job state a load moves to; stored by the sink with the data when plan().records_loads.
 struct LoadRecord {
   std::string scope;       // pipeline/job
-  std::string load_id;     // the run that wrote it
+  RunId load_id;           // the run that wrote it
   std::string state_json;  // opaque to the sink: the job state (files consumed, watermark) the catalog must reach
   int64_t rows = 0;
 };
@@ -53,7 +54,7 @@ struct LoadRecord {
 struct SinkRunContext {
   const Clock& clock;
   std::filesystem::path work_dir;  // private scratch folder of this run, removed afterwards
-  std::string run_id;
+  RunId run_id;
 };
 
 /// One run's pending write. Nothing it writes is visible to readers of the target before

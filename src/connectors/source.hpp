@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/ids.hpp"
 #include "common/registry.hpp"
 #include "common/status.hpp"
 #include "config/job_modes.hpp"
@@ -63,7 +64,7 @@ struct BindContext {
 struct RunContext {
   const Clock& clock;
   std::filesystem::path work_dir;  // private scratch folder of this run, removed afterwards
-  std::string run_id;
+  RunId run_id;
   /// The pipeline reads each part from Read() exactly once, in one query (no steps, checks or
   /// second look): a source may then hand parts over as an engine::RowStream, read while the
   /// pipeline writes them, instead of filling a table first.

@@ -268,7 +268,7 @@ Result<json> NextMetadata(const std::optional<json>& previous, const catalog::Pu
       {"total-delete-files", "0"},
       {"total-position-deletes", "0"},
       {"total-equality-deletes", "0"},
-      {"sluice.run-id", version.run_id},
+      {"sluice.run-id", version.run_id.value},
   };
   json snapshot = {{"snapshot-id", version.version},
                    {"sequence-number", version.version},

@@ -64,7 +64,7 @@ class CdcJob {
   Status Execute() {
     SLUICE_FAULT_POINT("job_started");
     scope_ = JobStateScope(ctx_.pipeline.name, job_.name);
-    scratch_ = ws_.state_dir() / "staging" / ctx_.run_id / job_.name;
+    scratch_ = ws_.state_dir() / "staging" / ctx_.run_id.value / job_.name;
     SLUICE_ASSIGN_OR_RETURN(auto source, BindJobSource(ws_, ctx_.pipeline, job_));
     origin_ = source->plan().origin;
     SLUICE_ASSIGN_OR_RETURN(capture_, source->OpenChangeCapture());

@@ -10,7 +10,7 @@ namespace fs = std::filesystem;
 namespace {
 
 /// mode: changes (pg): where a run's key → hash index goes in the lake, outside any table's files.
-std::string ChangeIndexKey(const std::string& pipeline, const std::string& job, const std::string& run_id) {
+std::string ChangeIndexKey(const std::string& pipeline, const std::string& job, const RunId& run_id) {
   return fmt::format("{}{}/{}/{}.parquet", kChangeIndexPrefix, pipeline, job, run_id);
 }
 

@@ -45,7 +45,7 @@ Status JobExecution::Execute() {
   SLUICE_ASSIGN_OR_RETURN(table_name_, catalog::TableName::Parse(summary_.table));
   SLUICE_ASSIGN_OR_RETURN(existing_, ws_.catalog().GetTable(table_name_));
   scope_ = JobStateScope(ctx_.pipeline.name, job_.name);
-  scratch_.path = ws_.state_dir() / "staging" / ctx_.run_id / job_.name;
+  scratch_.path = ws_.state_dir() / "staging" / ctx_.run_id.value / job_.name;
   loaded_at_ = ws_.clock().Now();
   if (ReadsCatalogTables(job_)) return ExecuteCatalogInput();
   return ExecuteConnector();
@@ -53,7 +53,7 @@ Status JobExecution::Execute() {
 
 catalog::CommitRequest NewJobCommit(const JobRunContext& context, const config::JobConfig& job) {
   catalog::CommitRequest commit;
-  commit.run_id = RunId{context.run_id};
+  commit.run_id = context.run_id;
   commit.pipeline = context.pipeline.name;
   commit.job = job.name;
   return commit;

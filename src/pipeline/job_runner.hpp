@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/ids.hpp"
 #include "config/pipeline.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
 #include "connectors/source.hpp"
@@ -29,7 +30,7 @@ Status ValidateJob(const Workspace& workspace, const config::PipelineConfig& pip
 struct JobRunContext {
   Workspace& workspace;
   const config::PipelineConfig& pipeline;
-  std::string run_id;
+  RunId run_id;
   bool full_refresh = false;
   ProgressListener* listener = nullptr;
   JobInterrupt* interrupt = nullptr;  // lets the runner stop the job (timeout, cancellation)

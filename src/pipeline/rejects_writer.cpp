@@ -7,7 +7,7 @@
 
 namespace sluice::pipeline {
 
-RejectsWriter::RejectsWriter(catalog::MetadataStore& catalog, std::string run_id, std::filesystem::path staging_dir,
+RejectsWriter::RejectsWriter(catalog::MetadataStore& catalog, RunId run_id, std::filesystem::path staging_dir,
                              storage::TableLayout layout, std::string of_table, TimePoint loaded_at)
     : catalog_(catalog),
       run_id_(std::move(run_id)),
@@ -40,9 +40,9 @@ Result<std::vector<connectors::StagedFile>> RejectsWriter::Stage(engine::Connect
   SLUICE_ASSIGN_OR_RETURN(auto set_aside, connection.Describe(select));
   bool has_run_id = false;
   for (const auto& c : set_aside) has_run_id |= c.name == "_run_id";
-  std::string with_run = has_run_id
-                             ? fmt::format("SELECT * REPLACE ({} AS _run_id) FROM ({})", SqlQuote(run_id_), select)
-                             : fmt::format("SELECT *, {} AS _run_id FROM ({})", SqlQuote(run_id_), select);
+  std::string with_run =
+      has_run_id ? fmt::format("SELECT * REPLACE ({} AS _run_id) FROM ({})", SqlQuote(run_id_.value), select)
+                 : fmt::format("SELECT *, {} AS _run_id FROM ({})", SqlQuote(run_id_.value), select);
   SLUICE_ASSIGN_OR_RETURN(auto columns, connection.Describe(with_run));
   columns_.insert(columns_.end(), columns.begin(), columns.end());
   SLUICE_ASSIGN_OR_RETURN(auto schema, DecidedSchema());

@@ -7,6 +7,7 @@
 
 #include "catalog/metadata_store.hpp"
 #include "common/clock.hpp"
+#include "common/ids.hpp"
 #include "config/job_modes.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
 #include "connectors/source.hpp"
@@ -22,7 +23,7 @@ class RejectsWriter {
  public:
   /// `layout` is the job's target layout; rejects live beside it as <table>__rejects. `catalog` gives the
   /// rejects table's field ids before its files are written.
-  RejectsWriter(catalog::MetadataStore& catalog, std::string run_id, std::filesystem::path staging_dir,
+  RejectsWriter(catalog::MetadataStore& catalog, RunId run_id, std::filesystem::path staging_dir,
                 storage::TableLayout layout, std::string of_table, TimePoint loaded_at);
 
   /// Stages the rows of `select` (with _run_id) under `name`; returns the files staged.
@@ -50,7 +51,7 @@ class RejectsWriter {
   catalog::MetadataStore& catalog_;
   std::optional<std::optional<catalog::TableInfo>> existing_;  // the rejects table as read once (outer: read yet)
 
-  std::string run_id_;
+  RunId run_id_;
   std::filesystem::path staging_dir_;
   storage::TableLayout layout_;
   std::string of_table_;  // "zone.table" (or the database table) the rows were meant for

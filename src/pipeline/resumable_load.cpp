@@ -18,7 +18,7 @@ std::string PendingLoad::ToJson() const {
     chunks.push_back({{"key", f.key}, {"rows", f.rows}, {"bytes", f.bytes}, {"partition_values", partitions}});
   }
   return nlohmann::json{
-      {"resume_token", resume_token}, {"run_id", run_id}, {"loaded_at_us", loaded_at_us}, {"files", chunks}}
+      {"resume_token", resume_token}, {"run_id", run_id.value}, {"loaded_at_us", loaded_at_us}, {"files", chunks}}
       .dump();
 }
 
@@ -34,7 +34,7 @@ Result<PendingLoad> PendingLoad::Parse(const std::string& text, const std::strin
     auto json = nlohmann::json::parse(text);
     PendingLoad load;
     load.resume_token = json.at("resume_token").get<std::string>();
-    load.run_id = json.value("run_id", "");
+    load.run_id = RunId{json.value("run_id", "")};
     load.loaded_at_us = json.at("loaded_at_us").get<int64_t>();
     for (const auto& f : json.at("files")) {
       connectors::StagedFile file;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "catalog/metadata_store.hpp"
+#include "common/ids.hpp"
 #include "connectors/sinks/lake/lake_sink.hpp"
 #include "storage/object_store.hpp"
 
@@ -19,7 +20,7 @@ inline constexpr const char* kPendingLoadKey = "pending_load";
 /// until the commit that publishes all chunks as one version (which also clears it).
 struct PendingLoad {
   std::string resume_token;  // connectors::ResumableRead::ResumeToken() after the last uploaded chunk
-  std::string run_id;        // the run that started the load
+  RunId run_id;              // the run that started the load
   int64_t loaded_at_us = 0;  // _loaded_at / _load_date of the load, kept by the runs that resume it
   std::vector<connectors::StagedFile> files;
 

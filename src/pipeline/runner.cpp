@@ -172,8 +172,8 @@ Status ValidateJobs(Workspace& workspace, const config::PipelineConfig& pipeline
   return Status::Invalid("{}", Join(errors, "\n"));
 }
 
-std::filesystem::path CancelRequestPath(const Workspace& workspace, const std::string& run_id) {
-  return workspace.state_dir() / "cancel" / run_id;
+std::filesystem::path CancelRequestPath(const Workspace& workspace, const RunId& run_id) {
+  return workspace.state_dir() / "cancel" / run_id.value;
 }
 
 /// Turns a cancel request file (written by another process) into a cancellation of this run.
@@ -219,7 +219,7 @@ class CancelRequestWatcher {
 
 Result<CancelResult> CancelQueued(Workspace& workspace, const catalog::QueuedRun& queued) {
   catalog::RunRecord cancelled;
-  cancelled.id = RunId{queued.id};
+  cancelled.id = queued.id;
   cancelled.pipeline = queued.pipeline;
   cancelled.env = workspace.project().env;
   cancelled.trigger = queued.trigger;
@@ -257,7 +257,7 @@ Result<CancelResult> RequestCancel(Workspace& workspace, const std::string& run_
     return Status::NotFound("no run '{}'; `sluice runs` lists recent runs (a queued run needs its whole id)", run_id);
   }
   // The run watches the request under its whole id, whatever start of it the caller gave.
-  const std::string& full_id = run->id.value;
+  const RunId& full_id = run->id;
   if (run->status != catalog::RunStatus::kRunning) {
     return Status::Invalid("run {} of '{}' is not running (it is {}); nothing to cancel", full_id, run->pipeline,
                            catalog::RunStatusName(run->status));
@@ -400,7 +400,7 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
 
   RunOutcome outcome;
   auto& record = outcome.record;
-  record.id = request.run_id.empty() ? NewRunId(workspace_.clock()) : RunId{request.run_id};
+  record.id = request.run_id ? *request.run_id : NewRunId(workspace_.clock());
   record.pipeline = pipeline->name;
   record.job = request.only_job.value_or("");
   record.env = workspace_.project().env;
@@ -418,7 +418,7 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
   SLUICE_ASSIGN_OR_RETURN(int64_t max_parallel, MaxParallelJobs(workspace_.project().defaults));
   RunRequest effective = request;
   if (!effective.cancellation) effective.cancellation = std::make_shared<RunCancellation>();
-  CancelRequestWatcher cancel_watcher(CancelRequestPath(workspace_, record.id.value), effective.cancellation);
+  CancelRequestWatcher cancel_watcher(CancelRequestPath(workspace_, record.id), effective.cancellation);
   std::vector<const config::JobConfig*> selected;
   for (const auto& job : pipeline->jobs) {
     if (!request.only_job || job.name == *request.only_job) selected.push_back(&job);

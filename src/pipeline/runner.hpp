@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "catalog/types.hpp"
+#include "common/ids.hpp"
 #include "config/pipeline.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/run_control.hpp"
@@ -23,8 +24,8 @@ struct RunRequest {
   std::string trigger = "manual";
   /// What caused the run, kept in its record (e.g. the files that arrived). Optional.
   std::string trigger_detail;
-  /// The daemon queues a run before it starts and hands its queue id on as the run id; empty = a new id.
-  std::string run_id;
+  /// The daemon queues a run before it starts and hands its queue id on as the run id; nullopt = a new id.
+  std::optional<RunId> run_id;
   /// Cancelling it stops the running jobs (their statements are interrupted), skips the
   /// remaining ones and ends the run as cancelled. Optional.
   std::shared_ptr<RunCancellation> cancellation;
@@ -50,7 +51,7 @@ enum class CancelOutcome {
 
 struct CancelResult {
   CancelOutcome outcome = CancelOutcome::kRequested;
-  std::string run_id;  // the whole id (the request may have given its start)
+  RunId run_id;  // the whole id (the request may have given its start)
 };
 
 /// Cancels run `run_id` (or the one run whose id starts with it; several are an error naming them) of

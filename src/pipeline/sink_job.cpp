@@ -73,7 +73,7 @@ class SinkJobExecution {
     SLUICE_ASSIGN_OR_RETURN(sink_, BindResolvedSink(ws_, ctx_.pipeline, job_, resolved));
     summary_.table = sink_->plan().target;
     scope_ = JobStateScope(ctx_.pipeline.name, job_.name);
-    scratch_ = ws_.state_dir() / "staging" / ctx_.run_id / job_.name;
+    scratch_ = ws_.state_dir() / "staging" / ctx_.run_id.value / job_.name;
     loaded_at_ = ws_.clock().Now();
     if (sink_->plan().records_loads && !ctx_.full_refresh) SLUICE_TRY(AdoptUnrecordedLoad());
 
@@ -184,10 +184,10 @@ class SinkJobExecution {
     SLUICE_ASSIGN_OR_RETURN(auto last, sink_->LastLoad(scope_));
     if (!last) return Status::OK();
     SLUICE_ASSIGN_OR_RETURN(auto recorded, ws_.catalog().GetState(scope_, kSinkLoadKey));
-    if (recorded && *recorded == last->load_id) return Status::OK();
+    if (recorded && *recorded == last->load_id.value) return Status::OK();
     SLUICE_ASSIGN_OR_RETURN(auto reached, ParseStateJson(last->state_json));
     catalog::CommitRequest commit = NewCommit();
-    commit.run_id = RunId{last->load_id};
+    commit.run_id = last->load_id;
     AddState(reached, &commit, last->load_id);
     SLUICE_TRY(ws_.catalog().Commit(commit).status());
     spdlog::warn(
@@ -197,13 +197,14 @@ class SinkJobExecution {
     return Status::OK();
   }
 
+  /// `load_id`: the run whose load the state records (nullopt = this run).
   void AddState(const connectors::Checkpoint& reached, catalog::CommitRequest* commit,
-                const std::string& load_id = "") {
+                const std::optional<RunId>& load_id = std::nullopt) {
     for (const auto& c : reached.consumed) {
       commit->loaded_files.push_back({scope_, c.path, c.size, c.mtime_us, c.content_hash});
     }
     if (reached.state_json != "{}") commit->state.push_back({scope_, kSourceStateKey, reached.state_json});
-    commit->state.push_back({scope_, kSinkLoadKey, load_id.empty() ? ctx_.run_id : load_id});
+    commit->state.push_back({scope_, kSinkLoadKey, load_id.value_or(ctx_.run_id).value});
   }
 
   catalog::CommitRequest NewCommit() const { return NewJobCommit(ctx_, job_); }

@@ -56,7 +56,7 @@ Status Daemon::Start() {
   if (!pruned.ok()) spdlog::warn("could not prune the run queue: {}", pruned.status().message());
   RecoverInFlight();
   SLUICE_TRY(LoadPolledTriggers());
-  started_stamp_ = NewQueueId();
+  started_stamp_ = NewQueueId().value;
   for (const auto& p : pipelines_) {
     if (triggers::IsEnabled(triggers_[p.name].specs, "continuous")) continuous_[p.name] = ContinuousState{};
   }
@@ -99,7 +99,7 @@ void Daemon::Stop() {
   wake_.notify_all();
   if (loop_.joinable()) loop_.join();
   // The loop has ended, so no new workers appear; wait for the running ones.
-  std::map<std::string, Worker> workers;
+  std::map<RunId, Worker> workers;
   {
     std::lock_guard lock(mutex_);
     workers.swap(workers_);
@@ -135,7 +135,7 @@ bool Daemon::IsWebhookToken(const std::string& pipeline, const std::string& bear
                      [&](const Secret& token) { return ConstantTimeEquals(token.Reveal(), bearer); });
 }
 
-std::string Daemon::NewQueueId() const { return NewRunId(workspace_.clock()).value; }
+RunId Daemon::NewQueueId() const { return NewRunId(workspace_.clock()); }
 
 Result<catalog::EnqueueResult> Daemon::Enqueue(const std::string& pipeline, const std::string& trigger,
                                                const std::string& dedup_key, const std::string& detail,
@@ -167,7 +167,7 @@ std::vector<std::string> Daemon::RunningRuns() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> ids;
   for (const auto& [id, worker] : workers_) {
-    if (!worker.finished) ids.push_back(id);
+    if (!worker.finished) ids.push_back(id.value);
   }
   return ids;
 }
@@ -210,7 +210,7 @@ void Daemon::RecoverInFlight() {
     catalog::QueuedRun again = run;
     again.trigger = "retry";
     again.attempt = run.attempt + 1;
-    QueueAgain(std::move(again), "retry:" + run.id,
+    QueueAgain(std::move(again), "retry:" + run.id.value,
                fmt::format("again after run {} was interrupted by a restart (attempt {})", run.id, run.attempt + 1),
                std::chrono::microseconds{0});
   }
@@ -218,7 +218,7 @@ void Daemon::RecoverInFlight() {
 
 void Daemon::QueueAgain(catalog::QueuedRun run, std::string dedup_key, std::string detail,
                         std::chrono::microseconds delay) {
-  std::string previous = run.id;
+  RunId previous = run.id;
   run.id = NewQueueId();
   run.dedup_key = std::move(dedup_key);
   run.detail = std::move(detail);
@@ -377,7 +377,7 @@ void Daemon::StartDueRuns(TimePoint now) {
     worker.cancellation = cancellation;
     worker.stop_following = stop_following;
     worker.thread = std::thread([this, run, cancellation, stop_following]() mutable {
-      std::string id = run.id;
+      RunId id = run.id;
       try {
         Execute(std::move(run), cancellation, stop_following);
       } catch (const std::exception& e) {
@@ -484,13 +484,13 @@ void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancel
   } else if (!outcome.ok()) {
     // It could not start at all (e.g. its config became invalid), or stopped on an unexpected error:
     // record that, so the API and `sluice runs` show it.
-    auto started = workspace_.catalog().GetRun(run.id);
-    bool exists = started.ok() && *started && (*started)->id.value == run.id;
+    auto started = workspace_.catalog().GetRun(run.id.value);
+    bool exists = started.ok() && *started && (*started)->id == run.id;
     catalog::RunRecord record;
     if (exists) {
       record = **started;
     } else {
-      record.id = RunId{run.id};
+      record.id = run.id;
       record.pipeline = run.pipeline;
       record.env = project_.env;
       record.trigger = run.trigger;
@@ -525,7 +525,7 @@ void Daemon::Execute(catalog::QueuedRun run, std::shared_ptr<pipeline::RunCancel
     return;  // the loop queues the next following run itself
   }
   if (requeue)
-    QueueAgain(run, "requeue:" + run.id, fmt::format("again after run {}: {}", run.id, requeue_reason), delay);
+    QueueAgain(run, "requeue:" + run.id.value, fmt::format("again after run {}: {}", run.id, requeue_reason), delay);
 }
 
 void Daemon::Notify(const pipeline::RunOutcome& outcome) {

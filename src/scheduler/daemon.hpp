@@ -76,7 +76,7 @@ class Daemon {
   std::vector<std::string> RunningRuns() const;
 
   /// Gives each run a progress listener made by `factory` (the web UI's live progress); call before Start().
-  using ProgressListenerFactory = std::function<std::unique_ptr<pipeline::ProgressListener>(const std::string& run_id)>;
+  using ProgressListenerFactory = std::function<std::unique_ptr<pipeline::ProgressListener>(const RunId& run_id)>;
   void SetProgressListeners(ProgressListenerFactory factory) { progress_listeners_ = std::move(factory); }
 
  private:
@@ -130,7 +130,7 @@ class Daemon {
   int64_t RunRetries(const std::string& pipeline) const;
   const config::PipelineConfig* FindPipeline(const std::string& name) const;
   void ReapFinishedWorkers();
-  std::string NewQueueId() const;
+  RunId NewQueueId() const;
 
   pipeline::Workspace& workspace_;
   config::ProjectConfig project_;
@@ -146,7 +146,7 @@ class Daemon {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::map<std::string, Worker> workers_;  // queue id → worker (running until finished); guarded by mutex_
+  std::map<RunId, Worker> workers_;  // queue id → worker (running until finished); guarded by mutex_
   std::map<std::string, ContinuousState> continuous_;  // guarded by mutex_
   std::string started_stamp_;                          // this daemon's start, in the dedup keys of its continuous runs
   std::thread loop_;

@@ -117,7 +117,7 @@ void ApiServer::RunLiveRoutes() {
       auto queued = workspace_.catalog().GetQueuedRun(request.matches[1]);
       if (queued.ok() && *queued) {
         return SendJson(response, 200,
-                        json{{"run_id", (*queued)->id},
+                        json{{"run_id", (*queued)->id.value},
                              {"pipeline", (*queued)->pipeline},
                              {"status", "queued"},
                              {"live", false},
@@ -128,7 +128,7 @@ void ApiServer::RunLiveRoutes() {
     }
     const catalog::RunRecord& record = **run;
     bool running = record.status == catalog::RunStatus::kRunning;
-    auto live = progress_board_.Jobs(record.id.value);
+    auto live = progress_board_.Jobs(record.id);
     json jobs = json::array();
     if (running && live) {
       auto pipeline =

@@ -101,7 +101,7 @@ Result<scheduler::QueuedRunOptions> TriggerOptions(const std::string& text) {
 }
 
 json QueuedRunToJson(const catalog::QueuedRun& run) {
-  return json{{"id", run.id},
+  return json{{"id", run.id.value},
               {"pipeline", run.pipeline},
               {"trigger", run.trigger},
               {"detail", run.detail},
@@ -230,7 +230,7 @@ ApiServer::ApiServer(pipeline::Workspace& workspace, scheduler::Daemon& daemon, 
   UiAssetRoutes();
   StreamRoutes();
   FirehoseRoutes();
-  daemon_.SetProgressListeners([this](const std::string& run_id) { return progress_board_.ListenerFor(run_id); });
+  daemon_.SetProgressListeners([this](const RunId& run_id) { return progress_board_.ListenerFor(run_id); });
 }
 
 ApiServer::~ApiServer() = default;
@@ -444,10 +444,10 @@ void ApiServer::RunRoutes() {
     if (!queued.ok())
       return SendError(response, HttpStatusFor(queued.status()), workspace_.Redact(queued.status().message()));
     SendJson(response, queued->created ? 202 : 200,
-             json{{"run_id", queued->id},
+             json{{"run_id", queued->id.value},
                   {"pipeline", name},
                   {"created", queued->created},
-                  {"status_url", "/api/v1/runs/" + queued->id}});
+                  {"status_url", "/api/v1/runs/" + queued->id.value}});
   });
 
   http_->Get("/api/v1/runs", [this](const httplib::Request& request, httplib::Response& response) {
@@ -493,7 +493,7 @@ void ApiServer::RunRoutes() {
     if (!outcome.ok()) {
       return SendError(response, HttpStatusFor(outcome.status()), workspace_.Redact(outcome.status().message()));
     }
-    json body{{"run_id", outcome->run_id}, {"cancel_requested", true}};
+    json body{{"run_id", outcome->run_id.value}, {"cancel_requested", true}};
     if (outcome->outcome == pipeline::CancelOutcome::kDequeued) {
       body["status"] = "cancelled";  // it was still queued: done now, nothing to wait for
       return SendJson(response, 200, body);

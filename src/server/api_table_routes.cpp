@@ -55,7 +55,7 @@ void ApiServer::TableRoutes() {
     for (auto it = history->rbegin(); it != history->rend(); ++it) {  // newest first
       versions.push_back({{"version", it->version},
                           {"committed_at", FormatTimestampUtc(it->committed_at)},
-                          {"run_id", it->run_id},
+                          {"run_id", it->run_id.value},
                           {"pipeline", it->pipeline},
                           {"job", it->job},
                           {"operation", it->operation},

@@ -6,7 +6,7 @@ namespace sluice::server {
 
 class BoardListener final : public pipeline::ProgressListener {
  public:
-  BoardListener(RunProgressBoard& board, std::string run_id) : board_(board), run_id_(std::move(run_id)) {}
+  BoardListener(RunProgressBoard& board, RunId run_id) : board_(board), run_id_(std::move(run_id)) {}
   void OnJobStart(const std::string& job, const std::string& input_summary) override {
     board_.Start(run_id_, job, input_summary);
   }
@@ -15,10 +15,10 @@ class BoardListener final : public pipeline::ProgressListener {
 
  private:
   RunProgressBoard& board_;
-  std::string run_id_;
+  RunId run_id_;
 };
 
-std::unique_ptr<pipeline::ProgressListener> RunProgressBoard::ListenerFor(const std::string& run_id) {
+std::unique_ptr<pipeline::ProgressListener> RunProgressBoard::ListenerFor(const RunId& run_id) {
   std::lock_guard lock(mutex_);
   if (runs_.emplace(run_id, std::vector<LiveJob>{}).second) {
     order_.push_back(run_id);
@@ -30,7 +30,7 @@ std::unique_ptr<pipeline::ProgressListener> RunProgressBoard::ListenerFor(const 
   return std::make_unique<BoardListener>(*this, run_id);
 }
 
-LiveJob& RunProgressBoard::JobLocked(const std::string& run_id, const std::string& job) {
+LiveJob& RunProgressBoard::JobLocked(const RunId& run_id, const std::string& job) {
   auto& jobs = runs_[run_id];
   auto it = std::find_if(jobs.begin(), jobs.end(), [&](const LiveJob& j) { return j.job == job; });
   if (it != jobs.end()) return *it;
@@ -40,7 +40,7 @@ LiveJob& RunProgressBoard::JobLocked(const std::string& run_id, const std::strin
   return jobs.emplace_back(std::move(fresh));
 }
 
-void RunProgressBoard::Start(const std::string& run_id, const std::string& job, const std::string& input) {
+void RunProgressBoard::Start(const RunId& run_id, const std::string& job, const std::string& input) {
   std::lock_guard lock(mutex_);
   if (!runs_.count(run_id)) return;  // forgotten: a run older than the kept ones
   LiveJob& live = JobLocked(run_id, job);
@@ -50,7 +50,7 @@ void RunProgressBoard::Start(const std::string& run_id, const std::string& job, 
   live.summary.reset();
 }
 
-void RunProgressBoard::Progress(const std::string& run_id, const pipeline::JobProgress& progress) {
+void RunProgressBoard::Progress(const RunId& run_id, const pipeline::JobProgress& progress) {
   std::lock_guard lock(mutex_);
   if (!runs_.count(run_id)) return;
   LiveJob& live = JobLocked(run_id, progress.job);
@@ -60,7 +60,7 @@ void RunProgressBoard::Progress(const std::string& run_id, const pipeline::JobPr
   live.elapsed_seconds = progress.elapsed_seconds;
 }
 
-void RunProgressBoard::Finish(const std::string& run_id, const pipeline::JobSummary& summary) {
+void RunProgressBoard::Finish(const RunId& run_id, const pipeline::JobSummary& summary) {
   std::lock_guard lock(mutex_);
   if (!runs_.count(run_id)) return;
   LiveJob& live = JobLocked(run_id, summary.job);
@@ -69,7 +69,7 @@ void RunProgressBoard::Finish(const std::string& run_id, const pipeline::JobSumm
   live.summary = summary;
 }
 
-std::optional<std::vector<LiveJob>> RunProgressBoard::Jobs(const std::string& run_id) const {
+std::optional<std::vector<LiveJob>> RunProgressBoard::Jobs(const RunId& run_id) const {
   std::lock_guard lock(mutex_);
   auto it = runs_.find(run_id);
   if (it == runs_.end()) return std::nullopt;

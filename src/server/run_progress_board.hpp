@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ids.hpp"
 #include "pipeline/progress.hpp"
 
 namespace sluice::server {
@@ -31,23 +32,23 @@ struct LiveJob {
 class RunProgressBoard {
  public:
   /// A listener that records the progress of run `run_id` on this board.
-  std::unique_ptr<pipeline::ProgressListener> ListenerFor(const std::string& run_id);
+  std::unique_ptr<pipeline::ProgressListener> ListenerFor(const RunId& run_id);
 
   /// The jobs of `run_id` in the order they started (elapsed time of running jobs up to now);
   /// nullopt when this server has not run it (or has forgotten it: only the latest runs are kept).
-  std::optional<std::vector<LiveJob>> Jobs(const std::string& run_id) const;
+  std::optional<std::vector<LiveJob>> Jobs(const RunId& run_id) const;
 
  private:
   friend class BoardListener;
-  void Start(const std::string& run_id, const std::string& job, const std::string& input);
-  void Progress(const std::string& run_id, const pipeline::JobProgress& progress);
-  void Finish(const std::string& run_id, const pipeline::JobSummary& summary);
-  LiveJob& JobLocked(const std::string& run_id, const std::string& job);
+  void Start(const RunId& run_id, const std::string& job, const std::string& input);
+  void Progress(const RunId& run_id, const pipeline::JobProgress& progress);
+  void Finish(const RunId& run_id, const pipeline::JobSummary& summary);
+  LiveJob& JobLocked(const RunId& run_id, const std::string& job);
 
   static constexpr size_t kRunsKept = 64;
   mutable std::mutex mutex_;
-  std::map<std::string, std::vector<LiveJob>> runs_;
-  std::deque<std::string> order_;  // oldest first, to forget beyond kRunsKept
+  std::map<RunId, std::vector<LiveJob>> runs_;
+  std::deque<RunId> order_;  // oldest first, to forget beyond kRunsKept
 };
 
 }  // namespace sluice::server

@@ -17,19 +17,19 @@ constexpr size_t kEarlierErrorsKept = 5;
 
 std::string FlushRunPipeline(const std::string& stream) { return "stream:" + stream; }
 
-std::string FlushRunId(const std::string& stream, uint64_t segment) {
-  return fmt::format("stream-{}-{}", stream, segment);
+RunId FlushRunId(const std::string& stream, uint64_t segment) {
+  return RunId{fmt::format("stream-{}-{}", stream, segment)};
 }
 
 FlushRun::FlushRun(pipeline::Workspace& workspace, const config::StreamConfig& stream, uint64_t segment,
                    const std::string& trigger)
     : workspace_(workspace), stream_(stream), segment_(segment), attempt_started_(workspace.clock().Now()) {
-  const std::string id = FlushRunId(stream.name, segment);
+  const RunId id = FlushRunId(stream.name, segment);
   std::error_code ec;
-  std::filesystem::create_directories(workspace.RunLogPath(RunId{id}).parent_path(), ec);
-  log_ = LogCapture::ToFile(workspace.RunLogPath(RunId{id}).string());
-  auto earlier = workspace.catalog().GetRun(id);
-  bool exists = earlier.ok() && *earlier && (*earlier)->id.value == id;
+  std::filesystem::create_directories(workspace.RunLogPath(id).parent_path(), ec);
+  log_ = LogCapture::ToFile(workspace.RunLogPath(id).string());
+  auto earlier = workspace.catalog().GetRun(id.value);
+  bool exists = earlier.ok() && *earlier && (*earlier)->id == id;
   if (exists) {
     record_ = **earlier;
     auto details = ParseJsonOrDiscarded(record_.details_json);
@@ -42,7 +42,7 @@ FlushRun::FlushRun(pipeline::Workspace& workspace, const config::StreamConfig& s
     if (!record_.error.empty()) earlier_errors_.push_back(record_.error);
     while (earlier_errors_.size() > kEarlierErrorsKept) earlier_errors_.erase(earlier_errors_.begin());
   } else {
-    record_.id = RunId{id};
+    record_.id = id;
     record_.pipeline = FlushRunPipeline(stream.name);
     record_.job = stream.name;
     record_.env = workspace.project().env;
@@ -134,9 +134,9 @@ void MarkInterruptedFlushes(pipeline::Workspace& workspace, const std::string& s
 }
 
 void MarkFlushCommitted(pipeline::Workspace& workspace, const std::string& stream, uint64_t segment) {
-  const std::string id = FlushRunId(stream, segment);
-  auto run = workspace.catalog().GetRun(id);
-  if (!run.ok() || !*run || (*run)->id.value != id || (*run)->status == catalog::RunStatus::kSucceeded) return;
+  const RunId id = FlushRunId(stream, segment);
+  auto run = workspace.catalog().GetRun(id.value);
+  if (!run.ok() || !*run || (*run)->id != id || (*run)->status == catalog::RunStatus::kSucceeded) return;
   catalog::RunRecord record = **run;
   record.status = catalog::RunStatus::kSucceeded;
   if (!record.finished_at) record.finished_at = workspace.clock().Now();

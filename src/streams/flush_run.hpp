@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/ids.hpp"
 #include "common/logging.hpp"
 #include "common/status.hpp"
 #include "config/stream.hpp"
@@ -18,7 +19,7 @@ namespace sluice::streams {
 /// The pipeline name flushes of `stream` are recorded under: "stream:NAME".
 std::string FlushRunPipeline(const std::string& stream);
 /// The id of the flush of spool segment `segment`; the table version it commits names it too.
-std::string FlushRunId(const std::string& stream, uint64_t segment);
+RunId FlushRunId(const std::string& stream, uint64_t segment);
 
 /// The run record of one segment's flush: one record across its attempts (a failed flush stays visible as
 /// failed, with its error, until an attempt succeeds). The flush's log lines also go to the run's log file.

@@ -81,7 +81,7 @@ struct StagedFlush {
 Result<StagedFlush> StageRecords(pipeline::Workspace& ws, const config::StreamConfig& stream,
                                  engine::Connection* connection, const fs::path& lines_file, const FlushInput& input,
                                  const std::optional<catalog::TableInfo>& existing, const fs::path& staging_dir,
-                                 const std::string& run_id, const std::string& source_file, TimePoint now) {
+                                 const RunId& run_id, const std::string& source_file, TimePoint now) {
   std::error_code ec;
   fs::remove_all(staging_dir / "data", ec);
   fs::remove_all(staging_dir / "rejects", ec);
@@ -211,11 +211,11 @@ Result<uint64_t> CommittedSegment(catalog::MetadataStore& catalog, const std::st
 Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamConfig& stream,
                                   const fs::path& segment_file, uint64_t segment) {
   FlushSummary summary;
-  const std::string run_id = FlushRunId(stream.name, segment);
+  const RunId run_id = FlushRunId(stream.name, segment);
   const std::string table = fmt::format("{}.{}", stream.zone, stream.table);
   const std::string source_file = fmt::format("{}/{}", stream.name, Spool::SegmentName(segment));
   const TimePoint now = ws.clock().Now();
-  StagingFolder staging{ws.state_dir() / "staging" / run_id};
+  StagingFolder staging{ws.state_dir() / "staging" / run_id.value};
   std::error_code ec;
   fs::remove_all(staging.path, ec);
   fs::create_directories(staging.path, ec);
@@ -253,7 +253,7 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
   SLUICE_FAULT_POINT("stream_flush_staged");
 
   catalog::CommitRequest commit;
-  commit.run_id = RunId{run_id};
+  commit.run_id = run_id;
   commit.pipeline = FlushRunPipeline(stream.name);
   commit.job = stream.name;
   if (!staged.empty()) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/ids.hpp"
 #include "common/registry.hpp"
 #include "common/secret.hpp"
 #include "common/status.hpp"
@@ -24,7 +25,7 @@ namespace sluice::transforms {
 /// when the target exists), and the run's identity.
 struct StepContext {
   engine::Connection& connection;
-  std::string run_id;
+  RunId run_id;
   TimePoint now;
   std::string target_table;  // zone.table, for messages
   bool target_exists = false;

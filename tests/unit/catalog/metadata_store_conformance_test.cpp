@@ -356,7 +356,7 @@ TEST_P(MetadataStoreConformance, HistoryRecordsWhoWhenWhatAndSchemaChanges) {
   const auto& v = *history;
   EXPECT_EQ(v[0].version, 1);
   EXPECT_EQ(v[0].committed_at, kStart);
-  EXPECT_EQ(v[0].run_id, "20261123T100000Z-abc123");
+  EXPECT_EQ(v[0].run_id.value, "20261123T100000Z-abc123");
   EXPECT_EQ(v[0].pipeline, "birds");
   EXPECT_EQ(v[0].job, "load");
   EXPECT_EQ(v[0].operation, "append");
@@ -367,7 +367,7 @@ TEST_P(MetadataStoreConformance, HistoryRecordsWhoWhenWhatAndSchemaChanges) {
 
   EXPECT_EQ(v[1].version, 2);
   EXPECT_EQ(v[1].committed_at, kStart + minutes(5));
-  EXPECT_EQ(v[1].run_id, "20261123T110100Z-def456");
+  EXPECT_EQ(v[1].run_id.value, "20261123T110100Z-def456");
   EXPECT_EQ(v[1].job, "reload");
   EXPECT_EQ(v[1].schema, widen.schema);
   EXPECT_EQ(v[1].schema_change, "type of name VARCHAR -> TEXT; added column score (DOUBLE)");
@@ -816,7 +816,7 @@ TEST_P(MetadataStoreConformance, AWriterKilledMidCommitLeavesAConsistentCatalog)
 
 QueuedRun Queued(std::string id, std::string pipeline, std::string dedup_key, TimePoint at) {
   QueuedRun run;
-  run.id = std::move(id);
+  run.id = RunId{std::move(id)};
   run.pipeline = std::move(pipeline);
   run.trigger = "schedule";
   run.dedup_key = std::move(dedup_key);
@@ -831,13 +831,13 @@ TEST_P(MetadataStoreConformance, OneTriggerEventQueuesOneRunAndItsStateAdvancesW
                                   TriggerState{"orders", "schedule#0", "{\"last\":1}"});
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_TRUE(first->created);
-  EXPECT_EQ(first->id, "q1");
+  EXPECT_EQ(first->id.value, "q1");
   // The same event again (another instance, after a restart): refused, pointing at the first entry.
   auto second = Open()->EnqueueRun(Queued("q2", "orders", "schedule:02:00", kStart),
                                    TriggerState{"orders", "schedule#0", "{\"last\":2}"});
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_FALSE(second->created);
-  EXPECT_EQ(second->id, "q1");
+  EXPECT_EQ(second->id.value, "q1");
   EXPECT_EQ(store_->GetTriggerState("orders", "schedule#0").value(), std::optional<std::string>("{\"last\":2}"));
   EXPECT_EQ(store_->GetTriggerState("orders", "file_arrival#1").value(), std::nullopt);
   // Keys are per pipeline: the same event (a fire time, an upstream run) may start several pipelines.
@@ -849,7 +849,7 @@ TEST_P(MetadataStoreConformance, OneTriggerEventQueuesOneRunAndItsStateAdvancesW
   ASSERT_TRUE(store_->EnqueueRun(Queued("q4", "orders", "", kStart), std::nullopt).value().created);
   auto pending = store_->PendingQueue().value();
   ASSERT_EQ(pending.size(), 4u);
-  EXPECT_EQ(pending[0].id, "q1");
+  EXPECT_EQ(pending[0].id.value, "q1");
   EXPECT_EQ(pending[0].detail, "cron 0 2 * * *");
   EXPECT_EQ(pending[0].state, QueueState::kQueued);
 }
@@ -866,7 +866,7 @@ TEST_P(MetadataStoreConformance, AQueuedRunKeepsItsRunOptionsUntilItIsClaimed) {
   EXPECT_EQ(stored->only_job, "clean");
   auto claimed = store_->ClaimQueuedRun(kStart + std::chrono::seconds(2), {}).value();
   ASSERT_TRUE(claimed.has_value());
-  EXPECT_EQ(claimed->id, "a");
+  EXPECT_EQ(claimed->id.value, "a");
   EXPECT_TRUE(claimed->full_refresh);
   EXPECT_EQ(claimed->only_job, "clean");
   auto plain = store_->ClaimQueuedRun(kStart + std::chrono::seconds(2), {}).value();
@@ -885,7 +885,7 @@ TEST_P(MetadataStoreConformance, CancellingAQueuedRunRecordsItOnlyWhileNoWorkerH
     run.error = "cancelled while it waited in the queue";
     return run;
   };
-  ASSERT_EQ(store_->ClaimQueuedRun(kStart + std::chrono::seconds(2), {}).value()->id, "a");
+  ASSERT_EQ(store_->ClaimQueuedRun(kStart + std::chrono::seconds(2), {}).value()->id.value, "a");
 
   // "a" was claimed: a worker is starting it, so the cancellation changes nothing.
   EXPECT_FALSE(store_->CancelQueuedRun(cancelled("a")).value());
@@ -915,33 +915,33 @@ TEST_P(MetadataStoreConformance, ClaimingTakesTheOldestDueRunOfAnIdlePipelineOnc
 
   auto claimed = store_->ClaimQueuedRun(now, {}).value();
   ASSERT_TRUE(claimed.has_value());
-  EXPECT_EQ(claimed->id, "a");
+  EXPECT_EQ(claimed->id.value, "a");
   EXPECT_EQ(claimed->state, QueueState::kClaimed);
   // orders is busy now: the next due run of another pipeline goes first.
   claimed = Open()->ClaimQueuedRun(now, {"orders"}).value();
   ASSERT_TRUE(claimed.has_value());
-  EXPECT_EQ(claimed->id, "c");
+  EXPECT_EQ(claimed->id.value, "c");
   EXPECT_FALSE(store_->ClaimQueuedRun(now, {"orders", "reviews"}).value().has_value());
   // The retry waits out its backoff.
   claimed = store_->ClaimQueuedRun(now, {}).value();
   ASSERT_TRUE(claimed.has_value());
-  EXPECT_EQ(claimed->id, "b");
+  EXPECT_EQ(claimed->id.value, "b");
   EXPECT_FALSE(store_->ClaimQueuedRun(now, {}).value().has_value());
   claimed = store_->ClaimQueuedRun(kStart + std::chrono::minutes(6), {}).value();
   ASSERT_TRUE(claimed.has_value());
-  EXPECT_EQ(claimed->id, "retry");
+  EXPECT_EQ(claimed->id.value, "retry");
   EXPECT_EQ(claimed->attempt, 2);
 
-  ASSERT_TRUE(store_->FinishQueuedRun("a").ok());
+  ASSERT_TRUE(store_->FinishQueuedRun(RunId{"a"}).ok());
   EXPECT_EQ(store_->GetQueuedRun("a").value()->state, QueueState::kDone);
   EXPECT_EQ(store_->PendingQueue().value().size(), 3u);
-  EXPECT_EQ(store_->FinishQueuedRun("nope").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->FinishQueuedRun(RunId{"nope"}).code(), StatusCode::kNotFound);
 }
 
 TEST_P(MetadataStoreConformance, PruningForgetsOldDoneEntriesAndFreesTheirDedupKeys) {
   ASSERT_TRUE(store_->EnqueueRun(Queued("old", "orders", "k1", kStart), std::nullopt).ok());
   ASSERT_TRUE(store_->EnqueueRun(Queued("open", "orders", "k2", kStart), std::nullopt).ok());
-  ASSERT_TRUE(store_->FinishQueuedRun("old").ok());
+  ASSERT_TRUE(store_->FinishQueuedRun(RunId{"old"}).ok());
   EXPECT_EQ(store_->PruneQueue(kStart + std::chrono::hours(1)).value(), 1);
   EXPECT_EQ(store_->GetQueuedRun("old").value(), std::nullopt);
   EXPECT_TRUE(store_->GetQueuedRun("open").value().has_value());

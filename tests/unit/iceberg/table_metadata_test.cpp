@@ -59,7 +59,7 @@ catalog::PublishedVersion Version(int64_t version, std::vector<catalog::Column> 
   v.table.current_version = version;
   v.version = version;
   v.committed_at = FromUnixMicros(1'700'000'000'000'000 + version);
-  v.run_id = "run-" + std::to_string(version);
+  v.run_id = RunId{"run-" + std::to_string(version)};
   return v;
 }
 

@@ -320,7 +320,7 @@ TEST_F(MaintenanceTest, VacuumKeepsTheChunksOfAnInterruptedFullLoad) {
   ASSERT_TRUE(Append({WriteFile("silver/t/v1.parquet", 10)}).ok());
   PendingLoad load;
   load.resume_token = "after-chunk-1";
-  load.run_id = "killed";
+  load.run_id = RunId{"killed"};
   connectors::StagedFile chunk;
   chunk.key = "silver/t/part-killed-00000-0.parquet";
   chunk.rows = 7;

@@ -7,10 +7,10 @@ namespace {
 
 TEST(RunProgressBoardTest, FollowsEachJobFromStartToFinish) {
   RunProgressBoard board;
-  EXPECT_FALSE(board.Jobs("r1").has_value());
-  auto listener = board.ListenerFor("r1");
-  ASSERT_TRUE(board.Jobs("r1").has_value());
-  EXPECT_TRUE(board.Jobs("r1")->empty());
+  EXPECT_FALSE(board.Jobs(RunId{"r1"}).has_value());
+  auto listener = board.ListenerFor(RunId{"r1"});
+  ASSERT_TRUE(board.Jobs(RunId{"r1"}).has_value());
+  EXPECT_TRUE(board.Jobs(RunId{"r1"})->empty());
 
   listener->OnJobStart("load", "2 files, 10 KB");
   pipeline::JobProgress progress;
@@ -20,7 +20,7 @@ TEST(RunProgressBoardTest, FollowsEachJobFromStartToFinish) {
   progress.input_bytes = 10240;
   listener->OnJobProgress(progress);
   listener->OnJobStart("clean", "raw.x");
-  auto jobs = *board.Jobs("r1");
+  auto jobs = *board.Jobs(RunId{"r1"});
   ASSERT_EQ(jobs.size(), 2u);
   EXPECT_EQ(jobs[0].job, "load");
   EXPECT_EQ(jobs[0].state, "running");
@@ -36,24 +36,24 @@ TEST(RunProgressBoardTest, FollowsEachJobFromStartToFinish) {
   summary.rows_written = 1500;
   summary.seconds = 2.5;
   listener->OnJobFinish(summary);
-  jobs = *board.Jobs("r1");
+  jobs = *board.Jobs(RunId{"r1"});
   EXPECT_EQ(jobs[0].state, "succeeded");
   EXPECT_EQ(jobs[0].elapsed_seconds, 2.5);  // the job's own figure once finished
   ASSERT_TRUE(jobs[0].summary.has_value());
   EXPECT_EQ(jobs[0].summary->rows_written, 1500);
   EXPECT_EQ(jobs[1].state, "running");
-  EXPECT_FALSE(board.Jobs("r2").has_value());  // runs are kept apart
+  EXPECT_FALSE(board.Jobs(RunId{"r2"}).has_value());  // runs are kept apart
 }
 
 TEST(RunProgressBoardTest, KeepsOnlyTheLatestRuns) {
   RunProgressBoard board;
   std::vector<std::unique_ptr<pipeline::ProgressListener>> listeners;
-  for (int i = 0; i < 100; ++i) listeners.push_back(board.ListenerFor("run" + std::to_string(i)));
-  EXPECT_FALSE(board.Jobs("run0").has_value());
-  EXPECT_TRUE(board.Jobs("run99").has_value());
+  for (int i = 0; i < 100; ++i) listeners.push_back(board.ListenerFor(RunId{"run" + std::to_string(i)}));
+  EXPECT_FALSE(board.Jobs(RunId{"run0"}).has_value());
+  EXPECT_TRUE(board.Jobs(RunId{"run99"}).has_value());
   // A forgotten run's listener reports into nothing rather than bringing it back.
   listeners[0]->OnJobStart("load", "");
-  EXPECT_FALSE(board.Jobs("run0").has_value());
+  EXPECT_FALSE(board.Jobs(RunId{"run0"}).has_value());
 }
 
 }  // namespace

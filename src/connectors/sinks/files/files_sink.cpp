@@ -212,8 +212,10 @@ class FilesSinkWriter final : public SinkWriter {
       listed.push_back({{"name", names[i]}, {"bytes", size}});
     }
     if (files.size() > 1) {
-      nlohmann::json manifest = {
-          {"run_id", context_.run_id}, {"format", FormatName(settings_.format)}, {"rows", rows_}, {"files", listed}};
+      nlohmann::json manifest = {{"run_id", context_.run_id.value},
+                                 {"format", FormatName(settings_.format)},
+                                 {"rows", rows_},
+                                 {"files", listed}};
       Status put = store.Put(location_.Manifest(), manifest.dump(2) + "\n");
       if (!put.ok()) return put.WithContext("{}: publishing {}", settings_.where, location_.Manifest());
     }
@@ -269,7 +271,7 @@ class FilesSink final : public Sink {
 
   Result<std::unique_ptr<SinkWriter>> Open(const SinkRunContext& context) override {
     SLUICE_ASSIGN_OR_RETURN(std::string expanded,
-                            ExpandExportPath(settings_.path, FormatDateUtc(context.clock.Now()), context.run_id));
+                            ExpandExportPath(settings_.path, FormatDateUtc(context.clock.Now()), context.run_id.value));
     SLUICE_ASSIGN_OR_RETURN(auto location, Locate(settings_, expanded));
     return std::unique_ptr<SinkWriter>(new FilesSinkWriter(settings_, std::move(location), context));
   }

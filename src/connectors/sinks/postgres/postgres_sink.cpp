@@ -243,15 +243,15 @@ class PostgresSinkWriter final : public SinkWriter {
   Status Commit(const LoadRecord& record) override {
     if (o_.write == TableWrite::kMerge && prepared_) SLUICE_TRY(MergeStaged());
     if (ShouldAnalyze()) SLUICE_TRY(client_->Execute("ANALYZE " + o_.Qualified()));
-    SLUICE_TRY(
-        client_
-            ->QueryParams(fmt::format("INSERT INTO {} (scope, target_table, load_id, state_json, rows) "
-                                      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, target_table) DO UPDATE "
-                                      "SET load_id = EXCLUDED.load_id, state_json = EXCLUDED.state_json, "
-                                      "rows = EXCLUDED.rows, committed_at = now()",
-                                      o_.Loads()),
-                          {record.scope, o_.table, record.load_id, record.state_json, std::to_string(record.rows)})
-            .status());
+    SLUICE_TRY(client_
+                   ->QueryParams(
+                       fmt::format("INSERT INTO {} (scope, target_table, load_id, state_json, rows) "
+                                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, target_table) DO UPDATE "
+                                   "SET load_id = EXCLUDED.load_id, state_json = EXCLUDED.state_json, "
+                                   "rows = EXCLUDED.rows, committed_at = now()",
+                                   o_.Loads()),
+                       {record.scope, o_.table, record.load_id.value, record.state_json, std::to_string(record.rows)})
+                   .status());
     SLUICE_FAULT_POINT("sink_commit");
     SLUICE_TRY(client_->Execute("COMMIT"));
     committed_ = true;
@@ -430,7 +430,7 @@ class PostgresSink final : public Sink {
     if (rows.rows.empty()) return std::optional<LoadRecord>();
     LoadRecord record;
     record.scope = scope;
-    record.load_id = rows.Get(0, "load_id");
+    record.load_id = RunId{rows.Get(0, "load_id")};
     record.state_json = rows.Get(0, "state_json");
     record.rows = std::stoll(rows.Get(0, "rows"));
     return std::optional<LoadRecord>(std::move(record));

@@ -186,7 +186,7 @@ class Planner {
     if (incremental) {
       SLUICE_TRY(PlanIncremental(pg, &setup, &where, &condition));
     } else if (options_.mode == LoadMode::kWindow) {
-      setup.window.run_id = context.run_id;
+      setup.window.run_id = context.run_id.value;
       SLUICE_TRY(PlanWindow(pg, &setup, &condition));
     } else {
       condition = "all rows";

@@ -30,7 +30,7 @@ class AddColumnsStep : public Step {
   static std::string Expression(const StepContext& context, const std::string& name, const std::string& value) {
     bool standard = value == "true";
     if (name == "etl_timestamp" && standard) return SqlTimestampLiteral(context.now);
-    if (name == "run_id" && standard) return SqlQuote(context.run_id);
+    if (name == "run_id" && standard) return SqlQuote(context.run_id.value);
     if (name == "source_filename" && standard) return "_source_file";
     if (name == "event_date") return fmt::format("CAST(({}) AS DATE)", value);
     return value;
