@@ -11,6 +11,8 @@
 #   sluice  staging jobs (typed, bad values → NULL) + the peer's analytics SQL as a sql: job
 #   sluice staging only: the same three staging jobs without the analytics job — the part of the
 #           work the floor does too (the floor loads untyped text and runs no analytics)
+#   analytics alone: psql runs the analytics SQL (one transaction) on the typed staging tables the
+#           staging-only run left; floor + analytics alone is the floor of the whole pipeline
 # Each prints wall seconds and peak RSS (/usr/bin/time); the row counts of staging and analytics
 # are checked equal between pandas and sluice. The server is a throwaway PostgreSQL 15
 # (scripts/pg_test_server.py), stopped by its pid at the end.
@@ -88,7 +90,7 @@ for orders in ${sizes[@]}; do
   cat "$dir"/*.csv >/dev/null  # page cache warm for every contender
   project "$dir/sluice" "$dir"
   floor_sql "$dir"
-  floor_t=(); pd_t=(); sl_t=(); st_t=(); floor_kb=0; pd_kb=0; sl_kb=0; st_kb=0
+  floor_t=(); pd_t=(); sl_t=(); st_t=(); an_t=(); floor_kb=0; pd_kb=0; sl_kb=0; st_kb=0
   for rep in $(seq "$repeat"); do  # interleaved, so that a slow spell of the machine hits every contender
     reset_schemas
     read -r t kb < <(measure "${psql_cmd[@]}" -f "$dir/floor.sql")
@@ -102,6 +104,8 @@ for orders in ${sizes[@]}; do
     rm -rf "$dir/sluice/.sluice" "$dir/sluice/lake"
     read -r t kb < <(measure "$sluice" --project "$dir/sluice" run staging -q)
     st_t+=("$t"); [ "$kb" -gt "$st_kb" ] && st_kb=$kb
+    read -r t kb < <(measure "${psql_cmd[@]}" -1 -f "$dir/sluice/analytics.sql")
+    an_t+=("$t")
     if [ "$rep" -le "$pandas_repeat" ]; then
       reset_schemas
       read -r t kb < <(measure /usr/bin/python3 "$peer" --dsn "host=$server port=$port user=postgres dbname=postgres" \
@@ -113,6 +117,7 @@ for orders in ${sizes[@]}; do
     fi
   done
   floor_s=$(median "${floor_t[@]}"); pd_s=$(median "${pd_t[@]}"); sl_s=$(median "${sl_t[@]}"); st_s=$(median "${st_t[@]}")
+  an_s=$(median "${an_t[@]}"); whole_floor_s=$(echo "$floor_s + $an_s" | bc -l)
   echo "rows: $sluice_counts"
   printf 'floor  psql \\copy into text tables  median of %d %7.2fs  peak RSS %5d MB  (each: %s)\n' \
     "$repeat" "$floor_s" $((floor_kb / 1024)) "${floor_t[*]}"
@@ -122,6 +127,10 @@ for orders in ${sizes[@]}; do
     "$repeat" "$sl_s" $((sl_kb / 1024)) "${sl_t[*]}"
   printf 'sluice staging only (no analytics)  median of %d %7.2fs  peak RSS %5d MB  (each: %s)\n' \
     "$repeat" "$st_s" $((st_kb / 1024)) "${st_t[*]}"
+  printf 'analytics SQL alone (psql, on typed staging) median of %d %7.2fs  (each: %s)\n' \
+    "$repeat" "$an_s" "${an_t[*]}"
   printf 'sluice is %sx faster than pandas and takes %sx the floor; its staging alone takes %sx the floor\n' \
     "$(ratio "$pd_s" "$sl_s")" "$(ratio "$sl_s" "$floor_s")" "$(ratio "$st_s" "$floor_s")"
+  printf 'the whole pipeline takes %sx the floor of the whole pipeline (floor + analytics alone: %.2fs)\n' \
+    "$(ratio "$sl_s" "$whole_floor_s")" "$whole_floor_s"
 done

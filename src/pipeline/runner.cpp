@@ -172,8 +172,8 @@ Status ValidateJobs(Workspace& workspace, const config::PipelineConfig& pipeline
   return Status::Invalid("{}", Join(errors, "\n"));
 }
 
-std::filesystem::path CancelRequestPath(const Workspace& workspace, const RunId& run_id) {
-  return workspace.state_dir() / "cancel" / run_id.value;
+std::filesystem::path CancelRequestPath(const std::filesystem::path& state_dir, const RunId& run_id) {
+  return state_dir / "cancel" / run_id.value;
 }
 
 /// Turns a cancel request file (written by another process) into a cancellation of this run.
@@ -262,7 +262,7 @@ Result<CancelResult> RequestCancel(Workspace& workspace, const std::string& run_
     return Status::Invalid("run {} of '{}' is not running (it is {}); nothing to cancel", full_id, run->pipeline,
                            catalog::RunStatusName(run->status));
   }
-  auto path = CancelRequestPath(workspace, full_id);
+  auto path = CancelRequestPath(workspace.state_dir(), full_id);
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   std::ofstream out(path);
@@ -418,7 +418,7 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
   SLUICE_ASSIGN_OR_RETURN(int64_t max_parallel, MaxParallelJobs(workspace_.project().defaults));
   RunRequest effective = request;
   if (!effective.cancellation) effective.cancellation = std::make_shared<RunCancellation>();
-  CancelRequestWatcher cancel_watcher(CancelRequestPath(workspace_, record.id), effective.cancellation);
+  CancelRequestWatcher cancel_watcher(CancelRequestPath(workspace_.state_dir(), record.id), effective.cancellation);
   std::vector<const config::JobConfig*> selected;
   for (const auto& job : pipeline->jobs) {
     if (!request.only_job || job.name == *request.only_job) selected.push_back(&job);

@@ -70,7 +70,7 @@ class SinkJobExecution {
     SLUICE_ASSIGN_OR_RETURN(chain_, TransformChain::Build(job_, ctx_.pipeline.name));
     SLUICE_ASSIGN_OR_RETURN(auto source, BindJobSource(ws_, ctx_.pipeline, job_));
     SLUICE_ASSIGN_OR_RETURN(auto resolved, ResolveSink(ws_, ctx_.pipeline, job_));
-    SLUICE_ASSIGN_OR_RETURN(sink_, BindResolvedSink(ws_, ctx_.pipeline, job_, resolved));
+    SLUICE_ASSIGN_OR_RETURN(sink_, BindResolvedSink(ws_.project(), ctx_.pipeline, job_, resolved));
     summary_.table = sink_->plan().target;
     scope_ = JobStateScope(ctx_.pipeline.name, job_.name);
     scratch_ = ws_.state_dir() / "staging" / ctx_.run_id.value / job_.name;
@@ -235,7 +235,7 @@ Result<ResolvedSink> ResolveSink(const Workspace& workspace, const config::Pipel
   const config::Value* connection = nullptr;
   if (!job.target.connection.empty()) {
     resolved.connection_name = job.target.connection;
-    SLUICE_ASSIGN_OR_RETURN(connection, FindConnection(workspace, resolved.connection_name, where));
+    SLUICE_ASSIGN_OR_RETURN(connection, FindConnection(workspace.project(), resolved.connection_name, where));
     SLUICE_ASSIGN_OR_RETURN(type, connection->Find("type")->AsString());
   }
   resolved.descriptor = workspace.sinks().Find(type);
@@ -273,15 +273,15 @@ Result<std::unique_ptr<connectors::Sink>> BindJobSink(const Workspace& workspace
                                                       const config::PipelineConfig& pipeline,
                                                       const config::JobConfig& job) {
   SLUICE_ASSIGN_OR_RETURN(auto resolved, ResolveSink(workspace, pipeline, job));
-  return BindResolvedSink(workspace, pipeline, job, resolved);
+  return BindResolvedSink(workspace.project(), pipeline, job, resolved);
 }
 
-Result<std::unique_ptr<connectors::Sink>> BindResolvedSink(const Workspace& workspace,
+Result<std::unique_ptr<connectors::Sink>> BindResolvedSink(const config::ProjectConfig& project,
                                                            const config::PipelineConfig& pipeline,
                                                            const config::JobConfig& job, const ResolvedSink& resolved) {
-  connectors::SinkBindContext context{
-      workspace.project(),      pipeline.name,   job.name,
-      resolved.connection_name, job.primary_key, job.deletes == config::DeleteHandling::kApply};
+  connectors::SinkBindContext context{project,         pipeline.name,
+                                      job.name,        resolved.connection_name,
+                                      job.primary_key, job.deletes == config::DeleteHandling::kApply};
   return connectors::BindSink(*resolved.descriptor, context, resolved.options);
 }
 

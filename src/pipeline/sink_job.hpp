@@ -30,7 +30,7 @@ Result<std::unique_ptr<connectors::Sink>> BindJobSink(const Workspace& workspace
                                                       const config::PipelineConfig& pipeline,
                                                       const config::JobConfig& job);
 
-Result<std::unique_ptr<connectors::Sink>> BindResolvedSink(const Workspace& workspace,
+Result<std::unique_ptr<connectors::Sink>> BindResolvedSink(const config::ProjectConfig& project,
                                                            const config::PipelineConfig& pipeline,
                                                            const config::JobConfig& job, const ResolvedSink& resolved);
 

@@ -17,11 +17,11 @@ Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, c
   return checkpoint;
 }
 
-Result<const config::Value*> FindConnection(const Workspace& workspace, const std::string& name,
+Result<const config::Value*> FindConnection(const config::ProjectConfig& project, const std::string& name,
                                             const std::string& where) {
-  const auto& connections = workspace.project().connections;
+  const auto& connections = project.connections;
   if (const auto* connection = connections.Find(name)) {
-    SLUICE_TRY(workspace.project().CheckResolved("connections." + name, where));
+    SLUICE_TRY(project.CheckResolved("connections." + name, where));
     return connection;
   }
   std::string hint = NearestWord(name, connections.Keys());
@@ -41,7 +41,7 @@ Result<ResolvedSource> ResolveSource(const Workspace& workspace, const config::P
   if (const auto* connection = source.Find("connection")) {
     SLUICE_ASSIGN_OR_RETURN(resolved.connection_name, connection->AsString());
     SLUICE_ASSIGN_OR_RETURN(const auto* conn,
-                            FindConnection(workspace, resolved.connection_name,
+                            FindConnection(workspace.project(), resolved.connection_name,
                                            fmt::format("{}: source of job '{}' in pipeline '{}'",
                                                        connection->location().ToString(), job.name, pipeline.name)));
     SLUICE_ASSIGN_OR_RETURN(type, conn->Find("type")->AsString());

@@ -22,7 +22,7 @@ Result<connectors::Checkpoint> LoadCheckpoint(catalog::MetadataStore& catalog, c
 
 /// The connection `name` of sluice.yaml; an error starting with `where` (with a nearest-name hint) when
 /// there is none.
-Result<const config::Value*> FindConnection(const Workspace& workspace, const std::string& name,
+Result<const config::Value*> FindConnection(const config::ProjectConfig& project, const std::string& name,
                                             const std::string& where);
 
 /// A job's source after resolving `type:` / `connection:`: the plug-in and its merged options.

@@ -28,7 +28,7 @@ Result<std::unique_ptr<connectors::SqlScriptRunner>> BindRunner(const Workspace&
   const auto& sql = *job.sql;
   SLUICE_ASSIGN_OR_RETURN(
       const config::Value* connection,
-      FindConnection(workspace, sql.connection,
+      FindConnection(workspace.project(), sql.connection,
                      fmt::format("{}: sql of {}", sql.location.ToString(), JobWhere(pipeline, job))));
   SLUICE_ASSIGN_OR_RETURN(std::string type, connection->GetString("type", ""));
   const auto* descriptor = workspace.sql_scripts().Find(type);
@@ -55,7 +55,7 @@ int InlineScriptFirstLine(const config::PipelineConfig& pipeline, const config::
   return location.line + (block ? 1 : 0);
 }
 
-Result<connectors::SqlScript> LoadScript(const Workspace& workspace, const config::PipelineConfig& pipeline,
+Result<connectors::SqlScript> LoadScript(const config::ProjectConfig& project, const config::PipelineConfig& pipeline,
                                          const config::JobConfig& job) {
   const auto& sql = *job.sql;
   connectors::SqlScript script;
@@ -66,7 +66,7 @@ Result<connectors::SqlScript> LoadScript(const Workspace& workspace, const confi
     return script;
   }
   script.origin = sql.file;
-  fs::path path = config::ResolveProjectPath(workspace.project(), sql.file);
+  fs::path path = config::ResolveProjectPath(project, sql.file);
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
     return Status::Invalid(
@@ -122,7 +122,7 @@ class InterruptRoute {
 Status ValidateSqlJob(const Workspace& workspace, const config::PipelineConfig& pipeline,
                       const config::JobConfig& job) {
   SLUICE_ASSIGN_OR_RETURN(auto runner, BindRunner(workspace, pipeline, job));
-  SLUICE_ASSIGN_OR_RETURN(auto script, LoadScript(workspace, pipeline, job));
+  SLUICE_ASSIGN_OR_RETURN(auto script, LoadScript(workspace.project(), pipeline, job));
   return runner->Check(script).status();
 }
 
@@ -144,7 +144,7 @@ JobSummary RunSqlJob(JobRunContext& context, const config::JobConfig& job) {
   };
   auto runner = BindRunner(context.workspace, context.pipeline, job);
   if (!runner.ok()) return fail(runner.status());
-  auto script = LoadScript(context.workspace, context.pipeline, job);
+  auto script = LoadScript(context.workspace.project(), context.pipeline, job);
   if (!script.ok()) return fail(script.status());
   summary.table = fmt::format("{} ({})", job.sql->connection, script->origin);
   if (context.listener) {

@@ -78,7 +78,7 @@ struct StagedFlush {
 /// Reads `lines_file` (JSON lines {"t", "r"}), shapes the records (sluice's columns, derived columns, the table's
 /// schema and policy, the partition cap) and stages the table's files and the rejects — among them the records
 /// `input` has set aside — under `staging_dir`.
-Result<StagedFlush> StageRecords(pipeline::Workspace& ws, const config::StreamConfig& stream,
+Result<StagedFlush> StageRecords(catalog::MetadataStore& catalog, const config::StreamConfig& stream,
                                  engine::Connection* connection, const fs::path& lines_file, const FlushInput& input,
                                  const std::optional<catalog::TableInfo>& existing, const fs::path& staging_dir,
                                  const RunId& run_id, const std::string& source_file, TimePoint now) {
@@ -186,7 +186,7 @@ Result<StagedFlush> StageRecords(pipeline::Workspace& ws, const config::StreamCo
   write.unordered = true;
   write.field_ids = pipeline::ParquetFieldIds(out.schema);
   SLUICE_ASSIGN_OR_RETURN(out.staged, connectors::WriteParquetToStaging(*connection, write));
-  out.rejects = std::make_unique<pipeline::RejectsWriter>(ws.catalog(), run_id, staging_dir / "rejects", layout,
+  out.rejects = std::make_unique<pipeline::RejectsWriter>(catalog, run_id, staging_dir / "rejects", layout,
                                                           fmt::format("{}.{}", stream.zone, stream.table), now);
   for (size_t i = 0; i < rejects.size(); ++i) {
     SLUICE_TRY(out.rejects->Stage(*connection, rejects[i], fmt::format("rejects-{}", i)).status());
@@ -237,8 +237,8 @@ Result<FlushSummary> FlushSegment(pipeline::Workspace& ws, const config::StreamC
   // Whatever DuckDB refuses to take from a record (read, cast, write) sets that record aside, not the flush.
   StagedFlush staged_flush;
   SLUICE_TRY(IsolateUnreadable(&input, [&](const fs::path& lines_file) -> Status {
-               auto staged = StageRecords(ws, stream, connection.get(), lines_file, input, existing, staging.path,
-                                          run_id, source_file, now);
+               auto staged = StageRecords(ws.catalog(), stream, connection.get(), lines_file, input, existing,
+                                          staging.path, run_id, source_file, now);
                if (!staged.ok()) return staged.status();
                staged_flush = std::move(*staged);
                return Status::OK();
