@@ -37,7 +37,7 @@ clean:
 
 # Style (STYLE.md): .clang-format and .clang-tidy's naming check. format and format-check touch only
 # the lines changed since FORMAT_BASE (default: the last commit, i.e. what is not committed yet;
-# FORMAT_BASE=origin/main for a branch), so older code is reformatted only where it is edited. tidy
+# FORMAT_BASE=origin/main for a branch); the suite's `format` test checks every file. tidy
 # checks the naming of every file under src/ (TIDY_FILES, a regex, to narrow it) against $(BUILD)'s
 # compile_commands.json and fails on a violation.
 FORMAT_BASE ?= HEAD

@@ -11,13 +11,14 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
   python3 python3-aiosmtpd python3-boto3 python3-botocore python3-pandas python3-psycopg2 python3-yaml
-  zip bc tzdata ccache
+  zip bc tzdata ccache clang-format
   chromium
 )
 # `install-deps.sh fuzz` (make fuzz) also installs Debian's clang and libFuzzer.
 if [ "${1:-}" = "fuzz" ]; then APT_PACKAGES+=(clang libclang-rt-14-dev); fi
-# `install-deps.sh style` (make format, format-check, tidy) also installs clang-format and clang-tidy.
-if [ "${1:-}" = "style" ]; then APT_PACKAGES+=(clang-format clang-tidy); fi
+# `install-deps.sh style` (make tidy) also installs clang-tidy; clang-format is always there (the
+# suite's format test).
+if [ "${1:-}" = "style" ]; then APT_PACKAGES+=(clang-tidy); fi
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
