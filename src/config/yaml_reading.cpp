@@ -34,6 +34,9 @@ constexpr int kMaxDepth = 100;  // aliases can make a document refer to itself
 /// yaml-cpp shares an aliased node, but converting copies it at every use: ten aliases of ten
 /// aliases of ... ("billion laughs") would take gigabytes. Real configs stay in the thousands.
 constexpr size_t kMaxValues = 200'000;
+/// The same copying multiplies bytes: a long scalar or key reused through aliases, and every
+/// value's path (which grows with each level). Real configs expand to well under a MiB.
+constexpr size_t kMaxExpandedBytes = 64u << 20;
 /// Config files are hand-written; anything larger is a mistake (or an attack), not a config.
 constexpr uintmax_t kMaxConfigBytes = 8u << 20;
 
@@ -48,7 +51,7 @@ class Converter {
 
   /// `fallback` locates values yaml-cpp gives no useful mark (implicit nulls): their key.
   Value Convert(const YAML::Node& node, const std::string& path, const Location& fallback, int depth) {
-    if (++converted_ > kMaxValues) {
+    if (++converted_ > kMaxValues || !Spend(path.size())) {
       too_many_values_ = true;
       return Value();
     }
@@ -65,6 +68,10 @@ class Converter {
         return v.WithPath(path);
       }
       case YAML::NodeType::Scalar:
+        if (!Spend(node.Scalar().size())) {
+          too_many_values_ = true;
+          return Value();
+        }
         return Value::Scalar(node.Scalar(), MarkLocation(node.Mark(), file_, fallback), path);
       case YAML::NodeType::Sequence: {
         Location loc = CollectionLocation(node, fallback);
@@ -82,10 +89,17 @@ class Converter {
   }
 
   std::vector<std::string>& errors() { return errors_; }
-  /// Whether conversion stopped because the document expands to more than kMaxValues values.
+  /// Whether conversion stopped because the document expands to more than kMaxValues values or
+  /// kMaxExpandedBytes bytes.
   bool too_many_values() const { return too_many_values_; }
 
  private:
+  /// Counts `bytes` more of the expanded document; false once over kMaxExpandedBytes.
+  bool Spend(size_t bytes) {
+    expanded_bytes_ += bytes;
+    return expanded_bytes_ <= kMaxExpandedBytes;
+  }
+
   /// A block collection's mark is its first entry, on the line after its key; messages about the
   /// collection as a whole ("missing required key") read better pointing at the key.
   Location CollectionLocation(const YAML::Node& node, const Location& key) const {
@@ -156,6 +170,7 @@ class Converter {
   std::string file_;
   std::vector<std::string> errors_;
   size_t converted_ = 0;
+  size_t expanded_bytes_ = 0;
   bool too_many_values_ = false;
 };
 
@@ -366,9 +381,9 @@ Result<Value> ParseUnresolved(std::string_view text, const std::string& display_
   }
   if (converter.too_many_values()) {
     return Status::Invalid(
-        "{}expands to more than {} values through anchors (&name) and aliases (*name) reused "
+        "{}expands to more than {} values or {} MiB through anchors (&name) and aliases (*name) reused "
         "inside each other; write the repeated parts out, or reuse them fewer times",
-        Prefix(Location{display_file, 0, 0}), kMaxValues);
+        Prefix(Location{display_file, 0, 0}), kMaxValues, kMaxExpandedBytes >> 20);
   }
   errors->insert(errors->end(), converter.errors().begin(), converter.errors().end());
   return root;

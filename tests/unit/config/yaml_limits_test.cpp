@@ -35,6 +35,21 @@ TEST(YamlLimitsTest, AliasBombIsRefusedNamingTheFile) {
   EXPECT_THAT(parsed.status().message(), HasSubstr("pipelines/bomb.yaml: expands to more than 200000 values"));
 }
 
+TEST(YamlLimitsTest, LongValuesReusedThroughAliasesAreRefusedByTheirExpandedSize) {
+  // Few values, many bytes: a 1 MiB scalar used 10,000 times would expand to 10 GiB.
+  std::string text = "big: &big " + std::string(1 << 20, 'x') + "\n" + AliasBomb(4);
+  text.replace(text.find("l0: &l0 [x, x, x, x, x, x, x, x, x, x]"), 38,
+               "l0: &l0 [*big, *big, *big, *big, *big, *big, *big, *big, *big, *big]");
+  auto parsed = ParseYaml(text, "pipelines/wide.yaml", NoEnv());
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(parsed.status().message(),
+              HasSubstr("pipelines/wide.yaml: expands to more than 200000 values or 64 MiB"));
+  // A long key under a self-referencing alias: each level's path repeats it (the fuzzer found this).
+  std::string key(4096, 'k');
+  auto paths = ParseYaml("a: &a\n  b: 1\n  " + key + ": [*a, *a]\n", "pipelines/deep.yaml", NoEnv());
+  ASSERT_FALSE(paths.ok());
+}
+
 TEST(YamlLimitsTest, ModestAliasReuseStillWorks) {
   auto parsed = ParseYaml(AliasBomb(4), "ok.yaml", NoEnv());  // 10^4 values
   ASSERT_TRUE(parsed.ok()) << parsed.status();
