@@ -18,7 +18,9 @@ for target in "$@"; do
   mkdir -p "$work"
   log="$build/fuzz-$target.log"
   echo "== $target: ${seconds}s (log: $log)"
-  "$exe" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+  # The outer timeout: after an out-of-memory, LeakSanitizer's final check of a 2 GB heap was seen
+  # to take minutes; a run that overstays counts as failed instead of stalling make fuzz.
+  timeout --kill-after=10 $((seconds + 180)) "$exe" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$build/fuzz-crashes/$target-" "$work" "$seeds" >"$log" 2>&1
   rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
