@@ -6,6 +6,14 @@
 
 namespace sluice::config {
 
+Result<OptionReader> OptionReader::Validated(const Value& map, const std::vector<OptionSpec>& specs,
+                                             std::string_view context) {
+  std::vector<std::string> errors;
+  ValidateOptions(map, specs, context, &errors);
+  SLUICE_TRY(ErrorsToStatus(errors));
+  return OptionReader(map, specs);
+}
+
 Result<const OptionSpec*> OptionReader::Spec(std::string_view key, OptionType type) const {
   auto spec = std::find_if(specs_.begin(), specs_.end(), [&](const OptionSpec& s) { return s.key == key; });
   if (spec == specs_.end()) {

@@ -23,6 +23,12 @@ class OptionReader {
   /// `map` is the options map (null = none given); `specs` must outlive the reader.
   OptionReader(const Value& map, const std::vector<OptionSpec>& specs) : map_(map), specs_(specs) {}
 
+  /// A reader of `map` once ValidateOptions found nothing wrong with it (unknown keys with a
+  /// did-you-mean, types, required keys, secrets); else its errors as one Status (ErrorsToStatus).
+  /// `context` as for ValidateOptions, e.g. "window: of job 'x'".
+  static Result<OptionReader> Validated(const Value& map, const std::vector<OptionSpec>& specs,
+                                        std::string_view context);
+
   Result<std::string> String(std::string_view key) const;
   Result<int64_t> Int(std::string_view key) const;
   Result<bool> Bool(std::string_view key) const;

@@ -149,9 +149,7 @@ Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, cons
   o.slot = o.publication = DefaultName(context.pipeline);
   const config::Value& cdc = request.cdc;
   if (!cdc.IsNull()) {
-    std::vector<std::string> errors;
-    config::ValidateOptions(cdc, PostgresCdcKeys(), fmt::format("cdc: of {}", where), &errors);
-    SLUICE_TRY(config::ErrorsToStatus(errors));
+    SLUICE_TRY(config::OptionReader::Validated(cdc, PostgresCdcKeys(), fmt::format("cdc: of {}", where)).status());
     // Their defaults name the pipeline, so they are not the table's literal defaults.
     SLUICE_ASSIGN_OR_RETURN(o.slot, cdc.GetString("slot", o.slot));
     SLUICE_ASSIGN_OR_RETURN(o.publication, cdc.GetString("publication", o.publication));
@@ -167,11 +165,9 @@ Result<std::unique_ptr<Source>> BindPostgresCdc(const BindContext& context, cons
                            cdc.location().ToString(), where);
   }
   if (const auto* heartbeat = keys.Find("heartbeat"); heartbeat != nullptr && !heartbeat->IsNull()) {
-    std::vector<std::string> errors;
-    config::ValidateOptions(*heartbeat, PostgresCdcHeartbeatKeys(), fmt::format("cdc: heartbeat: of {}", where),
-                            &errors);
-    SLUICE_TRY(config::ErrorsToStatus(errors));
-    config::OptionReader heartbeat_keys(*heartbeat, PostgresCdcHeartbeatKeys());
+    SLUICE_ASSIGN_OR_RETURN(auto heartbeat_keys,
+                            config::OptionReader::Validated(*heartbeat, PostgresCdcHeartbeatKeys(),
+                                                            fmt::format("cdc: heartbeat: of {}", where)));
     SLUICE_ASSIGN_OR_RETURN(o.heartbeat_sql, heartbeat_keys.String("sql"));
     o.heartbeat_location = heartbeat->KeyLocation("sql");
     if (Trim(o.heartbeat_sql).empty()) {

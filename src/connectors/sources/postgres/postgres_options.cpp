@@ -51,10 +51,8 @@ Result<WindowOptions> ParseWindow(const ReadRequest& request, const std::string&
     return Status::Invalid("{}: {} uses mode: window, which needs a window: map", request.job_location.ToString(),
                            where);
   }
-  std::vector<std::string> errors;
-  config::ValidateOptions(w, PostgresWindowKeys(), fmt::format("window: of {}", where), &errors);
-  SLUICE_TRY(config::ErrorsToStatus(errors));
-  config::OptionReader keys(w, PostgresWindowKeys());
+  SLUICE_ASSIGN_OR_RETURN(
+      auto keys, config::OptionReader::Validated(w, PostgresWindowKeys(), fmt::format("window: of {}", where)));
   WindowOptions o;
   SLUICE_ASSIGN_OR_RETURN(o.column, keys.String("column"));
   SLUICE_ASSIGN_OR_RETURN(o.start, keys.String("start"));
@@ -71,10 +69,8 @@ Result<WindowOptions> ParseWindow(const ReadRequest& request, const std::string&
 }
 
 Result<PartitionOptions> ParsePartitioning(const config::Value& p, const std::string& where) {
-  std::vector<std::string> errors;
-  config::ValidateOptions(p, PostgresPartitioningKeys(), fmt::format("partitioning: of {}", where), &errors);
-  SLUICE_TRY(config::ErrorsToStatus(errors));
-  config::OptionReader keys(p, PostgresPartitioningKeys());
+  SLUICE_ASSIGN_OR_RETURN(auto keys, config::OptionReader::Validated(p, PostgresPartitioningKeys(),
+                                                                     fmt::format("partitioning: of {}", where)));
   PartitionOptions o;
   SLUICE_ASSIGN_OR_RETURN(o.column, keys.String("column"));
   SLUICE_ASSIGN_OR_RETURN(o.lower_bound, keys.Int("lower_bound"));

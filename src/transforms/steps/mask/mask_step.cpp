@@ -42,10 +42,8 @@ Result<std::vector<ColumnMask>> ParseColumnMasks(const config::Value& mask, cons
     m.column = column;
     std::string method_text;
     if (value.IsMap()) {
-      std::vector<std::string> errors;
-      config::ValidateOptions(value, ColumnMaskKeys(), fmt::format("column '{}' of {}", column, where), &errors);
-      SLUICE_TRY(config::ErrorsToStatus(errors));
-      config::OptionReader keys(value, ColumnMaskKeys());
+      SLUICE_ASSIGN_OR_RETURN(auto keys, config::OptionReader::Validated(
+                                             value, ColumnMaskKeys(), fmt::format("column '{}' of {}", column, where)));
       SLUICE_ASSIGN_OR_RETURN(method_text, keys.String("method"));
       SLUICE_ASSIGN_OR_RETURN(auto show_last, keys.Int("show_last"));
       if (show_last < 0 || show_last > 1000) {
