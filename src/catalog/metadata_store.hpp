@@ -95,7 +95,7 @@ class RunLog {
   /// Runs recorded as running (a run that died stays so until its pipeline runs again), oldest first.
   virtual Result<std::vector<RunRecord>> RunningRuns() = 0;
   /// Also accepts a unique prefix of the id; an ambiguous prefix is an error.
-  virtual Result<std::optional<RunRecord>> GetRun(const std::string& run_id) = 0;
+  virtual Result<std::optional<RunRecord>> GetRun(const std::string& id_or_prefix) = 0;
   /// Run counts and sums per pipeline and status, computed in the store (runs are never all loaded).
   virtual Result<std::vector<RunTotals>> SummarizeRuns() = 0;
 };

@@ -53,7 +53,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Status UpdateRun(const RunRecord& run) override;
   Result<std::vector<RunRecord>> ListRuns(int limit, const std::string& pipeline_filter = "") override;
   Result<std::vector<RunRecord>> RunningRuns() override;
-  Result<std::optional<RunRecord>> GetRun(const std::string& run_id) override;
+  Result<std::optional<RunRecord>> GetRun(const std::string& id_or_prefix) override;
   Result<std::vector<RunTotals>> SummarizeRuns() override;
   Result<EnqueueResult> EnqueueRun(const QueuedRun& run, const std::optional<TriggerState>& trigger_state) override;
   Status SaveTriggerState(const TriggerState& state) override;

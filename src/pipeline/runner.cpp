@@ -249,12 +249,13 @@ Status RequireJob(const config::PipelineConfig& pipeline, const std::string& job
                           Join(names, ", "));
 }
 
-Result<CancelResult> RequestCancel(Workspace& workspace, const std::string& run_id) {
-  SLUICE_ASSIGN_OR_RETURN(auto run, workspace.catalog().GetRun(run_id));
+Result<CancelResult> RequestCancel(Workspace& workspace, const std::string& run_id_or_prefix) {
+  SLUICE_ASSIGN_OR_RETURN(auto run, workspace.catalog().GetRun(run_id_or_prefix));
   if (!run) {
-    SLUICE_ASSIGN_OR_RETURN(auto queued, workspace.catalog().GetQueuedRun(run_id));
+    SLUICE_ASSIGN_OR_RETURN(auto queued, workspace.catalog().GetQueuedRun(run_id_or_prefix));
     if (queued && queued->state != catalog::QueueState::kDone) return CancelQueued(workspace, *queued);
-    return Status::NotFound("no run '{}'; `sluice runs` lists recent runs (a queued run needs its whole id)", run_id);
+    return Status::NotFound("no run '{}'; `sluice runs` lists recent runs (a queued run needs its whole id)",
+                            run_id_or_prefix);
   }
   // The run watches the request under its whole id, whatever start of it the caller gave.
   const RunId& full_id = run->id;
@@ -299,7 +300,7 @@ Status PipelineRunner::RecoverInterrupted(const std::string& pipeline) {
 }
 
 JobSummary PipelineRunner::RunJobWithRetries(const config::PipelineConfig& pipeline, const config::JobConfig& job,
-                                             const RunRequest& request, const std::string& run_id,
+                                             const RunRequest& request, const RunId& run_id,
                                              ProgressListener* listener) {
   const auto& defaults = workspace_.project().defaults;
   auto policy = RetryPolicy::ForJob(job, defaults);
@@ -425,9 +426,7 @@ Result<RunOutcome> PipelineRunner::Run(const RunRequest& request, ProgressListen
   }
   auto finished = RunDag(
       selected, static_cast<size_t>(max_parallel), effective,
-      [&](const config::JobConfig& job) {
-        return RunJobWithRetries(*pipeline, job, effective, record.id.value, listener);
-      },
+      [&](const config::JobConfig& job) { return RunJobWithRetries(*pipeline, job, effective, record.id, listener); },
       listener);
 
   bool any_failed = false, any_work = false, any_cancelled = false;

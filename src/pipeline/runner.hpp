@@ -54,12 +54,12 @@ struct CancelResult {
   RunId run_id;  // the whole id (the request may have given its start)
 };
 
-/// Cancels run `run_id` (or the one run whose id starts with it; several are an error naming them) of
+/// Cancels run `run_id_or_prefix` (or the one run whose id starts with it; several are an error naming them) of
 /// this project (`sluice cancel RUN`, the API). A running run is asked to stop: the process running it
 /// notices within a fraction of a second, interrupts its running jobs and ends the run as cancelled.
 /// A run still waiting in the queue (given by its whole id) is taken out of it and recorded as
 /// cancelled at once.
-Result<CancelResult> RequestCancel(Workspace& workspace, const std::string& run_id);
+Result<CancelResult> RequestCancel(Workspace& workspace, const std::string& run_id_or_prefix);
 
 class PipelineRunner {
  public:
@@ -85,7 +85,7 @@ class PipelineRunner {
   void RecoverInterruptedRuns(const std::string& pipeline);
   /// One job with its retries and timeout, on the calling thread.
   JobSummary RunJobWithRetries(const config::PipelineConfig& pipeline, const config::JobConfig& job,
-                               const RunRequest& request, const std::string& run_id, ProgressListener* listener);
+                               const RunRequest& request, const RunId& run_id, ProgressListener* listener);
 
   Workspace& workspace_;
   std::vector<config::PipelineConfig> pipelines_;
