@@ -18,7 +18,8 @@ const std::vector<OptionSpec>& ProjectKeys() {
       {"lake", OptionType::kString, "./lake", false, false,
        "where tables are stored: a local folder (relative to sluice.yaml) or s3://bucket/prefix"},
       {"catalog", OptionType::kString, ".sluice/catalog.db", false, false,
-       "metadata store: a SQLite file (relative to sluice.yaml) or postgresql://user@host:port/db for shared use"},
+       "metadata store: a SQLite file (relative to sluice.yaml); postgresql://user@host:port/db is reserved for the "
+       "shared store, which is not built yet (refused when opened)"},
       {"table_format", OptionType::kString, "none", false, false,
        "open table format kept beside every table: none, or iceberg (Iceberg v2 metadata written by every "
        "commit, see docs/iceberg.md)"},
