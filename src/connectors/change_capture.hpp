@@ -116,7 +116,10 @@ class ChangeCapture {
   /// Ends the copy's snapshot and streams from the committed (or copied) state.
   virtual Status StartStreaming(const std::string& state_json) = 0;
   /// Reads whole transactions into per-table engine relations until a limit, the stop position or
-  /// the stop flag; every relation of an earlier batch is dropped first.
+  /// the stop flag. The relations are temporary objects of `connection`: an earlier batch's are
+  /// dropped when a later batch is read on the same connection, and a batch read on another
+  /// connection stays whole (and that connection untouched) meanwhile — so the pipeline may write
+  /// one batch while it reads the next. Not thread-safe with Confirm().
   virtual Result<ChangeBatch> ReadBatch(engine::Connection& connection, const BatchLimits& limits) = 0;
   /// Tells the server that everything up to `state_json`'s position is durable (committed).
   virtual Status Confirm(const std::string& state_json) = 0;

@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
+#include <future>
 
 #include "common/fault_point.hpp"
 #include "common/strings.hpp"
@@ -164,26 +166,68 @@ class CdcJob {
     return job_.name + "__copy_" + table.lake_table;
   }
 
+  /// A batch being written and committed on another thread while the next one is received.
+  struct PendingCommit {
+    std::future<Status> done;  // an std::async future: destroying it waits for the commit
+    std::string state_json;
+    int64_t rows = 0;
+  };
+
+  /// Micro-batches, each committed with its end position. Two engine connections take turns: the
+  /// next batch is received into one while the previous one, read on the other, is written and
+  /// committed on a second thread, so the server keeps streaming instead of waiting for every
+  /// Parquet write and catalog commit. Commits stay one at a time and in order, and a position is
+  /// confirmed to the server only after its commit (at most two batches are held in memory).
   Status Stream() {
-    SLUICE_ASSIGN_OR_RETURN(auto connection, ws_.engine().Connect());
-    ScopedInterruptAttach interruptible(ctx_.interrupt, *connection);
+    std::array<std::unique_ptr<engine::Connection>, 2> connections;
+    for (auto& connection : connections) {
+      SLUICE_ASSIGN_OR_RETURN(connection, ws_.engine().Connect());
+    }
+    ScopedInterruptAttach interruptible(ctx_.interrupt, *connections[0]);
+    if (ctx_.interrupt != nullptr) {
+      ctx_.interrupt->Attach([second = connections[1].get()] { second->Interrupt(); });
+    }
     connectors::BatchLimits limits = capture_->Limits();
     limits.follow = ctx_.follow;
     limits.stop = ctx_.stop_following;
     int64_t changes = 0, batches = 0;
+    // Declared after the connections, so an early return waits for the commit before they close.
+    PendingCommit pending;
+    auto confirm = [&](const std::string& state_json, int64_t rows) -> Status {
+      // The position is durable in the catalog; only now may the server forget the WAL before it.
+      SLUICE_FAULT_POINT("cdc_after_commit_before_confirm");
+      SLUICE_TRY(capture_->Confirm(state_json));
+      changes += rows;
+      if (rows > 0) ++batches;
+      return Status::OK();
+    };
+    auto finish_pending = [&]() -> Status {
+      if (!pending.done.valid()) return Status::OK();
+      SLUICE_TRY(pending.done.get());
+      return confirm(pending.state_json, pending.rows);
+    };
+    size_t turn = 0;
     for (;;) {
       SLUICE_TRY(Interrupted(ctx_.interrupt));
-      SLUICE_ASSIGN_OR_RETURN(auto batch, capture_->ReadBatch(*connection, limits));
-      if (batch.rows > 0 || batch.position_only) {
-        SLUICE_TRY(CommitBatch(*connection, batch));
-        // The position is durable in the catalog; only now may the server forget the WAL before it.
-        SLUICE_FAULT_POINT("cdc_after_commit_before_confirm");
-        SLUICE_TRY(capture_->Confirm(batch.state_json));
-        changes += batch.rows;
-        if (batch.rows > 0) ++batches;
-      }
+      engine::Connection& connection = *connections[turn];
+      SLUICE_ASSIGN_OR_RETURN(auto batch, capture_->ReadBatch(connection, limits));
+      SLUICE_TRY(finish_pending());
       bool stop = limits.stop != nullptr && limits.stop->load();
-      if (batch.caught_up || stop) break;
+      bool last = batch.caught_up || stop;
+      if (batch.rows > 0 || batch.position_only) {
+        if (last) {
+          SLUICE_TRY(CommitBatch(connection, batch));
+          SLUICE_TRY(confirm(batch.state_json, batch.rows));
+        } else {
+          pending.state_json = batch.state_json;
+          pending.rows = batch.rows;
+          pending.done = std::async(std::launch::async, [this, &connection, batch = std::move(batch)] {
+            return CommitBatch(connection, batch);
+          });
+          turn = 1 - turn;
+        }
+      }
+      if (last) break;
     }
     summary_.rows_read += changes;
     summary_.status = summary_.rows_written > 0 ? JobStatus::kSucceeded : JobStatus::kNoChanges;

@@ -265,9 +265,11 @@ class PgChangeCapture final : public ChangeCapture {
       }
     }
     for (auto& b : buffers_) {
-      if (b->rows() == 0) continue;
-      SLUICE_ASSIGN_OR_RETURN(auto table, b->Finish(connection));
-      batch.tables.push_back(std::move(table));
+      if (b->rows() > 0) {
+        SLUICE_ASSIGN_OR_RETURN(auto table, b->Finish(connection));
+        batch.tables.push_back(std::move(table));
+      }
+      SLUICE_TRY(b->Seal());
     }
     CdcState state = CurrentState();
     state.lsn = received_.value;

@@ -148,6 +148,13 @@ Result<ChangeBatchTable> TableBuffer::Finish(engine::Connection& connection) {
   return out;
 }
 
+Status TableBuffer::Seal() {
+  if (!appender_) return Status::OK();
+  Status closed = appender_->Close();
+  appender_.reset();
+  return closed;
+}
+
 Status TableBuffer::Reset(engine::Connection& connection) {
   if (appender_) {
     (void)appender_->Close();

@@ -44,6 +44,10 @@ class TableBuffer {
   Result<int64_t> Append(engine::Connection& connection, const ChangeRow& row);
   /// Flushes and creates the typed view `<relation>` over the text table; the batch description.
   Result<ChangeBatchTable> Finish(engine::Connection& connection);
+  /// Closes the appender, so that nothing of this buffer touches the connection the batch was
+  /// read on while another thread writes the batch from it (the pipeline reads the next batch
+  /// on another connection meanwhile).
+  Status Seal();
   /// Drops the batch's engine objects and starts an empty batch (the layout stays).
   Status Reset(engine::Connection& connection);
 
