@@ -44,12 +44,17 @@ FORMAT_BASE ?= HEAD
 TIDY_FILES ?= ^$(CURDIR)/src/.*\.cpp$$
 style-deps:
 	bash scripts/install-deps.sh style
+# New files git does not track yet are formatted whole (git clang-format sees only tracked ones).
+UNTRACKED_CXX = $(shell git ls-files --others --exclude-standard -- 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
 format: style-deps
 	git clang-format --force --quiet $(FORMAT_BASE) -- src tests
+	$(if $(UNTRACKED_CXX),clang-format -i $(UNTRACKED_CXX))
 format-check: style-deps
 	@diff=$$(git clang-format --diff $(FORMAT_BASE) -- src tests | grep -v '^no modified files to format$$' \
 	  | grep -v '^clang-format did not modify any files$$'); \
 	if [ -n "$$diff" ]; then echo "$$diff"; echo "format-check: run make format"; exit 1; fi
+	@for f in $(UNTRACKED_CXX); do clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 \
+	  || { echo "format-check: $$f (new) is not formatted; run make format"; exit 1; }; done
 tidy: build style-deps
 	run-clang-tidy -p $(BUILD) -quiet -j $(JOBS) '$(TIDY_FILES)'
 

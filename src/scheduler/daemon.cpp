@@ -9,6 +9,7 @@
 #include "common/fault_point.hpp"
 #include "common/hash.hpp"
 #include "common/ids.hpp"
+#include "common/strings.hpp"
 #include "notify/dispatch.hpp"
 #include "pipeline/run_control.hpp"
 #include "pipeline/window_jobs.hpp"
@@ -141,7 +142,12 @@ Result<catalog::EnqueueResult> Daemon::Enqueue(const std::string& pipeline, cons
                                                const std::string& dedup_key, const std::string& detail,
                                                const QueuedRunOptions& options) {
   const config::PipelineConfig* config = FindPipeline(pipeline);
-  if (config == nullptr) return Status::NotFound("no pipeline named '{}'", pipeline);
+  if (config == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& p : pipelines_) names.push_back(p.name);
+    return Status::NotFound("no pipeline named '{}'{}; pipelines: {}", pipeline, DidYouMean(pipeline, names),
+                            Join(names, ", "));
+  }
   if (!options.only_job.empty()) {
     // As the runner will see it: jobs added with `sluice jobs add` count.
     SLUICE_ASSIGN_OR_RETURN(auto runs_as, pipeline::WithCatalogWindowJobs(workspace_.catalog(), *config));
