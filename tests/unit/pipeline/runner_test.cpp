@@ -4,17 +4,13 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 
-#include "pipeline/workspace.hpp"
+#include "unit/project_support.hpp"
 
 namespace sluice::pipeline {
 namespace {
-namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 constexpr const char* kPipeline = R"(name: shop
@@ -51,36 +47,16 @@ jobs:
     target: { zone: gold, table: after_skipped }
 )";
 
-class RunnerTest : public ::testing::Test {
+class RunnerTest : public ::testing::Test, protected test_support::WithProject {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/sluice-runner-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
-    fs::create_directories(dir_ / "pipelines");
-    fs::create_directories(dir_ / "data");
+    CreateProject("sluice-runner");
     Write("sluice.yaml", "project: runner\nlake: ./lake\n");
     Write("pipelines/shop.yaml", kPipeline);
     Write("data/orders.csv", "id,amount\n1,10.5\n2,20\n3,7.25\n");
-    config::LoadOptions options;
-    options.getenv = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-    auto project = config::LoadProject(dir_ / "sluice.yaml", options);
-    ASSERT_TRUE(project.ok()) << project.status();
-    auto pipelines = config::LoadPipelines(*project, options);
-    ASSERT_TRUE(pipelines.ok()) << pipelines.status();
-    pipelines_ = *pipelines;
-    auto ws = Workspace::Open(*project, std::make_shared<SystemClock>(), nullptr);
-    ASSERT_TRUE(ws.ok()) << ws.status();
-    ws_ = std::move(ws).value();
+    ASSERT_NO_FATAL_FAILURE(OpenProject());
   }
-  void TearDown() override {
-    ws_.reset();
-    fs::remove_all(dir_);
-  }
-
-  void Write(const std::string& relative, const std::string& text) {
-    std::ofstream out(dir_ / relative);
-    out << text;
-  }
+  void TearDown() override { RemoveProject(); }
 
   Result<RunOutcome> Run(RunRequest request) {
     PipelineRunner runner(*ws_, pipelines_);
@@ -109,10 +85,6 @@ class RunnerTest : public ::testing::Test {
     for (const auto& f : *files) rows += f.rows;
     return rows;
   }
-
-  fs::path dir_;
-  std::vector<config::PipelineConfig> pipelines_;
-  std::unique_ptr<Workspace> ws_;
 };
 
 TEST_F(RunnerTest, JobsRunAsTheirConditionsSayAndTheRecordSumsThemUp) {

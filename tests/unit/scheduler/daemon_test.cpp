@@ -5,27 +5,20 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <thread>
 
-#include "pipeline/workspace.hpp"
+#include "unit/project_support.hpp"
 
 namespace sluice::scheduler {
 namespace {
-namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-class DaemonTest : public ::testing::Test {
+class DaemonTest : public ::testing::Test, protected test_support::WithProject {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/sluice-daemon-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
-    fs::create_directories(dir_ / "pipelines");
-    fs::create_directories(dir_ / "data");
+    CreateProject("sluice-daemon");
     Write("sluice.yaml", "project: daemon\nlake: ./lake\n");
     Write("pipelines/shop.yaml",
           "name: shop\ntriggers:\n  - webhook: true\n"
@@ -34,27 +27,11 @@ class DaemonTest : public ::testing::Test {
           "name: after\ntriggers:\n  - on_success: shop\n"
           "source: { table: raw.orders }\ntarget: { zone: silver, table: orders }\n");
     Write("data/orders.csv", "id,amount\n1,10\n2,20\n");
-    config::LoadOptions options;
-    options.getenv = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-    auto project = config::LoadProject(dir_ / "sluice.yaml", options);
-    ASSERT_TRUE(project.ok()) << project.status();
-    project_ = *project;
-    auto pipelines = config::LoadPipelines(project_, options);
-    ASSERT_TRUE(pipelines.ok()) << pipelines.status();
-    pipelines_ = *pipelines;
-    auto ws = pipeline::Workspace::Open(project_, std::make_shared<SystemClock>(), nullptr);
-    ASSERT_TRUE(ws.ok()) << ws.status();
-    ws_ = std::move(ws).value();
+    ASSERT_NO_FATAL_FAILURE(OpenProject());
   }
   void TearDown() override {
     daemon_.reset();
-    ws_.reset();
-    fs::remove_all(dir_);
-  }
-
-  void Write(const std::string& relative, const std::string& text) {
-    std::ofstream out(dir_ / relative);
-    out << text;
+    RemoveProject();
   }
 
   Daemon& StartDaemon() {
@@ -81,10 +58,6 @@ class DaemonTest : public ::testing::Test {
     return std::nullopt;
   }
 
-  fs::path dir_;
-  config::ProjectConfig project_;
-  std::vector<config::PipelineConfig> pipelines_;
-  std::unique_ptr<pipeline::Workspace> ws_;
   std::unique_ptr<Daemon> daemon_;
 };
 
