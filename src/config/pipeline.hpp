@@ -55,7 +55,7 @@ struct JobConfig {
   std::vector<std::string> primary_key;
   DeleteHandling deletes = DeleteHandling::kIgnore;
   OnError on_error = OnError::kFail;
-  Value window, partitioning, mask, steps, checks, schema, options;  // null when absent
+  Value window, partitioning, mask, steps, checks, schema;           // null when absent
   std::optional<int64_t> retries;                                    // unset: the project's defaults decide
   std::optional<std::chrono::microseconds> timeout;                  // unset: no limit unless defaults set one
   TargetConfig target;

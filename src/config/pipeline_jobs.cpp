@@ -99,7 +99,6 @@ ParsedJob JobParser::ParseJob(const Value& value, std::string name, Location loc
   job.steps = section("steps");
   job.checks = section("checks");
   job.schema = section("schema");
-  job.options = section("options");
 
   if (job.mode == LoadMode::kWindow && job.window.IsNull()) {
     Error(value.KeyLocation("mode"),

@@ -41,7 +41,6 @@ const std::vector<OptionSpec>& JobKeys() {
       {"depends_on", OptionType::kAny, "", false, false,
        "jobs of the same pipeline to run first: a name, a list of names, or items {job: NAME, condition: "
        "success | failure | always}; default condition success"},
-      {"options", OptionType::kMap, "", false, false, "engine settings for this job (e.g. memory_limit, threads)"},
       {"retries", OptionType::kInt, "0", false, false, "how often a failed run is retried (retryable errors only)"},
       {"timeout", OptionType::kDuration, "", false, false, "a run taking longer is cancelled, e.g. 30m, 2h"},
       {"cdc", OptionType::kMap, "", false, false,
