@@ -35,26 +35,24 @@ bench: build
 clean:
 	rm -rf $(BUILD)
 
-# Style (STYLE.md): .clang-format and .clang-tidy's naming check. format and format-check touch only
-# the lines changed since FORMAT_BASE (default: the last commit, i.e. what is not committed yet;
-# FORMAT_BASE=origin/main for a branch); the suite's `format` test checks every file. tidy
-# checks the naming of every file under src/ (TIDY_FILES, a regex, to narrow it) against $(BUILD)'s
-# compile_commands.json and fails on a violation.
+# Style (STYLE.md): .clang-format and .clang-tidy's naming check. The whole tree is formatted, so
+# format and format-check work on whole files: those changed since FORMAT_BASE (default: the last
+# commit, i.e. what is not committed yet; FORMAT_BASE=origin/main for a branch) and new untracked
+# ones; the suite's `format` test checks every file. tidy checks the naming of every file under
+# src/ (TIDY_FILES, a regex, to narrow it) against $(BUILD)'s compile_commands.json and fails on a
+# violation.
 FORMAT_BASE ?= HEAD
 TIDY_FILES ?= ^$(CURDIR)/src/.*\.cpp$$
+CHANGED_CXX = $(shell { git diff --name-only --diff-filter=d $(FORMAT_BASE) -- src tests; \
+  git ls-files --others --exclude-standard -- src tests; } | grep -E '\.(cpp|hpp)$$' | sort -u)
 style-deps:
 	bash scripts/install-deps.sh style
-# New files git does not track yet are formatted whole (git clang-format sees only tracked ones).
-UNTRACKED_CXX = $(shell git ls-files --others --exclude-standard -- 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
 format: style-deps
-	git clang-format --force --quiet $(FORMAT_BASE) -- src tests
-	$(if $(UNTRACKED_CXX),clang-format -i $(UNTRACKED_CXX))
+	$(if $(CHANGED_CXX),clang-format -i $(CHANGED_CXX))
 format-check: style-deps
-	@diff=$$(git clang-format --diff $(FORMAT_BASE) -- src tests | grep -v '^no modified files to format$$' \
-	  | grep -v '^clang-format did not modify any files$$'); \
-	if [ -n "$$diff" ]; then echo "$$diff"; echo "format-check: run make format"; exit 1; fi
-	@for f in $(UNTRACKED_CXX); do clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 \
-	  || { echo "format-check: $$f (new) is not formatted; run make format"; exit 1; }; done
+	@bad=0; for f in $(CHANGED_CXX); do clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 \
+	  || { echo "format-check: $$f is not formatted"; bad=1; }; done; \
+	if [ $$bad -ne 0 ]; then echo "format-check: run make format"; exit 1; fi
 tidy: build style-deps
 	run-clang-tidy -p $(BUILD) -quiet -j $(JOBS) '$(TIDY_FILES)'
 

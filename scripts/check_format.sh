@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when a C++ file under src/ or tests/ differs from what .clang-format makes of it, naming the
-# files; `make format` (changed lines) or `clang-format -i FILE` fixes them.
+# files; `make format` (the files changed since the last commit) or `clang-format -i FILE` fixes them.
 #   check_format.sh [REPO_ROOT]
 set -euo pipefail
 root=$(cd "${1:-.}" && pwd)
@@ -18,7 +18,7 @@ done
 if [ ${#bad[@]} -gt 0 ]; then
   printf 'check_format: %d file(s) are not formatted as .clang-format says:\n' "${#bad[@]}"
   printf '  %s\n' "${bad[@]}"
-  echo "fix: clang-format -i FILE (or make format for the lines you changed)"
+  echo "fix: clang-format -i FILE (or make format for the files you changed)"
   exit 1
 fi
 echo "check_format: ${#files[@]} files formatted"

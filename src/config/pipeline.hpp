@@ -55,9 +55,9 @@ struct JobConfig {
   std::vector<std::string> primary_key;
   DeleteHandling deletes = DeleteHandling::kIgnore;
   OnError on_error = OnError::kFail;
-  Value window, partitioning, mask, steps, checks, schema;           // null when absent
-  std::optional<int64_t> retries;                                    // unset: the project's defaults decide
-  std::optional<std::chrono::microseconds> timeout;                  // unset: no limit unless defaults set one
+  Value window, partitioning, mask, steps, checks, schema;  // null when absent
+  std::optional<int64_t> retries;                           // unset: the project's defaults decide
+  std::optional<std::chrono::microseconds> timeout;         // unset: no limit unless defaults set one
   TargetConfig target;
   /// Set for a job that runs SQL on a database: it has no source or target.
   std::optional<SqlJobConfig> sql;
