@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "catalog/metadata_store.hpp"
+#include "unit/wait_support.hpp"
 
 namespace sluice::catalog::testing {
 namespace {
@@ -785,12 +786,12 @@ TEST_P(MetadataStoreConformance, AWriterKilledMidCommitLeavesAConsistentCatalog)
   // Kill only once the writer is demonstrably committing, at a moment unrelated to its commit boundaries.
   auto watcher = Open();
   ASSERT_NE(watcher, nullptr);
-  auto deadline = std::chrono::steady_clock::now() + seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto table = watcher->GetTable(Table("raw.t"));
-    if (table.ok() && table->has_value() && (*table)->current_version >= 4) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  test_support::WaitUntil(
+      [&] {
+        auto table = watcher->GetTable(Table("raw.t"));
+        return table.ok() && table->has_value() && (*table)->current_version >= 4;
+      },
+      seconds(30));
   watcher.reset();
   std::this_thread::sleep_for(std::chrono::microseconds(std::stoi(RandomHex(1), nullptr, 16) * 200));
   kill(child, SIGKILL);

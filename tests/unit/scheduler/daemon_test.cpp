@@ -7,9 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <thread>
 
 #include "unit/project_support.hpp"
+#include "unit/wait_support.hpp"
 
 namespace sluice::scheduler {
 namespace {
@@ -45,17 +45,18 @@ class DaemonTest : public ::testing::Test, protected test_support::WithProject {
 
   /// The newest finished run of `pipeline`, once there is one (a generous deadline, not a timing).
   std::optional<catalog::RunRecord> WaitForFinishedRun(const std::string& pipeline) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto runs = ws_->catalog().ListRuns(10, pipeline);
-      if (runs.ok()) {
-        for (const auto& run : *runs) {
-          if (run.status != catalog::RunStatus::kRunning) return run;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return std::nullopt;
+    std::optional<catalog::RunRecord> finished;
+    test_support::WaitUntil(
+        [&] {
+          auto runs = ws_->catalog().ListRuns(10, pipeline);
+          if (!runs.ok()) return false;
+          for (const auto& run : *runs) {
+            if (run.status != catalog::RunStatus::kRunning) finished = run;
+          }
+          return finished.has_value();
+        },
+        std::chrono::minutes(2));
+    return finished;
   }
 
   std::unique_ptr<Daemon> daemon_;

@@ -26,7 +26,8 @@ const std::vector<config::OptionSpec>& ColumnMaskKeys() {
   static const std::vector<config::OptionSpec> kKeys = {
       {"method", OptionType::kString, "hash", false, false, "hash | redact | partial"},
       {"show_last", OptionType::kInt, "4", false, false,
-       "partial: how many of the last characters stay visible (values no longer than this are starred out whole)"},
+       "partial: how many of the last characters stay visible, 0 to 1000 (values no longer than this are starred out "
+       "whole)"},
   };
   return kKeys;
 }
